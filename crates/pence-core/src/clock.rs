@@ -1,0 +1,37 @@
+//! The Clock port's implementation: system time plus an offset the sandbox can move, so
+//! expiry and retry ladders are testable without waiting.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where the domain gets "now" from.
+pub trait Clock: Send + Sync {
+    /// UTC epoch milliseconds.
+    fn now_ms(&self) -> i64;
+}
+
+/// System time shifted by an adjustable offset (zero in production use).
+#[derive(Debug, Default)]
+pub struct AdjustableClock {
+    offset_ms: AtomicI64,
+}
+
+impl AdjustableClock {
+    pub fn advance(&self, ms: i64) {
+        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::SeqCst)
+    }
+}
+
+impl Clock for AdjustableClock {
+    fn now_ms(&self) -> i64 {
+        let sys = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        sys + self.offset_ms.load(Ordering::Relaxed)
+    }
+}

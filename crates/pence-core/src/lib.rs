@@ -1,0 +1,20 @@
+//! Pence's domain: entities, validation of requests into domain values, the payment state
+//! machine, ledger events, and the ports the domain needs (Store, Clock). No HTTP, no SQL.
+
+pub mod api_key;
+pub mod clock;
+pub mod create_payment;
+pub mod ids;
+pub mod metadata;
+pub mod next_url;
+pub mod payment;
+pub mod ports;
+pub mod present;
+pub mod return_url;
+pub mod service;
+pub mod status;
+pub mod text;
+pub mod timefmt;
+pub mod usecases;
+
+pub use ports::{Store, StoreError};

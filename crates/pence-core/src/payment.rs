@@ -1,0 +1,120 @@
+//! The payment entity as stored, and its ledger events.
+
+use serde_json::{Map, Value};
+
+use crate::status::Status;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Language {
+    En,
+    Cy,
+}
+
+impl Language {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Language::En => "en",
+            Language::Cy => "cy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Language> {
+        match s {
+            "en" => Some(Language::En),
+            "cy" => Some(Language::Cy),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorisationMode {
+    Web,
+    MotoApi,
+    Agreement,
+}
+
+impl AuthorisationMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorisationMode::Web => "web",
+            AuthorisationMode::MotoApi => "moto_api",
+            AuthorisationMode::Agreement => "agreement",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AuthorisationMode> {
+        match s {
+            "web" => Some(AuthorisationMode::Web),
+            "moto_api" => Some(AuthorisationMode::MotoApi),
+            "agreement" => Some(AuthorisationMode::Agreement),
+            _ => None,
+        }
+    }
+}
+
+/// Cardholder details the service prefilled when creating the payment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Prefilled {
+    pub cardholder_name: Option<String>,
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub postcode: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+}
+
+impl Prefilled {
+    pub fn is_empty(&self) -> bool {
+        *self == Prefilled::default()
+    }
+}
+
+/// A payment as the Store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentRecord {
+    pub id: String,
+    pub service_id: String,
+    pub amount: i64,
+    pub reference: String,
+    pub description: String,
+    pub return_url: Option<String>,
+    pub language: Language,
+    pub email: Option<String>,
+    pub delayed_capture: bool,
+    pub moto: bool,
+    pub authorisation_mode: AuthorisationMode,
+    /// Absent when the service sent none or `{}` (GOV.UK Pay stores neither).
+    pub metadata: Option<Map<String, Value>>,
+    pub prefilled: Prefilled,
+    pub payment_provider: String,
+    pub status: Status,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+    /// Bumped by every state change; conditional updates compare it.
+    pub version: i64,
+}
+
+/// What happened to a payment, written in the same transaction as the change it records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEvent {
+    pub payment_id: String,
+    pub service_id: String,
+    /// GOV.UK Pay ledger event name, e.g. `PAYMENT_CREATED`.
+    pub event_type: String,
+    /// The internal status the payment moved to.
+    pub status: Status,
+    pub created_ms: i64,
+}
+
+impl LedgerEvent {
+    pub fn for_payment(p: &PaymentRecord, event_type: &str, at_ms: i64) -> Self {
+        LedgerEvent {
+            payment_id: p.id.clone(),
+            service_id: p.service_id.clone(),
+            event_type: event_type.to_string(),
+            status: p.status,
+            created_ms: at_ms,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The ports the domain needs. The Store is implemented for SQLite and PostgreSQL in
+//! `pence-store`; the Clock lives in `clock`.
+
+use async_trait::async_trait;
+
+use crate::api_key::ApiKeyRecord;
+use crate::payment::{LedgerEvent, PaymentRecord};
+use crate::service::Service;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be reached or answered with an error.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A row the change expected was changed concurrently (a conditional update matched 0 rows).
+    #[error("concurrent change")]
+    Conflict,
+    /// A unique key already exists.
+    #[error("already exists")]
+    Duplicate,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Which engine backs the store (`sqlite` or `postgres`).
+    fn engine(&self) -> &'static str;
+
+    /// Cheap round trip to the database.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The instance secret called `name`, created from `fresh` if there is none yet. Every node
+    /// on one database gets the same value.
+    async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    async fn insert_service(&self, service: &Service) -> Result<(), StoreError>;
+    async fn update_service(&self, service: &Service) -> Result<(), StoreError>;
+    async fn services(&self) -> Result<Vec<Service>, StoreError>;
+    async fn service(&self, id: &str) -> Result<Option<Service>, StoreError>;
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Marks a key revoked; false when there is no such key or it was already revoked.
+    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
+    /// The key with this hash and its service.
+    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<(ApiKeyRecord, Service)>, StoreError>;
+
+    /// Stores a new payment with its first ledger event, in one transaction, durably.
+    async fn insert_payment(&self, payment: &PaymentRecord, event: &LedgerEvent) -> Result<(), StoreError>;
+    /// A payment of this service; another service's payment is `None`, like an unknown id.
+    async fn payment(&self, service_id: &str, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    /// The payment's ledger events, oldest first.
+    async fn payment_events(&self, service_id: &str, id: &str) -> Result<Vec<LedgerEvent>, StoreError>;
+}

@@ -1,0 +1,111 @@
+//! A stored payment in GOV.UK Pay's public shape, with the links its state allows.
+
+use pence_wire::{Link, Payment, PaymentLinks, PaymentState, PostLink, RefundSummary, SettlementSummary};
+use serde_json::{Map, Value};
+
+use crate::next_url::TokenSigner;
+use crate::payment::{AuthorisationMode, PaymentRecord};
+use crate::status::Status;
+use crate::timefmt;
+
+/// Where links point: the public API and the card pages share one base URL in Pence.
+pub struct LinkContext<'a> {
+    pub base_url: &'a str,
+    pub signer: &'a TokenSigner,
+    pub now_ms: i64,
+}
+
+fn refund_summary(p: &PaymentRecord) -> RefundSummary {
+    let available = p.amount;
+    let status = if p.status.refund_pending() {
+        "pending"
+    } else if p.status == Status::Captured {
+        if available > 0 {
+            "available"
+        } else {
+            "full"
+        }
+    } else {
+        "unavailable"
+    };
+    RefundSummary {
+        status: status.into(),
+        amount_available: available,
+        amount_submitted: 0,
+    }
+}
+
+/// GOV.UK Pay mints a next_url for unfinished web payments that are not awaiting capture.
+fn needs_next_url(p: &PaymentRecord) -> bool {
+    p.authorisation_mode == AuthorisationMode::Web
+        && !p.status.external().finished
+        && p.status != Status::AwaitingCaptureRequest
+}
+
+pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
+    let ext = p.status.external();
+    let self_href = format!("{}/v1/payments/{}", ctx.base_url, p.id);
+    let mut links = PaymentLinks {
+        events: Link::get(format!("{self_href}/events")),
+        refunds: Link::get(format!("{self_href}/refunds")),
+        self_link: Link::get(self_href.clone()),
+        next_url: None,
+        next_url_post: None,
+        auth_url_post: None,
+        cancel: None,
+        capture: None,
+    };
+    if needs_next_url(p) {
+        let token = ctx.signer.mint(&p.id, ctx.now_ms);
+        links.next_url = Some(Link::get(format!("{}/secure/{token}", ctx.base_url)));
+        let mut params = Map::new();
+        params.insert("chargeTokenId".into(), Value::String(token));
+        links.next_url_post = Some(PostLink {
+            href: format!("{}/secure", ctx.base_url),
+            method: "POST".into(),
+            content_type: Some("application/x-www-form-urlencoded".into()),
+            params: Some(params),
+        });
+    }
+    if !ext.finished && p.authorisation_mode != AuthorisationMode::Agreement {
+        links.cancel = Some(PostLink::post(format!("{self_href}/cancel")));
+    }
+    if p.status == Status::AwaitingCaptureRequest {
+        links.capture = Some(PostLink::post(format!("{self_href}/capture")));
+    }
+    Payment {
+        amount: p.amount,
+        description: p.description.clone(),
+        reference: p.reference.clone(),
+        language: p.language.as_str().into(),
+        email: p.email.clone(),
+        state: PaymentState {
+            status: ext.status.into(),
+            finished: ext.finished,
+            message: ext.message.map(Into::into),
+            code: ext.code.map(Into::into),
+            can_retry: None,
+        },
+        payment_id: p.id.clone(),
+        payment_provider: p.payment_provider.clone(),
+        created_date: timefmt::date_time(p.created_ms),
+        refund_summary: refund_summary(p),
+        settlement_summary: SettlementSummary::default(),
+        card_details: None,
+        delayed_capture: p.delayed_capture,
+        moto: p.moto,
+        corporate_card_surcharge: None,
+        total_amount: None,
+        fee: None,
+        net_amount: None,
+        provider_id: None,
+        metadata: p.metadata.clone(),
+        return_url: p.return_url.clone(),
+        authorisation_summary: None,
+        agreement_id: None,
+        authorisation_mode: p.authorisation_mode.as_str().into(),
+        agreement_payment_type: None,
+        card_brand: None,
+        links,
+    }
+}

@@ -1,0 +1,32 @@
+//! GOV.UK Pay's date formats: `2016-01-21T17:15:00.000Z` and `2016-01-21`.
+
+use time::{format_description::FormatItem, macros::format_description, OffsetDateTime};
+
+const DATE_TIME: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+const DATE: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+fn at(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// UTC epoch milliseconds as `YYYY-MM-DDThh:mm:ss.SSSZ`.
+pub fn date_time(ms: i64) -> String {
+    at(ms).format(DATE_TIME).unwrap_or_default()
+}
+
+/// UTC epoch milliseconds as `YYYY-MM-DD`.
+pub fn date(ms: i64) -> String {
+    at(ms).format(DATE).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_like_gov_uk_pay() {
+        assert_eq!(super::date_time(1_453_396_500_000), "2016-01-21T17:15:00.000Z");
+        assert_eq!(super::date_time(1_453_396_500_007), "2016-01-21T17:15:00.007Z");
+        assert_eq!(super::date(1_453_396_500_000), "2016-01-21");
+    }
+}

@@ -1,0 +1,10 @@
+//! Wire models of the GOV.UK Pay public API (`shared/spec/govuk-pay-openapi-1.0.3.json`).
+//!
+//! Pure data: serde structs for requests and responses, HAL links, the error body and the one
+//! table of public error codes. No I/O, so the server and the client share it.
+
+pub mod error;
+pub mod payment;
+
+pub use error::{ApiError, ErrorCode, RequestError};
+pub use payment::*;
