@@ -38,7 +38,10 @@ pub fn checksum_ok(secret: &[u8], key: &str) -> bool {
         return false;
     }
     let (body, sum) = key.split_at(key.len() - CHECKSUM_LEN);
-    checksum(secret, body).as_bytes().ct_eq(sum.as_bytes()).into()
+    checksum(secret, body)
+        .as_bytes()
+        .ct_eq(sum.as_bytes())
+        .into()
 }
 
 /// The stored form of a key.

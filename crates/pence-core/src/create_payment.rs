@@ -71,7 +71,11 @@ fn unexpected(field: &str) -> ApiError {
 }
 
 /// A value that must be present and not `null`.
-fn required<'a>(body: &'a Value, field: &str, missing_error: ApiError) -> Result<&'a Value, ApiError> {
+fn required<'a>(
+    body: &'a Value,
+    field: &str,
+    missing_error: ApiError,
+) -> Result<&'a Value, ApiError> {
     match body.get(field) {
         None | Some(Value::Null) => Err(missing_error),
         Some(v) => Ok(v),
@@ -79,7 +83,12 @@ fn required<'a>(body: &'a Value, field: &str, missing_error: ApiError) -> Result
 }
 
 /// GOV.UK Pay's "string, present, not blank" rule with its two errors.
-fn required_string(body: &Value, field: &str, type_error: ApiError, missing_error: ApiError) -> Result<String, ApiError> {
+fn required_string(
+    body: &Value,
+    field: &str,
+    type_error: ApiError,
+    missing_error: ApiError,
+) -> Result<String, ApiError> {
     match required(body, field, missing_error.clone())? {
         Value::String(s) if is_blank(s) => Err(missing_error),
         Value::String(s) => Ok(s.clone()),
@@ -88,7 +97,11 @@ fn required_string(body: &Value, field: &str, type_error: ApiError, missing_erro
 }
 
 /// Optional string where `null` counts as absent.
-fn optional_string(body: &Value, field: &str, type_error: ApiError) -> Result<Option<String>, ApiError> {
+fn optional_string(
+    body: &Value,
+    field: &str,
+    type_error: ApiError,
+) -> Result<Option<String>, ApiError> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -133,19 +146,32 @@ fn authorisation_mode(body: &Value) -> Result<Option<AuthorisationMode>, ApiErro
         return Ok(None);
     }
     // Reference §2.2: anything but one of the three names, whatever its type, is a 422.
-    let err = invalid(422, "authorisation_mode", "Must be one of web, moto_api, agreement");
+    let err = invalid(
+        422,
+        "authorisation_mode",
+        "Must be one of web, moto_api, agreement",
+    );
     match body.get("authorisation_mode") {
         Some(Value::String(s)) => AuthorisationMode::parse(s).map(Some).ok_or(err),
         _ => Err(err),
     }
 }
 
-fn agreement_payment_type(body: &Value, mode: Option<AuthorisationMode>) -> Result<Option<String>, ApiError> {
+fn agreement_payment_type(
+    body: &Value,
+    mode: Option<AuthorisationMode>,
+) -> Result<Option<String>, ApiError> {
     if body.get("agreement_payment_type").is_none() {
         return Ok(None);
     }
     let field = "agreement_payment_type";
-    let err = |status| invalid(status, field, "Must be one of instalment, recurring, unscheduled");
+    let err = |status| {
+        invalid(
+            status,
+            field,
+            "Must be one of instalment, recurring, unscheduled",
+        )
+    };
     let value = required_string(body, field, err(400), err(400))?;
     if body.get("set_up_agreement").is_none() && mode != Some(AuthorisationMode::Agreement) {
         return Err(unexpected(field));
@@ -196,9 +222,17 @@ fn metadata(body: &Value) -> Result<Option<Map<String, Value>>, ApiError> {
             if !broken.is_empty() {
                 return Err(invalid(422, "metadata", &broken.join(". ")));
             }
-            Ok(if map.is_empty() { None } else { Some(map.clone()) })
+            Ok(if map.is_empty() {
+                None
+            } else {
+                Some(map.clone())
+            })
         }
-        Some(_) => Err(invalid(422, "metadata", "Must be an object of JSON key-value pairs")),
+        Some(_) => Err(invalid(
+            422,
+            "metadata",
+            "Must be an object of JSON key-value pairs",
+        )),
     }
 }
 
@@ -311,21 +345,33 @@ fn constraints(r: &CreatePaymentRequest) -> Result<(), ApiError> {
         return Err(invalid(422, "amount", "Must be greater than or equal to 1"));
     }
     if r.amount > MAX_AMOUNT {
-        return Err(invalid(422, "amount", "Must be less than or equal to 10000000"));
+        return Err(invalid(
+            422,
+            "amount",
+            "Must be less than or equal to 10000000",
+        ));
     }
     max_len("reference", Some(&r.reference), REFERENCE_MAX)?;
     max_len("description", Some(&r.description), DESCRIPTION_MAX)?;
     max_len("return_url", r.return_url.as_deref(), RETURN_URL_MAX)?;
     max_len("email", r.email.as_deref(), EMAIL_MAX)?;
     if let Some(p) = &r.prefilled {
-        max_len("cardholder_name", p.cardholder_name.as_deref(), PREFILLED_MAX)?;
+        max_len(
+            "cardholder_name",
+            p.cardholder_name.as_deref(),
+            PREFILLED_MAX,
+        )?;
         max_len("line1", p.line1.as_deref(), PREFILLED_MAX)?;
         max_len("line2", p.line2.as_deref(), PREFILLED_MAX)?;
         max_len("city", p.city.as_deref(), PREFILLED_MAX)?;
         max_len("postcode", p.postcode.as_deref(), POSTCODE_MAX)?;
     }
     exact_len("agreement_id", r.agreement_id.as_deref(), AGREEMENT_ID_LEN)?;
-    exact_len("set_up_agreement", r.set_up_agreement.as_deref(), AGREEMENT_ID_LEN)?;
+    exact_len(
+        "set_up_agreement",
+        r.set_up_agreement.as_deref(),
+        AGREEMENT_ID_LEN,
+    )?;
     Ok(())
 }
 
@@ -363,13 +409,22 @@ pub fn check_for_service(r: &CreatePaymentRequest, service: &Service) -> Result<
         }
     }
     if r.moto && !service.moto_enabled {
-        return Err(ApiError::plain(422, ErrorCode::CREATE_PAYMENT_MOTO_NOT_ENABLED));
+        return Err(ApiError::plain(
+            422,
+            ErrorCode::CREATE_PAYMENT_MOTO_NOT_ENABLED,
+        ));
     }
     if mode == MotoApi && !service.moto_api_enabled {
-        return Err(ApiError::plain(422, ErrorCode::CREATE_PAYMENT_MOTO_API_NOT_ENABLED));
+        return Err(ApiError::plain(
+            422,
+            ErrorCode::CREATE_PAYMENT_MOTO_API_NOT_ENABLED,
+        ));
     }
     if (mode == Agreement || r.set_up_agreement.is_some()) && !service.recurring_enabled {
-        return Err(ApiError::plain(422, ErrorCode::RECURRING_CARD_PAYMENTS_NOT_ALLOWED));
+        return Err(ApiError::plain(
+            422,
+            ErrorCode::RECURRING_CARD_PAYMENTS_NOT_ALLOWED,
+        ));
     }
     if mode == Agreement && r.agreement_id.is_none() {
         return Err(missing("agreement_id"));

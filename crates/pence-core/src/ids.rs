@@ -10,7 +10,10 @@ const DIGITS: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 pub fn random_base32(digits: usize) -> String {
     let mut bytes = vec![0u8; digits];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| DIGITS[(b & 31) as usize] as char).collect()
+    bytes
+        .iter()
+        .map(|b| DIGITS[(b & 31) as usize] as char)
+        .collect()
 }
 
 /// A new 26-character external id (payments, refunds, services, keys).

@@ -64,15 +64,27 @@ mod tests {
     #[test]
     fn each_rule() {
         assert!(check(json!({"a": "x", "b": 1, "c": true, "d": ""})).is_empty());
-        assert_eq!(check(json!({"": 1})), ["Keys must be between 1 and 30 characters long"]);
-        assert_eq!(check(json!({"a": [1]})), ["Values must be of type String, Boolean or Number"]);
+        assert_eq!(
+            check(json!({"": 1})),
+            ["Keys must be between 1 and 30 characters long"]
+        );
+        assert_eq!(
+            check(json!({"a": [1]})),
+            ["Values must be of type String, Boolean or Number"]
+        );
         assert_eq!(check(json!({"a": null})), ["Must not have null values"]);
-        assert_eq!(check(json!({"a": 1, "A": 2})), ["Must have case insensitive unique keys"]);
+        assert_eq!(
+            check(json!({"a": 1, "A": 2})),
+            ["Must have case insensitive unique keys"]
+        );
         assert_eq!(
             check(json!({"a": "x".repeat(101)})),
             ["Values must be no greater than 100 characters long"]
         );
         let many: Map<String, Value> = (0..16).map(|i| (format!("k{i}"), json!(i))).collect();
-        assert_eq!(violations(&many), ["Cannot have more than 15 key-value pairs"]);
+        assert_eq!(
+            violations(&many),
+            ["Cannot have more than 15 key-value pairs"]
+        );
     }
 }

@@ -42,12 +42,27 @@ pub trait Store: Send + Sync {
     /// Marks a key revoked; false when there is no such key or it was already revoked.
     async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
     /// The key with this hash and its service.
-    async fn api_key_by_hash(&self, hash: &str) -> Result<Option<(ApiKeyRecord, Service)>, StoreError>;
+    async fn api_key_by_hash(
+        &self,
+        hash: &str,
+    ) -> Result<Option<(ApiKeyRecord, Service)>, StoreError>;
 
     /// Stores a new payment with its first ledger event, in one transaction, durably.
-    async fn insert_payment(&self, payment: &PaymentRecord, event: &LedgerEvent) -> Result<(), StoreError>;
+    async fn insert_payment(
+        &self,
+        payment: &PaymentRecord,
+        event: &LedgerEvent,
+    ) -> Result<(), StoreError>;
     /// A payment of this service; another service's payment is `None`, like an unknown id.
-    async fn payment(&self, service_id: &str, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    async fn payment(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
     /// The payment's ledger events, oldest first.
-    async fn payment_events(&self, service_id: &str, id: &str) -> Result<Vec<LedgerEvent>, StoreError>;
+    async fn payment_events(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Vec<LedgerEvent>, StoreError>;
 }

@@ -1,6 +1,8 @@
 //! A stored payment in GOV.UK Pay's public shape, with the links its state allows.
 
-use pence_wire::{Link, Payment, PaymentLinks, PaymentState, PostLink, RefundSummary, SettlementSummary};
+use pence_wire::{
+    Link, Payment, PaymentLinks, PaymentState, PostLink, RefundSummary, SettlementSummary,
+};
 use serde_json::{Map, Value};
 
 use crate::next_url::TokenSigner;

@@ -101,9 +101,7 @@ fn path_ok(path: &str) -> bool {
     if !path.starts_with('/') {
         return false;
     }
-    let allowed = |c: char| {
-        c.is_alphanumeric() || "-:@&?=+,.!/~*'%$_;()".contains(c)
-    };
+    let allowed = |c: char| c.is_alphanumeric() || "-:@&?=+,.!/~*'%$_;()".contains(c);
     if !path.chars().all(allowed) {
         return false;
     }

@@ -94,10 +94,12 @@ const fn done(status: &'static str, code: &'static str, message: &'static str) -
 
 pub const REJECTED: ExternalState = done("failed", "P0010", "Payment method rejected");
 pub const EXPIRED: ExternalState = done("failed", "P0020", "Payment expired");
-pub const USER_CANCELLED: ExternalState = done("failed", "P0030", "Payment was cancelled by the user");
+pub const USER_CANCELLED: ExternalState =
+    done("failed", "P0030", "Payment was cancelled by the user");
 pub const SERVICE_CANCELLED: ExternalState =
     done("cancelled", "P0040", "Payment was cancelled by the service");
-pub const PROVIDER_ERROR: ExternalState = done("error", "P0050", "Payment provider returned an error");
+pub const PROVIDER_ERROR: ExternalState =
+    done("error", "P0050", "Payment provider returned an error");
 pub const SUCCESS: ExternalState = ExternalState {
     status: "success",
     finished: true,
@@ -110,7 +112,9 @@ impl Status {
         use Status::*;
         match self {
             Created => open("created"),
-            EnteringCardDetails | AuthorisationReady | Authorisation3dsRequired
+            EnteringCardDetails
+            | AuthorisationReady
+            | Authorisation3dsRequired
             | Authorisation3dsReady => open("started"),
             AuthorisationSuccess => open("submitted"),
             AwaitingCaptureRequest => open("capturable"),
@@ -124,8 +128,11 @@ impl Status {
             SystemCancelReady | SystemCancelSubmitted | SystemCancelled | SystemCancelError => {
                 SERVICE_CANCELLED
             }
-            AuthorisationSubmitted | AuthorisationError | AuthorisationTimeout
-            | AuthorisationUnexpectedError | CaptureError => PROVIDER_ERROR,
+            AuthorisationSubmitted
+            | AuthorisationError
+            | AuthorisationTimeout
+            | AuthorisationUnexpectedError
+            | CaptureError => PROVIDER_ERROR,
         }
     }
 
@@ -210,7 +217,12 @@ impl Status {
             CaptureQueued => &[CaptureReady, CaptureError],
             CaptureApproved => &[CaptureReady, CaptureError],
             CaptureApprovedRetry => &[CaptureReady, CaptureError, Captured],
-            CaptureReady => &[CaptureSubmitted, CaptureError, CaptureApprovedRetry, Captured],
+            CaptureReady => &[
+                CaptureSubmitted,
+                CaptureError,
+                CaptureApprovedRetry,
+                Captured,
+            ],
             CaptureSubmitted => &[CaptureError, Captured],
             ExpireCancelReady => &[ExpireCancelSubmitted, ExpireCancelFailed, Expired],
             ExpireCancelSubmitted => &[ExpireCancelFailed, Expired],

@@ -25,8 +25,14 @@ pub fn date(ms: i64) -> String {
 mod tests {
     #[test]
     fn formats_like_gov_uk_pay() {
-        assert_eq!(super::date_time(1_453_396_500_000), "2016-01-21T17:15:00.000Z");
-        assert_eq!(super::date_time(1_453_396_500_007), "2016-01-21T17:15:00.007Z");
+        assert_eq!(
+            super::date_time(1_453_396_500_000),
+            "2016-01-21T17:15:00.000Z"
+        );
+        assert_eq!(
+            super::date_time(1_453_396_500_007),
+            "2016-01-21T17:15:00.007Z"
+        );
         assert_eq!(super::date(1_453_396_500_000), "2016-01-21");
     }
 }

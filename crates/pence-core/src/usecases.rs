@@ -3,6 +3,7 @@
 use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
+use crate::api_key::{self, ApiKeyRecord};
 use crate::clock::Clock;
 use crate::create_payment::{check_for_service, parse_request};
 use crate::ids;
@@ -74,4 +75,85 @@ pub async fn find_payment(
         .payment(&service.id, id)
         .await?
         .ok_or_else(|| Failure::Api(ApiError::plain(404, not_found)))
+}
+
+/// The instance's secrets, shared by every node on the database.
+#[derive(Clone)]
+pub struct Secrets {
+    /// Signs next_url tokens.
+    pub token: Vec<u8>,
+    /// Keys the API-key checksum.
+    pub api_key: Vec<u8>,
+}
+
+fn fresh_secret() -> Vec<u8> {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes
+}
+
+pub async fn secrets(store: &dyn Store) -> Result<Secrets, StoreError> {
+    Ok(Secrets {
+        token: store.secret("next_url_token", &fresh_secret()).await?,
+        api_key: store.secret("api_key_checksum", &fresh_secret()).await?,
+    })
+}
+
+/// A new sandbox service (test unless `live`).
+pub async fn create_service(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    name: &str,
+    live: bool,
+) -> Result<Service, StoreError> {
+    let service = Service::new_sandbox(ids::new_id(), name.to_string(), live, clock.now_ms());
+    store.insert_service(&service).await?;
+    Ok(service)
+}
+
+/// A new API key for `service`: the record stored and the key itself, which is shown once.
+pub async fn create_api_key(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    secrets: &Secrets,
+    service: &Service,
+    description: &str,
+) -> Result<(ApiKeyRecord, String), StoreError> {
+    let key = api_key::generate(&secrets.api_key, service.live);
+    let record = ApiKeyRecord {
+        id: ids::new_id(),
+        service_id: service.id.clone(),
+        token_hash: api_key::hash(&key),
+        display_prefix: api_key::display_prefix(&key),
+        description: description.to_string(),
+        created_ms: clock.now_ms(),
+        revoked_ms: None,
+    };
+    store.insert_api_key(&record).await?;
+    Ok((record, key))
+}
+
+/// On an empty database, creates the sandbox service and its first test key.
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    secrets: &Secrets,
+) -> Result<Option<(Service, String)>, StoreError> {
+    if !store.services().await?.is_empty() {
+        return Ok(None);
+    }
+    let service = create_service(store, clock, "Sandbox service", false).await?;
+    let (_, key) =
+        create_api_key(store, clock, secrets, &service, "created at first start").await?;
+    Ok(Some((service, key)))
+}
+
+/// The service `key create` uses when none is named: the first test service on the sandbox.
+pub async fn default_service(store: &dyn Store) -> Result<Option<Service>, StoreError> {
+    Ok(store
+        .services()
+        .await?
+        .into_iter()
+        .find(|s| !s.live && s.payment_provider == "sandbox"))
 }

@@ -1,1 +1,28 @@
+//! axum routers: the GOV.UK Pay public API (`/v1/...`) and health. Thin: parse, call
+//! pence-core, map errors through the one error table. No axum rejection ever reaches a
+//! client as plain text.
 
+mod api;
+mod auth;
+mod errors;
+mod health;
+mod rate_limit;
+mod state;
+
+pub use rate_limit::RateLimitConfig;
+pub use state::{AppState, AppStateParts, NodeSettings};
+
+use axum::Router;
+
+/// The whole HTTP surface of a Pence node.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::routes())
+        .merge(api::routes(state.clone()))
+        .fallback(errors::not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            errors::panic_response,
+        ))
+        .with_state(state)
+}

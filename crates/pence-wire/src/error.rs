@@ -173,12 +173,17 @@ mod tests {
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.code), "duplicate {}", c.code);
         }
-        assert_eq!(ErrorCode::by_code("P0900"), Some(ErrorCode::TOO_MANY_REQUESTS));
+        assert_eq!(
+            ErrorCode::by_code("P0900"),
+            Some(ErrorCode::TOO_MANY_REQUESTS)
+        );
     }
 
     #[test]
     fn absent_keys_are_omitted() {
-        let json = serde_json::to_string(&ApiError::plain(404, ErrorCode::GET_PAYMENT_NOT_FOUND).body).unwrap();
+        let json =
+            serde_json::to_string(&ApiError::plain(404, ErrorCode::GET_PAYMENT_NOT_FOUND).body)
+                .unwrap();
         assert_eq!(json, r#"{"code":"P0200","description":"Not found"}"#);
     }
 }

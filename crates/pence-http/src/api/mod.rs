@@ -1,0 +1,16 @@
+//! The public API, `/v1/...`, behind API-key authentication.
+
+mod payments;
+
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+
+use crate::auth;
+use crate::state::AppState;
+
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments/{payment_id}", get(payments::get))
+        .route_layer(middleware::from_fn_with_state(state, auth::authenticate))
+}

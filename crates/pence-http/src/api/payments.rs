@@ -1,0 +1,128 @@
+//! `POST /v1/payments` and `GET /v1/payments/{paymentId}`.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use pence_core::payment::PaymentRecord;
+use pence_core::present::{self, LinkContext};
+use pence_core::usecases;
+use pence_wire::{ApiError, ErrorCode};
+use serde_json::Value;
+
+use crate::auth::Authed;
+use crate::errors::{failure, Problem};
+use crate::state::AppState;
+
+/// Bodies above this are refused like GOV.UK Pay's WAF refuses them.
+const MAX_BODY: usize = 1 << 20;
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn request_denied() -> Response {
+    Problem(ApiError::plain(400, ErrorCode::REQUEST_DENIED)).into_response()
+}
+
+/// `Idempotency-Key` is checked on every create (reference §9), whatever the mode.
+fn idempotency_key_error(headers: &HeaderMap) -> Option<ApiError> {
+    let value = headers.get(IDEMPOTENCY_KEY)?;
+    let text = value.to_str().unwrap_or("\u{0}");
+    let code = ErrorCode::CREATE_PAYMENT_VALIDATION;
+    if text.is_empty() || text.len() > 255 {
+        return Some(ApiError::header(
+            422,
+            code,
+            IDEMPOTENCY_KEY,
+            "Header [Idempotency-Key] can have a size between 1 and 255",
+        ));
+    }
+    if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Some(ApiError::header(
+            422,
+            code,
+            IDEMPOTENCY_KEY,
+            "Header [Idempotency-Key] can only contain alphanumeric characters and hyphens",
+        ));
+    }
+    None
+}
+
+fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecord) -> Response {
+    let ctx = LinkContext {
+        base_url: &state.public_url,
+        signer: &state.signer,
+        now_ms: state.clock.now_ms(),
+    };
+    let view = present::payment(payment, &ctx);
+    let body = serde_json::to_vec(&view).unwrap_or_default();
+    let mut resp = (status, body).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if status == StatusCode::CREATED {
+        if let Ok(location) = HeaderValue::from_str(&view.links.self_link.href) {
+            headers.insert(header::LOCATION, location);
+        }
+    }
+    resp
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    // GOV.UK Pay's WAF turns away non-JSON and empty bodies before the API sees them.
+    if !is_json(&headers) {
+        return request_denied();
+    }
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return request_denied();
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return request_denied();
+    }
+    let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
+        return Problem(ApiError::plain(400, ErrorCode::CREATE_PAYMENT_PARSING)).into_response();
+    };
+    if let Some(e) = idempotency_key_error(&headers) {
+        return Problem(e).into_response();
+    }
+    match usecases::create_payment(state.store.as_ref(), state.clock.as_ref(), &service, &json)
+        .await
+    {
+        Ok(payment) => payment_response(&state, StatusCode::CREATED, &payment),
+        Err(f) => failure(f, ErrorCode::CREATE_PAYMENT_CONNECTOR),
+    }
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    Path(payment_id): Path<String>,
+) -> Response {
+    match usecases::find_payment(
+        state.store.as_ref(),
+        &service,
+        &payment_id,
+        ErrorCode::GET_PAYMENT_NOT_FOUND,
+    )
+    .await
+    {
+        Ok(payment) => payment_response(&state, StatusCode::OK, &payment),
+        Err(f) => failure(f, ErrorCode::GET_PAYMENT_CONNECTOR),
+    }
+}

@@ -1,0 +1,103 @@
+//! API-key authentication for `/v1/*` (reference §15), then the rate limit (§10), which needs
+//! the service the key belongs to.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use pence_core::api_key;
+use pence_core::service::Service;
+
+use crate::errors::unauthorized;
+use crate::rate_limit::too_many_requests;
+use crate::state::AppState;
+
+/// The service the request's API key belongs to.
+#[derive(Clone)]
+pub(crate) struct Authed(pub Arc<Service>);
+
+const MAX_ENTRIES: usize = 10_000;
+
+/// Verified keys, trusted for a short time so that a request costs no key lookup. A revoked
+/// key stops working within that time (GOV.UK Pay's cache keeps one for up to a minute).
+pub(crate) struct AuthCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Instant, Arc<Service>)>>,
+}
+
+impl AuthCache {
+    pub(crate) fn new(ttl_ms: u64) -> Self {
+        AuthCache {
+            ttl: Duration::from_millis(ttl_ms),
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<Service>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, s)| s.clone())
+    }
+
+    fn remember(&self, key: &str, service: Arc<Service>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+        }
+        entries.insert(key.to_string(), (Instant::now(), service));
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let Some(key) = bearer(&req) else {
+        return unauthorized();
+    };
+    if !api_key::checksum_ok(&state.key_secret, key) {
+        return unauthorized();
+    }
+    let service = match state.auth.cached(key) {
+        Some(service) => service,
+        None => match state.store.api_key_by_hash(&api_key::hash(key)).await {
+            Ok(Some((record, service))) if record.revoked_ms.is_none() => {
+                let service = Arc::new(service);
+                state.auth.remember(key, service.clone());
+                service
+            }
+            Ok(_) => return unauthorized(),
+            Err(e) => {
+                // GOV.UK Pay answers 503 when it cannot check a key.
+                tracing::error!(error = %e, "API key lookup failed");
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
+        },
+    };
+    if !state
+        .limiter
+        .allow(&service, req.method(), req.uri().path())
+    {
+        return too_many_requests();
+    }
+    req.extensions_mut().insert(Authed(service));
+    next.run(req).await
+}

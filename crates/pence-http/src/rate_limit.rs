@@ -1,0 +1,96 @@
+//! Per-service rate limits in fixed one-second windows, with GOV.UK Pay's buckets (reference
+//! §10): create-payment POSTs, capture POSTs, other POSTs, and each other method. Counted
+//! per node; several nodes on one database each allow the limit.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pence_core::service::{RateLimits, Service};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimitConfig {
+    /// Off for load testing.
+    pub enabled: bool,
+    /// Limits for services without their own.
+    pub defaults: RateLimits,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            enabled: true,
+            defaults: RateLimits::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Bucket {
+    CreatePayment,
+    Capture,
+    OtherPost,
+    Other(Method),
+}
+
+pub(crate) struct RateLimiter {
+    config: RateLimitConfig,
+    /// (service, bucket) -> (window second, requests in it)
+    windows: Mutex<HashMap<(String, Bucket), (u64, u32)>>,
+}
+
+impl RateLimiter {
+    pub(crate) fn new(config: RateLimitConfig) -> Self {
+        RateLimiter {
+            config,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts the request; false when it is over the service's limit for this second.
+    pub(crate) fn allow(&self, service: &Service, method: &Method, path: &str) -> bool {
+        if !self.config.enabled {
+            return true;
+        }
+        let limits = service.rate_limits(self.config.defaults);
+        let (bucket, limit) = if method == Method::POST {
+            if path.ends_with("/capture") {
+                (Bucket::Capture, limits.capture)
+            } else if path.ends_with("/payments") {
+                (Bucket::CreatePayment, limits.create_payment)
+            } else {
+                (Bucket::OtherPost, limits.other_post)
+            }
+        } else {
+            (Bucket::Other(method.clone()), limits.get)
+        };
+        let second = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        if windows.len() > 10_000 {
+            windows.retain(|_, (w, _)| *w == second);
+        }
+        let entry = windows
+            .entry((service.id.clone(), bucket))
+            .or_insert((second, 0));
+        if entry.0 != second {
+            *entry = (second, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= limit
+    }
+}
+
+pub(crate) fn too_many_requests() -> Response {
+    let body = r#"{"code":"P0900","description":"Too many requests"}"#;
+    let mut resp = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    resp
+}

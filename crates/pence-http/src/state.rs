@@ -1,0 +1,81 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use pence_core::clock::Clock;
+use pence_core::next_url::TokenSigner;
+use pence_core::usecases::Secrets;
+use pence_core::Store;
+
+use crate::auth::AuthCache;
+use crate::rate_limit::{RateLimitConfig, RateLimiter};
+
+pub struct AppStateParts {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub secrets: Secrets,
+    /// The URL clients reach this node at, without a trailing slash.
+    pub public_url: String,
+    pub rate_limits: RateLimitConfig,
+    /// How long a verified API key is trusted before it is looked up again (revocation delay).
+    pub auth_cache_ms: u64,
+}
+
+#[derive(Clone)]
+pub struct AppState(pub(crate) Arc<Inner>);
+
+pub struct Inner {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub(crate) signer: TokenSigner,
+    pub(crate) key_secret: Vec<u8>,
+    pub public_url: String,
+    pub(crate) auth: AuthCache,
+    pub(crate) limiter: RateLimiter,
+}
+
+/// Node settings that are not the store or the clock.
+#[derive(Debug, Clone)]
+pub struct NodeSettings {
+    pub public_url: String,
+    pub rate_limits: RateLimitConfig,
+    pub auth_cache_ms: u64,
+}
+
+impl AppState {
+    /// Reads the instance secrets from the store and assembles a node's state.
+    pub async fn build(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        settings: NodeSettings,
+    ) -> Result<AppState, pence_core::StoreError> {
+        let secrets = pence_core::usecases::secrets(store.as_ref()).await?;
+        Ok(AppState::new(AppStateParts {
+            store,
+            clock,
+            secrets,
+            public_url: settings.public_url,
+            rate_limits: settings.rate_limits,
+            auth_cache_ms: settings.auth_cache_ms,
+        }))
+    }
+
+    pub fn new(parts: AppStateParts) -> Self {
+        AppState(Arc::new(Inner {
+            store: parts.store,
+            clock: parts.clock,
+            signer: TokenSigner::new(parts.secrets.token),
+            key_secret: parts.secrets.api_key,
+            public_url: parts.public_url.trim_end_matches('/').to_string(),
+            auth: AuthCache::new(parts.auth_cache_ms),
+            limiter: RateLimiter::new(parts.rate_limits),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
