@@ -101,3 +101,21 @@ pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, Store
     let batcher = Batcher::start(engine.clone(), options.max_batch, writers);
     Ok(SqlStore::new(engine, batcher))
 }
+
+/// Creates an empty schema (tests give each test its own on one PostgreSQL database).
+pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<(), StoreError> {
+    if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(StoreError::Database(format!("bad schema name {schema:?}")));
+    }
+    let mut conn = PgConnectOptions::from_str(url)
+        .map_err(db_err)?
+        .disable_statement_logging()
+        .connect()
+        .await
+        .map_err(db_err)?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

@@ -11,5 +11,5 @@ mod migrate;
 mod rows;
 mod store;
 
-pub use connect::{connect, StoreOptions};
+pub use connect::{connect, create_postgres_schema, StoreOptions};
 pub use store::SqlStore;

@@ -1,1 +1,10 @@
+//! Dev-only helpers: the real Pence node on port 0 with a fresh database (a temp SQLite file,
+//! or a fresh schema on the PostgreSQL named by `PENCE_TEST_POSTGRES_URL`), an HTTP client
+//! whose every public-API response is validated against the GOV.UK Pay spec.
 
+pub mod db;
+pub mod server;
+pub mod spec;
+
+pub use db::{engines, Engine, TestDb};
+pub use server::{Reply, ServerOptions, TestServer};

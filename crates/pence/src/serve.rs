@@ -45,8 +45,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     print_banner(&settings, first);
-    axum::serve(listener, pence_http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
+    pence_http::serve(listener, pence_http::router(state), shutdown_signal())
         .await
         .context("serving")?;
     tracing::info!("stopped");

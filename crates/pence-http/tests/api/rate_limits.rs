@@ -1,0 +1,72 @@
+//! Rate limits per service in fixed one-second windows (reference §10).
+
+use pence_core::service::RateLimits;
+use pence_core::Store;
+use pence_http::RateLimitConfig;
+use pence_testkit::{engines, ServerOptions, TestServer};
+use serde_json::json;
+use std::sync::Arc;
+
+use crate::base;
+
+fn limited(create: u32, get: u32) -> ServerOptions {
+    ServerOptions {
+        rate_limits: RateLimitConfig {
+            enabled: true,
+            defaults: RateLimits {
+                create_payment: create,
+                capture: create,
+                other_post: create,
+                get,
+            },
+        },
+        auth_cache_ms: 0,
+    }
+}
+
+/// Sends `n` requests at once; returns (allowed, refused) after checking each 429 body.
+async fn burst(server: &Arc<TestServer>, n: usize, key: &str, create: bool) -> (usize, usize) {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let server = server.clone();
+        let key = key.to_string();
+        tasks.push(tokio::spawn(async move {
+            if create {
+                server.post_as(&key, "/v1/payments", &base()).await
+            } else {
+                server.get_as(&key, "/v1/payments/unknown00000000000000000000").await
+            }
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let reply = t.await.unwrap();
+        if reply.status == 429 {
+            refused += 1;
+            assert_eq!(reply.json, json!({"code": "P0900", "description": "Too many requests"}));
+            assert_eq!(reply.header("content-type"), Some("application/json; charset=utf-8"));
+        } else {
+            ok += 1;
+        }
+    }
+    (ok, refused)
+}
+
+#[tokio::test]
+async fn over_the_limit_answers_p0900() {
+    for engine in engines() {
+        let server = Arc::new(TestServer::start_with(engine, limited(5, 8)).await);
+        // 11 creates within well under a second span at most two windows of 5: at least one
+        // is refused, at most 10 pass.
+        let (ok, refused) = burst(&server, 11, &server.key, true).await;
+        assert!(refused >= 1 && ok <= 10, "ok {ok}, refused {refused}");
+        let (ok, refused) = burst(&server, 17, &server.key, false).await;
+        assert!(refused >= 1 && ok <= 16, "ok {ok}, refused {refused}");
+        // Another service has its own buckets, and its own override.
+        let (mut other, other_key) = server.new_service(false).await;
+        other.rate_limit_post = Some(1000);
+        server.store.update_service(&other).await.unwrap();
+        let (ok, refused) = burst(&server, 11, &other_key, true).await;
+        assert_eq!((ok, refused), (11, 0));
+    }
+}

@@ -1,0 +1,162 @@
+//! Validation of public-API responses against `shared/spec/govuk-pay-openapi-1.0.3.json`.
+//!
+//! The spec's schemas declare no required keys and allow any extra keys, so a plain check
+//! would pass almost anything. We make every object schema closed (`additionalProperties:
+//! false`), so a misspelt or invented key fails, and honour OpenAPI's `nullable`. Two schemas
+//! in the spec cannot describe what GOV.UK Pay really sends, and are corrected here:
+//! `ExternalMetadata` (really a flat map of string/number/boolean values) and
+//! `PostLink.params` (values are strings, e.g. `chargeTokenId`). The 201 of create payment
+//! is checked against `PaymentWithAllLinks`, which GOV.UK Pay really returns,
+//! instead of the narrower `CreatePaymentResult` it documents.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{json, Value};
+
+fn spec_path() -> std::path::PathBuf {
+    if let Ok(p) = std::env::var("PENCE_SPEC") {
+        return p.into();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/spec/govuk-pay-openapi-1.0.3.json")
+}
+
+/// The spec, parsed once.
+pub fn spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| {
+        let path = spec_path();
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read the spec at {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("spec is JSON")
+    })
+}
+
+fn tighten(schema: &mut Value) {
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    if obj.get("nullable") == Some(&Value::Bool(true)) {
+        if let Some(Value::String(t)) = obj.get("type").cloned() {
+            obj.insert("type".into(), json!([t, "null"]));
+        }
+    }
+    if obj.contains_key("properties") && !obj.contains_key("additionalProperties") {
+        obj.insert("additionalProperties".into(), Value::Bool(false));
+    }
+    for (_, v) in obj.iter_mut() {
+        match v {
+            Value::Object(_) => tighten(v),
+            Value::Array(items) => items.iter_mut().for_each(tighten),
+            _ => {}
+        }
+    }
+}
+
+/// The spec's components, closed and corrected.
+fn components() -> &'static Value {
+    static COMPONENTS: OnceLock<Value> = OnceLock::new();
+    COMPONENTS.get_or_init(|| {
+        let mut components = spec()["components"].clone();
+        let schemas = &mut components["schemas"];
+        schemas["ExternalMetadata"] = json!({
+            "type": "object",
+            "additionalProperties": {"type": ["string", "number", "boolean"]}
+        });
+        schemas["PostLink"]["properties"]["params"] =
+            json!({"type": "object", "additionalProperties": {"type": "string"}});
+        tighten(&mut components);
+        components
+    })
+}
+
+fn check_schema(schema_ref: &str, body: &Value) -> Result<(), String> {
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static jsonschema::Validator>>> = OnceLock::new();
+    let validator = {
+        let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
+        *cache.entry(schema_ref.to_string()).or_insert_with(|| {
+            let root = json!({"$ref": schema_ref, "components": components()});
+            let v = jsonschema::options()
+                .with_draft(jsonschema::Draft::Draft4)
+                .build(&root)
+                .unwrap_or_else(|e| panic!("schema {schema_ref}: {e}"));
+            Box::leak(Box::new(v))
+        })
+    };
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("against {schema_ref}: {}", errors.join("; ")))
+    }
+}
+
+/// Matches `/v1/payments/abc` to `/v1/payments/{paymentId}`.
+fn template_matches(template: &str, path: &str) -> bool {
+    let t: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let p: Vec<&str> = path.trim_matches('/').split('/').collect();
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b)
+}
+
+/// The operation's documented JSON schema for `status`, if the spec names one.
+pub fn response_schema(method: &str, path: &str, status: u16) -> Option<String> {
+    let path = path.split('?').next().unwrap_or(path);
+    let paths = spec()["paths"].as_object()?;
+    // Literal paths win over templated ones (as a router would choose).
+    let mut candidates: Vec<(&String, &Value)> = paths
+        .iter()
+        .filter(|(t, _)| template_matches(t, path))
+        .collect();
+    candidates.sort_by_key(|(t, _)| t.matches('{').count());
+    let (_, item) = candidates.first()?;
+    let op = item.get(method.to_ascii_lowercase())?;
+    let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
+    schema.get("$ref")?.as_str().map(str::to_string)
+}
+
+/// Validates a public-API response body; Err explains every violation. Responses the spec
+/// gives no JSON schema for (401, 204, routes it does not know) are not checked here.
+pub fn validate_response(method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
+    let Some(schema) = response_schema(method, path, status) else {
+        return Ok(());
+    };
+    // GOV.UK Pay answers a create with the full payment; CreatePaymentResult documents a
+    // subset of it (same keys, same types), so the full, closed schema is the stricter check.
+    let schema = schema.replace("/CreatePaymentResult", "/PaymentWithAllLinks");
+    check_schema(&schema, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_schemas_by_operation() {
+        assert_eq!(
+            response_schema("GET", "/v1/payments/abc", 200).as_deref(),
+            Some("#/components/schemas/PaymentWithAllLinks")
+        );
+        assert_eq!(
+            response_schema("POST", "/v1/payments", 422).as_deref(),
+            Some("#/components/schemas/RequestError")
+        );
+        assert_eq!(response_schema("POST", "/v1/payments", 401), None);
+    }
+
+    #[test]
+    fn closed_schemas_catch_invented_keys_and_wrong_types() {
+        let ok = json!({"code": "P0200", "description": "Not found"});
+        assert!(validate_response("GET", "/v1/payments/x", 404, &ok).is_ok());
+        let invented = json!({"code": "P0200", "description": "Not found", "detail": 1});
+        assert!(validate_response("GET", "/v1/payments/x", 404, &invented).is_err());
+        let wrong = json!({"code": 200, "description": "Not found"});
+        assert!(validate_response("GET", "/v1/payments/x", 404, &wrong).is_err());
+    }
+}
