@@ -104,7 +104,10 @@ pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, Store
 
 /// Creates an empty schema (tests give each test its own on one PostgreSQL database).
 pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<(), StoreError> {
-    if !schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+    if !schema
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
         return Err(StoreError::Database(format!("bad schema name {schema:?}")));
     }
     let mut conn = PgConnectOptions::from_str(url)

@@ -82,7 +82,9 @@ impl TestServer {
             .await
             .expect("bootstrap")
             .expect("fresh database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let state = AppState::build(
             store.clone() as Arc<dyn Store>,
@@ -118,9 +120,10 @@ impl TestServer {
         let service = usecases::create_service(store, self.clock.as_ref(), "Other service", live)
             .await
             .expect("service");
-        let (_, key) = usecases::create_api_key(store, self.clock.as_ref(), &self.secrets, &service, "test")
-            .await
-            .expect("key");
+        let (_, key) =
+            usecases::create_api_key(store, self.clock.as_ref(), &self.secrets, &service, "test")
+                .await
+                .expect("key");
         (service, key)
     }
 
@@ -134,7 +137,9 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Reply {
-        let mut req = self.http.request(method.clone(), format!("{}{path}", self.url));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.url));
         if let Some(key) = key {
             req = req.header("Authorization", format!("Bearer {key}"));
         }
@@ -196,7 +201,11 @@ impl TestServer {
     }
 }
 
-async fn axum_serve(listener: tokio::net::TcpListener, state: AppState, stopped: oneshot::Receiver<()>) {
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    stopped: oneshot::Receiver<()>,
+) {
     let app = pence_http::router(state);
     let _ = pence_http::serve(listener, app, async {
         let _ = stopped.await;

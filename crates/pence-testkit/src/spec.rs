@@ -72,7 +72,8 @@ fn components() -> &'static Value {
 }
 
 fn check_schema(schema_ref: &str, body: &Value) -> Result<(), String> {
-    static CACHE: OnceLock<Mutex<HashMap<String, &'static jsonschema::Validator>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<String, &'static jsonschema::Validator>>> =
+        OnceLock::new();
     let validator = {
         let mut cache = CACHE.get_or_init(Default::default).lock().unwrap();
         *cache.entry(schema_ref.to_string()).or_insert_with(|| {
@@ -123,7 +124,12 @@ pub fn response_schema(method: &str, path: &str, status: u16) -> Option<String> 
 
 /// Validates a public-API response body; Err explains every violation. Responses the spec
 /// gives no JSON schema for (401, 204, routes it does not know) are not checked here.
-pub fn validate_response(method: &str, path: &str, status: u16, body: &Value) -> Result<(), String> {
+pub fn validate_response(
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &Value,
+) -> Result<(), String> {
     let Some(schema) = response_schema(method, path, status) else {
         return Ok(());
     };

@@ -8,11 +8,20 @@ use reqwest::Method;
 use crate::base;
 
 async fn assert_unauthorized(server: &TestServer, headers: &[(&str, &str)], what: &str) {
-    for (method, path) in [(Method::GET, "/v1/payments/abc"), (Method::POST, "/v1/payments")] {
+    for (method, path) in [
+        (Method::GET, "/v1/payments/abc"),
+        (Method::POST, "/v1/payments"),
+    ] {
         let mut all = headers.to_vec();
         all.push(("Content-Type", "application/json"));
         let reply = server
-            .send(method.clone(), path, None, &all, Some(base().to_string().into_bytes()))
+            .send(
+                method.clone(),
+                path,
+                None,
+                &all,
+                Some(base().to_string().into_bytes()),
+            )
             .await;
         assert_eq!(reply.status, 401, "{what}: {method} {path}");
         assert_eq!(
@@ -20,7 +29,10 @@ async fn assert_unauthorized(server: &TestServer, headers: &[(&str, &str)], what
             serde_json::json!({"code": 401, "message": "Credentials are required to access this resource."}),
             "{what}"
         );
-        assert_eq!(reply.header("www-authenticate"), Some("Bearer realm=\"realm\""));
+        assert_eq!(
+            reply.header("www-authenticate"),
+            Some("Bearer realm=\"realm\"")
+        );
     }
 }
 
@@ -37,16 +49,26 @@ async fn bad_keys_are_refused() {
         let bearer = |k: &str| format!("Bearer {k}");
         let cases = [
             (vec![], "no header"),
-            (vec![("Authorization", format!("Basic {good}"))], "wrong scheme"),
+            (
+                vec![("Authorization", format!("Basic {good}"))],
+                "wrong scheme",
+            ),
             (vec![("Authorization", good.clone())], "no scheme"),
             (vec![("Authorization", "Bearer ".to_string())], "empty key"),
-            (vec![("Authorization", bearer("api_test_short"))], "too short"),
+            (
+                vec![("Authorization", bearer("api_test_short"))],
+                "too short",
+            ),
             (vec![("Authorization", bearer(&tampered))], "bad checksum"),
             (vec![("Authorization", bearer(&unknown))], "unknown key"),
-            (vec![("Authorization", format!("bearer {good}"))], "lower-case scheme"),
+            (
+                vec![("Authorization", format!("bearer {good}"))],
+                "lower-case scheme",
+            ),
         ];
         for (headers, what) in cases {
-            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
             assert_unauthorized(&server, &headers, what).await;
         }
         // The real key works.

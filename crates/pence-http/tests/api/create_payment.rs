@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use crate::{base, with};
 
 fn is_gov_uk_pay_id(s: &str) -> bool {
-    s.len() == 26 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
+    s.len() == 26
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'v').contains(&b))
 }
 
 fn is_gov_uk_pay_date(s: &str) -> bool {
@@ -51,7 +53,10 @@ async fn created_payment_has_gov_uk_pay_shape() {
         assert_eq!(reply.header("location"), Some(self_url.as_str()));
         assert_eq!(reply.header("pragma"), Some("no-cache"));
         assert_eq!(reply.header("cache-control"), Some("no-store"));
-        assert!(reply.header("content-type").unwrap().starts_with("application/json"));
+        assert!(reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("application/json"));
         assert_eq!(p["amount"], 1000);
         assert_eq!(p["reference"], "ref-1");
         assert_eq!(p["description"], "A test payment");
@@ -76,12 +81,23 @@ async fn created_payment_has_gov_uk_pay_shape() {
         assert!(p.get("card_details").is_none());
         let links = &p["_links"];
         assert_eq!(links["self"], json!({"href": self_url, "method": "GET"}));
-        assert_eq!(links["events"], json!({"href": format!("{self_url}/events"), "method": "GET"}));
-        assert_eq!(links["refunds"], json!({"href": format!("{self_url}/refunds"), "method": "GET"}));
-        assert_eq!(links["cancel"], json!({"href": format!("{self_url}/cancel"), "method": "POST"}));
+        assert_eq!(
+            links["events"],
+            json!({"href": format!("{self_url}/events"), "method": "GET"})
+        );
+        assert_eq!(
+            links["refunds"],
+            json!({"href": format!("{self_url}/refunds"), "method": "GET"})
+        );
+        assert_eq!(
+            links["cancel"],
+            json!({"href": format!("{self_url}/cancel"), "method": "POST"})
+        );
         assert!(links.get("capture").is_none());
         let next = links["next_url"]["href"].as_str().unwrap();
-        let token = next.strip_prefix(&format!("{}/secure/", server.url)).unwrap();
+        let token = next
+            .strip_prefix(&format!("{}/secure/", server.url))
+            .unwrap();
         assert_eq!(links["next_url"]["method"], "GET");
         assert_eq!(
             links["next_url_post"],
@@ -94,7 +110,11 @@ async fn created_payment_has_gov_uk_pay_shape() {
         );
 
         // The created event was written with the payment.
-        let events = server.store.payment_events(&server.service.id, id).await.unwrap();
+        let events = server
+            .store
+            .payment_events(&server.service.id, id)
+            .await
+            .unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].event_type, "PAYMENT_CREATED");
         assert_eq!(events[0].status.as_str(), "CREATED");
@@ -110,8 +130,17 @@ async fn optional_fields_absent_are_omitted() {
             .post("/v1/payments", &with(json!({"email": null, "metadata": {}, "prefilled_cardholder_details": "ignored"})))
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
-        for absent in ["email", "metadata", "card_details", "provider_id", "corporate_card_surcharge"] {
-            assert!(reply.json.get(absent).is_none(), "{absent} should be absent");
+        for absent in [
+            "email",
+            "metadata",
+            "card_details",
+            "provider_id",
+            "corporate_card_surcharge",
+        ] {
+            assert!(
+                reply.json.get(absent).is_none(),
+                "{absent} should be absent"
+            );
         }
         assert_eq!(reply.json["language"], "en");
         assert_eq!(reply.json["delayed_capture"], false);
@@ -119,13 +148,24 @@ async fn optional_fields_absent_are_omitted() {
     }
 }
 
-async fn raw(server: &TestServer, content_type: Option<&str>, body: &[u8], extra: &[(&str, &str)]) -> pence_testkit::Reply {
+async fn raw(
+    server: &TestServer,
+    content_type: Option<&str>,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> pence_testkit::Reply {
     let mut headers: Vec<(&str, &str)> = extra.to_vec();
     if let Some(ct) = content_type {
         headers.push(("Content-Type", ct));
     }
     server
-        .send(Method::POST, "/v1/payments", Some(&server.key), &headers, Some(body.to_vec()))
+        .send(
+            Method::POST,
+            "/v1/payments",
+            Some(&server.key),
+            &headers,
+            Some(body.to_vec()),
+        )
         .await
 }
 
@@ -139,23 +179,72 @@ async fn body_level_rules() {
     let valid = base().to_string();
     for engine in engines() {
         let server = TestServer::start(engine).await;
-        let cases: Vec<(&str, Option<&str>, &[u8], u16, &Value)> = vec![
+        type Case<'a> = (&'a str, Option<&'a str>, &'a [u8], u16, &'a Value);
+        let cases: Vec<Case> = vec![
             ("no content type", None, valid.as_bytes(), 400, &denied),
-            ("text/plain", Some("text/plain"), valid.as_bytes(), 400, &denied),
-            ("form", Some("application/x-www-form-urlencoded"), b"amount=1", 400, &denied),
+            (
+                "text/plain",
+                Some("text/plain"),
+                valid.as_bytes(),
+                400,
+                &denied,
+            ),
+            (
+                "form",
+                Some("application/x-www-form-urlencoded"),
+                b"amount=1",
+                400,
+                &denied,
+            ),
             ("empty body", Some("application/json"), b"", 400, &denied),
-            ("blank body", Some("application/json"), b"  \n", 400, &denied),
-            ("truncated JSON", Some("application/json"), b"{\"amount\": 1", 400, &unparseable),
-            ("hex number", Some("application/json"), b"{\"amount\": 0x1000}", 400, &unparseable),
-            ("percent garbage", Some("application/json"), b"%00", 400, &unparseable),
-            ("unquoted", Some("application/json"), b"{amount: 1}", 400, &unparseable),
+            (
+                "blank body",
+                Some("application/json"),
+                b"  \n",
+                400,
+                &denied,
+            ),
+            (
+                "truncated JSON",
+                Some("application/json"),
+                b"{\"amount\": 1",
+                400,
+                &unparseable,
+            ),
+            (
+                "hex number",
+                Some("application/json"),
+                b"{\"amount\": 0x1000}",
+                400,
+                &unparseable,
+            ),
+            (
+                "percent garbage",
+                Some("application/json"),
+                b"%00",
+                400,
+                &unparseable,
+            ),
+            (
+                "unquoted",
+                Some("application/json"),
+                b"{amount: 1}",
+                400,
+                &unparseable,
+            ),
         ];
         for (name, ct, body, status, want) in cases {
             let reply = raw(&server, ct, body, &[]).await;
             assert_eq!((reply.status, &reply.json), (status, want), "{name}");
         }
         // Content type parameters and case are fine.
-        let reply = raw(&server, Some("Application/JSON; charset=utf-8"), valid.as_bytes(), &[]).await;
+        let reply = raw(
+            &server,
+            Some("Application/JSON; charset=utf-8"),
+            valid.as_bytes(),
+            &[],
+        )
+        .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         server.stop().await;
     }
@@ -169,17 +258,43 @@ async fn idempotency_key_is_validated_and_ignored_for_web_payments() {
     for engine in engines() {
         let server = TestServer::start(engine).await;
         let long = "a".repeat(256);
-        for (value, message) in [("", size), (long.as_str(), size), ("has space", chars), ("under_score", chars)] {
-            let reply = raw(&server, Some("application/json"), valid.as_bytes(), &[("Idempotency-Key", value)]).await;
+        for (value, message) in [
+            ("", size),
+            (long.as_str(), size),
+            ("has space", chars),
+            ("under_score", chars),
+        ] {
+            let reply = raw(
+                &server,
+                Some("application/json"),
+                valid.as_bytes(),
+                &[("Idempotency-Key", value)],
+            )
+            .await;
             assert_eq!(
                 (reply.status, &reply.json),
-                (422, &json!({"header": "Idempotency-Key", "code": "P0102", "description": message})),
+                (
+                    422,
+                    &json!({"header": "Idempotency-Key", "code": "P0102", "description": message})
+                ),
                 "{value:?}"
             );
         }
         // Web payments ignore a valid key: each request creates a new payment.
-        let a = raw(&server, Some("application/json"), valid.as_bytes(), &[("Idempotency-Key", "key-1")]).await;
-        let b = raw(&server, Some("application/json"), valid.as_bytes(), &[("Idempotency-Key", "key-1")]).await;
+        let a = raw(
+            &server,
+            Some("application/json"),
+            valid.as_bytes(),
+            &[("Idempotency-Key", "key-1")],
+        )
+        .await;
+        let b = raw(
+            &server,
+            Some("application/json"),
+            valid.as_bytes(),
+            &[("Idempotency-Key", "key-1")],
+        )
+        .await;
         assert_eq!((a.status, b.status), (201, 201));
         assert_ne!(a.json["payment_id"], b.json["payment_id"]);
         server.stop().await;
@@ -194,7 +309,9 @@ async fn concurrent_creates_are_all_stored_with_one_event_each() {
         for i in 0..200 {
             let server = server.clone();
             tasks.push(tokio::spawn(async move {
-                let reply = server.post("/v1/payments", &with(json!({"reference": format!("r{i}")}))).await;
+                let reply = server
+                    .post("/v1/payments", &with(json!({"reference": format!("r{i}")})))
+                    .await;
                 assert_eq!(reply.status, 201, "{}", reply.text);
                 reply.json["payment_id"].as_str().unwrap().to_string()
             }));
@@ -207,7 +324,11 @@ async fn concurrent_creates_are_all_stored_with_one_event_each() {
         for id in &ids {
             let got = server.get(&format!("/v1/payments/{id}")).await;
             assert_eq!(got.status, 200);
-            let events = server.store.payment_events(&server.service.id, id).await.unwrap();
+            let events = server
+                .store
+                .payment_events(&server.service.id, id)
+                .await
+                .unwrap();
             assert_eq!(events.len(), 1, "{id}");
         }
     }

@@ -15,7 +15,14 @@ struct Case {
     field: Option<&'static str>,
 }
 
-fn case(name: &'static str, body: Value, status: u16, code: &'static str, description: &str, field: Option<&'static str>) -> Case {
+fn case(
+    name: &'static str,
+    body: Value,
+    status: u16,
+    code: &'static str,
+    description: &str,
+    field: Option<&'static str>,
+) -> Case {
     Case {
         name,
         body,
@@ -26,16 +33,43 @@ fn case(name: &'static str, body: Value, status: u16, code: &'static str, descri
     }
 }
 
-fn invalid(name: &'static str, body: Value, status: u16, field: &'static str, message: &str) -> Case {
-    case(name, body, status, "P0102", &format!("Invalid attribute value: {field}. {message}"), Some(field))
+fn invalid(
+    name: &'static str,
+    body: Value,
+    status: u16,
+    field: &'static str,
+    message: &str,
+) -> Case {
+    case(
+        name,
+        body,
+        status,
+        "P0102",
+        &format!("Invalid attribute value: {field}. {message}"),
+        Some(field),
+    )
 }
 
 fn missing(name: &'static str, body: Value, field: &'static str) -> Case {
-    case(name, body, 400, "P0101", &format!("Missing mandatory attribute: {field}"), Some(field))
+    case(
+        name,
+        body,
+        400,
+        "P0101",
+        &format!("Missing mandatory attribute: {field}"),
+        Some(field),
+    )
 }
 
 fn unexpected(name: &'static str, body: Value, field: &str) -> Case {
-    case(name, body, 400, "P0104", &format!("Unexpected attribute: {field}"), None)
+    case(
+        name,
+        body,
+        400,
+        "P0104",
+        &format!("Unexpected attribute: {field}"),
+        None,
+    )
 }
 
 fn long(n: usize) -> String {
@@ -348,13 +382,49 @@ fn cases() -> Vec<Case> {
             missing("null", with(json!({field: null})), field),
             missing("empty", with(json!({field: ""})), field),
             missing("blank", with(json!({field: "   "})), field),
-            invalid("not a string", with(json!({field: 123})), 400, field, string_format),
-            invalid("contains <", with(json!({field: "a<b"})), 400, field, string_format),
-            invalid("contains >", with(json!({field: "a>b"})), 400, field, string_format),
-            invalid("contains |", with(json!({field: "a|b"})), 400, field, string_format),
-            invalid("too long", with(json!({field: long(256)})), 422, field, "Must be less than or equal to 255 characters length"),
+            invalid(
+                "not a string",
+                with(json!({field: 123})),
+                400,
+                field,
+                string_format,
+            ),
+            invalid(
+                "contains <",
+                with(json!({field: "a<b"})),
+                400,
+                field,
+                string_format,
+            ),
+            invalid(
+                "contains >",
+                with(json!({field: "a>b"})),
+                400,
+                field,
+                string_format,
+            ),
+            invalid(
+                "contains |",
+                with(json!({field: "a|b"})),
+                400,
+                field,
+                string_format,
+            ),
+            invalid(
+                "too long",
+                with(json!({field: long(256)})),
+                422,
+                field,
+                "Must be less than or equal to 255 characters length",
+            ),
             // Java counts UTF-16 units: 128 emoji are 256 units.
-            invalid("too long in UTF-16", with(json!({field: "😀".repeat(128)})), 422, field, "Must be less than or equal to 255 characters length"),
+            invalid(
+                "too long in UTF-16",
+                with(json!({field: "😀".repeat(128)})),
+                422,
+                field,
+                "Must be less than or equal to 255 characters length",
+            ),
         ]);
     }
     cases
@@ -383,7 +453,12 @@ async fn every_rule_of_reference_section_2() {
                 failures.push(format!("{engine:?} {}: want {want}, got {got}", c.name));
             }
         }
-        assert!(failures.is_empty(), "{} rule(s) broken:\n{}", failures.len(), failures.join("\n"));
+        assert!(
+            failures.is_empty(),
+            "{} rule(s) broken:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
         // Nothing that failed validation was stored: a valid create still works and is the
         // only payment.
         assert_eq!(server.post("/v1/payments", &base()).await.status, 201);
@@ -398,7 +473,11 @@ async fn live_services_need_https_return_urls() {
         let (_, live_key) = server.new_service(true).await;
         assert!(live_key.starts_with("api_live_"));
         let reply = server
-            .post_as(&live_key, "/v1/payments", &with(json!({"return_url": "http://example.org/r"})))
+            .post_as(
+                &live_key,
+                "/v1/payments",
+                &with(json!({"return_url": "http://example.org/r"})),
+            )
             .await;
         assert_eq!(reply.status, 422);
         assert_eq!(
@@ -413,7 +492,10 @@ async fn live_services_need_https_return_urls() {
         assert_eq!(ok.status, 201);
         // Test services accept http.
         let test = server
-            .post("/v1/payments", &with(json!({"return_url": "http://localhost:3000/r"})))
+            .post(
+                "/v1/payments",
+                &with(json!({"return_url": "http://localhost:3000/r"})),
+            )
             .await;
         assert_eq!(test.status, 201);
         server.stop().await;

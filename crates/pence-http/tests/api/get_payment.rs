@@ -25,11 +25,18 @@ async fn get_returns_the_payment_with_a_new_next_url_each_time() {
             v
         };
         assert_eq!(strip(&a.json), strip(&created.json));
-        let next = |r: &pence_testkit::Reply| r.json["_links"]["next_url"]["href"].as_str().unwrap().to_string();
+        let next = |r: &pence_testkit::Reply| {
+            r.json["_links"]["next_url"]["href"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
         assert_ne!(next(&a), next(&b));
         assert_ne!(next(&a), next(&created));
         assert_eq!(
-            a.json["_links"]["next_url_post"]["params"]["chargeTokenId"].as_str().unwrap(),
+            a.json["_links"]["next_url_post"]["params"]["chargeTokenId"]
+                .as_str()
+                .unwrap(),
             next(&a).rsplit('/').next().unwrap()
         );
         server.stop().await;
@@ -54,7 +61,13 @@ async fn unknown_and_other_services_payments_are_not_found() {
             assert_eq!((reply.status, &reply.json), (404, &not_found), "{path}");
         }
         // The owner still sees it.
-        assert_eq!(server.get_as(&other_key, &format!("/v1/payments/{their_id}")).await.status, 200);
+        assert_eq!(
+            server
+                .get_as(&other_key, &format!("/v1/payments/{their_id}"))
+                .await
+                .status,
+            200
+        );
         server.stop().await;
     }
 }

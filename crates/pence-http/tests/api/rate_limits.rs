@@ -34,7 +34,9 @@ async fn burst(server: &Arc<TestServer>, n: usize, key: &str, create: bool) -> (
             if create {
                 server.post_as(&key, "/v1/payments", &base()).await
             } else {
-                server.get_as(&key, "/v1/payments/unknown00000000000000000000").await
+                server
+                    .get_as(&key, "/v1/payments/unknown00000000000000000000")
+                    .await
             }
         }));
     }
@@ -43,8 +45,14 @@ async fn burst(server: &Arc<TestServer>, n: usize, key: &str, create: bool) -> (
         let reply = t.await.unwrap();
         if reply.status == 429 {
             refused += 1;
-            assert_eq!(reply.json, json!({"code": "P0900", "description": "Too many requests"}));
-            assert_eq!(reply.header("content-type"), Some("application/json; charset=utf-8"));
+            assert_eq!(
+                reply.json,
+                json!({"code": "P0900", "description": "Too many requests"})
+            );
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/json; charset=utf-8")
+            );
         } else {
             ok += 1;
         }
