@@ -1,5 +1,234 @@
-pub async fn run(_s: &crate::config::Settings, _a: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+//! `pence bench`: starts a node on loopback (a temporary SQLite file unless `--database` says
+//! otherwise), then drives create-payment and get-payment with N concurrent keep-alive HTTP/1.1
+//! clients, and prints throughput and latency. Payments are durable before their 201: the
+//! store runs with fsync on (SQLite WAL synchronous=FULL; PostgreSQL's defaults).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use pence_core::clock::AdjustableClock;
+use pence_core::usecases;
+use pence_core::Store;
+use pence_http::{AppState, NodeSettings, RateLimitConfig};
+use pence_store::StoreOptions;
+
+use crate::config::Settings;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Concurrent keep-alive clients.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Seconds each phase runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
 }
-#[derive(clap::Args)]
-pub struct BenchArgs {}
+
+/// Targets on 2 cores (issue #2), printed as ratios.
+const CREATE_TARGET_SQLITE: f64 = 20_000.0;
+const CREATE_TARGET_POSTGRES: f64 = 12_000.0;
+const GET_TARGET: f64 = 50_000.0;
+
+struct Phase {
+    ok: u64,
+    errors: u64,
+    latencies_us: Vec<u32>,
+    elapsed: Duration,
+    ids: Vec<String>,
+}
+
+pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let temp = tempfile::tempdir()?;
+    let explicit = std::env::args().any(|a| a.starts_with("--database"))
+        || std::env::var("PENCE_DATABASE_URL").is_ok();
+    let url = if explicit {
+        settings.database_url.clone()
+    } else {
+        temp.path().join("bench.db").to_string_lossy().into_owned()
+    };
+    let store: Arc<dyn Store> = Arc::new(
+        pence_store::connect(&url, StoreOptions::default())
+            .await
+            .context("opening the bench database")?,
+    );
+    let clock = Arc::new(AdjustableClock::default());
+    let secrets = usecases::secrets(store.as_ref()).await?;
+    let service = usecases::create_service(store.as_ref(), clock.as_ref(), "bench", false).await?;
+    let (_, key) =
+        usecases::create_api_key(store.as_ref(), clock.as_ref(), &secrets, &service, "bench")
+            .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = AppState::build(
+        store.clone(),
+        clock,
+        NodeSettings {
+            public_url: format!("http://{addr}"),
+            rate_limits: RateLimitConfig {
+                enabled: false,
+                ..RateLimitConfig::default()
+            },
+            auth_cache_ms: 1000,
+        },
+    )
+    .await?;
+    tokio::spawn(pence_http::serve(
+        listener,
+        pence_http::router(state),
+        std::future::pending(),
+    ));
+
+    let engine = store.engine();
+    println!(
+        "pence bench: {engine}, {} clients, {} s a phase, {} cores",
+        args.clients,
+        args.seconds,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+    let key = Arc::new(key);
+    let duration = Duration::from_secs(args.seconds);
+
+    let create = phase(addr, key.clone(), args.clients, duration, None).await?;
+    let create_target = if engine == "postgres" {
+        CREATE_TARGET_POSTGRES
+    } else {
+        CREATE_TARGET_SQLITE
+    };
+    report("create payment", &create, create_target);
+    anyhow::ensure!(!create.ids.is_empty(), "no payment was created");
+
+    let ids = Arc::new(create.ids);
+    let get = phase(addr, key, args.clients, duration, Some(ids)).await?;
+    report("get payment", &get, GET_TARGET);
+    Ok(())
+}
+
+fn report(name: &str, p: &Phase, target: f64) {
+    let mut lat = p.latencies_us.clone();
+    lat.sort_unstable();
+    let pct = |q: f64| {
+        if lat.is_empty() {
+            0.0
+        } else {
+            lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)] as f64 / 1000.0
+        }
+    };
+    let rate = p.ok as f64 / p.elapsed.as_secs_f64();
+    println!(
+        "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x",
+        pct(0.50),
+        pct(0.99),
+        p.ok,
+        p.errors,
+        rate / target
+    );
+}
+
+const CREATE_BODY: &str = r#"{"amount":14500,"reference":"12345","description":"Pay your council tax","return_url":"https://your.service.gov.uk/completed"}"#;
+
+/// Runs N clients for `duration`: creates when `ids` is None, else GETs those ids.
+async fn phase(
+    addr: std::net::SocketAddr,
+    key: Arc<String>,
+    clients: usize,
+    duration: Duration,
+    ids: Option<Arc<Vec<String>>>,
+) -> anyhow::Result<Phase> {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = Vec::new();
+    for client in 0..clients {
+        let key = key.clone();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            client_loop(addr, &key, deadline, client, ids).await
+        }));
+    }
+    let mut out = Phase {
+        ok: 0,
+        errors: 0,
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+        ids: Vec::new(),
+    };
+    for t in tasks {
+        let r = t.await??;
+        out.ok += r.ok;
+        out.errors += r.errors;
+        out.latencies_us.extend(r.latencies_us);
+        out.ids.extend(r.ids);
+    }
+    out.elapsed = start.elapsed();
+    Ok(out)
+}
+
+async fn client_loop(
+    addr: std::net::SocketAddr,
+    key: &str,
+    deadline: Instant,
+    client: usize,
+    ids: Option<Arc<Vec<String>>>,
+) -> anyhow::Result<Phase> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let auth = format!("Bearer {key}");
+    let mut out = Phase {
+        ok: 0,
+        errors: 0,
+        latencies_us: Vec::with_capacity(1 << 16),
+        elapsed: Duration::ZERO,
+        ids: Vec::new(),
+    };
+    let mut i = client;
+    while Instant::now() < deadline {
+        let req = match &ids {
+            None => hyper::Request::post(format!("http://{addr}/v1/payments"))
+                .header("host", addr.to_string())
+                .header("authorization", &auth)
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from_static(CREATE_BODY.as_bytes())))?,
+            Some(ids) => {
+                i = (i + 7919) % ids.len();
+                hyper::Request::get(format!("http://{addr}/v1/payments/{}", ids[i]))
+                    .header("host", addr.to_string())
+                    .header("authorization", &auth)
+                    .body(Full::new(Bytes::new()))?
+            }
+        };
+        let sent = Instant::now();
+        sender.ready().await?;
+        let resp = sender.send_request(req).await?;
+        let status = resp.status().as_u16();
+        let body = resp.into_body().collect().await?.to_bytes();
+        out.latencies_us
+            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        let expected = if ids.is_none() { 201 } else { 200 };
+        if status == expected {
+            out.ok += 1;
+            if ids.is_none() && out.ids.len() < 20_000 {
+                if let Some(id) = payment_id(&body) {
+                    out.ids.push(id);
+                }
+            }
+        } else {
+            out.errors += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// The payment id from a create response, without parsing the whole body.
+fn payment_id(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let start = text.find("\"payment_id\":\"")? + 14;
+    Some(text[start..start + 26].to_string())
+}

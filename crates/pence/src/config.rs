@@ -59,6 +59,8 @@ pub struct Settings {
     pub listen: String,
     pub database_url: String,
     pub public_url: String,
+    /// False when the public URL was derived from the listen address.
+    pub public_url_given: bool,
     pub auth_cache_ms: u64,
     pub json_logs: bool,
     pub rate_limits: RateLimitConfig,
@@ -79,11 +81,9 @@ impl Settings {
             .clone()
             .or(file.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-        let public_url = args
-            .public_url
-            .clone()
-            .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
+        let given = args.public_url.clone().or(file.public_url);
+        let public_url_given = given.is_some();
+        let public_url = given.unwrap_or_else(|| format!("http://{listen}"));
         let file_limits = file.rate_limits.unwrap_or_default();
         let defaults = RateLimits::default();
         Ok(Settings {
@@ -93,6 +93,7 @@ impl Settings {
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
             public_url: public_url.trim_end_matches('/').to_string(),
+            public_url_given,
             listen,
             auth_cache_ms: file.auth_cache_ms.unwrap_or(1000),
             json_logs: file.log_format.as_deref() != Some("text"),

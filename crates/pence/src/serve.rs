@@ -19,7 +19,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listen = %settings.listen,
         database = %settings.redacted_database(),
@@ -34,6 +34,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(&settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    if !settings.public_url_given {
+        // With port 0 the real port is known only now.
+        settings.public_url = format!("http://{}", listener.local_addr()?);
+    }
     let state = AppState::build(
         store.clone(),
         clock,

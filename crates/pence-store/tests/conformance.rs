@@ -1,0 +1,224 @@
+//! The storage conformance suite: the same assertions against SQLite and (when
+//! `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use std::sync::Arc;
+
+use pence_core::api_key::ApiKeyRecord;
+use pence_core::ids::new_id;
+use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
+use pence_core::service::Service;
+use pence_core::status::Status;
+use pence_core::{Store, StoreError};
+use pence_store::{SqlStore, StoreOptions};
+use pence_testkit::{engines, Engine, TestDb};
+use serde_json::json;
+
+async fn open(engine: Engine) -> (TestDb, SqlStore) {
+    let db = TestDb::new(engine).await;
+    let store = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    (db, store)
+}
+
+fn service(live: bool) -> Service {
+    Service::new_sandbox(new_id(), "svc".into(), live, 1_700_000_000_000)
+}
+
+fn payment(service_id: &str) -> PaymentRecord {
+    PaymentRecord {
+        id: new_id(),
+        service_id: service_id.to_string(),
+        amount: 1234,
+        reference: "ref ✓".into(),
+        description: "desc".into(),
+        return_url: Some("https://example.org/r".into()),
+        language: Language::Cy,
+        email: Some("a@example.org".into()),
+        delayed_capture: true,
+        moto: false,
+        authorisation_mode: AuthorisationMode::Web,
+        metadata: Some(
+            json!({"a": 1, "b": "two", "c": true})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
+        prefilled: Prefilled {
+            cardholder_name: Some("J. Bogs".into()),
+            line1: Some("1 Street".into()),
+            line2: None,
+            postcode: Some("AB1 2CD".into()),
+            city: Some("Town".into()),
+            country: Some("GB".into()),
+        },
+        payment_provider: "sandbox".into(),
+        status: Status::Created,
+        created_ms: 1_700_000_000_123,
+        updated_ms: 1_700_000_000_123,
+        version: 1,
+    }
+}
+
+fn created(p: &PaymentRecord) -> LedgerEvent {
+    LedgerEvent::for_payment(p, "PAYMENT_CREATED", p.created_ms)
+}
+
+#[tokio::test]
+async fn services_round_trip() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        assert!(store.services().await.unwrap().is_empty());
+        let mut a = service(false);
+        a.rate_limit_post = Some(40);
+        let b = service(true);
+        store.insert_service(&a).await.unwrap();
+        store.insert_service(&b).await.unwrap();
+        assert_eq!(store.service(&a.id).await.unwrap(), Some(a.clone()));
+        assert_eq!(store.services().await.unwrap().len(), 2);
+        assert!(matches!(
+            store.insert_service(&a).await,
+            Err(StoreError::Duplicate)
+        ));
+        let mut changed = a.clone();
+        changed.rate_limit_get = Some(7);
+        changed.rate_limit_post = None;
+        store.update_service(&changed).await.unwrap();
+        assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));
+        assert_eq!(store.service("nope").await.unwrap(), None);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn keys_are_found_by_hash_and_revoked_once() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let s = service(false);
+        store.insert_service(&s).await.unwrap();
+        let key = ApiKeyRecord {
+            id: new_id(),
+            service_id: s.id.clone(),
+            token_hash: "h".repeat(64),
+            display_prefix: "api_test_abcd".into(),
+            description: "d".into(),
+            created_ms: 5,
+            revoked_ms: None,
+        };
+        store.insert_api_key(&key).await.unwrap();
+        let (found, svc) = store
+            .api_key_by_hash(&key.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((found, svc), (key.clone(), s.clone()));
+        assert!(store.api_key_by_hash("other").await.unwrap().is_none());
+        assert!(store.revoke_api_key(&key.id, 9).await.unwrap());
+        assert!(!store.revoke_api_key(&key.id, 10).await.unwrap());
+        let (found, _) = store
+            .api_key_by_hash(&key.token_hash)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.revoked_ms, Some(9));
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn secrets_are_created_once() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let first = store.secret("s", b"one").await.unwrap();
+        let second = store.secret("s", b"two").await.unwrap();
+        assert_eq!(first, b"one");
+        assert_eq!(second, b"one");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn payments_round_trip_scoped_by_service() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let p = payment("svc-a");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        assert_eq!(
+            store.payment("svc-a", &p.id).await.unwrap(),
+            Some(p.clone())
+        );
+        assert_eq!(store.payment("svc-b", &p.id).await.unwrap(), None);
+        assert_eq!(store.payment_events("svc-b", &p.id).await.unwrap(), vec![]);
+        assert_eq!(
+            store.payment_events("svc-a", &p.id).await.unwrap(),
+            vec![created(&p)]
+        );
+        // A payment with nothing optional.
+        let mut bare = payment("svc-a");
+        bare.return_url = None;
+        bare.email = None;
+        bare.metadata = None;
+        bare.prefilled = Prefilled::default();
+        store.insert_payment(&bare, &created(&bare)).await.unwrap();
+        assert_eq!(store.payment("svc-a", &bare.id).await.unwrap(), Some(bare));
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn group_commit_keeps_every_payment_with_its_event_and_isolates_a_bad_one() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let store = Arc::new(store);
+        let dup = payment("svc");
+        store.insert_payment(&dup, &created(&dup)).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..500 {
+            let store = store.clone();
+            let dup = dup.clone();
+            tasks.push(tokio::spawn(async move {
+                // Every 50th insert reuses an existing id: it must fail alone.
+                let p = if i % 50 == 0 { dup } else { payment("svc") };
+                let result = store.insert_payment(&p, &created(&p)).await;
+                (p, i % 50 == 0, result)
+            }));
+        }
+        let mut stored = 0;
+        for t in tasks {
+            let (p, is_dup, result) = t.await.unwrap();
+            if is_dup {
+                assert!(matches!(result, Err(StoreError::Duplicate)), "{result:?}");
+            } else {
+                result.unwrap();
+                stored += 1;
+                assert_eq!(
+                    store.payment("svc", &p.id).await.unwrap().as_ref(),
+                    Some(&p)
+                );
+                assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 1);
+            }
+        }
+        assert_eq!(stored, 490);
+        // The duplicate attempts added no event to the original.
+        assert_eq!(store.payment_events("svc", &dup.id).await.unwrap().len(), 1);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_migrations_are_idempotent() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let store = pence_store::connect(&db.url, StoreOptions::default())
+            .await
+            .unwrap();
+        let p = payment("svc");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        store.close().await;
+        let again = pence_store::connect(&db.url, StoreOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(again.payment("svc", &p.id).await.unwrap(), Some(p));
+        again.close().await;
+    }
+}

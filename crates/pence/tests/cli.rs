@@ -1,0 +1,243 @@
+//! The `pence` binary as a user drives it: admin commands, and `serve` as a real process.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pence_testkit::{engines, TestDb};
+
+const PENCE: &str = env!("CARGO_BIN_EXE_pence");
+
+fn pence(db: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(PENCE)
+        .args(args)
+        .env("PENCE_DATABASE_URL", db)
+        .env_remove("PENCE_CONFIG")
+        .output()
+        .expect("run pence");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn ok(db: &str, args: &[&str]) -> String {
+    let (code, stdout, stderr) = pence(db, args);
+    assert_eq!(code, 0, "pence {args:?}: {stderr}");
+    stdout
+}
+
+#[tokio::test]
+async fn services_and_keys() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let url = db.url.as_str();
+        // No sandbox service yet: key create says what to do.
+        let (code, _, stderr) = pence(url, &["key", "create"]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains("pence service create"), "{stderr}");
+
+        let id = ok(url, &["service", "create", "--name", "Parking permits"]);
+        let id = id.trim_end();
+        assert_eq!(id.len(), 26, "only the id on stdout: {id:?}");
+        let live = ok(url, &["service", "create", "--name", "Live one", "--live"]);
+        let list = ok(url, &["service", "list"]);
+        assert!(list.contains(id) && list.contains("Parking permits") && list.contains("test"));
+        assert!(list.contains(live.trim_end()) && list.contains("live"));
+
+        let key = ok(url, &["key", "create", "--description", "ci"]);
+        let key = key.trim_end();
+        assert!(
+            key.starts_with("api_test_") && key.len() == 67 && !key.contains('\n'),
+            "{key:?}"
+        );
+        let live_key = ok(url, &["key", "create", "--service", live.trim_end()]);
+        assert!(live_key.starts_with("api_live_"));
+        let (code, _, stderr) = pence(url, &["key", "create", "--service", "nope"]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains("no service nope"));
+
+        let keys = ok(url, &["key", "list"]);
+        assert!(keys.contains(&key[..13]) && keys.contains("active") && keys.contains("ci"));
+        assert!(!keys.contains(key), "a key is never listed in full");
+        let key_id = keys
+            .lines()
+            .find(|l| l.contains("ci"))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap()
+            .to_string();
+        ok(url, &["key", "revoke", &key_id]);
+        assert!(ok(url, &["key", "list"]).contains("revoked"));
+        let (code, _, _) = pence(url, &["key", "revoke", &key_id]);
+        assert_ne!(code, 0, "revoking twice fails");
+
+        ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    }
+}
+
+#[test]
+fn bad_settings_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pence.toml");
+    std::fs::write(&file, "listen = \"127.0.0.1:1\"\nno_such_key = 1\n").unwrap();
+    let out = Command::new(PENCE)
+        .args(["--config", file.to_str().unwrap(), "service", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"));
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// Reads the server's stdout until `want` lines have been seen.
+fn read_banner(child: &mut Child) -> Vec<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                let done = line.starts_with("Try:");
+                lines.push(line);
+                if done {
+                    break;
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(_) => break,
+        }
+    }
+    lines
+}
+
+#[tokio::test]
+async fn serve_first_run_then_revoke_then_sigterm() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let mut child = Command::new(PENCE)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+            .env_remove("PENCE_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let banner = read_banner(&mut child);
+        let server = Server(child);
+        let find = |prefix: &str| {
+            banner
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
+                .unwrap_or_else(|| panic!("no {prefix:?} in {banner:?}"))
+        };
+        let url = find("Pence is running at");
+        let key = find("test API key:");
+        let service_id = find("service id:");
+        assert!(
+            url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+            "{url}"
+        );
+        assert_eq!(service_id.len(), 26);
+
+        let http = reqwest::Client::new();
+        let body = serde_json::json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
+        let resp = http
+            .post(format!("{url}/v1/payments"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+        let json: serde_json::Value = resp.json().await.unwrap();
+        pence_testkit::spec::validate_response("POST", "/v1/payments", 201, &json).unwrap();
+        assert!(json["_links"]["next_url"]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with(&url));
+        let health = http.get(format!("{url}/healthcheck")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
+
+        // Revoked while the server runs: refused within the key cache's second.
+        let keys = ok(&db.url, &["key", "list"]);
+        let key_id = keys
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string();
+        ok(&db.url, &["key", "revoke", &key_id]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let status = http
+                .get(format!(
+                    "{url}/v1/payments/{}",
+                    json["payment_id"].as_str().unwrap()
+                ))
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            if status == 401 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "revoked key still works");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        // SIGTERM: a graceful stop, exit code 0.
+        let mut server = server;
+        let child = &mut server.0;
+        let pid = child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "{status:?}");
+
+        // A second start on the same database creates nothing new and prints no key.
+        let mut again = Command::new(PENCE)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = again.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines.next().unwrap().unwrap();
+        let second = lines.next().unwrap().unwrap();
+        let _ = again.kill();
+        assert!(first.starts_with("Pence is running at"));
+        assert!(
+            second.contains("pence key create") && !second.contains("api_test_"),
+            "{second}"
+        );
+    }
+}
