@@ -234,6 +234,7 @@ async fn serve_first_run_then_revoke_then_sigterm() {
         let first = lines.next().unwrap().unwrap();
         let second = lines.next().unwrap().unwrap();
         let _ = again.kill();
+        let _ = again.wait();
         assert!(first.starts_with("Pence is running at"));
         assert!(
             second.contains("pence key create") && !second.contains("api_test_"),
