@@ -1,15 +1,17 @@
 //! The Store port on SQLite (embedded default) and PostgreSQL (several nodes on one database).
 //!
-//! One `SqlStore` over an enum of pools; the same SQL text runs on both engines (`$1`
-//! placeholders), with a per-engine branch only where the engines differ. Payment inserts go
-//! through a group-commit writer (`batch`) so many concurrent creates share one fsync.
+//! Every query is written once (`store`), against a small internal port (`db::Db`) that both
+//! engines implement with the same SQL text (`$1` placeholders). Writes are changes (a list of
+//! statements that commit together) which each engine group-commits: many concurrent changes
+//! share one transaction and one fsync, each still atomic on its own.
 
-mod batch;
 mod connect;
-mod engine;
+mod db;
 mod migrate;
-mod rows;
+mod postgres;
+mod sqlite;
 mod store;
+mod value;
 
 pub use connect::{connect, create_postgres_schema, StoreOptions};
 pub use store::SqlStore;

@@ -1,10 +1,9 @@
 //! Schema migrations, one list per engine, applied in order at start and recorded in
-//! `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart.
+//! `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
+//! SQLite the writer connection's exclusive transaction does.
 
 use pence_core::StoreError;
-use sqlx::{PgPool, SqlitePool};
-
-use crate::connect::db_err;
+use sqlx::PgPool;
 
 const SQLITE: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_base.sql"))];
 const POSTGRES: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_base.sql"))];
@@ -20,52 +19,82 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-macro_rules! apply {
-    ($pool:expr, $list:expr) => {{
-        sqlx::query(CREATE_TABLE)
-            .execute($pool)
-            .await
-            .map_err(db_err)?;
-        for (version, sql) in $list {
-            let mut tx = $pool.begin().await.map_err(db_err)?;
-            let done: Option<(i64,)> =
-                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-            if done.is_none() {
-                sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(db_err)?;
-                sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
-                    .bind(version)
-                    .bind(now_ms())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                tracing::info!(version, "applied migration");
+pub(crate) fn sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    use crate::sqlite::err;
+    conn.execute_batch(CREATE_TABLE).map_err(err)?;
+    for (version, sql) in SQLITE {
+        conn.execute_batch("BEGIN EXCLUSIVE").map_err(err)?;
+        let done: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
+                [version],
+                |r| r.get(0),
+            )
+            .map_err(err)?;
+        let applied = if done {
+            Ok(())
+        } else {
+            conn.execute_batch(sql)
+                .and_then(|_| {
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
+                        [*version, now_ms()],
+                    )
+                })
+                .map(|_| tracing::info!(version, "applied migration"))
+        };
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT").map_err(err)?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
             }
-            tx.commit().await.map_err(db_err)?;
         }
-        Ok(())
-    }};
-}
-
-pub(crate) async fn sqlite(pool: &SqlitePool) -> Result<(), StoreError> {
-    apply!(pool, SQLITE)
+    }
+    Ok(())
 }
 
 pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
-    let mut conn = pool.acquire().await.map_err(db_err)?;
+    use crate::postgres::err;
+    let mut conn = pool.acquire().await.map_err(err)?;
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *conn)
         .await
-        .map_err(db_err)?;
-    let result: Result<(), StoreError> = apply!(pool, POSTGRES);
+        .map_err(err)?;
+    let result = async {
+        sqlx::query(CREATE_TABLE)
+            .execute(&mut *conn)
+            .await
+            .map_err(err)?;
+        for (version, sql) in POSTGRES {
+            let done: Option<(i64,)> =
+                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                    .bind(version)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(err)?;
+            if done.is_some() {
+                continue;
+            }
+            let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(err)?;
+            sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
+            sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
+                .bind(version)
+                .bind(now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            tx.commit().await.map_err(err)?;
+            tracing::info!(version, "applied migration");
+        }
+        Ok::<(), StoreError>(())
+    }
+    .await;
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(LOCK_KEY)
         .execute(&mut *conn)
         .await
-        .map_err(db_err)?;
+        .map_err(err)?;
     result
 }

@@ -1,185 +1,311 @@
 //! `SqlStore`: the Store port's queries, written once for both engines.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
-use pence_core::payment::{LedgerEvent, PaymentRecord};
+use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
 use pence_core::service::Service;
+use pence_core::status::Status;
 use pence_core::{Store, StoreError};
 
-use crate::batch::Batcher;
-use crate::connect::db_err;
-use crate::engine::{on_engine, Engine};
-use crate::rows::{
-    event_from_row, key_from_row, payment_from_row, service_from_row, EVENT_COLUMNS, KEY_COLUMNS,
-    PAYMENT_COLUMNS, SERVICE_COLUMNS,
-};
+use crate::db::Db;
+use crate::value::{vals, Row, Stmt, Val};
+
+const SERVICE_COLUMNS: &str = "id, name, live, payment_provider, created_ms, rate_limit_post, \
+     rate_limit_get, moto_enabled, moto_api_enabled, recurring_enabled, zero_amount_enabled, disabled";
+const KEY_COLUMNS: &str =
+    "id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms";
+const PAYMENT_COLUMNS: &str = "id, service_id, amount, reference, description, return_url, \
+     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
+     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
+     payment_provider, status, created_ms, updated_ms, version";
+const EVENT_COLUMNS: &str = "payment_id, service_id, event_type, status, created_ms";
+
+const SELECT_SERVICES: &str = "SELECT id, name, live, payment_provider, created_ms, rate_limit_post, \
+     rate_limit_get, moto_enabled, moto_api_enabled, recurring_enabled, zero_amount_enabled, disabled \
+     FROM services";
+const SELECT_KEYS: &str =
+    "SELECT id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms FROM api_keys";
+const SELECT_PAYMENT: &str = "SELECT id, service_id, amount, reference, description, return_url, \
+     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
+     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
+     payment_provider, status, created_ms, updated_ms, version FROM payments WHERE id = $1 AND service_id = $2";
 
 #[derive(Clone)]
 pub struct SqlStore {
-    engine: Engine,
-    batcher: Batcher,
+    db: Arc<dyn Db>,
 }
 
 impl SqlStore {
-    pub(crate) fn new(engine: Engine, batcher: Batcher) -> Self {
-        SqlStore { engine, batcher }
+    pub(crate) fn new(db: Arc<dyn Db>) -> Self {
+        SqlStore { db }
     }
 
-    /// Closes every connection (the group-commit writers stop with their runtime).
+    /// Closes every connection; later calls fail (the node's health turns 503).
     pub async fn close(&self) {
-        match &self.engine {
-            Engine::Sqlite { read, write } => {
-                read.close().await;
-                write.close().await;
-            }
-            Engine::Postgres(pool) => pool.close().await,
-        }
+        self.db.close().await;
     }
 }
 
-fn opt_i64(v: Option<u32>) -> Option<i64> {
-    v.map(i64::from)
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(format!("bad {what} in database: {value:?}"))
 }
 
-macro_rules! bind_service {
-    ($q:expr, $s:expr) => {{
-        let s = $s;
-        $q.bind(&s.id)
-            .bind(&s.name)
-            .bind(s.live)
-            .bind(&s.payment_provider)
-            .bind(s.created_ms)
-            .bind(opt_i64(s.rate_limit_post))
-            .bind(opt_i64(s.rate_limit_get))
-            .bind(s.moto_enabled)
-            .bind(s.moto_api_enabled)
-            .bind(s.recurring_enabled)
-            .bind(s.zero_amount_enabled)
-            .bind(s.disabled)
-    }};
+fn service_values(s: &Service) -> Vec<Val> {
+    vals![
+        &s.id,
+        &s.name,
+        s.live,
+        &s.payment_provider,
+        s.created_ms,
+        s.rate_limit_post.map(i64::from),
+        s.rate_limit_get.map(i64::from),
+        s.moto_enabled,
+        s.moto_api_enabled,
+        s.recurring_enabled,
+        s.zero_amount_enabled,
+        s.disabled,
+    ]
+}
+
+fn service_from(r: &Row) -> Result<Service, StoreError> {
+    Ok(Service {
+        id: r.text("id")?,
+        name: r.text("name")?,
+        live: r.bool("live")?,
+        payment_provider: r.text("payment_provider")?,
+        created_ms: r.i64("created_ms")?,
+        rate_limit_post: r.opt_i64("rate_limit_post")?.map(|v| v as u32),
+        rate_limit_get: r.opt_i64("rate_limit_get")?.map(|v| v as u32),
+        moto_enabled: r.bool("moto_enabled")?,
+        moto_api_enabled: r.bool("moto_api_enabled")?,
+        recurring_enabled: r.bool("recurring_enabled")?,
+        zero_amount_enabled: r.bool("zero_amount_enabled")?,
+        disabled: r.bool("disabled")?,
+    })
+}
+
+fn key_from(r: &Row) -> Result<ApiKeyRecord, StoreError> {
+    Ok(ApiKeyRecord {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        token_hash: r.text("token_hash")?,
+        display_prefix: r.text("display_prefix")?,
+        description: r.text("description")?,
+        created_ms: r.i64("created_ms")?,
+        revoked_ms: r.opt_i64("revoked_ms")?,
+    })
+}
+
+fn payment_values(p: &PaymentRecord) -> Vec<Val> {
+    let metadata = p
+        .metadata
+        .as_ref()
+        .map(|m| serde_json::Value::Object(m.clone()).to_string());
+    vals![
+        &p.id,
+        &p.service_id,
+        p.amount,
+        &p.reference,
+        &p.description,
+        p.return_url.as_ref(),
+        p.language.as_str(),
+        p.email.as_ref(),
+        p.delayed_capture,
+        p.moto,
+        p.authorisation_mode.as_str(),
+        metadata,
+        p.prefilled.cardholder_name.as_ref(),
+        p.prefilled.line1.as_ref(),
+        p.prefilled.line2.as_ref(),
+        p.prefilled.postcode.as_ref(),
+        p.prefilled.city.as_ref(),
+        p.prefilled.country.as_ref(),
+        &p.payment_provider,
+        p.status.as_str(),
+        p.created_ms,
+        p.updated_ms,
+        p.version,
+    ]
+}
+
+fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
+    let language = r.text("language")?;
+    let mode = r.text("authorisation_mode")?;
+    let status = r.text("status")?;
+    let metadata = match r.opt_text("metadata")? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("metadata", &text))?),
+        None => None,
+    };
+    Ok(PaymentRecord {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        amount: r.i64("amount")?,
+        reference: r.text("reference")?,
+        description: r.text("description")?,
+        return_url: r.opt_text("return_url")?,
+        language: Language::parse(&language).ok_or_else(|| corrupt("language", &language))?,
+        email: r.opt_text("email")?,
+        delayed_capture: r.bool("delayed_capture")?,
+        moto: r.bool("moto")?,
+        authorisation_mode: AuthorisationMode::parse(&mode)
+            .ok_or_else(|| corrupt("authorisation_mode", &mode))?,
+        metadata,
+        prefilled: Prefilled {
+            cardholder_name: r.opt_text("prefilled_cardholder_name")?,
+            line1: r.opt_text("prefilled_line1")?,
+            line2: r.opt_text("prefilled_line2")?,
+            postcode: r.opt_text("prefilled_postcode")?,
+            city: r.opt_text("prefilled_city")?,
+            country: r.opt_text("prefilled_country")?,
+        },
+        payment_provider: r.text("payment_provider")?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        created_ms: r.i64("created_ms")?,
+        updated_ms: r.i64("updated_ms")?,
+        version: r.i64("version")?,
+    })
+}
+
+fn event_values(e: &LedgerEvent) -> Vec<Val> {
+    vals![
+        &e.payment_id,
+        &e.service_id,
+        &e.event_type,
+        e.status.as_str(),
+        e.created_ms
+    ]
+}
+
+fn event_from(r: &Row) -> Result<LedgerEvent, StoreError> {
+    let status = r.text("status")?;
+    Ok(LedgerEvent {
+        payment_id: r.text("payment_id")?,
+        service_id: r.text("service_id")?,
+        event_type: r.text("event_type")?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        created_ms: r.i64("created_ms")?,
+    })
 }
 
 #[async_trait]
 impl Store for SqlStore {
     fn engine(&self) -> &'static str {
-        match self.engine {
-            Engine::Sqlite { .. } => "sqlite",
-            Engine::Postgres(_) => "postgres",
-        }
+        self.db.engine()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        on_engine!(&self.engine, read pool => {
-            sqlx::query("SELECT 1").execute(pool).await.map_err(db_err)?;
-        });
-        Ok(())
+        self.db.query("SELECT 1 AS one", vec![]).await.map(|_| ())
     }
 
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
-        on_engine!(&self.engine, write pool => {
-            sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-                .bind(name)
-                .bind(fresh)
-                .execute(pool)
-                .await
-                .map_err(db_err)?;
-            let (value,): (Vec<u8>,) = sqlx::query_as("SELECT value FROM secrets WHERE name = $1")
-                .bind(name)
-                .fetch_one(pool)
-                .await
-                .map_err(db_err)?;
-            Ok(value)
-        })
+        self.db
+            .apply(vec![Stmt::exec(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                vals![name, fresh],
+            )])
+            .await?;
+        let rows = self
+            .db
+            .query("SELECT value FROM secrets WHERE name = $1", vals![name])
+            .await?;
+        rows.first()
+            .ok_or_else(|| StoreError::Database(format!("secret {name} missing")))?
+            .bytes("value")
     }
 
     async fn insert_service(&self, service: &Service) -> Result<(), StoreError> {
-        let sql = format!(
-            "INSERT INTO services ({SERVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        );
-        on_engine!(&self.engine, write pool => {
-            bind_service!(sqlx::query(&sql), service).execute(pool).await.map_err(db_err)?;
-        });
-        Ok(())
+        self.db
+            .apply(vec![Stmt::insert(
+                "services",
+                SERVICE_COLUMNS,
+                service_values(service),
+            )])
+            .await
     }
 
     async fn update_service(&self, service: &Service) -> Result<(), StoreError> {
-        let sql = "UPDATE services SET name = $2, live = $3, payment_provider = $4, created_ms = $5, \
-                   rate_limit_post = $6, rate_limit_get = $7, moto_enabled = $8, moto_api_enabled = $9, \
-                   recurring_enabled = $10, zero_amount_enabled = $11, disabled = $12 WHERE id = $1";
-        let done = on_engine!(&self.engine, write pool => {
-            bind_service!(sqlx::query(sql), service).execute(pool).await.map_err(db_err)?.rows_affected()
-        });
-        if done == 0 {
-            return Err(StoreError::Conflict);
-        }
-        Ok(())
+        self.db
+            .apply(vec![Stmt::exec_one(
+                "UPDATE services SET name = $2, live = $3, payment_provider = $4, created_ms = $5, \
+                 rate_limit_post = $6, rate_limit_get = $7, moto_enabled = $8, moto_api_enabled = $9, \
+                 recurring_enabled = $10, zero_amount_enabled = $11, disabled = $12 WHERE id = $1",
+                service_values(service),
+            )])
+            .await
     }
 
     async fn services(&self) -> Result<Vec<Service>, StoreError> {
-        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY created_ms, id");
-        on_engine!(&self.engine, read pool => {
-            let rows = sqlx::query(&sql).fetch_all(pool).await.map_err(db_err)?;
-            rows.iter().map(|r| service_from_row!(r)).collect::<Result<_, _>>().map_err(db_err)
-        })
+        let sql = concat(SELECT_SERVICES, " ORDER BY created_ms, id");
+        self.db
+            .query(&sql, vec![])
+            .await?
+            .iter()
+            .map(service_from)
+            .collect()
     }
 
     async fn service(&self, id: &str) -> Result<Option<Service>, StoreError> {
-        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
-        on_engine!(&self.engine, read pool => {
-            let row = sqlx::query(&sql).bind(id).fetch_optional(pool).await.map_err(db_err)?;
-            row.map(|r| service_from_row!(&r)).transpose().map_err(db_err)
-        })
+        let sql = concat(SELECT_SERVICES, " WHERE id = $1");
+        self.db
+            .query(&sql, vals![id])
+            .await?
+            .first()
+            .map(service_from)
+            .transpose()
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        let sql =
-            format!("INSERT INTO api_keys ({KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)");
-        on_engine!(&self.engine, write pool => {
-            sqlx::query(&sql)
-                .bind(&key.id)
-                .bind(&key.service_id)
-                .bind(&key.token_hash)
-                .bind(&key.display_prefix)
-                .bind(&key.description)
-                .bind(key.created_ms)
-                .bind(key.revoked_ms)
-                .execute(pool)
-                .await
-                .map_err(db_err)?;
-        });
-        Ok(())
+        let values = vals![
+            &key.id,
+            &key.service_id,
+            &key.token_hash,
+            &key.display_prefix,
+            &key.description,
+            key.created_ms,
+            key.revoked_ms,
+        ];
+        self.db
+            .apply(vec![Stmt::insert("api_keys", KEY_COLUMNS, values)])
+            .await
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let sql = format!("SELECT {KEY_COLUMNS} FROM api_keys ORDER BY created_ms, id");
-        on_engine!(&self.engine, read pool => {
-            let rows = sqlx::query(&sql).fetch_all(pool).await.map_err(db_err)?;
-            rows.iter().map(|r| key_from_row!(r)).collect::<Result<_, _>>().map_err(db_err)
-        })
+        let sql = concat(SELECT_KEYS, " ORDER BY created_ms, id");
+        self.db
+            .query(&sql, vec![])
+            .await?
+            .iter()
+            .map(key_from)
+            .collect()
     }
 
     async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
-        let done = on_engine!(&self.engine, write pool => {
-            sqlx::query("UPDATE api_keys SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL")
-                .bind(id)
-                .bind(at_ms)
-                .execute(pool)
-                .await
-                .map_err(db_err)?
-                .rows_affected()
-        });
-        Ok(done == 1)
+        let change = vec![Stmt::exec_one(
+            "UPDATE api_keys SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL",
+            vals![id, at_ms],
+        )];
+        match self.db.apply(change).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn api_key_by_hash(
         &self,
         hash: &str,
     ) -> Result<Option<(ApiKeyRecord, Service)>, StoreError> {
-        let key_sql = format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE token_hash = $1");
-        let Some(key) = on_engine!(&self.engine, read pool => {
-            let row = sqlx::query(&key_sql).bind(hash).fetch_optional(pool).await.map_err(db_err)?;
-            row.map(|r| key_from_row!(&r)).transpose().map_err(db_err)?
-        }) else {
+        let sql = concat(SELECT_KEYS, " WHERE token_hash = $1");
+        let Some(key) = self
+            .db
+            .query(&sql, vals![hash])
+            .await?
+            .first()
+            .map(key_from)
+            .transpose()?
+        else {
             return Ok(None);
         };
         Ok(self.service(&key.service_id).await?.map(|s| (key, s)))
@@ -190,7 +316,12 @@ impl Store for SqlStore {
         payment: &PaymentRecord,
         event: &LedgerEvent,
     ) -> Result<(), StoreError> {
-        self.batcher.insert_payment(payment, event).await
+        self.db
+            .apply(vec![
+                Stmt::insert("payments", PAYMENT_COLUMNS, payment_values(payment)),
+                Stmt::insert("payment_events", EVENT_COLUMNS, event_values(event)),
+            ])
+            .await
     }
 
     async fn payment(
@@ -198,19 +329,12 @@ impl Store for SqlStore {
         service_id: &str,
         id: &str,
     ) -> Result<Option<PaymentRecord>, StoreError> {
-        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let sql = SQL.get_or_init(|| {
-            format!("SELECT {PAYMENT_COLUMNS} FROM payments WHERE id = $1 AND service_id = $2")
-        });
-        on_engine!(&self.engine, read pool => {
-            let row = sqlx::query(sql)
-                .bind(id)
-                .bind(service_id)
-                .fetch_optional(pool)
-                .await
-                .map_err(db_err)?;
-            row.map(|r| payment_from_row!(&r)).transpose().map_err(db_err)
-        })
+        self.db
+            .query(SELECT_PAYMENT, vals![id, service_id])
+            .await?
+            .first()
+            .map(payment_from)
+            .transpose()
     }
 
     async fn payment_events(
@@ -218,17 +342,23 @@ impl Store for SqlStore {
         service_id: &str,
         id: &str,
     ) -> Result<Vec<LedgerEvent>, StoreError> {
-        let sql = format!(
-            "SELECT {EVENT_COLUMNS} FROM payment_events WHERE payment_id = $1 AND service_id = $2 ORDER BY id"
-        );
-        on_engine!(&self.engine, read pool => {
-            let rows = sqlx::query(&sql)
-                .bind(id)
-                .bind(service_id)
-                .fetch_all(pool)
-                .await
-                .map_err(db_err)?;
-            rows.iter().map(|r| event_from_row!(r)).collect::<Result<_, _>>().map_err(db_err)
-        })
+        self.db
+            .query(
+                "SELECT payment_id, service_id, event_type, status, created_ms FROM payment_events \
+                 WHERE payment_id = $1 AND service_id = $2 ORDER BY id",
+                vals![id, service_id],
+            )
+            .await?
+            .iter()
+            .map(event_from)
+            .collect()
     }
+}
+
+/// `a` then `b`: a query with its tail.
+fn concat(a: &str, b: &str) -> String {
+    let mut s = String::with_capacity(a.len() + b.len());
+    s.push_str(a);
+    s.push_str(b);
+    s
 }

@@ -1,0 +1,20 @@
+//! The port the store's queries are written against, implemented by `sqlite` and `postgres`.
+
+use async_trait::async_trait;
+use pence_core::StoreError;
+
+use crate::value::{Change, Row, Val};
+
+#[async_trait]
+pub(crate) trait Db: Send + Sync {
+    fn engine(&self) -> &'static str;
+
+    /// A read: `sql` with `$1…` placeholders.
+    async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError>;
+
+    /// Applies a change durably (group-committed with whatever else is queued).
+    async fn apply(&self, change: Change) -> Result<(), StoreError>;
+
+    /// Closes every connection; later calls fail.
+    async fn close(&self);
+}

@@ -1,0 +1,275 @@
+//! PostgreSQL through sqlx. Reads use the pool. Writes queue to a few writer tasks that
+//! group-commit: a group of insert-only changes (creating payments) becomes one multi-row
+//! INSERT per table, in a few fixed sizes so the prepared statements stay few; a group with
+//! conditional statements runs change by change, each in its own SAVEPOINT.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pence_core::StoreError;
+use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::query::Query;
+use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::db::Db;
+use crate::value::{insert_sql, placeholders, Change, Row, Stmt, Ty, Val};
+
+const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+pub(crate) fn err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
+        _ => StoreError::Database(e.to_string()),
+    }
+}
+
+fn bind<'q>(
+    mut q: Query<'q, Postgres, PgArguments>,
+    params: &'q [Val],
+) -> Query<'q, Postgres, PgArguments> {
+    for p in params {
+        q = match p {
+            Val::Null(Ty::Int) => q.bind(None::<i64>),
+            Val::Null(Ty::Text) => q.bind(None::<String>),
+            Val::Null(Ty::Bool) => q.bind(None::<bool>),
+            Val::Int(v) => q.bind(*v),
+            Val::Text(s) => q.bind(s.as_str()),
+            Val::Bool(b) => q.bind(*b),
+            Val::Bytes(b) => q.bind(b.as_slice()),
+        };
+    }
+    q
+}
+
+fn decode(row: &PgRow, names: &Arc<[String]>) -> Result<Row, sqlx::Error> {
+    let mut vals = Vec::with_capacity(names.len());
+    for (i, col) in row.columns().iter().enumerate() {
+        let v = match col.type_info().name() {
+            "INT8" => row.try_get::<Option<i64>, _>(i)?.map(Val::Int),
+            "INT4" => row
+                .try_get::<Option<i32>, _>(i)?
+                .map(|v| Val::Int(v.into())),
+            "INT2" => row
+                .try_get::<Option<i16>, _>(i)?
+                .map(|v| Val::Int(v.into())),
+            "BOOL" => row.try_get::<Option<bool>, _>(i)?.map(Val::Bool),
+            "BYTEA" => row.try_get::<Option<Vec<u8>>, _>(i)?.map(Val::Bytes),
+            _ => row.try_get::<Option<String>, _>(i)?.map(Val::Text),
+        };
+        vals.push(v.unwrap_or(Val::Null(Ty::Text)));
+    }
+    Ok(Row {
+        names: names.clone(),
+        vals,
+    })
+}
+
+struct Job {
+    change: Change,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+pub(crate) struct PgDb {
+    pool: PgPool,
+    tx: mpsc::Sender<Job>,
+}
+
+impl PgDb {
+    pub(crate) fn new(pool: PgPool, writers: usize, max_batch: usize) -> PgDb {
+        let (tx, rx) = mpsc::channel(16_384);
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(writer(pool.clone(), rx.clone(), max_batch.max(1)));
+        }
+        PgDb { pool, tx }
+    }
+}
+
+async fn writer(pool: PgPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, max_batch: usize) {
+    loop {
+        let mut group = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(job) => group.push(job),
+                None => return,
+            }
+            while group.len() < max_batch {
+                match rx.try_recv() {
+                    Ok(job) => group.push(job),
+                    Err(_) => break,
+                }
+            }
+        }
+        let insert_only = group
+            .iter()
+            .all(|j| j.change.iter().all(|s| matches!(s, Stmt::Insert { .. })));
+        let outcomes = if insert_only {
+            match merged_inserts(&pool, &group).await {
+                Ok(()) => group.iter().map(|_| Ok(())).collect(),
+                // One bad row must not fail its neighbours: apply each alone to find it.
+                Err(_) if group.len() > 1 => {
+                    let mut outcomes = Vec::new();
+                    for job in &group {
+                        outcomes.push(one_by_one(&pool, std::slice::from_ref(job)).await.remove(0));
+                    }
+                    outcomes
+                }
+                Err(e) => vec![Err(e)],
+            }
+        } else {
+            one_by_one(&pool, &group).await
+        };
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// Every insert of the group, merged per table into multi-row INSERTs, in one transaction.
+async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> {
+    let mut tables: Vec<(&'static str, &'static str, usize, Vec<&[Val]>)> = Vec::new();
+    for job in group {
+        for stmt in &job.change {
+            if let Stmt::Insert {
+                table,
+                columns,
+                values,
+            } = stmt
+            {
+                match tables.iter_mut().find(|t| t.0 == *table && t.1 == *columns) {
+                    Some(t) => t.3.push(values),
+                    None => tables.push((table, columns, values.len(), vec![values])),
+                }
+            }
+        }
+    }
+    let mut tx = pool.begin().await.map_err(err)?;
+    for (table, columns, count, rows) in tables {
+        let mut rest = rows.as_slice();
+        while !rest.is_empty() {
+            let n = CHUNKS
+                .iter()
+                .copied()
+                .find(|c| *c <= rest.len())
+                .unwrap_or(1);
+            let (chunk, tail) = rest.split_at(n);
+            let sql = format!(
+                "INSERT INTO {table} ({columns}) VALUES {}",
+                placeholders(n, count)
+            );
+            let flat: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+            bind(sqlx::query(&sql), &flat)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            rest = tail;
+        }
+    }
+    tx.commit().await.map_err(err)
+}
+
+/// The group in one transaction, each change in its own savepoint.
+async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<(), StoreError>> {
+    let all_fail = |e: StoreError| {
+        group
+            .iter()
+            .map(|_| Err(StoreError::Database(e.to_string())))
+            .collect()
+    };
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return all_fail(err(e)),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        if let Err(e) = sqlx::query("SAVEPOINT change").execute(&mut *tx).await {
+            return all_fail(err(e));
+        }
+        let mut outcome = Ok(());
+        for stmt in &job.change {
+            let result = match stmt {
+                Stmt::Insert {
+                    table,
+                    columns,
+                    values,
+                } => {
+                    let sql = insert_sql(table, columns, values.len());
+                    bind(sqlx::query(&sql), values)
+                        .execute(&mut *tx)
+                        .await
+                        .map(|_| ())
+                }
+                Stmt::Exec {
+                    sql,
+                    params,
+                    expect_one,
+                } => match bind(sqlx::query(sql), params).execute(&mut *tx).await {
+                    Ok(done) if *expect_one && done.rows_affected() != 1 => {
+                        outcome = Err(StoreError::Conflict);
+                        break;
+                    }
+                    other => other.map(|_| ()),
+                },
+            };
+            if let Err(e) = result {
+                outcome = Err(err(e));
+                break;
+            }
+        }
+        let end = if outcome.is_ok() {
+            "RELEASE change"
+        } else {
+            "ROLLBACK TO change"
+        };
+        if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+            return all_fail(err(e));
+        }
+        outcomes.push(outcome);
+    }
+    match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(e) => all_fail(err(e)),
+    }
+}
+
+#[async_trait]
+impl Db for PgDb {
+    fn engine(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
+        let rows = bind(sqlx::query(sql), &params)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(err)?;
+        let Some(first) = rows.first() else {
+            return Ok(Vec::new());
+        };
+        let names: Arc<[String]> = first
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect();
+        rows.iter()
+            .map(|r| decode(r, &names))
+            .collect::<Result<_, _>>()
+            .map_err(err)
+    }
+
+    async fn apply(&self, change: Change) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || StoreError::Database("the database is closed".into());
+        self.tx
+            .send(Job { change, reply })
+            .await
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

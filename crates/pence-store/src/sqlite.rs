@@ -1,0 +1,276 @@
+//! SQLite through rusqlite. Reads run inline on a small pool of connections (a primary-key
+//! lookup takes microseconds; handing it to another thread would cost more than running it).
+//! Writes all go to one writer thread, which owns the only writing connection: it takes every
+//! change queued, applies each inside its own SAVEPOINT, and commits them together: one fsync
+//! (WAL, synchronous=FULL) for the whole group.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pence_core::StoreError;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+use tokio::sync::{oneshot, Semaphore};
+
+use crate::db::Db;
+use crate::migrate;
+use crate::value::{insert_sql, Change, Row, Stmt, Val};
+
+pub(crate) fn err(e: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        {
+            return StoreError::Duplicate;
+        }
+    }
+    StoreError::Database(e.to_string())
+}
+
+impl ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Null(_) => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Val::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(*b as i64)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+/// `$1` → `?1`: SQLite numbers `?NNN` parameters explicitly, so the shared SQL text binds the
+/// same way on both engines.
+fn sqlite_sql(sql: &str) -> Cow<'_, str> {
+    if !sql.contains('$') {
+        return Cow::Borrowed(sql);
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(err)?;
+    conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+    if write {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(err)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(err)?;
+    conn.set_prepared_statement_cache_capacity(256);
+    Ok(conn)
+}
+
+fn run_query(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+    let mut stmt = conn.prepare_cached(&sqlite_sql(sql)).map_err(err)?;
+    let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p).map_err(err)?;
+    }
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(err)? {
+        let mut vals = Vec::with_capacity(names.len());
+        for i in 0..names.len() {
+            vals.push(match r.get_ref(i).map_err(err)? {
+                ValueRef::Null => Val::Null(crate::value::Ty::Text),
+                ValueRef::Integer(v) => Val::Int(v),
+                ValueRef::Real(f) => Val::Int(f as i64),
+                ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
+            });
+        }
+        out.push(Row {
+            names: names.clone(),
+            vals,
+        });
+    }
+    Ok(out)
+}
+
+fn execute(conn: &Connection, sql: &str, params: &[Val]) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(&sqlite_sql(sql)).map_err(err)?;
+    for (i, p) in params.iter().enumerate() {
+        stmt.raw_bind_parameter(i + 1, p).map_err(err)?;
+    }
+    stmt.raw_execute().map_err(err)
+}
+
+fn apply_change(conn: &Connection, change: &Change) -> Result<(), StoreError> {
+    for stmt in change {
+        match stmt {
+            Stmt::Insert {
+                table,
+                columns,
+                values,
+            } => {
+                execute(conn, &insert_sql(table, columns, values.len()), values)?;
+            }
+            Stmt::Exec {
+                sql,
+                params,
+                expect_one,
+            } => {
+                let n = execute(conn, sql, params)?;
+                if *expect_one && n != 1 {
+                    return Err(StoreError::Conflict);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+struct Job {
+    change: Change,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Applies a group of changes in one transaction, each in its own savepoint so that one
+/// failing change does not take the others with it.
+fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let e = err(e);
+        return jobs
+            .iter()
+            .map(|_| Err(StoreError::Database(e.to_string())))
+            .collect();
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let outcome = conn
+            .execute_batch("SAVEPOINT change")
+            .map_err(err)
+            .and_then(|_| apply_change(conn, &job.change));
+        if outcome.is_err() {
+            let _ = conn.execute_batch("ROLLBACK TO change");
+        }
+        let _ = conn.execute_batch("RELEASE change");
+        outcomes.push(outcome);
+    }
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        let message = err(e).to_string();
+        return jobs
+            .iter()
+            .map(|_| Err(StoreError::Database(message.clone())))
+            .collect();
+    }
+    outcomes
+}
+
+fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        while group.len() < max_batch {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let outcomes = write_group(&conn, &group);
+        for (job, outcome) in group.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+pub(crate) struct SqliteDb {
+    readers: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    closed: AtomicBool,
+}
+
+impl SqliteDb {
+    pub(crate) fn open(
+        path: &str,
+        readers: usize,
+        max_batch: usize,
+    ) -> Result<SqliteDb, StoreError> {
+        let write = open_connection(path, true)?;
+        migrate::sqlite(&write)?;
+        let readers = (0..readers.max(1))
+            .map(|_| open_connection(path, false))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("pence-sqlite-writer".into())
+            .spawn(move || writer(write, rx, max_batch.max(1)))
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        Ok(SqliteDb {
+            permits: Semaphore::new(readers.len()),
+            readers: Mutex::new(readers),
+            writer: Mutex::new(Some(tx)),
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    fn gone() -> StoreError {
+        StoreError::Database("the database is closed".into())
+    }
+}
+
+#[async_trait]
+impl Db for SqliteDb {
+    fn engine(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
+        let _permit = self.permits.acquire().await.map_err(|_| Self::gone())?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Self::gone());
+        }
+        let conn = self
+            .readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .ok_or_else(Self::gone)?;
+        let result = run_query(&conn, sql, &params);
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(conn);
+        result
+    }
+
+    async fn apply(&self, change: Change) -> Result<(), StoreError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = writer.as_ref().ok_or_else(Self::gone)?;
+            tx.send(Job { change, reply }).map_err(|_| Self::gone())?;
+        }
+        answer.await.map_err(|_| Self::gone())?
+    }
+
+    async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.permits.close();
+        self.readers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+}

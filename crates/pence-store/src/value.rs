@@ -1,0 +1,206 @@
+//! Engine-neutral values and rows, so every query is written once for both engines.
+
+use std::sync::Arc;
+
+use pence_core::StoreError;
+
+/// The type of a NULL (PostgreSQL wants typed parameters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ty {
+    Int,
+    Text,
+    Bool,
+}
+
+/// A bound parameter or a column value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Val {
+    Null(Ty),
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Bytes(Vec<u8>),
+}
+
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Bool(v)
+    }
+}
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(v.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(v.clone())
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(v: &[u8]) -> Self {
+        Val::Bytes(v.to_vec())
+    }
+}
+macro_rules! nullable {
+    ($($t:ty => $ty:expr),*) => {$(
+        impl From<Option<$t>> for Val {
+            fn from(v: Option<$t>) -> Self {
+                v.map_or(Val::Null($ty), Into::into)
+            }
+        }
+    )*};
+}
+nullable!(i64 => Ty::Int, bool => Ty::Bool, String => Ty::Text, &String => Ty::Text, &str => Ty::Text);
+
+/// `vals![a, b, c]`: a parameter list.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { vec![$(crate::value::Val::from($v)),*] };
+}
+pub(crate) use vals;
+
+/// A result row, owned. Columns are looked up by name.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub(crate) names: Arc<[String]>,
+    pub(crate) vals: Vec<Val>,
+}
+
+fn bad(name: &str, want: &str, got: &Val) -> StoreError {
+    StoreError::Database(format!("column {name}: expected {want}, found {got:?}"))
+}
+
+impl Row {
+    fn get(&self, name: &str) -> Result<&Val, StoreError> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| &self.vals[i])
+            .ok_or_else(|| StoreError::Database(format!("no column {name}")))
+    }
+
+    pub(crate) fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.get(name)? {
+            Val::Null(_) => Ok(None),
+            Val::Int(v) => Ok(Some(*v)),
+            Val::Bool(b) => Ok(Some(*b as i64)),
+            other => Err(bad(name, "integer", other)),
+        }
+    }
+
+    pub(crate) fn i64(&self, name: &str) -> Result<i64, StoreError> {
+        self.opt_i64(name)?
+            .ok_or_else(|| bad(name, "integer", &Val::Null(Ty::Int)))
+    }
+
+    pub(crate) fn bool(&self, name: &str) -> Result<bool, StoreError> {
+        Ok(self.i64(name)? != 0)
+    }
+
+    pub(crate) fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.get(name)? {
+            Val::Null(_) => Ok(None),
+            Val::Text(s) => Ok(Some(s.clone())),
+            other => Err(bad(name, "text", other)),
+        }
+    }
+
+    pub(crate) fn text(&self, name: &str) -> Result<String, StoreError> {
+        self.opt_text(name)?
+            .ok_or_else(|| bad(name, "text", &Val::Null(Ty::Text)))
+    }
+
+    pub(crate) fn bytes(&self, name: &str) -> Result<Vec<u8>, StoreError> {
+        match self.get(name)? {
+            Val::Bytes(b) => Ok(b.clone()),
+            Val::Text(s) => Ok(s.clone().into_bytes()),
+            other => Err(bad(name, "bytes", other)),
+        }
+    }
+}
+
+/// One statement of a change.
+#[derive(Debug, Clone)]
+pub(crate) enum Stmt {
+    /// A single-row insert; writers may merge many into one multi-row INSERT.
+    Insert {
+        table: &'static str,
+        columns: &'static str,
+        values: Vec<Val>,
+    },
+    /// Any statement; with `expect_one`, matching no row fails the change with `Conflict`
+    /// (a conditional update that lost a race).
+    Exec {
+        sql: &'static str,
+        params: Vec<Val>,
+        expect_one: bool,
+    },
+}
+
+impl Stmt {
+    pub(crate) fn insert(table: &'static str, columns: &'static str, values: Vec<Val>) -> Stmt {
+        Stmt::Insert {
+            table,
+            columns,
+            values,
+        }
+    }
+
+    pub(crate) fn exec(sql: &'static str, params: Vec<Val>) -> Stmt {
+        Stmt::Exec {
+            sql,
+            params,
+            expect_one: false,
+        }
+    }
+
+    pub(crate) fn exec_one(sql: &'static str, params: Vec<Val>) -> Stmt {
+        Stmt::Exec {
+            sql,
+            params,
+            expect_one: true,
+        }
+    }
+}
+
+/// Statements that commit together or not at all: a state change with its ledger event and
+/// outbox rows. The writers group-commit many changes, each still atomic on its own.
+pub(crate) type Change = Vec<Stmt>;
+
+/// `($1, $2, …), (…)` for `rows` rows of `cols` values.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * cols + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The SQL of a single-row insert.
+pub(crate) fn insert_sql(table: &str, columns: &str, count: usize) -> String {
+    format!(
+        "INSERT INTO {table} ({columns}) VALUES {}",
+        placeholders(1, count)
+    )
+}
