@@ -79,9 +79,28 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+thread_local! {
+    /// Per query text: its SQLite form and its column names, worked out once.
+    static PREPARED: std::cell::RefCell<std::collections::HashMap<String, (String, Arc<[String]>)>> =
+        Default::default();
+}
+
 fn run_query(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
-    let mut stmt = conn.prepare_cached(&sqlite_sql(sql)).map_err(err)?;
-    let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+    let known = PREPARED.with(|p| p.borrow().get(sql).cloned());
+    let (text, names) = match known {
+        Some(known) => known,
+        None => {
+            let text = sqlite_sql(sql).into_owned();
+            let stmt = conn.prepare_cached(&text).map_err(err)?;
+            let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
+            PREPARED.with(|p| {
+                p.borrow_mut()
+                    .insert(sql.to_string(), (text.clone(), names.clone()))
+            });
+            (text, names)
+        }
+    };
+    let mut stmt = conn.prepare_cached(&text).map_err(err)?;
     for (i, p) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, p).map_err(err)?;
     }

@@ -27,6 +27,9 @@ pub struct BenchArgs {
     /// Seconds each phase runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Only the create phase (for profiling it).
+    #[arg(long)]
+    create_only: bool,
 }
 
 /// Targets on 2 cores (issue #2), printed as ratios.
@@ -103,6 +106,9 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
     };
     report("create payment", &create, create_target);
     anyhow::ensure!(!create.ids.is_empty(), "no payment was created");
+    if args.create_only {
+        return Ok(());
+    }
 
     let ids = Arc::new(create.ids);
     let get = phase(addr, key, args.clients, duration, Some(ids)).await?;
@@ -181,6 +187,8 @@ async fn client_loop(
     let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let auth = format!("Bearer {key}");
+    let host = addr.to_string();
+    let create_url = format!("http://{addr}/v1/payments");
     let mut out = Phase {
         ok: 0,
         errors: 0,
@@ -191,15 +199,15 @@ async fn client_loop(
     let mut i = client;
     while Instant::now() < deadline {
         let req = match &ids {
-            None => hyper::Request::post(format!("http://{addr}/v1/payments"))
-                .header("host", addr.to_string())
+            None => hyper::Request::post(&create_url)
+                .header("host", &host)
                 .header("authorization", &auth)
                 .header("content-type", "application/json")
                 .body(Full::new(Bytes::from_static(CREATE_BODY.as_bytes())))?,
             Some(ids) => {
                 i = (i + 7919) % ids.len();
-                hyper::Request::get(format!("http://{addr}/v1/payments/{}", ids[i]))
-                    .header("host", addr.to_string())
+                hyper::Request::get(format!("{create_url}/{}", ids[i]))
+                    .header("host", &host)
                     .header("authorization", &auth)
                     .body(Full::new(Bytes::new()))?
             }
