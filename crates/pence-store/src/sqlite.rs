@@ -79,10 +79,12 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// A query's SQLite text and its column names.
+type Prepared = (String, Arc<[String]>);
+
 thread_local! {
-    /// Per query text: its SQLite form and its column names, worked out once.
-    static PREPARED: std::cell::RefCell<std::collections::HashMap<String, (String, Arc<[String]>)>> =
-        Default::default();
+    /// Per query text, worked out once.
+    static PREPARED: std::cell::RefCell<std::collections::HashMap<String, Prepared>> = Default::default();
 }
 
 fn run_query(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
