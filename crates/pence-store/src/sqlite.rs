@@ -80,7 +80,7 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
 }
 
 /// A query's SQLite text and its column names.
-type Prepared = (String, Arc<[String]>);
+type Prepared = std::rc::Rc<(String, Arc<[String]>)>;
 
 thread_local! {
     /// Per query text, worked out once.
@@ -89,25 +89,24 @@ thread_local! {
 
 fn run_query(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
     let known = PREPARED.with(|p| p.borrow().get(sql).cloned());
-    let (text, names) = match known {
+    let prepared = match known {
         Some(known) => known,
         None => {
             let text = sqlite_sql(sql).into_owned();
             let stmt = conn.prepare_cached(&text).map_err(err)?;
             let names: Arc<[String]> = stmt.column_names().iter().map(|n| n.to_string()).collect();
-            PREPARED.with(|p| {
-                p.borrow_mut()
-                    .insert(sql.to_string(), (text.clone(), names.clone()))
-            });
-            (text, names)
+            let prepared = std::rc::Rc::new((text, names));
+            PREPARED.with(|p| p.borrow_mut().insert(sql.to_string(), prepared.clone()));
+            prepared
         }
     };
-    let mut stmt = conn.prepare_cached(&text).map_err(err)?;
+    let (text, names) = &*prepared;
+    let mut stmt = conn.prepare_cached(text).map_err(err)?;
     for (i, p) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, p).map_err(err)?;
     }
     let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(1);
     while let Some(r) = rows.next().map_err(err)? {
         let mut vals = Vec::with_capacity(names.len());
         for i in 0..names.len() {
@@ -177,14 +176,12 @@ fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let outcome = conn
-            .execute_batch("SAVEPOINT change")
-            .map_err(err)
-            .and_then(|_| apply_change(conn, &job.change));
+        let outcome =
+            execute(conn, "SAVEPOINT change", &[]).and_then(|_| apply_change(conn, &job.change));
         if outcome.is_err() {
-            let _ = conn.execute_batch("ROLLBACK TO change");
+            let _ = execute(conn, "ROLLBACK TO change", &[]);
         }
-        let _ = conn.execute_batch("RELEASE change");
+        let _ = execute(conn, "RELEASE change", &[]);
         outcomes.push(outcome);
     }
     if let Err(e) = conn.execute_batch("COMMIT") {

@@ -69,7 +69,7 @@ fn service_values(s: &Service) -> Vec<Val> {
     ]
 }
 
-fn service_from(r: &Row) -> Result<Service, StoreError> {
+fn service_from(mut r: Row) -> Result<Service, StoreError> {
     Ok(Service {
         id: r.text("id")?,
         name: r.text("name")?,
@@ -86,7 +86,7 @@ fn service_from(r: &Row) -> Result<Service, StoreError> {
     })
 }
 
-fn key_from(r: &Row) -> Result<ApiKeyRecord, StoreError> {
+fn key_from(mut r: Row) -> Result<ApiKeyRecord, StoreError> {
     Ok(ApiKeyRecord {
         id: r.text("id")?,
         service_id: r.text("service_id")?,
@@ -130,7 +130,7 @@ fn payment_values(p: &PaymentRecord) -> Vec<Val> {
     ]
 }
 
-fn payment_from(r: &Row) -> Result<PaymentRecord, StoreError> {
+fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
     let language = r.text("language")?;
     let mode = r.text("authorisation_mode")?;
     let status = r.text("status")?;
@@ -178,7 +178,7 @@ fn event_values(e: &LedgerEvent) -> Vec<Val> {
     ]
 }
 
-fn event_from(r: &Row) -> Result<LedgerEvent, StoreError> {
+fn event_from(mut r: Row) -> Result<LedgerEvent, StoreError> {
     let status = r.text("status")?;
     Ok(LedgerEvent {
         payment_id: r.text("payment_id")?,
@@ -210,7 +210,8 @@ impl Store for SqlStore {
             .db
             .query("SELECT value FROM secrets WHERE name = $1", vals![name])
             .await?;
-        rows.first()
+        rows.into_iter()
+            .next()
             .ok_or_else(|| StoreError::Database(format!("secret {name} missing")))?
             .bytes("value")
     }
@@ -241,7 +242,7 @@ impl Store for SqlStore {
         self.db
             .query(&sql, vec![])
             .await?
-            .iter()
+            .into_iter()
             .map(service_from)
             .collect()
     }
@@ -251,7 +252,8 @@ impl Store for SqlStore {
         self.db
             .query(&sql, vals![id])
             .await?
-            .first()
+            .into_iter()
+            .next()
             .map(service_from)
             .transpose()
     }
@@ -276,7 +278,7 @@ impl Store for SqlStore {
         self.db
             .query(&sql, vec![])
             .await?
-            .iter()
+            .into_iter()
             .map(key_from)
             .collect()
     }
@@ -302,7 +304,8 @@ impl Store for SqlStore {
             .db
             .query(&sql, vals![hash])
             .await?
-            .first()
+            .into_iter()
+            .next()
             .map(key_from)
             .transpose()?
         else {
@@ -332,7 +335,8 @@ impl Store for SqlStore {
         self.db
             .query(SELECT_PAYMENT, vals![id, service_id])
             .await?
-            .first()
+            .into_iter()
+            .next()
             .map(payment_from)
             .transpose()
     }
@@ -349,7 +353,7 @@ impl Store for SqlStore {
                 vals![id, service_id],
             )
             .await?
-            .iter()
+            .into_iter()
             .map(event_from)
             .collect()
     }

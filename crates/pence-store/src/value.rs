@@ -81,50 +81,52 @@ fn bad(name: &str, want: &str, got: &Val) -> StoreError {
 }
 
 impl Row {
-    fn get(&self, name: &str) -> Result<&Val, StoreError> {
-        self.names
+    /// Moves a column's value out (a row is decoded once, so nothing needs copying).
+    fn take(&mut self, name: &str) -> Result<Val, StoreError> {
+        let i = self
+            .names
             .iter()
             .position(|n| n == name)
-            .map(|i| &self.vals[i])
-            .ok_or_else(|| StoreError::Database(format!("no column {name}")))
+            .ok_or_else(|| StoreError::Database(format!("no column {name}")))?;
+        Ok(std::mem::replace(&mut self.vals[i], Val::Null(Ty::Text)))
     }
 
-    pub(crate) fn opt_i64(&self, name: &str) -> Result<Option<i64>, StoreError> {
-        match self.get(name)? {
+    pub(crate) fn opt_i64(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
+        match self.take(name)? {
             Val::Null(_) => Ok(None),
-            Val::Int(v) => Ok(Some(*v)),
-            Val::Bool(b) => Ok(Some(*b as i64)),
-            other => Err(bad(name, "integer", other)),
+            Val::Int(v) => Ok(Some(v)),
+            Val::Bool(b) => Ok(Some(b as i64)),
+            other => Err(bad(name, "integer", &other)),
         }
     }
 
-    pub(crate) fn i64(&self, name: &str) -> Result<i64, StoreError> {
+    pub(crate) fn i64(&mut self, name: &str) -> Result<i64, StoreError> {
         self.opt_i64(name)?
             .ok_or_else(|| bad(name, "integer", &Val::Null(Ty::Int)))
     }
 
-    pub(crate) fn bool(&self, name: &str) -> Result<bool, StoreError> {
+    pub(crate) fn bool(&mut self, name: &str) -> Result<bool, StoreError> {
         Ok(self.i64(name)? != 0)
     }
 
-    pub(crate) fn opt_text(&self, name: &str) -> Result<Option<String>, StoreError> {
-        match self.get(name)? {
+    pub(crate) fn opt_text(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.take(name)? {
             Val::Null(_) => Ok(None),
-            Val::Text(s) => Ok(Some(s.clone())),
-            other => Err(bad(name, "text", other)),
+            Val::Text(s) => Ok(Some(s)),
+            other => Err(bad(name, "text", &other)),
         }
     }
 
-    pub(crate) fn text(&self, name: &str) -> Result<String, StoreError> {
+    pub(crate) fn text(&mut self, name: &str) -> Result<String, StoreError> {
         self.opt_text(name)?
             .ok_or_else(|| bad(name, "text", &Val::Null(Ty::Text)))
     }
 
-    pub(crate) fn bytes(&self, name: &str) -> Result<Vec<u8>, StoreError> {
-        match self.get(name)? {
-            Val::Bytes(b) => Ok(b.clone()),
-            Val::Text(s) => Ok(s.clone().into_bytes()),
-            other => Err(bad(name, "bytes", other)),
+    pub(crate) fn bytes(&mut self, name: &str) -> Result<Vec<u8>, StoreError> {
+        match self.take(name)? {
+            Val::Bytes(b) => Ok(b),
+            Val::Text(s) => Ok(s.into_bytes()),
+            other => Err(bad(name, "bytes", &other)),
         }
     }
 }

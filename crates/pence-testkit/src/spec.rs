@@ -28,7 +28,12 @@ pub fn spec() -> &'static Value {
     SPEC.get_or_init(|| {
         let path = spec_path();
         let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("cannot read the spec at {}: {e}", path.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot read the spec at {}: {e} (shared/ must sit beside the repo, or set PENCE_SPEC)",
+                    path.display()
+                )
+            });
         serde_json::from_str(&text).expect("spec is JSON")
     })
 }
