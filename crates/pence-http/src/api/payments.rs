@@ -1,6 +1,7 @@
 //! `POST /v1/payments` and `GET /v1/payments/{paymentId}`.
 
 use axum::body::{to_bytes, Body};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -112,8 +113,12 @@ pub(crate) async fn create(
 pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
-    Path(payment_id): Path<String>,
+    payment_id: Result<Path<String>, PathRejection>,
 ) -> Response {
+    // An id that does not even decode names no payment.
+    let Ok(Path(payment_id)) = payment_id else {
+        return Problem(ApiError::plain(404, ErrorCode::GET_PAYMENT_NOT_FOUND)).into_response();
+    };
     match usecases::find_payment(
         state.store.as_ref(),
         &service,

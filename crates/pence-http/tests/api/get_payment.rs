@@ -55,6 +55,7 @@ async fn unknown_and_other_services_payments_are_not_found() {
             format!("/v1/payments/{their_id}"),
             "/v1/payments/doesnotexist0000000000000".to_string(),
             "/v1/payments/%20%3Cscript%3E".to_string(),
+            "/v1/payments/%FF".to_string(),
             format!("/v1/payments/{}", "z".repeat(300)),
         ] {
             let reply = server.get(&path).await;
