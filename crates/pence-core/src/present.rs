@@ -1,12 +1,14 @@
 //! A stored payment in GOV.UK Pay's public shape, with the links its state allows.
 
 use pence_wire::{
-    Link, Payment, PaymentLinks, PaymentState, PostLink, RefundSummary, SettlementSummary,
+    Link, Payment, PaymentEvent, PaymentEvents, PaymentLinks, PaymentState, PaymentUrlLink,
+    PostLink, RefundSummary, SelfLink, SettlementSummary,
 };
 use serde_json::{Map, Value};
 
 use crate::next_url::TokenSigner;
-use crate::payment::{AuthorisationMode, PaymentRecord};
+use crate::payment::{AuthorisationMode, LedgerEvent, PaymentRecord};
+use crate::status::ExternalState;
 use crate::status::Status;
 use crate::timefmt;
 
@@ -42,6 +44,48 @@ fn needs_next_url(p: &PaymentRecord) -> bool {
     p.authorisation_mode == AuthorisationMode::Web
         && !p.status.external().finished
         && p.status != Status::AwaitingCaptureRequest
+}
+
+fn state(ext: ExternalState) -> PaymentState {
+    PaymentState {
+        status: ext.status.into(),
+        finished: ext.finished,
+        message: ext.message.map(Into::into),
+        code: ext.code.map(Into::into),
+        can_retry: None,
+    }
+}
+
+/// The public events of a payment (reference §13): one per distinct public state, at its
+/// first occurrence, oldest first.
+pub fn events(p: &PaymentRecord, ledger: &[LedgerEvent], base_url: &str) -> PaymentEvents {
+    let self_href = format!("{base_url}/v1/payments/{}", p.id);
+    let mut seen: Vec<ExternalState> = Vec::new();
+    let mut ordered: Vec<&LedgerEvent> = ledger.iter().collect();
+    ordered.sort_by_key(|e| e.created_ms);
+    let mut out = Vec::new();
+    for e in ordered {
+        let ext = e.status.external();
+        if seen.contains(&ext) {
+            continue;
+        }
+        seen.push(ext);
+        out.push(PaymentEvent {
+            payment_id: p.id.clone(),
+            state: state(ext),
+            updated: timefmt::date_time(e.created_ms),
+            links: PaymentUrlLink {
+                payment_url: Link::get(self_href.clone()),
+            },
+        });
+    }
+    PaymentEvents {
+        payment_id: p.id.clone(),
+        events: out,
+        links: SelfLink {
+            self_link: Link::get(format!("{self_href}/events")),
+        },
+    }
 }
 
 pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
@@ -81,13 +125,7 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
         reference: p.reference.clone(),
         language: p.language.as_str().into(),
         email: p.email.clone(),
-        state: PaymentState {
-            status: ext.status.into(),
-            finished: ext.finished,
-            message: ext.message.map(Into::into),
-            code: ext.code.map(Into::into),
-            can_retry: None,
-        },
+        state: state(ext),
         payment_id: p.id.clone(),
         payment_provider: p.payment_provider.clone(),
         created_date: timefmt::date_time(p.created_ms),

@@ -157,3 +157,66 @@ pub async fn default_service(store: &dyn Store) -> Result<Option<Service>, Store
         .into_iter()
         .find(|s| !s.live && s.payment_provider == "sandbox"))
 }
+
+/// How many times a use case re-reads a payment that changed under it before giving up.
+const RETRIES: usize = 5;
+
+/// `POST /v1/payments/{id}/cancel` (reference §6.2): the service cancels a payment that is not
+/// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones go
+/// through SYSTEM CANCEL READY (the sandbox PSP's cancel always succeeds at once). A race with
+/// any other change (the paying user, another cancel) is settled by the conditional update:
+/// the loser re-reads and answers for the state it finds.
+pub async fn cancel_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    id: &str,
+) -> Result<(), Failure> {
+    use Status::*;
+    for _ in 0..RETRIES {
+        let payment = find_payment(store, service, id, ErrorCode::CANCEL_PAYMENT_NOT_FOUND).await?;
+        let now = clock.now_ms();
+        let event = |status: Status| LedgerEvent {
+            payment_id: payment.id.clone(),
+            service_id: payment.service_id.clone(),
+            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
+            status,
+            created_ms: now,
+        };
+        let events = match payment.status {
+            Created | EnteringCardDetails | AuthorisationReady => vec![event(SystemCancelled)],
+            Authorisation3dsRequired
+            | Authorisation3dsReady
+            | AuthorisationSuccess
+            | AwaitingCaptureRequest => {
+                vec![event(SystemCancelReady), event(SystemCancelled)]
+            }
+            // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
+            // public API maps to a 500.
+            SystemCancelReady | SystemCancelSubmitted => {
+                return Err(ApiError::plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR).into())
+            }
+            _ => return Err(ApiError::plain(400, ErrorCode::CANCEL_PAYMENT_FAILED).into()),
+        };
+        match store
+            .change_status(&payment, SystemCancelled, &events, now)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::plain(409, ErrorCode::CANCEL_PAYMENT_CONFLICT).into())
+}
+
+/// The payment and its ledger events, for `GET /v1/payments/{id}/events`.
+pub async fn payment_events(
+    store: &dyn Store,
+    service: &Service,
+    id: &str,
+) -> Result<(PaymentRecord, Vec<LedgerEvent>), Failure> {
+    let payment = find_payment(store, service, id, ErrorCode::GET_PAYMENT_EVENTS_NOT_FOUND).await?;
+    let events = store.payment_events(&service.id, id).await?;
+    Ok((payment, events))
+}

@@ -222,3 +222,51 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
         again.close().await;
     }
 }
+
+#[tokio::test]
+async fn status_changes_are_conditional_and_carry_their_events() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let p = payment("svc");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        let cancel = LedgerEvent {
+            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
+            status: Status::SystemCancelled,
+            created_ms: p.created_ms + 10,
+            ..created(&p)
+        };
+        store
+            .change_status(
+                &p,
+                Status::SystemCancelled,
+                std::slice::from_ref(&cancel),
+                p.created_ms + 10,
+            )
+            .await
+            .unwrap();
+        let now = store.payment("svc", &p.id).await.unwrap().unwrap();
+        assert_eq!(
+            (now.status, now.version, now.updated_ms),
+            (Status::SystemCancelled, 2, p.created_ms + 10)
+        );
+        // The same stale read cannot change it again, and writes no event.
+        let stale = store
+            .change_status(&p, Status::Expired, std::slice::from_ref(&cancel), 1)
+            .await;
+        assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+        assert_eq!(
+            store.payment("svc", &p.id).await.unwrap().unwrap().status,
+            Status::SystemCancelled
+        );
+        assert_eq!(
+            store.payment_events("svc", &p.id).await.unwrap(),
+            vec![created(&p), cancel]
+        );
+        // Nor can another service's scope.
+        let mut other = now.clone();
+        other.service_id = "other".into();
+        let wrong = store.change_status(&other, Status::Expired, &[], 1).await;
+        assert!(matches!(wrong, Err(StoreError::Conflict)));
+        store.close().await;
+    }
+}

@@ -4,7 +4,9 @@
 //! table of public error codes. No I/O, so the server and the client share it.
 
 pub mod error;
+pub mod events;
 pub mod payment;
 
 pub use error::{ApiError, ErrorCode, RequestError};
+pub use events::*;
 pub use payment::*;

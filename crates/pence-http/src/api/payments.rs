@@ -110,14 +110,18 @@ pub(crate) async fn create(
     }
 }
 
+/// The endpoint's 404; also for a path id that does not even decode (it names no payment).
+fn not_found(code: ErrorCode) -> Response {
+    Problem(ApiError::plain(404, code)).into_response()
+}
+
 pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
-    payment_id: Result<Path<String>, PathRejection>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Response {
-    // An id that does not even decode names no payment.
-    let Ok(Path(payment_id)) = payment_id else {
-        return Problem(ApiError::plain(404, ErrorCode::GET_PAYMENT_NOT_FOUND)).into_response();
+    let Ok(Path(payment_id)) = path else {
+        return not_found(ErrorCode::GET_PAYMENT_NOT_FOUND);
     };
     match usecases::find_payment(
         state.store.as_ref(),
@@ -129,5 +133,43 @@ pub(crate) async fn get(
     {
         Ok(payment) => payment_response(&state, StatusCode::OK, &payment),
         Err(f) => failure(f, ErrorCode::GET_PAYMENT_CONNECTOR),
+    }
+}
+
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(payment_id)) = path else {
+        return not_found(ErrorCode::CANCEL_PAYMENT_NOT_FOUND);
+    };
+    match usecases::cancel_payment(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &service,
+        &payment_id,
+    )
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(f) => failure(f, ErrorCode::CANCEL_PAYMENT_CONNECTOR),
+    }
+}
+
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(payment_id)) = path else {
+        return not_found(ErrorCode::GET_PAYMENT_EVENTS_NOT_FOUND);
+    };
+    match usecases::payment_events(state.store.as_ref(), &service, &payment_id).await {
+        Ok((payment, ledger)) => {
+            let body = present::events(&payment, &ledger, &state.public_url);
+            (StatusCode::OK, axum::Json(body)).into_response()
+        }
+        Err(f) => failure(f, ErrorCode::GET_PAYMENT_EVENTS_CONNECTOR),
     }
 }

@@ -3,6 +3,7 @@
 //! by the test kit.
 
 mod auth;
+mod cancel_and_events;
 mod create_payment;
 mod create_payment_rules;
 mod get_payment;
