@@ -220,3 +220,43 @@ pub async fn payment_events(
     let events = store.payment_events(&service.id, id).await?;
     Ok((payment, events))
 }
+
+/// `POST /v1/payments/{id}/capture` (reference §6.1): a delayed-capture payment awaiting
+/// capture is approved for capture; one already approved or captured is a no-op (204 again);
+/// anything else cannot be captured (409 P1003).
+pub async fn capture_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    id: &str,
+) -> Result<(), Failure> {
+    use Status::*;
+    for _ in 0..RETRIES {
+        let payment = find_payment(store, service, id, ErrorCode::CAPTURE_NOT_FOUND).await?;
+        match payment.status {
+            AwaitingCaptureRequest => {}
+            CaptureApproved | CaptureApprovedRetry | CaptureReady | CaptureSubmitted | Captured => {
+                return Ok(())
+            }
+            _ => return Err(ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE).into()),
+        }
+        let now = clock.now_ms();
+        let event = LedgerEvent::for_payment(
+            &PaymentRecord {
+                status: CaptureApproved,
+                ..payment.clone()
+            },
+            "SERVICE_APPROVED_FOR_CAPTURE",
+            now,
+        );
+        match store
+            .change_status(&payment, CaptureApproved, &[event], now)
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE).into())
+}

@@ -13,6 +13,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/payments", post(payments::create))
         .route("/v1/payments/{payment_id}", get(payments::get))
         .route("/v1/payments/{payment_id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{payment_id}/capture", post(payments::capture))
         .route("/v1/payments/{payment_id}/events", get(payments::events))
         .route_layer(middleware::from_fn_with_state(state, auth::authenticate))
 }

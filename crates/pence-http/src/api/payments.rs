@@ -173,3 +173,24 @@ pub(crate) async fn events(
         Err(f) => failure(f, ErrorCode::GET_PAYMENT_EVENTS_CONNECTOR),
     }
 }
+
+pub(crate) async fn capture(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    path: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(payment_id)) = path else {
+        return not_found(ErrorCode::CAPTURE_NOT_FOUND);
+    };
+    match usecases::capture_payment(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &service,
+        &payment_id,
+    )
+    .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(f) => failure(f, ErrorCode::CAPTURE_CONNECTOR),
+    }
+}

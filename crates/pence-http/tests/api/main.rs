@@ -4,6 +4,7 @@
 
 mod auth;
 mod cancel_and_events;
+mod capture;
 mod create_payment;
 mod create_payment_rules;
 mod get_payment;
