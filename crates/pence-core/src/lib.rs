@@ -10,6 +10,7 @@ pub mod next_url;
 pub mod payment;
 pub mod ports;
 pub mod present;
+pub mod refund;
 pub mod return_url;
 pub mod service;
 pub mod status;

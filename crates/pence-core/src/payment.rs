@@ -89,6 +89,8 @@ pub struct PaymentRecord {
     pub prefilled: Prefilled,
     pub payment_provider: String,
     pub status: Status,
+    /// Sum of refunds submitted or succeeded.
+    pub refund_submitted: i64,
     pub created_ms: i64,
     pub updated_ms: i64,
     /// Bumped by every state change; conditional updates compare it.

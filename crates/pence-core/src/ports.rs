@@ -62,6 +62,22 @@ pub trait Store: Send + Sync {
         events: &[LedgerEvent],
         at_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Records a refund of a captured payment with its events, in one transaction, only if
+    /// the payment is still captured and the refund still fits in what is left to refund
+    /// (checked by the database, so concurrent refunds can never exceed it). `Conflict`
+    /// otherwise.
+    async fn insert_refund(
+        &self,
+        payment: &PaymentRecord,
+        refund: &crate::refund::RefundRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError>;
+    /// A payment's refunds, oldest first.
+    async fn refunds(
+        &self,
+        service_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
     /// A payment of this service; another service's payment is `None`, like an unknown id.
     async fn payment(
         &self,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::next_url::TokenSigner;
 use crate::payment::{AuthorisationMode, LedgerEvent, PaymentRecord};
+use crate::refund;
 use crate::status::ExternalState;
 use crate::status::Status;
 use crate::timefmt;
@@ -20,22 +21,11 @@ pub struct LinkContext<'a> {
 }
 
 fn refund_summary(p: &PaymentRecord) -> RefundSummary {
-    let available = p.amount;
-    let status = if p.status.refund_pending() {
-        "pending"
-    } else if p.status == Status::Captured {
-        if available > 0 {
-            "available"
-        } else {
-            "full"
-        }
-    } else {
-        "unavailable"
-    };
+    let a = refund::availability(p);
     RefundSummary {
-        status: status.into(),
-        amount_available: available,
-        amount_submitted: 0,
+        status: a.status.into(),
+        amount_available: a.amount_available,
+        amount_submitted: a.amount_submitted,
     }
 }
 
@@ -147,5 +137,44 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
         agreement_payment_type: None,
         card_brand: None,
         links,
+    }
+}
+
+fn refund_view(r: &refund::RefundRecord, base_url: &str) -> pence_wire::Refund {
+    let payment = format!("{base_url}/v1/payments/{}", r.payment_id);
+    pence_wire::Refund {
+        refund_id: r.id.clone(),
+        created_date: timefmt::date_time(r.created_ms),
+        amount: r.amount,
+        status: r.status.as_str().into(),
+        settlement_summary: pence_wire::RefundSettlementSummary::default(),
+        links: pence_wire::RefundLinks {
+            self_link: Link::get(format!("{payment}/refunds/{}", r.id)),
+            payment: Link::get(payment),
+        },
+    }
+}
+
+/// One refund, as `POST .../refunds` and `GET .../refunds/{id}` answer it.
+pub fn refund(r: &refund::RefundRecord, base_url: &str) -> pence_wire::Refund {
+    refund_view(r, base_url)
+}
+
+/// A payment's refunds, oldest first, as `GET .../refunds` answers them.
+pub fn refunds(
+    payment_id: &str,
+    list: &[refund::RefundRecord],
+    base_url: &str,
+) -> pence_wire::PaymentRefunds {
+    let payment = format!("{base_url}/v1/payments/{payment_id}");
+    pence_wire::PaymentRefunds {
+        payment_id: payment_id.to_string(),
+        links: pence_wire::RefundLinks {
+            self_link: Link::get(format!("{payment}/refunds")),
+            payment: Link::get(payment),
+        },
+        embedded: pence_wire::EmbeddedRefunds {
+            refunds: list.iter().map(|r| refund_view(r, base_url)).collect(),
+        },
     }
 }

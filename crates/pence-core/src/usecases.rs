@@ -9,6 +9,7 @@ use crate::create_payment::{check_for_service, parse_request};
 use crate::ids;
 use crate::payment::{LedgerEvent, PaymentRecord};
 use crate::ports::{Store, StoreError};
+use crate::refund::{self, RefundRecord, RefundStatus};
 use crate::service::Service;
 use crate::status::Status;
 
@@ -55,6 +56,7 @@ pub async fn create_payment(
         prefilled: request.prefilled.unwrap_or_default(),
         payment_provider: service.payment_provider.clone(),
         status: Status::Created,
+        refund_submitted: 0,
         created_ms: now,
         updated_ms: now,
         version: 1,
@@ -259,4 +261,76 @@ pub async fn capture_payment(
         }
     }
     Err(ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE).into())
+}
+
+/// `POST /v1/payments/{id}/refunds` (reference §5.2). The sandbox refunds at once, so the
+/// refund is stored as `success`. Concurrent refunds are settled by the store's conditional
+/// update; a refund that lost a race re-reads the payment and is judged again, so each retry
+/// means another refund (or state change) went through and the loop ends.
+pub async fn create_refund(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    payment_id: &str,
+    body: &Value,
+) -> Result<RefundRecord, Failure> {
+    let request = refund::parse_request(body)?;
+    loop {
+        let payment = find_payment(
+            store,
+            service,
+            payment_id,
+            ErrorCode::CREATE_REFUND_NOT_FOUND,
+        )
+        .await?;
+        if service.disabled {
+            return Err(ApiError::plain(403, ErrorCode::ACCOUNT_DISABLED).into());
+        }
+        if let Some(refused) = refund::refusal(&payment, &request) {
+            return Err(refused.into());
+        }
+        let now = clock.now_ms();
+        let record = RefundRecord {
+            id: ids::new_id(),
+            payment_id: payment.id.clone(),
+            service_id: payment.service_id.clone(),
+            amount: request.amount,
+            status: RefundStatus::Success,
+            created_ms: now,
+        };
+        let events: Vec<LedgerEvent> = ["REFUND_CREATED_BY_SERVICE", "REFUND_SUCCEEDED"]
+            .iter()
+            .map(|t| LedgerEvent::for_payment(&payment, t, now))
+            .collect();
+        match store.insert_refund(&payment, &record, &events).await {
+            Ok(()) => return Ok(record),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// A payment's refunds, or the endpoint's 404 for an unknown payment.
+pub async fn refunds(
+    store: &dyn Store,
+    service: &Service,
+    payment_id: &str,
+) -> Result<Vec<RefundRecord>, Failure> {
+    find_payment(store, service, payment_id, ErrorCode::GET_REFUNDS_NOT_FOUND).await?;
+    Ok(store.refunds(&service.id, payment_id).await?)
+}
+
+/// One refund of a payment, or 404 P0700.
+pub async fn refund(
+    store: &dyn Store,
+    service: &Service,
+    payment_id: &str,
+    refund_id: &str,
+) -> Result<RefundRecord, Failure> {
+    store
+        .refunds(&service.id, payment_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == refund_id)
+        .ok_or_else(|| ApiError::plain(404, ErrorCode::GET_REFUND_NOT_FOUND).into())
 }

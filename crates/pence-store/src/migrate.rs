@@ -5,8 +5,14 @@
 use pence_core::StoreError;
 use sqlx::PgPool;
 
-const SQLITE: &[(i64, &str)] = &[(1, include_str!("migrations/sqlite/0001_base.sql"))];
-const POSTGRES: &[(i64, &str)] = &[(1, include_str!("migrations/postgres/0001_base.sql"))];
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_base.sql")),
+    (2, include_str!("migrations/sqlite/0002_refunds.sql")),
+];
+const POSTGRES: &[(i64, &str)] = &[
+    (1, include_str!("migrations/postgres/0001_base.sql")),
+    (2, include_str!("migrations/postgres/0002_refunds.sql")),
+];
 
 const CREATE_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)";

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
+use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::service::Service;
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
@@ -19,7 +20,7 @@ const KEY_COLUMNS: &str =
 const PAYMENT_COLUMNS: &str = "id, service_id, amount, reference, description, return_url, \
      language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
      prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-     payment_provider, status, created_ms, updated_ms, version";
+     payment_provider, status, refund_submitted, created_ms, updated_ms, version";
 const EVENT_COLUMNS: &str = "payment_id, service_id, event_type, status, created_ms";
 
 const SELECT_SERVICES: &str = "SELECT id, name, live, payment_provider, created_ms, rate_limit_post, \
@@ -30,7 +31,9 @@ const SELECT_KEYS: &str =
 const SELECT_PAYMENT: &str = "SELECT id, service_id, amount, reference, description, return_url, \
      language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
      prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-     payment_provider, status, created_ms, updated_ms, version FROM payments WHERE id = $1 AND service_id = $2";
+     payment_provider, status, refund_submitted, created_ms, updated_ms, version FROM payments \
+     WHERE id = $1 AND service_id = $2";
+const REFUND_COLUMNS: &str = "id, payment_id, service_id, amount, status, created_ms, updated_ms";
 
 #[derive(Clone)]
 pub struct SqlStore {
@@ -124,6 +127,7 @@ fn payment_values(p: &PaymentRecord) -> Vec<Val> {
         p.prefilled.country.as_ref(),
         &p.payment_provider,
         p.status.as_str(),
+        p.refund_submitted,
         p.created_ms,
         p.updated_ms,
         p.version,
@@ -162,9 +166,22 @@ fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         },
         payment_provider: r.text("payment_provider")?,
         status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        refund_submitted: r.i64("refund_submitted")?,
         created_ms: r.i64("created_ms")?,
         updated_ms: r.i64("updated_ms")?,
         version: r.i64("version")?,
+    })
+}
+
+fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
+    let status = r.text("status")?;
+    Ok(RefundRecord {
+        id: r.text("id")?,
+        payment_id: r.text("payment_id")?,
+        service_id: r.text("service_id")?,
+        amount: r.i64("amount")?,
+        status: RefundStatus::parse(&status).ok_or_else(|| corrupt("refund status", &status))?,
+        created_ms: r.i64("created_ms")?,
     })
 }
 
@@ -351,6 +368,65 @@ impl Store for SqlStore {
                 .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
         );
         self.db.apply(change).await
+    }
+
+    async fn insert_refund(
+        &self,
+        payment: &PaymentRecord,
+        refund: &RefundRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError> {
+        // The guard is in the UPDATE itself: the refund is taken only while the payment is
+        // captured and the new total stays within the amount.
+        let counts = if refund.status == RefundStatus::Error {
+            0
+        } else {
+            refund.amount
+        };
+        let mut change = vec![
+            Stmt::exec_one(
+                "UPDATE payments SET refund_submitted = refund_submitted + $1, version = version + 1, \
+                 updated_ms = $2 WHERE id = $3 AND service_id = $4 AND status = $5 \
+                 AND refund_submitted + $1 <= amount",
+                vals![counts, refund.created_ms, &payment.id, &payment.service_id, Status::Captured.as_str()],
+            ),
+            Stmt::insert(
+                "refunds",
+                REFUND_COLUMNS,
+                vals![
+                    &refund.id,
+                    &refund.payment_id,
+                    &refund.service_id,
+                    refund.amount,
+                    refund.status.as_str(),
+                    refund.created_ms,
+                    refund.created_ms,
+                ],
+            ),
+        ];
+        change.extend(
+            events
+                .iter()
+                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
+        );
+        self.db.apply(change).await
+    }
+
+    async fn refunds(
+        &self,
+        service_id: &str,
+        payment_id: &str,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        self.db
+            .query(
+                "SELECT id, payment_id, service_id, amount, status, created_ms, updated_ms FROM refunds \
+                 WHERE payment_id = $1 AND service_id = $2 ORDER BY created_ms, id",
+                vals![payment_id, service_id],
+            )
+            .await?
+            .into_iter()
+            .map(refund_from)
+            .collect()
     }
 
     async fn payment(

@@ -54,6 +54,7 @@ fn payment(service_id: &str) -> PaymentRecord {
         },
         payment_provider: "sandbox".into(),
         status: Status::Created,
+        refund_submitted: 0,
         created_ms: 1_700_000_000_123,
         updated_ms: 1_700_000_000_123,
         version: 1,

@@ -6,7 +6,9 @@
 pub mod error;
 pub mod events;
 pub mod payment;
+pub mod refund;
 
 pub use error::{ApiError, ErrorCode, RequestError};
 pub use events::*;
 pub use payment::*;
+pub use refund::*;

@@ -1,6 +1,7 @@
 //! The public API, `/v1/...`, behind API-key authentication.
 
 mod payments;
+mod refunds;
 
 use axum::routing::{get, post};
 use axum::{middleware, Router};
@@ -15,5 +16,13 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/payments/{payment_id}/cancel", post(payments::cancel))
         .route("/v1/payments/{payment_id}/capture", post(payments::capture))
         .route("/v1/payments/{payment_id}/events", get(payments::events))
+        .route(
+            "/v1/payments/{payment_id}/refunds",
+            post(refunds::create).get(refunds::list),
+        )
+        .route(
+            "/v1/payments/{payment_id}/refunds/{refund_id}",
+            get(refunds::get),
+        )
         .route_layer(middleware::from_fn_with_state(state, auth::authenticate))
 }

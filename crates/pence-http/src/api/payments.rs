@@ -28,7 +28,7 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-fn request_denied() -> Response {
+pub(crate) fn request_denied() -> Response {
     Problem(ApiError::plain(400, ErrorCode::REQUEST_DENIED)).into_response()
 }
 
@@ -80,24 +80,35 @@ fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecor
     resp
 }
 
+/// A JSON request body as GOV.UK Pay takes it: its WAF turns away non-JSON and empty bodies
+/// (P0920) before the API sees them; the API answers unparseable JSON with `unparseable`.
+pub(crate) async fn json_body(
+    headers: &HeaderMap,
+    body: Body,
+    unparseable: ErrorCode,
+) -> Result<Value, Response> {
+    if !is_json(headers) {
+        return Err(request_denied());
+    }
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return Err(request_denied());
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(request_denied());
+    }
+    serde_json::from_slice::<Value>(&bytes)
+        .map_err(|_| Problem(ApiError::plain(400, unparseable)).into_response())
+}
+
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    // GOV.UK Pay's WAF turns away non-JSON and empty bodies before the API sees them.
-    if !is_json(&headers) {
-        return request_denied();
-    }
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
-        return request_denied();
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return request_denied();
-    }
-    let Ok(json) = serde_json::from_slice::<Value>(&bytes) else {
-        return Problem(ApiError::plain(400, ErrorCode::CREATE_PAYMENT_PARSING)).into_response();
+    let json = match json_body(&headers, body, ErrorCode::CREATE_PAYMENT_PARSING).await {
+        Ok(json) => json,
+        Err(resp) => return resp,
     };
     if let Some(e) = idempotency_key_error(&headers) {
         return Problem(e).into_response();
@@ -111,7 +122,7 @@ pub(crate) async fn create(
 }
 
 /// The endpoint's 404; also for a path id that does not even decode (it names no payment).
-fn not_found(code: ErrorCode) -> Response {
+pub(crate) fn not_found(code: ErrorCode) -> Response {
     Problem(ApiError::plain(404, code)).into_response()
 }
 

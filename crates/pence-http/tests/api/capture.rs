@@ -1,14 +1,13 @@
 //! `POST /v1/payments/{id}/capture` (reference §6.1). Until the card pages exist, a payment
 //! is brought to `capturable` through the store, as the sandbox journey will.
 
-use pence_core::payment::LedgerEvent;
 use pence_core::status::Status;
 use pence_core::Store;
 use pence_testkit::{engines, TestServer};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::with;
+use crate::{move_to, with};
 
 async fn capture(server: &TestServer, id: &str) -> pence_testkit::Reply {
     server
@@ -20,36 +19,6 @@ async fn capture(server: &TestServer, id: &str) -> pence_testkit::Reply {
             None,
         )
         .await
-}
-
-/// Walks a payment through the journey's statuses up to `to`, one recorded change each.
-async fn move_to(server: &TestServer, id: &str, path: &[Status]) {
-    for next in path {
-        let current = server
-            .store
-            .payment(&server.service.id, id)
-            .await
-            .unwrap()
-            .unwrap();
-        let event = LedgerEvent {
-            payment_id: id.to_string(),
-            service_id: server.service.id.clone(),
-            event_type: "TEST_JOURNEY".into(),
-            status: *next,
-            created_ms: current.updated_ms + 1,
-        };
-        assert!(
-            current.status.can_become(*next),
-            "{} -> {}",
-            current.status,
-            next
-        );
-        server
-            .store
-            .change_status(&current, *next, &[event], current.updated_ms + 1)
-            .await
-            .unwrap();
-    }
 }
 
 #[tokio::test]

@@ -10,8 +10,13 @@ mod create_payment_rules;
 mod get_payment;
 mod property;
 mod rate_limits;
+mod refunds;
 mod routing;
 
+use pence_core::payment::LedgerEvent;
+use pence_core::status::Status;
+use pence_core::Store;
+use pence_testkit::TestServer;
 use serde_json::{json, Value};
 
 /// A valid create-payment body.
@@ -35,4 +40,58 @@ pub fn with(changes: Value) -> Value {
         }
     }
     body
+}
+
+/// Walks a payment through the journey's statuses up to `to`, one recorded change each.
+pub async fn move_to(server: &TestServer, id: &str, path: &[Status]) {
+    for next in path {
+        let current = server
+            .store
+            .payment(&server.service.id, id)
+            .await
+            .unwrap()
+            .unwrap();
+        let event = LedgerEvent {
+            payment_id: id.to_string(),
+            service_id: server.service.id.clone(),
+            event_type: "TEST_JOURNEY".into(),
+            status: *next,
+            created_ms: current.updated_ms + 1,
+        };
+        assert!(
+            current.status.can_become(*next),
+            "{} -> {}",
+            current.status,
+            next
+        );
+        server
+            .store
+            .change_status(&current, *next, &[event], current.updated_ms + 1)
+            .await
+            .unwrap();
+    }
+}
+
+/// A web payment taken through the sandbox journey to CAPTURED (as the card pages will).
+pub async fn captured_payment(server: &TestServer, amount: i64) -> String {
+    use Status::*;
+    let reply = server
+        .post("/v1/payments", &with(json!({"amount": amount})))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.json["payment_id"].as_str().unwrap().to_string();
+    move_to(
+        server,
+        &id,
+        &[
+            EnteringCardDetails,
+            AuthorisationReady,
+            AuthorisationSuccess,
+            CaptureApproved,
+            CaptureReady,
+            Captured,
+        ],
+    )
+    .await;
+    id
 }
