@@ -12,6 +12,7 @@ pub mod ports;
 pub mod present;
 pub mod refund;
 pub mod return_url;
+pub mod search;
 pub mod service;
 pub mod status;
 pub mod text;

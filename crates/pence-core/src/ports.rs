@@ -78,6 +78,15 @@ pub trait Store: Send + Sync {
         service_id: &str,
         payment_id: &str,
     ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
+    /// One page of this service's payments matching `filter`, newest first, and how many
+    /// match in all.
+    async fn search_payments(
+        &self,
+        service_id: &str,
+        filter: &crate::search::PaymentFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<PaymentRecord>), StoreError>;
     /// A payment of this service; another service's payment is `None`, like an unknown id.
     async fn payment(
         &self,

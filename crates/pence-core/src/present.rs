@@ -18,6 +18,8 @@ pub struct LinkContext<'a> {
     pub base_url: &'a str,
     pub signer: &'a TokenSigner,
     pub now_ms: i64,
+    /// Search results carry no next_url (reference §11).
+    pub in_search: bool,
 }
 
 fn refund_summary(p: &PaymentRecord) -> RefundSummary {
@@ -91,7 +93,7 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
         cancel: None,
         capture: None,
     };
-    if needs_next_url(p) {
+    if needs_next_url(p) && !ctx.in_search {
         let token = ctx.signer.mint(&p.id, ctx.now_ms);
         links.next_url = Some(Link::get(format!("{}/secure/{token}", ctx.base_url)));
         let mut params = Map::new();
@@ -175,6 +177,41 @@ pub fn refunds(
         },
         embedded: pence_wire::EmbeddedRefunds {
             refunds: list.iter().map(|r| refund_view(r, base_url)).collect(),
+        },
+    }
+}
+
+/// One page of search results with its navigation links (reference §11).
+pub fn payment_search(
+    search: &crate::search::PaymentSearch,
+    total: u64,
+    rows: &[PaymentRecord],
+    ctx: &LinkContext<'_>,
+) -> pence_wire::PaymentSearchResults {
+    let last = crate::search::last_page(total, search.display_size);
+    let page = search.page as u64;
+    let href = |n: u64| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &search.params {
+            q.append_pair(k, v);
+        }
+        q.append_pair("page", &n.to_string());
+        q.append_pair("display_size", &search.display_size.to_string());
+        pence_wire::Href {
+            href: format!("{}/v1/payments?{}", ctx.base_url, q.finish()),
+        }
+    };
+    pence_wire::PaymentSearchResults {
+        total,
+        count: rows.len() as u64,
+        page,
+        results: rows.iter().map(|p| payment(p, ctx)).collect(),
+        links: pence_wire::SearchLinks {
+            self_link: href(page),
+            first_page: href(1),
+            last_page: href(last),
+            prev_page: (page > 1).then(|| href(page - 1)),
+            next_page: (page < last).then(|| href(page + 1)),
         },
     }
 }

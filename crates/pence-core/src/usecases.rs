@@ -334,3 +334,20 @@ pub async fn refund(
         .find(|r| r.id == refund_id)
         .ok_or_else(|| ApiError::plain(404, ErrorCode::GET_REFUND_NOT_FOUND).into())
 }
+
+/// `GET /v1/payments` (reference §11, §12): one page of the service's payments, newest first.
+pub async fn search_payments(
+    store: &dyn Store,
+    service: &Service,
+    params: &[(String, String)],
+) -> Result<(crate::search::PaymentSearch, u64, Vec<PaymentRecord>), Failure> {
+    let search = crate::search::parse_payment_search(params)?;
+    let offset = (search.page as u64 - 1) * search.display_size as u64;
+    let (total, rows) = store
+        .search_payments(&service.id, &search.filter, search.display_size, offset)
+        .await?;
+    if total > 0 && search.page as u64 > crate::search::last_page(total, search.display_size) {
+        return Err(ApiError::plain(404, ErrorCode::SEARCH_PAYMENTS_NOT_FOUND).into());
+    }
+    Ok((search, total, rows))
+}

@@ -8,10 +8,15 @@ use sqlx::PgPool;
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite/0001_base.sql")),
     (2, include_str!("migrations/sqlite/0002_refunds.sql")),
+    (3, include_str!("migrations/sqlite/0003_search_columns.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
     (2, include_str!("migrations/postgres/0002_refunds.sql")),
+    (
+        3,
+        include_str!("migrations/postgres/0003_search_columns.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
 use pence_core::refund::{RefundRecord, RefundStatus};
+use pence_core::search::PaymentFilter;
 use pence_core::service::Service;
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
@@ -28,6 +29,10 @@ const SELECT_SERVICES: &str = "SELECT id, name, live, payment_provider, created_
      FROM services";
 const SELECT_KEYS: &str =
     "SELECT id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms FROM api_keys";
+const PAYMENT_SELECT_LIST: &str = "id, service_id, amount, reference, description, return_url, \
+     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
+     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
+     payment_provider, status, refund_submitted, created_ms, updated_ms, version";
 const SELECT_PAYMENT: &str = "SELECT id, service_id, amount, reference, description, return_url, \
      language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
      prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
@@ -171,6 +176,101 @@ fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         updated_ms: r.i64("updated_ms")?,
         version: r.i64("version")?,
     })
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A WHERE clause built up with `$n` placeholders.
+struct Where {
+    sql: String,
+    params: Vec<Val>,
+}
+
+impl Where {
+    fn new(first: &str, value: Val) -> Self {
+        let mut w = Where {
+            sql: String::new(),
+            params: Vec::new(),
+        };
+        w.add(first, value);
+        w
+    }
+
+    /// Adds `clause`, whose `?` stands for `value`.
+    fn add(&mut self, clause: &str, value: Val) {
+        self.params.push(value);
+        if !self.sql.is_empty() {
+            self.sql.push_str(" AND ");
+        }
+        self.sql
+            .push_str(&clause.replace('?', &format!("${}", self.params.len())));
+    }
+
+    fn add_in(&mut self, column: &str, values: Vec<Val>) {
+        let mut marks = Vec::new();
+        for v in values {
+            self.params.push(v);
+            marks.push(format!("${}", self.params.len()));
+        }
+        if marks.is_empty() {
+            marks.push("NULL".into());
+        }
+        self.sql
+            .push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+    }
+}
+
+fn search_where(service_id: &str, f: &PaymentFilter) -> Where {
+    let mut w = Where::new("service_id = ?", service_id.into());
+    if let Some(statuses) = &f.statuses {
+        w.add_in(
+            "status",
+            statuses.iter().map(|s| Val::from(s.as_str())).collect(),
+        );
+    }
+    let like = "LOWER({}) LIKE ? ESCAPE '\\'";
+    for (column, value) in [
+        ("reference", &f.reference),
+        ("email", &f.email),
+        ("cardholder_name", &f.cardholder_name),
+    ] {
+        if let Some(v) = value {
+            w.add(&like.replace("{}", column), contains_pattern(v).into());
+        }
+    }
+    for (clause, value) in [
+        ("card_brand = ?", &f.card_brand),
+        ("first_digits = ?", &f.first_digits),
+        ("last_digits = ?", &f.last_digits),
+        ("agreement_id = ?", &f.agreement_id),
+    ] {
+        if let Some(v) = value {
+            w.add(clause, v.into());
+        }
+    }
+    for (clause, value) in [
+        ("created_ms > ?", f.created_after_ms),
+        ("created_ms < ?", f.created_before_ms),
+        ("settled_ms >= ?", f.settled_from_ms),
+        ("settled_ms < ?", f.settled_before_ms),
+    ] {
+        if let Some(v) = value {
+            w.add(clause, v.into());
+        }
+    }
+    w
 }
 
 fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
@@ -427,6 +527,47 @@ impl Store for SqlStore {
             .into_iter()
             .map(refund_from)
             .collect()
+    }
+
+    async fn search_payments(
+        &self,
+        service_id: &str,
+        filter: &PaymentFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
+        let w = search_where(service_id, filter);
+        let count_sql = format!("SELECT COUNT(*) AS total FROM payments WHERE {}", w.sql);
+        let total = match self
+            .db
+            .query(&count_sql, w.params.clone())
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(mut row) => row.i64("total")? as u64,
+            None => 0,
+        };
+        if total == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let n = w.params.len();
+        let page_sql = format!(
+            "SELECT {PAYMENT_SELECT_LIST} FROM payments WHERE {} ORDER BY created_ms DESC, id DESC LIMIT ${} OFFSET ${}",
+            w.sql,
+            n + 1,
+            n + 2
+        );
+        let mut params = w.params;
+        params.push(Val::Int(limit as i64));
+        params.push(Val::Int(offset as i64));
+        let rows = self.db.query(&page_sql, params).await?;
+        Ok((
+            total,
+            rows.into_iter()
+                .map(payment_from)
+                .collect::<Result<_, _>>()?,
+        ))
     }
 
     async fn payment(

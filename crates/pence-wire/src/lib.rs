@@ -7,8 +7,10 @@ pub mod error;
 pub mod events;
 pub mod payment;
 pub mod refund;
+pub mod search;
 
 pub use error::{ApiError, ErrorCode, RequestError};
 pub use events::*;
 pub use payment::*;
 pub use refund::*;
+pub use search::*;

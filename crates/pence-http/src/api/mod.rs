@@ -11,7 +11,7 @@ use crate::state::AppState;
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/payments", post(payments::create))
+        .route("/v1/payments", post(payments::create).get(payments::search))
         .route("/v1/payments/{payment_id}", get(payments::get))
         .route("/v1/payments/{payment_id}/cancel", post(payments::cancel))
         .route("/v1/payments/{payment_id}/capture", post(payments::capture))

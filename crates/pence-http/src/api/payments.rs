@@ -2,7 +2,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -61,6 +61,7 @@ fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecor
         base_url: &state.public_url,
         signer: &state.signer,
         now_ms: state.clock.now_ms(),
+        in_search: false,
     };
     let view = present::payment(payment, &ctx);
     let body = serde_json::to_vec(&view).unwrap_or_default();
@@ -203,5 +204,33 @@ pub(crate) async fn capture(
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(f) => failure(f, ErrorCode::CAPTURE_CONNECTOR),
+    }
+}
+
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    match usecases::search_payments(state.store.as_ref(), &service, &params).await {
+        Ok((search, total, rows)) => {
+            let ctx = LinkContext {
+                base_url: &state.public_url,
+                signer: &state.signer,
+                now_ms: state.clock.now_ms(),
+                in_search: true,
+            };
+            let body = present::payment_search(&search, total, &rows, &ctx);
+            let mut resp = axum::Json(body).into_response();
+            let headers = resp.headers_mut();
+            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        Err(f) => failure(f, ErrorCode::SEARCH_PAYMENTS_CONNECTOR),
     }
 }

@@ -12,6 +12,7 @@ mod property;
 mod rate_limits;
 mod refunds;
 mod routing;
+mod search;
 
 use pence_core::payment::LedgerEvent;
 use pence_core::status::Status;

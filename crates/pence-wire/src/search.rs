@@ -1,0 +1,33 @@
+//! Search result pages.
+
+use serde::{Deserialize, Serialize};
+
+use crate::payment::Payment;
+
+/// A navigation link of a search page: `{href}` only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Href {
+    pub href: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchLinks {
+    #[serde(rename = "self")]
+    pub self_link: Href,
+    pub first_page: Href,
+    pub last_page: Href,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub prev_page: Option<Href>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_page: Option<Href>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaymentSearchResults {
+    pub total: u64,
+    pub count: u64,
+    pub page: u64,
+    pub results: Vec<Payment>,
+    #[serde(rename = "_links")]
+    pub links: SearchLinks,
+}
