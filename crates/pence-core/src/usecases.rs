@@ -163,11 +163,56 @@ pub async fn default_service(store: &dyn Store) -> Result<Option<Service>, Store
 /// How many times a use case re-reads a payment that changed under it before giving up.
 const RETRIES: usize = 5;
 
+/// What a state-changing use case decides on reading a payment.
+enum Decision {
+    /// Nothing to change (an idempotent repeat).
+    Done,
+    /// Move to this status, writing these ledger events.
+    Change(Status, Vec<LedgerEvent>),
+}
+
+/// Reads the payment, lets `decide` judge it, and applies the change conditionally. A change
+/// that lost a race (another request changed the payment first) is judged again on a fresh
+/// read, so the loser answers for the state it finds; `gave_up` if it keeps losing.
+async fn transition(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    id: &str,
+    not_found: ErrorCode,
+    gave_up: ApiError,
+    decide: impl Fn(&PaymentRecord, i64) -> Result<Decision, ApiError>,
+) -> Result<(), Failure> {
+    for _ in 0..RETRIES {
+        let payment = find_payment(store, service, id, not_found).await?;
+        let now = clock.now_ms();
+        let (next, events) = match decide(&payment, now)? {
+            Decision::Done => return Ok(()),
+            Decision::Change(next, events) => (next, events),
+        };
+        match store.change_status(&payment, next, &events, now).await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(gave_up.into())
+}
+
+fn event(p: &PaymentRecord, event_type: &str, status: Status, at_ms: i64) -> LedgerEvent {
+    LedgerEvent {
+        payment_id: p.id.clone(),
+        service_id: p.service_id.clone(),
+        event_type: event_type.into(),
+        status,
+        created_ms: at_ms,
+    }
+}
+
 /// `POST /v1/payments/{id}/cancel` (reference §6.2): the service cancels a payment that is not
 /// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones go
 /// through SYSTEM CANCEL READY (the sandbox PSP's cancel always succeeds at once). A race with
-/// any other change (the paying user, another cancel) is settled by the conditional update:
-/// the loser re-reads and answers for the state it finds.
+/// the paying user or another cancel has one winner.
 pub async fn cancel_payment(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -175,52 +220,37 @@ pub async fn cancel_payment(
     id: &str,
 ) -> Result<(), Failure> {
     use Status::*;
-    for _ in 0..RETRIES {
-        let payment = find_payment(store, service, id, ErrorCode::CANCEL_PAYMENT_NOT_FOUND).await?;
-        let now = clock.now_ms();
-        let event = |status: Status| LedgerEvent {
-            payment_id: payment.id.clone(),
-            service_id: payment.service_id.clone(),
-            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
-            status,
-            created_ms: now,
-        };
-        let events = match payment.status {
-            Created | EnteringCardDetails | AuthorisationReady => vec![event(SystemCancelled)],
-            Authorisation3dsRequired
-            | Authorisation3dsReady
-            | AuthorisationSuccess
-            | AwaitingCaptureRequest => {
-                vec![event(SystemCancelReady), event(SystemCancelled)]
-            }
-            // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
-            // public API maps to a 500.
-            SystemCancelReady | SystemCancelSubmitted => {
-                return Err(ApiError::plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR).into())
-            }
-            _ => return Err(ApiError::plain(400, ErrorCode::CANCEL_PAYMENT_FAILED).into()),
-        };
-        match store
-            .change_status(&payment, SystemCancelled, &events, now)
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::plain(409, ErrorCode::CANCEL_PAYMENT_CONFLICT).into())
-}
-
-/// The payment and its ledger events, for `GET /v1/payments/{id}/events`.
-pub async fn payment_events(
-    store: &dyn Store,
-    service: &Service,
-    id: &str,
-) -> Result<(PaymentRecord, Vec<LedgerEvent>), Failure> {
-    let payment = find_payment(store, service, id, ErrorCode::GET_PAYMENT_EVENTS_NOT_FOUND).await?;
-    let events = store.payment_events(&service.id, id).await?;
-    Ok((payment, events))
+    let gave_up = ApiError::plain(409, ErrorCode::CANCEL_PAYMENT_CONFLICT);
+    transition(
+        store,
+        clock,
+        service,
+        id,
+        ErrorCode::CANCEL_PAYMENT_NOT_FOUND,
+        gave_up,
+        |p, now| {
+            let cancelled = |status| event(p, "CANCELLED_BY_EXTERNAL_SERVICE", status, now);
+            let events = match p.status {
+                Created | EnteringCardDetails | AuthorisationReady => {
+                    vec![cancelled(SystemCancelled)]
+                }
+                Authorisation3dsRequired
+                | Authorisation3dsReady
+                | AuthorisationSuccess
+                | AwaitingCaptureRequest => {
+                    vec![cancelled(SystemCancelReady), cancelled(SystemCancelled)]
+                }
+                // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
+                // public API maps to a 500.
+                SystemCancelReady | SystemCancelSubmitted => {
+                    return Err(ApiError::plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR))
+                }
+                _ => return Err(ApiError::plain(400, ErrorCode::CANCEL_PAYMENT_FAILED)),
+            };
+            Ok(Decision::Change(SystemCancelled, events))
+        },
+    )
+    .await
 }
 
 /// `POST /v1/payments/{id}/capture` (reference §6.1): a delayed-capture payment awaiting
@@ -233,34 +263,42 @@ pub async fn capture_payment(
     id: &str,
 ) -> Result<(), Failure> {
     use Status::*;
-    for _ in 0..RETRIES {
-        let payment = find_payment(store, service, id, ErrorCode::CAPTURE_NOT_FOUND).await?;
-        match payment.status {
-            AwaitingCaptureRequest => {}
+    let refused = ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE);
+    transition(
+        store,
+        clock,
+        service,
+        id,
+        ErrorCode::CAPTURE_NOT_FOUND,
+        refused.clone(),
+        |p, now| match p.status {
+            AwaitingCaptureRequest => Ok(Decision::Change(
+                CaptureApproved,
+                vec![event(
+                    p,
+                    "SERVICE_APPROVED_FOR_CAPTURE",
+                    CaptureApproved,
+                    now,
+                )],
+            )),
             CaptureApproved | CaptureApprovedRetry | CaptureReady | CaptureSubmitted | Captured => {
-                return Ok(())
+                Ok(Decision::Done)
             }
-            _ => return Err(ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE).into()),
-        }
-        let now = clock.now_ms();
-        let event = LedgerEvent::for_payment(
-            &PaymentRecord {
-                status: CaptureApproved,
-                ..payment.clone()
-            },
-            "SERVICE_APPROVED_FOR_CAPTURE",
-            now,
-        );
-        match store
-            .change_status(&payment, CaptureApproved, &[event], now)
-            .await
-        {
-            Ok(()) => return Ok(()),
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE).into())
+            _ => Err(refused.clone()),
+        },
+    )
+    .await
+}
+
+/// The payment and its ledger events, for `GET /v1/payments/{id}/events`.
+pub async fn payment_events(
+    store: &dyn Store,
+    service: &Service,
+    id: &str,
+) -> Result<(PaymentRecord, Vec<LedgerEvent>), Failure> {
+    let payment = find_payment(store, service, id, ErrorCode::GET_PAYMENT_EVENTS_NOT_FOUND).await?;
+    let events = store.payment_events(&service.id, id).await?;
+    Ok((payment, events))
 }
 
 /// `POST /v1/payments/{id}/refunds` (reference §5.2). The sandbox refunds at once, so the

@@ -1,5 +1,5 @@
-//! Schema migrations, one list per engine, applied in order at start and recorded in
-//! `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
+//! Schema migrations, one list per engine (`common/` holds those whose SQL is the same on
+//! both), applied in order at start and recorded in `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
 //! SQLite the writer connection's exclusive transaction does.
 
 use pence_core::StoreError;
@@ -7,16 +7,13 @@ use sqlx::PgPool;
 
 const SQLITE: &[(i64, &str)] = &[
     (1, include_str!("migrations/sqlite/0001_base.sql")),
-    (2, include_str!("migrations/sqlite/0002_refunds.sql")),
-    (3, include_str!("migrations/sqlite/0003_search_columns.sql")),
+    (2, include_str!("migrations/common/0002_refunds.sql")),
+    (3, include_str!("migrations/common/0003_search_columns.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
-    (2, include_str!("migrations/postgres/0002_refunds.sql")),
-    (
-        3,
-        include_str!("migrations/postgres/0003_search_columns.sql"),
-    ),
+    (2, include_str!("migrations/common/0002_refunds.sql")),
+    (3, include_str!("migrations/common/0003_search_columns.sql")),
 ];
 
 const CREATE_TABLE: &str =

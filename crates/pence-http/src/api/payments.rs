@@ -122,6 +122,14 @@ pub(crate) async fn create(
     }
 }
 
+/// 204 for an action that succeeded (cancel, capture), else the failure's answer.
+fn no_content(result: Result<(), usecases::Failure>, downstream: ErrorCode) -> Response {
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(f) => failure(f, downstream),
+    }
+}
+
 /// The endpoint's 404; also for a path id that does not even decode (it names no payment).
 pub(crate) fn not_found(code: ErrorCode) -> Response {
     Problem(ApiError::plain(404, code)).into_response()
@@ -156,17 +164,14 @@ pub(crate) async fn cancel(
     let Ok(Path(payment_id)) = path else {
         return not_found(ErrorCode::CANCEL_PAYMENT_NOT_FOUND);
     };
-    match usecases::cancel_payment(
+    let result = usecases::cancel_payment(
         state.store.as_ref(),
         state.clock.as_ref(),
         &service,
         &payment_id,
     )
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => failure(f, ErrorCode::CANCEL_PAYMENT_CONNECTOR),
-    }
+    .await;
+    no_content(result, ErrorCode::CANCEL_PAYMENT_CONNECTOR)
 }
 
 pub(crate) async fn events(
@@ -194,17 +199,14 @@ pub(crate) async fn capture(
     let Ok(Path(payment_id)) = path else {
         return not_found(ErrorCode::CAPTURE_NOT_FOUND);
     };
-    match usecases::capture_payment(
+    let result = usecases::capture_payment(
         state.store.as_ref(),
         state.clock.as_ref(),
         &service,
         &payment_id,
     )
-    .await
-    {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => failure(f, ErrorCode::CAPTURE_CONNECTOR),
-    }
+    .await;
+    no_content(result, ErrorCode::CAPTURE_CONNECTOR)
 }
 
 pub(crate) async fn search(
