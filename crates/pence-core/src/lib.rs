@@ -2,6 +2,7 @@
 //! machine, ledger events, and the ports the domain needs (Store, Clock). No HTTP, no SQL.
 
 pub mod api_key;
+pub mod card;
 pub mod clock;
 pub mod create_payment;
 pub mod ids;
@@ -10,6 +11,7 @@ pub mod next_url;
 pub mod payment;
 pub mod ports;
 pub mod present;
+pub mod psp;
 pub mod refund;
 pub mod return_url;
 pub mod search;

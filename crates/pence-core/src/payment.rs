@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::card::{Address, Brand, CardType};
 use crate::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,37 @@ pub struct PaymentRecord {
     pub updated_ms: i64,
     /// Bumped by every state change; conditional updates compare it.
     pub version: i64,
+    /// The card the user paid with, once entered (never the full number or CVC).
+    pub card: Option<CardDetails>,
+    /// The payment provider's transaction id, once authorised.
+    pub provider_id: Option<String>,
+    pub three_ds_required: bool,
+    /// Corporate card surcharge applied at authorisation (reference §17).
+    pub corporate_surcharge: Option<i64>,
+    pub capture_submit_ms: Option<i64>,
+    pub captured_ms: Option<i64>,
+    /// When the sandbox paid the money out.
+    pub settled_ms: Option<i64>,
+}
+
+impl PaymentRecord {
+    /// Amount plus any corporate surcharge: what the user pays and what can be refunded.
+    pub fn total(&self) -> i64 {
+        self.amount + self.corporate_surcharge.unwrap_or(0)
+    }
+}
+
+/// The card details kept with a payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardDetails {
+    pub first_digits: String,
+    pub last_digits: String,
+    pub cardholder_name: String,
+    /// `MM/YY`.
+    pub expiry: String,
+    pub brand: Brand,
+    pub card_type: CardType,
+    pub billing_address: Option<Address>,
 }
 
 /// What happened to a payment, written in the same transaction as the change it records.

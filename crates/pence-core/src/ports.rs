@@ -62,6 +62,33 @@ pub trait Store: Send + Sync {
         events: &[LedgerEvent],
         at_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Replaces `current` with `next` (its status, email and journey fields) if nobody
+    /// changed it since it was read (same version), with its ledger events, in one
+    /// transaction. `Conflict` when it had changed.
+    async fn update_payment(
+        &self,
+        current: &PaymentRecord,
+        next: &PaymentRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError>;
+    /// A payment by id alone, for the paying user's pages (the signed token names it).
+    async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
+    /// Records that a next_url token (by its hash) was exchanged; false when it already was.
+    async fn claim_token(
+        &self,
+        token_hash: &str,
+        payment_id: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Payments of any service in one of `statuses`, created before `created_before_ms` and
+    /// not updated since `updated_before_ms`, oldest first: work for the background sweeps.
+    async fn due_payments(
+        &self,
+        statuses: &[crate::status::Status],
+        created_before_ms: i64,
+        updated_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
     /// Records a refund of a captured payment with its events, in one transaction, only if
     /// the payment is still captured and the refund still fits in what is left to refund
     /// (checked by the database, so concurrent refunds can never exceed it). `Conflict`

@@ -1,8 +1,8 @@
 //! A stored payment in GOV.UK Pay's public shape, with the links its state allows.
 
 use pence_wire::{
-    Link, Payment, PaymentEvent, PaymentEvents, PaymentLinks, PaymentState, PaymentUrlLink,
-    PostLink, RefundSummary, SelfLink, SettlementSummary,
+    AuthorisationSummary, Link, Payment, PaymentEvent, PaymentEvents, PaymentLinks, PaymentState,
+    PaymentUrlLink, PostLink, RefundSummary, SelfLink, SettlementSummary, ThreeDSecure,
 };
 use serde_json::{Map, Value};
 
@@ -80,8 +80,27 @@ pub fn events(p: &PaymentRecord, ledger: &[LedgerEvent], base_url: &str) -> Paym
     }
 }
 
+fn card_details(c: &crate::payment::CardDetails) -> pence_wire::CardDetails {
+    pence_wire::CardDetails {
+        last_digits_card_number: Some(c.last_digits.clone()),
+        first_digits_card_number: Some(c.first_digits.clone()),
+        cardholder_name: Some(c.cardholder_name.clone()),
+        expiry_date: Some(c.expiry.clone()),
+        billing_address: c.billing_address.as_ref().map(|a| pence_wire::Address {
+            line1: Some(a.line1.clone()),
+            line2: a.line2.clone(),
+            postcode: Some(a.postcode.clone()),
+            city: Some(a.city.clone()),
+            country: Some(a.country.clone()),
+        }),
+        card_brand: c.brand.label().into(),
+        card_type: c.card_type.api().map(str::to_string),
+    }
+}
+
 pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
     let ext = p.status.external();
+    let surcharge = p.corporate_surcharge.filter(|s| *s > 0);
     let self_href = format!("{}/v1/payments/{}", ctx.base_url, p.id);
     let mut links = PaymentLinks {
         events: Link::get(format!("{self_href}/events")),
@@ -122,22 +141,28 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
         payment_provider: p.payment_provider.clone(),
         created_date: timefmt::date_time(p.created_ms),
         refund_summary: refund_summary(p),
-        settlement_summary: SettlementSummary::default(),
-        card_details: None,
+        settlement_summary: SettlementSummary {
+            capture_submit_time: p.capture_submit_ms.map(timefmt::date_time),
+            captured_date: p.captured_ms.map(timefmt::date),
+            settled_date: p.settled_ms.map(timefmt::date),
+        },
+        card_details: p.card.as_ref().map(card_details),
         delayed_capture: p.delayed_capture,
         moto: p.moto,
-        corporate_card_surcharge: None,
-        total_amount: None,
+        corporate_card_surcharge: surcharge,
+        total_amount: surcharge.map(|_| p.total()),
         fee: None,
         net_amount: None,
-        provider_id: None,
+        provider_id: p.provider_id.clone(),
         metadata: p.metadata.clone(),
         return_url: p.return_url.clone(),
-        authorisation_summary: None,
+        authorisation_summary: p.three_ds_required.then_some(AuthorisationSummary {
+            three_d_secure: ThreeDSecure { required: true },
+        }),
         agreement_id: None,
         authorisation_mode: p.authorisation_mode.as_str().into(),
         agreement_payment_type: None,
-        card_brand: None,
+        card_brand: p.card.as_ref().map(|c| c.brand.label().to_string()),
         links,
     }
 }

@@ -55,7 +55,7 @@ pub struct Availability {
 /// Reference §5.1: `pending` until captured, then `available` or `full`; `unavailable` for
 /// everything else.
 pub fn availability(p: &PaymentRecord) -> Availability {
-    let available = p.amount - p.refund_submitted;
+    let available = p.total() - p.refund_submitted;
     let status = if p.status.refund_pending() {
         "pending"
     } else if p.status == Status::Captured {

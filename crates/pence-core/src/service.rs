@@ -1,6 +1,8 @@
 //! A service (GOV.UK Pay's gateway account): test or live, its payment provider, what it is
 //! allowed to do and its rate limits.
 
+use crate::card::{Brand, CardInfo, CardType, Prepaid};
+
 /// Rate limits per service and fixed one-second window (reference §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimits {
@@ -41,6 +43,126 @@ pub struct Service {
     pub recurring_enabled: bool,
     pub zero_amount_enabled: bool,
     pub disabled: bool,
+    /// What the card page accepts and asks for.
+    pub cards: CardSettings,
+}
+
+/// Which card types a service takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcceptedTypes {
+    All,
+    DebitOnly,
+    CreditOnly,
+}
+
+impl AcceptedTypes {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcceptedTypes::All => "all",
+            AcceptedTypes::DebitOnly => "debit",
+            AcceptedTypes::CreditOnly => "credit",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AcceptedTypes> {
+        [
+            AcceptedTypes::All,
+            AcceptedTypes::DebitOnly,
+            AcceptedTypes::CreditOnly,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// Whether the card page asks for an email address (GOV.UK Pay's `email_collection_mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailCollection {
+    Mandatory,
+    Optional,
+    Off,
+}
+
+impl EmailCollection {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailCollection::Mandatory => "mandatory",
+            EmailCollection::Optional => "optional",
+            EmailCollection::Off => "off",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EmailCollection> {
+        [
+            EmailCollection::Mandatory,
+            EmailCollection::Optional,
+            EmailCollection::Off,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+    }
+}
+
+/// A service's card-page settings, GOV.UK Pay's defaults in `Default`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardSettings {
+    pub accepted_brands: Vec<Brand>,
+    pub accepted_types: AcceptedTypes,
+    pub block_prepaid: bool,
+    pub collect_billing_address: bool,
+    pub email_collection: EmailCollection,
+    /// Corporate card surcharges in pence (reference §17).
+    pub surcharge_credit: i64,
+    pub surcharge_debit: i64,
+    pub surcharge_prepaid_debit: i64,
+}
+
+impl Default for CardSettings {
+    fn default() -> Self {
+        CardSettings {
+            accepted_brands: Brand::default_accepted(),
+            accepted_types: AcceptedTypes::All,
+            block_prepaid: false,
+            collect_billing_address: true,
+            email_collection: EmailCollection::Mandatory,
+            surcharge_credit: 0,
+            surcharge_debit: 0,
+            surcharge_prepaid_debit: 0,
+        }
+    }
+}
+
+impl CardSettings {
+    /// The corporate surcharge for a card (reference §17): flat amounts for corporate
+    /// non-prepaid credit, non-prepaid debit and prepaid debit cards; none otherwise.
+    pub fn surcharge(&self, card: &CardInfo) -> i64 {
+        if !card.corporate {
+            return 0;
+        }
+        match (card.card_type, card.prepaid) {
+            (CardType::Credit, Prepaid::NotPrepaid) => self.surcharge_credit,
+            (CardType::Debit, Prepaid::NotPrepaid) => self.surcharge_debit,
+            (CardType::Debit, Prepaid::Prepaid) => self.surcharge_prepaid_debit,
+            _ => 0,
+        }
+    }
+
+    /// Accepted brand ids, comma-separated (how they are stored and configured).
+    pub fn brands_text(&self) -> String {
+        self.accepted_brands
+            .iter()
+            .map(|b| b.id())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn parse_brands(text: &str) -> Option<Vec<Brand>> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(Brand::parse)
+            .collect()
+    }
 }
 
 impl Service {
@@ -59,6 +181,7 @@ impl Service {
             recurring_enabled: false,
             zero_amount_enabled: false,
             disabled: false,
+            cards: CardSettings::default(),
         }
     }
 

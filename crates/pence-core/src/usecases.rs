@@ -60,6 +60,13 @@ pub async fn create_payment(
         created_ms: now,
         updated_ms: now,
         version: 1,
+        card: None,
+        provider_id: None,
+        three_ds_required: false,
+        corporate_surcharge: None,
+        capture_submit_ms: None,
+        captured_ms: None,
+        settled_ms: None,
     };
     let event = LedgerEvent::for_payment(&payment, "PAYMENT_CREATED", now);
     store.insert_payment(&payment, &event).await?;

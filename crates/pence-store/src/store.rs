@@ -4,40 +4,53 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
-use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
+use pence_core::card::{Address, Brand, CardType};
+use pence_core::payment::{
+    AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
+};
 use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::PaymentFilter;
-use pence_core::service::Service;
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
 
 use crate::db::Db;
 use crate::value::{vals, Row, Stmt, Val};
 
-const SERVICE_COLUMNS: &str = "id, name, live, payment_provider, created_ms, rate_limit_post, \
-     rate_limit_get, moto_enabled, moto_api_enabled, recurring_enabled, zero_amount_enabled, disabled";
+macro_rules! service_columns {
+    () => {
+        "id, name, live, payment_provider, created_ms, rate_limit_post, rate_limit_get, \
+         moto_enabled, moto_api_enabled, recurring_enabled, zero_amount_enabled, disabled, \
+         accepted_brands, accepted_card_types, block_prepaid, collect_billing_address, \
+         email_collection, surcharge_credit, surcharge_debit, surcharge_prepaid_debit"
+    };
+}
+macro_rules! payment_columns {
+    () => {
+        "id, service_id, amount, reference, description, return_url, language, email, \
+         delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
+         prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
+         payment_provider, status, refund_submitted, created_ms, updated_ms, version, \
+         cardholder_name, first_digits, last_digits, card_brand, card_expiry, card_type, \
+         billing_line1, billing_line2, billing_postcode, billing_city, billing_country, \
+         provider_id, three_ds_required, corporate_surcharge, capture_submit_ms, captured_ms, \
+         settled_ms"
+    };
+}
+const SERVICE_COLUMNS: &str = service_columns!();
 const KEY_COLUMNS: &str =
     "id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms";
-const PAYMENT_COLUMNS: &str = "id, service_id, amount, reference, description, return_url, \
-     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
-     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-     payment_provider, status, refund_submitted, created_ms, updated_ms, version";
+const PAYMENT_COLUMNS: &str = payment_columns!();
 const EVENT_COLUMNS: &str = "payment_id, service_id, event_type, status, created_ms";
 
-const SELECT_SERVICES: &str = "SELECT id, name, live, payment_provider, created_ms, rate_limit_post, \
-     rate_limit_get, moto_enabled, moto_api_enabled, recurring_enabled, zero_amount_enabled, disabled \
-     FROM services";
+const SELECT_SERVICES: &str = concat!("SELECT ", service_columns!(), " FROM services");
 const SELECT_KEYS: &str =
     "SELECT id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms FROM api_keys";
-const PAYMENT_SELECT_LIST: &str = "id, service_id, amount, reference, description, return_url, \
-     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
-     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-     payment_provider, status, refund_submitted, created_ms, updated_ms, version";
-const SELECT_PAYMENT: &str = "SELECT id, service_id, amount, reference, description, return_url, \
-     language, email, delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
-     prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-     payment_provider, status, refund_submitted, created_ms, updated_ms, version FROM payments \
-     WHERE id = $1 AND service_id = $2";
+const SELECT_PAYMENT: &str = concat!(
+    "SELECT ",
+    payment_columns!(),
+    " FROM payments WHERE id = $1 AND service_id = $2"
+);
 const REFUND_COLUMNS: &str = "id, payment_id, service_id, amount, status, created_ms, updated_ms";
 
 #[derive(Clone)]
@@ -74,11 +87,36 @@ fn service_values(s: &Service) -> Vec<Val> {
         s.recurring_enabled,
         s.zero_amount_enabled,
         s.disabled,
+        s.cards.brands_text(),
+        s.cards.accepted_types.as_str(),
+        s.cards.block_prepaid,
+        s.cards.collect_billing_address,
+        s.cards.email_collection.as_str(),
+        s.cards.surcharge_credit,
+        s.cards.surcharge_debit,
+        s.cards.surcharge_prepaid_debit,
     ]
 }
 
 fn service_from(mut r: Row) -> Result<Service, StoreError> {
+    let brands = r.text("accepted_brands")?;
+    let types = r.text("accepted_card_types")?;
+    let email = r.text("email_collection")?;
+    let cards = CardSettings {
+        accepted_brands: CardSettings::parse_brands(&brands)
+            .ok_or_else(|| corrupt("accepted_brands", &brands))?,
+        accepted_types: AcceptedTypes::parse(&types)
+            .ok_or_else(|| corrupt("accepted_card_types", &types))?,
+        block_prepaid: r.bool("block_prepaid")?,
+        collect_billing_address: r.bool("collect_billing_address")?,
+        email_collection: EmailCollection::parse(&email)
+            .ok_or_else(|| corrupt("email_collection", &email))?,
+        surcharge_credit: r.i64("surcharge_credit")?,
+        surcharge_debit: r.i64("surcharge_debit")?,
+        surcharge_prepaid_debit: r.i64("surcharge_prepaid_debit")?,
+    };
     Ok(Service {
+        cards,
         id: r.text("id")?,
         name: r.text("name")?,
         live: r.bool("live")?,
@@ -111,7 +149,7 @@ fn payment_values(p: &PaymentRecord) -> Vec<Val> {
         .metadata
         .as_ref()
         .map(|m| serde_json::Value::Object(m.clone()).to_string());
-    vals![
+    let mut values = vals![
         &p.id,
         &p.service_id,
         p.amount,
@@ -136,8 +174,59 @@ fn payment_values(p: &PaymentRecord) -> Vec<Val> {
         p.created_ms,
         p.updated_ms,
         p.version,
+    ];
+    values.extend(journey_values(p));
+    values
+}
+
+/// The columns the journey fills in after creation, in `payment_columns!` order.
+fn journey_values(p: &PaymentRecord) -> Vec<Val> {
+    let card = p.card.as_ref();
+    let address = card.and_then(|c| c.billing_address.as_ref());
+    vals![
+        card.map(|c| &c.cardholder_name),
+        card.map(|c| &c.first_digits),
+        card.map(|c| &c.last_digits),
+        card.map(|c| c.brand.id()),
+        card.map(|c| &c.expiry),
+        card.and_then(|c| c.card_type.api()),
+        address.map(|a| &a.line1),
+        address.and_then(|a| a.line2.as_ref()),
+        address.map(|a| &a.postcode),
+        address.map(|a| &a.city),
+        address.map(|a| &a.country),
+        p.provider_id.as_ref(),
+        p.three_ds_required,
+        p.corporate_surcharge,
+        p.capture_submit_ms,
+        p.captured_ms,
+        p.settled_ms,
     ]
 }
+
+/// The conditional update of a payment's status, email and journey columns (in
+/// `journey_values` order), matched by id, service and version.
+static UPDATE_PAYMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let journey: Vec<&str> = PAYMENT_COLUMNS
+        .split(',')
+        .map(str::trim)
+        .skip_while(|c| *c != "cardholder_name")
+        .collect();
+    let sets: Vec<String> = journey
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", 4 + i))
+        .collect();
+    let n = 3 + journey.len();
+    format!(
+        "UPDATE payments SET status = $1, version = version + 1, updated_ms = $2, email = $3, {} \
+         WHERE id = ${} AND service_id = ${} AND version = ${}",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3
+    )
+});
 
 fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
     let language = r.text("language")?;
@@ -175,7 +264,39 @@ fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         created_ms: r.i64("created_ms")?,
         updated_ms: r.i64("updated_ms")?,
         version: r.i64("version")?,
+        card: card_from(&mut r)?,
+        provider_id: r.opt_text("provider_id")?,
+        three_ds_required: r.bool("three_ds_required")?,
+        corporate_surcharge: r.opt_i64("corporate_surcharge")?,
+        capture_submit_ms: r.opt_i64("capture_submit_ms")?,
+        captured_ms: r.opt_i64("captured_ms")?,
+        settled_ms: r.opt_i64("settled_ms")?,
     })
+}
+
+fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {
+    let Some(brand) = r.opt_text("card_brand")? else {
+        return Ok(None);
+    };
+    let billing_address = match r.opt_text("billing_line1")? {
+        Some(line1) => Some(Address {
+            line1,
+            line2: r.opt_text("billing_line2")?,
+            postcode: r.opt_text("billing_postcode")?.unwrap_or_default(),
+            city: r.opt_text("billing_city")?.unwrap_or_default(),
+            country: r.opt_text("billing_country")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Some(CardDetails {
+        first_digits: r.opt_text("first_digits")?.unwrap_or_default(),
+        last_digits: r.opt_text("last_digits")?.unwrap_or_default(),
+        cardholder_name: r.opt_text("cardholder_name")?.unwrap_or_default(),
+        expiry: r.opt_text("card_expiry")?.unwrap_or_default(),
+        brand: Brand::parse(&brand).ok_or_else(|| corrupt("card_brand", &brand))?,
+        card_type: CardType::parse_api(r.opt_text("card_type")?.as_deref()),
+        billing_address,
+    }))
 }
 
 /// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
@@ -348,7 +469,10 @@ impl Store for SqlStore {
             .apply(vec![Stmt::exec_one(
                 "UPDATE services SET name = $2, live = $3, payment_provider = $4, created_ms = $5, \
                  rate_limit_post = $6, rate_limit_get = $7, moto_enabled = $8, moto_api_enabled = $9, \
-                 recurring_enabled = $10, zero_amount_enabled = $11, disabled = $12 WHERE id = $1",
+                 recurring_enabled = $10, zero_amount_enabled = $11, disabled = $12, \
+                 accepted_brands = $13, accepted_card_types = $14, block_prepaid = $15, \
+                 collect_billing_address = $16, email_collection = $17, surcharge_credit = $18, \
+                 surcharge_debit = $19, surcharge_prepaid_debit = $20 WHERE id = $1",
                 service_values(service),
             )])
             .await
@@ -470,6 +594,86 @@ impl Store for SqlStore {
         self.db.apply(change).await
     }
 
+    async fn update_payment(
+        &self,
+        current: &PaymentRecord,
+        next: &PaymentRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError> {
+        let mut params = vals![next.status.as_str(), next.updated_ms, next.email.as_ref()];
+        params.extend(journey_values(next));
+        params.extend(vals![&current.id, &current.service_id, current.version]);
+        let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
+        change.extend(
+            events
+                .iter()
+                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
+        );
+        self.db.apply(change).await
+    }
+
+    async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE id = $1"
+        );
+        self.db
+            .query(sql, vals![id])
+            .await?
+            .into_iter()
+            .next()
+            .map(payment_from)
+            .transpose()
+    }
+
+    async fn claim_token(
+        &self,
+        token_hash: &str,
+        payment_id: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let change = vec![Stmt::exec_one(
+            "INSERT INTO used_tokens (token_hash, payment_id, used_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_hash) DO NOTHING",
+            vals![token_hash, payment_id, at_ms],
+        )];
+        match self.db.apply(change).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn due_payments(
+        &self,
+        statuses: &[Status],
+        created_before_ms: i64,
+        updated_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let mut w = Where::new("created_ms < ?", created_before_ms.into());
+        w.add("updated_ms < ?", updated_before_ms.into());
+        w.add_in(
+            "status",
+            statuses.iter().map(|s| Val::from(s.as_str())).collect(),
+        );
+        let n = w.params.len();
+        let sql = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {} ORDER BY created_ms LIMIT ${}",
+            w.sql,
+            n + 1
+        );
+        let mut params = w.params;
+        params.push(Val::Int(limit as i64));
+        self.db
+            .query(&sql, params)
+            .await?
+            .into_iter()
+            .map(payment_from)
+            .collect()
+    }
+
     async fn insert_refund(
         &self,
         payment: &PaymentRecord,
@@ -487,7 +691,7 @@ impl Store for SqlStore {
             Stmt::exec_one(
                 "UPDATE payments SET refund_submitted = refund_submitted + $1, version = version + 1, \
                  updated_ms = $2 WHERE id = $3 AND service_id = $4 AND status = $5 \
-                 AND refund_submitted + $1 <= amount",
+                 AND refund_submitted + $1 <= amount + COALESCE(corporate_surcharge, 0)",
                 vals![counts, refund.created_ms, &payment.id, &payment.service_id, Status::Captured.as_str()],
             ),
             Stmt::insert(
@@ -553,7 +757,7 @@ impl Store for SqlStore {
         }
         let n = w.params.len();
         let page_sql = format!(
-            "SELECT {PAYMENT_SELECT_LIST} FROM payments WHERE {} ORDER BY created_ms DESC, id DESC LIMIT ${} OFFSET ${}",
+            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {} ORDER BY created_ms DESC, id DESC LIMIT ${} OFFSET ${}",
             w.sql,
             n + 1,
             n + 2

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use pence_core::api_key::ApiKeyRecord;
+use pence_core::card::{Address, Brand, CardType};
 use pence_core::ids::new_id;
+use pence_core::payment::CardDetails;
 use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
-use pence_core::service::Service;
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
 use pence_store::{SqlStore, StoreOptions};
@@ -58,6 +60,13 @@ fn payment(service_id: &str) -> PaymentRecord {
         created_ms: 1_700_000_000_123,
         updated_ms: 1_700_000_000_123,
         version: 1,
+        card: None,
+        provider_id: None,
+        three_ds_required: false,
+        corporate_surcharge: None,
+        capture_submit_ms: None,
+        captured_ms: None,
+        settled_ms: None,
     }
 }
 
@@ -84,6 +93,16 @@ async fn services_round_trip() {
         let mut changed = a.clone();
         changed.rate_limit_get = Some(7);
         changed.rate_limit_post = None;
+        changed.cards = CardSettings {
+            accepted_brands: vec![Brand::Maestro, Brand::Visa],
+            accepted_types: AcceptedTypes::DebitOnly,
+            block_prepaid: true,
+            collect_billing_address: false,
+            email_collection: EmailCollection::Off,
+            surcharge_credit: 250,
+            surcharge_debit: 50,
+            surcharge_prepaid_debit: 75,
+        };
         store.update_service(&changed).await.unwrap();
         assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));
         assert_eq!(store.service("nope").await.unwrap(), None);
@@ -268,6 +287,119 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         other.service_id = "other".into();
         let wrong = store.change_status(&other, Status::Expired, &[], 1).await;
         assert!(matches!(wrong, Err(StoreError::Conflict)));
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn journey_updates_keep_every_field_conditionally() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let p = payment("svc");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        let mut next = p.clone();
+        next.status = Status::AuthorisationSuccess;
+        next.updated_ms += 5;
+        next.email = Some("payer@example.org".into());
+        next.card = Some(CardDetails {
+            first_digits: "424242".into(),
+            last_digits: "4242".into(),
+            cardholder_name: "Ada Lovelace".into(),
+            expiry: "04/31".into(),
+            brand: Brand::Visa,
+            card_type: CardType::Credit,
+            billing_address: Some(Address {
+                line1: "1 Street".into(),
+                line2: None,
+                postcode: "SW1A 1AA".into(),
+                city: "London".into(),
+                country: "GB".into(),
+            }),
+        });
+        next.provider_id = Some("provider-1".into());
+        next.three_ds_required = true;
+        next.corporate_surcharge = Some(250);
+        next.capture_submit_ms = Some(7);
+        next.captured_ms = Some(8);
+        next.settled_ms = Some(9);
+        let event = LedgerEvent {
+            event_type: "AUTHORISATION_SUCCEEDED".into(),
+            status: Status::AuthorisationSuccess,
+            ..created(&p)
+        };
+        store
+            .update_payment(&p, &next, std::slice::from_ref(&event))
+            .await
+            .unwrap();
+        let stored = store.journey_payment(&p.id).await.unwrap().unwrap();
+        assert_eq!(
+            stored,
+            PaymentRecord {
+                version: 2,
+                ..next.clone()
+            }
+        );
+        // A stale read changes nothing and writes no event.
+        let stale = store.update_payment(&p, &p, &[event.clone()]).await;
+        assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+        assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 2);
+        // A card without type or address reads back as such.
+        let mut bare = stored.clone();
+        if let Some(card) = bare.card.as_mut() {
+            card.card_type = CardType::CreditOrDebit;
+            card.billing_address = None;
+        }
+        store.update_payment(&stored, &bare, &[]).await.unwrap();
+        let read = store.payment("svc", &p.id).await.unwrap().unwrap();
+        assert_eq!(read.card, bare.card);
+        assert_eq!(store.journey_payment("nope").await.unwrap(), None);
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn tokens_are_claimed_once_and_sweeps_find_due_payments() {
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        assert!(store.claim_token("h1", "p1", 1).await.unwrap());
+        assert!(!store.claim_token("h1", "p1", 2).await.unwrap());
+        assert!(store.claim_token("h2", "p1", 3).await.unwrap());
+
+        let old = payment("svc");
+        let mut young = payment("svc");
+        young.created_ms = old.created_ms + 1_000;
+        young.updated_ms = young.created_ms;
+        let mut done = payment("svc");
+        done.status = Status::Captured;
+        for p in [&old, &young, &done] {
+            store.insert_payment(p, &created(p)).await.unwrap();
+        }
+        let due = |created_before, updated_before| {
+            let store = &store;
+            async move {
+                store
+                    .due_payments(
+                        &[Status::Created, Status::EnteringCardDetails],
+                        created_before,
+                        updated_before,
+                        10,
+                    )
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|p| p.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            due(old.created_ms + 1, i64::MAX).await,
+            vec![old.id.clone()]
+        );
+        assert_eq!(
+            due(i64::MAX, i64::MAX).await,
+            vec![old.id.clone(), young.id.clone()]
+        );
+        assert!(due(i64::MAX, old.updated_ms).await.is_empty());
         store.close().await;
     }
 }

@@ -1,0 +1,47 @@
+//! The payment-provider port: what the journey asks of a PSP. The sandbox implements it in
+//! `pence-psp`. The journey always stores the state it is about to ask for before calling
+//! (reference: persist before calling a PSP), so a crash in between is recoverable.
+
+use async_trait::async_trait;
+
+use crate::card::ValidCard;
+use crate::payment::PaymentRecord;
+
+/// A provider's answer to an authorisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authorisation {
+    Authorised {
+        provider_id: String,
+    },
+    /// The issuer wants the cardholder to pass a 3-D Secure challenge first.
+    ThreeDsRequired {
+        provider_id: String,
+    },
+    Rejected {
+        provider_id: String,
+    },
+    /// The provider failed; `message` is its own words, for logs only.
+    Error {
+        message: String,
+    },
+}
+
+/// How a refund ends at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundOutcome {
+    Succeeded,
+    /// Accepted, then failed at the provider a moment later.
+    FailsLater,
+}
+
+#[async_trait]
+pub trait PaymentProvider: Send + Sync {
+    /// The `payment_provider` value of payments it takes.
+    fn name(&self) -> &'static str;
+    async fn authorise(&self, payment: &PaymentRecord, card: &ValidCard) -> Authorisation;
+    /// The result of the 3-D Secure challenge the provider asked for.
+    async fn authorise_3ds(&self, payment: &PaymentRecord, passed: bool) -> Authorisation;
+    async fn capture(&self, payment: &PaymentRecord) -> Result<(), String>;
+    async fn cancel(&self, payment: &PaymentRecord) -> Result<(), String>;
+    async fn refund(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;
+}

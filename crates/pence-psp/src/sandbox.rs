@@ -1,0 +1,162 @@
+//! The sandbox PSP. Authorisation looks the full card number up, in GOV.UK Pay's order: error
+//! cards, then declined cards, then the good list; any other number is a gateway error
+//! (reference §4.1). Beyond GOV.UK Pay's sandbox: 4000002500003155 asks for 3-D Secure, and
+//! refunds of payments made with 4000000000005126 fail at the provider.
+
+use async_trait::async_trait;
+use pence_core::card::ValidCard;
+use pence_core::payment::PaymentRecord;
+use pence_core::psp::{Authorisation, PaymentProvider, RefundOutcome};
+
+/// Gateway error: the sandbox's own message, typo included.
+const ERROR_CARDS: &[&str] = &["4000000000000119"];
+/// Declined, expired-card and CVC-error cards all end as a plain rejection.
+const DECLINED_CARDS: &[&str] = &["4000000000000002", "4000000000000069", "4000000000000127"];
+const GOOD_CARDS: &[&str] = &[
+    "4444333322221111",
+    "4242424242424242",
+    "4000056655665556",
+    "4917610000000000003",
+    "371449635398431",
+    "3566002020360505",
+    "6011000990139424",
+    "36148900647913",
+    "5105105105105100",
+    "222100000000000",
+    "4000000000000010",
+    "4000160000000004",
+    "4000020000000000",
+    "4988080000000000",
+    "4111111111111111",
+    "4293189100000008",
+    "5101180000000007",
+    "4131840000000003",
+    "4000180000000002",
+    "5200828282828210",
+    "6759649826438453",
+    // Pence's own: authorised, then their payments get disputes or failing refunds (#4).
+    "4000000000000259",
+    "4000000000002685",
+    "4000000000005126",
+];
+const THREE_DS_CARD: &str = "4000002500003155";
+/// First six and last four of the card whose refunds fail.
+const REFUND_ERROR_CARD: (&str, &str) = ("400000", "5126");
+
+#[derive(Debug, Default, Clone)]
+pub struct Sandbox;
+
+fn transaction_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The sandbox's decision for a card number.
+pub fn decide(number: &str) -> Authorisation {
+    if ERROR_CARDS.contains(&number) {
+        Authorisation::Error {
+            message: "This transaction could be not be processed.".into(),
+        }
+    } else if DECLINED_CARDS.contains(&number) {
+        Authorisation::Rejected {
+            provider_id: transaction_id(),
+        }
+    } else if number == THREE_DS_CARD {
+        Authorisation::ThreeDsRequired {
+            provider_id: transaction_id(),
+        }
+    } else if GOOD_CARDS.contains(&number) {
+        Authorisation::Authorised {
+            provider_id: transaction_id(),
+        }
+    } else {
+        Authorisation::Error {
+            message: "Unsupported card details.".into(),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentProvider for Sandbox {
+    fn name(&self) -> &'static str {
+        "sandbox"
+    }
+
+    async fn authorise(&self, _payment: &PaymentRecord, card: &ValidCard) -> Authorisation {
+        decide(&card.number)
+    }
+
+    async fn authorise_3ds(&self, payment: &PaymentRecord, passed: bool) -> Authorisation {
+        let provider_id = payment.provider_id.clone().unwrap_or_else(transaction_id);
+        if passed {
+            Authorisation::Authorised { provider_id }
+        } else {
+            Authorisation::Rejected { provider_id }
+        }
+    }
+
+    async fn capture(&self, _payment: &PaymentRecord) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn cancel(&self, _payment: &PaymentRecord) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn refund(&self, payment: &PaymentRecord, _amount: i64) -> RefundOutcome {
+        match &payment.card {
+            Some(c) if (c.first_digits.as_str(), c.last_digits.as_str()) == REFUND_ERROR_CARD => {
+                RefundOutcome::FailsLater
+            }
+            _ => RefundOutcome::Succeeded,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decides_like_gov_uk_pay_sandbox() {
+        assert!(matches!(
+            decide("4444333322221111"),
+            Authorisation::Authorised { .. }
+        ));
+        assert!(matches!(
+            decide("4000000000000002"),
+            Authorisation::Rejected { .. }
+        ));
+        assert!(matches!(
+            decide("4000000000000069"),
+            Authorisation::Rejected { .. }
+        ));
+        assert!(matches!(
+            decide("4000000000000127"),
+            Authorisation::Rejected { .. }
+        ));
+        assert_eq!(
+            decide("4000000000000119"),
+            Authorisation::Error {
+                message: "This transaction could be not be processed.".into()
+            }
+        );
+        assert!(matches!(
+            decide("4000002500003155"),
+            Authorisation::ThreeDsRequired { .. }
+        ));
+        assert_eq!(
+            decide("4012888888881881"),
+            Authorisation::Error {
+                message: "Unsupported card details.".into()
+            }
+        );
+        for card in GOOD_CARDS.iter().chain(DECLINED_CARDS).chain(ERROR_CARDS) {
+            assert!(pence_core::card::brand::luhn_ok(card), "{card}");
+            assert!(pence_core::card::identify(card).is_some(), "{card}");
+        }
+        let Authorisation::Authorised { provider_id } = decide("4242424242424242") else {
+            unreachable!()
+        };
+        assert_eq!(provider_id.len(), 36);
+    }
+}
