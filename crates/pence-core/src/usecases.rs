@@ -93,19 +93,22 @@ pub struct Secrets {
     pub token: Vec<u8>,
     /// Keys the API-key checksum.
     pub api_key: Vec<u8>,
+    /// Encrypts the paying user's session cookie (64 bytes).
+    pub session: Vec<u8>,
 }
 
-fn fresh_secret() -> Vec<u8> {
+fn fresh_secret(len: usize) -> Vec<u8> {
     use rand::RngCore;
-    let mut bytes = vec![0u8; 32];
+    let mut bytes = vec![0u8; len];
     rand::rng().fill_bytes(&mut bytes);
     bytes
 }
 
 pub async fn secrets(store: &dyn Store) -> Result<Secrets, StoreError> {
     Ok(Secrets {
-        token: store.secret("next_url_token", &fresh_secret()).await?,
-        api_key: store.secret("api_key_checksum", &fresh_secret()).await?,
+        token: store.secret("next_url_token", &fresh_secret(32)).await?,
+        api_key: store.secret("api_key_checksum", &fresh_secret(32)).await?,
+        session: store.secret("session_cookie", &fresh_secret(64)).await?,
     })
 }
 

@@ -6,11 +6,14 @@ mod api;
 mod auth;
 mod errors;
 mod health;
+mod pages;
 mod rate_limit;
 mod state;
+mod workers;
 
 pub use rate_limit::RateLimitConfig;
 pub use state::{AppState, AppStateParts, NodeSettings};
+pub use workers::spawn_sweeps;
 
 use axum::Router;
 
@@ -18,6 +21,7 @@ use axum::Router;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(pages::routes())
         .merge(api::routes(state.clone()))
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)

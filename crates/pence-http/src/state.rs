@@ -2,8 +2,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
+use axum_extra::extract::cookie::Key;
 use pence_core::clock::Clock;
 use pence_core::next_url::TokenSigner;
+use pence_core::psp::PaymentProvider;
 use pence_core::usecases::Secrets;
 use pence_core::Store;
 
@@ -19,6 +22,7 @@ pub struct AppStateParts {
     pub rate_limits: RateLimitConfig,
     /// How long a verified API key is trusted before it is looked up again (revocation delay).
     pub auth_cache_ms: u64,
+    pub psp: Arc<dyn PaymentProvider>,
 }
 
 #[derive(Clone)]
@@ -32,6 +36,16 @@ pub struct Inner {
     pub public_url: String,
     pub(crate) auth: AuthCache,
     pub(crate) limiter: RateLimiter,
+    pub psp: Arc<dyn PaymentProvider>,
+    pub(crate) cookie_key: Key,
+    /// Session cookies are marked Secure when the node is reached over https.
+    pub(crate) secure_cookies: bool,
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.cookie_key.clone()
+    }
 }
 
 /// Node settings that are not the store or the clock.
@@ -57,11 +71,16 @@ impl AppState {
             public_url: settings.public_url,
             rate_limits: settings.rate_limits,
             auth_cache_ms: settings.auth_cache_ms,
+            psp: Arc::new(pence_psp::Sandbox),
         }))
     }
 
     pub fn new(parts: AppStateParts) -> Self {
+        let secure_cookies = parts.public_url.starts_with("https://");
         AppState(Arc::new(Inner {
+            cookie_key: Key::from(&parts.secrets.session),
+            secure_cookies,
+            psp: parts.psp,
             store: parts.store,
             clock: parts.clock,
             signer: TokenSigner::new(parts.secrets.token),

@@ -98,8 +98,11 @@ impl TestServer {
         .await
         .expect("state");
         let (stop, stopped) = oneshot::channel::<()>();
+        // Like a real node; tests that need a sweep at a known moment call `sweep()`.
+        let sweeps = pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_millis(250));
         tokio::spawn(async move {
             axum_serve(listener, state, stopped).await;
+            sweeps.abort();
         });
         TestServer {
             url,
@@ -112,6 +115,17 @@ impl TestServer {
             http: reqwest::Client::new(),
             stop: Some(stop),
         }
+    }
+
+    /// One round of the node's background sweeps (capture, expiry), now.
+    pub async fn sweep(&self) -> pence_core::sweeps::Swept {
+        pence_core::sweeps::run_once(
+            self.store.as_ref(),
+            self.clock.as_ref(),
+            &pence_psp::Sandbox,
+        )
+        .await
+        .expect("sweep")
     }
 
     /// Another service on this node with its own key.

@@ -49,9 +49,11 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     )
     .await?;
     print_banner(&settings, first);
+    let sweeps = pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_secs(1));
     pence_http::serve(listener, pence_http::router(state), shutdown_signal())
         .await
         .context("serving")?;
+    sweeps.abort();
     tracing::info!("stopped");
     Ok(())
 }

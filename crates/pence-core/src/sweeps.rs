@@ -1,0 +1,176 @@
+//! Background sweeps a node runs every second, each a `run_once` step so tests drain them
+//! with a moved clock: capture of payments the user confirmed, and expiry (reference §3.4).
+//! Several nodes may sweep at once: every change is conditional, so each happens once.
+
+use crate::journey::{moved, step};
+use crate::payment::PaymentRecord;
+use crate::ports::StoreError;
+use crate::psp::PaymentProvider;
+use crate::status::Status;
+use crate::{clock::Clock, Store};
+
+/// Unfinished payments expire this long after creation.
+pub const EXPIRY_MS: i64 = 90 * 60 * 1000;
+/// Authorised delayed-capture payments wait this long for the service's capture request.
+pub const CAPTURE_WAIT_MS: i64 = 5 * 24 * 60 * 60 * 1000;
+/// Payments changed this recently are left for the next sweep (GOV.UK Pay's 5 minutes).
+pub const RECENT_MS: i64 = 5 * 60 * 1000;
+/// Payments one sweep takes on.
+const BATCH: u32 = 200;
+
+/// How much one round did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub captured: usize,
+    pub expired: usize,
+}
+
+/// One round of every sweep.
+pub async fn run_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<Swept, StoreError> {
+    Ok(Swept {
+        captured: capture(store, clock, psp).await?,
+        expired: expire(store, clock, psp).await?,
+    })
+}
+
+/// Captures approved payments: CAPTURE APPROVED → CAPTURE READY (stored before asking the
+/// provider) → CAPTURED, recording when capture was submitted and confirmed. A payment left
+/// in CAPTURE READY by a crash is finished by the next round.
+pub async fn capture(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<usize, StoreError> {
+    use Status::*;
+    let due = store
+        .due_payments(
+            &[CaptureApproved, CaptureApprovedRetry, CaptureReady],
+            i64::MAX,
+            i64::MAX,
+            BATCH,
+        )
+        .await?;
+    let mut done = 0;
+    for p in due {
+        let ready = step(store, clock, &p.id, |p, now| {
+            matches!(p.status, CaptureApproved | CaptureApprovedRetry).then(|| {
+                let (mut next, e) = moved(p, CaptureReady, "CAPTURE_SUBMITTED", now);
+                next.capture_submit_ms = Some(now);
+                (next, vec![e])
+            })
+        })
+        .await?;
+        let Some((ready, _)) = ready else { continue };
+        if ready.status != CaptureReady {
+            continue;
+        }
+        if let Err(message) = psp.capture(&ready).await {
+            tracing::warn!(payment_id = %ready.id, %message, "capture failed; retried next round");
+            continue;
+        }
+        let captured = step(store, clock, &p.id, |p, now| {
+            (p.status == CaptureReady).then(|| {
+                let (mut next, e) = moved(p, Captured, "CAPTURE_CONFIRMED", now);
+                next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
+                next.captured_ms = Some(now);
+                (next, vec![e])
+            })
+        })
+        .await?;
+        if captured.is_some_and(|(_, changed)| changed) {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Whether `p` has outlived its window at `now`.
+fn overdue(p: &PaymentRecord, now: i64) -> bool {
+    let window = if p.status == Status::AwaitingCaptureRequest {
+        CAPTURE_WAIT_MS
+    } else {
+        EXPIRY_MS
+    };
+    p.created_ms <= now - window && p.updated_ms <= now - RECENT_MS
+}
+
+/// Expires unfinished payments (failed, P0020): before authorisation straight to EXPIRED;
+/// after it through EXPIRE CANCEL READY and the provider's void.
+pub async fn expire(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<usize, StoreError> {
+    use Status::*;
+    let now = clock.now_ms();
+    let mut due = store
+        .due_payments(
+            &[
+                Created,
+                EnteringCardDetails,
+                AuthorisationReady,
+                Authorisation3dsRequired,
+                Authorisation3dsReady,
+                AuthorisationSuccess,
+                ExpireCancelReady,
+            ],
+            now - EXPIRY_MS + 1,
+            now - RECENT_MS + 1,
+            BATCH,
+        )
+        .await?;
+    due.extend(
+        store
+            .due_payments(
+                &[AwaitingCaptureRequest],
+                now - CAPTURE_WAIT_MS + 1,
+                now - RECENT_MS + 1,
+                BATCH,
+            )
+            .await?,
+    );
+    let mut done = 0;
+    for p in due {
+        let first = step(store, clock, &p.id, |p, now| {
+            let status = match p.status {
+                Created | EnteringCardDetails | AuthorisationReady if overdue(p, now) => Expired,
+                Authorisation3dsRequired
+                | Authorisation3dsReady
+                | AuthorisationSuccess
+                | AwaitingCaptureRequest
+                    if overdue(p, now) =>
+                {
+                    ExpireCancelReady
+                }
+                _ => return None,
+            };
+            let (next, e) = moved(p, status, "PAYMENT_EXPIRED", now);
+            Some((next, vec![e]))
+        })
+        .await?;
+        let Some((p, changed)) = first else { continue };
+        if p.status == Expired {
+            done += usize::from(changed);
+            continue;
+        }
+        if p.status != ExpireCancelReady {
+            continue;
+        }
+        let _ = psp.cancel(&p).await;
+        let finished = step(store, clock, &p.id, |p, now| {
+            (p.status == ExpireCancelReady).then(|| {
+                let (next, e) = moved(p, Expired, "PAYMENT_EXPIRED", now);
+                (next, vec![e])
+            })
+        })
+        .await?;
+        if finished.is_some_and(|(_, changed)| changed) {
+            done += 1;
+        }
+    }
+    Ok(done)
+}

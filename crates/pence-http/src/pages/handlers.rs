@@ -1,0 +1,564 @@
+//! The journey's handlers. Each checks the browser's session holds the payment, finds the
+//! page the payment's state calls for, and either renders it or redirects there.
+
+use askama::Template;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::PrivateCookieJar;
+use bytes::Bytes;
+use pence_core::card::{self, countries, CardForm};
+use pence_core::journey::{self, Deps};
+use pence_core::payment::{Language, PaymentRecord};
+use pence_core::service::{CardSettings, Service};
+use pence_core::StoreError;
+use serde::Deserialize;
+
+use super::session::Session;
+use super::text::{self, Text};
+use super::views::{CardPage, ConfirmPage, FieldError, MessagePage, ThreeDsPage};
+use super::{html, path_for, protect, stage, Stage};
+use crate::state::AppState;
+
+fn render(t: impl Template) -> String {
+    t.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "template failed");
+        String::from("Internal error")
+    })
+}
+
+fn message(
+    status: StatusCode,
+    t: &'static Text,
+    title: &str,
+    body: &str,
+    return_url: Option<&str>,
+) -> Response {
+    let page = MessagePage {
+        t,
+        title,
+        body,
+        return_url,
+        refresh: false,
+    };
+    html(status, render(page), return_url)
+}
+
+fn not_found() -> Response {
+    let t = &text::EN;
+    message(
+        StatusCode::NOT_FOUND,
+        t,
+        t.not_found_title,
+        t.not_found_body,
+        None,
+    )
+}
+
+fn store_failed(e: StoreError) -> Response {
+    tracing::error!(error = %e, "journey store error");
+    let t = &text::EN;
+    message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        t,
+        t.error_title,
+        t.error_body,
+        None,
+    )
+}
+
+fn see_other(to: &str, jar: Option<PrivateCookieJar>) -> Response {
+    let mut resp = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(to) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    protect(resp.headers_mut());
+    match jar {
+        Some(jar) => (jar, resp).into_response(),
+        None => resp,
+    }
+}
+
+fn texts(p: &PaymentRecord) -> &'static Text {
+    text::for_language(p.language)
+}
+
+/// The session must hold the payment (the browser exchanged its token); then the payment
+/// and its service.
+async fn journey_of(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<(Session, PaymentRecord, Service), Response> {
+    let Ok(Path(id)) = id else {
+        return Err(not_found());
+    };
+    let session = Session::from_jar(jar);
+    if !session.has(&id) {
+        let t = &text::EN;
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            t,
+            t.session_title,
+            t.session_body,
+            None,
+        ));
+    }
+    let payment = journey::payment(state.store.as_ref(), &id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    let service = state
+        .store
+        .service(&payment.service_id)
+        .await
+        .map_err(store_failed)?
+        .ok_or_else(not_found)?;
+    Ok((session, payment, service))
+}
+
+/// A posted form with its CSRF token checked against the session.
+fn form<T: for<'de> Deserialize<'de> + Default>(
+    body: &Bytes,
+    session: &Session,
+    p: &PaymentRecord,
+) -> Result<T, Response> {
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Csrf {
+        csrf_token: String,
+    }
+    let csrf: Csrf = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    if !session.csrf_ok(&csrf.csrf_token) {
+        let t = texts(p);
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            t,
+            t.session_title,
+            t.session_body,
+            p.return_url.as_deref(),
+        ));
+    }
+    Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
+}
+
+fn deps(state: &AppState) -> Deps<'_> {
+    Deps {
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+        psp: state.psp.as_ref(),
+    }
+}
+
+/// Where the state says to go, as a redirect.
+fn onward(p: &PaymentRecord) -> Response {
+    see_other(&path_for(p), None)
+}
+
+// --- token exchange ---------------------------------------------------------------------
+
+async fn exchange(state: &AppState, jar: PrivateCookieJar, token: &str) -> Response {
+    let exchanged = match journey::exchange_token(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.signer,
+        token,
+    )
+    .await
+    {
+        Ok(Some(e)) => e,
+        Ok(None) => return not_found(),
+        Err(e) => return store_failed(e),
+    };
+    let p = exchanged.payment;
+    let mut session = Session::from_jar(&jar);
+    if !exchanged.first_use && !session.has(&p.id) {
+        let t = texts(&p);
+        return message(
+            StatusCode::FORBIDDEN,
+            t,
+            t.used_title,
+            t.used_body,
+            p.return_url.as_deref(),
+        );
+    }
+    session.add(&p.id);
+    let jar = session.store(jar, state.secure_cookies);
+    see_other(&format!("/card_details/{}", p.id), Some(jar))
+}
+
+pub async fn secure_get(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    token: Result<Path<String>, PathRejection>,
+) -> Response {
+    match token {
+        Ok(Path(token)) => exchange(&state, jar, &token).await,
+        Err(_) => not_found(),
+    }
+}
+
+pub async fn secure_post(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    body: Bytes,
+) -> Response {
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Form {
+        charge_token_id: String,
+    }
+    let form: Form = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    exchange(&state, jar, &form.charge_token_id).await
+}
+
+// --- card details ------------------------------------------------------------------------
+
+/// The message page a finished or waiting payment shows on its card-details URL.
+fn state_page(p: &PaymentRecord) -> Response {
+    let t = texts(p);
+    let back = p.return_url.as_deref();
+    let (status, title, body) = match stage(p) {
+        Stage::Declined => (StatusCode::OK, t.declined_title, t.declined_body),
+        Stage::Error => (StatusCode::OK, t.error_title, t.error_body),
+        Stage::Expired => (StatusCode::OK, t.expired_title, t.expired_body),
+        Stage::CancelledByService => (StatusCode::OK, t.cancelled_title, t.cancelled_body),
+        Stage::Waiting => {
+            let page = MessagePage {
+                t,
+                title: t.waiting_title,
+                body: t.waiting_body,
+                return_url: None,
+                refresh: true,
+            };
+            return html(StatusCode::OK, render(page), None);
+        }
+        _ => return onward(p),
+    };
+    message(status, t, title, body, back)
+}
+
+fn surcharge_notice(t: &Text, pence: i64) -> String {
+    t.surcharge_notice.replace("{fee}", &text::money(pence))
+}
+
+fn prefilled_form(p: &PaymentRecord) -> CardForm {
+    let pre = &p.prefilled;
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    CardForm {
+        cardholder_name: text(&pre.cardholder_name),
+        address_line1: text(&pre.line1),
+        address_line2: text(&pre.line2),
+        address_city: text(&pre.city),
+        address_postcode: text(&pre.postcode),
+        address_country: pre.country.clone().unwrap_or_else(|| "GB".into()),
+        email: text(&p.email),
+        ..CardForm::default()
+    }
+}
+
+fn card_form_page(
+    session: &Session,
+    p: &PaymentRecord,
+    settings: &CardSettings,
+    mut form: CardForm,
+    errors: Vec<FieldError>,
+) -> Response {
+    let t = texts(p);
+    // What the user typed comes back, except the card number and security code.
+    form.card_no.clear();
+    form.cvc.clear();
+    if form.address_country.is_empty() {
+        form.address_country = "GB".into();
+    }
+    let max_fee = settings
+        .surcharge_credit
+        .max(settings.surcharge_debit)
+        .max(settings.surcharge_prepaid_debit);
+    let title = if errors.is_empty() {
+        t.enter_card_details.to_string()
+    } else {
+        format!("{}: {}", t.error_summary_title, t.enter_card_details)
+    };
+    let page = CardPage {
+        t,
+        title,
+        csrf: session.csrf(),
+        payment_id: &p.id,
+        description: &p.description,
+        amount: text::money(p.amount),
+        surcharge_note: (max_fee > 0).then(|| corporate_fee_hint(p.language, max_fee)),
+        errors,
+        form,
+        accepted: settings.accepted_brands.iter().map(|b| b.label()).collect(),
+        countries: countries::all().collect(),
+        collect_address: settings.collect_billing_address,
+        email_mode: settings.email_collection.as_str(),
+    };
+    html(StatusCode::OK, render(page), p.return_url.as_deref())
+}
+
+fn corporate_fee_hint(lang: Language, pence: i64) -> String {
+    match lang {
+        Language::En => format!(
+            "Corporate cards may carry a fee of up to {}.",
+            text::money(pence)
+        ),
+        Language::Cy => format!(
+            "Gall fod ffi o hyd at {} am gardiau corfforaethol.",
+            text::money(pence)
+        ),
+    }
+}
+
+pub async fn card_page(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let (session, p, service) = journey_of(&state, &jar, id).await?;
+        if stage(&p) != Stage::CardDetails {
+            return Ok(state_page(&p));
+        }
+        let form = prefilled_form(&p);
+        Ok(card_form_page(
+            &session,
+            &p,
+            &service.cards,
+            form,
+            Vec::new(),
+        ))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+fn today(now_ms: i64) -> (i32, u8) {
+    let at = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    (at.year(), u8::from(at.month()))
+}
+
+pub async fn card_submit(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let (session, p, service) = journey_of(&state, &jar, id).await?;
+        let form: CardForm = form(&body, &session, &p)?;
+        if stage(&p) != Stage::CardDetails {
+            return Ok(onward(&p));
+        }
+        let ctx = card::form::Context {
+            settings: &service.cards,
+            today: today(state.clock.now_ms()),
+        };
+        let valid = match card::form::validate(&form, &ctx) {
+            Ok(valid) => valid,
+            Err(problems) => {
+                let errors = problems
+                    .into_iter()
+                    .map(|(field, problem)| FieldError {
+                        input_id: field.input_id(),
+                        error_id: field.error_id(),
+                        message: text::problem(p.language, field, problem),
+                    })
+                    .collect();
+                return Ok(card_form_page(&session, &p, &service.cards, form, errors));
+            }
+        };
+        let after = journey::submit_card(deps(&state), &p.id, &valid, &service.cards)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(not_found)?;
+        Ok(onward(&after))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+// --- 3-D Secure --------------------------------------------------------------------------
+
+fn three_ds_seal_text(p: &PaymentRecord) -> String {
+    format!("3ds:{}:{}", p.id, p.provider_id.as_deref().unwrap_or(""))
+}
+
+pub async fn three_ds_page(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        if stage(&p) != Stage::ThreeDs {
+            return Ok(onward(&p));
+        }
+        let t = texts(&p);
+        let page = ThreeDsPage {
+            t,
+            title: t.three_ds_title.to_string(),
+            csrf: session.csrf(),
+            payment_id: &p.id,
+            three_ds_token: state.signer.seal(&three_ds_seal_text(&p)),
+        };
+        Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+pub async fn three_ds_submit(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Form {
+        three_ds_token: String,
+        result: String,
+    }
+    let go = async {
+        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        let form: Form = form(&body, &session, &p)?;
+        if stage(&p) != Stage::ThreeDs {
+            return Ok(onward(&p));
+        }
+        if !state
+            .signer
+            .check_seal(&three_ds_seal_text(&p), &form.three_ds_token)
+        {
+            let t = texts(&p);
+            return Err(message(
+                StatusCode::FORBIDDEN,
+                t,
+                t.session_title,
+                t.session_body,
+                p.return_url.as_deref(),
+            ));
+        }
+        let passed = form.result == "pass";
+        let after = journey::three_ds_result(deps(&state), &p.id, passed)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(not_found)?;
+        Ok(onward(&after))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+// --- confirm, cancel, return -------------------------------------------------------------
+
+fn address_line(p: &PaymentRecord) -> Option<String> {
+    let a = p.card.as_ref()?.billing_address.as_ref()?;
+    let country = countries::name(&a.country).unwrap_or(&a.country);
+    let parts = [
+        Some(a.line1.as_str()),
+        a.line2.as_deref(),
+        Some(a.city.as_str()),
+        Some(a.postcode.as_str()),
+        Some(country),
+    ];
+    Some(
+        parts
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        let (Stage::Confirm, Some(card)) = (stage(&p), p.card.as_ref()) else {
+            return Ok(onward(&p));
+        };
+        let t = texts(&p);
+        let page = ConfirmPage {
+            t,
+            title: t.confirm_title.to_string(),
+            csrf: session.csrf(),
+            payment_id: &p.id,
+            description: &p.description,
+            amount: text::money(p.total()),
+            surcharge_note: p
+                .corporate_surcharge
+                .filter(|s| *s > 0)
+                .map(|s| surcharge_notice(t, s)),
+            brand: card.brand.label(),
+            last_digits: &card.last_digits,
+            expiry: &card.expiry,
+            cardholder_name: &card.cardholder_name,
+            address: address_line(&p),
+            email: p.email.as_deref(),
+        };
+        Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+pub async fn confirm_submit(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        let _: CardForm = form(&body, &session, &p)?;
+        let after = journey::confirm(state.store.as_ref(), state.clock.as_ref(), &p.id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(not_found)?;
+        Ok(onward(&after))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+pub async fn cancel_submit(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        let _: CardForm = form(&body, &session, &p)?;
+        let after = journey::user_cancel(deps(&state), &p.id)
+            .await
+            .map_err(store_failed)?
+            .ok_or_else(not_found)?;
+        Ok(onward(&after))
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
+/// Back to the service's return_url, once the journey is over.
+pub async fn return_to_service(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let (_, p, _) = journey_of(&state, &jar, id).await?;
+        if stage(&p) != Stage::Return {
+            return Ok(onward(&p));
+        }
+        match p.return_url.as_deref() {
+            Some(url) => Ok(see_other(url, None)),
+            None => {
+                let t = texts(&p);
+                Ok(message(StatusCode::OK, t, t.done_title, t.done_body, None))
+            }
+        }
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
