@@ -340,7 +340,9 @@ async fn journey_updates_keep_every_field_conditionally() {
             }
         );
         // A stale read changes nothing and writes no event.
-        let stale = store.update_payment(&p, &p, &[event.clone()]).await;
+        let stale = store
+            .update_payment(&p, &p, std::slice::from_ref(&event))
+            .await;
         assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
         assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 2);
         // A card without type or address reads back as such.

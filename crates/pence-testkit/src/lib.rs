@@ -2,9 +2,11 @@
 //! or a fresh schema on the PostgreSQL named by `PENCE_TEST_POSTGRES_URL`), an HTTP client
 //! whose every public-API response is validated against the GOV.UK Pay spec.
 
+pub mod browser;
 pub mod db;
 pub mod server;
 pub mod spec;
 
+pub use browser::{Browser, ServiceSite};
 pub use db::{engines, Engine, TestDb};
 pub use server::{Reply, ServerOptions, TestServer};

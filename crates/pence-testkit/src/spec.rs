@@ -2,10 +2,12 @@
 //!
 //! The spec's schemas declare no required keys and allow any extra keys, so a plain check
 //! would pass almost anything. We make every object schema closed (`additionalProperties:
-//! false`), so a misspelt or invented key fails, and honour OpenAPI's `nullable`. Two schemas
-//! in the spec cannot describe what GOV.UK Pay really sends, and are corrected here:
-//! `ExternalMetadata` (really a flat map of string/number/boolean values) and
-//! `PostLink.params` (values are strings, e.g. `chargeTokenId`). The 201 of create payment
+//! false`), so a misspelt or invented key fails, and honour OpenAPI's `nullable`. Three
+//! schemas in the spec cannot describe what GOV.UK Pay really sends, and are corrected here:
+//! `ExternalMetadata` (really a flat map of string/number/boolean values),
+//! `PostLink.params` (values are strings, e.g. `chargeTokenId`) and `CardDetails.card_type`
+//! (its enum lists the string `"null"` where GOV.UK Pay sends JSON `null` for cards that may
+//! be credit or debit). The 201 of create payment
 //! is checked against `PaymentWithAllLinks`, which GOV.UK Pay really returns,
 //! instead of the narrower `CreatePaymentResult` it documents.
 
@@ -71,6 +73,8 @@ fn components() -> &'static Value {
         });
         schemas["PostLink"]["properties"]["params"] =
             json!({"type": "object", "additionalProperties": {"type": "string"}});
+        schemas["CardDetails"]["properties"]["card_type"] =
+            json!({"type": ["string", "null"], "enum": ["debit", "credit", null]});
         tighten(&mut components);
         components
     })

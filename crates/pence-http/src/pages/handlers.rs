@@ -1,5 +1,8 @@
 //! The journey's handlers. Each checks the browser's session holds the payment, finds the
 //! page the payment's state calls for, and either renders it or redirects there.
+// The error of these helpers is the page shown instead; it is built once per request, so
+// boxing it would buy nothing.
+#![allow(clippy::result_large_err)]
 
 use askama::Template;
 use axum::extract::rejection::PathRejection;

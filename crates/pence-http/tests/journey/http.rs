@@ -1,0 +1,299 @@
+//! The journey's pages over plain HTTP (a cookie-keeping client): the protections every page
+//! carries, CSRF, concurrent submits and races with the service, and where card numbers must
+//! never end up.
+
+use std::sync::Arc;
+
+use pence_core::Store;
+use pence_testkit::{engines, Engine, ServiceSite, TestServer};
+use serde_json::json;
+
+use super::{event_states, new_payment, payment};
+
+/// A browser-like client: keeps cookies, does not follow redirects.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page
+        .find("name=\"csrfToken\" value=\"")
+        .expect("csrf field")
+        + 24;
+    page[at..at + page[at..].find('"').unwrap()].to_string()
+}
+
+fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrfToken", csrf.to_string()),
+        ("cardNo", card.to_string()),
+        ("expiryMonth", "04".into()),
+        ("expiryYear", "31".into()),
+        ("cardholderName", "Ada Lovelace".into()),
+        ("cvc", "123".into()),
+        ("addressLine1", "1 Example Street".into()),
+        ("addressCity", "London".into()),
+        ("addressPostcode", "SW1A 1AA".into()),
+        ("addressCountry", "GB".into()),
+        ("email", "ada@example.org".into()),
+    ]
+}
+
+/// Opens next_url in `c`; returns the card page's CSRF token.
+async fn open(c: &reqwest::Client, server: &TestServer, next: &str, id: &str) -> String {
+    let r = c.get(next).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], format!("/card_details/{id}"));
+    let page = c
+        .get(format!("{}/card_details/{id}", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    csrf_of(&page.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn pages_carry_their_protections() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let c = client();
+    let exchange = c.get(&next).send().await.unwrap();
+    let cookie = exchange.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains(&id), "the session cookie is encrypted");
+    let page = c
+        .get(format!("{}/card_details/{id}", server.url))
+        .send()
+        .await
+        .unwrap();
+    let h = page.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-frame-options"], "DENY");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    assert!(
+        csp.contains(&format!("form-action 'self' {}", site.url)),
+        "{csp}"
+    );
+    assert!(!page.text().await.unwrap().contains("<script"));
+    // POST /secure with chargeTokenId works like the GET link (a fresh token each time).
+    let fresh = server.get(&format!("/v1/payments/{id}")).await;
+    let token = fresh.json["_links"]["next_url_post"]["params"]["chargeTokenId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let posted = client()
+        .post(format!("{}/secure", server.url))
+        .form(&[("chargeTokenId", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 303);
+    // A forged or unknown token is not found.
+    let forged = c
+        .get(format!("{}/secure/{}", server.url, "x".repeat(77)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 404);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn forms_without_the_session_csrf_token_are_refused() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, &server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    let forged = c
+        .post(&url)
+        .form(&card_form("not-the-token", "4444333322221111"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let body = forged.text().await.unwrap();
+    assert!(!body.contains("4444333322221111"));
+    assert_eq!(payment(&server, &id).await["state"]["status"], "started");
+    // Another browser, even with a valid token of its own, has no session for this payment.
+    let other = client();
+    let r = other
+        .post(&url)
+        .form(&card_form(&csrf, "4444333322221111"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(payment(&server, &id).await["state"]["status"], "started");
+    server.stop().await;
+}
+
+/// Ten simultaneous submits of the card form and of the confirm button: one authorisation,
+/// one capture approval, each recorded once.
+#[tokio::test]
+async fn concurrent_double_submits_authorise_and_confirm_once() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let (id, next) = new_payment(&server, &site, json!({})).await;
+        let c = client();
+        let csrf = open(&c, &server, &next, &id).await;
+        let url = format!("{}/card_details/{id}", server.url);
+        let form = Arc::new(card_form(&csrf, "4444333322221111"));
+        let submits = (0..10).map(|_| {
+            let (c, url, form) = (c.clone(), url.clone(), form.clone());
+            tokio::spawn(async move { c.post(&url).form(&*form).send().await.unwrap().status() })
+        });
+        for s in submits {
+            assert_eq!(s.await.unwrap(), 303);
+        }
+        let confirms = (0..10).map(|_| {
+            let (c, url, csrf) = (c.clone(), format!("{url}/confirm"), csrf.clone());
+            tokio::spawn(async move {
+                c.post(&url)
+                    .form(&[("csrfToken", csrf)])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        });
+        for s in confirms {
+            assert_eq!(s.await.unwrap(), 303);
+        }
+        assert_eq!(
+            event_states(&server, &id).await,
+            ["created", "started", "submitted", "success"]
+        );
+        let events = server
+            .store
+            .payment_events(&server.service.id, &id)
+            .await
+            .unwrap();
+        let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+        assert_eq!(count("PAYMENT_DETAILS_ENTERED"), 1);
+        assert_eq!(count("AUTHORISATION_SUCCEEDED"), 1);
+        assert_eq!(count("USER_APPROVED_FOR_CAPTURE"), 1);
+        server.stop().await;
+    }
+}
+
+/// The service cancels while the user confirms: exactly one wins, the other gets its answer.
+#[tokio::test]
+async fn service_cancel_races_the_user_confirming() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        for _ in 0..5 {
+            let (id, next) = new_payment(&server, &site, json!({})).await;
+            let c = client();
+            let csrf = open(&c, &server, &next, &id).await;
+            let url = format!("{}/card_details/{id}", server.url);
+            let r = c
+                .post(&url)
+                .form(&card_form(&csrf, "4444333322221111"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                r.headers()["location"],
+                format!("/card_details/{id}/confirm")
+            );
+            let confirm = c
+                .post(format!("{url}/confirm"))
+                .form(&[("csrfToken", csrf)])
+                .send();
+            let (cancel_path, empty) = (format!("/v1/payments/{id}/cancel"), json!({}));
+            let cancel = server.post(&cancel_path, &empty);
+            let (confirm, cancel) = tokio::join!(confirm, cancel);
+            let confirm = confirm.unwrap();
+            let p = payment(&server, &id).await;
+            match p["state"]["status"].as_str().unwrap() {
+                "success" => {
+                    assert_eq!(cancel.status, 400, "{}", cancel.text);
+                    assert_eq!(cancel.json["code"], "P0501");
+                    assert_eq!(confirm.headers()["location"], format!("/return/{id}"));
+                }
+                "cancelled" => {
+                    assert_eq!(cancel.status, 204);
+                    // The user lands on the page saying the service cancelled it.
+                    assert_eq!(confirm.headers()["location"], format!("/card_details/{id}"));
+                }
+                other => panic!("unexpected state {other}"),
+            }
+            let states = event_states(&server, &id).await;
+            assert_eq!(states.len(), 4, "{states:?}");
+        }
+        server.stop().await;
+    }
+}
+
+/// After a whole journey the card number is nowhere in the database file.
+#[tokio::test]
+async fn card_numbers_never_reach_the_database() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let card = "4000056655665556";
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, &server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    // A refused submit (bad CVC) and then the real one.
+    let mut bad = card_form(&csrf, card);
+    bad[5].1 = "1".into();
+    let page = c
+        .post(&url)
+        .form(&bad)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(card), "the number is not echoed back");
+    c.post(&url)
+        .form(&card_form(&csrf, card))
+        .send()
+        .await
+        .unwrap();
+    c.post(format!("{url}/confirm"))
+        .form(&[("csrfToken", csrf)])
+        .send()
+        .await
+        .unwrap();
+    server.sweep().await;
+    assert_eq!(
+        payment(&server, &id).await["card_details"]["last_digits_card_number"],
+        "5556"
+    );
+    let path = server.db.path.clone().expect("sqlite file");
+    let mut bytes = Vec::new();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        bytes.extend(std::fs::read(&p).unwrap_or_default());
+    }
+    assert!(!bytes.is_empty());
+    let needle = card.as_bytes();
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "card number found in the database files"
+    );
+    // The digits that may be kept are there (so the search above looked at real data).
+    assert!(bytes.windows(6).any(|w| w == b"400005"));
+    server.stop().await;
+}
