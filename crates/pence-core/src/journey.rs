@@ -21,16 +21,6 @@ pub struct Deps<'a> {
     pub psp: &'a dyn PaymentProvider,
 }
 
-fn event(p: &PaymentRecord, event_type: &str, status: Status, at_ms: i64) -> LedgerEvent {
-    LedgerEvent {
-        payment_id: p.id.clone(),
-        service_id: p.service_id.clone(),
-        event_type: event_type.into(),
-        status,
-        created_ms: at_ms,
-    }
-}
-
 /// `p` moved to `status` at `now`, with the event recording it.
 pub(crate) fn moved(
     p: &PaymentRecord,
@@ -41,7 +31,7 @@ pub(crate) fn moved(
     let mut next = p.clone();
     next.status = status;
     next.updated_ms = now;
-    let e = event(p, event_type, status, now);
+    let e = LedgerEvent::new(p, event_type, status, now);
     (next, e)
 }
 
@@ -152,13 +142,32 @@ pub async fn submit_card(
         })
     })
     .await?;
+    ask_provider(deps, ready, Ask::Card(card)).await
+}
+
+/// What the provider is asked once the payment is stored as waiting for its answer.
+enum Ask<'a> {
+    Card(&'a ValidCard),
+    ThreeDs { passed: bool },
+}
+
+/// Asks the provider about a payment this call moved to a waiting state (`ready`), and
+/// stores the answer. A payment this call did not move is returned as found.
+async fn ask_provider(
+    deps: Deps<'_>,
+    ready: Option<(PaymentRecord, bool)>,
+    ask: Ask<'_>,
+) -> Result<Option<PaymentRecord>, StoreError> {
     let Some((ready, changed)) = ready else {
         return Ok(None);
     };
     if !changed {
         return Ok(Some(ready));
     }
-    let outcome = deps.psp.authorise(&ready, card).await;
+    let outcome = match ask {
+        Ask::Card(card) => deps.psp.authorise(&ready, card).await,
+        Ask::ThreeDs { passed } => deps.psp.authorise_3ds(&ready, passed).await,
+    };
     settle_authorisation(deps, ready, outcome).await.map(Some)
 }
 
@@ -232,24 +241,13 @@ pub async fn three_ds_result(
         })
     })
     .await?;
-    let Some((ready, changed)) = ready else {
-        return Ok(None);
-    };
-    if !changed {
-        return Ok(Some(ready));
-    }
-    let outcome = deps.psp.authorise_3ds(&ready, passed).await;
-    settle_authorisation(deps, ready, outcome).await.map(Some)
+    ask_provider(deps, ready, Ask::ThreeDs { passed }).await
 }
 
 /// "Confirm payment": an authorised payment is approved for capture, or waits for the
 /// service's capture request when it was created with `delayed_capture`.
-pub async fn confirm(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    id: &str,
-) -> Result<Option<PaymentRecord>, StoreError> {
-    let done = step(store, clock, id, |p, now| {
+pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+    let done = step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::AuthorisationSuccess).then(|| {
             let (next, e) = if p.delayed_capture {
                 moved(

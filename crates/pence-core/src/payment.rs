@@ -142,13 +142,19 @@ pub struct LedgerEvent {
 }
 
 impl LedgerEvent {
-    pub fn for_payment(p: &PaymentRecord, event_type: &str, at_ms: i64) -> Self {
+    /// An event of `p` recording its move to `status`.
+    pub fn new(p: &PaymentRecord, event_type: &str, status: Status, at_ms: i64) -> Self {
         LedgerEvent {
             payment_id: p.id.clone(),
             service_id: p.service_id.clone(),
             event_type: event_type.to_string(),
-            status: p.status,
+            status,
             created_ms: at_ms,
         }
+    }
+
+    /// An event of `p` in the status it has.
+    pub fn for_payment(p: &PaymentRecord, event_type: &str, at_ms: i64) -> Self {
+        Self::new(p, event_type, p.status, at_ms)
     }
 }

@@ -209,16 +209,6 @@ async fn transition(
     Err(gave_up.into())
 }
 
-fn event(p: &PaymentRecord, event_type: &str, status: Status, at_ms: i64) -> LedgerEvent {
-    LedgerEvent {
-        payment_id: p.id.clone(),
-        service_id: p.service_id.clone(),
-        event_type: event_type.into(),
-        status,
-        created_ms: at_ms,
-    }
-}
-
 /// `POST /v1/payments/{id}/cancel` (reference §6.2): the service cancels a payment that is not
 /// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones go
 /// through SYSTEM CANCEL READY (the sandbox PSP's cancel always succeeds at once). A race with
@@ -239,7 +229,8 @@ pub async fn cancel_payment(
         ErrorCode::CANCEL_PAYMENT_NOT_FOUND,
         gave_up,
         |p, now| {
-            let cancelled = |status| event(p, "CANCELLED_BY_EXTERNAL_SERVICE", status, now);
+            let cancelled =
+                |status| LedgerEvent::new(p, "CANCELLED_BY_EXTERNAL_SERVICE", status, now);
             let events = match p.status {
                 Created | EnteringCardDetails | AuthorisationReady => {
                     vec![cancelled(SystemCancelled)]
@@ -284,7 +275,7 @@ pub async fn capture_payment(
         |p, now| match p.status {
             AwaitingCaptureRequest => Ok(Decision::Change(
                 CaptureApproved,
-                vec![event(
+                vec![LedgerEvent::new(
                     p,
                     "SERVICE_APPROVED_FOR_CAPTURE",
                     CaptureApproved,

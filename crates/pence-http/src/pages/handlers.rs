@@ -127,6 +127,12 @@ fn form<T: for<'de> Deserialize<'de> + Default>(
     session: &Session,
     p: &PaymentRecord,
 ) -> Result<T, Response> {
+    check_csrf(body, session, p)?;
+    Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
+}
+
+/// The form's `csrfToken` must be this session's.
+fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), Response> {
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
     struct Csrf {
@@ -143,7 +149,7 @@ fn form<T: for<'de> Deserialize<'de> + Default>(
             p.return_url.as_deref(),
         ));
     }
-    Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    Ok(())
 }
 
 fn deps(state: &AppState) -> Deps<'_> {
@@ -157,6 +163,12 @@ fn deps(state: &AppState) -> Deps<'_> {
 /// Where the state says to go, as a redirect.
 fn onward(p: &PaymentRecord) -> Response {
     see_other(&path_for(p), None)
+}
+
+/// After a step: on to the page the payment's new state calls for.
+fn settled(after: Result<Option<PaymentRecord>, StoreError>) -> Result<Response, Response> {
+    let after = after.map_err(store_failed)?.ok_or_else(not_found)?;
+    Ok(onward(&after))
 }
 
 // --- token exchange ---------------------------------------------------------------------
@@ -373,11 +385,7 @@ pub async fn card_submit(
                 return Ok(card_form_page(&session, &p, &service.cards, form, errors));
             }
         };
-        let after = journey::submit_card(deps(&state), &p.id, &valid, &service.cards)
-            .await
-            .map_err(store_failed)?
-            .ok_or_else(not_found)?;
-        Ok(onward(&after))
+        settled(journey::submit_card(deps(&state), &p.id, &valid, &service.cards).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -443,11 +451,7 @@ pub async fn three_ds_submit(
             ));
         }
         let passed = form.result == "pass";
-        let after = journey::three_ds_result(deps(&state), &p.id, passed)
-            .await
-            .map_err(store_failed)?
-            .ok_or_else(not_found)?;
-        Ok(onward(&after))
+        settled(journey::three_ds_result(deps(&state), &p.id, passed).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -508,22 +512,38 @@ pub async fn confirm_page(
     go.await.unwrap_or_else(|e: Response| e)
 }
 
+/// The buttons that act on the payment as it stands.
+enum Button {
+    Confirm,
+    Cancel,
+}
+
+async fn press(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    id: Result<Path<String>, PathRejection>,
+    body: &Bytes,
+    button: Button,
+) -> Response {
+    let go = async {
+        let (session, p, _) = journey_of(state, jar, id).await?;
+        check_csrf(body, &session, &p)?;
+        let after = match button {
+            Button::Confirm => journey::confirm(deps(state), &p.id).await,
+            Button::Cancel => journey::user_cancel(deps(state), &p.id).await,
+        };
+        settled(after)
+    };
+    go.await.unwrap_or_else(|e: Response| e)
+}
+
 pub async fn confirm_submit(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let go = async {
-        let (session, p, _) = journey_of(&state, &jar, id).await?;
-        let _: CardForm = form(&body, &session, &p)?;
-        let after = journey::confirm(state.store.as_ref(), state.clock.as_ref(), &p.id)
-            .await
-            .map_err(store_failed)?
-            .ok_or_else(not_found)?;
-        Ok(onward(&after))
-    };
-    go.await.unwrap_or_else(|e: Response| e)
+    press(&state, &jar, id, &body, Button::Confirm).await
 }
 
 pub async fn cancel_submit(
@@ -532,16 +552,7 @@ pub async fn cancel_submit(
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
 ) -> Response {
-    let go = async {
-        let (session, p, _) = journey_of(&state, &jar, id).await?;
-        let _: CardForm = form(&body, &session, &p)?;
-        let after = journey::user_cancel(deps(&state), &p.id)
-            .await
-            .map_err(store_failed)?
-            .ok_or_else(not_found)?;
-        Ok(onward(&after))
-    };
-    go.await.unwrap_or_else(|e: Response| e)
+    press(&state, &jar, id, &body, Button::Cancel).await
 }
 
 /// Back to the service's return_url, once the journey is over.
