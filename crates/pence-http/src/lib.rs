@@ -8,6 +8,7 @@ mod errors;
 mod health;
 mod pages;
 mod rate_limit;
+mod request_log;
 mod state;
 mod workers;
 
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(state.clone()))
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(axum::middleware::from_fn(request_log::log_request))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             errors::panic_response,
         ))

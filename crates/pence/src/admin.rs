@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
+use pence_core::card::Brand;
 use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection};
 use pence_core::timefmt;
 use pence_core::usecases;
 
@@ -22,14 +24,87 @@ pub enum ServiceCommand {
     },
     /// List services.
     List,
-    /// Change a service's rate limits (requests a second; omit to keep, 0 to use the default).
+    /// Change a service's settings; options left out keep their value.
     Update {
         id: String,
+        /// POST requests a second (0: the instance default).
         #[arg(long)]
         rate_limit_post: Option<u32>,
+        /// GET requests a second (0: the instance default).
         #[arg(long)]
         rate_limit_get: Option<u32>,
+        #[command(flatten)]
+        cards: CardOptions,
     },
+}
+
+/// The card page's settings of a service.
+#[derive(clap::Args)]
+pub struct CardOptions {
+    /// Card brands accepted, comma-separated: visa, master-card, american-express,
+    /// diners-club, discover, jcb, unionpay, maestro.
+    #[arg(long, value_parser = parse_brands)]
+    accepted_brands: Option<Vec<Brand>>,
+    /// all, debit or credit.
+    #[arg(long, value_parser = parse_types)]
+    card_types: Option<AcceptedTypes>,
+    /// Refuse prepaid cards (true or false).
+    #[arg(long)]
+    block_prepaid: Option<bool>,
+    /// Ask for the billing address (true or false).
+    #[arg(long)]
+    billing_address: Option<bool>,
+    /// Email on the card page: mandatory, optional or off.
+    #[arg(long, value_parser = parse_email)]
+    email_collection: Option<EmailCollection>,
+    /// Corporate card surcharges, in pence.
+    #[arg(long)]
+    surcharge_credit: Option<u32>,
+    #[arg(long)]
+    surcharge_debit: Option<u32>,
+    #[arg(long)]
+    surcharge_prepaid_debit: Option<u32>,
+}
+
+fn parse_brands(s: &str) -> Result<Vec<Brand>, String> {
+    CardSettings::parse_brands(s).ok_or_else(|| format!("unknown brand in {s:?}"))
+}
+
+fn parse_types(s: &str) -> Result<AcceptedTypes, String> {
+    AcceptedTypes::parse(s).ok_or_else(|| "all, debit or credit".into())
+}
+
+fn parse_email(s: &str) -> Result<EmailCollection, String> {
+    EmailCollection::parse(s).ok_or_else(|| "mandatory, optional or off".into())
+}
+
+impl CardOptions {
+    fn apply(self, c: &mut CardSettings) {
+        if let Some(v) = self.accepted_brands {
+            c.accepted_brands = v;
+        }
+        if let Some(v) = self.card_types {
+            c.accepted_types = v;
+        }
+        if let Some(v) = self.block_prepaid {
+            c.block_prepaid = v;
+        }
+        if let Some(v) = self.billing_address {
+            c.collect_billing_address = v;
+        }
+        if let Some(v) = self.email_collection {
+            c.email_collection = v;
+        }
+        for (value, field) in [
+            (self.surcharge_credit, &mut c.surcharge_credit),
+            (self.surcharge_debit, &mut c.surcharge_debit),
+            (self.surcharge_prepaid_debit, &mut c.surcharge_prepaid_debit),
+        ] {
+            if let Some(v) = value {
+                *field = i64::from(v);
+            }
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -64,24 +139,42 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
         }
         ServiceCommand::List => {
             println!(
-                "{:<26}  {:<4}  {:<8}  {:<24}  NAME",
-                "ID", "MODE", "PROVIDER", "CREATED"
+                "{:<26}  {:<4}  {:<8}  {:<24}  {:<40}  NAME",
+                "ID", "MODE", "PROVIDER", "CREATED", "CARD PAGE"
             );
             for s in store.services().await? {
+                let c = &s.cards;
+                let card_page = format!(
+                    "email {}, address {}, types {}{}, surcharges {}/{}/{}",
+                    c.email_collection.as_str(),
+                    if c.collect_billing_address {
+                        "on"
+                    } else {
+                        "off"
+                    },
+                    c.accepted_types.as_str(),
+                    if c.block_prepaid { " no prepaid" } else { "" },
+                    c.surcharge_credit,
+                    c.surcharge_debit,
+                    c.surcharge_prepaid_debit,
+                );
                 println!(
-                    "{:<26}  {:<4}  {:<8}  {:<24}  {}",
+                    "{:<26}  {:<4}  {:<8}  {:<24}  {:<40}  {}",
                     s.id,
                     if s.live { "live" } else { "test" },
                     s.payment_provider,
                     timefmt::date_time(s.created_ms),
+                    card_page,
                     s.name
                 );
+                println!("{:<26}  brands: {}", "", c.brands_text());
             }
         }
         ServiceCommand::Update {
             id,
             rate_limit_post,
             rate_limit_get,
+            cards,
         } => {
             let Some(mut s) = store.service(&id).await? else {
                 bail!("no service {id}");
@@ -93,6 +186,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             if let Some(v) = rate_limit_get {
                 s.rate_limit_get = limit(v);
             }
+            cards.apply(&mut s.cards);
             store.update_service(&s).await?;
         }
     }

@@ -242,3 +242,144 @@ async fn serve_first_run_then_revoke_then_sigterm() {
         );
     }
 }
+
+/// A whole card journey against `pence serve` logging at trace level, with the service's
+/// card page switched by `pence service update`: the card number appears in no log line
+/// and in no database file.
+#[tokio::test]
+async fn card_numbers_stay_out_of_logs_and_database() {
+    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("pence.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env_remove("PENCE_CONFIG")
+        .env("PENCE_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut child);
+    let _server = Server(child);
+    let find = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
+            .unwrap()
+    };
+    let (url, key, service) = (
+        find("Pence is running at"),
+        find("test API key:"),
+        find("service id:"),
+    );
+    // No email or address on this service's card page; debit cards only.
+    ok(
+        &db.url,
+        &[
+            "service",
+            "update",
+            &service,
+            "--email-collection",
+            "off",
+            "--billing-address",
+            "false",
+            "--card-types",
+            "debit",
+        ],
+    );
+    assert!(ok(&db.url, &["service", "list"]).contains("email off, address off, types debit"));
+
+    let api = reqwest::Client::new();
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let body = serde_json::json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
+    let created: serde_json::Value = api
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["payment_id"].as_str().unwrap();
+    let next = created["_links"]["next_url"]["href"].as_str().unwrap();
+    let page = browser
+        .get(next)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"card-no\""));
+    assert!(!page.contains("id=\"email\"") && !page.contains("id=\"address-line-1\""));
+    let at = page.find("name=\"csrfToken\" value=\"").unwrap() + 24;
+    let csrf = &page[at..at + page[at..].find('"').unwrap()];
+    let form = |card: &'static str| {
+        vec![
+            ("csrfToken", csrf.to_string()),
+            ("cardNo", card.to_string()),
+            ("expiryMonth", "01".into()),
+            ("expiryYear", "2032".into()),
+            ("cardholderName", "Grace Hopper".into()),
+            ("cvc", "321".into()),
+        ]
+    };
+    // A credit card is refused on this service; the debit card then pays.
+    let refused = browser
+        .post(format!("{url}/card_details/{id}"))
+        .form(&form("4444333322221111"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        refused.contains("Credit cards are not accepted"),
+        "{refused}"
+    );
+    let paid = browser
+        .post(format!("{url}/card_details/{id}"))
+        .form(&form("4000056655665556"))
+        .send()
+        .await
+        .unwrap();
+    assert!(paid.url().path().ends_with("/confirm"), "{}", paid.url());
+    let payment: serde_json::Value = api
+        .get(format!("{url}/v1/payments/{id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(payment["card_details"]["last_digits_card_number"], "5556");
+    assert!(payment["card_details"].get("billing_address").is_none());
+
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        logs.contains("card_details"),
+        "trace logs cover the journey's requests"
+    );
+    let mut stored = Vec::new();
+    for suffix in ["", "-wal"] {
+        let mut p = db.path.clone().unwrap().into_os_string();
+        p.push(suffix);
+        stored.extend(std::fs::read(&p).unwrap_or_default());
+    }
+    for card in ["4444333322221111", "4000056655665556"] {
+        assert!(!logs.contains(card), "{card} in the logs");
+        assert!(
+            !stored.windows(card.len()).any(|w| w == card.as_bytes()),
+            "{card} in the database"
+        );
+        assert!(!logs.contains("321\""), "no CVC in the logs");
+    }
+}
