@@ -297,3 +297,135 @@ async fn card_numbers_never_reach_the_database() {
     assert!(bytes.windows(6).any(|w| w == b"400005"));
     server.stop().await;
 }
+
+/// The card page starts from what the service prefilled; a service can take Maestro.
+#[tokio::test]
+async fn prefilled_details_and_per_service_brands() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let prefilled = json!({
+        "email": "payer@example.org",
+        "prefilled_cardholder_details": {
+            "cardholder_name": "J. Payer",
+            "billing_address": {"line1": "2 High Street", "city": "Cardiff", "postcode": "CF10 1AA", "country": "GB"}
+        }
+    });
+    let (id, next) = new_payment(&server, &site, prefilled).await;
+    let c = client();
+    c.get(&next).send().await.unwrap();
+    let page = c
+        .get(format!("{}/card_details/{id}", server.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for value in [
+        "J. Payer",
+        "2 High Street",
+        "Cardiff",
+        "CF10 1AA",
+        "payer@example.org",
+    ] {
+        assert!(
+            page.contains(&format!("value=\"{value}\"")),
+            "{value} prefilled"
+        );
+    }
+    assert!(page.contains("<option value=\"GB\" selected>"));
+    let csrf = csrf_of(&page);
+    let maestro = "6759649826438453";
+    let url = format!("{}/card_details/{id}", server.url);
+    let refused = c
+        .post(&url)
+        .form(&card_form(&csrf, maestro))
+        .send()
+        .await
+        .unwrap();
+    assert!(refused
+        .text()
+        .await
+        .unwrap()
+        .contains("Maestro cards are not accepted"));
+    let mut service = server.service.clone();
+    service
+        .cards
+        .accepted_brands
+        .push(pence_core::card::Brand::Maestro);
+    server.store.update_service(&service).await.unwrap();
+    let accepted = c
+        .post(&url)
+        .form(&card_form(&csrf, maestro))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        accepted.headers()["location"],
+        format!("/card_details/{id}/confirm")
+    );
+    assert_eq!(
+        payment(&server, &id).await["card_details"]["card_brand"],
+        "Maestro"
+    );
+    server.stop().await;
+}
+
+/// The 3-D Secure result must carry the value Pence signed for this payment.
+#[tokio::test]
+async fn three_ds_results_must_be_signed() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, &server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    let r = c
+        .post(&url)
+        .form(&card_form(&csrf, "4000002500003155"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("/card_details/{id}/3ds_required")
+    );
+    let page = c
+        .get(format!("{url}/3ds_required"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = "name=\"threeDsToken\" value=\"";
+    let at = page.find(needle).unwrap() + needle.len();
+    let seal = page[at..at + page[at..].find('"').unwrap()].to_string();
+    let post = |seal: String| {
+        c.post(format!("{url}/3ds_required_in"))
+            .form(&[
+                ("csrfToken", csrf.clone()),
+                ("threeDsToken", seal),
+                ("result", "pass".into()),
+            ])
+            .send()
+    };
+    assert_eq!(post("forged".into()).await.unwrap().status(), 403);
+    assert_eq!(payment(&server, &id).await["state"]["status"], "started");
+    let ok = post(seal.clone()).await.unwrap();
+    assert_eq!(
+        ok.headers()["location"],
+        format!("/card_details/{id}/confirm")
+    );
+    // Used once: a replay finds the payment moved on and changes nothing.
+    let replay = post(seal).await.unwrap();
+    assert_eq!(
+        replay.headers()["location"],
+        format!("/card_details/{id}/confirm")
+    );
+    assert_eq!(
+        event_states(&server, &id).await,
+        ["created", "started", "submitted"]
+    );
+    server.stop().await;
+}
