@@ -25,22 +25,34 @@ macro_rules! service_columns {
          email_collection, surcharge_credit, surcharge_debit, surcharge_prepaid_debit"
     };
 }
-macro_rules! payment_columns {
+/// The columns a payment has from creation.
+macro_rules! created_columns {
     () => {
         "id, service_id, amount, reference, description, return_url, language, email, \
          delayed_capture, moto, authorisation_mode, metadata, prefilled_cardholder_name, \
          prefilled_line1, prefilled_line2, prefilled_postcode, prefilled_city, prefilled_country, \
-         payment_provider, status, refund_submitted, created_ms, updated_ms, version, \
-         cardholder_name, first_digits, last_digits, card_brand, card_expiry, card_type, \
+         payment_provider, status, refund_submitted, created_ms, updated_ms, version"
+    };
+}
+/// The columns the journey fills in later (NULL, or false, at creation).
+macro_rules! journey_columns {
+    () => {
+        "cardholder_name, first_digits, last_digits, card_brand, card_expiry, card_type, \
          billing_line1, billing_line2, billing_postcode, billing_city, billing_country, \
          provider_id, three_ds_required, corporate_surcharge, capture_submit_ms, captured_ms, \
          settled_ms"
+    };
+}
+macro_rules! payment_columns {
+    () => {
+        concat!(created_columns!(), ", ", journey_columns!())
     };
 }
 const SERVICE_COLUMNS: &str = service_columns!();
 const KEY_COLUMNS: &str =
     "id, service_id, token_hash, display_prefix, description, created_ms, revoked_ms";
 const PAYMENT_COLUMNS: &str = payment_columns!();
+const CREATED_COLUMNS: &str = created_columns!();
 const EVENT_COLUMNS: &str = "payment_id, service_id, event_type, status, created_ms";
 
 const SELECT_SERVICES: &str = concat!("SELECT ", service_columns!(), " FROM services");
@@ -144,7 +156,19 @@ fn key_from(mut r: Row) -> Result<ApiKeyRecord, StoreError> {
     })
 }
 
-fn payment_values(p: &PaymentRecord) -> Vec<Val> {
+/// Whether the journey has filled in any of its columns.
+fn has_journey(p: &PaymentRecord) -> bool {
+    p.card.is_some()
+        || p.provider_id.is_some()
+        || p.three_ds_required
+        || p.corporate_surcharge.is_some()
+        || p.capture_submit_ms.is_some()
+        || p.captured_ms.is_some()
+        || p.settled_ms.is_some()
+}
+
+/// The values of `created_columns!`, then (with `journey`) those of `journey_columns!`.
+fn payment_values(p: &PaymentRecord, journey: bool) -> Vec<Val> {
     let metadata = p
         .metadata
         .as_ref()
@@ -175,7 +199,9 @@ fn payment_values(p: &PaymentRecord) -> Vec<Val> {
         p.updated_ms,
         p.version,
     ];
-    values.extend(journey_values(p));
+    if journey {
+        values.extend(journey_values(p));
+    }
     values
 }
 
@@ -207,11 +233,7 @@ fn journey_values(p: &PaymentRecord) -> Vec<Val> {
 /// The conditional update of a payment's status, email and journey columns (in
 /// `journey_values` order), matched by id, service and version.
 static UPDATE_PAYMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    let journey: Vec<&str> = PAYMENT_COLUMNS
-        .split(',')
-        .map(str::trim)
-        .skip_while(|c| *c != "cardholder_name")
-        .collect();
+    let journey: Vec<&str> = journey_columns!().split(',').map(str::trim).collect();
     let sets: Vec<String> = journey
         .iter()
         .enumerate()
@@ -562,7 +584,13 @@ impl Store for SqlStore {
     ) -> Result<(), StoreError> {
         self.db
             .apply(vec![
-                Stmt::insert("payments", PAYMENT_COLUMNS, payment_values(payment)),
+                // A new payment binds only its creation columns (the rest default), which
+                // keeps the hot insert small.
+                if has_journey(payment) {
+                    Stmt::insert("payments", PAYMENT_COLUMNS, payment_values(payment, true))
+                } else {
+                    Stmt::insert("payments", CREATED_COLUMNS, payment_values(payment, false))
+                },
                 Stmt::insert("payment_events", EVENT_COLUMNS, event_values(event)),
             ])
             .await
