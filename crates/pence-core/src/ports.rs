@@ -99,6 +99,23 @@ pub trait Store: Send + Sync {
         refund: &crate::refund::RefundRecord,
         events: &[LedgerEvent],
     ) -> Result<(), StoreError>;
+    /// Ends a submitted refund as `success` or `error` with its events, in one transaction;
+    /// an errored refund's amount becomes available again. `Conflict` if it was no longer
+    /// submitted.
+    async fn finish_refund(
+        &self,
+        refund: &crate::refund::RefundRecord,
+        status: crate::refund::RefundStatus,
+        events: &[LedgerEvent],
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Refunds of any service still `submitted`, created before `created_before_ms`, oldest
+    /// first: work for the refund sweep.
+    async fn submitted_refunds(
+        &self,
+        created_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
     /// A payment's refunds, oldest first.
     async fn refunds(
         &self,

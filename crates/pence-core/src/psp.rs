@@ -26,12 +26,13 @@ pub enum Authorisation {
     },
 }
 
-/// How a refund ends at the provider.
+/// Where a refund stands at the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefundOutcome {
     Succeeded,
-    /// Accepted, then failed at the provider a moment later.
-    FailsLater,
+    /// Accepted; the result comes later (`refund_result`).
+    Pending,
+    Failed,
 }
 
 #[async_trait]
@@ -44,4 +45,6 @@ pub trait PaymentProvider: Send + Sync {
     async fn capture(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn cancel(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn refund(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;
+    /// The result of a refund that was `Pending`.
+    async fn refund_result(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;
 }

@@ -17,12 +17,16 @@ pub const CAPTURE_WAIT_MS: i64 = 5 * 24 * 60 * 60 * 1000;
 pub const RECENT_MS: i64 = 5 * 60 * 1000;
 /// Payments one sweep takes on.
 const BATCH: u32 = 200;
+/// A refund the provider left pending is asked about again after this long.
+pub const REFUND_RESULT_MS: i64 = 1000;
 
 /// How much one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
     pub captured: usize,
     pub expired: usize,
+    /// Pending refunds whose result was recorded.
+    pub refunds: usize,
 }
 
 /// One round of every sweep.
@@ -34,7 +38,36 @@ pub async fn run_once(
     Ok(Swept {
         captured: capture(store, clock, psp).await?,
         expired: expire(store, clock, psp).await?,
+        refunds: refunds(store, clock, psp).await?,
     })
+}
+
+/// Records the provider's result of refunds it left pending.
+pub async fn refunds(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<usize, StoreError> {
+    let due = store
+        .submitted_refunds(clock.now_ms() - REFUND_RESULT_MS + 1, BATCH)
+        .await?;
+    let mut done = 0;
+    for refund in due {
+        let Some(payment) = store
+            .payment(&refund.service_id, &refund.payment_id)
+            .await?
+        else {
+            continue;
+        };
+        let outcome = psp.refund_result(&payment, refund.amount).await;
+        if crate::usecases::finish_refund(store, clock, &payment, &refund, outcome)
+            .await?
+            .is_some()
+        {
+            done += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// Captures approved payments: CAPTURE APPROVED → CAPTURE READY (stored before asking the

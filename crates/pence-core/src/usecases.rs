@@ -9,6 +9,7 @@ use crate::create_payment::{check_for_service, parse_request};
 use crate::ids;
 use crate::payment::{LedgerEvent, PaymentRecord};
 use crate::ports::{Store, StoreError};
+use crate::psp::{PaymentProvider, RefundOutcome};
 use crate::refund::{self, RefundRecord, RefundStatus};
 use crate::service::Service;
 use crate::status::Status;
@@ -302,19 +303,22 @@ pub async fn payment_events(
     Ok((payment, events))
 }
 
-/// `POST /v1/payments/{id}/refunds` (reference §5.2). The sandbox refunds at once, so the
-/// refund is stored as `success`. Concurrent refunds are settled by the store's conditional
-/// update; a refund that lost a race re-reads the payment and is judged again, so each retry
-/// means another refund (or state change) went through and the loop ends.
+/// `POST /v1/payments/{id}/refunds` (reference §5.2). The refund is stored as submitted
+/// (the store's conditional update settles concurrent refunds: a refund that lost a race
+/// re-reads the payment and is judged again, so each retry means another refund or state
+/// change went through), then the provider is asked: the sandbox refunds at once, so the
+/// answer is already `success`, except for the refund-error card, whose refunds stay
+/// submitted until the refund sweep records their failure.
 pub async fn create_refund(
     store: &dyn Store,
     clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
     service: &Service,
     payment_id: &str,
     body: &Value,
 ) -> Result<RefundRecord, Failure> {
     let request = refund::parse_request(body)?;
-    loop {
+    let (payment, mut record) = loop {
         let payment = find_payment(
             store,
             service,
@@ -334,18 +338,43 @@ pub async fn create_refund(
             payment_id: payment.id.clone(),
             service_id: payment.service_id.clone(),
             amount: request.amount,
-            status: RefundStatus::Success,
+            status: RefundStatus::Submitted,
             created_ms: now,
         };
-        let events: Vec<LedgerEvent> = ["REFUND_CREATED_BY_SERVICE", "REFUND_SUCCEEDED"]
-            .iter()
-            .map(|t| LedgerEvent::for_payment(&payment, t, now))
-            .collect();
-        match store.insert_refund(&payment, &record, &events).await {
-            Ok(()) => return Ok(record),
+        let created = LedgerEvent::for_payment(&payment, "REFUND_CREATED_BY_SERVICE", now);
+        match store.insert_refund(&payment, &record, &[created]).await {
+            Ok(()) => break (payment, record),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
+    };
+    let outcome = psp.refund(&payment, record.amount).await;
+    if let Some(status) = finish_refund(store, clock, &payment, &record, outcome).await? {
+        record.status = status;
+    }
+    Ok(record)
+}
+
+/// Records the provider's final answer on a submitted refund; `None` while it is pending or
+/// when another node recorded it first.
+pub(crate) async fn finish_refund(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    payment: &PaymentRecord,
+    record: &RefundRecord,
+    outcome: RefundOutcome,
+) -> Result<Option<RefundStatus>, StoreError> {
+    let (status, event_type) = match outcome {
+        RefundOutcome::Pending => return Ok(None),
+        RefundOutcome::Succeeded => (RefundStatus::Success, "REFUND_SUCCEEDED"),
+        RefundOutcome::Failed => (RefundStatus::Error, "REFUND_ERROR"),
+    };
+    let now = clock.now_ms();
+    let event = LedgerEvent::for_payment(payment, event_type, now);
+    match store.finish_refund(record, status, &[event], now).await {
+        Ok(()) => Ok(Some(status)),
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e),
     }
 }
 

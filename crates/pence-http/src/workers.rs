@@ -18,8 +18,13 @@ pub fn spawn_sweeps(state: AppState, every: Duration) -> tokio::task::JoinHandle
             )
             .await;
             match swept {
-                Ok(s) if s.captured + s.expired > 0 => {
-                    tracing::info!(captured = s.captured, expired = s.expired, "swept payments");
+                Ok(s) if s.captured + s.expired + s.refunds > 0 => {
+                    tracing::info!(
+                        captured = s.captured,
+                        expired = s.expired,
+                        refunds = s.refunds,
+                        "swept payments"
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "sweep failed; retrying next tick"),

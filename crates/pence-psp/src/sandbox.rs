@@ -46,6 +46,13 @@ const REFUND_ERROR_CARD: (&str, &str) = ("400000", "5126");
 #[derive(Debug, Default, Clone)]
 pub struct Sandbox;
 
+fn refund_fails(payment: &PaymentRecord) -> bool {
+    payment
+        .card
+        .as_ref()
+        .is_some_and(|c| (c.first_digits.as_str(), c.last_digits.as_str()) == REFUND_ERROR_CARD)
+}
+
 fn transaction_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -102,12 +109,21 @@ impl PaymentProvider for Sandbox {
         Ok(())
     }
 
+    /// Refunds succeed at once, like GOV.UK Pay's sandbox; those of the refund-error card
+    /// stay pending and then fail.
     async fn refund(&self, payment: &PaymentRecord, _amount: i64) -> RefundOutcome {
-        match &payment.card {
-            Some(c) if (c.first_digits.as_str(), c.last_digits.as_str()) == REFUND_ERROR_CARD => {
-                RefundOutcome::FailsLater
-            }
-            _ => RefundOutcome::Succeeded,
+        if refund_fails(payment) {
+            RefundOutcome::Pending
+        } else {
+            RefundOutcome::Succeeded
+        }
+    }
+
+    async fn refund_result(&self, payment: &PaymentRecord, _amount: i64) -> RefundOutcome {
+        if refund_fails(payment) {
+            RefundOutcome::Failed
+        } else {
+            RefundOutcome::Succeeded
         }
     }
 }

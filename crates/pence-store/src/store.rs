@@ -744,6 +744,58 @@ impl Store for SqlStore {
         self.db.apply(change).await
     }
 
+    async fn finish_refund(
+        &self,
+        refund: &RefundRecord,
+        status: RefundStatus,
+        events: &[LedgerEvent],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut change = vec![Stmt::exec_one(
+            "UPDATE refunds SET status = $1, updated_ms = $2 WHERE id = $3 AND status = $4",
+            vals![
+                status.as_str(),
+                at_ms,
+                &refund.id,
+                RefundStatus::Submitted.as_str()
+            ],
+        )];
+        if status == RefundStatus::Error {
+            change.push(Stmt::exec_one(
+                "UPDATE payments SET refund_submitted = refund_submitted - $1, \
+                 version = version + 1, updated_ms = $2 WHERE id = $3 AND service_id = $4",
+                vals![refund.amount, at_ms, &refund.payment_id, &refund.service_id],
+            ));
+        }
+        change.extend(
+            events
+                .iter()
+                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
+        );
+        self.db.apply(change).await
+    }
+
+    async fn submitted_refunds(
+        &self,
+        created_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        self.db
+            .query(
+                "SELECT id, payment_id, service_id, amount, status, created_ms, updated_ms FROM refunds \
+                 WHERE status = $1 AND created_ms < $2 ORDER BY created_ms LIMIT $3",
+                vals![
+                    RefundStatus::Submitted.as_str(),
+                    created_before_ms,
+                    i64::from(limit)
+                ],
+            )
+            .await?
+            .into_iter()
+            .map(refund_from)
+            .collect()
+    }
+
     async fn refunds(
         &self,
         service_id: &str,

@@ -21,6 +21,9 @@ pub struct ServerOptions {
     pub rate_limits: RateLimitConfig,
     /// 0: every request looks its key up, so revocation shows at once.
     pub auth_cache_ms: u64,
+    /// Run the node's once-a-second sweeps in the background, as `pence serve` does. Off by
+    /// default: tests call `sweep()` at the moment they mean, so counts are deterministic.
+    pub background_sweeps: bool,
 }
 
 impl Default for ServerOptions {
@@ -32,6 +35,7 @@ impl Default for ServerOptions {
                 ..RateLimitConfig::default()
             },
             auth_cache_ms: 0,
+            background_sweeps: false,
         }
     }
 }
@@ -98,11 +102,14 @@ impl TestServer {
         .await
         .expect("state");
         let (stop, stopped) = oneshot::channel::<()>();
-        // Like a real node; tests that need a sweep at a known moment call `sweep()`.
-        let sweeps = pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_millis(250));
+        let sweeps = options.background_sweeps.then(|| {
+            pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_millis(250))
+        });
         tokio::spawn(async move {
             axum_serve(listener, state, stopped).await;
-            sweeps.abort();
+            if let Some(sweeps) = sweeps {
+                sweeps.abort();
+            }
         });
         TestServer {
             url,

@@ -31,6 +31,7 @@ pub(crate) async fn create(
     match usecases::create_refund(
         state.store.as_ref(),
         state.clock.as_ref(),
+        state.psp.as_ref(),
         &service,
         &payment_id,
         &json,

@@ -20,7 +20,7 @@ fn limited(create: u32, get: u32) -> ServerOptions {
                 get,
             },
         },
-        auth_cache_ms: 0,
+        ..ServerOptions::default()
     }
 }
 

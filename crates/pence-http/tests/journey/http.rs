@@ -429,3 +429,108 @@ async fn three_ds_results_must_be_signed() {
     );
     server.stop().await;
 }
+
+/// Pays through the pages with `card` and confirms; returns the captured payment's id.
+async fn paid_with(server: &TestServer, site: &ServiceSite, card: &str) -> String {
+    let (id, next) = new_payment(server, site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    c.post(&url)
+        .form(&card_form(&csrf, card))
+        .send()
+        .await
+        .unwrap();
+    c.post(format!("{url}/confirm"))
+        .form(&[("csrfToken", csrf)])
+        .send()
+        .await
+        .unwrap();
+    server.sweep().await;
+    assert_eq!(
+        payment(server, &id).await["refund_summary"]["status"],
+        "available"
+    );
+    id
+}
+
+/// Beyond GOV.UK Pay's sandbox: refunds of a payment made with 4000000000005126 are accepted,
+/// then fail a moment later, and the amount becomes available again.
+#[tokio::test]
+async fn refunds_of_the_refund_error_card_fail_later() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let id = paid_with(&server, &site, "4000000000005126").await;
+        let refund = server
+            .post(
+                &format!("/v1/payments/{id}/refunds"),
+                &json!({"amount": 500}),
+            )
+            .await;
+        assert_eq!(refund.status, 202, "{}", refund.text);
+        assert_eq!(refund.json["status"], "submitted");
+        let summary = &payment(&server, &id).await["refund_summary"];
+        assert_eq!(summary["amount_submitted"], 500);
+        assert_eq!(summary["amount_available"], 14000);
+        server.clock.advance(2_000);
+        assert_eq!(server.sweep().await.refunds, 1);
+        let refund_id = refund.json["refund_id"].as_str().unwrap();
+        let after = server
+            .get(&format!("/v1/payments/{id}/refunds/{refund_id}"))
+            .await;
+        assert_eq!(after.json["status"], "error");
+        let summary = &payment(&server, &id).await["refund_summary"];
+        assert_eq!(summary["amount_submitted"], 0);
+        assert_eq!(summary["amount_available"], 14500);
+        assert_eq!(summary["status"], "available");
+        assert_eq!(server.sweep().await.refunds, 0, "recorded once");
+
+        // Any other card's refunds succeed at once.
+        let other = paid_with(&server, &site, "4242424242424242").await;
+        let refund = server
+            .post(
+                &format!("/v1/payments/{other}/refunds"),
+                &json!({"amount": 500}),
+            )
+            .await;
+        assert_eq!(refund.json["status"], "success");
+        server.stop().await;
+    }
+}
+
+/// A node sweeps by itself: a confirmed payment gets captured without anyone asking.
+#[tokio::test]
+async fn the_node_captures_in_the_background() {
+    let options = pence_testkit::ServerOptions {
+        background_sweeps: true,
+        ..Default::default()
+    };
+    let server = TestServer::start_with(Engine::Sqlite, options).await;
+    let site = ServiceSite::start().await;
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, &server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    c.post(&url)
+        .form(&card_form(&csrf, "4242424242424242"))
+        .send()
+        .await
+        .unwrap();
+    c.post(format!("{url}/confirm"))
+        .form(&[("csrfToken", csrf)])
+        .send()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let p = payment(&server, &id).await;
+        if p["settlement_summary"]["captured_date"].is_string() {
+            assert_eq!(p["refund_summary"]["status"], "available");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not captured: {p}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.stop().await;
+}
