@@ -89,6 +89,13 @@ pub trait Store: Send + Sync {
         updated_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// Captured payments of any service not yet settled, captured before
+    /// `captured_before_ms`, oldest first: work for the settlement sweep.
+    async fn unsettled_payments(
+        &self,
+        captured_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
     /// Records a refund of a captured payment with its events, in one transaction, only if
     /// the payment is still captured and the refund still fits in what is left to refund
     /// (checked by the database, so concurrent refunds can never exceed it). `Conflict`

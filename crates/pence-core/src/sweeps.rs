@@ -17,6 +17,8 @@ pub const CAPTURE_WAIT_MS: i64 = 5 * 24 * 60 * 60 * 1000;
 pub const RECENT_MS: i64 = 5 * 60 * 1000;
 /// Payments one sweep takes on.
 const BATCH: u32 = 200;
+/// The sandbox pays captured money out this long after capture (settlement date).
+pub const SETTLE_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
 /// A refund the provider left pending is asked about again after this long.
 pub const REFUND_RESULT_MS: i64 = 1000;
 
@@ -27,6 +29,8 @@ pub struct Swept {
     pub expired: usize,
     /// Pending refunds whose result was recorded.
     pub refunds: usize,
+    /// Captured payments paid out.
+    pub settled: usize,
 }
 
 /// One round of every sweep.
@@ -39,7 +43,31 @@ pub async fn run_once(
         captured: capture(store, clock, psp).await?,
         expired: expire(store, clock, psp).await?,
         refunds: refunds(store, clock, psp).await?,
+        settled: settle(store, clock).await?,
     })
+}
+
+/// The sandbox "pays out" captured payments a day after capture: the payment gets its
+/// `settlement_summary.settled_date`, recorded once with a PAYMENT_SETTLED event.
+pub async fn settle(store: &dyn Store, clock: &dyn Clock) -> Result<usize, StoreError> {
+    let due = store
+        .unsettled_payments(clock.now_ms() - SETTLE_AFTER_MS + 1, BATCH)
+        .await?;
+    let mut done = 0;
+    for p in due {
+        let settled = step(store, clock, &p.id, |p, now| {
+            (p.settled_ms.is_none() && p.status == Status::Captured).then(|| {
+                let (mut next, e) = moved(p, p.status, "PAYMENT_SETTLED", now);
+                next.settled_ms = Some(now);
+                (next, vec![e])
+            })
+        })
+        .await?;
+        if settled.is_some_and(|(_, changed)| changed) {
+            done += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// Records the provider's result of refunds it left pending.

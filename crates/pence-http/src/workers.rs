@@ -18,11 +18,12 @@ pub fn spawn_sweeps(state: AppState, every: Duration) -> tokio::task::JoinHandle
             )
             .await;
             match swept {
-                Ok(s) if s.captured + s.expired + s.refunds > 0 => {
+                Ok(s) if s.captured + s.expired + s.refunds + s.settled > 0 => {
                     tracing::info!(
                         captured = s.captured,
                         expired = s.expired,
                         refunds = s.refunds,
+                        settled = s.settled,
                         "swept payments"
                     );
                 }

@@ -10,12 +10,14 @@ const SQLITE: &[(i64, &str)] = &[
     (2, include_str!("migrations/common/0002_refunds.sql")),
     (3, include_str!("migrations/common/0003_search_columns.sql")),
     (4, include_str!("migrations/common/0004_card_journey.sql")),
+    (5, include_str!("migrations/common/0005_settlement.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
     (2, include_str!("migrations/common/0002_refunds.sql")),
     (3, include_str!("migrations/common/0003_search_columns.sql")),
     (4, include_str!("migrations/common/0004_card_journey.sql")),
+    (5, include_str!("migrations/common/0005_settlement.sql")),
 ];
 
 const CREATE_TABLE: &str =

@@ -702,6 +702,25 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn unsettled_payments(
+        &self,
+        captured_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE settled_ms IS NULL AND captured_ms IS NOT NULL \
+             AND captured_ms < $1 ORDER BY captured_ms LIMIT $2"
+        );
+        self.db
+            .query(sql, vals![captured_before_ms, i64::from(limit)])
+            .await?
+            .into_iter()
+            .map(payment_from)
+            .collect()
+    }
+
     async fn insert_refund(
         &self,
         payment: &PaymentRecord,

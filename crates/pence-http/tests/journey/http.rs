@@ -534,3 +534,44 @@ async fn the_node_captures_in_the_background() {
     }
     server.stop().await;
 }
+
+/// The sandbox pays out a day after capture: `settled_date`, and search by settled dates.
+#[tokio::test]
+async fn captured_payments_settle_a_day_later() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let id = paid_with(&server, &site, "4242424242424242").await;
+        let p = payment(&server, &id).await;
+        assert!(p["settlement_summary"].get("settled_date").is_none());
+        server.clock.advance(23 * 60 * 60 * 1000);
+        assert_eq!(
+            server.sweep().await.settled,
+            0,
+            "not before a day has passed"
+        );
+        server.clock.advance(60 * 60 * 1000);
+        assert_eq!(server.sweep().await.settled, 1);
+        assert_eq!(server.sweep().await.settled, 0, "settled once");
+        let p = payment(&server, &id).await;
+        let settled = p["settlement_summary"]["settled_date"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let captured = p["settlement_summary"]["captured_date"].as_str().unwrap();
+        assert!(settled.as_str() > captured, "{settled} after {captured}");
+        // Paid-out date >= from, < to (reference §12).
+        for (query, total) in [
+            (format!("from_settled_date={settled}"), 1),
+            (format!("to_settled_date={settled}"), 0),
+            (
+                format!("from_settled_date={captured}&to_settled_date={settled}"),
+                0,
+            ),
+        ] {
+            let found = server.get(&format!("/v1/payments?{query}")).await;
+            assert_eq!(found.json["total"], total, "{query}");
+        }
+        server.stop().await;
+    }
+}
