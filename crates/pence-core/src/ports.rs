@@ -138,6 +138,15 @@ pub trait Store: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<PaymentRecord>), StoreError>;
+    /// One page of this service's refunds matching `filter`, newest first, and how many
+    /// match in all.
+    async fn search_refunds(
+        &self,
+        service_id: &str,
+        filter: &crate::search::RefundFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<crate::refund::RefundRecord>), StoreError>;
     /// A payment of this service; another service's payment is `None`, like an unknown id.
     async fn payment(
         &self,

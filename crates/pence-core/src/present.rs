@@ -207,36 +207,91 @@ pub fn refunds(
 }
 
 /// One page of search results with its navigation links (reference §11).
+/// A search page's navigation links (reference §11): the filter parameters, then page and
+/// display_size; prev/next only where such a page exists.
+fn search_links(
+    url: &str,
+    params: &[(String, String)],
+    page: u64,
+    display_size: u32,
+    total: u64,
+) -> pence_wire::SearchLinks {
+    let last = crate::search::last_page(total, display_size);
+    let href = |n: u64| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in params {
+            q.append_pair(k, v);
+        }
+        q.append_pair("page", &n.to_string());
+        q.append_pair("display_size", &display_size.to_string());
+        pence_wire::Href {
+            href: format!("{url}?{}", q.finish()),
+        }
+    };
+    pence_wire::SearchLinks {
+        self_link: href(page),
+        first_page: href(1),
+        last_page: href(last),
+        prev_page: (page > 1).then(|| href(page - 1)),
+        next_page: (page < last).then(|| href(page + 1)),
+    }
+}
+
 pub fn payment_search(
     search: &crate::search::PaymentSearch,
     total: u64,
     rows: &[PaymentRecord],
     ctx: &LinkContext<'_>,
 ) -> pence_wire::PaymentSearchResults {
-    let last = crate::search::last_page(total, search.display_size);
     let page = search.page as u64;
-    let href = |n: u64| {
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in &search.params {
-            q.append_pair(k, v);
-        }
-        q.append_pair("page", &n.to_string());
-        q.append_pair("display_size", &search.display_size.to_string());
-        pence_wire::Href {
-            href: format!("{}/v1/payments?{}", ctx.base_url, q.finish()),
-        }
-    };
     pence_wire::PaymentSearchResults {
         total,
         count: rows.len() as u64,
         page,
         results: rows.iter().map(|p| payment(p, ctx)).collect(),
-        links: pence_wire::SearchLinks {
-            self_link: href(page),
-            first_page: href(1),
-            last_page: href(last),
-            prev_page: (page > 1).then(|| href(page - 1)),
-            next_page: (page < last).then(|| href(page + 1)),
-        },
+        links: search_links(
+            &format!("{}/v1/payments", ctx.base_url),
+            &search.params,
+            page,
+            search.display_size,
+            total,
+        ),
+    }
+}
+
+/// `GET /v1/refunds`: one page of refunds.
+pub fn refund_search(
+    search: &crate::search::RefundSearch,
+    total: u64,
+    rows: &[refund::RefundRecord],
+    base_url: &str,
+) -> pence_wire::RefundSearchResults {
+    let page = search.page as u64;
+    pence_wire::RefundSearchResults {
+        total,
+        count: rows.len() as u64,
+        page,
+        results: rows
+            .iter()
+            .map(|r| {
+                let v = refund_view(r, base_url);
+                pence_wire::RefundForSearch {
+                    refund_id: v.refund_id,
+                    payment_id: r.payment_id.clone(),
+                    created_date: v.created_date,
+                    amount: v.amount,
+                    status: v.status,
+                    settlement_summary: v.settlement_summary,
+                    links: v.links,
+                }
+            })
+            .collect(),
+        links: search_links(
+            &format!("{base_url}/v1/refunds"),
+            &search.params,
+            page,
+            search.display_size,
+            total,
+        ),
     }
 }

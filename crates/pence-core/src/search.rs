@@ -96,6 +96,116 @@ fn statuses_for(state: &str) -> Vec<Status> {
         .collect()
 }
 
+/// `from_date` and `to_date` (date-times, creation), each refused by name in `bad`.
+fn created_range<'a>(
+    params: &[(String, String)],
+    bad: &mut Vec<&'a str>,
+) -> (Option<i64>, Option<i64>) {
+    let mut one = |name: &'a str| {
+        let v = first(params, name)?;
+        date_time_ms(v).or_else(|| {
+            bad.push(name);
+            None
+        })
+    };
+    (one("from_date"), one("to_date"))
+}
+
+/// `from_settled_date` and `to_settled_date` (dates), each refused by name in `bad`.
+fn settled_range<'a>(
+    params: &[(String, String)],
+    bad: &mut Vec<&'a str>,
+) -> (Option<i64>, Option<i64>) {
+    let mut one = |name: &'a str| {
+        let v = first(params, name)?;
+        date_ms(v).or_else(|| {
+            bad.push(name);
+            None
+        })
+    };
+    (one("from_settled_date"), one("to_settled_date"))
+}
+
+/// `page` (≥ 1, default 1) and `display_size` (1–500, default 500) (reference §11).
+fn paging(params: &[(String, String)], bad: &mut Vec<&str>) -> (u32, u32) {
+    let page = match first(params, "page") {
+        None => 1,
+        Some(v) => positive(v).unwrap_or_else(|| {
+            bad.push("page");
+            1
+        }),
+    };
+    let display_size = match first(params, "display_size") {
+        None => DEFAULT_DISPLAY_SIZE,
+        Some(v) => positive(v).filter(|n| *n <= 500).unwrap_or_else(|| {
+            bad.push("display_size");
+            DEFAULT_DISPLAY_SIZE
+        }),
+    };
+    (page, display_size)
+}
+
+/// The parameters given (non-blank) among `names`, for the pagination links.
+fn kept(params: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|name| first(params, name).map(|v| (name.to_string(), v.to_string())))
+        .collect()
+}
+
+fn invalid(code: ErrorCode, bad: &[&str]) -> ApiError {
+    ApiError::with_description(422, code, code.describe(&[&bad.join(", ")]))
+}
+
+/// What a refund search asks for: creation dates exclusive at both ends; settlement dates
+/// inclusive-from/exclusive-to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefundFilter {
+    pub created_after_ms: Option<i64>,
+    pub created_before_ms: Option<i64>,
+    pub settled_from_ms: Option<i64>,
+    pub settled_before_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundSearch {
+    pub filter: RefundFilter,
+    pub page: u32,
+    pub display_size: u32,
+    pub params: Vec<(String, String)>,
+}
+
+/// Validates `GET /v1/refunds`'s query (reference §12, last paragraph): P1101 listing every
+/// refused parameter in GOV.UK Pay's order.
+pub fn parse_refund_search(params: &[(String, String)]) -> Result<RefundSearch, ApiError> {
+    let mut bad = Vec::new();
+    let (created_after_ms, created_before_ms) = created_range(params, &mut bad);
+    let (page, display_size) = paging(params, &mut bad);
+    let (settled_from_ms, settled_before_ms) = settled_range(params, &mut bad);
+    if !bad.is_empty() {
+        return Err(invalid(ErrorCode::SEARCH_REFUNDS_VALIDATION, &bad));
+    }
+    Ok(RefundSearch {
+        filter: RefundFilter {
+            created_after_ms,
+            created_before_ms,
+            settled_from_ms,
+            settled_before_ms,
+        },
+        page,
+        display_size,
+        params: kept(
+            params,
+            &[
+                "from_date",
+                "to_date",
+                "from_settled_date",
+                "to_settled_date",
+            ],
+        ),
+    })
+}
+
 /// Validates `GET /v1/payments`'s query (reference §12).
 pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch, ApiError> {
     let mut bad: Vec<&str> = Vec::new();
@@ -121,31 +231,8 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
     filter.reference = text("reference", 255, &mut bad);
     filter.email = text("email", 254, &mut bad);
     filter.card_brand = text("card_brand", 20, &mut bad);
-    for (name, slot) in [
-        ("from_date", &mut filter.created_after_ms),
-        ("to_date", &mut filter.created_before_ms),
-    ] {
-        if let Some(v) = get(name) {
-            match date_time_ms(v) {
-                Some(ms) => *slot = Some(ms),
-                None => bad.push(name),
-            }
-        }
-    }
-    let page = match get("page") {
-        None => 1,
-        Some(v) => positive(v).unwrap_or_else(|| {
-            bad.push("page");
-            1
-        }),
-    };
-    let display_size = match get("display_size") {
-        None => DEFAULT_DISPLAY_SIZE,
-        Some(v) => positive(v).filter(|n| *n <= 500).unwrap_or_else(|| {
-            bad.push("display_size");
-            DEFAULT_DISPLAY_SIZE
-        }),
-    };
+    (filter.created_after_ms, filter.created_before_ms) = created_range(params, &mut bad);
+    let (page, display_size) = paging(params, &mut bad);
     for (name, n) in [
         ("first_digits_card_number", 6),
         ("last_digits_card_number", 4),
@@ -163,27 +250,12 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
             }
         }
     }
-    for (name, slot) in [
-        ("from_settled_date", &mut filter.settled_from_ms),
-        ("to_settled_date", &mut filter.settled_before_ms),
-    ] {
-        if let Some(v) = get(name) {
-            match date_ms(v) {
-                Some(ms) => *slot = Some(ms),
-                None => bad.push(name),
-            }
-        }
-    }
+    (filter.settled_from_ms, filter.settled_before_ms) = settled_range(params, &mut bad);
     filter.cardholder_name = get("cardholder_name").map(str::to_lowercase);
     filter.agreement_id = get("agreement_id").map(str::to_string);
 
     if !bad.is_empty() {
-        let code = ErrorCode::SEARCH_PAYMENTS_VALIDATION;
-        return Err(ApiError::with_description(
-            422,
-            code,
-            code.describe(&[&bad.join(", ")]),
-        ));
+        return Err(invalid(ErrorCode::SEARCH_PAYMENTS_VALIDATION, &bad));
     }
     const LINKED: [&str; 12] = [
         "reference",
@@ -199,15 +271,11 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
         "to_settled_date",
         "agreement_id",
     ];
-    let kept = LINKED
-        .iter()
-        .filter_map(|name| get(name).map(|v| (name.to_string(), v.to_string())))
-        .collect();
     Ok(PaymentSearch {
         filter,
         page,
         display_size,
-        params: kept,
+        params: kept(params, &LINKED),
     })
 }
 
@@ -250,6 +318,21 @@ mod tests {
         assert_eq!(date_time_ms("2015-08-13"), None);
         assert_eq!(date_ms("2015-08-13"), Some(1_439_424_000_000));
         assert_eq!(date_ms("2015-13-01"), None);
+    }
+
+    #[test]
+    fn refund_search_failures_in_order() {
+        let e = parse_refund_search(&params(&[
+            ("to_settled_date", "x"),
+            ("display_size", "501"),
+            ("from_date", "y"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            e.body.description,
+            "Invalid parameters: from_date, display_size, to_settled_date. See Public API documentation for the correct data formats"
+        );
+        assert_eq!((e.status, e.body.code.as_str()), (422, "P1101"));
     }
 
     #[test]

@@ -419,3 +419,20 @@ pub async fn search_payments(
     }
     Ok((search, total, rows))
 }
+
+/// `GET /v1/refunds` (reference §11, §12): one page of the service's refunds, newest first.
+pub async fn search_refunds(
+    store: &dyn Store,
+    service: &Service,
+    params: &[(String, String)],
+) -> Result<(crate::search::RefundSearch, u64, Vec<RefundRecord>), Failure> {
+    let search = crate::search::parse_refund_search(params)?;
+    let offset = (search.page as u64 - 1) * search.display_size as u64;
+    let (total, rows) = store
+        .search_refunds(&service.id, &search.filter, search.display_size, offset)
+        .await?;
+    if total > 0 && search.page as u64 > crate::search::last_page(total, search.display_size) {
+        return Err(ApiError::plain(404, ErrorCode::SEARCH_REFUNDS_NOT_FOUND).into());
+    }
+    Ok((search, total, rows))
+}

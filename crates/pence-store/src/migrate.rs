@@ -11,6 +11,7 @@ const SQLITE: &[(i64, &str)] = &[
     (3, include_str!("migrations/common/0003_search_columns.sql")),
     (4, include_str!("migrations/common/0004_card_journey.sql")),
     (5, include_str!("migrations/common/0005_settlement.sql")),
+    (6, include_str!("migrations/common/0006_refund_search.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -18,6 +19,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (3, include_str!("migrations/common/0003_search_columns.sql")),
     (4, include_str!("migrations/common/0004_card_journey.sql")),
     (5, include_str!("migrations/common/0005_settlement.sql")),
+    (6, include_str!("migrations/common/0006_refund_search.sql")),
 ];
 
 const CREATE_TABLE: &str =

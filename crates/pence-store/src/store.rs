@@ -9,7 +9,7 @@ use pence_core::payment::{
     AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
 };
 use pence_core::refund::{RefundRecord, RefundStatus};
-use pence_core::search::PaymentFilter;
+use pence_core::search::{PaymentFilter, RefundFilter};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
@@ -73,6 +73,43 @@ pub struct SqlStore {
 impl SqlStore {
     pub(crate) fn new(db: Arc<dyn Db>) -> Self {
         SqlStore { db }
+    }
+
+    /// How many rows of `table` match `w`, and the page of them at `offset`, newest first.
+    async fn page_of(
+        &self,
+        table: &str,
+        columns: &str,
+        w: Where,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<Row>), StoreError> {
+        let count_sql = format!("SELECT COUNT(*) AS total FROM {table} WHERE {}", w.sql);
+        let total = match self
+            .db
+            .query(&count_sql, w.params.clone())
+            .await?
+            .into_iter()
+            .next()
+        {
+            Some(mut row) => row.i64("total")? as u64,
+            None => 0,
+        };
+        if total == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let n = w.params.len();
+        let page_sql = format!(
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY created_ms DESC, id DESC \
+             LIMIT ${} OFFSET ${}",
+            w.sql,
+            n + 1,
+            n + 2
+        );
+        let mut params = w.params;
+        params.push(Val::Int(limit as i64));
+        params.push(Val::Int(offset as i64));
+        Ok((total, self.db.query(&page_sql, params).await?))
     }
 
     /// Closes every connection; later calls fail (the node's health turns 503).
@@ -840,35 +877,42 @@ impl Store for SqlStore {
         offset: u64,
     ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
         let w = search_where(service_id, filter);
-        let count_sql = format!("SELECT COUNT(*) AS total FROM payments WHERE {}", w.sql);
-        let total = match self
-            .db
-            .query(&count_sql, w.params.clone())
-            .await?
-            .into_iter()
-            .next()
-        {
-            Some(mut row) => row.i64("total")? as u64,
-            None => 0,
-        };
-        if total == 0 || offset >= total {
-            return Ok((total, Vec::new()));
-        }
-        let n = w.params.len();
-        let page_sql = format!(
-            "SELECT {PAYMENT_COLUMNS} FROM payments WHERE {} ORDER BY created_ms DESC, id DESC LIMIT ${} OFFSET ${}",
-            w.sql,
-            n + 1,
-            n + 2
-        );
-        let mut params = w.params;
-        params.push(Val::Int(limit as i64));
-        params.push(Val::Int(offset as i64));
-        let rows = self.db.query(&page_sql, params).await?;
+        let (total, rows) = self
+            .page_of("payments", PAYMENT_COLUMNS, w, limit, offset)
+            .await?;
         Ok((
             total,
             rows.into_iter()
                 .map(payment_from)
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+
+    async fn search_refunds(
+        &self,
+        service_id: &str,
+        filter: &RefundFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<RefundRecord>), StoreError> {
+        let mut w = Where::new("service_id = ?", service_id.into());
+        for (clause, value) in [
+            ("created_ms > ?", filter.created_after_ms),
+            ("created_ms < ?", filter.created_before_ms),
+            ("settled_ms >= ?", filter.settled_from_ms),
+            ("settled_ms < ?", filter.settled_before_ms),
+        ] {
+            if let Some(v) = value {
+                w.add(clause, v.into());
+            }
+        }
+        let (total, rows) = self
+            .page_of("refunds", REFUND_COLUMNS, w, limit, offset)
+            .await?;
+        Ok((
+            total,
+            rows.into_iter()
+                .map(refund_from)
                 .collect::<Result<_, _>>()?,
         ))
     }

@@ -41,3 +41,16 @@ pub struct PaymentRefunds {
 pub struct EmbeddedRefunds {
     pub refunds: Vec<Refund>,
 }
+
+/// A refund in search results: the refund with its payment's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundForSearch {
+    pub refund_id: String,
+    pub payment_id: String,
+    pub created_date: String,
+    pub amount: i64,
+    pub status: String,
+    pub settlement_summary: RefundSettlementSummary,
+    #[serde(rename = "_links")]
+    pub links: RefundLinks,
+}

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::payment::Payment;
+use crate::refund::RefundForSearch;
 
 /// A navigation link of a search page: `{href}` only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,16 @@ pub struct PaymentSearchResults {
     pub count: u64,
     pub page: u64,
     pub results: Vec<Payment>,
+    #[serde(rename = "_links")]
+    pub links: SearchLinks,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundSearchResults {
+    pub total: u64,
+    pub count: u64,
+    pub page: u64,
+    pub results: Vec<RefundForSearch>,
     #[serde(rename = "_links")]
     pub links: SearchLinks,
 }

@@ -214,10 +214,7 @@ pub(crate) async fn search(
     Extension(Authed(service)): Extension<Authed>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-            .into_owned()
-            .collect();
+    let params = query_params(query);
     match usecases::search_payments(state.store.as_ref(), &service, &params).await {
         Ok((search, total, rows)) => {
             let ctx = LinkContext {
@@ -226,13 +223,26 @@ pub(crate) async fn search(
                 now_ms: state.clock.now_ms(),
                 in_search: true,
             };
-            let body = present::payment_search(&search, total, &rows, &ctx);
-            let mut resp = axum::Json(body).into_response();
-            let headers = resp.headers_mut();
-            headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            resp
+            uncached(axum::Json(present::payment_search(
+                &search, total, &rows, &ctx,
+            )))
         }
         Err(f) => failure(f, ErrorCode::SEARCH_PAYMENTS_CONNECTOR),
     }
+}
+
+/// A query string's parameters, decoded, in order.
+pub(crate) fn query_params(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// A search answer: never cached, as GOV.UK Pay sends it.
+pub(crate) fn uncached(body: impl IntoResponse) -> Response {
+    let mut resp = body.into_response();
+    let headers = resp.headers_mut();
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }

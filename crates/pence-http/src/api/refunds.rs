@@ -2,14 +2,14 @@
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::{present, usecases};
 use pence_wire::ErrorCode;
 
-use super::payments::{json_body, not_found};
+use super::payments::{json_body, not_found, query_params, uncached};
 use crate::auth::Authed;
 use crate::errors::failure;
 use crate::state::AppState;
@@ -72,5 +72,23 @@ pub(crate) async fn get(
     match usecases::refund(state.store.as_ref(), &service, &payment_id, &refund_id).await {
         Ok(refund) => Json(present::refund(&refund, &state.public_url)).into_response(),
         Err(f) => failure(f, ErrorCode::GET_REFUND_CONNECTOR),
+    }
+}
+
+/// `GET /v1/refunds`: the service's refunds, newest first, a page at a time.
+pub(crate) async fn search(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = query_params(query);
+    match usecases::search_refunds(state.store.as_ref(), &service, &params).await {
+        Ok((search, total, rows)) => uncached(Json(present::refund_search(
+            &search,
+            total,
+            &rows,
+            &state.public_url,
+        ))),
+        Err(f) => failure(f, ErrorCode::SEARCH_REFUNDS_CONNECTOR),
     }
 }

@@ -10,6 +10,7 @@ mod create_payment_rules;
 mod get_payment;
 mod property;
 mod rate_limits;
+mod refund_search;
 mod refunds;
 mod routing;
 mod search;
