@@ -5,6 +5,7 @@
 
 mod browser;
 mod http;
+mod property;
 
 use pence_testkit::{Browser, ServiceSite, TestServer};
 use serde_json::{json, Value};
