@@ -27,7 +27,7 @@ fn csrf_of(page: &str) -> String {
     page[at..at + page[at..].find('"').unwrap()].to_string()
 }
 
-fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
     vec![
         ("csrfToken", csrf.to_string()),
         ("cardNo", card.to_string()),
@@ -41,6 +41,23 @@ fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
         ("addressCountry", "GB".into()),
         ("email", "ada@example.org".into()),
     ]
+}
+
+/// A payment opened in a fresh browser-like client, on its card page.
+struct Paying {
+    c: reqwest::Client,
+    id: String,
+    csrf: String,
+    /// `/card_details/{id}` on the node.
+    url: String,
+}
+
+async fn paying(server: &TestServer, site: &ServiceSite) -> Paying {
+    let (id, next) = new_payment(server, site, json!({})).await;
+    let c = client();
+    let csrf = open(&c, server, &next, &id).await;
+    let url = format!("{}/card_details/{id}", server.url);
+    Paying { c, id, csrf, url }
 }
 
 /// Opens next_url in `c`; returns the card page's CSRF token.
@@ -115,10 +132,7 @@ async fn pages_carry_their_protections() {
 async fn forms_without_the_session_csrf_token_are_refused() {
     let server = TestServer::start(Engine::Sqlite).await;
     let site = ServiceSite::start().await;
-    let (id, next) = new_payment(&server, &site, json!({})).await;
-    let c = client();
-    let csrf = open(&c, &server, &next, &id).await;
-    let url = format!("{}/card_details/{id}", server.url);
+    let Paying { c, id, csrf, url } = paying(&server, &site).await;
     let forged = c
         .post(&url)
         .form(&card_form("not-the-token", "4444333322221111"))
@@ -149,10 +163,7 @@ async fn concurrent_double_submits_authorise_and_confirm_once() {
     for engine in engines() {
         let server = TestServer::start(engine).await;
         let site = ServiceSite::start().await;
-        let (id, next) = new_payment(&server, &site, json!({})).await;
-        let c = client();
-        let csrf = open(&c, &server, &next, &id).await;
-        let url = format!("{}/card_details/{id}", server.url);
+        let Paying { c, id, csrf, url } = paying(&server, &site).await;
         let form = Arc::new(card_form(&csrf, "4444333322221111"));
         let submits = (0..10).map(|_| {
             let (c, url, form) = (c.clone(), url.clone(), form.clone());
@@ -199,10 +210,7 @@ async fn service_cancel_races_the_user_confirming() {
         let server = TestServer::start(engine).await;
         let site = ServiceSite::start().await;
         for _ in 0..5 {
-            let (id, next) = new_payment(&server, &site, json!({})).await;
-            let c = client();
-            let csrf = open(&c, &server, &next, &id).await;
-            let url = format!("{}/card_details/{id}", server.url);
+            let Paying { c, id, csrf, url } = paying(&server, &site).await;
             let r = c
                 .post(&url)
                 .form(&card_form(&csrf, "4444333322221111"))
@@ -248,10 +256,7 @@ async fn card_numbers_never_reach_the_database() {
     let server = TestServer::start(Engine::Sqlite).await;
     let site = ServiceSite::start().await;
     let card = "4000056655665556";
-    let (id, next) = new_payment(&server, &site, json!({})).await;
-    let c = client();
-    let csrf = open(&c, &server, &next, &id).await;
-    let url = format!("{}/card_details/{id}", server.url);
+    let Paying { c, id, csrf, url } = paying(&server, &site).await;
     // A refused submit (bad CVC) and then the real one.
     let mut bad = card_form(&csrf, card);
     bad[5].1 = "1".into();
@@ -376,10 +381,7 @@ async fn prefilled_details_and_per_service_brands() {
 async fn three_ds_results_must_be_signed() {
     let server = TestServer::start(Engine::Sqlite).await;
     let site = ServiceSite::start().await;
-    let (id, next) = new_payment(&server, &site, json!({})).await;
-    let c = client();
-    let csrf = open(&c, &server, &next, &id).await;
-    let url = format!("{}/card_details/{id}", server.url);
+    let Paying { c, id, csrf, url } = paying(&server, &site).await;
     let r = c
         .post(&url)
         .form(&card_form(&csrf, "4000002500003155"))
@@ -432,10 +434,7 @@ async fn three_ds_results_must_be_signed() {
 
 /// Pays through the pages with `card` and confirms; returns the captured payment's id.
 async fn paid_with(server: &TestServer, site: &ServiceSite, card: &str) -> String {
-    let (id, next) = new_payment(server, site, json!({})).await;
-    let c = client();
-    let csrf = open(&c, server, &next, &id).await;
-    let url = format!("{}/card_details/{id}", server.url);
+    let Paying { c, id, csrf, url } = paying(server, site).await;
     c.post(&url)
         .form(&card_form(&csrf, card))
         .send()
@@ -508,10 +507,7 @@ async fn the_node_captures_in_the_background() {
     };
     let server = TestServer::start_with(Engine::Sqlite, options).await;
     let site = ServiceSite::start().await;
-    let (id, next) = new_payment(&server, &site, json!({})).await;
-    let c = client();
-    let csrf = open(&c, &server, &next, &id).await;
-    let url = format!("{}/card_details/{id}", server.url);
+    let Paying { c, id, csrf, url } = paying(&server, &site).await;
     c.post(&url)
         .form(&card_form(&csrf, "4242424242424242"))
         .send()

@@ -67,19 +67,8 @@ async fn apply(server: &TestServer, j: &Journey, op: &Op) {
     };
     match op {
         Op::SubmitCard(card) => {
-            let fields = vec![
-                ("cardNo", card.to_string()),
-                ("expiryMonth", "04".into()),
-                ("expiryYear", "31".into()),
-                ("cardholderName", "Ada".into()),
-                ("cvc", "123".into()),
-                ("addressLine1", "1 Street".into()),
-                ("addressCity", "London".into()),
-                ("addressPostcode", "SW1A 1AA".into()),
-                ("addressCountry", "GB".into()),
-                ("email", "ada@example.org".into()),
-            ];
-            let _ = j.browser.post(&j.url).form(&form(fields)).send().await;
+            let fields = super::http::card_form(&j.csrf, card);
+            let _ = j.browser.post(&j.url).form(&fields).send().await;
         }
         Op::PassThreeDs(pass) => {
             let page = j
