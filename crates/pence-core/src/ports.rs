@@ -53,15 +53,6 @@ pub trait Store: Send + Sync {
         payment: &PaymentRecord,
         event: &LedgerEvent,
     ) -> Result<(), StoreError>;
-    /// Moves `current` to `next` if nobody changed it since it was read (same version), with
-    /// its ledger events, in one transaction. `Conflict` when it had changed.
-    async fn change_status(
-        &self,
-        current: &PaymentRecord,
-        next: crate::status::Status,
-        events: &[LedgerEvent],
-        at_ms: i64,
-    ) -> Result<(), StoreError>;
     /// Replaces `current` with `next` (its status, email and journey fields) if nobody
     /// changed it since it was read (same version), with its ledger events, in one
     /// transaction. `Conflict` when it had changed.

@@ -201,7 +201,10 @@ async fn transition(
             Decision::Done => return Ok(()),
             Decision::Change(next, events) => (next, events),
         };
-        match store.change_status(&payment, next, &events, now).await {
+        let mut changed = payment.clone();
+        changed.status = next;
+        changed.updated_ms = now;
+        match store.update_payment(&payment, &changed, &events).await {
             Ok(()) => return Ok(()),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),

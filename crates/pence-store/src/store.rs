@@ -633,32 +633,6 @@ impl Store for SqlStore {
             .await
     }
 
-    async fn change_status(
-        &self,
-        current: &PaymentRecord,
-        next: Status,
-        events: &[LedgerEvent],
-        at_ms: i64,
-    ) -> Result<(), StoreError> {
-        let mut change = vec![Stmt::exec_one(
-            "UPDATE payments SET status = $1, version = version + 1, updated_ms = $2 \
-             WHERE id = $3 AND service_id = $4 AND version = $5",
-            vals![
-                next.as_str(),
-                at_ms,
-                &current.id,
-                &current.service_id,
-                current.version
-            ],
-        )];
-        change.extend(
-            events
-                .iter()
-                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
-        );
-        self.db.apply(change).await
-    }
-
     async fn update_payment(
         &self,
         current: &PaymentRecord,

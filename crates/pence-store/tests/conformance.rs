@@ -70,6 +70,13 @@ fn payment(service_id: &str) -> PaymentRecord {
     }
 }
 
+fn expired(p: &PaymentRecord) -> PaymentRecord {
+    PaymentRecord {
+        status: Status::Expired,
+        ..p.clone()
+    }
+}
+
 fn created(p: &PaymentRecord) -> LedgerEvent {
     LedgerEvent::for_payment(p, "PAYMENT_CREATED", p.created_ms)
 }
@@ -255,13 +262,13 @@ async fn status_changes_are_conditional_and_carry_their_events() {
             created_ms: p.created_ms + 10,
             ..created(&p)
         };
+        let cancelled = PaymentRecord {
+            status: Status::SystemCancelled,
+            updated_ms: p.created_ms + 10,
+            ..p.clone()
+        };
         store
-            .change_status(
-                &p,
-                Status::SystemCancelled,
-                std::slice::from_ref(&cancel),
-                p.created_ms + 10,
-            )
+            .update_payment(&p, &cancelled, std::slice::from_ref(&cancel))
             .await
             .unwrap();
         let now = store.payment("svc", &p.id).await.unwrap().unwrap();
@@ -271,7 +278,7 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         );
         // The same stale read cannot change it again, and writes no event.
         let stale = store
-            .change_status(&p, Status::Expired, std::slice::from_ref(&cancel), 1)
+            .update_payment(&p, &expired(&p), std::slice::from_ref(&cancel))
             .await;
         assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
         assert_eq!(
@@ -285,7 +292,7 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         // Nor can another service's scope.
         let mut other = now.clone();
         other.service_id = "other".into();
-        let wrong = store.change_status(&other, Status::Expired, &[], 1).await;
+        let wrong = store.update_payment(&other, &expired(&other), &[]).await;
         assert!(matches!(wrong, Err(StoreError::Conflict)));
         store.close().await;
     }

@@ -146,6 +146,18 @@ pub struct Context<'a> {
     pub today: (i32, u8),
 }
 
+impl<'a> Context<'a> {
+    /// The context for a service's settings at `now_ms` (the Clock's time).
+    pub fn at(settings: &'a CardSettings, now_ms: i64) -> Self {
+        let at = time::OffsetDateTime::from_unix_timestamp(now_ms.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        Context {
+            settings,
+            today: (at.year(), u8::from(at.month())),
+        }
+    }
+}
+
 const MAX_TEXT: usize = 255;
 
 fn digits(s: &str) -> String {
@@ -370,6 +382,12 @@ mod tests {
         let mut f = form();
         change(&mut f);
         check(&f).expect_err("should fail")
+    }
+
+    #[test]
+    fn today_comes_from_the_clock() {
+        let settings = CardSettings::default();
+        assert_eq!(Context::at(&settings, 1_453_396_500_000).today, (2016, 1));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use bytes::Bytes;
 use pence_core::card::{self, countries, CardForm};
 use pence_core::journey::{self, Deps};
-use pence_core::payment::{Language, PaymentRecord};
+use pence_core::payment::PaymentRecord;
 use pence_core::service::{CardSettings, Service};
 use pence_core::StoreError;
 use serde::Deserialize;
@@ -254,8 +254,9 @@ fn state_page(p: &PaymentRecord) -> Response {
     message(status, t, title, body, back)
 }
 
-fn surcharge_notice(t: &Text, pence: i64) -> String {
-    t.surcharge_notice.replace("{fee}", &text::money(pence))
+/// `template` with `{fee}` filled in.
+fn with_fee(template: &str, pence: i64) -> String {
+    template.replace("{fee}", &text::money(pence))
 }
 
 fn prefilled_form(p: &PaymentRecord) -> CardForm {
@@ -303,7 +304,7 @@ fn card_form_page(
         payment_id: &p.id,
         description: &p.description,
         amount: text::money(p.amount),
-        surcharge_note: (max_fee > 0).then(|| corporate_fee_hint(p.language, max_fee)),
+        surcharge_note: (max_fee > 0).then(|| with_fee(t.corporate_fee_hint, max_fee)),
         errors,
         form,
         accepted: settings.accepted_brands.iter().map(|b| b.label()).collect(),
@@ -312,19 +313,6 @@ fn card_form_page(
         email_mode: settings.email_collection.as_str(),
     };
     html(StatusCode::OK, render(page), p.return_url.as_deref())
-}
-
-fn corporate_fee_hint(lang: Language, pence: i64) -> String {
-    match lang {
-        Language::En => format!(
-            "Corporate cards may carry a fee of up to {}.",
-            text::money(pence)
-        ),
-        Language::Cy => format!(
-            "Gall fod ffi o hyd at {} am gardiau corfforaethol.",
-            text::money(pence)
-        ),
-    }
 }
 
 pub async fn card_page(
@@ -349,12 +337,6 @@ pub async fn card_page(
     go.await.unwrap_or_else(|e: Response| e)
 }
 
-fn today(now_ms: i64) -> (i32, u8) {
-    let at = time::OffsetDateTime::from_unix_timestamp(now_ms / 1000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    (at.year(), u8::from(at.month()))
-}
-
 pub async fn card_submit(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
@@ -367,10 +349,7 @@ pub async fn card_submit(
         if stage(&p) != Stage::CardDetails {
             return Ok(onward(&p));
         }
-        let ctx = card::form::Context {
-            settings: &service.cards,
-            today: today(state.clock.now_ms()),
-        };
+        let ctx = card::form::Context::at(&service.cards, state.clock.now_ms());
         let valid = match card::form::validate(&form, &ctx) {
             Ok(valid) => valid,
             Err(problems) => {
@@ -499,7 +478,7 @@ pub async fn confirm_page(
             surcharge_note: p
                 .corporate_surcharge
                 .filter(|s| *s > 0)
-                .map(|s| surcharge_notice(t, s)),
+                .map(|s| with_fee(t.surcharge_notice, s)),
             brand: card.brand.label(),
             last_digits: &card.last_digits,
             expiry: &card.expiry,

@@ -15,7 +15,7 @@ mod refunds;
 mod routing;
 mod search;
 
-use pence_core::payment::LedgerEvent;
+use pence_core::payment::{LedgerEvent, PaymentRecord};
 use pence_core::status::Status;
 use pence_core::Store;
 use pence_testkit::TestServer;
@@ -68,7 +68,15 @@ pub async fn move_to(server: &TestServer, id: &str, path: &[Status]) {
         );
         server
             .store
-            .change_status(&current, *next, &[event], current.updated_ms + 1)
+            .update_payment(
+                &current,
+                &PaymentRecord {
+                    status: *next,
+                    updated_ms: current.updated_ms + 1,
+                    ..current.clone()
+                },
+                &[event],
+            )
             .await
             .unwrap();
     }
