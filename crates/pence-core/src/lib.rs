@@ -5,6 +5,7 @@ pub mod api_key;
 pub mod card;
 pub mod clock;
 pub mod create_payment;
+pub mod dispute;
 pub mod ids;
 pub mod journey;
 pub mod metadata;

@@ -107,6 +107,10 @@ pub struct PaymentRecord {
     pub captured_ms: Option<i64>,
     /// When the sandbox paid the money out.
     pub settled_ms: Option<i64>,
+    /// A dispute was raised: the payment can no longer be refunded.
+    pub disputed: bool,
+    /// When the dispute the provider announced at capture is to be raised.
+    pub dispute_due_ms: Option<i64>,
 }
 
 impl PaymentRecord {

@@ -134,10 +134,49 @@ pub trait Store: Send + Sync {
     async fn search_refunds(
         &self,
         service_id: &str,
-        filter: &crate::search::RefundFilter,
+        filter: &crate::search::Dates,
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<crate::refund::RefundRecord>), StoreError>;
+    /// Payments of any service whose announced dispute is due (before `before_ms`), oldest
+    /// first: work for the dispute sweep.
+    async fn dispute_due_payments(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// Raises `dispute` on `payment` with its events, in one transaction: the payment is
+    /// marked disputed (so no refund can follow) and its version moves on. `Conflict` if it
+    /// already was disputed.
+    async fn raise_dispute(
+        &self,
+        payment: &PaymentRecord,
+        dispute: &crate::dispute::DisputeRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError>;
+    /// Disputes of any service with a lifecycle step due before `before_ms`, oldest first.
+    async fn due_disputes(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::dispute::DisputeRecord>, StoreError>;
+    /// Replaces `current` with `next` (status, net amount, due and settled times) if it is
+    /// still in `current`'s status, with its events, in one transaction; `Conflict` otherwise.
+    async fn advance_dispute(
+        &self,
+        current: &crate::dispute::DisputeRecord,
+        next: &crate::dispute::DisputeRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError>;
+    /// One page of this service's disputes matching `filter`, newest first, and how many
+    /// match in all.
+    async fn search_disputes(
+        &self,
+        service_id: &str,
+        filter: &crate::search::DisputeFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<crate::dispute::DisputeRecord>), StoreError>;
     /// A payment of this service; another service's payment is `None`, like an unknown id.
     async fn payment(
         &self,

@@ -295,3 +295,45 @@ pub fn refund_search(
         ),
     }
 }
+
+/// `GET /v1/disputes`' page.
+pub fn dispute_search(
+    search: &crate::search::DisputeSearch,
+    total: u64,
+    rows: &[crate::dispute::DisputeRecord],
+    base_url: &str,
+) -> pence_wire::DisputeSearchResults {
+    let page = search.page as u64;
+    pence_wire::DisputeSearchResults {
+        total,
+        count: rows.len() as u64,
+        page,
+        results: rows
+            .iter()
+            .map(|d| pence_wire::DisputeForSearch {
+                dispute_id: d.id.clone(),
+                payment_id: d.payment_id.clone(),
+                created_date: timefmt::date_time(d.created_ms),
+                evidence_due_date: timefmt::date_time(d.evidence_due_ms),
+                amount: d.amount,
+                fee: d.fee,
+                net_amount: d.net_amount,
+                reason: d.reason.clone(),
+                status: d.status.as_str().into(),
+                settlement_summary: d.settled_ms.map(|ms| pence_wire::RefundSettlementSummary {
+                    settled_date: Some(timefmt::date(ms)),
+                }),
+                links: pence_wire::DisputeLinks {
+                    payment: Link::get(format!("{base_url}/v1/payments/{}", d.payment_id)),
+                },
+            })
+            .collect(),
+        links: search_links(
+            &format!("{base_url}/v1/disputes"),
+            &search.params,
+            page,
+            search.display_size,
+            total,
+        ),
+    }
+}

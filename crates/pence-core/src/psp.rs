@@ -35,6 +35,16 @@ pub enum RefundOutcome {
     Failed,
 }
 
+/// A dispute the provider will raise on a captured payment (the sandbox's dispute cards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DisputePlan {
+    pub reason: &'static str,
+    /// The provider's dispute fee, in pence.
+    pub fee: i64,
+    /// Whether the service will win it.
+    pub won: bool,
+}
+
 #[async_trait]
 pub trait PaymentProvider: Send + Sync {
     /// The `payment_provider` value of payments it takes.
@@ -47,4 +57,6 @@ pub trait PaymentProvider: Send + Sync {
     async fn refund(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;
     /// The result of a refund that was `Pending`.
     async fn refund_result(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;
+    /// The dispute the paying user's bank will raise once `payment` is captured, if any.
+    fn dispute(&self, payment: &PaymentRecord) -> Option<DisputePlan>;
 }

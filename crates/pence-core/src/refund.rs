@@ -53,12 +53,12 @@ pub struct Availability {
 }
 
 /// Reference §5.1: `pending` until captured, then `available` or `full`; `unavailable` for
-/// everything else.
+/// everything else, and for a disputed payment.
 pub fn availability(p: &PaymentRecord) -> Availability {
     let available = p.total() - p.refund_submitted;
     let status = if p.status.refund_pending() {
         "pending"
-    } else if p.status == Status::Captured {
+    } else if p.status == Status::Captured && !p.disputed {
         if available > 0 {
             "available"
         } else {
@@ -158,6 +158,14 @@ pub fn refusal(p: &PaymentRecord, request: &RefundRequest) -> Option<ApiError> {
         ApiError::with_description(400, code, code.describe(&[reason]))
     };
     let a = availability(p);
+    if a.status == "unavailable" && p.disputed {
+        let code = ErrorCode::CREATE_REFUND_NOT_AVAILABLE;
+        return Some(ApiError::with_description(
+            400,
+            code,
+            "The payment is disputed and cannot be refunded".into(),
+        ));
+    }
     if a.status != "available" {
         return Some(not_available(a.status));
     }

@@ -6,6 +6,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
+use crate::dispute::DisputeStatus;
 use crate::status::Status;
 use crate::text::java_len;
 
@@ -34,20 +35,45 @@ pub struct PaymentFilter {
     pub first_digits: Option<String>,
     pub last_digits: Option<String>,
     pub agreement_id: Option<String>,
+    pub dates: Dates,
+}
+
+/// The date filters every search has: creation exclusive at both ends (as GOV.UK Pay's
+/// ledger does), settlement inclusive-from/exclusive-to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Dates {
     pub created_after_ms: Option<i64>,
     pub created_before_ms: Option<i64>,
     pub settled_from_ms: Option<i64>,
     pub settled_before_ms: Option<i64>,
 }
 
+/// A validated search: what to match, which page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentSearch {
-    pub filter: PaymentFilter,
+pub struct Search<F> {
+    pub filter: F,
     pub page: u32,
     pub display_size: u32,
     /// The filter parameters as given (non-blank), for the pagination links.
     pub params: Vec<(String, String)>,
 }
+
+impl<F> Search<F> {
+    /// Rows before this page.
+    pub fn offset(&self) -> u64 {
+        (self.page as u64 - 1) * self.display_size as u64
+    }
+
+    /// Whether this page lies past the last of `total` results (GOV.UK Pay's 404; with no
+    /// results at all every page is an empty 200).
+    pub fn past_the_end(&self, total: u64) -> bool {
+        total > 0 && self.page as u64 > last_page(total, self.display_size)
+    }
+}
+
+pub type PaymentSearch = Search<PaymentFilter>;
+pub type RefundSearch = Search<Dates>;
+pub type DisputeSearch = Search<DisputeFilter>;
 
 fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
@@ -157,24 +183,6 @@ fn invalid(code: ErrorCode, bad: &[&str]) -> ApiError {
     ApiError::with_description(422, code, code.describe(&[&bad.join(", ")]))
 }
 
-/// What a refund search asks for: creation dates exclusive at both ends; settlement dates
-/// inclusive-from/exclusive-to.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RefundFilter {
-    pub created_after_ms: Option<i64>,
-    pub created_before_ms: Option<i64>,
-    pub settled_from_ms: Option<i64>,
-    pub settled_before_ms: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RefundSearch {
-    pub filter: RefundFilter,
-    pub page: u32,
-    pub display_size: u32,
-    pub params: Vec<(String, String)>,
-}
-
 /// Validates `GET /v1/refunds`'s query (reference §12, last paragraph): P1101 listing every
 /// refused parameter in GOV.UK Pay's order.
 pub fn parse_refund_search(params: &[(String, String)]) -> Result<RefundSearch, ApiError> {
@@ -186,7 +194,7 @@ pub fn parse_refund_search(params: &[(String, String)]) -> Result<RefundSearch, 
         return Err(invalid(ErrorCode::SEARCH_REFUNDS_VALIDATION, &bad));
     }
     Ok(RefundSearch {
-        filter: RefundFilter {
+        filter: Dates {
             created_after_ms,
             created_before_ms,
             settled_from_ms,
@@ -201,6 +209,55 @@ pub fn parse_refund_search(params: &[(String, String)]) -> Result<RefundSearch, 
                 "to_date",
                 "from_settled_date",
                 "to_settled_date",
+            ],
+        ),
+    })
+}
+
+/// What a dispute search asks for: the dates (creation = when raised) and the status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DisputeFilter {
+    pub dates: Dates,
+    pub status: Option<DisputeStatus>,
+}
+
+/// Validates `GET /v1/disputes`'s query: P0401 listing every refused parameter in the order
+/// the spec's example gives (`from_date, to_date, from_settled_date, to_settled_date, status,
+/// display_size`; `page` before `display_size`, as in the other searches).
+pub fn parse_dispute_search(params: &[(String, String)]) -> Result<DisputeSearch, ApiError> {
+    let mut bad = Vec::new();
+    let (created_after_ms, created_before_ms) = created_range(params, &mut bad);
+    let (settled_from_ms, settled_before_ms) = settled_range(params, &mut bad);
+    let status = first(params, "status").and_then(|v| {
+        DisputeStatus::parse(v).or_else(|| {
+            bad.push("status");
+            None
+        })
+    });
+    let (page, display_size) = paging(params, &mut bad);
+    if !bad.is_empty() {
+        return Err(invalid(ErrorCode::SEARCH_PAYMENTS_VALIDATION, &bad));
+    }
+    Ok(DisputeSearch {
+        filter: DisputeFilter {
+            dates: Dates {
+                created_after_ms,
+                created_before_ms,
+                settled_from_ms,
+                settled_before_ms,
+            },
+            status,
+        },
+        page,
+        display_size,
+        params: kept(
+            params,
+            &[
+                "from_date",
+                "to_date",
+                "from_settled_date",
+                "to_settled_date",
+                "status",
             ],
         ),
     })
@@ -231,7 +288,10 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
     filter.reference = text("reference", 255, &mut bad);
     filter.email = text("email", 254, &mut bad);
     filter.card_brand = text("card_brand", 20, &mut bad);
-    (filter.created_after_ms, filter.created_before_ms) = created_range(params, &mut bad);
+    (
+        filter.dates.created_after_ms,
+        filter.dates.created_before_ms,
+    ) = created_range(params, &mut bad);
     let (page, display_size) = paging(params, &mut bad);
     for (name, n) in [
         ("first_digits_card_number", 6),
@@ -250,7 +310,8 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
             }
         }
     }
-    (filter.settled_from_ms, filter.settled_before_ms) = settled_range(params, &mut bad);
+    (filter.dates.settled_from_ms, filter.dates.settled_before_ms) =
+        settled_range(params, &mut bad);
     filter.cardholder_name = get("cardholder_name").map(str::to_lowercase);
     filter.agreement_id = get("agreement_id").map(str::to_string);
 
@@ -318,6 +379,30 @@ mod tests {
         assert_eq!(date_time_ms("2015-08-13"), None);
         assert_eq!(date_ms("2015-08-13"), Some(1_439_424_000_000));
         assert_eq!(date_ms("2015-13-01"), None);
+    }
+
+    #[test]
+    fn dispute_search_failures_in_order() {
+        let e = parse_dispute_search(&params(&[
+            ("display_size", "501"),
+            ("status", "open"),
+            ("page", "0"),
+            ("to_settled_date", "x"),
+            ("from_settled_date", "2022-13-01"),
+            ("to_date", "yesterday"),
+            ("from_date", "2022-01-01"),
+        ]))
+        .unwrap_err();
+        assert_eq!((e.status, e.body.code.as_str()), (422, "P0401"));
+        assert_eq!(
+            e.body.description,
+            "Invalid parameters: from_date, to_date, from_settled_date, to_settled_date, \
+             status, page, display_size. See Public API documentation for the correct data formats"
+        );
+        let ok = parse_dispute_search(&params(&[("status", "lost"), ("page", "2")])).unwrap();
+        assert_eq!(ok.filter.status, Some(DisputeStatus::Lost));
+        assert_eq!((ok.page, ok.display_size), (2, 500));
+        assert_eq!(ok.params, params(&[("status", "lost")]));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Several nodes may sweep at once: every change is conditional, so each happens once.
 
 use crate::journey::{moved, step};
-use crate::payment::PaymentRecord;
+use crate::payment::{LedgerEvent, PaymentRecord};
 use crate::ports::StoreError;
 use crate::psp::PaymentProvider;
 use crate::status::Status;
@@ -31,6 +31,8 @@ pub struct Swept {
     pub refunds: usize,
     /// Captured payments paid out.
     pub settled: usize,
+    /// Disputes raised or moved on a step.
+    pub disputes: usize,
 }
 
 /// One round of every sweep.
@@ -44,7 +46,50 @@ pub async fn run_once(
         expired: expire(store, clock, psp).await?,
         refunds: refunds(store, clock, psp).await?,
         settled: settle(store, clock).await?,
+        disputes: disputes(store, clock, psp).await?,
     })
+}
+
+/// Raises the disputes the provider announced at capture once they are due, then moves
+/// every dispute whose next step is due along its lifecycle (`dispute::advanced`).
+pub async fn disputes(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<usize, StoreError> {
+    let now = clock.now_ms();
+    let mut done = 0;
+    for p in store.dispute_due_payments(now + 1, BATCH).await? {
+        let Some(plan) = psp.dispute(&p) else {
+            continue;
+        };
+        let d = crate::dispute::raise(&p, &plan, clock.now_ms());
+        let event = LedgerEvent::for_payment(&p, "DISPUTE_CREATED", d.created_ms);
+        match store.raise_dispute(&p, &d, &[event]).await {
+            Ok(()) => done += 1,
+            // Changed meanwhile (a refund, another node): judged again next round.
+            Err(StoreError::Conflict | StoreError::Duplicate) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    for d in store.due_disputes(now + 1, BATCH).await? {
+        let Some((next, event_type)) = crate::dispute::advanced(&d, clock.now_ms()) else {
+            continue;
+        };
+        let event = LedgerEvent {
+            payment_id: d.payment_id.clone(),
+            service_id: d.service_id.clone(),
+            event_type: event_type.into(),
+            status: Status::Captured,
+            created_ms: next.updated_ms,
+        };
+        match store.advance_dispute(&d, &next, &[event]).await {
+            Ok(()) => done += 1,
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 /// The sandbox "pays out" captured payments a day after capture: the payment gets its
@@ -138,6 +183,10 @@ pub async fn capture(
                 let (mut next, e) = moved(p, Captured, "CAPTURE_CONFIRMED", now);
                 next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
                 next.captured_ms = Some(now);
+                // The provider knows now whether the user's bank will dispute it.
+                next.dispute_due_ms = psp
+                    .dispute(p)
+                    .map(|_| now + crate::dispute::RAISED_AFTER_MS);
                 (next, vec![e])
             })
         })

@@ -6,11 +6,13 @@ use serde_json::Value;
 use crate::api_key::{self, ApiKeyRecord};
 use crate::clock::Clock;
 use crate::create_payment::{check_for_service, parse_request};
+use crate::dispute::DisputeRecord;
 use crate::ids;
 use crate::payment::{LedgerEvent, PaymentRecord};
 use crate::ports::{Store, StoreError};
 use crate::psp::{PaymentProvider, RefundOutcome};
 use crate::refund::{self, RefundRecord, RefundStatus};
+use crate::search::{Dates, DisputeFilter, PaymentFilter, Search};
 use crate::service::Service;
 use crate::status::Status;
 
@@ -68,6 +70,8 @@ pub async fn create_payment(
         capture_submit_ms: None,
         captured_ms: None,
         settled_ms: None,
+        disputed: false,
+        dispute_due_ms: None,
     };
     let event = LedgerEvent::for_payment(&payment, "PAYMENT_CREATED", now);
     store.insert_payment(&payment, &event).await?;
@@ -406,21 +410,37 @@ pub async fn refund(
         .ok_or_else(|| ApiError::plain(404, ErrorCode::GET_REFUND_NOT_FOUND).into())
 }
 
+/// One page of search results: the search, how many match in all, the page's rows.
+pub type Found<F, R> = (Search<F>, u64, Vec<R>);
+
+/// The search's page, or `past_end` when it lies beyond the last one.
+fn found<F, R>(
+    search: Search<F>,
+    (total, rows): (u64, Vec<R>),
+    past_end: ErrorCode,
+) -> Result<Found<F, R>, Failure> {
+    if search.past_the_end(total) {
+        return Err(ApiError::plain(404, past_end).into());
+    }
+    Ok((search, total, rows))
+}
+
 /// `GET /v1/payments` (reference §11, §12): one page of the service's payments, newest first.
 pub async fn search_payments(
     store: &dyn Store,
     service: &Service,
     params: &[(String, String)],
-) -> Result<(crate::search::PaymentSearch, u64, Vec<PaymentRecord>), Failure> {
+) -> Result<Found<PaymentFilter, PaymentRecord>, Failure> {
     let search = crate::search::parse_payment_search(params)?;
-    let offset = (search.page as u64 - 1) * search.display_size as u64;
-    let (total, rows) = store
-        .search_payments(&service.id, &search.filter, search.display_size, offset)
+    let rows = store
+        .search_payments(
+            &service.id,
+            &search.filter,
+            search.display_size,
+            search.offset(),
+        )
         .await?;
-    if total > 0 && search.page as u64 > crate::search::last_page(total, search.display_size) {
-        return Err(ApiError::plain(404, ErrorCode::SEARCH_PAYMENTS_NOT_FOUND).into());
-    }
-    Ok((search, total, rows))
+    found(search, rows, ErrorCode::SEARCH_PAYMENTS_NOT_FOUND)
 }
 
 /// `GET /v1/refunds` (reference §11, §12): one page of the service's refunds, newest first.
@@ -428,14 +448,33 @@ pub async fn search_refunds(
     store: &dyn Store,
     service: &Service,
     params: &[(String, String)],
-) -> Result<(crate::search::RefundSearch, u64, Vec<RefundRecord>), Failure> {
+) -> Result<Found<Dates, RefundRecord>, Failure> {
     let search = crate::search::parse_refund_search(params)?;
-    let offset = (search.page as u64 - 1) * search.display_size as u64;
-    let (total, rows) = store
-        .search_refunds(&service.id, &search.filter, search.display_size, offset)
+    let rows = store
+        .search_refunds(
+            &service.id,
+            &search.filter,
+            search.display_size,
+            search.offset(),
+        )
         .await?;
-    if total > 0 && search.page as u64 > crate::search::last_page(total, search.display_size) {
-        return Err(ApiError::plain(404, ErrorCode::SEARCH_REFUNDS_NOT_FOUND).into());
-    }
-    Ok((search, total, rows))
+    found(search, rows, ErrorCode::SEARCH_REFUNDS_NOT_FOUND)
+}
+
+/// `GET /v1/disputes`: one page of the service's disputes, newest first.
+pub async fn search_disputes(
+    store: &dyn Store,
+    service: &Service,
+    params: &[(String, String)],
+) -> Result<Found<DisputeFilter, DisputeRecord>, Failure> {
+    let search = crate::search::parse_dispute_search(params)?;
+    let rows = store
+        .search_disputes(
+            &service.id,
+            &search.filter,
+            search.display_size,
+            search.offset(),
+        )
+        .await?;
+    found(search, rows, ErrorCode::SEARCH_PAYMENTS_NOT_FOUND)
 }

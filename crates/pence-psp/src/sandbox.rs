@@ -1,12 +1,13 @@
 //! The sandbox PSP. Authorisation looks the full card number up, in GOV.UK Pay's order: error
 //! cards, then declined cards, then the good list; any other number is a gateway error
-//! (reference §4.1). Beyond GOV.UK Pay's sandbox: 4000002500003155 asks for 3-D Secure, and
-//! refunds of payments made with 4000000000005126 fail at the provider.
+//! (reference §4.1). Beyond GOV.UK Pay's sandbox: 4000002500003155 asks for 3-D Secure,
+//! refunds of payments made with 4000000000005126 fail at the provider, and payments made
+//! with 4000000000000259 / 4000000000002685 are disputed after capture (lost / won).
 
 use async_trait::async_trait;
 use pence_core::card::ValidCard;
 use pence_core::payment::PaymentRecord;
-use pence_core::psp::{Authorisation, PaymentProvider, RefundOutcome};
+use pence_core::psp::{Authorisation, DisputePlan, PaymentProvider, RefundOutcome};
 
 /// Gateway error: the sandbox's own message, typo included.
 const ERROR_CARDS: &[&str] = &["4000000000000119"];
@@ -42,15 +43,24 @@ const GOOD_CARDS: &[&str] = &[
 const THREE_DS_CARD: &str = "4000002500003155";
 /// First six and last four of the card whose refunds fail.
 const REFUND_ERROR_CARD: (&str, &str) = ("400000", "5126");
+/// First six and last four of the cards whose payments are disputed (Stripe's test cards:
+/// both fraudulent, the first lost and the second won), and whether the service wins.
+const DISPUTE_CARDS: [((&str, &str), bool); 2] =
+    [(("400000", "0259"), false), (("400000", "2685"), true)];
+/// Stripe's dispute fee in the UK, £20.
+const DISPUTE_FEE: i64 = 2000;
 
 #[derive(Debug, Default, Clone)]
 pub struct Sandbox;
 
+/// The first six and last four digits the payment was made with.
+fn digits(payment: &PaymentRecord) -> Option<(&str, &str)> {
+    let c = payment.card.as_ref()?;
+    Some((c.first_digits.as_str(), c.last_digits.as_str()))
+}
+
 fn refund_fails(payment: &PaymentRecord) -> bool {
-    payment
-        .card
-        .as_ref()
-        .is_some_and(|c| (c.first_digits.as_str(), c.last_digits.as_str()) == REFUND_ERROR_CARD)
+    digits(payment) == Some(REFUND_ERROR_CARD)
 }
 
 fn transaction_id() -> String {
@@ -125,6 +135,18 @@ impl PaymentProvider for Sandbox {
         } else {
             RefundOutcome::Succeeded
         }
+    }
+
+    fn dispute(&self, payment: &PaymentRecord) -> Option<DisputePlan> {
+        let used = digits(payment)?;
+        DISPUTE_CARDS
+            .iter()
+            .find(|(card, _)| *card == used)
+            .map(|&(_, won)| DisputePlan {
+                reason: "fraudulent",
+                fee: DISPUTE_FEE,
+                won,
+            })
     }
 }
 

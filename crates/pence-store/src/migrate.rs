@@ -12,6 +12,7 @@ const SQLITE: &[(i64, &str)] = &[
     (4, include_str!("migrations/common/0004_card_journey.sql")),
     (5, include_str!("migrations/common/0005_settlement.sql")),
     (6, include_str!("migrations/common/0006_refund_search.sql")),
+    (7, include_str!("migrations/common/0007_disputes.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -20,6 +21,7 @@ const POSTGRES: &[(i64, &str)] = &[
     (4, include_str!("migrations/common/0004_card_journey.sql")),
     (5, include_str!("migrations/common/0005_settlement.sql")),
     (6, include_str!("migrations/common/0006_refund_search.sql")),
+    (7, include_str!("migrations/common/0007_disputes.sql")),
 ];
 
 const CREATE_TABLE: &str =

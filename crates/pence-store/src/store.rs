@@ -5,11 +5,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::card::{Address, Brand, CardType};
+use pence_core::dispute::{DisputeRecord, DisputeStatus};
 use pence_core::payment::{
     AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
 };
 use pence_core::refund::{RefundRecord, RefundStatus};
-use pence_core::search::{PaymentFilter, RefundFilter};
+use pence_core::search::{Dates, DisputeFilter, PaymentFilter};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
 use pence_core::{Store, StoreError};
@@ -40,7 +41,7 @@ macro_rules! journey_columns {
         "cardholder_name, first_digits, last_digits, card_brand, card_expiry, card_type, \
          billing_line1, billing_line2, billing_postcode, billing_city, billing_country, \
          provider_id, three_ds_required, corporate_surcharge, capture_submit_ms, captured_ms, \
-         settled_ms"
+         settled_ms, disputed, dispute_due_ms"
     };
 }
 macro_rules! payment_columns {
@@ -202,6 +203,8 @@ fn has_journey(p: &PaymentRecord) -> bool {
         || p.capture_submit_ms.is_some()
         || p.captured_ms.is_some()
         || p.settled_ms.is_some()
+        || p.disputed
+        || p.dispute_due_ms.is_some()
 }
 
 /// The values of `created_columns!`, then (with `journey`) those of `journey_columns!`.
@@ -264,6 +267,8 @@ fn journey_values(p: &PaymentRecord) -> Vec<Val> {
         p.capture_submit_ms,
         p.captured_ms,
         p.settled_ms,
+        p.disputed,
+        p.dispute_due_ms,
     ]
 }
 
@@ -330,6 +335,8 @@ fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         capture_submit_ms: r.opt_i64("capture_submit_ms")?,
         captured_ms: r.opt_i64("captured_ms")?,
         settled_ms: r.opt_i64("settled_ms")?,
+        disputed: r.bool("disputed")?,
+        dispute_due_ms: r.opt_i64("dispute_due_ms")?,
     })
 }
 
@@ -398,6 +405,21 @@ impl Where {
             .push_str(&clause.replace('?', &format!("${}", self.params.len())));
     }
 
+    /// The searches' date filters: creation after/before (both exclusive), settlement from
+    /// (inclusive) and before.
+    fn add_dates(&mut self, d: &Dates) {
+        for (clause, value) in [
+            ("created_ms > ?", d.created_after_ms),
+            ("created_ms < ?", d.created_before_ms),
+            ("settled_ms >= ?", d.settled_from_ms),
+            ("settled_ms < ?", d.settled_before_ms),
+        ] {
+            if let Some(v) = value {
+                self.add(clause, v.into());
+            }
+        }
+    }
+
     fn add_in(&mut self, column: &str, values: Vec<Val>) {
         let mut marks = Vec::new();
         for v in values {
@@ -440,17 +462,56 @@ fn search_where(service_id: &str, f: &PaymentFilter) -> Where {
             w.add(clause, v.into());
         }
     }
-    for (clause, value) in [
-        ("created_ms > ?", f.created_after_ms),
-        ("created_ms < ?", f.created_before_ms),
-        ("settled_ms >= ?", f.settled_from_ms),
-        ("settled_ms < ?", f.settled_before_ms),
-    ] {
-        if let Some(v) = value {
-            w.add(clause, v.into());
-        }
-    }
+    w.add_dates(&f.dates);
     w
+}
+
+const DISPUTE_COLUMNS: &str = "id, service_id, payment_id, status, won, reason, amount, fee, \
+     net_amount, evidence_due_ms, created_ms, updated_ms, due_ms, settled_ms";
+
+fn dispute_values(d: &DisputeRecord) -> Vec<Val> {
+    vals![
+        &d.id,
+        &d.service_id,
+        &d.payment_id,
+        d.status.as_str(),
+        d.won,
+        &d.reason,
+        d.amount,
+        d.fee,
+        d.net_amount,
+        d.evidence_due_ms,
+        d.created_ms,
+        d.updated_ms,
+        d.due_ms,
+        d.settled_ms,
+    ]
+}
+
+fn dispute_from(mut r: Row) -> Result<DisputeRecord, StoreError> {
+    let status = r.text("status")?;
+    Ok(DisputeRecord {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        payment_id: r.text("payment_id")?,
+        status: DisputeStatus::parse(&status).ok_or_else(|| corrupt("dispute status", &status))?,
+        won: r.bool("won")?,
+        reason: r.text("reason")?,
+        amount: r.i64("amount")?,
+        fee: r.i64("fee")?,
+        net_amount: r.opt_i64("net_amount")?,
+        evidence_due_ms: r.i64("evidence_due_ms")?,
+        created_ms: r.i64("created_ms")?,
+        updated_ms: r.i64("updated_ms")?,
+        due_ms: r.opt_i64("due_ms")?,
+        settled_ms: r.opt_i64("settled_ms")?,
+    })
+}
+
+fn event_inserts(events: &[LedgerEvent]) -> impl Iterator<Item = Stmt> + '_ {
+    events
+        .iter()
+        .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e)))
 }
 
 fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
@@ -643,11 +704,7 @@ impl Store for SqlStore {
         params.extend(journey_values(next));
         params.extend(vals![&current.id, &current.service_id, current.version]);
         let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
-        change.extend(
-            events
-                .iter()
-                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
-        );
+        change.extend(event_inserts(events));
         self.db.apply(change).await
     }
 
@@ -749,8 +806,9 @@ impl Store for SqlStore {
             Stmt::exec_one(
                 "UPDATE payments SET refund_submitted = refund_submitted + $1, version = version + 1, \
                  updated_ms = $2 WHERE id = $3 AND service_id = $4 AND status = $5 \
-                 AND refund_submitted + $1 <= amount + COALESCE(corporate_surcharge, 0)",
-                vals![counts, refund.created_ms, &payment.id, &payment.service_id, Status::Captured.as_str()],
+                 AND refund_submitted + $1 <= amount + COALESCE(corporate_surcharge, 0) \
+                 AND disputed = $6",
+                vals![counts, refund.created_ms, &payment.id, &payment.service_id, Status::Captured.as_str(), false],
             ),
             Stmt::insert(
                 "refunds",
@@ -766,11 +824,7 @@ impl Store for SqlStore {
                 ],
             ),
         ];
-        change.extend(
-            events
-                .iter()
-                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
-        );
+        change.extend(event_inserts(events));
         self.db.apply(change).await
     }
 
@@ -797,11 +851,7 @@ impl Store for SqlStore {
                 vals![refund.amount, at_ms, &refund.payment_id, &refund.service_id],
             ));
         }
-        change.extend(
-            events
-                .iter()
-                .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))),
-        );
+        change.extend(event_inserts(events));
         self.db.apply(change).await
     }
 
@@ -865,21 +915,12 @@ impl Store for SqlStore {
     async fn search_refunds(
         &self,
         service_id: &str,
-        filter: &RefundFilter,
+        filter: &Dates,
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<RefundRecord>), StoreError> {
         let mut w = Where::new("service_id = ?", service_id.into());
-        for (clause, value) in [
-            ("created_ms > ?", filter.created_after_ms),
-            ("created_ms < ?", filter.created_before_ms),
-            ("settled_ms >= ?", filter.settled_from_ms),
-            ("settled_ms < ?", filter.settled_before_ms),
-        ] {
-            if let Some(v) = value {
-                w.add(clause, v.into());
-            }
-        }
+        w.add_dates(filter);
         let (total, rows) = self
             .page_of("refunds", REFUND_COLUMNS, w, limit, offset)
             .await?;
@@ -887,6 +928,115 @@ impl Store for SqlStore {
             total,
             rows.into_iter()
                 .map(refund_from)
+                .collect::<Result<_, _>>()?,
+        ))
+    }
+
+    async fn dispute_due_payments(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            payment_columns!(),
+            " FROM payments WHERE dispute_due_ms IS NOT NULL AND dispute_due_ms < $1 \
+             ORDER BY dispute_due_ms LIMIT $2"
+        );
+        self.db
+            .query(sql, vals![before_ms, i64::from(limit)])
+            .await?
+            .into_iter()
+            .map(payment_from)
+            .collect()
+    }
+
+    async fn raise_dispute(
+        &self,
+        payment: &PaymentRecord,
+        dispute: &DisputeRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError> {
+        let mut change = vec![
+            Stmt::exec_one(
+                // Not conditional on the version: refunds (which only add to
+                // refund_submitted) must not hold a dispute back. The version still moves, so
+                // any change read before the dispute fails and is judged again.
+                "UPDATE payments SET disputed = $1, dispute_due_ms = NULL, version = version + 1, \
+                 updated_ms = $2 WHERE id = $3 AND service_id = $4 AND disputed = $5",
+                vals![
+                    true,
+                    dispute.created_ms,
+                    &payment.id,
+                    &payment.service_id,
+                    false
+                ],
+            ),
+            Stmt::insert("disputes", DISPUTE_COLUMNS, dispute_values(dispute)),
+        ];
+        change.extend(event_inserts(events));
+        self.db.apply(change).await
+    }
+
+    async fn due_disputes(
+        &self,
+        before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<DisputeRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {DISPUTE_COLUMNS} FROM disputes WHERE due_ms IS NOT NULL AND due_ms < $1 \
+             ORDER BY due_ms LIMIT $2"
+        );
+        self.db
+            .query(&sql, vals![before_ms, i64::from(limit)])
+            .await?
+            .into_iter()
+            .map(dispute_from)
+            .collect()
+    }
+
+    async fn advance_dispute(
+        &self,
+        current: &DisputeRecord,
+        next: &DisputeRecord,
+        events: &[LedgerEvent],
+    ) -> Result<(), StoreError> {
+        let mut change = vec![Stmt::exec_one(
+            "UPDATE disputes SET status = $1, net_amount = $2, due_ms = $3, settled_ms = $4, \
+             updated_ms = $5 WHERE id = $6 AND status = $7",
+            vals![
+                next.status.as_str(),
+                next.net_amount,
+                next.due_ms,
+                next.settled_ms,
+                next.updated_ms,
+                &current.id,
+                current.status.as_str()
+            ],
+        )];
+        change.extend(event_inserts(events));
+        self.db.apply(change).await
+    }
+
+    async fn search_disputes(
+        &self,
+        service_id: &str,
+        filter: &DisputeFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<DisputeRecord>), StoreError> {
+        let mut w = Where::new("service_id = ?", service_id.into());
+        w.add_dates(&filter.dates);
+        if let Some(status) = filter.status {
+            w.add("status = ?", status.as_str().into());
+        }
+        let (total, rows) = self
+            .page_of("disputes", DISPUTE_COLUMNS, w, limit, offset)
+            .await?;
+        Ok((
+            total,
+            rows.into_iter()
+                .map(dispute_from)
                 .collect::<Result<_, _>>()?,
         ))
     }

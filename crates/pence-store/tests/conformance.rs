@@ -67,6 +67,8 @@ fn payment(service_id: &str) -> PaymentRecord {
         capture_submit_ms: None,
         captured_ms: None,
         settled_ms: None,
+        disputed: false,
+        dispute_due_ms: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dispute::DisputeForSearch;
 use crate::payment::Payment;
 use crate::refund::RefundForSearch;
 
@@ -40,5 +41,16 @@ pub struct RefundSearchResults {
     pub page: u64,
     pub results: Vec<RefundForSearch>,
     #[serde(rename = "_links")]
+    pub links: SearchLinks,
+}
+
+/// Search disputes' page. Unlike the other searches its navigation links are `links`, not
+/// `_links`: GOV.UK Pay serialises this page as a plain snake-case object (so says the spec).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DisputeSearchResults {
+    pub total: u64,
+    pub count: u64,
+    pub page: u64,
+    pub results: Vec<DisputeForSearch>,
     pub links: SearchLinks,
 }

@@ -1,5 +1,6 @@
 //! The public API, `/v1/...`, behind API-key authentication.
 
+mod disputes;
 mod payments;
 mod refunds;
 
@@ -14,6 +15,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/v1/payments", post(payments::create).get(payments::search))
         .route("/v1/payments/{payment_id}", get(payments::get))
         .route("/v1/refunds", get(refunds::search))
+        .route("/v1/disputes", get(disputes::search))
         .route("/v1/payments/{payment_id}/cancel", post(payments::cancel))
         .route("/v1/payments/{payment_id}/capture", post(payments::capture))
         .route("/v1/payments/{payment_id}/events", get(payments::events))

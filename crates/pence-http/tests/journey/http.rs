@@ -433,7 +433,7 @@ async fn three_ds_results_must_be_signed() {
 }
 
 /// Pays through the pages with `card` and confirms; returns the captured payment's id.
-async fn paid_with(server: &TestServer, site: &ServiceSite, card: &str) -> String {
+pub(crate) async fn paid_with(server: &TestServer, site: &ServiceSite, card: &str) -> String {
     let Paying { c, id, csrf, url } = paying(server, site).await;
     c.post(&url)
         .form(&card_form(&csrf, card))

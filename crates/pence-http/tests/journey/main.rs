@@ -4,6 +4,7 @@
 //! checking the payment's state and events on the public API.
 
 mod browser;
+mod disputes;
 mod http;
 mod property;
 

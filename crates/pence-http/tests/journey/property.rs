@@ -31,6 +31,7 @@ fn op() -> impl Strategy<Value = Op> {
             "4000000000000119",
             "4000002500003155",
             "4000000000005126",
+            "4000000000000259",
             "4111111111111111",
         ])
         .prop_map(Op::SubmitCard),
@@ -171,6 +172,19 @@ async fn check(server: &TestServer, j: &mut Journey) -> Result<(), TestCaseError
         .await
         .unwrap();
     prop_assert_eq!(events.last().unwrap().status, stored.status);
+    // A disputed payment takes no more refunds.
+    if let Some(raised) = events
+        .iter()
+        .position(|e| e.event_type == "DISPUTE_CREATED")
+    {
+        prop_assert_eq!(&summary["status"], "unavailable");
+        prop_assert!(
+            !events[raised..]
+                .iter()
+                .any(|e| e.event_type.starts_with("REFUND_CREATED")),
+            "refunded after the dispute"
+        );
+    }
     for pair in events.windows(2) {
         prop_assert!(
             pair[0].status != pair[1].status
