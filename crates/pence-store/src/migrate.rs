@@ -13,6 +13,12 @@ const SQLITE: &[(i64, &str)] = &[
     (5, include_str!("migrations/common/0005_settlement.sql")),
     (6, include_str!("migrations/common/0006_refund_search.sql")),
     (7, include_str!("migrations/common/0007_disputes.sql")),
+    (8, include_str!("migrations/sqlite/0008_text_search.sql")),
+    (9, include_str!("migrations/common/0009_search_order.sql")),
+    (
+        10,
+        include_str!("migrations/sqlite/0010_payment_counts.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -22,6 +28,12 @@ const POSTGRES: &[(i64, &str)] = &[
     (5, include_str!("migrations/common/0005_settlement.sql")),
     (6, include_str!("migrations/common/0006_refund_search.sql")),
     (7, include_str!("migrations/common/0007_disputes.sql")),
+    (8, include_str!("migrations/postgres/0008_text_search.sql")),
+    (9, include_str!("migrations/common/0009_search_order.sql")),
+    (
+        10,
+        include_str!("migrations/postgres/0010_payment_counts.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

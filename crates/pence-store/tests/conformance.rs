@@ -414,3 +414,134 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments() {
         store.close().await;
     }
 }
+
+/// Text filters find fragments anywhere, case-insensitively, through the trigram indexes
+/// (3+ characters) or without them (shorter), with LIKE's wildcards and FTS's quotes taken
+/// literally; a cardholder name set later is found; the unfiltered total is the
+/// trigger-kept count, right across services and bulk loads.
+#[tokio::test]
+async fn text_search_and_totals_agree_with_the_rows() {
+    use pence_core::search::PaymentFilter;
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let (a, b) = (service(false), service(false));
+        store.insert_service(&a).await.unwrap();
+        store.insert_service(&b).await.unwrap();
+        let mut made = Vec::new();
+        for (i, reference) in ["INV-0012345", "Ref \"quoted\" 50%_off", "zz", "inv-9912345"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut p = payment(&a.id);
+            p.reference = reference.into();
+            p.email = Some(format!("Person{i}@Example.org"));
+            p.created_ms += i as i64;
+            store
+                .insert_payment(
+                    &p,
+                    &LedgerEvent::for_payment(&p, "PAYMENT_CREATED", p.created_ms),
+                )
+                .await
+                .unwrap();
+            made.push(p);
+        }
+        let other = payment(&b.id);
+        store
+            .load(std::slice::from_ref(&other), &[], &[])
+            .await
+            .unwrap();
+
+        let find = |f: PaymentFilter| {
+            let store = store.clone();
+            let service = a.id.clone();
+            async move {
+                let (total, rows) = store.search_payments(&service, &f, 500, 0).await.unwrap();
+                let refs: Vec<String> = rows.into_iter().map(|p| p.reference).collect();
+                assert_eq!(total as usize, refs.len());
+                refs
+            }
+        };
+        let text = |field: &str, v: &str| {
+            let mut f = PaymentFilter::default();
+            let v = Some(v.to_lowercase());
+            match field {
+                "reference" => f.reference = v,
+                "email" => f.email = v,
+                _ => f.cardholder_name = v,
+            }
+            f
+        };
+        assert_eq!(
+            find(text("reference", "12345")).await,
+            ["inv-9912345", "INV-0012345"]
+        );
+        assert_eq!(find(text("reference", "INV-00")).await, ["INV-0012345"]);
+        assert_eq!(
+            find(text("reference", "\"quoted\" 50%_")).await,
+            ["Ref \"quoted\" 50%_off"]
+        );
+        assert_eq!(
+            find(text("reference", "0%_o")).await,
+            ["Ref \"quoted\" 50%_off"]
+        );
+        assert!(
+            find(text("reference", "5_%")).await.is_empty(),
+            "wildcards are literal"
+        );
+        assert_eq!(
+            find(text("reference", "z")).await,
+            ["zz"],
+            "short fragments still match"
+        );
+        assert_eq!(
+            find(text("email", "PERSON1@")).await,
+            ["Ref \"quoted\" 50%_off"]
+        );
+        assert!(find(text("email", "person9")).await.is_empty());
+
+        // A name entered later is indexed too; changing it again replaces it.
+        let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
+        let mut named = stored.clone();
+        named.card = Some(CardDetails {
+            first_digits: "424242".into(),
+            last_digits: "4242".into(),
+            cardholder_name: "Ada Lovelace".into(),
+            expiry: "04/31".into(),
+            brand: Brand::parse("visa").unwrap(),
+            card_type: CardType::Credit,
+            billing_address: None,
+        });
+        store.update_payment(&stored, &named, &[]).await.unwrap();
+        assert_eq!(
+            find(text("cardholder_name", "lovelace")).await,
+            ["INV-0012345"]
+        );
+        let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
+        let mut renamed = stored.clone();
+        renamed.card.as_mut().unwrap().cardholder_name = "Grace Hopper".into();
+        store.update_payment(&stored, &renamed, &[]).await.unwrap();
+        assert!(find(text("cardholder_name", "lovelace")).await.is_empty());
+        assert_eq!(
+            find(text("cardholder_name", "HOPPER")).await,
+            ["INV-0012345"]
+        );
+
+        // Totals without a filter come from the counts: 4 here, 1 in the other service.
+        let (total, rows) = store
+            .search_payments(&a.id, &PaymentFilter::default(), 2, 2)
+            .await
+            .unwrap();
+        assert_eq!(total, 4);
+        let page: Vec<&str> = rows.iter().map(|p| p.reference.as_str()).collect();
+        assert_eq!(
+            page,
+            ["Ref \"quoted\" 50%_off", "INV-0012345"],
+            "oldest end, newest first"
+        );
+        let (total, _) = store
+            .search_payments(&b.id, &PaymentFilter::default(), 500, 0)
+            .await
+            .unwrap();
+        assert_eq!(total, 1);
+    }
+}

@@ -15,7 +15,7 @@ use pence_core::clock::AdjustableClock;
 use pence_core::usecases;
 use pence_core::Store;
 use pence_http::{AppState, NodeSettings, RateLimitConfig};
-use pence_store::StoreOptions;
+use pence_store::{SqlStore, StoreOptions};
 
 use crate::config::Settings;
 
@@ -45,7 +45,19 @@ struct Phase {
     ids: Vec<String>,
 }
 
-pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
+/// A node on loopback for a benchmark, with a service and its key.
+pub(crate) struct Node {
+    pub store: Arc<SqlStore>,
+    pub addr: std::net::SocketAddr,
+    pub key: String,
+    pub service: pence_core::service::Service,
+    /// Holds the temporary SQLite file while the node runs.
+    _temp: tempfile::TempDir,
+}
+
+/// Starts a node on a temporary SQLite file, or on the database the settings name when one
+/// was given explicitly (`--database` or PENCE_DATABASE_URL).
+pub(crate) async fn start_node(settings: &Settings) -> anyhow::Result<Node> {
     let temp = tempfile::tempdir()?;
     let explicit = std::env::args().any(|a| a.starts_with("--database"))
         || std::env::var("PENCE_DATABASE_URL").is_ok();
@@ -54,7 +66,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
     } else {
         temp.path().join("bench.db").to_string_lossy().into_owned()
     };
-    let store: Arc<dyn Store> = Arc::new(
+    let store = Arc::new(
         pence_store::connect(&url, StoreOptions::default())
             .await
             .context("opening the bench database")?,
@@ -85,7 +97,18 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
         pence_http::router(state),
         std::future::pending(),
     ));
+    Ok(Node {
+        store,
+        addr,
+        key,
+        service,
+        _temp: temp,
+    })
+}
 
+pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
+    let node = start_node(settings).await?;
+    let (store, addr, key) = (node.store.clone(), node.addr, node.key.clone());
     let engine = store.engine();
     println!(
         "pence bench: {engine}, {} clients, {} s a phase, {} cores",

@@ -2,6 +2,7 @@
 
 mod admin;
 mod bench;
+mod bench_search;
 mod config;
 mod serve;
 
@@ -39,6 +40,8 @@ enum Command {
     Key(admin::KeyCommand),
     /// Measure create-payment and get-payment throughput and latency.
     Bench(bench::BenchArgs),
+    /// Load a million payments and time typical searches (p50/p99).
+    BenchSearch(bench_search::SearchBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +65,7 @@ fn main() -> std::process::ExitCode {
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,
             Command::Bench(args) => bench::run(&settings, args).await,
+            Command::BenchSearch(args) => bench_search::run(&settings, args).await,
         }
     });
     match result {

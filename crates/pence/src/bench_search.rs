@@ -1,0 +1,270 @@
+//! `pence bench-search`: loads a service with a million payments (a month of them, with their
+//! events and refunds) into a node's database, then times typical `GET /v1/payments`
+//! searches over HTTP, one at a time, and prints p50/p99 against the 50 ms target.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use pence_core::card::{Brand, CardType};
+use pence_core::payment::{
+    AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
+};
+use pence_core::refund::{RefundRecord, RefundStatus};
+use pence_core::status::Status;
+use pence_core::timefmt;
+use pence_core::Store;
+use rand::Rng;
+
+use crate::bench::start_node;
+use crate::config::Settings;
+
+#[derive(clap::Args, Debug)]
+pub struct SearchBenchArgs {
+    /// Payments to load.
+    #[arg(long, default_value_t = 1_000_000)]
+    payments: usize,
+    /// Searches timed of each kind.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
+}
+
+/// The target: every typical search's p99 under 50 ms.
+const P99_TARGET_MS: f64 = 50.0;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+const SPAN_DAYS: i64 = 30;
+/// Payments loaded per transaction.
+const BATCH: usize = 5_000;
+
+pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<()> {
+    let node = start_node(settings).await?;
+    let engine = node.store.engine();
+    println!(
+        "pence bench-search: {engine}, {} payments over {SPAN_DAYS} days, {} searches of each kind",
+        args.payments, args.queries
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let first_ms = now - SPAN_DAYS * DAY_MS;
+    let step = (SPAN_DAYS * DAY_MS) / args.payments.max(1) as i64;
+
+    let started = Instant::now();
+    let mut n = 0;
+    while n < args.payments {
+        let end = (n + BATCH).min(args.payments);
+        let (payments, events, refunds) =
+            history(&node.service.id, n..end, |i| first_ms + i as i64 * step);
+        node.store
+            .load(&payments, &events, &refunds)
+            .await
+            .context("loading payments")?;
+        n = end;
+    }
+    node.store.analyze().await?;
+    println!(
+        "loaded in {:.1} s (with ~4 events a payment and a refund on one in twenty)",
+        started.elapsed().as_secs_f64()
+    );
+
+    let mut client = Client::connect(node.addr, &node.key).await?;
+    let mut rng = rand::rng();
+    let count = args.payments.max(1);
+    let kinds: [(&str, Query); 4] = [
+        (
+            "by reference",
+            Box::new(move |r| format!("reference={}", reference(r.random_range(0..count)))),
+        ),
+        (
+            "by email fragment",
+            // `user4821` matches user4821, user48210–9, user482100–99…: a few to a hundred.
+            Box::new(move |r| format!("email=user{}", r.random_range(1000..count.max(1001)))),
+        ),
+        (
+            "state + date range",
+            Box::new(move |r| {
+                let day = first_ms + r.random_range(0..SPAN_DAYS - 1) * DAY_MS;
+                format!(
+                    "state=success&from_date={}&to_date={}",
+                    timefmt::date_time(day).replace(".000", ""),
+                    timefmt::date_time(day + DAY_MS).replace(".000", "")
+                )
+            }),
+        ),
+        (
+            // Page 2000 of a million: the last; smaller loads take their last page too.
+            "deep page of 500",
+            Box::new(move |_| format!("page={}&display_size=500", count.div_ceil(500).min(2000))),
+        ),
+    ];
+    let mut worst: f64 = 0.0;
+    for (name, query) in &kinds {
+        let mut latencies = Vec::with_capacity(args.queries);
+        let mut results = 0u64;
+        for _ in 0..args.queries {
+            let q = query(&mut rng);
+            let (took, count) = client.search(&q).await?;
+            latencies.push(took);
+            results += count;
+        }
+        latencies.sort_unstable();
+        let pct = |q: f64| {
+            let i = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
+            latencies[i].as_secs_f64() * 1000.0
+        };
+        let p99 = pct(0.99);
+        worst = worst.max(p99 / P99_TARGET_MS);
+        println!(
+            "{name:<20} p50 {:>7.2} ms   p99 {p99:>7.2} ms   {:>6.1} results a page   p99 target {P99_TARGET_MS:.0} ms: {:.2}x",
+            pct(0.5),
+            results as f64 / args.queries as f64,
+            P99_TARGET_MS / p99,
+        );
+    }
+    println!("worst p99 against target: {:.2}x of the budget", worst);
+    Ok(())
+}
+
+/// Makes one search's query string.
+type Query = Box<dyn Fn(&mut rand::rngs::ThreadRng) -> String>;
+
+fn reference(n: usize) -> String {
+    format!("INV-{n:07}")
+}
+
+/// Payments `range` of a month's history: mostly captured (with card, capture and settlement
+/// dates), some failed, cancelled or never finished; their events; a refund on one captured
+/// payment in twenty.
+fn history(
+    service_id: &str,
+    range: std::ops::Range<usize>,
+    created: impl Fn(usize) -> i64,
+) -> (Vec<PaymentRecord>, Vec<LedgerEvent>, Vec<RefundRecord>) {
+    let mut payments = Vec::with_capacity(range.len());
+    let mut events = Vec::with_capacity(range.len() * 4);
+    let mut refunds = Vec::new();
+    for n in range {
+        let at = created(n);
+        let status = match n % 20 {
+            0 => Status::Created,
+            1 => Status::AuthorisationRejected,
+            2 => Status::UserCancelled,
+            _ => Status::Captured,
+        };
+        let card = (status != Status::Created).then(|| CardDetails {
+            first_digits: "424242".into(),
+            last_digits: format!("{:04}", n % 10_000),
+            cardholder_name: format!("Ada Lovelace {}", n % 1000),
+            expiry: "04/31".into(),
+            brand: Brand::parse("visa").expect("visa"),
+            card_type: CardType::Credit,
+            billing_address: None,
+        });
+        let captured = status == Status::Captured;
+        let mut p = PaymentRecord {
+            id: pence_core::ids::new_id(),
+            service_id: service_id.to_string(),
+            amount: 1000 + (n % 50_000) as i64,
+            reference: reference(n),
+            description: "Pay your council tax".into(),
+            return_url: Some("https://your.service.gov.uk/completed".into()),
+            language: Language::En,
+            email: Some(format!("user{n}@example{}.org", n % 97)),
+            delayed_capture: false,
+            moto: false,
+            authorisation_mode: AuthorisationMode::Web,
+            metadata: None,
+            prefilled: Prefilled::default(),
+            payment_provider: "sandbox".into(),
+            status,
+            refund_submitted: 0,
+            created_ms: at,
+            updated_ms: at + 60_000,
+            version: 4,
+            card,
+            provider_id: (status != Status::Created).then(pence_core::ids::new_id),
+            three_ds_required: false,
+            corporate_surcharge: None,
+            capture_submit_ms: captured.then_some(at + 60_000),
+            captured_ms: captured.then_some(at + 61_000),
+            settled_ms: captured.then_some(at + 61_000 + DAY_MS),
+            disputed: false,
+            dispute_due_ms: None,
+        };
+        let mut event = |p: &PaymentRecord, kind: &str, status: Status, ms: i64| {
+            events.push(LedgerEvent::new(p, kind, status, ms));
+        };
+        event(&p, "PAYMENT_CREATED", Status::Created, at);
+        if status != Status::Created {
+            event(
+                &p,
+                "PAYMENT_STARTED",
+                Status::EnteringCardDetails,
+                at + 10_000,
+            );
+            event(&p, "AUTHORISATION_OUTCOME", status, at + 60_000);
+        }
+        if captured {
+            event(&p, "CAPTURE_CONFIRMED", Status::Captured, at + 61_000);
+            if n % 20 == 7 {
+                p.refund_submitted = 500;
+                refunds.push(RefundRecord {
+                    id: pence_core::ids::new_id(),
+                    payment_id: p.id.clone(),
+                    service_id: p.service_id.clone(),
+                    amount: 500,
+                    status: RefundStatus::Success,
+                    created_ms: at + 2 * DAY_MS,
+                });
+                event(&p, "REFUND_SUCCEEDED", Status::Captured, at + 2 * DAY_MS);
+            }
+        }
+        payments.push(p);
+    }
+    (payments, events, refunds)
+}
+
+/// One keep-alive HTTP/1.1 connection to the node.
+struct Client {
+    sender: http1::SendRequest<Full<Bytes>>,
+    auth: String,
+    host: String,
+}
+
+impl Client {
+    async fn connect(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<Client> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(Client {
+            sender,
+            auth: format!("Bearer {key}"),
+            host: addr.to_string(),
+        })
+    }
+
+    /// Runs one search; how long the whole response took, and how many results it had.
+    async fn search(&mut self, query: &str) -> anyhow::Result<(Duration, u64)> {
+        let req = hyper::Request::get(format!("http://{}/v1/payments?{query}", self.host))
+            .header("host", &self.host)
+            .header("authorization", &self.auth)
+            .body(Full::new(Bytes::new()))?;
+        let sent = Instant::now();
+        self.sender.ready().await?;
+        let resp = self.sender.send_request(req).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        let took = sent.elapsed();
+        anyhow::ensure!(
+            status == 200,
+            "search {query} answered {status}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        let page: serde_json::Value = serde_json::from_slice(&body)?;
+        Ok((took, page["count"].as_u64().unwrap_or(0)))
+    }
+}
