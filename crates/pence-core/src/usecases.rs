@@ -188,7 +188,8 @@ enum Decision {
 
 /// Reads the payment, lets `decide` judge it, and applies the change conditionally. A change
 /// that lost a race (another request changed the payment first) is judged again on a fresh
-/// read, so the loser answers for the state it finds; `gave_up` if it keeps losing.
+/// read, so the loser answers for the state it finds; `gave_up` if it keeps losing. The
+/// payment as changed, or `None` when there was nothing to do.
 async fn transition(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -197,19 +198,19 @@ async fn transition(
     not_found: ErrorCode,
     gave_up: ApiError,
     decide: impl Fn(&PaymentRecord, i64) -> Result<Decision, ApiError>,
-) -> Result<(), Failure> {
+) -> Result<Option<PaymentRecord>, Failure> {
     for _ in 0..RETRIES {
         let payment = find_payment(store, service, id, not_found).await?;
         let now = clock.now_ms();
         let (next, events) = match decide(&payment, now)? {
-            Decision::Done => return Ok(()),
+            Decision::Done => return Ok(None),
             Decision::Change(next, events) => (next, events),
         };
         let mut changed = payment.clone();
         changed.status = next;
         changed.updated_ms = now;
         match store.update_payment(&payment, &changed, &events).await {
-            Ok(()) => return Ok(()),
+            Ok(()) => return Ok(Some(changed)),
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -218,48 +219,55 @@ async fn transition(
 }
 
 /// `POST /v1/payments/{id}/cancel` (reference §6.2): the service cancels a payment that is not
-/// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones go
-/// through SYSTEM CANCEL READY (the sandbox PSP's cancel always succeeds at once). A race with
-/// the paying user or another cancel has one winner.
+/// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones
+/// are stored as SYSTEM CANCEL READY before the provider is asked to void them, then become
+/// SYSTEM CANCELLED. A race with the paying user or another cancel has one winner.
 pub async fn cancel_payment(
     store: &dyn Store,
     clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
     service: &Service,
     id: &str,
 ) -> Result<(), Failure> {
     use Status::*;
-    let gave_up = ApiError::plain(409, ErrorCode::CANCEL_PAYMENT_CONFLICT);
-    transition(
-        store,
-        clock,
-        service,
-        id,
-        ErrorCode::CANCEL_PAYMENT_NOT_FOUND,
-        gave_up,
-        |p, now| {
-            let cancelled =
-                |status| LedgerEvent::new(p, "CANCELLED_BY_EXTERNAL_SERVICE", status, now);
-            let events = match p.status {
-                Created | EnteringCardDetails | AuthorisationReady => {
-                    vec![cancelled(SystemCancelled)]
-                }
-                Authorisation3dsRequired
-                | Authorisation3dsReady
-                | AuthorisationSuccess
-                | AwaitingCaptureRequest => {
-                    vec![cancelled(SystemCancelReady), cancelled(SystemCancelled)]
-                }
-                // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
-                // public API maps to a 500.
-                SystemCancelReady | SystemCancelSubmitted => {
-                    return Err(ApiError::plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR))
-                }
-                _ => return Err(ApiError::plain(400, ErrorCode::CANCEL_PAYMENT_FAILED)),
-            };
-            Ok(Decision::Change(SystemCancelled, events))
-        },
-    )
-    .await
+    let gave_up = || ApiError::plain(409, ErrorCode::CANCEL_PAYMENT_CONFLICT);
+    let not_found = ErrorCode::CANCEL_PAYMENT_NOT_FOUND;
+    let cancelled = |p: &PaymentRecord, status, now| {
+        LedgerEvent::new(p, "CANCELLED_BY_EXTERNAL_SERVICE", status, now)
+    };
+    let first = transition(store, clock, service, id, not_found, gave_up(), |p, now| {
+        let next = match p.status {
+            Created | EnteringCardDetails | AuthorisationReady => SystemCancelled,
+            Authorisation3dsRequired
+            | Authorisation3dsReady
+            | AuthorisationSuccess
+            | AwaitingCaptureRequest => SystemCancelReady,
+            // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
+            // public API maps to a 500.
+            SystemCancelReady | SystemCancelSubmitted => {
+                return Err(ApiError::plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR))
+            }
+            _ => return Err(ApiError::plain(400, ErrorCode::CANCEL_PAYMENT_FAILED)),
+        };
+        Ok(Decision::Change(next, vec![cancelled(p, next, now)]))
+    })
+    .await?;
+    let Some(ready) = first.filter(|p| p.status == SystemCancelReady) else {
+        return Ok(());
+    };
+    if let Err(message) = psp.cancel(&ready).await {
+        tracing::warn!(payment_id = %ready.id, %message, "void failed; cancelled anyway");
+    }
+    transition(store, clock, service, id, not_found, gave_up(), |p, now| {
+        Ok(match p.status {
+            SystemCancelReady => {
+                Decision::Change(SystemCancelled, vec![cancelled(p, SystemCancelled, now)])
+            }
+            _ => Decision::Done,
+        })
+    })
+    .await?;
+    Ok(())
 }
 
 /// `POST /v1/payments/{id}/capture` (reference §6.1): a delayed-capture payment awaiting
@@ -296,7 +304,8 @@ pub async fn capture_payment(
             _ => Err(refused.clone()),
         },
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// The payment and its ledger events, for `GET /v1/payments/{id}/events`.

@@ -167,6 +167,7 @@ pub(crate) async fn cancel(
     let result = usecases::cancel_payment(
         state.store.as_ref(),
         state.clock.as_ref(),
+        state.psp.as_ref(),
         &service,
         &payment_id,
     )
