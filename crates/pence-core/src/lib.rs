@@ -23,5 +23,6 @@ pub mod sweeps;
 pub mod text;
 pub mod timefmt;
 pub mod usecases;
+pub mod webhook;
 
 pub use ports::{Store, StoreError};

@@ -1,0 +1,191 @@
+//! Webhooks (reference §14): which ledger events a service is told about, under which event
+//! type, and the `Pay-Signature` of a message body. Subscriptions, the outbox and delivery
+//! build on these (issue 5).
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::payment::LedgerEvent;
+
+/// The event types a subscription can ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    /// The user opened the payment page. GOV.UK Pay defines it but never sends it; Pence does.
+    Started,
+    Succeeded,
+    Captured,
+    Refunded,
+    Failed,
+    Expired,
+    /// The sandbox paid the money out (documented by GOV.UK Pay, not sent by its code).
+    Settled,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 7] = [
+        EventType::Started,
+        EventType::Succeeded,
+        EventType::Captured,
+        EventType::Refunded,
+        EventType::Failed,
+        EventType::Expired,
+        EventType::Settled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::Started => "card_payment_started",
+            EventType::Succeeded => "card_payment_succeeded",
+            EventType::Captured => "card_payment_captured",
+            EventType::Refunded => "card_payment_refunded",
+            EventType::Failed => "card_payment_failed",
+            EventType::Expired => "card_payment_expired",
+            EventType::Settled => "card_payment_settled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// The webhook event a ledger event causes, if any (§14's table). Cancels and expiries that
+/// go through a provider void are recorded twice (the step before the void, then the end);
+/// only the end is an event.
+pub fn event_type(e: &LedgerEvent) -> Option<EventType> {
+    use crate::status::Status::*;
+    let finished = !matches!(
+        e.status,
+        UserCancelReady
+            | UserCancelSubmitted
+            | SystemCancelReady
+            | SystemCancelSubmitted
+            | ExpireCancelReady
+            | ExpireCancelSubmitted
+    );
+    Some(match e.event_type.as_str() {
+        "PAYMENT_STARTED" => EventType::Started,
+        "USER_APPROVED_FOR_CAPTURE" | "SERVICE_APPROVED_FOR_CAPTURE" | "QUEUED_FOR_CAPTURE" => {
+            EventType::Succeeded
+        }
+        "CAPTURE_CONFIRMED" => EventType::Captured,
+        "REFUND_SUCCEEDED" => EventType::Refunded,
+        "AUTHORISATION_REJECTED"
+        | "AUTHORISATION_CANCELLED"
+        | "GATEWAY_ERROR_DURING_AUTHORISATION"
+        | "GATEWAY_TIMEOUT_DURING_AUTHORISATION"
+        | "UNEXPECTED_GATEWAY_ERROR_DURING_AUTHORISATION"
+        | "CANCELLED_BY_EXTERNAL_SERVICE"
+        | "CANCELLED_BY_USER"
+            if finished =>
+        {
+            EventType::Failed
+        }
+        "CANCELLED_BY_EXPIRATION" | "PAYMENT_EXPIRED" if finished => EventType::Expired,
+        "PAYMENT_SETTLED" => EventType::Settled,
+        _ => return None,
+    })
+}
+
+/// `Pay-Signature`: HMAC-SHA256 of the exact body bytes, keyed with the secret's UTF-8 bytes,
+/// in lower-case hex.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::Status;
+
+    fn event(kind: &str, status: Status) -> LedgerEvent {
+        LedgerEvent {
+            payment_id: "p".into(),
+            service_id: "s".into(),
+            event_type: kind.into(),
+            status,
+            created_ms: 0,
+        }
+    }
+
+    #[test]
+    fn maps_ledger_events_as_the_reference_does() {
+        use EventType::*;
+        use Status::*;
+        let cases = [
+            ("PAYMENT_CREATED", Created, None),
+            ("PAYMENT_STARTED", EnteringCardDetails, Some(Started)),
+            ("AUTHORISATION_SUCCEEDED", AuthorisationSuccess, None),
+            (
+                "USER_APPROVED_FOR_CAPTURE",
+                CaptureApproved,
+                Some(Succeeded),
+            ),
+            (
+                "USER_APPROVED_FOR_CAPTURE_AWAITING_SERVICE_APPROVAL",
+                AwaitingCaptureRequest,
+                None,
+            ),
+            (
+                "SERVICE_APPROVED_FOR_CAPTURE",
+                CaptureApproved,
+                Some(Succeeded),
+            ),
+            ("CAPTURE_SUBMITTED", CaptureReady, None),
+            (
+                "CAPTURE_CONFIRMED",
+                Status::Captured,
+                Some(EventType::Captured),
+            ),
+            ("REFUND_CREATED_BY_SERVICE", Status::Captured, None),
+            ("REFUND_SUCCEEDED", Status::Captured, Some(Refunded)),
+            (
+                "AUTHORISATION_REJECTED",
+                AuthorisationRejected,
+                Some(Failed),
+            ),
+            (
+                "GATEWAY_ERROR_DURING_AUTHORISATION",
+                AuthorisationError,
+                Some(Failed),
+            ),
+            ("CANCELLED_BY_USER", UserCancelReady, None),
+            ("CANCELLED_BY_USER", UserCancelled, Some(Failed)),
+            ("CANCELLED_BY_EXTERNAL_SERVICE", SystemCancelReady, None),
+            (
+                "CANCELLED_BY_EXTERNAL_SERVICE",
+                SystemCancelled,
+                Some(Failed),
+            ),
+            ("PAYMENT_EXPIRED", ExpireCancelReady, None),
+            ("PAYMENT_EXPIRED", Status::Expired, Some(EventType::Expired)),
+            ("PAYMENT_SETTLED", Status::Captured, Some(Settled)),
+            ("DISPUTE_CREATED", Status::Captured, None),
+        ];
+        for (kind, status, expected) in cases {
+            assert_eq!(
+                event_type(&event(kind, status)),
+                expected,
+                "{kind} {status}"
+            );
+        }
+        for t in EventType::ALL {
+            assert_eq!(EventType::parse(t.as_str()), Some(t));
+        }
+    }
+
+    #[test]
+    fn signs_like_any_hmac_sha256() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}
