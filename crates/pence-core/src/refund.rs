@@ -159,12 +159,7 @@ pub fn refusal(p: &PaymentRecord, request: &RefundRequest) -> Option<ApiError> {
     };
     let a = availability(p);
     if a.status == "unavailable" && p.disputed {
-        let code = ErrorCode::CREATE_REFUND_NOT_AVAILABLE;
-        return Some(ApiError::with_description(
-            400,
-            code,
-            "The payment is disputed and cannot be refunded".into(),
-        ));
+        return Some(ApiError::plain(400, ErrorCode::CREATE_REFUND_DISPUTED));
     }
     if a.status != "available" {
         return Some(not_available(a.status));

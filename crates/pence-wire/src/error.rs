@@ -63,6 +63,7 @@ codes! {
     CREATE_REFUND_MISSING_FIELD = "P0601", "Missing mandatory attribute: %s";
     CREATE_REFUND_VALIDATION = "P0602", "Invalid attribute value: %s. %s";
     CREATE_REFUND_NOT_AVAILABLE = "P0603", "The payment is not available for refund. Payment refund status: %s";
+    CREATE_REFUND_DISPUTED = "P0603", "The payment is disputed and cannot be refunded";
     CREATE_REFUND_AMOUNT_AVAILABLE_MISMATCH = "P0604", "Refund amount available mismatch.";
     CREATE_REFUND_PARSING = "P0697", "Unable to parse JSON";
     CREATE_REFUND_CONNECTOR = "P0698", "Downstream system error";
@@ -169,10 +170,19 @@ mod tests {
 
     #[test]
     fn codes_are_unique() {
+        // One entry a code, except P0603, which GOV.UK Pay words two ways (reference §2).
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
-            assert!(seen.insert(c.code), "duplicate {}", c.code);
+            assert!(
+                seen.insert(c.code) || *c == ErrorCode::CREATE_REFUND_DISPUTED,
+                "duplicate {}",
+                c.code
+            );
         }
+        assert_eq!(
+            ErrorCode::by_code("P0603"),
+            Some(ErrorCode::CREATE_REFUND_NOT_AVAILABLE)
+        );
         assert_eq!(
             ErrorCode::by_code("P0900"),
             Some(ErrorCode::TOO_MANY_REQUESTS)

@@ -205,12 +205,11 @@ async fn client_loop(
     client: usize,
     ids: Option<Arc<Vec<String>>>,
 ) -> anyhow::Result<Phase> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
-    stream.set_nodelay(true)?;
-    let (mut sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(conn);
-    let auth = format!("Bearer {key}");
-    let host = addr.to_string();
+    let Client {
+        mut sender,
+        auth,
+        host,
+    } = Client::connect(addr, key).await?;
     let create_url = format!("http://{addr}/v1/payments");
     let mut out = Phase {
         ok: 0,
@@ -255,6 +254,27 @@ async fn client_loop(
         }
     }
     Ok(out)
+}
+
+/// One keep-alive HTTP/1.1 connection to the node, with the key to send.
+pub(crate) struct Client {
+    pub sender: http1::SendRequest<Full<Bytes>>,
+    pub auth: String,
+    pub host: String,
+}
+
+impl Client {
+    pub async fn connect(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<Client> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(Client {
+            sender,
+            auth: format!("Bearer {key}"),
+            host: addr.to_string(),
+        })
+    }
 }
 
 /// The payment id from a create response, without parsing the whole body.

@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
 use pence_core::card::{Brand, CardType};
 use pence_core::payment::{
     AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
@@ -19,7 +17,7 @@ use pence_core::timefmt;
 use pence_core::Store;
 use rand::Rng;
 
-use crate::bench::start_node;
+use crate::bench::{start_node, Client};
 use crate::config::Settings;
 
 #[derive(clap::Args, Debug)]
@@ -100,7 +98,7 @@ pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<(
             Box::new(move |_| format!("page={}&display_size=500", count.div_ceil(500).min(2000))),
         ),
     ];
-    let mut worst: f64 = 0.0;
+    let mut worst = f64::INFINITY;
     for (name, query) in &kinds {
         let mut latencies = Vec::with_capacity(args.queries);
         let mut results = 0u64;
@@ -116,7 +114,7 @@ pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<(
             latencies[i].as_secs_f64() * 1000.0
         };
         let p99 = pct(0.99);
-        worst = worst.max(p99 / P99_TARGET_MS);
+        worst = worst.min(P99_TARGET_MS / p99);
         println!(
             "{name:<20} p50 {:>7.2} ms   p99 {p99:>7.2} ms   {:>6.1} results a page   p99 target {P99_TARGET_MS:.0} ms: {:.2}x",
             pct(0.5),
@@ -124,7 +122,7 @@ pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<(
             P99_TARGET_MS / p99,
         );
     }
-    println!("worst p99 against target: {:.2}x of the budget", worst);
+    println!("worst search against the p99 target: {worst:.2}x (above 1 meets it)");
     Ok(())
 }
 
@@ -227,26 +225,7 @@ fn history(
     (payments, events, refunds)
 }
 
-/// One keep-alive HTTP/1.1 connection to the node.
-struct Client {
-    sender: http1::SendRequest<Full<Bytes>>,
-    auth: String,
-    host: String,
-}
-
 impl Client {
-    async fn connect(addr: std::net::SocketAddr, key: &str) -> anyhow::Result<Client> {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        Ok(Client {
-            sender,
-            auth: format!("Bearer {key}"),
-            host: addr.to_string(),
-        })
-    }
-
     /// Runs one search; how long the whole response took, and how many results it had.
     async fn search(&mut self, query: &str) -> anyhow::Result<(Duration, u64)> {
         let req = hyper::Request::get(format!("http://{}/v1/payments?{query}", self.host))
