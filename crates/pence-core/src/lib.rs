@@ -25,4 +25,4 @@ pub mod timefmt;
 pub mod usecases;
 pub mod webhook;
 
-pub use ports::{Store, StoreError};
+pub use ports::{Store, StoreError, WebhookStore};

@@ -98,7 +98,8 @@ pub trait Store: Send + Sync {
         events: &[LedgerEvent],
     ) -> Result<(), StoreError>;
     /// Ends a submitted refund as `success` or `error` with its events, in one transaction;
-    /// an errored refund's amount becomes available again. `Conflict` if it was no longer
+    /// an errored refund's amount becomes available again. `payment` is the refunded payment
+    /// as it stands after (the webhook messages' resource). `Conflict` if it was no longer
     /// submitted.
     async fn finish_refund(
         &self,
@@ -106,6 +107,7 @@ pub trait Store: Send + Sync {
         status: crate::refund::RefundStatus,
         events: &[LedgerEvent],
         at_ms: i64,
+        payment: &PaymentRecord,
     ) -> Result<(), StoreError>;
     /// Refunds of any service still `submitted`, created before `created_before_ms`, oldest
     /// first: work for the refund sweep.
@@ -189,4 +191,76 @@ pub trait Store: Send + Sync {
         service_id: &str,
         id: &str,
     ) -> Result<Vec<LedgerEvent>, StoreError>;
+}
+
+/// Webhook subscriptions and their outbox. The outbox rows themselves are written by the
+/// `Store`'s changes (in the same transaction as the ledger events that cause them).
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Stores a new subscription with its first secret (version 1). `Duplicate` when its tag
+    /// is taken.
+    async fn insert_webhook(
+        &self,
+        sub: &crate::webhook::Subscription,
+        secret: &str,
+    ) -> Result<(), StoreError>;
+    /// Saves the subscription's url, description, event types and active flag; deactivating
+    /// marks its pending messages `will_not_send` in the same transaction.
+    async fn update_webhook(&self, sub: &crate::webhook::Subscription) -> Result<(), StoreError>;
+    /// Adds `secret` as the subscription's newest version; false when there is no such
+    /// subscription.
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError>;
+    async fn webhook(&self, id: &str) -> Result<Option<crate::webhook::Subscription>, StoreError>;
+    /// Every subscription (of one service when given), oldest first.
+    async fn webhooks(
+        &self,
+        service_id: Option<&str>,
+    ) -> Result<Vec<crate::webhook::Subscription>, StoreError>;
+    async fn webhook_secret(&self, id: &str, version: i64) -> Result<Option<String>, StoreError>;
+    /// Takes up to `limit` of the subscription's pending messages due by `due_ms` (Clock
+    /// time) that no lease holds at `lease_now_ms`, holding them under `claim` until
+    /// `lease_until_ms`. Leases are in wall-clock time, so moving the Clock cannot end one
+    /// early: two claims never get the same message while its lease runs.
+    async fn claim_webhook_messages(
+        &self,
+        webhook_id: &str,
+        due_ms: i64,
+        lease_now_ms: i64,
+        lease_until_ms: i64,
+        claim: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::webhook::Message>, StoreError>;
+    /// Logs each attempt and saves its message's next state (still held under `claim` and
+    /// pending, else only the log), in one transaction.
+    async fn record_webhook_attempts(
+        &self,
+        claim: &str,
+        outcomes: &[(crate::webhook::Message, crate::webhook::Attempt)],
+    ) -> Result<(), StoreError>;
+    /// The subscription's messages, newest first, optionally of one status.
+    async fn webhook_messages(
+        &self,
+        webhook_id: &str,
+        status: Option<crate::webhook::DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<crate::webhook::Message>, StoreError>;
+    async fn webhook_message(
+        &self,
+        id: &str,
+    ) -> Result<Option<crate::webhook::Message>, StoreError>;
+    /// A message's attempts, oldest first.
+    async fn webhook_attempts(
+        &self,
+        message_id: &str,
+    ) -> Result<Vec<crate::webhook::Attempt>, StoreError>;
+    /// Schedules the message again now, from the first rung of the ladder, signed with the
+    /// subscription's current secret; false when there is no such message.
+    async fn resend_webhook_message(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
+    /// How many messages there are of each status.
+    async fn webhook_message_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
 }

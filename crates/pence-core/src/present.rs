@@ -99,8 +99,14 @@ fn card_details(c: &crate::payment::CardDetails) -> pence_wire::CardDetails {
 }
 
 pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
-    let ext = p.status.external();
-    let surcharge = p.corporate_surcharge.filter(|s| *s > 0);
+    Payment {
+        links: Some(links(p, ctx)),
+        ..resource(p)
+    }
+}
+
+/// The links a payment's state allows (next_url only outside searches).
+fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
     let self_href = format!("{}/v1/payments/{}", ctx.base_url, p.id);
     let mut links = PaymentLinks {
         events: Link::get(format!("{self_href}/events")),
@@ -124,12 +130,20 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
             params: Some(params),
         });
     }
-    if !ext.finished && p.authorisation_mode != AuthorisationMode::Agreement {
+    if !p.status.external().finished && p.authorisation_mode != AuthorisationMode::Agreement {
         links.cancel = Some(PostLink::post(format!("{self_href}/cancel")));
     }
     if p.status == Status::AwaitingCaptureRequest {
         links.capture = Some(PostLink::post(format!("{self_href}/capture")));
     }
+    links
+}
+
+/// The payment without `_links`: a webhook message's `resource` (GOV.UK Pay's messages carry
+/// none, and a next_url in a message would hand out the card page).
+pub fn resource(p: &PaymentRecord) -> Payment {
+    let ext = p.status.external();
+    let surcharge = p.corporate_surcharge.filter(|s| *s > 0);
     Payment {
         amount: p.amount,
         description: p.description.clone(),
@@ -163,7 +177,7 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
         authorisation_mode: p.authorisation_mode.as_str().into(),
         agreement_payment_type: None,
         card_brand: p.card.as_ref().map(|c| c.brand.label().to_string()),
-        links,
+        links: None,
     }
 }
 

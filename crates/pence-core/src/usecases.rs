@@ -387,7 +387,18 @@ pub(crate) async fn finish_refund(
     };
     let now = clock.now_ms();
     let event = LedgerEvent::for_payment(payment, event_type, now);
-    match store.finish_refund(record, status, &[event], now).await {
+    // The webhook's resource shows the payment as it is now, other refunds included.
+    let mut after = store
+        .payment(&payment.service_id, &payment.id)
+        .await?
+        .unwrap_or_else(|| payment.clone());
+    if status == RefundStatus::Error {
+        after.refund_submitted -= record.amount;
+    }
+    match store
+        .finish_refund(record, status, &[event], now, &after)
+        .await
+    {
         Ok(()) => Ok(Some(status)),
         Err(StoreError::Conflict) => Ok(None),
         Err(e) => Err(e),

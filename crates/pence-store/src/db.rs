@@ -12,8 +12,14 @@ pub(crate) trait Db: Send + Sync {
     /// A read: `sql` with `$1…` placeholders.
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError>;
 
-    /// Applies a change durably (group-committed with whatever else is queued).
-    async fn apply(&self, change: Change) -> Result<(), StoreError>;
+    /// Applies a change durably (group-committed with whatever else is queued), answering
+    /// the rows of its `Returning` statements.
+    async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError>;
+
+    /// Applies a change durably.
+    async fn apply(&self, change: Change) -> Result<(), StoreError> {
+        self.apply_returning(change).await.map(|_| ())
+    }
 
     /// Closes every connection; later calls fail.
     async fn close(&self);

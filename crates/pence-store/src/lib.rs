@@ -12,6 +12,7 @@ mod postgres;
 mod sqlite;
 mod store;
 mod value;
+mod webhooks;
 
 pub use connect::{connect, create_postgres_schema, StoreOptions};
 pub use store::SqlStore;

@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str)] = &[
         10,
         include_str!("migrations/sqlite/0010_payment_counts.sql"),
     ),
+    (11, include_str!("migrations/common/0011_webhooks.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -34,6 +35,7 @@ const POSTGRES: &[(i64, &str)] = &[
         10,
         include_str!("migrations/postgres/0010_payment_counts.sql"),
     ),
+    (11, include_str!("migrations/common/0011_webhooks.sql")),
 ];
 
 const CREATE_TABLE: &str =

@@ -67,7 +67,7 @@ fn decode(row: &PgRow, names: &Arc<[String]>) -> Result<Row, sqlx::Error> {
 
 struct Job {
     change: Change,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<Vec<Row>, StoreError>>,
 }
 
 pub(crate) struct PgDb {
@@ -107,7 +107,7 @@ async fn writer(pool: PgPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, 
             .all(|j| j.change.iter().all(|s| matches!(s, Stmt::Insert { .. })));
         let outcomes = if insert_only {
             match merged_inserts(&pool, &group).await {
-                Ok(()) => group.iter().map(|_| Ok(())).collect(),
+                Ok(()) => group.iter().map(|_| Ok(Vec::new())).collect(),
                 // One bad row must not fail its neighbours: apply each alone to find it.
                 Err(_) if group.len() > 1 => {
                     let mut outcomes = Vec::new();
@@ -171,7 +171,7 @@ async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> 
 }
 
 /// The group in one transaction, each change in its own savepoint.
-async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<(), StoreError>> {
+async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
     let all_fail = |e: StoreError| {
         group
             .iter()
@@ -187,7 +187,7 @@ async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<(), StoreError>>
         if let Err(e) = sqlx::query("SAVEPOINT change").execute(&mut *tx).await {
             return all_fail(err(e));
         }
-        let mut outcome = Ok(());
+        let mut outcome = Ok(Vec::new());
         for stmt in &job.change {
             let result = match stmt {
                 Stmt::Insert {
@@ -212,6 +212,25 @@ async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<(), StoreError>>
                     }
                     other => other.map(|_| ()),
                 },
+                Stmt::Returning { sql, params } => {
+                    match bind(sqlx::query(sql), params).fetch_all(&mut *tx).await {
+                        Ok(rows) => {
+                            let names: Option<Arc<[String]>> = rows.first().map(|r| {
+                                r.columns().iter().map(|c| c.name().to_string()).collect()
+                            });
+                            let decoded: Result<Vec<Row>, _> = match &names {
+                                Some(names) => rows.iter().map(|r| decode(r, names)).collect(),
+                                None => Ok(Vec::new()),
+                            };
+                            decoded.map(|rows| {
+                                if let Ok(out) = &mut outcome {
+                                    out.extend(rows);
+                                }
+                            })
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
             };
             if let Err(e) = result {
                 outcome = Err(err(e));
@@ -259,7 +278,7 @@ impl Db for PgDb {
             .map_err(err)
     }
 
-    async fn apply(&self, change: Change) -> Result<(), StoreError> {
+    async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let gone = || StoreError::Database("the database is closed".into());
         self.tx

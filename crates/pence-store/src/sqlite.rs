@@ -134,7 +134,8 @@ fn execute(conn: &Connection, sql: &str, params: &[Val]) -> Result<usize, StoreE
     stmt.raw_execute().map_err(err)
 }
 
-fn apply_change(conn: &Connection, change: &Change) -> Result<(), StoreError> {
+fn apply_change(conn: &Connection, change: &Change) -> Result<Vec<Row>, StoreError> {
+    let mut returned = Vec::new();
     for stmt in change {
         match stmt {
             Stmt::Insert {
@@ -154,19 +155,20 @@ fn apply_change(conn: &Connection, change: &Change) -> Result<(), StoreError> {
                     return Err(StoreError::Conflict);
                 }
             }
+            Stmt::Returning { sql, params } => returned.extend(run_query(conn, sql, params)?),
         }
     }
-    Ok(())
+    Ok(returned)
 }
 
 struct Job {
     change: Change,
-    reply: oneshot::Sender<Result<(), StoreError>>,
+    reply: oneshot::Sender<Result<Vec<Row>, StoreError>>,
 }
 
 /// Applies a group of changes in one transaction, each in its own savepoint so that one
 /// failing change does not take the others with it.
-fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<(), StoreError>> {
+fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let e = err(e);
         return jobs
@@ -272,7 +274,7 @@ impl Db for SqliteDb {
         result
     }
 
-    async fn apply(&self, change: Change) -> Result<(), StoreError> {
+    async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {
         let (reply, answer) = oneshot::channel();
         {
             let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());

@@ -13,7 +13,8 @@ use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::{Dates, DisputeFilter, PaymentFilter};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
-use pence_core::{Store, StoreError};
+use pence_core::webhook::{self, DeliveryStatus};
+use pence_core::{ids, present, Store, StoreError};
 
 use crate::db::Db;
 use crate::value::{vals, Row, Stmt, Val};
@@ -68,7 +69,7 @@ const REFUND_COLUMNS: &str = "id, payment_id, service_id, amount, status, create
 
 #[derive(Clone)]
 pub struct SqlStore {
-    db: Arc<dyn Db>,
+    pub(crate) db: Arc<dyn Db>,
 }
 
 impl SqlStore {
@@ -580,10 +581,60 @@ fn dispute_from(mut r: Row) -> Result<DisputeRecord, StoreError> {
     })
 }
 
+/// The ledger rows of events that no webhook is told about (debug builds check).
 fn event_inserts(events: &[LedgerEvent]) -> impl Iterator<Item = Stmt> + '_ {
-    events
-        .iter()
-        .map(|e| Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e)))
+    events.iter().map(|e| {
+        debug_assert!(
+            webhook::event_type(e).is_none(),
+            "{} needs the payment",
+            e.event_type
+        );
+        Stmt::insert("payment_events", EVENT_COLUMNS, event_values(e))
+    })
+}
+
+/// One outbox row per active subscription of the payment's service that wants this event
+/// type, written by the database in the change's transaction, so a subscription's state and
+/// current secret are those at commit. Ids end with the subscription's tag to stay distinct.
+const OUTBOX_INSERT: &str = "INSERT INTO webhook_messages (id, webhook_id, payment_id, \
+    event_type, event_ms, resource, secret_version, status, attempts, next_attempt_ms, \
+    created_ms, updated_ms) \
+    SELECT $1 || w.tag, w.id, $2, $3, $4, $5, w.secret_version, $6, 0, $4, $4, $4 \
+    FROM webhooks w JOIN webhook_event_types t ON t.webhook_id = w.id AND t.event_type = $3 \
+    WHERE w.service_id = $7 AND w.active = $8";
+
+/// The ledger rows of `events` and the webhook messages they cause, whose `resource` is
+/// `payment` as it stands after the change.
+fn events_and_messages(events: &[LedgerEvent], payment: &PaymentRecord) -> Vec<Stmt> {
+    let mut out = Vec::with_capacity(events.len() + 1);
+    let mut resource = None;
+    for e in events {
+        out.push(Stmt::insert(
+            "payment_events",
+            EVENT_COLUMNS,
+            event_values(e),
+        ));
+        let Some(kind) = webhook::event_type(e) else {
+            continue;
+        };
+        let resource = resource.get_or_insert_with(|| {
+            serde_json::to_string(&present::resource(payment)).expect("a payment serialises")
+        });
+        out.push(Stmt::exec(
+            OUTBOX_INSERT,
+            vals![
+                &ids::new_id()[..20],
+                &e.payment_id,
+                kind.as_str(),
+                e.created_ms,
+                resource.as_str(),
+                DeliveryStatus::Pending.as_str(),
+                &e.service_id,
+                true
+            ],
+        ));
+    }
+    out
 }
 
 fn refund_insert(r: &RefundRecord) -> Stmt {
@@ -792,7 +843,7 @@ impl Store for SqlStore {
         params.extend(journey_values(next));
         params.extend(vals![&current.id, &current.service_id, current.version]);
         let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
-        change.extend(event_inserts(events));
+        change.extend(events_and_messages(events, next));
         self.db.apply(change).await
     }
 
@@ -910,6 +961,7 @@ impl Store for SqlStore {
         status: RefundStatus,
         events: &[LedgerEvent],
         at_ms: i64,
+        payment: &PaymentRecord,
     ) -> Result<(), StoreError> {
         let mut change = vec![Stmt::exec_one(
             "UPDATE refunds SET status = $1, updated_ms = $2 WHERE id = $3 AND status = $4",
@@ -927,7 +979,7 @@ impl Store for SqlStore {
                 vals![refund.amount, at_ms, &refund.payment_id, &refund.service_id],
             ));
         }
-        change.extend(event_inserts(events));
+        change.extend(events_and_messages(events, payment));
         self.db.apply(change).await
     }
 

@@ -147,6 +147,8 @@ pub(crate) enum Stmt {
         params: Vec<Val>,
         expect_one: bool,
     },
+    /// A statement whose rows (`RETURNING …`) the change answers with.
+    Returning { sql: &'static str, params: Vec<Val> },
 }
 
 impl Stmt {
@@ -164,6 +166,10 @@ impl Stmt {
             params,
             expect_one: false,
         }
+    }
+
+    pub(crate) fn returning(sql: &'static str, params: Vec<Val>) -> Stmt {
+        Stmt::Returning { sql, params }
     }
 
     pub(crate) fn exec_one(sql: &'static str, params: Vec<Val>) -> Stmt {

@@ -4,9 +4,11 @@
 
 pub mod browser;
 pub mod db;
+pub mod receiver;
 pub mod server;
 pub mod spec;
 
 pub use browser::{Browser, ServiceSite};
 pub use db::{engines, Engine, TestDb};
+pub use receiver::{Answer, Received, Receiver};
 pub use server::{Reply, ServerOptions, TestServer};

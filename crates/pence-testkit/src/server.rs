@@ -24,6 +24,8 @@ pub struct ServerOptions {
     /// Run the node's once-a-second sweeps in the background, as `pence serve` does. Off by
     /// default: tests call `sweep()` at the moment they mean, so counts are deterministic.
     pub background_sweeps: bool,
+    /// The node's webhook delivery (on, polling every 50 ms, 1 s attempts); `None` for off.
+    pub delivery: Option<pence_webhooks::DeliverySettings>,
 }
 
 impl Default for ServerOptions {
@@ -36,6 +38,11 @@ impl Default for ServerOptions {
             },
             auth_cache_ms: 0,
             background_sweeps: false,
+            delivery: Some(pence_webhooks::DeliverySettings {
+                poll: std::time::Duration::from_millis(50),
+                timeout: std::time::Duration::from_secs(1),
+                ..Default::default()
+            }),
         }
     }
 }
@@ -105,10 +112,21 @@ impl TestServer {
         let sweeps = options.background_sweeps.then(|| {
             pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_millis(250))
         });
+        let delivery = options.delivery.map(|settings| {
+            pence_webhooks::spawn(
+                store.clone(),
+                clock.clone(),
+                settings,
+                Arc::new(pence_webhooks::Metrics::default()),
+            )
+        });
         tokio::spawn(async move {
             axum_serve(listener, state, stopped).await;
             if let Some(sweeps) = sweeps {
                 sweeps.abort();
+            }
+            if let Some(delivery) = delivery {
+                delivery.abort();
             }
         });
         TestServer {

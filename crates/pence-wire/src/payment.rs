@@ -45,8 +45,9 @@ pub struct Payment {
     pub agreement_payment_type: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub card_brand: Option<String>,
-    #[serde(rename = "_links")]
-    pub links: PaymentLinks,
+    /// Always present in API answers; absent in a webhook message's `resource`.
+    #[serde(rename = "_links", skip_serializing_if = "Option::is_none", default)]
+    pub links: Option<PaymentLinks>,
 }
 
 /// `state`: `message` and `code` only on failed payments, `can_retry` only on failed agreement

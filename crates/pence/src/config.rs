@@ -42,6 +42,17 @@ struct FileSettings {
     auth_cache_ms: Option<u64>,
     log_format: Option<String>,
     rate_limits: Option<FileRateLimits>,
+    webhooks: Option<FileWebhooks>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct FileWebhooks {
+    enabled: Option<bool>,
+    timeout_ms: Option<u64>,
+    poll_ms: Option<u64>,
+    workers: Option<usize>,
+    concurrency: Option<usize>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -64,6 +75,8 @@ pub struct Settings {
     pub auth_cache_ms: u64,
     pub json_logs: bool,
     pub rate_limits: RateLimitConfig,
+    /// None: this node sends no webhooks (others on the database may).
+    pub webhooks: Option<pence_webhooks::DeliverySettings>,
 }
 
 impl Settings {
@@ -85,6 +98,20 @@ impl Settings {
         let public_url_given = given.is_some();
         let public_url = given.unwrap_or_else(|| format!("http://{listen}"));
         let file_limits = file.rate_limits.unwrap_or_default();
+        let hooks = file.webhooks.unwrap_or_default();
+        let mut delivery = pence_webhooks::DeliverySettings::default();
+        if let Some(ms) = hooks.timeout_ms {
+            delivery.timeout = std::time::Duration::from_millis(ms.max(1));
+        }
+        if let Some(ms) = hooks.poll_ms {
+            delivery.poll = std::time::Duration::from_millis(ms.max(1));
+        }
+        if let Some(n) = hooks.workers {
+            delivery.workers = n.max(1);
+        }
+        if let Some(n) = hooks.concurrency {
+            delivery.concurrency = n.max(1);
+        }
         let defaults = RateLimits::default();
         Ok(Settings {
             database_url: args
@@ -96,6 +123,7 @@ impl Settings {
             public_url_given,
             listen,
             auth_cache_ms: file.auth_cache_ms.unwrap_or(1000),
+            webhooks: hooks.enabled.unwrap_or(true).then_some(delivery),
             json_logs: file.log_format.as_deref() != Some("text"),
             rate_limits: RateLimitConfig {
                 enabled: !args.no_rate_limits && file_limits.enabled.unwrap_or(true),

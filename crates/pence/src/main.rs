@@ -5,6 +5,7 @@ mod bench;
 mod bench_search;
 mod config;
 mod serve;
+mod webhook_admin;
 
 use clap::{Parser, Subcommand};
 
@@ -38,6 +39,9 @@ enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     Key(admin::KeyCommand),
+    /// Manage webhook subscriptions and their messages.
+    #[command(subcommand)]
+    Webhook(webhook_admin::WebhookCommand),
     /// Measure create-payment and get-payment throughput and latency.
     Bench(bench::BenchArgs),
     /// Load a million payments and time typical searches (p50/p99).
@@ -64,6 +68,7 @@ fn main() -> std::process::ExitCode {
             Command::Migrate => admin::migrate(&settings).await,
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,
+            Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
             Command::Bench(args) => bench::run(&settings, args).await,
             Command::BenchSearch(args) => bench_search::run(&settings, args).await,
         }

@@ -8,11 +8,17 @@ use pence_core::clock::AdjustableClock;
 use pence_core::usecases;
 use pence_core::Store;
 use pence_http::{AppState, NodeSettings};
-use pence_store::StoreOptions;
+use pence_store::{SqlStore, StoreOptions};
 
 use crate::config::Settings;
 
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(open_sql_store(settings).await?)
+}
+
+/// The store with every port it implements (the webhook admin and delivery need more than
+/// the `Store`).
+pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
     let store = pence_store::connect(&settings.database_url, StoreOptions::default())
         .await
         .with_context(|| format!("opening database {}", settings.redacted_database()))?;
@@ -27,7 +33,8 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         rate_limits = settings.rate_limits.enabled,
         "starting pence"
     );
-    let store = open_store(&settings).await?;
+    let sql_store = open_sql_store(&settings).await?;
+    let store: Arc<dyn Store> = sql_store.clone();
     let clock = Arc::new(AdjustableClock::default());
     let secrets = usecases::secrets(store.as_ref()).await?;
     let first = usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?;
@@ -38,6 +45,7 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         // With port 0 the real port is known only now.
         settings.public_url = format!("http://{}", listener.local_addr()?);
     }
+    let clock_for_delivery = clock.clone();
     let state = AppState::build(
         store.clone(),
         clock,
@@ -50,10 +58,21 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
     .await?;
     print_banner(&settings, first);
     let sweeps = pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_secs(1));
+    let delivery = settings.webhooks.clone().map(|delivery| {
+        pence_webhooks::spawn(
+            sql_store,
+            clock_for_delivery,
+            delivery,
+            Arc::new(pence_webhooks::Metrics::default()),
+        )
+    });
     pence_http::serve(listener, pence_http::router(state), shutdown_signal())
         .await
         .context("serving")?;
     sweeps.abort();
+    if let Some(delivery) = delivery {
+        delivery.abort();
+    }
     tracing::info!("stopped");
     Ok(())
 }

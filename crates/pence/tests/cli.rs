@@ -383,3 +383,127 @@ async fn card_numbers_stay_out_of_logs_and_database() {
         assert!(!logs.contains("321\""), "no CVC in the logs");
     }
 }
+
+#[tokio::test]
+async fn webhook_subscriptions_from_the_command_line() {
+    for engine in engines() {
+        let db = TestDb::new(engine).await;
+        let url = db.url.as_str();
+        let test = ok(url, &["service", "create", "--name", "Test"]);
+        let live = ok(url, &["service", "create", "--name", "Live", "--live"]);
+        let (test, live) = (test.trim_end(), live.trim_end());
+
+        let created = ok(
+            url,
+            &[
+                "webhook",
+                "create",
+                "--service",
+                test,
+                "--url",
+                "http://127.0.0.1:9/hook",
+                "--event",
+                "card_payment_captured",
+                "--event",
+                "card_payment_failed",
+                "--description",
+                "Finance system",
+            ],
+        );
+        let lines: Vec<&str> = created.lines().collect();
+        assert_eq!(lines.len(), 2, "id then secret: {created:?}");
+        let (id, secret) = (lines[0], lines[1]);
+        assert_eq!(id.len(), 26);
+        assert!(secret.starts_with("webhook_secret_") && secret.len() > 40);
+
+        // Live services take https callbacks only; nonsense is refused with the reason.
+        let (code, _, stderr) = pence(
+            url,
+            &[
+                "webhook",
+                "create",
+                "--service",
+                live,
+                "--url",
+                "http://pay.example.gov.uk/h",
+            ],
+        );
+        assert_ne!(code, 0);
+        assert!(stderr.contains("https"), "{stderr}");
+        ok(
+            url,
+            &[
+                "webhook",
+                "create",
+                "--service",
+                live,
+                "--url",
+                "https://pay.example.gov.uk/h",
+            ],
+        );
+        let (code, _, stderr) = pence(
+            url,
+            &["webhook", "create", "--service", test, "--url", "nope"],
+        );
+        assert_ne!(code, 0);
+        assert!(stderr.contains("callback URL"), "{stderr}");
+        let (code, _, stderr) = pence(
+            url,
+            &[
+                "webhook",
+                "create",
+                "--service",
+                test,
+                "--url",
+                "http://a.example/h",
+                "--event",
+                "card_paid",
+            ],
+        );
+        assert_ne!(code, 0);
+        assert!(stderr.contains("card_payment_settled"), "{stderr}");
+
+        let list = ok(url, &["webhook", "list", "--service", test]);
+        assert!(list.contains(id) && list.contains("active"), "{list}");
+        assert!(
+            list.contains("card_payment_captured,card_payment_failed"),
+            "{list}"
+        );
+        assert!(list.contains("http://127.0.0.1:9/hook") && list.contains("Finance system"));
+        assert!(!list.contains(secret), "secrets are never listed");
+        assert!(!list.contains("pay.example.gov.uk"), "only that service's");
+
+        ok(
+            url,
+            &[
+                "webhook",
+                "update",
+                id,
+                "--url",
+                "http://127.0.0.1:10/new",
+                "--event",
+                "card_payment_refunded",
+            ],
+        );
+        let list = ok(url, &["webhook", "list", "--service", test]);
+        assert!(list.contains("http://127.0.0.1:10/new") && list.contains("card_payment_refunded"));
+        assert!(!list.contains("card_payment_captured,"), "{list}");
+        let (code, _, _) = pence(
+            url,
+            &["webhook", "update", live, "--url", "http://x.example/h"],
+        );
+        assert_ne!(code, 0, "{live} is a service, not a webhook");
+
+        let rotated = ok(url, &["webhook", "rotate-secret", id]);
+        assert!(rotated.trim_end().starts_with("webhook_secret_") && rotated.trim_end() != secret);
+        ok(url, &["webhook", "deactivate", id]);
+        assert!(ok(url, &["webhook", "list", "--service", test]).contains("inactive"));
+        assert_eq!(
+            ok(url, &["webhook", "messages", id, "--status", "failed"]),
+            ""
+        );
+        let (code, _, stderr) = pence(url, &["webhook", "resend", "nosuchmessage"]);
+        assert_ne!(code, 0);
+        assert!(stderr.contains("no webhook message"), "{stderr}");
+    }
+}

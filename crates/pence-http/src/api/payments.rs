@@ -74,7 +74,8 @@ fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecor
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     if status == StatusCode::CREATED {
-        if let Ok(location) = HeaderValue::from_str(&view.links.self_link.href) {
+        let self_href = view.links.as_ref().map(|l| l.self_link.href.as_str());
+        if let Some(Ok(location)) = self_href.map(HeaderValue::from_str) {
             headers.insert(header::LOCATION, location);
         }
     }

@@ -44,15 +44,15 @@ pub(crate) fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
 }
 
 /// A payment opened in a fresh browser-like client, on its card page.
-struct Paying {
-    c: reqwest::Client,
-    id: String,
-    csrf: String,
+pub(crate) struct Paying {
+    pub(crate) c: reqwest::Client,
+    pub(crate) id: String,
+    pub(crate) csrf: String,
     /// `/card_details/{id}` on the node.
-    url: String,
+    pub(crate) url: String,
 }
 
-async fn paying(server: &TestServer, site: &ServiceSite) -> Paying {
+pub(crate) async fn paying(server: &TestServer, site: &ServiceSite) -> Paying {
     let (id, next) = new_payment(server, site, json!({})).await;
     let c = client();
     let csrf = open(&c, server, &next, &id).await;

@@ -7,6 +7,7 @@ mod browser;
 mod disputes;
 mod http;
 mod property;
+mod webhooks;
 
 use pence_testkit::{Browser, ServiceSite, TestServer};
 use serde_json::{json, Value};

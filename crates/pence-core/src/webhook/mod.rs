@@ -1,6 +1,13 @@
 //! Webhooks (reference §14): which ledger events a service is told about, under which event
-//! type, and the `Pay-Signature` of a message body. Subscriptions, the outbox and delivery
-//! build on these (issue 5).
+//! type, and the `Pay-Signature` of a message body; subscriptions; messages and their
+//! delivery ladder. The outbox rows are written by the Store with each change; sending them
+//! is `pence-webhooks`' job.
+
+pub mod delivery;
+pub mod subscription;
+
+pub use delivery::{Attempt, DeliveryStatus, Message};
+pub use subscription::Subscription;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -1,0 +1,155 @@
+//! Webhook subscriptions: where a service wants to hear about which events, and the secret
+//! that signs what it hears.
+
+use crate::clock::Clock;
+use crate::ids;
+use crate::ports::{StoreError, WebhookStore};
+use crate::return_url;
+use crate::service::Service;
+
+use super::EventType;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// External id, like GOV.UK Pay's.
+    pub id: String,
+    pub service_id: String,
+    /// Six base-32 digits unique to this subscription; its messages' ids end with it, so one
+    /// statement can create every subscription's message for an event with distinct ids.
+    pub tag: String,
+    pub callback_url: String,
+    pub description: String,
+    pub event_types: Vec<EventType>,
+    pub active: bool,
+    /// Which of its secrets signs new messages (rotation adds one).
+    pub secret_version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
+/// What a caller may change; `None` keeps the value.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    pub callback_url: Option<String>,
+    pub description: Option<String>,
+    pub event_types: Option<Vec<EventType>>,
+    pub active: Option<bool>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubscriptionError {
+    #[error("the callback URL must be an absolute http or https URL: {0}")]
+    BadUrl(String),
+    #[error("a live service's callback URL must use https: {0}")]
+    NotHttps(String),
+    #[error("no webhook {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A new signing secret: 160 random bits, prefixed so it is recognisable in a config file.
+pub fn new_secret() -> String {
+    format!("webhook_secret_{}", ids::random_base32(32))
+}
+
+fn check_url(service: &Service, url: &str) -> Result<(), SubscriptionError> {
+    if !return_url::is_valid(url) {
+        return Err(SubscriptionError::BadUrl(url.into()));
+    }
+    if service.live && !return_url::is_https(url) {
+        return Err(SubscriptionError::NotHttps(url.into()));
+    }
+    Ok(())
+}
+
+/// Creates an active subscription of `service` (every event type when `event_types` is
+/// empty); returns it with its signing secret.
+pub async fn create(
+    store: &dyn WebhookStore,
+    clock: &dyn Clock,
+    service: &Service,
+    callback_url: &str,
+    description: &str,
+    event_types: &[EventType],
+) -> Result<(Subscription, String), SubscriptionError> {
+    check_url(service, callback_url)?;
+    let mut types: Vec<EventType> = if event_types.is_empty() {
+        EventType::ALL.to_vec()
+    } else {
+        event_types.to_vec()
+    };
+    types.sort_by_key(|t| t.as_str());
+    types.dedup();
+    let now = clock.now_ms();
+    let secret = new_secret();
+    loop {
+        let sub = Subscription {
+            id: ids::new_id(),
+            service_id: service.id.clone(),
+            tag: ids::random_base32(6),
+            callback_url: callback_url.into(),
+            description: description.into(),
+            event_types: types.clone(),
+            active: true,
+            secret_version: 1,
+            created_ms: now,
+            updated_ms: now,
+        };
+        match store.insert_webhook(&sub, &secret).await {
+            // A tag already taken (one in a billion): draw again.
+            Err(StoreError::Duplicate) => continue,
+            other => return other.map(|()| (sub, secret)).map_err(Into::into),
+        }
+    }
+}
+
+/// Applies `changes` to subscription `id`. Deactivating it stops its pending messages
+/// (GOV.UK Pay's WILL_NOT_SEND).
+pub async fn update(
+    store: &dyn WebhookStore,
+    clock: &dyn Clock,
+    service: &Service,
+    id: &str,
+    changes: Changes,
+) -> Result<Subscription, SubscriptionError> {
+    let mut sub = store
+        .webhook(id)
+        .await?
+        .filter(|s| s.service_id == service.id)
+        .ok_or_else(|| SubscriptionError::NotFound(id.into()))?;
+    if let Some(url) = changes.callback_url {
+        check_url(service, &url)?;
+        sub.callback_url = url;
+    }
+    if let Some(d) = changes.description {
+        sub.description = d;
+    }
+    if let Some(mut types) = changes.event_types.filter(|t| !t.is_empty()) {
+        types.sort_by_key(|t| t.as_str());
+        types.dedup();
+        sub.event_types = types;
+    }
+    if let Some(active) = changes.active {
+        sub.active = active;
+    }
+    sub.updated_ms = clock.now_ms();
+    store.update_webhook(&sub).await?;
+    Ok(sub)
+}
+
+/// A new signing secret for subscription `id`, used for messages created from now on.
+pub async fn rotate_secret(
+    store: &dyn WebhookStore,
+    clock: &dyn Clock,
+    id: &str,
+) -> Result<String, SubscriptionError> {
+    let secret = new_secret();
+    if !store
+        .rotate_webhook_secret(id, &secret, clock.now_ms())
+        .await?
+    {
+        return Err(SubscriptionError::NotFound(id.into()));
+    }
+    Ok(secret)
+}

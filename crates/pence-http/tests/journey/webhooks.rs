@@ -1,0 +1,539 @@
+//! Webhooks end to end: real journeys on the node, a real receiver on loopback checking
+//! signatures with its own HMAC, the retry ladder on the moved Clock, the delivery log.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pence_core::webhook::subscription::{self, Changes};
+use pence_core::webhook::{DeliveryStatus, EventType, Subscription};
+use pence_core::WebhookStore;
+use pence_testkit::{engines, Answer, Received, Receiver, ServerOptions, ServiceSite, TestServer};
+use serde_json::{json, Value};
+
+use super::http::{card_form, paid_with, paying, Paying};
+use super::{new_payment, payment};
+
+const MINUTE: i64 = 60_000;
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn subscribe(server: &TestServer, url: &str, events: &[EventType]) -> (Subscription, String) {
+    subscription::create(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        &server.service,
+        url,
+        "test receiver",
+        events,
+    )
+    .await
+    .expect("subscribe")
+}
+
+/// Checks what every message must be (§14), and returns it with its event type.
+fn check_message(r: &Received, secret: &str) {
+    assert!(r.signed_with(secret), "bad Pay-Signature {:?}", r.signature);
+    assert_eq!(r.content_type.as_deref(), Some("application/json"));
+    let keys: Vec<&str> = r
+        .json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let text = String::from_utf8(r.body.clone()).unwrap();
+    let mut at = 0;
+    for key in [
+        "webhook_message_id",
+        "created_date",
+        "resource_id",
+        "api_version",
+        "resource_type",
+        "event_type",
+        "resource",
+    ] {
+        assert!(keys.contains(&key), "{key} missing: {text}");
+        let found = text.find(&format!("\"{key}\":")).unwrap();
+        assert!(found >= at, "{key} out of GOV.UK Pay's order: {text}");
+        at = found;
+    }
+    assert_eq!(keys.len(), 7, "{text}");
+    assert_eq!(r.json["api_version"], 1);
+    assert_eq!(r.json["resource_type"], "payment");
+    assert_eq!(r.json["resource_id"], r.json["resource"]["payment_id"]);
+    assert!(r.json["resource"].get("_links").is_none(), "{text}");
+    let created = r.json["created_date"].as_str().unwrap();
+    assert!(
+        created.len() == 24 && created.ends_with('Z') && created.as_bytes()[19] == b'.',
+        "{created}"
+    );
+}
+
+/// The event types each payment's messages carried, in the order of their `created_date`.
+fn by_payment(got: &[Received]) -> BTreeMap<String, Vec<String>> {
+    let mut sorted: Vec<&Received> = got.iter().collect();
+    sorted.sort_by_key(|r| r.json["created_date"].as_str().unwrap().to_string());
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in sorted {
+        out.entry(r.json["resource_id"].as_str().unwrap().into())
+            .or_default()
+            .push(r.event_type().into());
+    }
+    out
+}
+
+async fn user_cancels(server: &TestServer, site: &ServiceSite) -> String {
+    let Paying { c, id, csrf, url } = paying(server, site).await;
+    let r = c
+        .post(format!("{url}/cancel"))
+        .form(&[("csrfToken", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    id
+}
+
+async fn card_fails(server: &TestServer, site: &ServiceSite, card: &str) -> String {
+    let Paying { c, id, csrf, url } = paying(server, site).await;
+    c.post(&url)
+        .form(&card_form(&csrf, card))
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
+#[tokio::test]
+async fn every_event_type_fires_exactly_when_it_should() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let receiver = Receiver::start().await;
+        let (_, secret) = subscribe(&server, &receiver.url, &[]).await;
+
+        let paid = paid_with(&server, &site, "4000056655665556").await;
+        let refund = server
+            .post(
+                &format!("/v1/payments/{paid}/refunds"),
+                &json!({"amount": 500}),
+            )
+            .await;
+        assert_eq!(refund.status, 202, "{}", refund.text);
+        let declined = card_fails(&server, &site, "4000000000000002").await;
+        let psp_error = card_fails(&server, &site, "4000000000000119").await;
+        let user_cancelled = user_cancels(&server, &site).await;
+        let (service_cancelled, _) = new_payment(&server, &site, json!({})).await;
+        let cancel = server
+            .post(
+                &format!("/v1/payments/{service_cancelled}/cancel"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(cancel.status, 204);
+        receiver.wait_for(11, WAIT).await;
+        let (expired, _) = new_payment(&server, &site, json!({})).await;
+        server.clock.advance(91 * MINUTE);
+        server.sweep().await;
+        // A day after capture the sandbox pays out.
+        server.clock.advance(24 * 60 * MINUTE);
+        server.sweep().await;
+
+        let got = receiver.wait_for(13, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let got_all = receiver.received();
+        assert_eq!(got_all.len(), got.len(), "no more than expected");
+        for r in &got_all {
+            check_message(r, &secret);
+        }
+        let events = by_payment(&got_all);
+        let expect = |id: &str, types: &[&str]| {
+            assert_eq!(
+                events.get(id).cloned().unwrap_or_default(),
+                types,
+                "payment {id}"
+            );
+        };
+        expect(
+            &paid,
+            &[
+                "card_payment_started",
+                "card_payment_succeeded",
+                "card_payment_captured",
+                "card_payment_refunded",
+                "card_payment_settled",
+            ],
+        );
+        expect(&declined, &["card_payment_started", "card_payment_failed"]);
+        expect(&psp_error, &["card_payment_started", "card_payment_failed"]);
+        expect(
+            &user_cancelled,
+            &["card_payment_started", "card_payment_failed"],
+        );
+        expect(&service_cancelled, &["card_payment_failed"]);
+        expect(&expired, &["card_payment_expired"]);
+        assert_eq!(events.len(), 6, "{events:?}");
+
+        // Each resource is the payment as GET showed it then: the last one equals GET now.
+        for id in events.keys() {
+            let last = got_all
+                .iter()
+                .filter(|r| r.json["resource_id"] == id.as_str())
+                .max_by_key(|r| r.json["created_date"].as_str().unwrap().to_string())
+                .unwrap();
+            let mut now = payment(&server, id).await;
+            now.as_object_mut().unwrap().remove("_links");
+            assert_eq!(last.json["resource"], now, "payment {id}");
+        }
+        let state = |id: &str, kind: &str| -> Value {
+            got_all
+                .iter()
+                .find(|r| r.json["resource_id"] == id && r.event_type() == kind)
+                .unwrap()
+                .json["resource"]["state"]
+                .clone()
+        };
+        assert_eq!(state(&paid, "card_payment_started")["status"], "started");
+        assert_eq!(state(&paid, "card_payment_succeeded")["status"], "success");
+        let refunded = got_all
+            .iter()
+            .find(|r| r.event_type() == "card_payment_refunded")
+            .unwrap();
+        assert_eq!(
+            refunded.json["resource"]["refund_summary"]["amount_submitted"],
+            500
+        );
+        assert_eq!(state(&declined, "card_payment_failed")["code"], "P0010");
+        assert_eq!(state(&expired, "card_payment_expired")["code"], "P0020");
+        assert_eq!(
+            state(&user_cancelled, "card_payment_failed")["code"],
+            "P0030"
+        );
+        assert_eq!(
+            state(&service_cancelled, "card_payment_failed")["code"],
+            "P0040"
+        );
+        let ids: std::collections::HashSet<&str> =
+            got_all.iter().map(Received::message_id).collect();
+        assert_eq!(ids.len(), got_all.len(), "one message per event");
+        server.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn delayed_capture_succeeds_when_the_service_captures() {
+    let server = TestServer::start(pence_testkit::Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = subscribe(
+        &server,
+        &receiver.url,
+        &[EventType::Succeeded, EventType::Captured],
+    )
+    .await;
+    let (id, next) = new_payment(&server, &site, json!({"delayed_capture": true})).await;
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    c.get(&next).send().await.unwrap();
+    let url = format!("{}/card_details/{id}", server.url);
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let at = page.find("name=\"csrfToken\" value=\"").unwrap() + 24;
+    let csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
+    c.post(&url)
+        .form(&card_form(&csrf, "4000056655665556"))
+        .send()
+        .await
+        .unwrap();
+    c.post(format!("{url}/confirm"))
+        .form(&[("csrfToken", csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(payment(&server, &id).await["state"]["status"], "capturable");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        receiver.received().is_empty(),
+        "nothing until the service captures"
+    );
+    let capture = server
+        .post(&format!("/v1/payments/{id}/capture"), &json!({}))
+        .await;
+    assert_eq!(capture.status, 204, "{}", capture.text);
+    server.sweep().await;
+    let got = receiver.wait_for(2, WAIT).await;
+    for r in &got {
+        check_message(r, &secret);
+    }
+    assert_eq!(
+        by_payment(&got)[&id],
+        ["card_payment_succeeded", "card_payment_captured"]
+    );
+    server.stop().await;
+}
+
+/// One message whose receiver fails in every way GOV.UK Pay counts as a failure, climbing
+/// the ladder on the moved Clock; the log keeps each attempt; then a resend after a secret
+/// rotation is signed with the new secret.
+#[tokio::test]
+async fn failures_climb_the_retry_ladder_then_the_message_fails() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let receiver = Receiver::start().await;
+        let (sub, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+        receiver.script([
+            Answer::Status(500),
+            Answer::Close,
+            Answer::Slow(Duration::from_millis(1500)),
+            Answer::Redirect,
+            Answer::Status(404),
+            Answer::Status(503),
+        ]);
+        let (id, _) = new_payment(&server, &site, json!({})).await;
+        server
+            .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+            .await;
+        let mut seen = receiver.wait_for(1, WAIT).await.len();
+        for delay in pence_core::webhook::delivery::RETRY_DELAYS_MS {
+            // Not before its time…
+            server.clock.advance(delay - MINUTE / 2);
+            tokio::time::sleep(Duration::from_millis(1700)).await;
+            assert_eq!(
+                receiver.received().len(),
+                seen,
+                "retried early (after {delay} ms)"
+            );
+            // …and then it comes.
+            server.clock.advance(MINUTE / 2);
+            seen = receiver.wait_for(seen + 1, WAIT).await.len();
+        }
+        assert_eq!(seen, 6);
+        let got = receiver.received();
+        assert!(got.iter().all(|r| r.signed_with(&secret)));
+        assert!(
+            got.iter().all(|r| r.body == got[0].body),
+            "every attempt sends the same bytes"
+        );
+        let message = got[0].message_id().to_string();
+        // The outcome is recorded just after the answer.
+        let mut m = server
+            .store
+            .webhook_message(&message)
+            .await
+            .unwrap()
+            .unwrap();
+        for _ in 0..100 {
+            if m.status != DeliveryStatus::Pending {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            m = server
+                .store
+                .webhook_message(&message)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        assert_eq!((m.status, m.attempts), (DeliveryStatus::Failed, 6));
+        let log = server.store.webhook_attempts(&message).await.unwrap();
+        let codes: Vec<Option<u16>> = log.iter().map(|a| a.status_code).collect();
+        assert_eq!(
+            codes,
+            [Some(500), None, None, Some(302), Some(404), Some(503)]
+        );
+        assert_eq!(
+            log[0].response_body.as_deref(),
+            Some("answered as scripted")
+        );
+        assert!(log[1].error.is_some() && log[2].error.as_deref().unwrap().contains("timed out"));
+        assert!(log[2].response_ms >= 1000, "{:?}", log[2]);
+        assert!(log.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+        // Seven days on, nothing more is sent.
+        server.clock.advance(7 * 24 * 60 * MINUTE);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(receiver.received().len(), 6);
+
+        // Pence can resend (GOV.UK Pay cannot); after a rotation it is signed anew.
+        let fresh =
+            subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
+                .await
+                .unwrap();
+        assert_ne!(fresh, secret);
+        assert!(server
+            .store
+            .resend_webhook_message(
+                &message,
+                pence_core::clock::Clock::now_ms(server.clock.as_ref())
+            )
+            .await
+            .unwrap());
+        let got = receiver.wait_for(7, WAIT).await;
+        assert!(got[6].signed_with(&fresh) && !got[6].signed_with(&secret));
+        assert_eq!(got[6].body, got[0].body, "the same message");
+        server.stop().await;
+    }
+}
+
+/// A rotation signs the messages created after it; one created before keeps its secret even
+/// when it is retried after the rotation.
+#[tokio::test]
+async fn a_rotation_signs_only_later_messages() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let receiver = Receiver::start().await;
+        let (sub, old) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+        receiver.script([Answer::Status(500)]);
+        let (first, _) = new_payment(&server, &site, json!({})).await;
+        server
+            .post(&format!("/v1/payments/{first}/cancel"), &json!({}))
+            .await;
+        receiver.wait_for(1, WAIT).await;
+        let new =
+            subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
+                .await
+                .unwrap();
+        let (second, _) = new_payment(&server, &site, json!({})).await;
+        server
+            .post(&format!("/v1/payments/{second}/cancel"), &json!({}))
+            .await;
+        receiver.wait_for(2, WAIT).await;
+        server.clock.advance(MINUTE);
+        let got = receiver.wait_for(3, WAIT).await;
+        for r in &got {
+            let id = r.json["resource_id"].as_str().unwrap();
+            let secret = if id == first { &old } else { &new };
+            assert!(r.signed_with(secret), "{id} signed with the wrong secret");
+        }
+        server.stop().await;
+    }
+}
+
+/// A receiver that never answers in time holds up neither another subscription's receiver
+/// nor the API; deactivating it stops its messages.
+#[tokio::test]
+async fn a_dead_receiver_holds_up_nobody() {
+    let server = TestServer::start(pence_testkit::Engine::Sqlite).await;
+    let site = ServiceSite::start().await;
+    let (dead, fast) = (Receiver::start().await, Receiver::start().await);
+    dead.script((0..200).map(|_| Answer::Slow(Duration::from_secs(30))));
+    let (dead_sub, _) = subscribe(&server, &dead.url, &[EventType::Failed]).await;
+    subscribe(&server, &fast.url, &[EventType::Failed]).await;
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let (id, _) = new_payment(&server, &site, json!({})).await;
+        let r = server
+            .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+            .await;
+        assert_eq!(r.status, 204);
+        ids.push(id);
+    }
+    fast.wait_for(40, WAIT).await;
+    // The dead one is still on its first attempts: none has been recorded yet.
+    let stuck = server
+        .store
+        .webhook_messages(&dead_sub.id, Some(DeliveryStatus::Pending), 100)
+        .await
+        .unwrap();
+    assert_eq!(stuck.len(), 40);
+    assert!(stuck.iter().all(|m| m.attempts == 0));
+    subscription::update(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        &server.service,
+        &dead_sub.id,
+        Changes {
+            active: Some(false),
+            ..Changes::default()
+        },
+    )
+    .await
+    .unwrap();
+    let stopped = server
+        .store
+        .webhook_messages(&dead_sub.id, Some(DeliveryStatus::WillNotSend), 100)
+        .await
+        .unwrap();
+    assert_eq!(stopped.len(), 40);
+    server.stop().await;
+}
+
+/// Two deliverers on one database (two nodes): every message arrives, none is ever being sent
+/// twice at the same moment.
+#[tokio::test]
+async fn two_nodes_never_send_one_message_at_once() {
+    for engine in engines() {
+        let server = TestServer::start(engine).await;
+        let site = ServiceSite::start().await;
+        let receiver = Receiver::start().await;
+        receiver.script((0..60).map(|_| Answer::Slow(Duration::from_millis(50))));
+        let (_, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+        let other = pence_webhooks::spawn(
+            server.store.clone(),
+            server.clock.clone(),
+            pence_webhooks::DeliverySettings {
+                poll: Duration::from_millis(20),
+                batch: 8,
+                concurrency: 4,
+                ..Default::default()
+            },
+            Arc::new(pence_webhooks::Metrics::default()),
+        );
+        let mut ids = Vec::new();
+        for _ in 0..60 {
+            let (id, _) = new_payment(&server, &site, json!({})).await;
+            server
+                .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+                .await;
+            ids.push(id);
+        }
+        let got = receiver.wait_for(60, WAIT).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(receiver.received().len(), 60, "each sent once");
+        assert_eq!(receiver.most_at_once(), 1);
+        let mut paid: Vec<&str> = got
+            .iter()
+            .map(|r| r.json["resource_id"].as_str().unwrap())
+            .collect();
+        paid.sort();
+        ids.sort();
+        assert_eq!(paid, ids);
+        assert!(got.iter().all(|r| r.signed_with(&secret)));
+        other.abort();
+        server.stop().await;
+    }
+}
+
+/// The log keeps the first 1 KiB of what a receiver answers.
+#[tokio::test]
+async fn the_log_keeps_the_first_kib_of_the_answer() {
+    let server =
+        TestServer::start_with(pence_testkit::Engine::Sqlite, ServerOptions::default()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    receiver.script([Answer::Body("é".repeat(3000))]);
+    subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+    let (id, _) = new_payment(&server, &site, json!({})).await;
+    server
+        .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+        .await;
+    let got = receiver.wait_for(1, WAIT).await;
+    let message = got[0].message_id().to_string();
+    let mut log = Vec::new();
+    for _ in 0..100 {
+        log = server.store.webhook_attempts(&message).await.unwrap();
+        if !log.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(log[0].status_code, Some(200));
+    assert_eq!(
+        log[0].response_body.as_deref(),
+        Some("é".repeat(512).as_str())
+    );
+    server.stop().await;
+}

@@ -1,0 +1,394 @@
+//! The WebhookStore port: subscriptions, their secrets, and the outbox's claims and delivery
+//! log. (Outbox rows are written by `store`, with the changes that cause them.)
+
+use async_trait::async_trait;
+use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
+use pence_core::{StoreError, WebhookStore};
+
+use crate::store::SqlStore;
+use crate::value::{vals, Row, Stmt};
+
+const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
+     secret_version, created_ms, updated_ms";
+const MESSAGE_COLUMNS: &str = "id, webhook_id, payment_id, event_type, event_ms, resource, \
+     secret_version, status, attempts, next_attempt_ms, created_ms";
+const ATTEMPT_COLUMNS: &str = "message_id, at_ms, status_code, error, response_ms, response_body";
+
+/// The literal `'pending'` (not a parameter) lets both engines use the partial index.
+const CLAIM_SQLITE: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $2 \
+     WHERE id IN (SELECT id FROM webhook_messages WHERE webhook_id = $3 \
+     AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
+     ORDER BY next_attempt_ms LIMIT $6) \
+     RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
+     status, attempts, next_attempt_ms, created_ms";
+/// On PostgreSQL several nodes claim at once: rows another claim is taking are skipped.
+const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $2 \
+     WHERE id IN (SELECT id FROM webhook_messages WHERE webhook_id = $3 \
+     AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
+     ORDER BY next_attempt_ms LIMIT $6 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
+     status, attempts, next_attempt_ms, created_ms";
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Database(format!("bad {what} in database: {value:?}"))
+}
+
+fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription, StoreError> {
+    Ok(Subscription {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        tag: r.text("tag")?,
+        callback_url: r.text("callback_url")?,
+        description: r.text("description")?,
+        event_types,
+        active: r.bool("active")?,
+        secret_version: r.i64("secret_version")?,
+        created_ms: r.i64("created_ms")?,
+        updated_ms: r.i64("updated_ms")?,
+    })
+}
+
+fn message_from(mut r: Row) -> Result<Message, StoreError> {
+    let status = r.text("status")?;
+    Ok(Message {
+        id: r.text("id")?,
+        webhook_id: r.text("webhook_id")?,
+        payment_id: r.text("payment_id")?,
+        event_type: r.text("event_type")?,
+        event_ms: r.i64("event_ms")?,
+        resource: r.text("resource")?,
+        secret_version: r.i64("secret_version")?,
+        status: DeliveryStatus::parse(&status)
+            .ok_or_else(|| corrupt("delivery status", &status))?,
+        attempts: r.i64("attempts")?,
+        next_attempt_ms: r.i64("next_attempt_ms")?,
+        created_ms: r.i64("created_ms")?,
+    })
+}
+
+fn attempt_from(mut r: Row) -> Result<Attempt, StoreError> {
+    Ok(Attempt {
+        message_id: r.text("message_id")?,
+        at_ms: r.i64("at_ms")?,
+        status_code: r
+            .opt_i64("status_code")?
+            .and_then(|c| u16::try_from(c).ok()),
+        error: r.opt_text("error")?,
+        response_ms: r.i64("response_ms")?,
+        response_body: r.opt_text("response_body")?,
+    })
+}
+
+fn event_type_rows(sub: &Subscription) -> impl Iterator<Item = Stmt> + '_ {
+    sub.event_types.iter().map(|t| {
+        Stmt::insert(
+            "webhook_event_types",
+            "webhook_id, event_type",
+            vals![&sub.id, t.as_str()],
+        )
+    })
+}
+
+impl SqlStore {
+    async fn event_types(&self, webhook_id: &str) -> Result<Vec<EventType>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT event_type FROM webhook_event_types WHERE webhook_id = $1 \
+                 ORDER BY event_type",
+                vals![webhook_id],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|mut r| {
+                let t = r.text("event_type")?;
+                EventType::parse(&t).ok_or_else(|| corrupt("event type", &t))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl WebhookStore for SqlStore {
+    async fn insert_webhook(&self, sub: &Subscription, secret: &str) -> Result<(), StoreError> {
+        let mut change = vec![
+            Stmt::insert(
+                "webhooks",
+                WEBHOOK_COLUMNS,
+                vals![
+                    &sub.id,
+                    &sub.service_id,
+                    &sub.tag,
+                    &sub.callback_url,
+                    &sub.description,
+                    sub.active,
+                    sub.secret_version,
+                    sub.created_ms,
+                    sub.updated_ms
+                ],
+            ),
+            Stmt::insert(
+                "webhook_secrets",
+                "webhook_id, version, secret, created_ms",
+                vals![&sub.id, sub.secret_version, secret, sub.created_ms],
+            ),
+        ];
+        change.extend(event_type_rows(sub));
+        self.db.apply(change).await
+    }
+
+    async fn update_webhook(&self, sub: &Subscription) -> Result<(), StoreError> {
+        let mut change = vec![
+            Stmt::exec_one(
+                "UPDATE webhooks SET callback_url = $1, description = $2, active = $3, \
+                 updated_ms = $4 WHERE id = $5",
+                vals![
+                    &sub.callback_url,
+                    &sub.description,
+                    sub.active,
+                    sub.updated_ms,
+                    &sub.id
+                ],
+            ),
+            Stmt::exec(
+                "DELETE FROM webhook_event_types WHERE webhook_id = $1",
+                vals![&sub.id],
+            ),
+        ];
+        change.extend(event_type_rows(sub));
+        if !sub.active {
+            change.push(Stmt::exec(
+                "UPDATE webhook_messages SET status = $1, claim = NULL, lease_ms = NULL, \
+                 updated_ms = $2 WHERE webhook_id = $3 AND status = 'pending'",
+                vals![
+                    DeliveryStatus::WillNotSend.as_str(),
+                    sub.updated_ms,
+                    &sub.id
+                ],
+            ));
+        }
+        self.db.apply(change).await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let change = vec![
+            Stmt::exec_one(
+                "UPDATE webhooks SET secret_version = secret_version + 1, updated_ms = $1 \
+                 WHERE id = $2",
+                vals![at_ms, id],
+            ),
+            Stmt::exec(
+                "INSERT INTO webhook_secrets (webhook_id, version, secret, created_ms) \
+                 SELECT id, secret_version, $1, $2 FROM webhooks WHERE id = $3",
+                vals![secret, at_ms, id],
+            ),
+        ];
+        match self.db.apply(change).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn webhook(&self, id: &str) -> Result<Option<Subscription>, StoreError> {
+        let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE id = $1");
+        let Some(row) = self.db.query(&sql, vals![id]).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        let types = self.event_types(id).await?;
+        webhook_from(row, types).map(Some)
+    }
+
+    async fn webhooks(&self, service_id: Option<&str>) -> Result<Vec<Subscription>, StoreError> {
+        let rows = match service_id {
+            Some(service) => {
+                let sql = format!(
+                    "SELECT {WEBHOOK_COLUMNS} FROM webhooks WHERE service_id = $1 \
+                     ORDER BY created_ms, id"
+                );
+                self.db.query(&sql, vals![service]).await?
+            }
+            None => {
+                let sql = format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks ORDER BY created_ms, id");
+                self.db.query(&sql, vec![]).await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let mut sub = webhook_from(row, Vec::new())?;
+            sub.event_types = self.event_types(&sub.id).await?;
+            out.push(sub);
+        }
+        Ok(out)
+    }
+
+    async fn webhook_secret(&self, id: &str, version: i64) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT secret FROM webhook_secrets WHERE webhook_id = $1 AND version = $2",
+                vals![id, version],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|mut r| r.text("secret"))
+            .transpose()
+    }
+
+    async fn claim_webhook_messages(
+        &self,
+        webhook_id: &str,
+        due_ms: i64,
+        lease_now_ms: i64,
+        lease_until_ms: i64,
+        claim: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let sql = if self.db.engine() == "postgres" {
+            CLAIM_POSTGRES
+        } else {
+            CLAIM_SQLITE
+        };
+        let rows = self
+            .db
+            .apply_returning(vec![Stmt::returning(
+                sql,
+                vals![
+                    claim,
+                    lease_until_ms,
+                    webhook_id,
+                    due_ms,
+                    lease_now_ms,
+                    i64::from(limit)
+                ],
+            )])
+            .await?;
+        let mut out = rows
+            .into_iter()
+            .map(message_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| (a.next_attempt_ms, &a.id).cmp(&(b.next_attempt_ms, &b.id)));
+        Ok(out)
+    }
+
+    async fn record_webhook_attempts(
+        &self,
+        claim: &str,
+        outcomes: &[(Message, Attempt)],
+    ) -> Result<(), StoreError> {
+        let mut change = Vec::with_capacity(outcomes.len() * 2);
+        for (next, a) in outcomes {
+            change.push(Stmt::insert(
+                "webhook_attempts",
+                ATTEMPT_COLUMNS,
+                vals![
+                    &a.message_id,
+                    a.at_ms,
+                    a.status_code.map(i64::from),
+                    a.error.as_ref(),
+                    a.response_ms,
+                    a.response_body.as_ref()
+                ],
+            ));
+            change.push(Stmt::exec(
+                "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_ms = $3, \
+                 claim = NULL, lease_ms = NULL, updated_ms = $4 \
+                 WHERE id = $5 AND claim = $6 AND status = 'pending'",
+                vals![
+                    next.status.as_str(),
+                    next.attempts,
+                    next.next_attempt_ms,
+                    a.at_ms,
+                    &next.id,
+                    claim
+                ],
+            ));
+        }
+        self.db.apply(change).await
+    }
+
+    async fn webhook_messages(
+        &self,
+        webhook_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = match status {
+            Some(status) => {
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 \
+                     AND status = $2 ORDER BY created_ms DESC, id DESC LIMIT $3"
+                );
+                self.db
+                    .query(&sql, vals![webhook_id, status.as_str(), i64::from(limit)])
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE webhook_id = $1 \
+                     ORDER BY created_ms DESC, id DESC LIMIT $2"
+                );
+                self.db
+                    .query(&sql, vals![webhook_id, i64::from(limit)])
+                    .await?
+            }
+        };
+        rows.into_iter().map(message_from).collect()
+    }
+
+    async fn webhook_message(&self, id: &str) -> Result<Option<Message>, StoreError> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE id = $1");
+        self.db
+            .query(&sql, vals![id])
+            .await?
+            .into_iter()
+            .next()
+            .map(message_from)
+            .transpose()
+    }
+
+    async fn webhook_attempts(&self, message_id: &str) -> Result<Vec<Attempt>, StoreError> {
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM webhook_attempts WHERE message_id = $1 ORDER BY at_ms"
+        );
+        self.db
+            .query(&sql, vals![message_id])
+            .await?
+            .into_iter()
+            .map(attempt_from)
+            .collect()
+    }
+
+    async fn resend_webhook_message(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let change = vec![Stmt::exec_one(
+            "UPDATE webhook_messages SET status = $1, attempts = 0, next_attempt_ms = $2, \
+             claim = NULL, lease_ms = NULL, updated_ms = $2, secret_version = \
+             (SELECT w.secret_version FROM webhooks w WHERE w.id = webhook_messages.webhook_id) \
+             WHERE id = $3",
+            vals![DeliveryStatus::Pending.as_str(), now_ms, id],
+        )];
+        match self.db.apply(change).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn webhook_message_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        self.db
+            .query(
+                "SELECT status, COUNT(*) AS n FROM webhook_messages GROUP BY status ORDER BY status",
+                vec![],
+            )
+            .await?
+            .into_iter()
+            .map(|mut r| Ok((r.text("status")?, r.i64("n")?)))
+            .collect()
+    }
+}

@@ -1,0 +1,12 @@
+//! Delivery of the webhook outbox. Each node runs workers per active subscription: a worker
+//! claims a batch of that subscription's due messages (a lease in the database, so no two
+//! workers on any node hold one at once), POSTs them with bounded concurrency, and records
+//! every attempt and each message's next state in one transaction. A slow or dead receiver
+//! only ever occupies its own subscription's workers.
+
+mod metrics;
+mod send;
+mod worker;
+
+pub use metrics::Metrics;
+pub use worker::{spawn, DeliverySettings};

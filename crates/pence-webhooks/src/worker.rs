@@ -1,0 +1,274 @@
+//! The node's delivery: a supervisor keeps `workers` tasks running per active subscription;
+//! each claims, sends and records batches of that subscription's due messages.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use pence_core::clock::Clock;
+use pence_core::ids;
+use pence_core::webhook::{delivery, DeliveryStatus, Message};
+use pence_core::WebhookStore;
+
+use crate::metrics::Metrics;
+use crate::send;
+
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    /// One attempt, connecting included (GOV.UK Pay: 3 s).
+    pub timeout: Duration,
+    /// How often idle workers look for due messages, and the supervisor for subscriptions.
+    pub poll: Duration,
+    /// Workers per subscription on this node.
+    pub workers: usize,
+    /// Messages one worker sends at once.
+    pub concurrency: usize,
+    /// Messages one worker claims at a time (its bounded queue).
+    pub batch: u32,
+    /// How often the counters are logged.
+    pub log_every: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        DeliverySettings {
+            timeout: Duration::from_secs(3),
+            poll: Duration::from_millis(250),
+            workers: 2,
+            concurrency: 16,
+            batch: 64,
+            log_every: Duration::from_secs(10),
+        }
+    }
+}
+
+impl DeliverySettings {
+    /// How long a claim holds its batch: every round of the batch timing out, and a margin
+    /// for recording. Past it, another worker may take the messages again (at-least-once).
+    fn lease_ms(&self) -> i64 {
+        let rounds = (self.batch as usize).div_ceil(self.concurrency.max(1)) as i64;
+        rounds * self.timeout.as_millis() as i64 + 10_000
+    }
+}
+
+/// One subscription as its workers see it; the supervisor keeps it current.
+struct Target {
+    url: RwLock<String>,
+    stop: AtomicBool,
+}
+
+struct Shared {
+    store: Arc<dyn WebhookStore>,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+    settings: DeliverySettings,
+    metrics: Arc<Metrics>,
+    /// Secrets by (subscription, version): they never change once written.
+    secrets: RwLock<HashMap<(String, i64), String>>,
+}
+
+/// Starts delivery on this node; it runs until the handle is aborted.
+pub fn spawn(
+    store: Arc<dyn WebhookStore>,
+    clock: Arc<dyn Clock>,
+    settings: DeliverySettings,
+    metrics: Arc<Metrics>,
+) -> tokio::task::JoinHandle<()> {
+    let shared = Arc::new(Shared {
+        http: send::client(settings.timeout),
+        store,
+        clock,
+        settings,
+        metrics,
+        secrets: RwLock::new(HashMap::new()),
+    });
+    tokio::spawn(supervise(shared))
+}
+
+async fn supervise(shared: Arc<Shared>) {
+    let mut targets: HashMap<String, Arc<Target>> = HashMap::new();
+    let mut workers = tokio::task::JoinSet::new();
+    let mut logged = tokio::time::Instant::now();
+    loop {
+        match shared.store.webhooks(None).await {
+            Ok(subs) => {
+                let active: HashMap<String, String> = subs
+                    .into_iter()
+                    .filter(|s| s.active)
+                    .map(|s| (s.id, s.callback_url))
+                    .collect();
+                targets.retain(|id, t| {
+                    let keep = active.contains_key(id);
+                    if !keep {
+                        t.stop.store(true, Ordering::Relaxed);
+                    }
+                    keep
+                });
+                for (id, url) in active {
+                    match targets.get(&id) {
+                        Some(t) => {
+                            let mut current = t.url.write().unwrap_or_else(|e| e.into_inner());
+                            if *current != url {
+                                *current = url;
+                            }
+                        }
+                        None => {
+                            let t = Arc::new(Target {
+                                url: RwLock::new(url),
+                                stop: AtomicBool::new(false),
+                            });
+                            for _ in 0..shared.settings.workers.max(1) {
+                                workers.spawn(work(shared.clone(), id.clone(), t.clone()));
+                            }
+                            targets.insert(id, t);
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing webhook subscriptions failed"),
+        }
+        while workers.try_join_next().is_some() {}
+        if logged.elapsed() >= shared.settings.log_every {
+            logged = tokio::time::Instant::now();
+            log_metrics(&shared).await;
+        }
+        tokio::time::sleep(shared.settings.poll).await;
+    }
+}
+
+async fn log_metrics(shared: &Shared) {
+    let s = shared.metrics.take();
+    if s.attempts == 0 {
+        return;
+    }
+    let counts = shared
+        .store
+        .webhook_message_counts()
+        .await
+        .unwrap_or_default();
+    let count = |status: DeliveryStatus| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status.as_str())
+            .map_or(0, |(_, n)| *n)
+    };
+    tracing::info!(
+        attempts = s.attempts,
+        delivered = s.delivered,
+        retried = s.retried,
+        failed = s.failed,
+        mean_latency_ms = s.mean_latency_ms,
+        max_latency_ms = s.max_latency_ms,
+        pending = count(DeliveryStatus::Pending),
+        failed_total = count(DeliveryStatus::Failed),
+        "webhook delivery"
+    );
+}
+
+/// One worker of subscription `id`: claim, send, record, until it is stopped.
+async fn work(shared: Arc<Shared>, id: String, target: Arc<Target>) {
+    let s = &shared.settings;
+    while !target.stop.load(Ordering::Relaxed) {
+        let wall = wall_ms();
+        let claim = ids::random_base32(26);
+        let batch = match shared
+            .store
+            .claim_webhook_messages(
+                &id,
+                shared.clock.now_ms(),
+                wall,
+                wall + s.lease_ms(),
+                &claim,
+                s.batch,
+            )
+            .await
+        {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(webhook = %id, error = %e, "claiming webhook messages failed");
+                Vec::new()
+            }
+        };
+        if batch.is_empty() {
+            tokio::time::sleep(s.poll).await;
+            continue;
+        }
+        let url = target.url.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let outcomes: Vec<_> = stream::iter(batch)
+            .map(|m| deliver(&shared, &url, m))
+            .buffer_unordered(s.concurrency.max(1))
+            .collect()
+            .await;
+        if let Err(e) = shared
+            .store
+            .record_webhook_attempts(&claim, &outcomes)
+            .await
+        {
+            // The messages come back when the lease runs out: sent again, never lost.
+            tracing::warn!(webhook = %id, error = %e, "recording webhook attempts failed");
+        }
+    }
+}
+
+/// Leases run on the machines' clocks, not the Clock: a sandbox moving its Clock forward must
+/// not end a lease while the attempt is still being made.
+fn wall_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+async fn deliver(
+    shared: &Shared,
+    url: &str,
+    m: Message,
+) -> (Message, pence_core::webhook::Attempt) {
+    let secret = secret(shared, &m.webhook_id, m.secret_version).await;
+    let attempt = send::attempt(
+        &shared.http,
+        url,
+        secret.as_deref(),
+        &m,
+        shared.clock.now_ms(),
+    )
+    .await;
+    let next = delivery::after(&m, &attempt);
+    let metrics = &shared.metrics;
+    metrics.attempt(attempt.response_ms);
+    let counter = match next.status {
+        DeliveryStatus::Successful => &metrics.delivered,
+        DeliveryStatus::Failed => &metrics.failed,
+        _ => &metrics.retried,
+    };
+    counter.fetch_add(1, Ordering::Relaxed);
+    if next.status == DeliveryStatus::Failed {
+        tracing::warn!(message = %m.id, webhook = %m.webhook_id, "webhook message failed for good");
+    }
+    (next, attempt)
+}
+
+async fn secret(shared: &Shared, webhook_id: &str, version: i64) -> Option<String> {
+    let key = (webhook_id.to_string(), version);
+    if let Some(s) = shared
+        .secrets
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&key)
+    {
+        return Some(s.clone());
+    }
+    let found = shared
+        .store
+        .webhook_secret(webhook_id, version)
+        .await
+        .ok()
+        .flatten()?;
+    shared
+        .secrets
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, found.clone());
+    Some(found)
+}
