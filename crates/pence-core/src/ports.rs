@@ -236,7 +236,8 @@ pub trait WebhookStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<crate::webhook::Message>, StoreError>;
     /// Logs each attempt and saves its message's next state (still held under `claim` and
-    /// pending, else only the log), in one transaction.
+    /// pending, else only the log), in one transaction. `outcomes` covers every message the
+    /// claim took.
     async fn record_webhook_attempts(
         &self,
         claim: &str,

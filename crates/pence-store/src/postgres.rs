@@ -13,7 +13,7 @@ use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::Db;
-use crate::value::{insert_sql, placeholders, Change, Row, Stmt, Ty, Val};
+use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
 
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 
@@ -147,27 +147,38 @@ async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> 
     }
     let mut tx = pool.begin().await.map_err(err)?;
     for (table, columns, count, rows) in tables {
-        let mut rest = rows.as_slice();
-        while !rest.is_empty() {
-            let n = CHUNKS
-                .iter()
-                .copied()
-                .find(|c| *c <= rest.len())
-                .unwrap_or(1);
-            let (chunk, tail) = rest.split_at(n);
-            let sql = format!(
-                "INSERT INTO {table} ({columns}) VALUES {}",
-                placeholders(n, count)
-            );
-            let flat: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-            bind(sqlx::query(&sql), &flat)
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
-            rest = tail;
-        }
+        insert_rows(&mut tx, table, columns, count, &rows)
+            .await
+            .map_err(err)?;
     }
     tx.commit().await.map_err(err)
+}
+
+/// Rows of one table as multi-row INSERTs, in the fixed chunk sizes.
+async fn insert_rows(
+    tx: &mut sqlx::Transaction<'_, Postgres>,
+    table: &str,
+    columns: &str,
+    count: usize,
+    rows: &[&[Val]],
+) -> Result<(), sqlx::Error> {
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let n = CHUNKS
+            .iter()
+            .copied()
+            .find(|c| *c <= rest.len())
+            .unwrap_or(1);
+        let (chunk, tail) = rest.split_at(n);
+        let sql = format!(
+            "INSERT INTO {table} ({columns}) VALUES {}",
+            placeholders(n, count)
+        );
+        let flat: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
+        bind(sqlx::query(&sql), &flat).execute(&mut **tx).await?;
+        rest = tail;
+    }
+    Ok(())
 }
 
 /// The group in one transaction, each change in its own savepoint.
@@ -188,18 +199,33 @@ async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreE
             return all_fail(err(e));
         }
         let mut outcome = Ok(Vec::new());
-        for stmt in &job.change {
+        let mut rest = job.change.as_slice();
+        while let Some((stmt, tail)) = rest.split_first() {
+            rest = tail;
             let result = match stmt {
                 Stmt::Insert {
                     table,
                     columns,
                     values,
                 } => {
-                    let sql = insert_sql(table, columns, values.len());
-                    bind(sqlx::query(&sql), values)
-                        .execute(&mut *tx)
-                        .await
-                        .map(|_| ())
+                    // A run of inserts into one table (a batch's log rows) goes as one.
+                    let mut rows = vec![values.as_slice()];
+                    while let Some((
+                        Stmt::Insert {
+                            table: t,
+                            columns: c,
+                            values: v,
+                        },
+                        tail,
+                    )) = rest.split_first()
+                    {
+                        if t != table || c != columns {
+                            break;
+                        }
+                        rows.push(v.as_slice());
+                        rest = tail;
+                    }
+                    insert_rows(&mut tx, table, columns, values.len(), &rows).await
                 }
                 Stmt::Exec {
                     sql,

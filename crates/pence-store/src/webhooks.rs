@@ -90,6 +90,35 @@ fn event_type_rows(sub: &Subscription) -> impl Iterator<Item = Stmt> + '_ {
 }
 
 impl SqlStore {
+    /// Bulk import of outbox rows (benchmarks), in one transaction.
+    pub async fn load_webhook_messages(&self, messages: &[Message]) -> Result<(), StoreError> {
+        let change = messages
+            .iter()
+            .map(|m| {
+                Stmt::insert(
+                    "webhook_messages",
+                    "id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
+                     status, attempts, next_attempt_ms, created_ms, updated_ms",
+                    vals![
+                        &m.id,
+                        &m.webhook_id,
+                        &m.payment_id,
+                        &m.event_type,
+                        m.event_ms,
+                        &m.resource,
+                        m.secret_version,
+                        m.status.as_str(),
+                        m.attempts,
+                        m.next_attempt_ms,
+                        m.created_ms,
+                        m.created_ms
+                    ],
+                )
+            })
+            .collect();
+        self.db.apply(change).await
+    }
+
     async fn event_types(&self, webhook_id: &str) -> Result<Vec<EventType>, StoreError> {
         let rows = self
             .db
@@ -282,20 +311,32 @@ impl WebhookStore for SqlStore {
         claim: &str,
         outcomes: &[(Message, Attempt)],
     ) -> Result<(), StoreError> {
-        let mut change = Vec::with_capacity(outcomes.len() * 2);
+        // The log rows first (one multi-row insert where the engine can), then each message
+        // that was not delivered, then every delivered one in one statement: the claim
+        // still holds exactly those.
+        let mut change: Vec<Stmt> = outcomes
+            .iter()
+            .map(|(_, a)| {
+                Stmt::insert(
+                    "webhook_attempts",
+                    ATTEMPT_COLUMNS,
+                    vals![
+                        &a.message_id,
+                        a.at_ms,
+                        a.status_code.map(i64::from),
+                        a.error.as_ref(),
+                        a.response_ms,
+                        a.response_body.as_ref()
+                    ],
+                )
+            })
+            .collect();
+        let mut delivered_at = None;
         for (next, a) in outcomes {
-            change.push(Stmt::insert(
-                "webhook_attempts",
-                ATTEMPT_COLUMNS,
-                vals![
-                    &a.message_id,
-                    a.at_ms,
-                    a.status_code.map(i64::from),
-                    a.error.as_ref(),
-                    a.response_ms,
-                    a.response_body.as_ref()
-                ],
-            ));
+            if next.status == DeliveryStatus::Successful {
+                delivered_at = delivered_at.max(Some(a.at_ms));
+                continue;
+            }
             change.push(Stmt::exec(
                 "UPDATE webhook_messages SET status = $1, attempts = $2, next_attempt_ms = $3, \
                  claim = NULL, lease_ms = NULL, updated_ms = $4 \
@@ -308,6 +349,14 @@ impl WebhookStore for SqlStore {
                     &next.id,
                     claim
                 ],
+            ));
+        }
+        if let Some(at_ms) = delivered_at {
+            change.push(Stmt::exec(
+                "UPDATE webhook_messages SET status = $1, attempts = attempts + 1, \
+                 claim = NULL, lease_ms = NULL, updated_ms = $2 \
+                 WHERE claim = $3 AND status = 'pending'",
+                vals![DeliveryStatus::Successful.as_str(), at_ms, claim],
             ));
         }
         self.db.apply(change).await

@@ -37,12 +37,24 @@ const CREATE_TARGET_SQLITE: f64 = 20_000.0;
 const CREATE_TARGET_POSTGRES: f64 = 12_000.0;
 const GET_TARGET: f64 = 50_000.0;
 
-struct Phase {
-    ok: u64,
-    errors: u64,
-    latencies_us: Vec<u32>,
-    elapsed: Duration,
-    ids: Vec<String>,
+pub(crate) struct Phase {
+    pub ok: u64,
+    pub errors: u64,
+    pub latencies_us: Vec<u32>,
+    pub elapsed: Duration,
+    pub ids: Vec<String>,
+}
+
+impl Phase {
+    /// The `q` quantile of the latencies, in ms.
+    pub fn percentile_ms(&self, q: f64) -> f64 {
+        let mut lat = self.latencies_us.clone();
+        lat.sort_unstable();
+        if lat.is_empty() {
+            return 0.0;
+        }
+        lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)] as f64 / 1000.0
+    }
 }
 
 /// A node on loopback for a benchmark, with a service and its key.
@@ -140,15 +152,7 @@ pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
 }
 
 fn report(name: &str, p: &Phase, target: f64) {
-    let mut lat = p.latencies_us.clone();
-    lat.sort_unstable();
-    let pct = |q: f64| {
-        if lat.is_empty() {
-            0.0
-        } else {
-            lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)] as f64 / 1000.0
-        }
-    };
+    let pct = |q: f64| p.percentile_ms(q);
     let rate = p.ok as f64 / p.elapsed.as_secs_f64();
     println!(
         "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x",
@@ -163,7 +167,7 @@ fn report(name: &str, p: &Phase, target: f64) {
 const CREATE_BODY: &str = r#"{"amount":14500,"reference":"12345","description":"Pay your council tax","return_url":"https://your.service.gov.uk/completed"}"#;
 
 /// Runs N clients for `duration`: creates when `ids` is None, else GETs those ids.
-async fn phase(
+pub(crate) async fn phase(
     addr: std::net::SocketAddr,
     key: Arc<String>,
     clients: usize,

@@ -3,6 +3,7 @@
 mod admin;
 mod bench;
 mod bench_search;
+mod bench_webhooks;
 mod config;
 mod serve;
 mod webhook_admin;
@@ -46,6 +47,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Load a million payments and time typical searches (p50/p99).
     BenchSearch(bench_search::SearchBenchArgs),
+    /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
+    BenchWebhooks(bench_webhooks::WebhookBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -71,6 +74,7 @@ fn main() -> std::process::ExitCode {
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
             Command::Bench(args) => bench::run(&settings, args).await,
             Command::BenchSearch(args) => bench_search::run(&settings, args).await,
+            Command::BenchWebhooks(args) => bench_webhooks::run(&settings, args).await,
         }
     });
     match result {

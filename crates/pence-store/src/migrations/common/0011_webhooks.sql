@@ -45,6 +45,8 @@ CREATE TABLE webhook_messages (
 -- Claiming: a subscription's pending messages by when they are due.
 CREATE INDEX webhook_messages_due ON webhook_messages (webhook_id, next_attempt_ms) WHERE status = 'pending';
 CREATE INDEX webhook_messages_by_webhook ON webhook_messages (webhook_id, created_ms);
+-- Recording a batch: the messages a claim holds (few at any time).
+CREATE INDEX webhook_messages_claimed ON webhook_messages (claim) WHERE claim IS NOT NULL;
 CREATE TABLE webhook_attempts (
     message_id TEXT NOT NULL,
     at_ms BIGINT NOT NULL,
