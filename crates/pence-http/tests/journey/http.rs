@@ -53,11 +53,34 @@ pub(crate) struct Paying {
 }
 
 pub(crate) async fn paying(server: &TestServer, site: &ServiceSite) -> Paying {
-    let (id, next) = new_payment(server, site, json!({})).await;
+    paying_with(server, site, json!({})).await
+}
+
+/// Like `paying`, for a payment created with `extra` fields.
+pub(crate) async fn paying_with(
+    server: &TestServer,
+    site: &ServiceSite,
+    extra: serde_json::Value,
+) -> Paying {
+    let (id, next) = new_payment(server, site, extra).await;
     let c = client();
     let csrf = open(&c, server, &next, &id).await;
     let url = format!("{}/card_details/{id}", server.url);
     Paying { c, id, csrf, url }
+}
+
+/// Submits `card` on the card page, then confirms.
+pub(crate) async fn enter_and_confirm(p: &Paying, card: &str) {
+    p.c.post(&p.url)
+        .form(&card_form(&p.csrf, card))
+        .send()
+        .await
+        .unwrap();
+    p.c.post(format!("{}/confirm", p.url))
+        .form(&[("csrfToken", p.csrf.clone())])
+        .send()
+        .await
+        .unwrap();
 }
 
 /// Opens next_url in `c`; returns the card page's CSRF token.
@@ -434,17 +457,9 @@ async fn three_ds_results_must_be_signed() {
 
 /// Pays through the pages with `card` and confirms; returns the captured payment's id.
 pub(crate) async fn paid_with(server: &TestServer, site: &ServiceSite, card: &str) -> String {
-    let Paying { c, id, csrf, url } = paying(server, site).await;
-    c.post(&url)
-        .form(&card_form(&csrf, card))
-        .send()
-        .await
-        .unwrap();
-    c.post(format!("{url}/confirm"))
-        .form(&[("csrfToken", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let p = paying(server, site).await;
+    enter_and_confirm(&p, card).await;
+    let id = p.id;
     server.sweep().await;
     assert_eq!(
         payment(server, &id).await["refund_summary"]["status"],
@@ -507,17 +522,9 @@ async fn the_node_captures_in_the_background() {
     };
     let server = TestServer::start_with(Engine::Sqlite, options).await;
     let site = ServiceSite::start().await;
-    let Paying { c, id, csrf, url } = paying(&server, &site).await;
-    c.post(&url)
-        .form(&card_form(&csrf, "4242424242424242"))
-        .send()
-        .await
-        .unwrap();
-    c.post(format!("{url}/confirm"))
-        .form(&[("csrfToken", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let p = paying(&server, &site).await;
+    enter_and_confirm(&p, "4242424242424242").await;
+    let id = p.id;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let p = payment(&server, &id).await;

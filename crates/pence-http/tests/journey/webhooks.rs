@@ -11,7 +11,7 @@ use pence_core::WebhookStore;
 use pence_testkit::{engines, Answer, Received, Receiver, ServerOptions, ServiceSite, TestServer};
 use serde_json::{json, Value};
 
-use super::http::{card_form, paid_with, paying, Paying};
+use super::http::{card_form, enter_and_confirm, paid_with, paying, paying_with, Paying};
 use super::{new_payment, payment};
 
 const MINUTE: i64 = 60_000;
@@ -231,27 +231,9 @@ async fn delayed_capture_succeeds_when_the_service_captures() {
         &[EventType::Succeeded, EventType::Captured],
     )
     .await;
-    let (id, next) = new_payment(&server, &site, json!({"delayed_capture": true})).await;
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    c.get(&next).send().await.unwrap();
-    let url = format!("{}/card_details/{id}", server.url);
-    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
-    let at = page.find("name=\"csrfToken\" value=\"").unwrap() + 24;
-    let csrf = page[at..at + page[at..].find('"').unwrap()].to_string();
-    c.post(&url)
-        .form(&card_form(&csrf, "4000056655665556"))
-        .send()
-        .await
-        .unwrap();
-    c.post(format!("{url}/confirm"))
-        .form(&[("csrfToken", csrf)])
-        .send()
-        .await
-        .unwrap();
+    let p = paying_with(&server, &site, json!({"delayed_capture": true})).await;
+    enter_and_confirm(&p, "4000056655665556").await;
+    let id = p.id;
     assert_eq!(payment(&server, &id).await["state"]["status"], "capturable");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
