@@ -545,3 +545,171 @@ async fn text_search_and_totals_agree_with_the_rows() {
         assert_eq!(total, 1);
     }
 }
+
+/// The outbox: a change writes one message per active subscription of its service that
+/// wants the event, with the payment as it stands after; a change that loses its race writes
+/// none; claims never hand one message to two holders; a rotation moves later messages only.
+#[tokio::test]
+async fn the_outbox_follows_the_changes_that_commit() {
+    use pence_core::webhook::{DeliveryStatus, EventType, Subscription};
+    use pence_core::WebhookStore;
+    for engine in engines() {
+        let (_db, store) = open(engine).await;
+        let sub = |id: &str, tag: &str, service: &str, types: &[EventType], active| Subscription {
+            id: id.into(),
+            service_id: service.into(),
+            tag: tag.into(),
+            callback_url: "http://127.0.0.1:9/h".into(),
+            description: String::new(),
+            event_types: types.to_vec(),
+            active,
+            secret_version: 1,
+            created_ms: 1,
+            updated_ms: 1,
+        };
+        let wants = sub("w1", "aaaaaa", "svc", &[EventType::Failed], true);
+        store.insert_webhook(&wants, "s1").await.unwrap();
+        for other in [
+            sub("w2", "bbbbbb", "svc", &[EventType::Captured], true),
+            sub("w3", "cccccc", "svc", &[EventType::Failed], false),
+            sub("w4", "dddddd", "other", &[EventType::Failed], true),
+        ] {
+            store.insert_webhook(&other, "s").await.unwrap();
+        }
+        let dup = store
+            .insert_webhook(&sub("w5", "aaaaaa", "svc", &[], true), "s")
+            .await;
+        assert!(matches!(dup, Err(StoreError::Duplicate)), "tags are unique");
+
+        let p = payment("svc");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        let cancel = LedgerEvent {
+            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
+            status: Status::SystemCancelled,
+            created_ms: p.created_ms + 10,
+            ..created(&p)
+        };
+        let cancelled = PaymentRecord {
+            status: Status::SystemCancelled,
+            ..p.clone()
+        };
+        // Lost race first: nothing is written.
+        let mut stale = p.clone();
+        stale.version += 7;
+        let lost = store
+            .update_payment(&stale, &cancelled, std::slice::from_ref(&cancel))
+            .await;
+        assert!(matches!(lost, Err(StoreError::Conflict)));
+        assert!(store
+            .webhook_messages("w1", None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        store
+            .update_payment(&p, &cancelled, std::slice::from_ref(&cancel))
+            .await
+            .unwrap();
+        let messages = store.webhook_messages("w1", None, 10).await.unwrap();
+        assert_eq!(messages.len(), 1);
+        let m = &messages[0];
+        assert!(m.id.len() == 26 && m.id.ends_with("aaaaaa"), "{}", m.id);
+        assert_eq!(
+            (
+                m.event_type.as_str(),
+                m.event_ms,
+                m.status,
+                m.secret_version
+            ),
+            (
+                "card_payment_failed",
+                cancel.created_ms,
+                DeliveryStatus::Pending,
+                1
+            )
+        );
+        let resource: serde_json::Value = serde_json::from_str(&m.resource).unwrap();
+        assert_eq!(resource["state"]["status"], "cancelled");
+        assert_eq!(resource["payment_id"], p.id.as_str());
+        for quiet in ["w2", "w3", "w4"] {
+            assert!(store
+                .webhook_messages(quiet, None, 10)
+                .await
+                .unwrap()
+                .is_empty());
+        }
+
+        // Two claims at once: one gets it.
+        let (a, b) = tokio::join!(
+            store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-a", 10),
+            store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-b", 10),
+        );
+        assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
+        // Until the lease ends, nobody else; after it, again.
+        assert!(store
+            .claim_webhook_messages("w1", i64::MAX, 999, 2_000, "claim-c", 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .claim_webhook_messages("w1", i64::MAX, 1_000, 2_000, "claim-d", 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+        // Not due yet: not claimed.
+        assert!(store
+            .claim_webhook_messages("w1", m.next_attempt_ms - 1, 5_000, 6_000, "e", 10)
+            .await
+            .unwrap()
+            .is_empty());
+
+        // Rotation: version 2 for messages created after it; resend re-signs.
+        assert!(store.rotate_webhook_secret("w1", "s2", 5).await.unwrap());
+        assert!(!store.rotate_webhook_secret("nope", "s", 5).await.unwrap());
+        assert_eq!(
+            store.webhook("w1").await.unwrap().unwrap().secret_version,
+            2
+        );
+        assert_eq!(
+            store.webhook_secret("w1", 1).await.unwrap().as_deref(),
+            Some("s1")
+        );
+        assert_eq!(
+            store.webhook_secret("w1", 2).await.unwrap().as_deref(),
+            Some("s2")
+        );
+        assert_eq!(
+            store
+                .webhook_message(&m.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_version,
+            1
+        );
+        assert!(store.resend_webhook_message(&m.id, 7).await.unwrap());
+        assert_eq!(
+            store
+                .webhook_message(&m.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .secret_version,
+            2
+        );
+        assert!(!store.resend_webhook_message("nope", 7).await.unwrap());
+
+        // Deactivating stops what is pending.
+        let mut off = store.webhook("w1").await.unwrap().unwrap();
+        off.active = false;
+        store.update_webhook(&off).await.unwrap();
+        assert_eq!(
+            store.webhook_message(&m.id).await.unwrap().unwrap().status,
+            DeliveryStatus::WillNotSend
+        );
+        assert_eq!(store.webhooks(Some("svc")).await.unwrap().len(), 3);
+        store.close().await;
+    }
+}
