@@ -26,12 +26,16 @@ impl AdjustableClock {
     }
 }
 
+/// The machine's time, never moved: for what must not follow the sandbox's Clock (leases).
+pub fn system_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 impl Clock for AdjustableClock {
     fn now_ms(&self) -> i64 {
-        let sys = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        sys + self.offset_ms.load(Ordering::Relaxed)
+        system_now_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 }

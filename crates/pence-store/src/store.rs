@@ -168,7 +168,7 @@ impl SqlStore {
     }
 }
 
-fn corrupt(what: &str, value: &str) -> StoreError {
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Database(format!("bad {what} in database: {value:?}"))
 }
 

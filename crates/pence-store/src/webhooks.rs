@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};
 
-use crate::store::SqlStore;
+use crate::store::{corrupt, SqlStore};
 use crate::value::{vals, Row, Stmt};
 
 const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
@@ -28,10 +28,6 @@ const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms =
      ORDER BY next_attempt_ms LIMIT $6 FOR UPDATE SKIP LOCKED) \
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
      status, attempts, next_attempt_ms, created_ms";
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Database(format!("bad {what} in database: {value:?}"))
-}
 
 fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription, StoreError> {
     Ok(Subscription {

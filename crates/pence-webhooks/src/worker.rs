@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use pence_core::clock::Clock;
+use pence_core::clock::{system_now_ms, Clock};
 use pence_core::ids;
 use pence_core::webhook::{delivery, DeliveryStatus, Message};
 use pence_core::WebhookStore;
@@ -171,7 +171,9 @@ async fn log_metrics(shared: &Shared) {
 async fn work(shared: Arc<Shared>, id: String, target: Arc<Target>) {
     let s = &shared.settings;
     while !target.stop.load(Ordering::Relaxed) {
-        let wall = wall_ms();
+        // Leases run on the machine's time, not the Clock: a sandbox moving its Clock
+        // forward must not end a lease while the attempt is still being made.
+        let wall = system_now_ms();
         let claim = ids::random_base32(26);
         let batch = match shared
             .store
@@ -210,14 +212,6 @@ async fn work(shared: Arc<Shared>, id: String, target: Arc<Target>) {
             tracing::warn!(webhook = %id, error = %e, "recording webhook attempts failed");
         }
     }
-}
-
-/// Leases run on the machines' clocks, not the Clock: a sandbox moving its Clock forward must
-/// not end a lease while the attempt is still being made.
-fn wall_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 async fn deliver(

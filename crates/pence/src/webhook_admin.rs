@@ -187,16 +187,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             }
         }
         WebhookCommand::Resend { message_id } => {
-            let Some(m) = store.webhook_message(&message_id).await? else {
-                bail!("no webhook message {message_id}");
-            };
-            match store.webhook(&m.webhook_id).await? {
-                Some(w) if w.active => {}
-                _ => bail!("webhook {} is not active: activate it first", m.webhook_id),
-            }
-            store
-                .resend_webhook_message(&message_id, clock.now_ms())
-                .await?;
+            subscription::resend(store.as_ref(), &clock, &message_id).await?;
             eprintln!("{message_id} will be sent again");
         }
     }
@@ -217,6 +208,6 @@ async fn update(
         .service(&sub.service_id)
         .await?
         .with_context(|| format!("no service {}", sub.service_id))?;
-    subscription::update(store, clock, &service, id, changes).await?;
+    subscription::update(store, clock, &service, sub, changes).await?;
     Ok(())
 }

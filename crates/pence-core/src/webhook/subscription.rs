@@ -44,6 +44,10 @@ pub enum SubscriptionError {
     NotHttps(String),
     #[error("no webhook {0}")]
     NotFound(String),
+    #[error("no webhook message {0}")]
+    NoMessage(String),
+    #[error("webhook {0} is not active: activate it first")]
+    Inactive(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -104,20 +108,18 @@ pub async fn create(
     }
 }
 
-/// Applies `changes` to subscription `id`. Deactivating it stops its pending messages
-/// (GOV.UK Pay's WILL_NOT_SEND).
+/// Applies `changes` to `sub`, a subscription of `service` as stored. Deactivating it stops
+/// its pending messages (GOV.UK Pay's WILL_NOT_SEND).
 pub async fn update(
     store: &dyn WebhookStore,
     clock: &dyn Clock,
     service: &Service,
-    id: &str,
+    mut sub: Subscription,
     changes: Changes,
 ) -> Result<Subscription, SubscriptionError> {
-    let mut sub = store
-        .webhook(id)
-        .await?
-        .filter(|s| s.service_id == service.id)
-        .ok_or_else(|| SubscriptionError::NotFound(id.into()))?;
+    if sub.service_id != service.id {
+        return Err(SubscriptionError::NotFound(sub.id));
+    }
     if let Some(url) = changes.callback_url {
         check_url(service, &url)?;
         sub.callback_url = url;
@@ -152,4 +154,24 @@ pub async fn rotate_secret(
         return Err(SubscriptionError::NotFound(id.into()));
     }
     Ok(secret)
+}
+
+/// Sends message `id` again now (GOV.UK Pay cannot), if its subscription is active.
+pub async fn resend(
+    store: &dyn WebhookStore,
+    clock: &dyn Clock,
+    id: &str,
+) -> Result<(), SubscriptionError> {
+    let m = store
+        .webhook_message(id)
+        .await?
+        .ok_or_else(|| SubscriptionError::NoMessage(id.into()))?;
+    match store.webhook(&m.webhook_id).await? {
+        Some(w) if w.active => {}
+        _ => return Err(SubscriptionError::Inactive(m.webhook_id)),
+    }
+    if !store.resend_webhook_message(id, clock.now_ms()).await? {
+        return Err(SubscriptionError::NoMessage(id.into()));
+    }
+    Ok(())
 }

@@ -426,7 +426,7 @@ async fn a_dead_receiver_holds_up_nobody() {
         server.store.as_ref(),
         server.clock.as_ref(),
         &server.service,
-        &dead_sub.id,
+        dead_sub.clone(),
         Changes {
             active: Some(false),
             ..Changes::default()
