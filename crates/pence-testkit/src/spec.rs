@@ -1,4 +1,5 @@
-//! Validation of public-API responses against `shared/spec/govuk-pay-openapi-1.0.3.json`.
+//! Validation of public-API responses against `spec/govuk-pay-openapi-1.0.3.json`, the
+//! GOV.UK Pay OpenAPI file kept in the repository as the contract Pence implements.
 //!
 //! The spec's schemas declare no required keys and allow any extra keys, so a plain check
 //! would pass almost anything. We make every object schema closed (`additionalProperties:
@@ -21,7 +22,7 @@ fn spec_path() -> std::path::PathBuf {
         return p.into();
     }
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/spec/govuk-pay-openapi-1.0.3.json")
+        .join("../../spec/govuk-pay-openapi-1.0.3.json")
 }
 
 /// The spec, parsed once.
@@ -32,7 +33,7 @@ pub fn spec() -> &'static Value {
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot read the spec at {}: {e} (shared/ must sit beside the repo, or set PENCE_SPEC)",
+                    "cannot read the spec at {}: {e} (it lives in the repository's spec/, or set PENCE_SPEC)",
                     path.display()
                 )
             });
