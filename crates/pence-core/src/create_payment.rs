@@ -1,23 +1,19 @@
 //! `POST /v1/payments` request validation, in GOV.UK Pay's three stages (reference §2):
 //!
 //! 1. the field-by-field parser, fail-fast in a fixed field order: type and presence errors
-//!    answer 400, a few enum and metadata errors 422;
-//! 2. size and range constraints (bean validation): 422;
+//!    are `Malformed` (Bad Request), a few enum and metadata errors `Violates`;
+//! 2. size and range constraints (bean validation): `Violates` (Unprocessable Entity);
 //! 3. the rules that need the service (connector): mode combinations, account capabilities,
 //!    return URL.
 
-use pence_wire::{ApiError, ErrorCode};
 use serde_json::{Map, Value};
 
 use crate::metadata;
 use crate::payment::{AuthorisationMode, Language, Prefilled};
+use crate::refusal::{Invalid, Refusal};
 use crate::return_url;
 use crate::service::Service;
 use crate::text::{is_blank, java_len};
-
-const MISSING: ErrorCode = ErrorCode::CREATE_PAYMENT_MISSING_FIELD;
-const INVALID: ErrorCode = ErrorCode::CREATE_PAYMENT_VALIDATION;
-const UNEXPECTED: ErrorCode = ErrorCode::CREATE_PAYMENT_UNEXPECTED_FIELD;
 
 pub const MAX_AMOUNT: i64 = 10_000_000;
 const REFERENCE_MAX: usize = 255;
@@ -57,25 +53,32 @@ pub struct CreatePaymentRequest {
     pub metadata: Option<Map<String, Value>>,
 }
 
-fn missing(field: &str) -> ApiError {
-    ApiError::field(400, MISSING, field, "")
+use Invalid as I;
+
+fn missing(field: &str) -> Invalid {
+    I::missing(field)
 }
 
-fn invalid(status: u16, field: &str, message: &str) -> ApiError {
-    ApiError::field(status, INVALID, field, message)
+/// The parser's refusal (type or format): GOV.UK Pay's Bad Request.
+fn malformed(field: &str, message: &str) -> Invalid {
+    I::malformed(field, message)
 }
 
-/// `Unexpected attribute: x`, which GOV.UK Pay sends without a `field` key.
-fn unexpected(field: &str) -> ApiError {
-    ApiError::with_description(400, UNEXPECTED, UNEXPECTED.describe(&[field]))
+/// A constraint on a well-formed value: GOV.UK Pay's Unprocessable Entity.
+fn violates(field: &str, message: &str) -> Invalid {
+    I::violates(field, message)
+}
+
+fn unexpected(field: &str) -> Invalid {
+    I::unexpected(field)
 }
 
 /// A value that must be present and not `null`.
 fn required<'a>(
     body: &'a Value,
     field: &str,
-    missing_error: ApiError,
-) -> Result<&'a Value, ApiError> {
+    missing_error: Invalid,
+) -> Result<&'a Value, Invalid> {
     match body.get(field) {
         None | Some(Value::Null) => Err(missing_error),
         Some(v) => Ok(v),
@@ -86,9 +89,9 @@ fn required<'a>(
 fn required_string(
     body: &Value,
     field: &str,
-    type_error: ApiError,
-    missing_error: ApiError,
-) -> Result<String, ApiError> {
+    type_error: Invalid,
+    missing_error: Invalid,
+) -> Result<String, Invalid> {
     match required(body, field, missing_error.clone())? {
         Value::String(s) if is_blank(s) => Err(missing_error),
         Value::String(s) => Ok(s.clone()),
@@ -100,8 +103,8 @@ fn required_string(
 fn optional_string(
     body: &Value,
     field: &str,
-    type_error: ApiError,
-) -> Result<Option<String>, ApiError> {
+    type_error: Invalid,
+) -> Result<Option<String>, Invalid> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -109,28 +112,28 @@ fn optional_string(
     }
 }
 
-fn boolean(body: &Value, field: &str) -> Result<bool, ApiError> {
+fn boolean(body: &Value, field: &str) -> Result<bool, Invalid> {
     match body.get(field) {
         Some(Value::Bool(b)) => Ok(*b),
-        _ => Err(invalid(400, field, "Must be true or false")),
+        _ => Err(malformed(field, "Must be true or false")),
     }
 }
 
-fn reference_like(body: &Value, field: &str) -> Result<String, ApiError> {
+fn reference_like(body: &Value, field: &str) -> Result<String, Invalid> {
     let value = required_string(
         body,
         field,
-        invalid(400, field, "Must be a valid string format"),
+        malformed(field, "Must be a valid string format"),
         missing(field),
     )?;
     if value.contains(FORBIDDEN_CHARS) {
-        return Err(invalid(400, field, "Must be a valid string format"));
+        return Err(malformed(field, "Must be a valid string format"));
     }
     Ok(value)
 }
 
-fn amount(body: &Value) -> Result<i64, ApiError> {
-    let numeric = invalid(400, "amount", "Must be a valid numeric format");
+fn amount(body: &Value) -> Result<i64, Invalid> {
+    let numeric = malformed("amount", "Must be a valid numeric format");
     match required(body, "amount", missing("amount"))? {
         // Jackson's isInt: an integer literal that fits in 32 bits.
         Value::Number(n) => n
@@ -141,13 +144,12 @@ fn amount(body: &Value) -> Result<i64, ApiError> {
     }
 }
 
-fn authorisation_mode(body: &Value) -> Result<Option<AuthorisationMode>, ApiError> {
+fn authorisation_mode(body: &Value) -> Result<Option<AuthorisationMode>, Invalid> {
     if body.get("authorisation_mode").is_none() {
         return Ok(None);
     }
-    // Reference §2.2: anything but one of the three names, whatever its type, is a 422.
-    let err = invalid(
-        422,
+    // Reference §2.2: anything but one of the three names, whatever its type, violates.
+    let err = violates(
         "authorisation_mode",
         "Must be one of web, moto_api, agreement",
     );
@@ -160,44 +162,45 @@ fn authorisation_mode(body: &Value) -> Result<Option<AuthorisationMode>, ApiErro
 fn agreement_payment_type(
     body: &Value,
     mode: Option<AuthorisationMode>,
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<String>, Invalid> {
     if body.get("agreement_payment_type").is_none() {
         return Ok(None);
     }
     let field = "agreement_payment_type";
-    let err = |status| {
-        invalid(
-            status,
-            field,
-            "Must be one of instalment, recurring, unscheduled",
-        )
-    };
-    let value = required_string(body, field, err(400), err(400))?;
+    let message = "Must be one of instalment, recurring, unscheduled";
+    let value = required_string(
+        body,
+        field,
+        malformed(field, message),
+        malformed(field, message),
+    )?;
     if body.get("set_up_agreement").is_none() && mode != Some(AuthorisationMode::Agreement) {
         return Err(unexpected(field));
     }
     match value.as_str() {
         "instalment" | "recurring" | "unscheduled" => Ok(Some(value)),
-        _ => Err(err(422)),
+        _ => Err(violates(field, message)),
     }
 }
 
-fn language(body: &Value) -> Result<Language, ApiError> {
-    let err = |status| invalid(status, "language", "Must be \"en\" or \"cy\"");
+fn language(body: &Value) -> Result<Language, Invalid> {
+    let message = "Must be \"en\" or \"cy\"";
     match body.get("language") {
         None => Ok(Language::En),
-        Some(Value::String(s)) if !is_blank(s) => Language::parse(s).ok_or(err(422)),
-        Some(_) => Err(err(400)),
+        Some(Value::String(s)) if !is_blank(s) => {
+            Language::parse(s).ok_or_else(|| violates("language", message))
+        }
+        Some(_) => Err(malformed("language", message)),
     }
 }
 
-fn prefilled(body: &Value) -> Result<Option<Prefilled>, ApiError> {
+fn prefilled(body: &Value) -> Result<Option<Prefilled>, Invalid> {
     let Some(node) = body.get("prefilled_cardholder_details") else {
         return Ok(None);
     };
     // GOV.UK Pay reads the leaves it knows from an object and ignores anything else.
     let leaf = |node: &Value, field: &str| {
-        optional_string(node, field, invalid(400, field, "Field must be a string"))
+        optional_string(node, field, malformed(field, "Field must be a string"))
     };
     let mut p = Prefilled {
         cardholder_name: leaf(node, "cardholder_name")?,
@@ -213,14 +216,14 @@ fn prefilled(body: &Value) -> Result<Option<Prefilled>, ApiError> {
     Ok(if node.is_object() { Some(p) } else { None })
 }
 
-fn metadata(body: &Value) -> Result<Option<Map<String, Value>>, ApiError> {
+fn metadata(body: &Value) -> Result<Option<Map<String, Value>>, Invalid> {
     match body.get("metadata") {
         None => Ok(None),
-        Some(Value::Null) => Err(invalid(422, "metadata", "Value must not be null")),
+        Some(Value::Null) => Err(violates("metadata", "Value must not be null")),
         Some(Value::Object(map)) => {
             let broken = metadata::violations(map);
             if !broken.is_empty() {
-                return Err(invalid(422, "metadata", &broken.join(". ")));
+                return Err(violates("metadata", &broken.join(". ")));
             }
             Ok(if map.is_empty() {
                 None
@@ -228,15 +231,14 @@ fn metadata(body: &Value) -> Result<Option<Map<String, Value>>, ApiError> {
                 Some(map.clone())
             })
         }
-        Some(_) => Err(invalid(
-            422,
+        Some(_) => Err(violates(
             "metadata",
             "Must be an object of JSON key-value pairs",
         )),
     }
 }
 
-fn source(body: &Value) -> Result<(), ApiError> {
+fn source(body: &Value) -> Result<(), Invalid> {
     let Some(source) = body.get("internal").and_then(|i| i.get("source")) else {
         return Ok(());
     };
@@ -244,21 +246,21 @@ fn source(body: &Value) -> Result<(), ApiError> {
     match source {
         Value::Null => Ok(()),
         Value::String(s) if ALLOWED_SOURCES.contains(&s.as_str()) => Ok(()),
-        Value::String(s) if SOURCES.contains(&s.as_str()) => Err(invalid(400, "source", message)),
-        Value::String(_) => Err(invalid(422, "source", message)),
-        _ => Err(invalid(400, "source", message)),
+        Value::String(s) if SOURCES.contains(&s.as_str()) => Err(malformed("source", message)),
+        Value::String(_) => Err(violates("source", message)),
+        _ => Err(malformed("source", message)),
     }
 }
 
 /// Stage 1: GOV.UK Pay's parser, field by field in its order; the first failure wins.
-fn parse(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
+fn parse(body: &Value) -> Result<CreatePaymentRequest, Invalid> {
     let amount = amount(body)?;
     let reference = reference_like(body, "reference")?;
     let description = reference_like(body, "description")?;
     let return_url = optional_string(
         body,
         "return_url",
-        invalid(400, "return_url", "Must be a valid URL format"),
+        malformed("return_url", "Must be a valid URL format"),
     )?;
     let moto = match body.get("moto") {
         Some(_) => boolean(body, "moto")?,
@@ -277,7 +279,7 @@ fn parse(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
         Some(_) => Some(required_string(
             body,
             "agreement_id",
-            invalid(400, "agreement_id", "Must be a valid string format"),
+            malformed("agreement_id", "Must be a valid string format"),
             missing("agreement_id"),
         )?),
     };
@@ -287,11 +289,7 @@ fn parse(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
         Some(_) => boolean(body, "delayed_capture")?,
         None => false,
     };
-    let email = optional_string(
-        body,
-        "email",
-        invalid(400, "email", "Field must be a string"),
-    )?;
+    let email = optional_string(body, "email", malformed("email", "Field must be a string"))?;
     let prefilled = prefilled(body)?;
     let metadata = metadata(body)?;
     source(body)?;
@@ -313,25 +311,23 @@ fn parse(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
     })
 }
 
-fn too_long(field: &str, max: usize) -> ApiError {
-    invalid(
-        422,
+fn too_long(field: &str, max: usize) -> Invalid {
+    violates(
         field,
         &format!("Must be less than or equal to {max} characters length"),
     )
 }
 
-fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
+fn max_len(field: &str, value: Option<&str>, max: usize) -> Result<(), Invalid> {
     match value {
         Some(v) if java_len(v) > max => Err(too_long(field, max)),
         _ => Ok(()),
     }
 }
 
-fn exact_len(field: &str, value: Option<&str>, len: usize) -> Result<(), ApiError> {
+fn exact_len(field: &str, value: Option<&str>, len: usize) -> Result<(), Invalid> {
     match value {
-        Some(v) if java_len(v) != len => Err(invalid(
-            422,
+        Some(v) if java_len(v) != len => Err(violates(
             field,
             &format!("Field [{field}] length must be {len}"),
         )),
@@ -340,16 +336,12 @@ fn exact_len(field: &str, value: Option<&str>, len: usize) -> Result<(), ApiErro
 }
 
 /// Stage 2: size and range constraints; the first violation is reported.
-fn constraints(r: &CreatePaymentRequest) -> Result<(), ApiError> {
+fn constraints(r: &CreatePaymentRequest) -> Result<(), Invalid> {
     if r.amount < 0 {
-        return Err(invalid(422, "amount", "Must be greater than or equal to 1"));
+        return Err(violates("amount", "Must be greater than or equal to 1"));
     }
     if r.amount > MAX_AMOUNT {
-        return Err(invalid(
-            422,
-            "amount",
-            "Must be less than or equal to 10000000",
-        ));
+        return Err(violates("amount", "Must be less than or equal to 10000000"));
     }
     max_len("reference", Some(&r.reference), REFERENCE_MAX)?;
     max_len("description", Some(&r.description), DESCRIPTION_MAX)?;
@@ -376,7 +368,7 @@ fn constraints(r: &CreatePaymentRequest) -> Result<(), ApiError> {
 }
 
 /// Stages 1 and 2: everything that does not depend on the service.
-pub fn parse_request(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
+pub fn parse_request(body: &Value) -> Result<CreatePaymentRequest, Invalid> {
     let request = parse(body)?;
     constraints(&request)?;
     Ok(request)
@@ -385,73 +377,58 @@ pub fn parse_request(body: &Value) -> Result<CreatePaymentRequest, ApiError> {
 /// Stage 3: the rules that depend on the service (GOV.UK Pay's connector). The order of
 /// these checks is not documented by GOV.UK Pay; this one puts request-shape problems first,
 /// then what the account allows, then the return URL, then the amount.
-pub fn check_for_service(r: &CreatePaymentRequest, service: &Service) -> Result<(), ApiError> {
+pub fn check_for_service(r: &CreatePaymentRequest, service: &Service) -> Result<(), Refusal> {
     use AuthorisationMode::*;
     if service.disabled {
-        return Err(ApiError::plain(403, ErrorCode::ACCOUNT_DISABLED));
+        return Err(Refusal::AccountDisabled);
     }
     let mode = r.authorisation_mode;
     if r.return_url.is_some() && mode != Web {
-        return Err(unexpected("return_url"));
+        return Err(unexpected("return_url").into());
     }
     if r.set_up_agreement.is_some() && mode != Web {
-        return Err(unexpected("set_up_agreement"));
+        return Err(unexpected("set_up_agreement").into());
     }
     if mode == Agreement {
         if r.email.is_some() {
-            return Err(unexpected("email"));
+            return Err(unexpected("email").into());
         }
         if r.prefilled.is_some() {
-            return Err(unexpected("prefilled_cardholder_details"));
+            return Err(unexpected("prefilled_cardholder_details").into());
         }
         if r.moto {
-            return Err(unexpected("moto"));
+            return Err(unexpected("moto").into());
         }
     }
     if r.moto && !service.moto_enabled {
-        return Err(ApiError::plain(
-            422,
-            ErrorCode::CREATE_PAYMENT_MOTO_NOT_ENABLED,
-        ));
+        return Err(Refusal::MotoNotEnabled);
     }
     if mode == MotoApi && !service.moto_api_enabled {
-        return Err(ApiError::plain(
-            422,
-            ErrorCode::CREATE_PAYMENT_MOTO_API_NOT_ENABLED,
-        ));
+        return Err(Refusal::MotoApiNotEnabled);
     }
     if (mode == Agreement || r.set_up_agreement.is_some()) && !service.recurring_enabled {
-        return Err(ApiError::plain(
-            422,
-            ErrorCode::RECURRING_CARD_PAYMENTS_NOT_ALLOWED,
-        ));
+        return Err(Refusal::RecurringNotEnabled);
     }
     if mode == Agreement && r.agreement_id.is_none() {
-        return Err(missing("agreement_id"));
+        return Err(missing("agreement_id").into());
     }
     if mode == Web {
         let Some(url) = &r.return_url else {
-            return Err(missing("return_url"));
+            return Err(missing("return_url").into());
         };
         if !return_url::is_valid(url) {
-            return Err(invalid(422, "return_url", "Must be a valid URL format"));
+            return Err(violates("return_url", "Must be a valid URL format").into());
         }
         if service.live && !return_url::is_https(url) {
-            let mut e = ApiError::with_description(
-                422,
-                ErrorCode::REQUEST_DENIED,
-                "Invalid attribute value: return_url. Must begin with https:// for a live gateway account".into(),
-            );
-            e.body.field = Some("return_url".into());
-            return Err(e);
+            return Err(Refusal::ReturnUrlNotHttps);
         }
     }
     if r.amount == 0 && !service.zero_amount_enabled {
-        return Err(invalid(
-            422,
+        return Err(violates(
             "amount",
             "Must be greater than or equal to 1. Refer to https://docs.payments.service.gov.uk/making_payments/#amount",
-        ));
+        )
+        .into());
     }
     Ok(())
 }

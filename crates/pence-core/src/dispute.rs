@@ -4,6 +4,7 @@
 //! raised (`needs_response`) a minute after capture, `under_review` an hour later (the sandbox
 //! answers for the service), then `won` or `lost` a day after that.
 
+use crate::ledger::EventKind;
 use crate::payment::PaymentRecord;
 use crate::psp::DisputePlan;
 
@@ -94,7 +95,7 @@ pub fn raise(payment: &PaymentRecord, plan: &DisputePlan, now: i64) -> DisputeRe
 }
 
 /// The dispute's next step at `now` with its ledger event type, if one is due.
-pub fn advanced(d: &DisputeRecord, now: i64) -> Option<(DisputeRecord, &'static str)> {
+pub fn advanced(d: &DisputeRecord, now: i64) -> Option<(DisputeRecord, EventKind)> {
     if d.due_ms.is_none_or(|due| due > now) {
         return None;
     }
@@ -107,18 +108,18 @@ pub fn advanced(d: &DisputeRecord, now: i64) -> Option<(DisputeRecord, &'static 
         DisputeStatus::NeedsResponse => {
             next.status = DisputeStatus::UnderReview;
             next.due_ms = Some(now + DECIDED_AFTER_MS);
-            "DISPUTE_EVIDENCE_SUBMITTED"
+            EventKind::DisputeEvidenceSubmitted
         }
         DisputeStatus::UnderReview if d.won => {
             next.status = DisputeStatus::Won;
-            "DISPUTE_WON"
+            EventKind::DisputeWon
         }
         DisputeStatus::UnderReview => {
             // A lost dispute costs the amount and the fee, taken from the day's payout.
             next.status = DisputeStatus::Lost;
             next.net_amount = Some(-(d.amount + d.fee));
             next.settled_ms = Some(now);
-            "DISPUTE_LOST"
+            EventKind::DisputeLost
         }
         DisputeStatus::Won | DisputeStatus::Lost => return None,
     };
@@ -156,7 +157,10 @@ mod tests {
             let (review, e) = advanced(&d, REVIEWED_AFTER_MS).unwrap();
             assert_eq!(
                 (review.status, e),
-                (DisputeStatus::UnderReview, "DISPUTE_EVIDENCE_SUBMITTED")
+                (
+                    DisputeStatus::UnderReview,
+                    EventKind::DisputeEvidenceSubmitted
+                )
             );
             let at = REVIEWED_AFTER_MS + DECIDED_AFTER_MS;
             assert!(advanced(&review, at - 1).is_none());

@@ -6,12 +6,15 @@
 
 use crate::card::ValidCard;
 use crate::clock::Clock;
+use crate::ledger::EventKind;
 use crate::next_url::TokenSigner;
-use crate::payment::{CardDetails, LedgerEvent, PaymentRecord};
-use crate::ports::{Store, StoreError};
+use crate::payment::{CardDetails, PaymentRecord};
+use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
+use crate::refusal::Failure;
 use crate::service::CardSettings;
 use crate::status::Status;
+use crate::transition::{self, Applied, Move};
 
 /// What the journey runs on.
 #[derive(Clone, Copy)]
@@ -19,47 +22,6 @@ pub struct Deps<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
     pub psp: &'a dyn PaymentProvider,
-}
-
-/// `p` moved to `status` at `now`, with the event recording it.
-pub(crate) fn moved(
-    p: &PaymentRecord,
-    status: Status,
-    event_type: &str,
-    now: i64,
-) -> (PaymentRecord, LedgerEvent) {
-    let mut next = p.clone();
-    next.status = status;
-    next.updated_ms = now;
-    let e = LedgerEvent::new(p, event_type, status, now);
-    (next, e)
-}
-
-/// Reads the payment, lets `decide` say what it becomes, and writes that conditionally,
-/// judging again on a fresh read when another change got there first. Returns the payment
-/// as stored afterwards and whether this call changed it; `None` for an unknown payment.
-pub(crate) async fn step(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    id: &str,
-    decide: impl Fn(&PaymentRecord, i64) -> Option<(PaymentRecord, Vec<LedgerEvent>)>,
-) -> Result<Option<(PaymentRecord, bool)>, StoreError> {
-    loop {
-        let Some(current) = store.journey_payment(id).await? else {
-            return Ok(None);
-        };
-        let Some((mut next, events)) = decide(&current, clock.now_ms()) else {
-            return Ok(Some((current, false)));
-        };
-        match store.update_payment(&current, &next, &events).await {
-            Ok(()) => {
-                next.version = current.version + 1;
-                return Ok(Some((next, true)));
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e),
-        }
-    }
 }
 
 /// A next_url token exchanged for its payment.
@@ -83,7 +45,7 @@ pub async fn exchange_token(
     clock: &dyn Clock,
     signer: &TokenSigner,
     token: &str,
-) -> Result<Option<Exchanged>, StoreError> {
+) -> Result<Option<Exchanged>, Failure> {
     let Some(claims) = signer.verify(token) else {
         return Ok(None);
     };
@@ -93,19 +55,26 @@ pub async fn exchange_token(
     let first_use = store
         .claim_token(&token_hash(token), &claims.payment_id, clock.now_ms())
         .await?;
-    let started = step(store, clock, &claims.payment_id, |p, now| {
+    let started = transition::step(store, clock, &claims.payment_id, |p, now| {
         (first_use && p.status == Status::Created).then(|| {
-            let (next, e) = moved(p, Status::EnteringCardDetails, "PAYMENT_STARTED", now);
-            (next, vec![e])
+            Move::to(
+                p,
+                Status::EnteringCardDetails,
+                EventKind::PaymentStarted,
+                now,
+            )
         })
     })
     .await?;
-    Ok(started.map(|(payment, _)| Exchanged { payment, first_use }))
+    Ok(started.map(|a| Exchanged {
+        payment: a.payment,
+        first_use,
+    }))
 }
 
 /// The payment behind a page, whichever state it is in.
-pub async fn payment(store: &dyn Store, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-    store.journey_payment(id).await
+pub async fn payment(store: &dyn Store, id: &str) -> Result<Option<PaymentRecord>, Failure> {
+    Ok(store.journey_payment(id).await?)
 }
 
 /// Card details the form passed: stored (without the number or CVC) as the payment moves to
@@ -116,29 +85,30 @@ pub async fn submit_card(
     id: &str,
     card: &ValidCard,
     settings: &CardSettings,
-) -> Result<Option<PaymentRecord>, StoreError> {
-    let ready = step(deps.store, deps.clock, id, |p, now| {
+) -> Result<Option<PaymentRecord>, Failure> {
+    let ready = transition::step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::EnteringCardDetails).then(|| {
-            let (mut next, e) = moved(
+            Move::to(
                 p,
                 Status::AuthorisationReady,
-                "PAYMENT_DETAILS_ENTERED",
+                EventKind::PaymentDetailsEntered,
                 now,
-            );
-            next.card = Some(CardDetails {
-                first_digits: card.first_digits().into(),
-                last_digits: card.last_digits().into(),
-                cardholder_name: card.cardholder_name.clone(),
-                expiry: card.expiry.clone(),
-                brand: card.info.brand,
-                card_type: card.info.card_type,
-                billing_address: card.address.clone(),
-            });
-            if card.email.is_some() {
-                next.email = card.email.clone();
-            }
-            next.corporate_surcharge = Some(settings.surcharge(&card.info)).filter(|s| *s > 0);
-            (next, vec![e])
+            )
+            .with(|next| {
+                next.card = Some(CardDetails {
+                    first_digits: card.first_digits().into(),
+                    last_digits: card.last_digits().into(),
+                    cardholder_name: card.cardholder_name.clone(),
+                    expiry: card.expiry.clone(),
+                    brand: card.info.brand,
+                    card_type: card.info.card_type,
+                    billing_address: card.address.clone(),
+                });
+                if card.email.is_some() {
+                    next.email = card.email.clone();
+                }
+                next.corporate_surcharge = Some(settings.surcharge(&card.info)).filter(|s| *s > 0);
+            })
         })
     })
     .await?;
@@ -155,15 +125,16 @@ enum Ask<'a> {
 /// stores the answer. A payment this call did not move is returned as found.
 async fn ask_provider(
     deps: Deps<'_>,
-    ready: Option<(PaymentRecord, bool)>,
+    ready: Option<Applied>,
     ask: Ask<'_>,
-) -> Result<Option<PaymentRecord>, StoreError> {
-    let Some((ready, changed)) = ready else {
+) -> Result<Option<PaymentRecord>, Failure> {
+    let Some(ready) = ready else {
         return Ok(None);
     };
-    if !changed {
-        return Ok(Some(ready));
+    if !ready.changed {
+        return Ok(Some(ready.payment));
     }
+    let ready = ready.payment;
     let outcome = match ask {
         Ask::Card(card) => deps.psp.authorise(&ready, card).await,
         Ask::ThreeDs { passed } => deps.psp.authorise_3ds(&ready, passed).await,
@@ -177,54 +148,50 @@ async fn settle_authorisation(
     deps: Deps<'_>,
     asked: PaymentRecord,
     outcome: Authorisation,
-) -> Result<PaymentRecord, StoreError> {
-    let now = deps.clock.now_ms();
-    let (status, event_type, provider_id) = match &outcome {
+) -> Result<PaymentRecord, Failure> {
+    let (status, kind, provider_id) = match &outcome {
         Authorisation::Authorised { provider_id } => (
             Status::AuthorisationSuccess,
-            "AUTHORISATION_SUCCEEDED",
+            EventKind::AuthorisationSucceeded,
             Some(provider_id.clone()),
         ),
         Authorisation::ThreeDsRequired { provider_id } => (
             Status::Authorisation3dsRequired,
-            "GATEWAY_REQUIRES_3DS_AUTHORISATION",
+            EventKind::GatewayRequires3dsAuthorisation,
             Some(provider_id.clone()),
         ),
         Authorisation::Rejected { provider_id } => (
             Status::AuthorisationRejected,
-            "AUTHORISATION_REJECTED",
+            EventKind::AuthorisationRejected,
             Some(provider_id.clone()),
         ),
         Authorisation::Error { message } => {
             tracing::warn!(payment_id = %asked.id, %message, "payment provider error");
             (
                 Status::AuthorisationError,
-                "GATEWAY_ERROR_DURING_AUTHORISATION",
+                EventKind::GatewayErrorDuringAuthorisation,
                 asked.provider_id.clone(),
             )
         }
     };
-    let (mut next, e) = moved(&asked, status, event_type, now);
-    next.provider_id = provider_id;
-    if status == Status::Authorisation3dsRequired {
-        next.three_ds_required = true;
-    }
-    match deps.store.update_payment(&asked, &next, &[e]).await {
-        Ok(()) => {
-            next.version = asked.version + 1;
-            Ok(next)
+    let settled = transition::step(deps.store, deps.clock, &asked.id, |p, now| {
+        (p.status == asked.status).then(|| {
+            Move::to(p, status, kind, now).with(|next| {
+                next.provider_id = provider_id.clone();
+                next.three_ds_required |= status == Status::Authorisation3dsRequired;
+            })
+        })
+    })
+    .await?
+    .ok_or(Failure::Refused(crate::refusal::Refusal::NotFound))?;
+    if !settled.changed {
+        if let Authorisation::Authorised { provider_id } = &outcome {
+            let mut authorised = settled.payment.clone();
+            authorised.provider_id = Some(provider_id.clone());
+            let _ = deps.psp.cancel(&authorised).await;
         }
-        Err(StoreError::Conflict) => {
-            if matches!(outcome, Authorisation::Authorised { .. }) {
-                let _ = deps.psp.cancel(&next).await;
-            }
-            deps.store
-                .journey_payment(&asked.id)
-                .await?
-                .ok_or(StoreError::Conflict)
-        }
-        Err(e) => Err(e),
     }
+    Ok(settled.payment)
 }
 
 /// The cardholder's answer to the 3-D Secure challenge. Only a payment waiting for it moves
@@ -233,11 +200,15 @@ pub async fn three_ds_result(
     deps: Deps<'_>,
     id: &str,
     passed: bool,
-) -> Result<Option<PaymentRecord>, StoreError> {
-    let ready = step(deps.store, deps.clock, id, |p, now| {
+) -> Result<Option<PaymentRecord>, Failure> {
+    let ready = transition::step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::Authorisation3dsRequired).then(|| {
-            let (next, e) = moved(p, Status::Authorisation3dsReady, "3DS_RESULT_RECEIVED", now);
-            (next, vec![e])
+            Move::to(
+                p,
+                Status::Authorisation3dsReady,
+                EventKind::ThreeDsResultReceived,
+                now,
+            )
         })
     })
     .await?;
@@ -246,31 +217,35 @@ pub async fn three_ds_result(
 
 /// "Confirm payment": an authorised payment is approved for capture, or waits for the
 /// service's capture request when it was created with `delayed_capture`.
-pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-    let done = step(deps.store, deps.clock, id, |p, now| {
+pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, Failure> {
+    let done = transition::step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::AuthorisationSuccess).then(|| {
-            let (next, e) = if p.delayed_capture {
-                moved(
+            if p.delayed_capture {
+                Move::to(
                     p,
                     Status::AwaitingCaptureRequest,
-                    "USER_APPROVED_FOR_CAPTURE_AWAITING_SERVICE_APPROVAL",
+                    EventKind::UserApprovedForCaptureAwaitingServiceApproval,
                     now,
                 )
             } else {
-                moved(p, Status::CaptureApproved, "USER_APPROVED_FOR_CAPTURE", now)
-            };
-            (next, vec![e])
+                Move::to(
+                    p,
+                    Status::CaptureApproved,
+                    EventKind::UserApprovedForCapture,
+                    now,
+                )
+            }
         })
     })
     .await?;
-    Ok(done.map(|(p, _)| p))
+    Ok(done.map(|a| a.payment))
 }
 
 /// The user's "Cancel payment": before authorisation straight to USER CANCELLED; after it
 /// through USER CANCEL READY and the provider's void.
-pub async fn user_cancel(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+pub async fn user_cancel(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, Failure> {
     use Status::*;
-    let done = step(deps.store, deps.clock, id, |p, now| {
+    let done = transition::step(deps.store, deps.clock, id, |p, now| {
         let status = match p.status {
             Created | EnteringCardDetails => UserCancelled,
             AuthorisationSuccess | Authorisation3dsRequired | Authorisation3dsReady => {
@@ -278,23 +253,20 @@ pub async fn user_cancel(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecor
             }
             _ => return None,
         };
-        let (next, e) = moved(p, status, "CANCELLED_BY_USER", now);
-        Some((next, vec![e]))
+        Some(Move::to(p, status, EventKind::CancelledByUser, now))
     })
     .await?;
-    let Some((p, changed)) = done else {
+    let Some(done) = done else {
         return Ok(None);
     };
-    if !(changed && p.status == UserCancelReady) {
-        return Ok(Some(p));
+    if !(done.changed && done.payment.status == UserCancelReady) {
+        return Ok(Some(done.payment));
     }
-    let _ = deps.psp.cancel(&p).await;
-    let done = step(deps.store, deps.clock, id, |p, now| {
-        (p.status == UserCancelReady).then(|| {
-            let (next, e) = moved(p, UserCancelled, "CANCELLED_BY_USER", now);
-            (next, vec![e])
-        })
+    let _ = deps.psp.cancel(&done.payment).await;
+    let done = transition::step(deps.store, deps.clock, id, |p, now| {
+        (p.status == UserCancelReady)
+            .then(|| Move::to(p, UserCancelled, EventKind::CancelledByUser, now))
     })
     .await?;
-    Ok(done.map(|(p, _)| p))
+    Ok(done.map(|a| a.payment))
 }

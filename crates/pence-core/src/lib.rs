@@ -1,5 +1,7 @@
 //! Pence's domain: entities, validation of requests into domain values, the payment state
-//! machine, ledger events, and the ports the domain needs (Store, Clock). No HTTP, no SQL.
+//! machine and its one transition gate (`transition`), ledger events, the refusals a request
+//! can meet (`refusal`), use cases, and the ports the domain needs (Store, Clock). No HTTP,
+//! no SQL.
 
 pub mod api_key;
 pub mod card;
@@ -8,6 +10,7 @@ pub mod create_payment;
 pub mod dispute;
 pub mod ids;
 pub mod journey;
+pub mod ledger;
 pub mod metadata;
 pub mod next_url;
 pub mod payment;
@@ -15,6 +18,7 @@ pub mod ports;
 pub mod present;
 pub mod psp;
 pub mod refund;
+pub mod refusal;
 pub mod return_url;
 pub mod search;
 pub mod service;
@@ -22,7 +26,11 @@ pub mod status;
 pub mod sweeps;
 pub mod text;
 pub mod timefmt;
+pub mod transition;
 pub mod usecases;
 pub mod webhook;
 
-pub use ports::{Store, StoreError, WebhookStore};
+pub use ports::{
+    DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore, Store,
+    StoreError, WebhookStore,
+};

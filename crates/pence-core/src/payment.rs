@@ -132,33 +132,3 @@ pub struct CardDetails {
     pub card_type: CardType,
     pub billing_address: Option<Address>,
 }
-
-/// What happened to a payment, written in the same transaction as the change it records.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LedgerEvent {
-    pub payment_id: String,
-    pub service_id: String,
-    /// GOV.UK Pay ledger event name, e.g. `PAYMENT_CREATED`.
-    pub event_type: String,
-    /// The internal status the payment moved to.
-    pub status: Status,
-    pub created_ms: i64,
-}
-
-impl LedgerEvent {
-    /// An event of `p` recording its move to `status`.
-    pub fn new(p: &PaymentRecord, event_type: &str, status: Status, at_ms: i64) -> Self {
-        LedgerEvent {
-            payment_id: p.id.clone(),
-            service_id: p.service_id.clone(),
-            event_type: event_type.to_string(),
-            status,
-            created_ms: at_ms,
-        }
-    }
-
-    /// An event of `p` in the status it has.
-    pub fn for_payment(p: &PaymentRecord, event_type: &str, at_ms: i64) -> Self {
-        Self::new(p, event_type, p.status, at_ms)
-    }
-}

@@ -1,17 +1,25 @@
 //! The ports the domain needs. The Store is implemented for SQLite and PostgreSQL in
 //! `pence-store`; the Clock lives in `clock`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::api_key::ApiKeyRecord;
-use crate::payment::{LedgerEvent, PaymentRecord};
+use crate::ledger::{LedgerEvent, Record};
+use crate::payment::PaymentRecord;
 use crate::service::Service;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be reached or answered with an error.
-    #[error("database error: {0}")]
-    Database(String),
+    /// The database could not be reached or answered with an error; the driver's error, when
+    /// there is one, is kept as the source so logs show the whole chain.
+    #[error("database error: {message}")]
+    Database {
+        message: String,
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
     /// A row the change expected was changed concurrently (a conditional update matched 0 rows).
     #[error("concurrent change")]
     Conflict,
@@ -20,8 +28,47 @@ pub enum StoreError {
     Duplicate,
 }
 
+impl StoreError {
+    /// A database failure Pence itself detected (a corrupt value, a missing row).
+    pub fn database(message: impl Into<String>) -> Self {
+        StoreError::Database {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A failure the driver reported, kept as the source.
+    pub fn driver(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Database {
+            message: context.to_string(),
+            source: Some(Arc::new(e)),
+        }
+    }
+
+    /// A failure shared by several changes (one group commit failed for all of them).
+    pub fn shared(context: &str, e: Arc<dyn std::error::Error + Send + Sync>) -> Self {
+        StoreError::Database {
+            message: context.to_string(),
+            source: Some(e),
+        }
+    }
+}
+
+/// The whole store: every aggregate's storage, as one object the use cases are given.
+/// `pence-store` implements each part for SQLite and PostgreSQL.
+pub trait Store:
+    InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore
+{
+}
+
+impl<T> Store for T where
+    T: InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore
+{
+}
+
+/// The database itself and the instance's secrets.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait InstanceStore: Send + Sync {
     /// Which engine backs the store (`sqlite` or `postgres`).
     fn engine(&self) -> &'static str;
 
@@ -31,12 +78,20 @@ pub trait Store: Send + Sync {
     /// The instance secret called `name`, created from `fresh` if there is none yet. Every node
     /// on one database gets the same value.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+}
 
+/// Services (GOV.UK Pay's gateway accounts) and their settings.
+#[async_trait]
+pub trait ServiceStore: Send + Sync {
     async fn insert_service(&self, service: &Service) -> Result<(), StoreError>;
     async fn update_service(&self, service: &Service) -> Result<(), StoreError>;
     async fn services(&self) -> Result<Vec<Service>, StoreError>;
     async fn service(&self, id: &str) -> Result<Option<Service>, StoreError>;
+}
 
+/// API keys, kept as hashes.
+#[async_trait]
+pub trait KeyStore: Send + Sync {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Marks a key revoked; false when there is no such key or it was already revoked.
@@ -46,21 +101,26 @@ pub trait Store: Send + Sync {
         &self,
         hash: &str,
     ) -> Result<Option<(ApiKeyRecord, Service)>, StoreError>;
+}
 
-    /// Stores a new payment with its first ledger event, in one transaction, durably.
+/// Payments, their ledger events and next_url tokens. Every change writes what it
+/// records (`Record`: ledger events and webhook outbox rows) in its own transaction.
+#[async_trait]
+pub trait PaymentStore: Send + Sync {
+    /// Stores a new payment with what its creation records, in one transaction, durably.
     async fn insert_payment(
         &self,
         payment: &PaymentRecord,
-        event: &LedgerEvent,
+        record: &Record,
     ) -> Result<(), StoreError>;
     /// Replaces `current` with `next` (its status, email and journey fields) if nobody
-    /// changed it since it was read (same version), with its ledger events, in one
-    /// transaction. `Conflict` when it had changed.
+    /// changed it since it was read (same version), with what the change records, in one
+    /// transaction. `Conflict` when it had changed. Only the transition gate calls this.
     async fn update_payment(
         &self,
         current: &PaymentRecord,
         next: &PaymentRecord,
-        events: &[LedgerEvent],
+        record: &Record,
     ) -> Result<(), StoreError>;
     /// A payment by id alone, for the paying user's pages (the signed token names it).
     async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
@@ -87,27 +147,53 @@ pub trait Store: Send + Sync {
         captured_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// A payment of this service; another service's payment is `None`, like an unknown id.
+    async fn payment(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError>;
+    /// The payment's ledger events, oldest first.
+    async fn payment_events(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Vec<LedgerEvent>, StoreError>;
+    /// One page of this service's payments matching `filter`, newest first, and how many
+    /// match in all.
+    async fn search_payments(
+        &self,
+        service_id: &str,
+        filter: &crate::search::PaymentFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<PaymentRecord>), StoreError>;
+}
+
+/// Refunds of payments.
+#[async_trait]
+pub trait RefundStore: Send + Sync {
     /// Records a refund of a captured payment with its events, in one transaction, only if
-    /// the payment is still captured and the refund still fits in what is left to refund
-    /// (checked by the database, so concurrent refunds can never exceed it). `Conflict`
-    /// otherwise.
+    /// the payment is still captured and undisputed, the refund still fits in what is left to
+    /// refund, and (when `judged_total` is given) the refunded total is still the one the
+    /// request was judged against — all checked by the database in the write, so concurrent
+    /// refunds can never exceed the amount. `Conflict` otherwise.
     async fn insert_refund(
         &self,
         payment: &PaymentRecord,
         refund: &crate::refund::RefundRecord,
-        events: &[LedgerEvent],
+        judged_total: Option<i64>,
+        record: &Record,
     ) -> Result<(), StoreError>;
-    /// Ends a submitted refund as `success` or `error` with its events, in one transaction;
-    /// an errored refund's amount becomes available again. `payment` is the refunded payment
-    /// as it stands after (the webhook messages' resource). `Conflict` if it was no longer
-    /// submitted.
+    /// Ends a submitted refund as `success` or `error` with what that records, in one
+    /// transaction; an errored refund's amount becomes available again. `Conflict` if it was
+    /// no longer submitted.
     async fn finish_refund(
         &self,
         refund: &crate::refund::RefundRecord,
         status: crate::refund::RefundStatus,
-        events: &[LedgerEvent],
         at_ms: i64,
-        payment: &PaymentRecord,
+        record: &Record,
     ) -> Result<(), StoreError>;
     /// Refunds of any service still `submitted`, created before `created_before_ms`, oldest
     /// first: work for the refund sweep.
@@ -122,15 +208,6 @@ pub trait Store: Send + Sync {
         service_id: &str,
         payment_id: &str,
     ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
-    /// One page of this service's payments matching `filter`, newest first, and how many
-    /// match in all.
-    async fn search_payments(
-        &self,
-        service_id: &str,
-        filter: &crate::search::PaymentFilter,
-        limit: u32,
-        offset: u64,
-    ) -> Result<(u64, Vec<PaymentRecord>), StoreError>;
     /// One page of this service's refunds matching `filter`, newest first, and how many
     /// match in all.
     async fn search_refunds(
@@ -140,6 +217,11 @@ pub trait Store: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<crate::refund::RefundRecord>), StoreError>;
+}
+
+/// Disputes raised against captured payments.
+#[async_trait]
+pub trait DisputeStore: Send + Sync {
     /// Payments of any service whose announced dispute is due (before `before_ms`), oldest
     /// first: work for the dispute sweep.
     async fn dispute_due_payments(
@@ -154,7 +236,7 @@ pub trait Store: Send + Sync {
         &self,
         payment: &PaymentRecord,
         dispute: &crate::dispute::DisputeRecord,
-        events: &[LedgerEvent],
+        record: &Record,
     ) -> Result<(), StoreError>;
     /// Disputes of any service with a lifecycle step due before `before_ms`, oldest first.
     async fn due_disputes(
@@ -168,7 +250,7 @@ pub trait Store: Send + Sync {
         &self,
         current: &crate::dispute::DisputeRecord,
         next: &crate::dispute::DisputeRecord,
-        events: &[LedgerEvent],
+        record: &Record,
     ) -> Result<(), StoreError>;
     /// One page of this service's disputes matching `filter`, newest first, and how many
     /// match in all.
@@ -179,18 +261,6 @@ pub trait Store: Send + Sync {
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<crate::dispute::DisputeRecord>), StoreError>;
-    /// A payment of this service; another service's payment is `None`, like an unknown id.
-    async fn payment(
-        &self,
-        service_id: &str,
-        id: &str,
-    ) -> Result<Option<PaymentRecord>, StoreError>;
-    /// The payment's ledger events, oldest first.
-    async fn payment_events(
-        &self,
-        service_id: &str,
-        id: &str,
-    ) -> Result<Vec<LedgerEvent>, StoreError>;
 }
 
 /// Webhook subscriptions and their outbox. The outbox rows themselves are written by the
@@ -264,4 +334,13 @@ pub trait WebhookStore: Send + Sync {
     async fn resend_webhook_message(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// How many messages there are of each status.
     async fn webhook_message_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Every storage trait, for code that holds a concrete store rather than `&dyn Store`:
+/// `use pence_core::ports::prelude::*;`.
+pub mod prelude {
+    pub use super::{
+        DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore, Store,
+        WebhookStore,
+    };
 }

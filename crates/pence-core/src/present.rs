@@ -6,8 +6,9 @@ use pence_wire::{
 };
 use serde_json::{Map, Value};
 
+use crate::ledger::LedgerEvent;
 use crate::next_url::TokenSigner;
-use crate::payment::{AuthorisationMode, LedgerEvent, PaymentRecord};
+use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::refund;
 use crate::status::ExternalState;
 use crate::status::Status;

@@ -1,10 +1,10 @@
 //! Refunds (reference §5): the request's validation, the refund as stored, and availability.
 
-use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
 use crate::create_payment::MAX_AMOUNT;
 use crate::payment::PaymentRecord;
+use crate::refusal::{Invalid, Refusal};
 use crate::status::Status;
 
 /// Public refund status.
@@ -103,44 +103,24 @@ fn as_int(v: &Value) -> i64 {
 }
 
 /// Validates `POST /v1/payments/{id}/refunds`'s body (reference §5.2).
-pub fn parse_request(body: &Value) -> Result<RefundRequest, ApiError> {
-    let code = ErrorCode::CREATE_REFUND_VALIDATION;
+pub fn parse_request(body: &Value) -> Result<RefundRequest, Invalid> {
+    let numeric = || Invalid::malformed("amount", "Must be a valid numeric format");
     let amount = match body.get("amount") {
-        None | Some(Value::Null) => {
-            return Err(ApiError::field(
-                400,
-                ErrorCode::CREATE_REFUND_MISSING_FIELD,
-                "amount",
-                "",
-            ))
-        }
+        None | Some(Value::Null) => return Err(Invalid::missing("amount")),
         Some(Value::Number(n)) => n
             .as_i64()
             .filter(|v| i32::try_from(*v).is_ok())
-            .ok_or_else(|| {
-                ApiError::field(400, code, "amount", "Must be a valid numeric format")
-            })?,
-        Some(_) => {
-            return Err(ApiError::field(
-                400,
-                code,
-                "amount",
-                "Must be a valid numeric format",
-            ))
-        }
+            .ok_or_else(numeric)?,
+        Some(_) => return Err(numeric()),
     };
     if amount < 1 {
-        return Err(ApiError::field(
-            422,
-            code,
+        return Err(Invalid::violates(
             "amount",
             "Must be greater than or equal to 1",
         ));
     }
     if amount > MAX_AMOUNT {
-        return Err(ApiError::field(
-            422,
-            code,
+        return Err(Invalid::violates(
             "amount",
             "Must be less than or equal to 10000000",
         ));
@@ -152,29 +132,22 @@ pub fn parse_request(body: &Value) -> Result<RefundRequest, ApiError> {
 }
 
 /// Why a refund of `request` on `p` is refused, in GOV.UK Pay's order of checks.
-pub fn refusal(p: &PaymentRecord, request: &RefundRequest) -> Option<ApiError> {
-    let not_available = |reason: &str| {
-        let code = ErrorCode::CREATE_REFUND_NOT_AVAILABLE;
-        ApiError::with_description(400, code, code.describe(&[reason]))
-    };
+pub fn refusal(p: &PaymentRecord, request: &RefundRequest) -> Option<Refusal> {
     let a = availability(p);
     if a.status == "unavailable" && p.disputed {
-        return Some(ApiError::plain(400, ErrorCode::CREATE_REFUND_DISPUTED));
+        return Some(Refusal::RefundDisputed);
     }
     if a.status != "available" {
-        return Some(not_available(a.status));
+        return Some(Refusal::RefundNotAvailable(a.status));
     }
     if request
         .refund_amount_available
         .is_some_and(|v| v != a.amount_available)
     {
-        return Some(ApiError::plain(
-            412,
-            ErrorCode::CREATE_REFUND_AMOUNT_AVAILABLE_MISMATCH,
-        ));
+        return Some(Refusal::RefundAmountMismatch);
     }
     if request.amount > a.amount_available {
-        return Some(not_available("amount_not_available"));
+        return Some(Refusal::RefundNotAvailable("amount_not_available"));
     }
     None
 }

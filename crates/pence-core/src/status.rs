@@ -160,7 +160,12 @@ impl Status {
                 SystemCancelled,
                 Expired,
             ],
+            // SYSTEM CANCELLED is not in the connector's graph (§3.3), but §6.2 lists
+            // AUTHORISATION READY among the states the service may cancel (204). Pence
+            // follows §6.2: the provider's answer that arrives after the cancel is dropped
+            // and an authorisation voided (journey::settle_authorisation).
             AuthorisationReady => &[
+                SystemCancelled,
                 AuthorisationSuccess,
                 AuthorisationRejected,
                 AuthorisationError,

@@ -2,12 +2,14 @@
 //! with a moved clock: capture of payments the user confirmed, and expiry (reference §3.4).
 //! Several nodes may sweep at once: every change is conditional, so each happens once.
 
-use crate::journey::{moved, step};
-use crate::payment::{LedgerEvent, PaymentRecord};
-use crate::ports::StoreError;
+use crate::clock::Clock;
+use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::payment::PaymentRecord;
+use crate::ports::{Store, StoreError};
 use crate::psp::PaymentProvider;
+use crate::refusal::Failure;
 use crate::status::Status;
-use crate::{clock::Clock, Store};
+use crate::transition::{self, Applied, Move};
 
 /// Unfinished payments expire this long after creation.
 pub const EXPIRY_MS: i64 = 90 * 60 * 1000;
@@ -40,7 +42,7 @@ pub async fn run_once(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-) -> Result<Swept, StoreError> {
+) -> Result<Swept, Failure> {
     Ok(Swept {
         captured: capture(store, clock, psp).await?,
         expired: expire(store, clock, psp).await?,
@@ -56,7 +58,7 @@ pub async fn disputes(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-) -> Result<usize, StoreError> {
+) -> Result<usize, Failure> {
     let now = clock.now_ms();
     let mut done = 0;
     for p in store.dispute_due_payments(now + 1, BATCH).await? {
@@ -64,29 +66,29 @@ pub async fn disputes(
             continue;
         };
         let d = crate::dispute::raise(&p, &plan, clock.now_ms());
-        let event = LedgerEvent::for_payment(&p, "DISPUTE_CREATED", d.created_ms);
-        match store.raise_dispute(&p, &d, &[event]).await {
+        let event = LedgerEvent::for_payment(&p, EventKind::DisputeCreated, d.created_ms);
+        match store.raise_dispute(&p, &d, &Record::one(event, &p)).await {
             Ok(()) => done += 1,
             // Changed meanwhile (a refund, another node): judged again next round.
             Err(StoreError::Conflict | StoreError::Duplicate) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     for d in store.due_disputes(now + 1, BATCH).await? {
-        let Some((next, event_type)) = crate::dispute::advanced(&d, clock.now_ms()) else {
+        let Some((next, kind)) = crate::dispute::advanced(&d, clock.now_ms()) else {
             continue;
         };
-        let event = LedgerEvent {
-            payment_id: d.payment_id.clone(),
-            service_id: d.service_id.clone(),
-            event_type: event_type.into(),
-            status: Status::Captured,
-            created_ms: next.updated_ms,
+        let Some(p) = store.payment(&d.service_id, &d.payment_id).await? else {
+            continue;
         };
-        match store.advance_dispute(&d, &next, &[event]).await {
+        let event = LedgerEvent::for_payment(&p, kind, next.updated_ms);
+        match store
+            .advance_dispute(&d, &next, &Record::one(event, &p))
+            .await
+        {
             Ok(()) => done += 1,
             Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(done)
@@ -94,23 +96,20 @@ pub async fn disputes(
 
 /// The sandbox "pays out" captured payments a day after capture: the payment gets its
 /// `settlement_summary.settled_date`, recorded once with a PAYMENT_SETTLED event.
-pub async fn settle(store: &dyn Store, clock: &dyn Clock) -> Result<usize, StoreError> {
+pub async fn settle(store: &dyn Store, clock: &dyn Clock) -> Result<usize, Failure> {
     let due = store
         .unsettled_payments(clock.now_ms() - SETTLE_AFTER_MS + 1, BATCH)
         .await?;
     let mut done = 0;
     for p in due {
-        let settled = step(store, clock, &p.id, |p, now| {
+        let settled = transition::step(store, clock, &p.id, |p, now| {
             (p.settled_ms.is_none() && p.status == Status::Captured).then(|| {
-                let (mut next, e) = moved(p, p.status, "PAYMENT_SETTLED", now);
-                next.settled_ms = Some(now);
-                (next, vec![e])
+                Move::to(p, p.status, EventKind::PaymentSettled, now)
+                    .with(|next| next.settled_ms = Some(now))
             })
         })
         .await?;
-        if settled.is_some_and(|(_, changed)| changed) {
-            done += 1;
-        }
+        done += changed(settled);
     }
     Ok(done)
 }
@@ -120,7 +119,7 @@ pub async fn refunds(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-) -> Result<usize, StoreError> {
+) -> Result<usize, Failure> {
     let due = store
         .submitted_refunds(clock.now_ms() - REFUND_RESULT_MS + 1, BATCH)
         .await?;
@@ -133,7 +132,7 @@ pub async fn refunds(
             continue;
         };
         let outcome = psp.refund_result(&payment, refund.amount).await;
-        if crate::usecases::finish_refund(store, clock, &payment, &refund, outcome)
+        if crate::usecases::refunds::finish(store, clock, &payment, &refund, outcome)
             .await?
             .is_some()
         {
@@ -150,7 +149,7 @@ pub async fn capture(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-) -> Result<usize, StoreError> {
+) -> Result<usize, Failure> {
     use Status::*;
     let due = store
         .due_payments(
@@ -162,15 +161,16 @@ pub async fn capture(
         .await?;
     let mut done = 0;
     for p in due {
-        let ready = step(store, clock, &p.id, |p, now| {
+        let ready = transition::step(store, clock, &p.id, |p, now| {
             matches!(p.status, CaptureApproved | CaptureApprovedRetry).then(|| {
-                let (mut next, e) = moved(p, CaptureReady, "CAPTURE_SUBMITTED", now);
-                next.capture_submit_ms = Some(now);
-                (next, vec![e])
+                Move::to(p, CaptureReady, EventKind::CaptureSubmitted, now)
+                    .with(|next| next.capture_submit_ms = Some(now))
             })
         })
         .await?;
-        let Some((ready, _)) = ready else { continue };
+        let Some(Applied { payment: ready, .. }) = ready else {
+            continue;
+        };
         if ready.status != CaptureReady {
             continue;
         }
@@ -178,22 +178,20 @@ pub async fn capture(
             tracing::warn!(payment_id = %ready.id, %message, "capture failed; retried next round");
             continue;
         }
-        let captured = step(store, clock, &p.id, |p, now| {
+        let captured = transition::step(store, clock, &p.id, |p, now| {
             (p.status == CaptureReady).then(|| {
-                let (mut next, e) = moved(p, Captured, "CAPTURE_CONFIRMED", now);
-                next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
-                next.captured_ms = Some(now);
-                // The provider knows now whether the user's bank will dispute it.
-                next.dispute_due_ms = psp
-                    .dispute(p)
-                    .map(|_| now + crate::dispute::RAISED_AFTER_MS);
-                (next, vec![e])
+                Move::to(p, Captured, EventKind::CaptureConfirmed, now).with(|next| {
+                    next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
+                    next.captured_ms = Some(now);
+                    // The provider knows now whether the user's bank will dispute it.
+                    next.dispute_due_ms = psp
+                        .dispute(p)
+                        .map(|_| now + crate::dispute::RAISED_AFTER_MS);
+                })
             })
         })
         .await?;
-        if captured.is_some_and(|(_, changed)| changed) {
-            done += 1;
-        }
+        done += changed(captured);
     }
     Ok(done)
 }
@@ -214,7 +212,7 @@ pub async fn expire(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-) -> Result<usize, StoreError> {
+) -> Result<usize, Failure> {
     use Status::*;
     let now = clock.now_ms();
     let mut due = store
@@ -245,7 +243,7 @@ pub async fn expire(
     );
     let mut done = 0;
     for p in due {
-        let first = step(store, clock, &p.id, |p, now| {
+        let first = transition::step(store, clock, &p.id, |p, now| {
             let status = match p.status {
                 Created | EnteringCardDetails | AuthorisationReady if overdue(p, now) => Expired,
                 Authorisation3dsRequired
@@ -258,29 +256,30 @@ pub async fn expire(
                 }
                 _ => return None,
             };
-            let (next, e) = moved(p, status, "PAYMENT_EXPIRED", now);
-            Some((next, vec![e]))
+            Some(Move::to(p, status, EventKind::PaymentExpired, now))
         })
         .await?;
-        let Some((p, changed)) = first else { continue };
+        let Some(first) = first else { continue };
+        let p = first.payment;
         if p.status == Expired {
-            done += usize::from(changed);
+            done += usize::from(first.changed);
             continue;
         }
         if p.status != ExpireCancelReady {
             continue;
         }
         let _ = psp.cancel(&p).await;
-        let finished = step(store, clock, &p.id, |p, now| {
-            (p.status == ExpireCancelReady).then(|| {
-                let (next, e) = moved(p, Expired, "PAYMENT_EXPIRED", now);
-                (next, vec![e])
-            })
+        let finished = transition::step(store, clock, &p.id, |p, now| {
+            (p.status == ExpireCancelReady)
+                .then(|| Move::to(p, Expired, EventKind::PaymentExpired, now))
         })
         .await?;
-        if finished.is_some_and(|(_, changed)| changed) {
-            done += 1;
-        }
+        done += changed(finished);
     }
     Ok(done)
+}
+
+/// 1 when the step changed the payment, else 0.
+fn changed(applied: Option<Applied>) -> usize {
+    usize::from(applied.is_some_and(|a| a.changed))
 }

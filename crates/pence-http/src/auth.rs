@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use pence_core::api_key;
 use pence_core::service::Service;
 
+use crate::errors::too_many_requests;
 use crate::errors::unauthorized;
-use crate::rate_limit::too_many_requests;
 use crate::state::AppState;
 
 /// The service the request's API key belongs to.

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::http::{header, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Method;
 use pence_core::service::{RateLimits, Service};
 
 #[derive(Debug, Clone, Copy)]
@@ -83,14 +82,4 @@ impl RateLimiter {
         entry.1 += 1;
         entry.1 <= limit
     }
-}
-
-pub(crate) fn too_many_requests() -> Response {
-    let body = r#"{"code":"P0900","description":"Too many requests"}"#;
-    let mut resp = (StatusCode::TOO_MANY_REQUESTS, body).into_response();
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    resp
 }

@@ -69,14 +69,14 @@ pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, Store
         if let Some(parent) = Path::new(&path).parent() {
             if !parent.as_os_str().is_empty() {
                 std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::Database(format!("{}: {e}", parent.display())))?;
+                    .map_err(|e| StoreError::driver(&parent.display().to_string(), e))?;
             }
         }
         let readers = options.max_connections as usize;
         let max_batch = options.max_batch;
         let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path, readers, max_batch))
             .await
-            .map_err(|e| StoreError::Database(e.to_string()))??;
+            .map_err(|e| StoreError::driver("opening sqlite", e))??;
         Ok(SqlStore::new(Arc::new(db)))
     }
 }
@@ -87,7 +87,7 @@ pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<(), Store
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
-        return Err(StoreError::Database(format!("bad schema name {schema:?}")));
+        return Err(StoreError::database(format!("bad schema name {schema:?}")));
     }
     let mut conn = PgConnectOptions::from_str(url)
         .map_err(err)?

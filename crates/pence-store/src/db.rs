@@ -5,9 +5,25 @@ use pence_core::StoreError;
 
 use crate::value::{Change, Row, Val};
 
+/// Which engine a database runs on, for the few places their SQL differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgres",
+        }
+    }
+}
+
 #[async_trait]
 pub(crate) trait Db: Send + Sync {
-    fn engine(&self) -> &'static str;
+    fn engine(&self) -> Engine;
 
     /// A read: `sql` with `$1…` placeholders.
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError>;

@@ -12,7 +12,6 @@ mod postgres;
 mod sqlite;
 mod store;
 mod value;
-mod webhooks;
 
 pub use connect::{connect, create_postgres_schema, StoreOptions};
 pub use store::SqlStore;

@@ -12,7 +12,7 @@ use sqlx::query::Query;
 use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::Db;
+use crate::db::{Db, Engine};
 use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
 
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
@@ -20,7 +20,7 @@ const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 pub(crate) fn err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
-        _ => StoreError::Database(e.to_string()),
+        _ => StoreError::driver("postgres", e),
     }
 }
 
@@ -184,9 +184,10 @@ async fn insert_rows(
 /// The group in one transaction, each change in its own savepoint.
 async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
     let all_fail = |e: StoreError| {
+        let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
         group
             .iter()
-            .map(|_| Err(StoreError::Database(e.to_string())))
+            .map(|_| Err(StoreError::shared("postgres: transaction", e.clone())))
             .collect()
     };
     let mut tx = match pool.begin().await {
@@ -281,8 +282,8 @@ async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreE
 
 #[async_trait]
 impl Db for PgDb {
-    fn engine(&self) -> &'static str {
-        "postgres"
+    fn engine(&self) -> Engine {
+        Engine::Postgres
     }
 
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
@@ -306,7 +307,7 @@ impl Db for PgDb {
 
     async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::Database("the database is closed".into());
+        let gone = || StoreError::database("the database is closed");
         self.tx
             .send(Job { change, reply })
             .await

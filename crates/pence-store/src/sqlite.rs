@@ -15,7 +15,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::db::Db;
+use crate::db::{Db, Engine};
 use crate::migrate;
 use crate::value::{insert_sql, Change, Row, Stmt, Val};
 
@@ -27,7 +27,7 @@ pub(crate) fn err(e: rusqlite::Error) -> StoreError {
             return StoreError::Duplicate;
         }
     }
-    StoreError::Database(e.to_string())
+    StoreError::driver("sqlite", e)
 }
 
 impl ToSql for Val {
@@ -170,11 +170,7 @@ struct Job {
 /// failing change does not take the others with it.
 fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-        let e = err(e);
-        return jobs
-            .iter()
-            .map(|_| Err(StoreError::Database(e.to_string())))
-            .collect();
+        return all_fail(jobs, "sqlite: begin", e);
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -188,13 +184,17 @@ fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<Vec<Row>, StoreErr
     }
     if let Err(e) = conn.execute_batch("COMMIT") {
         let _ = conn.execute_batch("ROLLBACK");
-        let message = err(e).to_string();
-        return jobs
-            .iter()
-            .map(|_| Err(StoreError::Database(message.clone())))
-            .collect();
+        return all_fail(jobs, "sqlite: commit", e);
     }
     outcomes
+}
+
+/// The same failure for every change of a group whose transaction failed.
+fn all_fail(jobs: &[Job], context: &str, e: rusqlite::Error) -> Vec<Result<Vec<Row>, StoreError>> {
+    let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
+    jobs.iter()
+        .map(|_| Err(StoreError::shared(context, e.clone())))
+        .collect()
 }
 
 fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
@@ -235,7 +235,7 @@ impl SqliteDb {
         std::thread::Builder::new()
             .name("pence-sqlite-writer".into())
             .spawn(move || writer(write, rx, max_batch.max(1)))
-            .map_err(|e| StoreError::Database(e.to_string()))?;
+            .map_err(|e| StoreError::driver("sqlite: writer thread", e))?;
         Ok(SqliteDb {
             permits: Semaphore::new(readers.len()),
             readers: Mutex::new(readers),
@@ -245,14 +245,14 @@ impl SqliteDb {
     }
 
     fn gone() -> StoreError {
-        StoreError::Database("the database is closed".into())
+        StoreError::database("the database is closed")
     }
 }
 
 #[async_trait]
 impl Db for SqliteDb {
-    fn engine(&self) -> &'static str {
-        "sqlite"
+    fn engine(&self) -> Engine {
+        Engine::Sqlite
     }
 
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {

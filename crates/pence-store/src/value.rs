@@ -77,7 +77,7 @@ pub(crate) struct Row {
 }
 
 fn bad(name: &str, want: &str, got: &Val) -> StoreError {
-    StoreError::Database(format!("column {name}: expected {want}, found {got:?}"))
+    StoreError::database(format!("column {name}: expected {want}, found {got:?}"))
 }
 
 impl Row {
@@ -87,7 +87,7 @@ impl Row {
             .names
             .iter()
             .position(|n| n == name)
-            .ok_or_else(|| StoreError::Database(format!("no column {name}")))?;
+            .ok_or_else(|| StoreError::database(format!("no column {name}")))?;
         Ok(std::mem::replace(&mut self.vals[i], Val::Null(Ty::Text)))
     }
 

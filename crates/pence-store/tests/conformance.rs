@@ -6,11 +6,13 @@ use std::sync::Arc;
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::card::{Address, Brand, CardType};
 use pence_core::ids::new_id;
+use pence_core::ledger::{EventKind, LedgerEvent, Record};
 use pence_core::payment::CardDetails;
-use pence_core::payment::{AuthorisationMode, Language, LedgerEvent, PaymentRecord, Prefilled};
+use pence_core::payment::{AuthorisationMode, Language, PaymentRecord, Prefilled};
+use pence_core::ports::prelude::*;
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
-use pence_core::{Store, StoreError};
+use pence_core::StoreError;
 use pence_store::{SqlStore, StoreOptions};
 use pence_testkit::{engines, Engine, TestDb};
 use serde_json::json;
@@ -79,8 +81,12 @@ fn expired(p: &PaymentRecord) -> PaymentRecord {
     }
 }
 
-fn created(p: &PaymentRecord) -> LedgerEvent {
-    LedgerEvent::for_payment(p, "PAYMENT_CREATED", p.created_ms)
+fn created_event(p: &PaymentRecord) -> LedgerEvent {
+    LedgerEvent::for_payment(p, EventKind::PaymentCreated, p.created_ms)
+}
+
+fn created(p: &PaymentRecord) -> Record {
+    Record::one(created_event(p), p)
 }
 
 #[tokio::test]
@@ -180,7 +186,7 @@ async fn payments_round_trip_scoped_by_service() {
         assert_eq!(store.payment_events("svc-b", &p.id).await.unwrap(), vec![]);
         assert_eq!(
             store.payment_events("svc-a", &p.id).await.unwrap(),
-            vec![created(&p)]
+            vec![created_event(&p)]
         );
         // A payment with nothing optional.
         let mut bare = payment("svc-a");
@@ -259,10 +265,10 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         let p = payment("svc");
         store.insert_payment(&p, &created(&p)).await.unwrap();
         let cancel = LedgerEvent {
-            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
+            kind: EventKind::CancelledByExternalService,
             status: Status::SystemCancelled,
             created_ms: p.created_ms + 10,
-            ..created(&p)
+            ..created_event(&p)
         };
         let cancelled = PaymentRecord {
             status: Status::SystemCancelled,
@@ -270,7 +276,7 @@ async fn status_changes_are_conditional_and_carry_their_events() {
             ..p.clone()
         };
         store
-            .update_payment(&p, &cancelled, std::slice::from_ref(&cancel))
+            .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
             .await
             .unwrap();
         let now = store.payment("svc", &p.id).await.unwrap().unwrap();
@@ -280,7 +286,7 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         );
         // The same stale read cannot change it again, and writes no event.
         let stale = store
-            .update_payment(&p, &expired(&p), std::slice::from_ref(&cancel))
+            .update_payment(&p, &expired(&p), &Record::one(cancel.clone(), &expired(&p)))
             .await;
         assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
         assert_eq!(
@@ -289,12 +295,14 @@ async fn status_changes_are_conditional_and_carry_their_events() {
         );
         assert_eq!(
             store.payment_events("svc", &p.id).await.unwrap(),
-            vec![created(&p), cancel]
+            vec![created_event(&p), cancel]
         );
         // Nor can another service's scope.
         let mut other = now.clone();
         other.service_id = "other".into();
-        let wrong = store.update_payment(&other, &expired(&other), &[]).await;
+        let wrong = store
+            .update_payment(&other, &expired(&other), &Record::default())
+            .await;
         assert!(matches!(wrong, Err(StoreError::Conflict)));
         store.close().await;
     }
@@ -332,12 +340,12 @@ async fn journey_updates_keep_every_field_conditionally() {
         next.captured_ms = Some(8);
         next.settled_ms = Some(9);
         let event = LedgerEvent {
-            event_type: "AUTHORISATION_SUCCEEDED".into(),
+            kind: EventKind::AuthorisationSucceeded,
             status: Status::AuthorisationSuccess,
-            ..created(&p)
+            ..created_event(&p)
         };
         store
-            .update_payment(&p, &next, std::slice::from_ref(&event))
+            .update_payment(&p, &next, &Record::one(event.clone(), &next))
             .await
             .unwrap();
         let stored = store.journey_payment(&p.id).await.unwrap().unwrap();
@@ -350,7 +358,7 @@ async fn journey_updates_keep_every_field_conditionally() {
         );
         // A stale read changes nothing and writes no event.
         let stale = store
-            .update_payment(&p, &p, std::slice::from_ref(&event))
+            .update_payment(&p, &p, &Record::one(event.clone(), &p))
             .await;
         assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
         assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 2);
@@ -360,7 +368,10 @@ async fn journey_updates_keep_every_field_conditionally() {
             card.card_type = CardType::CreditOrDebit;
             card.billing_address = None;
         }
-        store.update_payment(&stored, &bare, &[]).await.unwrap();
+        store
+            .update_payment(&stored, &bare, &Record::default())
+            .await
+            .unwrap();
         let read = store.payment("svc", &p.id).await.unwrap().unwrap();
         assert_eq!(read.card, bare.card);
         assert_eq!(store.journey_payment("nope").await.unwrap(), None);
@@ -436,13 +447,7 @@ async fn text_search_and_totals_agree_with_the_rows() {
             p.reference = reference.into();
             p.email = Some(format!("Person{i}@Example.org"));
             p.created_ms += i as i64;
-            store
-                .insert_payment(
-                    &p,
-                    &LedgerEvent::for_payment(&p, "PAYMENT_CREATED", p.created_ms),
-                )
-                .await
-                .unwrap();
+            store.insert_payment(&p, &created(&p)).await.unwrap();
             made.push(p);
         }
         let other = payment(&b.id);
@@ -511,7 +516,10 @@ async fn text_search_and_totals_agree_with_the_rows() {
             card_type: CardType::Credit,
             billing_address: None,
         });
-        store.update_payment(&stored, &named, &[]).await.unwrap();
+        store
+            .update_payment(&stored, &named, &Record::default())
+            .await
+            .unwrap();
         assert_eq!(
             find(text("cardholder_name", "lovelace")).await,
             ["INV-0012345"]
@@ -519,7 +527,10 @@ async fn text_search_and_totals_agree_with_the_rows() {
         let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
         let mut renamed = stored.clone();
         renamed.card.as_mut().unwrap().cardholder_name = "Grace Hopper".into();
-        store.update_payment(&stored, &renamed, &[]).await.unwrap();
+        store
+            .update_payment(&stored, &renamed, &Record::default())
+            .await
+            .unwrap();
         assert!(find(text("cardholder_name", "lovelace")).await.is_empty());
         assert_eq!(
             find(text("cardholder_name", "HOPPER")).await,
@@ -584,10 +595,10 @@ async fn the_outbox_follows_the_changes_that_commit() {
         let p = payment("svc");
         store.insert_payment(&p, &created(&p)).await.unwrap();
         let cancel = LedgerEvent {
-            event_type: "CANCELLED_BY_EXTERNAL_SERVICE".into(),
+            kind: EventKind::CancelledByExternalService,
             status: Status::SystemCancelled,
             created_ms: p.created_ms + 10,
-            ..created(&p)
+            ..created_event(&p)
         };
         let cancelled = PaymentRecord {
             status: Status::SystemCancelled,
@@ -597,7 +608,7 @@ async fn the_outbox_follows_the_changes_that_commit() {
         let mut stale = p.clone();
         stale.version += 7;
         let lost = store
-            .update_payment(&stale, &cancelled, std::slice::from_ref(&cancel))
+            .update_payment(&stale, &cancelled, &Record::one(cancel.clone(), &cancelled))
             .await;
         assert!(matches!(lost, Err(StoreError::Conflict)));
         assert!(store
@@ -606,7 +617,7 @@ async fn the_outbox_follows_the_changes_that_commit() {
             .unwrap()
             .is_empty());
         store
-            .update_payment(&p, &cancelled, std::slice::from_ref(&cancel))
+            .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
             .await
             .unwrap();
         let messages = store.webhook_messages("w1", None, 10).await.unwrap();

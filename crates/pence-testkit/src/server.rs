@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use pence_core::clock::AdjustableClock;
+use pence_core::ports::prelude::*;
 use pence_core::service::Service;
 use pence_core::usecases::{self, Secrets};
-use pence_core::Store;
 use pence_http::{AppState, NodeSettings, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
 use reqwest::header::HeaderMap;

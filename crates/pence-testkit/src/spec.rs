@@ -21,8 +21,7 @@ fn spec_path() -> std::path::PathBuf {
     if let Ok(p) = std::env::var("PENCE_SPEC") {
         return p.into();
     }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../spec/govuk-pay-openapi-1.0.3.json")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../spec/govuk-pay-openapi-1.0.3.json")
 }
 
 /// The spec, parsed once.

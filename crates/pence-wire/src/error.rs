@@ -73,6 +73,7 @@ codes! {
     GET_REFUNDS_CONNECTOR = "P0898", "Downstream system error";
     TOO_MANY_REQUESTS = "P0900", "Too many requests";
     REQUEST_DENIED = "P0920", "Request blocked by security rules. Please consult API documentation for more information.";
+    REQUEST_DENIED_RETURN_URL_NOT_HTTPS = "P0920", "Invalid attribute value: %s. Must begin with https:// for a live gateway account";
     ACCOUNT_NOT_LINKED = "P0940", "Account is not fully configured. Please refer to documentation to setup your account or contact support with your error code - https://www.payments.service.gov.uk/support/ .";
     ACCOUNT_DISABLED = "P0941", "GOV.UK Pay has disabled payment and refund creation on this account. Contact support with your error code - https://www.payments.service.gov.uk/support/ .";
     RECURRING_CARD_PAYMENTS_NOT_ALLOWED = "P0942", "Recurring card payments are currently disabled for this service. Contact support with your error code - https://www.payments.service.gov.uk/support/";
@@ -170,11 +171,16 @@ mod tests {
 
     #[test]
     fn codes_are_unique() {
-        // One entry a code, except P0603, which GOV.UK Pay words two ways (reference §2).
+        // One entry a code, except P0603 and P0920, which GOV.UK Pay words two ways
+        // (reference §2).
+        let second_wordings = [
+            ErrorCode::CREATE_REFUND_DISPUTED,
+            ErrorCode::REQUEST_DENIED_RETURN_URL_NOT_HTTPS,
+        ];
         let mut seen = std::collections::HashSet::new();
         for c in ErrorCode::ALL {
             assert!(
-                seen.insert(c.code) || *c == ErrorCode::CREATE_REFUND_DISPUTED,
+                seen.insert(c.code) || second_wordings.contains(c),
                 "duplicate {}",
                 c.code
             );

@@ -12,8 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use pence_core::clock::AdjustableClock;
+use pence_core::ports::prelude::*;
 use pence_core::usecases;
-use pence_core::Store;
 use pence_http::{AppState, NodeSettings, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
 

@@ -8,13 +8,12 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use pence_core::card::{Brand, CardType};
-use pence_core::payment::{
-    AuthorisationMode, CardDetails, Language, LedgerEvent, PaymentRecord, Prefilled,
-};
+use pence_core::ledger::{EventKind, LedgerEvent};
+use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
+use pence_core::ports::prelude::*;
 use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::status::Status;
 use pence_core::timefmt;
-use pence_core::Store;
 use rand::Rng;
 
 use crate::bench::{start_node, Client};
@@ -192,21 +191,31 @@ fn history(
             disputed: false,
             dispute_due_ms: None,
         };
-        let mut event = |p: &PaymentRecord, kind: &str, status: Status, ms: i64| {
+        let mut event = |p: &PaymentRecord, kind: EventKind, status: Status, ms: i64| {
             events.push(LedgerEvent::new(p, kind, status, ms));
         };
-        event(&p, "PAYMENT_CREATED", Status::Created, at);
+        event(&p, EventKind::PaymentCreated, Status::Created, at);
         if status != Status::Created {
             event(
                 &p,
-                "PAYMENT_STARTED",
+                EventKind::PaymentStarted,
                 Status::EnteringCardDetails,
                 at + 10_000,
             );
-            event(&p, "AUTHORISATION_OUTCOME", status, at + 60_000);
+            let outcome = if status.external().status == "failed" {
+                EventKind::AuthorisationRejected
+            } else {
+                EventKind::AuthorisationSucceeded
+            };
+            event(&p, outcome, status, at + 60_000);
         }
         if captured {
-            event(&p, "CAPTURE_CONFIRMED", Status::Captured, at + 61_000);
+            event(
+                &p,
+                EventKind::CaptureConfirmed,
+                Status::Captured,
+                at + 61_000,
+            );
             if n % 20 == 7 {
                 p.refund_submitted = 500;
                 refunds.push(RefundRecord {
@@ -217,7 +226,12 @@ fn history(
                     status: RefundStatus::Success,
                     created_ms: at + 2 * DAY_MS,
                 });
-                event(&p, "REFUND_SUCCEEDED", Status::Captured, at + 2 * DAY_MS);
+                event(
+                    &p,
+                    EventKind::RefundSucceeded,
+                    Status::Captured,
+                    at + 2 * DAY_MS,
+                );
             }
         }
         payments.push(p);

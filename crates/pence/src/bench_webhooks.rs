@@ -12,9 +12,10 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::ports::prelude::*;
 use pence_core::webhook::subscription;
 use pence_core::webhook::{DeliveryStatus, Message};
-use pence_core::{ids, present, Store, WebhookStore};
+use pence_core::{ids, present};
 
 use crate::bench::{phase, start_node};
 use crate::config::Settings;

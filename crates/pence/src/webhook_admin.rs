@@ -4,10 +4,10 @@
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::ports::prelude::*;
 use pence_core::timefmt;
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryStatus, EventType};
-use pence_core::{Store, WebhookStore};
 
 use crate::config::Settings;
 use crate::serve::open_sql_store;

@@ -12,7 +12,7 @@ pub use subscription::Subscription;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-use crate::payment::LedgerEvent;
+use crate::ledger::{EventKind, LedgerEvent};
 
 /// The event types a subscription can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -60,36 +60,37 @@ impl EventType {
 /// go through a provider void are recorded twice (the step before the void, then the end);
 /// only the end is an event.
 pub fn event_type(e: &LedgerEvent) -> Option<EventType> {
-    use crate::status::Status::*;
+    use crate::status::Status as S;
     let finished = !matches!(
         e.status,
-        UserCancelReady
-            | UserCancelSubmitted
-            | SystemCancelReady
-            | SystemCancelSubmitted
-            | ExpireCancelReady
-            | ExpireCancelSubmitted
+        S::UserCancelReady
+            | S::UserCancelSubmitted
+            | S::SystemCancelReady
+            | S::SystemCancelSubmitted
+            | S::ExpireCancelReady
+            | S::ExpireCancelSubmitted
     );
-    Some(match e.event_type.as_str() {
-        "PAYMENT_STARTED" => EventType::Started,
-        "USER_APPROVED_FOR_CAPTURE" | "SERVICE_APPROVED_FOR_CAPTURE" | "QUEUED_FOR_CAPTURE" => {
+    use EventKind::*;
+    Some(match e.kind {
+        PaymentStarted => EventType::Started,
+        UserApprovedForCapture | ServiceApprovedForCapture | QueuedForCapture => {
             EventType::Succeeded
         }
-        "CAPTURE_CONFIRMED" => EventType::Captured,
-        "REFUND_SUCCEEDED" => EventType::Refunded,
-        "AUTHORISATION_REJECTED"
-        | "AUTHORISATION_CANCELLED"
-        | "GATEWAY_ERROR_DURING_AUTHORISATION"
-        | "GATEWAY_TIMEOUT_DURING_AUTHORISATION"
-        | "UNEXPECTED_GATEWAY_ERROR_DURING_AUTHORISATION"
-        | "CANCELLED_BY_EXTERNAL_SERVICE"
-        | "CANCELLED_BY_USER"
+        CaptureConfirmed => EventType::Captured,
+        RefundSucceeded => EventType::Refunded,
+        AuthorisationRejected
+        | AuthorisationCancelled
+        | GatewayErrorDuringAuthorisation
+        | GatewayTimeoutDuringAuthorisation
+        | UnexpectedGatewayErrorDuringAuthorisation
+        | CancelledByExternalService
+        | CancelledByUser
             if finished =>
         {
             EventType::Failed
         }
-        "CANCELLED_BY_EXPIRATION" | "PAYMENT_EXPIRED" if finished => EventType::Expired,
-        "PAYMENT_SETTLED" => EventType::Settled,
+        CancelledByExpiration | PaymentExpired if finished => EventType::Expired,
+        PaymentSettled => EventType::Settled,
         _ => return None,
     })
 }
@@ -115,7 +116,7 @@ mod tests {
         LedgerEvent {
             payment_id: "p".into(),
             service_id: "s".into(),
-            event_type: kind.into(),
+            kind: EventKind::parse(kind).unwrap(),
             status,
             created_ms: 0,
         }

@@ -13,7 +13,10 @@ use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
 use crate::auth::Authed;
-use crate::errors::{failure, Problem};
+use crate::errors::{
+    request_denied, At, Endpoint, Problem, CANCEL_PAYMENT, CAPTURE_PAYMENT, CREATE_PAYMENT,
+    GET_PAYMENT, PAYMENT_EVENTS, SEARCH_PAYMENTS,
+};
 use crate::state::AppState;
 
 /// Bodies above this are refused like GOV.UK Pay's WAF refuses them.
@@ -26,10 +29,6 @@ fn is_json(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
-}
-
-pub(crate) fn request_denied() -> Response {
-    Problem(ApiError::plain(400, ErrorCode::REQUEST_DENIED)).into_response()
 }
 
 /// `Idempotency-Key` is checked on every create (reference §9), whatever the mode.
@@ -83,12 +82,13 @@ fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecor
 }
 
 /// A JSON request body as GOV.UK Pay takes it: its WAF turns away non-JSON and empty bodies
-/// (P0920) before the API sees them; the API answers unparseable JSON with `unparseable`.
+/// (P0920) before the API sees them; the API answers unparseable JSON with the endpoint's
+/// parsing error.
 pub(crate) async fn json_body(
     headers: &HeaderMap,
     body: Body,
-    unparseable: ErrorCode,
-) -> Result<Value, Response> {
+    endpoint: Endpoint,
+) -> Result<Value, Problem> {
     if !is_json(headers) {
         return Err(request_denied());
     }
@@ -98,8 +98,19 @@ pub(crate) async fn json_body(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(request_denied());
     }
-    serde_json::from_slice::<Value>(&bytes)
-        .map_err(|_| Problem(ApiError::plain(400, unparseable)).into_response())
+    serde_json::from_slice::<Value>(&bytes).map_err(|_| {
+        let code = endpoint.unparseable.unwrap_or(endpoint.downstream);
+        Problem(ApiError::plain(400, code))
+    })
+}
+
+/// The path's id, or the endpoint's 404 for one that does not even decode (it names no
+/// payment).
+pub(crate) fn path_id<T>(
+    path: Result<Path<T>, PathRejection>,
+    endpoint: Endpoint,
+) -> Result<T, Problem> {
+    path.map(|Path(id)| id).map_err(|_| endpoint.not_found())
 }
 
 pub(crate) async fn create(
@@ -107,130 +118,96 @@ pub(crate) async fn create(
     Extension(Authed(service)): Extension<Authed>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let json = match json_body(&headers, body, ErrorCode::CREATE_PAYMENT_PARSING).await {
-        Ok(json) => json,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, Problem> {
+    let json = json_body(&headers, body, CREATE_PAYMENT).await?;
     if let Some(e) = idempotency_key_error(&headers) {
-        return Problem(e).into_response();
+        return Err(Problem(e));
     }
-    match usecases::create_payment(state.store.as_ref(), state.clock.as_ref(), &service, &json)
-        .await
-    {
-        Ok(payment) => payment_response(&state, StatusCode::CREATED, &payment),
-        Err(f) => failure(f, ErrorCode::CREATE_PAYMENT_CONNECTOR),
-    }
-}
-
-/// 204 for an action that succeeded (cancel, capture), else the failure's answer.
-fn no_content(result: Result<(), usecases::Failure>, downstream: ErrorCode) -> Response {
-    match result {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => failure(f, downstream),
-    }
-}
-
-/// The endpoint's 404; also for a path id that does not even decode (it names no payment).
-pub(crate) fn not_found(code: ErrorCode) -> Response {
-    Problem(ApiError::plain(404, code)).into_response()
+    let payment =
+        usecases::create_payment(state.store.as_ref(), state.clock.as_ref(), &service, &json)
+            .await
+            .at(CREATE_PAYMENT)?;
+    Ok(payment_response(&state, StatusCode::CREATED, &payment))
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let Ok(Path(payment_id)) = path else {
-        return not_found(ErrorCode::GET_PAYMENT_NOT_FOUND);
-    };
-    match usecases::find_payment(
-        state.store.as_ref(),
-        &service,
-        &payment_id,
-        ErrorCode::GET_PAYMENT_NOT_FOUND,
-    )
-    .await
-    {
-        Ok(payment) => payment_response(&state, StatusCode::OK, &payment),
-        Err(f) => failure(f, ErrorCode::GET_PAYMENT_CONNECTOR),
-    }
+) -> Result<Response, Problem> {
+    let payment_id = path_id(path, GET_PAYMENT)?;
+    let payment = usecases::find_payment(state.store.as_ref(), &service, &payment_id)
+        .await
+        .at(GET_PAYMENT)?;
+    Ok(payment_response(&state, StatusCode::OK, &payment))
 }
 
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let Ok(Path(payment_id)) = path else {
-        return not_found(ErrorCode::CANCEL_PAYMENT_NOT_FOUND);
-    };
-    let result = usecases::cancel_payment(
+) -> Result<StatusCode, Problem> {
+    let payment_id = path_id(path, CANCEL_PAYMENT)?;
+    usecases::cancel_payment(
         state.store.as_ref(),
         state.clock.as_ref(),
         state.psp.as_ref(),
         &service,
         &payment_id,
     )
-    .await;
-    no_content(result, ErrorCode::CANCEL_PAYMENT_CONNECTOR)
+    .await
+    .at(CANCEL_PAYMENT)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn events(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let Ok(Path(payment_id)) = path else {
-        return not_found(ErrorCode::GET_PAYMENT_EVENTS_NOT_FOUND);
-    };
-    match usecases::payment_events(state.store.as_ref(), &service, &payment_id).await {
-        Ok((payment, ledger)) => {
-            let body = present::events(&payment, &ledger, &state.public_url);
-            (StatusCode::OK, axum::Json(body)).into_response()
-        }
-        Err(f) => failure(f, ErrorCode::GET_PAYMENT_EVENTS_CONNECTOR),
-    }
+) -> Result<Response, Problem> {
+    let payment_id = path_id(path, PAYMENT_EVENTS)?;
+    let (payment, ledger) = usecases::payment_events(state.store.as_ref(), &service, &payment_id)
+        .await
+        .at(PAYMENT_EVENTS)?;
+    let body = present::events(&payment, &ledger, &state.public_url);
+    Ok((StatusCode::OK, axum::Json(body)).into_response())
 }
 
 pub(crate) async fn capture(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     path: Result<Path<String>, PathRejection>,
-) -> Response {
-    let Ok(Path(payment_id)) = path else {
-        return not_found(ErrorCode::CAPTURE_NOT_FOUND);
-    };
-    let result = usecases::capture_payment(
+) -> Result<StatusCode, Problem> {
+    let payment_id = path_id(path, CAPTURE_PAYMENT)?;
+    usecases::capture_payment(
         state.store.as_ref(),
         state.clock.as_ref(),
         &service,
         &payment_id,
     )
-    .await;
-    no_content(result, ErrorCode::CAPTURE_CONNECTOR)
+    .await
+    .at(CAPTURE_PAYMENT)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(crate) async fn search(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, Problem> {
     let params = query_params(query);
-    match usecases::search_payments(state.store.as_ref(), &service, &params).await {
-        Ok((search, total, rows)) => {
-            let ctx = LinkContext {
-                base_url: &state.public_url,
-                signer: &state.signer,
-                now_ms: state.clock.now_ms(),
-                in_search: true,
-            };
-            uncached(axum::Json(present::payment_search(
-                &search, total, &rows, &ctx,
-            )))
-        }
-        Err(f) => failure(f, ErrorCode::SEARCH_PAYMENTS_CONNECTOR),
-    }
+    let (search, total, rows) = usecases::search_payments(state.store.as_ref(), &service, &params)
+        .await
+        .at(SEARCH_PAYMENTS)?;
+    let ctx = LinkContext {
+        base_url: &state.public_url,
+        signer: &state.signer,
+        now_ms: state.clock.now_ms(),
+        in_search: true,
+    };
+    Ok(uncached(axum::Json(present::payment_search(
+        &search, total, &rows, &ctx,
+    ))))
 }
 
 /// A query string's parameters, decoded, in order.

@@ -14,8 +14,8 @@ use bytes::Bytes;
 use pence_core::card::{self, countries, CardForm};
 use pence_core::journey::{self, Deps};
 use pence_core::payment::PaymentRecord;
+use pence_core::refusal::Failure;
 use pence_core::service::{CardSettings, Service};
-use pence_core::StoreError;
 use serde::Deserialize;
 
 use super::session::Session;
@@ -59,8 +59,8 @@ fn not_found() -> Response {
     )
 }
 
-fn store_failed(e: StoreError) -> Response {
-    tracing::error!(error = %e, "journey store error");
+fn store_failed(e: Failure) -> Response {
+    tracing::error!(error = %crate::errors::chain(&e), "journey step failed");
     let t = &text::EN;
     message(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -116,7 +116,7 @@ async fn journey_of(
         .store
         .service(&payment.service_id)
         .await
-        .map_err(store_failed)?
+        .map_err(|e| store_failed(e.into()))?
         .ok_or_else(not_found)?;
     Ok((session, payment, service))
 }
@@ -166,7 +166,7 @@ fn onward(p: &PaymentRecord) -> Response {
 }
 
 /// After a step: on to the page the payment's new state calls for.
-fn settled(after: Result<Option<PaymentRecord>, StoreError>) -> Result<Response, Response> {
+fn settled(after: Result<Option<PaymentRecord>, Failure>) -> Result<Response, Response> {
     let after = after.map_err(store_failed)?.ok_or_else(not_found)?;
     Ok(onward(&after))
 }

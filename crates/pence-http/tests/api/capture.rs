@@ -1,8 +1,8 @@
 //! `POST /v1/payments/{id}/capture` (reference §6.1). Until the card pages exist, a payment
 //! is brought to `capturable` through the store, as the sandbox journey will.
 
+use pence_core::ports::prelude::*;
 use pence_core::status::Status;
-use pence_core::Store;
 use pence_testkit::{engines, TestServer};
 use reqwest::Method;
 use serde_json::json;
@@ -76,7 +76,7 @@ async fn capturing_a_capturable_payment() {
             .await
             .unwrap();
         assert_eq!(
-            events.last().unwrap().event_type,
+            events.last().unwrap().kind.as_str(),
             "SERVICE_APPROVED_FOR_CAPTURE"
         );
         assert_eq!(events.len(), 6, "one event per change, none for the no-op");

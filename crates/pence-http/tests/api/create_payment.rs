@@ -1,7 +1,7 @@
 //! Successful creates and the body-level rules: content type, JSON syntax, Idempotency-Key,
 //! unknown fields.
 
-use pence_core::Store;
+use pence_core::ports::prelude::*;
 use pence_testkit::{engines, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -116,7 +116,7 @@ async fn created_payment_has_gov_uk_pay_shape() {
             .await
             .unwrap();
         assert_eq!(events.len(), 1);
-        assert_eq!(events[0].event_type, "PAYMENT_CREATED");
+        assert_eq!(events[0].kind.as_str(), "PAYMENT_CREATED");
         assert_eq!(events[0].status.as_str(), "CREATED");
         server.stop().await;
     }

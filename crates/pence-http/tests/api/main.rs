@@ -15,9 +15,9 @@ mod refunds;
 mod routing;
 mod search;
 
-use pence_core::payment::{LedgerEvent, PaymentRecord};
+use pence_core::ledger::EventKind;
 use pence_core::status::Status;
-use pence_core::Store;
+use pence_core::transition::{self, Move};
 use pence_testkit::TestServer;
 use serde_json::{json, Value};
 
@@ -44,41 +44,39 @@ pub fn with(changes: Value) -> Value {
     body
 }
 
-/// Walks a payment through the journey's statuses up to `to`, one recorded change each.
+/// The ledger event a move to `status` records in the journey.
+fn kind_for(status: Status) -> EventKind {
+    use Status::*;
+    match status {
+        EnteringCardDetails => EventKind::PaymentStarted,
+        AuthorisationReady => EventKind::PaymentDetailsEntered,
+        Authorisation3dsRequired => EventKind::GatewayRequires3dsAuthorisation,
+        Authorisation3dsReady => EventKind::ThreeDsResultReceived,
+        AuthorisationSuccess => EventKind::AuthorisationSucceeded,
+        AuthorisationRejected => EventKind::AuthorisationRejected,
+        AuthorisationError => EventKind::GatewayErrorDuringAuthorisation,
+        AwaitingCaptureRequest => EventKind::UserApprovedForCaptureAwaitingServiceApproval,
+        CaptureApproved => EventKind::UserApprovedForCapture,
+        CaptureReady => EventKind::CaptureSubmitted,
+        Captured => EventKind::CaptureConfirmed,
+        other => panic!("no journey step to {other}"),
+    }
+}
+
+/// Walks a payment through the journey's statuses up to `to`, one recorded change each,
+/// through the transition gate (which refuses a move the state machine does not allow).
 pub async fn move_to(server: &TestServer, id: &str, path: &[Status]) {
     for next in path {
-        let current = server
-            .store
-            .payment(&server.service.id, id)
-            .await
-            .unwrap()
-            .unwrap();
-        let event = LedgerEvent {
-            payment_id: id.to_string(),
-            service_id: server.service.id.clone(),
-            event_type: "TEST_JOURNEY".into(),
-            status: *next,
-            created_ms: current.updated_ms + 1,
-        };
-        assert!(
-            current.status.can_become(*next),
-            "{} -> {}",
-            current.status,
-            next
-        );
-        server
-            .store
-            .update_payment(
-                &current,
-                &PaymentRecord {
-                    status: *next,
-                    updated_ms: current.updated_ms + 1,
-                    ..current.clone()
-                },
-                &[event],
-            )
-            .await
-            .unwrap();
+        let applied = transition::step(
+            server.store.as_ref(),
+            server.clock.as_ref(),
+            id,
+            |p, now| Some(Move::to(p, *next, kind_for(*next), now)),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(applied.changed, "moved to {next}");
     }
 }
 

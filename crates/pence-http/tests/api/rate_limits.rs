@@ -1,7 +1,7 @@
 //! Rate limits per service in fixed one-second windows (reference §10).
 
+use pence_core::ports::prelude::*;
 use pence_core::service::RateLimits;
-use pence_core::Store;
 use pence_http::RateLimitConfig;
 use pence_testkit::{engines, ServerOptions, TestServer};
 use serde_json::json;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use pence_core::Store;
+use pence_core::ports::prelude::*;
 use pence_testkit::{engines, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! lifecycle runs on the Clock. `GET /v1/disputes` and the refund refusal of §5.2.
 
 use pence_core::clock::Clock;
-use pence_core::Store;
+use pence_core::ports::prelude::*;
 use pence_testkit::{engines, ServiceSite, TestServer};
 use serde_json::{json, Value};
 
@@ -296,7 +296,7 @@ async fn refunds_racing_a_dispute() {
                 .await
                 .unwrap()
                 .into_iter()
-                .map(|e| e.event_type)
+                .map(|e| e.kind.as_str().to_string())
                 .collect();
             let raised = ledger.iter().position(|e| e == "DISPUTE_CREATED").unwrap();
             assert!(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use pence_core::Store;
+use pence_core::ports::prelude::*;
 use pence_testkit::{engines, Engine, ServiceSite, TestServer};
 use serde_json::json;
 
@@ -218,7 +218,7 @@ async fn concurrent_double_submits_authorise_and_confirm_once() {
             .payment_events(&server.service.id, &id)
             .await
             .unwrap();
-        let count = |t: &str| events.iter().filter(|e| e.event_type == t).count();
+        let count = |t: &str| events.iter().filter(|e| e.kind.as_str() == t).count();
         assert_eq!(count("PAYMENT_DETAILS_ENTERED"), 1);
         assert_eq!(count("AUTHORISATION_SUCCEEDED"), 1);
         assert_eq!(count("USER_APPROVED_FOR_CAPTURE"), 1);

@@ -3,7 +3,7 @@
 //! refunds never exceed amount + surcharge; a finished payment never changes state;
 //! `refund_summary` agrees with the refund rows; every stored state change has its one event.
 
-use pence_core::Store;
+use pence_core::ports::prelude::*;
 use pence_testkit::{engines, ServiceSite, TestServer};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -175,21 +175,21 @@ async fn check(server: &TestServer, j: &mut Journey) -> Result<(), TestCaseError
     // A disputed payment takes no more refunds.
     if let Some(raised) = events
         .iter()
-        .position(|e| e.event_type == "DISPUTE_CREATED")
+        .position(|e| e.kind.as_str() == "DISPUTE_CREATED")
     {
         prop_assert_eq!(&summary["status"], "unavailable");
         prop_assert!(
             !events[raised..]
                 .iter()
-                .any(|e| e.event_type.starts_with("REFUND_CREATED")),
+                .any(|e| e.kind.as_str().starts_with("REFUND_CREATED")),
             "refunded after the dispute"
         );
     }
     for pair in events.windows(2) {
         prop_assert!(
             pair[0].status != pair[1].status
-                || pair[0].event_type != pair[1].event_type
-                || pair[1].event_type.starts_with("REFUND"),
+                || pair[0].kind != pair[1].kind
+                || pair[1].kind.as_str().starts_with("REFUND"),
             "event repeated: {:?}",
             pair[1]
         );

@@ -1,11 +1,14 @@
 //! The WebhookStore port: subscriptions, their secrets, and the outbox's claims and delivery
-//! log. (Outbox rows are written by `store`, with the changes that cause them.)
+//! log. (Outbox rows are written by `ledger`, with the changes that cause them.)
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};
 
-use crate::store::{corrupt, SqlStore};
+use super::{corrupt, SqlStore};
+use crate::db::Engine;
 use crate::value::{vals, Row, Stmt};
 
 const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
@@ -115,21 +118,25 @@ impl SqlStore {
         self.db.apply(change).await
     }
 
-    async fn event_types(&self, webhook_id: &str) -> Result<Vec<EventType>, StoreError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT event_type FROM webhook_event_types WHERE webhook_id = $1 \
-                 ORDER BY event_type",
-                vals![webhook_id],
-            )
-            .await?;
-        rows.into_iter()
-            .map(|mut r| {
-                let t = r.text("event_type")?;
-                EventType::parse(&t).ok_or_else(|| corrupt("event type", &t))
-            })
-            .collect()
+    /// The event types of every subscription `filter` (a WHERE on `webhooks w`) selects, in
+    /// one query, by subscription id.
+    async fn event_types(
+        &self,
+        filter: &str,
+        params: Vec<crate::value::Val>,
+    ) -> Result<HashMap<String, Vec<EventType>>, StoreError> {
+        let sql = format!(
+            "SELECT t.webhook_id, t.event_type FROM webhook_event_types t \
+             JOIN webhooks w ON w.id = t.webhook_id WHERE {filter} \
+             ORDER BY t.webhook_id, t.event_type"
+        );
+        let mut out: HashMap<String, Vec<EventType>> = HashMap::new();
+        for mut r in self.db.query(&sql, params).await? {
+            let t = r.text("event_type")?;
+            let kind = EventType::parse(&t).ok_or_else(|| corrupt("event type", &t))?;
+            out.entry(r.text("webhook_id")?).or_default().push(kind);
+        }
+        Ok(out)
     }
 }
 
@@ -225,8 +232,8 @@ impl WebhookStore for SqlStore {
         let Some(row) = self.db.query(&sql, vals![id]).await?.into_iter().next() else {
             return Ok(None);
         };
-        let types = self.event_types(id).await?;
-        webhook_from(row, types).map(Some)
+        let mut types = self.event_types("w.id = $1", vals![id]).await?;
+        webhook_from(row, types.remove(id).unwrap_or_default()).map(Some)
     }
 
     async fn webhooks(&self, service_id: Option<&str>) -> Result<Vec<Subscription>, StoreError> {
@@ -243,13 +250,20 @@ impl WebhookStore for SqlStore {
                 self.db.query(&sql, vec![]).await?
             }
         };
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let mut sub = webhook_from(row, Vec::new())?;
-            sub.event_types = self.event_types(&sub.id).await?;
-            out.push(sub);
-        }
-        Ok(out)
+        let mut types = match service_id {
+            Some(service) => {
+                self.event_types("w.service_id = $1", vals![service])
+                    .await?
+            }
+            None => self.event_types("1 = 1", vec![]).await?,
+        };
+        rows.into_iter()
+            .map(|row| {
+                let mut sub = webhook_from(row, Vec::new())?;
+                sub.event_types = types.remove(&sub.id).unwrap_or_default();
+                Ok(sub)
+            })
+            .collect()
     }
 
     async fn webhook_secret(&self, id: &str, version: i64) -> Result<Option<String>, StoreError> {
@@ -275,7 +289,7 @@ impl WebhookStore for SqlStore {
         claim: &str,
         limit: u32,
     ) -> Result<Vec<Message>, StoreError> {
-        let sql = if self.db.engine() == "postgres" {
+        let sql = if self.db.engine() == Engine::Postgres {
             CLAIM_POSTGRES
         } else {
             CLAIM_SQLITE

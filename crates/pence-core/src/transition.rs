@@ -1,0 +1,136 @@
+//! The one gate every payment transition goes through: the API (cancel, capture), the paying
+//! user's pages, the sweeps and refunds' payment moves alike.
+//!
+//! `apply` reads the payment, lets the caller decide what it becomes, checks the move against
+//! the state machine (`Status::can_become`), and writes it conditionally with its ledger
+//! events and webhook messages in one transaction. When another change got there first the
+//! write matches nothing, and the payment is read and judged again, so the loser answers for
+//! the state it finds. One retry rule and one version rule hold for every caller.
+
+use crate::clock::Clock;
+use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::payment::PaymentRecord;
+use crate::ports::{Store, StoreError};
+use crate::refusal::{Failure, Refusal};
+use crate::status::Status;
+
+/// How many times a change that lost a race is judged again. Each loss means another change
+/// of the payment committed, so the payment is moving on; the bound only stops a request
+/// from chasing a payment that changes without end.
+pub(crate) const TRIES: usize = 10;
+
+/// Which payment a transition is of.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A payment of this service (the API: another service's payment is unknown).
+    Of { service_id: &'a str, id: &'a str },
+    /// A payment by id alone (the pages, whose signed token names it, and the sweeps).
+    Any(&'a str),
+}
+
+impl Target<'_> {
+    async fn read(self, store: &dyn Store) -> Result<Option<PaymentRecord>, StoreError> {
+        match self {
+            Target::Of { service_id, id } => store.payment(service_id, id).await,
+            Target::Any(id) => store.journey_payment(id).await,
+        }
+    }
+}
+
+/// A change a caller decided on: the payment as it becomes and the events recording it.
+#[derive(Debug, Clone)]
+pub struct Move {
+    next: PaymentRecord,
+    events: Vec<LedgerEvent>,
+}
+
+impl Move {
+    /// `p` moved to `status` at `now`, recorded by one event of `kind`. A move to the status
+    /// the payment already has records something else (a pay-out, a capture time).
+    pub fn to(p: &PaymentRecord, status: Status, kind: EventKind, now: i64) -> Move {
+        let mut next = p.clone();
+        next.status = status;
+        next.updated_ms = now;
+        Move {
+            events: vec![LedgerEvent::new(p, kind, status, now)],
+            next,
+        }
+    }
+
+    /// Other fields the move changes (card details, provider id, capture times...).
+    pub fn with(mut self, edit: impl FnOnce(&mut PaymentRecord)) -> Move {
+        edit(&mut self.next);
+        self
+    }
+}
+
+/// The payment after `apply`, and whether this call changed it.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub payment: PaymentRecord,
+    pub changed: bool,
+}
+
+impl Applied {
+    /// The payment, if this call changed it.
+    pub fn moved(self) -> Option<PaymentRecord> {
+        self.changed.then_some(self.payment)
+    }
+}
+
+/// Reads the payment, asks `decide` (the payment as read, the Clock's now) what it becomes
+/// — `Ok(None)` to leave it as it is, `Err` to refuse — and writes the move conditionally.
+/// An unknown payment is `Refusal::NotFound`; a payment that kept changing under the call
+/// is `Refusal::Conflict`; a move the state machine forbids is logged and refused as
+/// `Failure::Impossible`.
+pub async fn apply(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    target: Target<'_>,
+    decide: impl Fn(&PaymentRecord, i64) -> Result<Option<Move>, Refusal>,
+) -> Result<Applied, Failure> {
+    for _ in 0..TRIES {
+        let Some(current) = target.read(store).await? else {
+            return Err(Refusal::NotFound.into());
+        };
+        let Some(Move { mut next, events }) = decide(&current, clock.now_ms())? else {
+            return Ok(Applied {
+                payment: current,
+                changed: false,
+            });
+        };
+        let (from, to) = (current.status, next.status);
+        if from != to && !from.can_become(to) {
+            tracing::error!(payment_id = %current.id, %from, %to, "impossible transition refused");
+            return Err(Failure::Impossible { from, to });
+        }
+        let record = Record::of(events, &next);
+        match store.update_payment(&current, &next, &record).await {
+            Ok(()) => {
+                next.version = current.version + 1;
+                return Ok(Applied {
+                    payment: next,
+                    changed: true,
+                });
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Refusal::Conflict.into())
+}
+
+/// `apply` for callers that never refuse (the pages and the sweeps): the payment after, or
+/// `None` when it does not exist.
+pub async fn step(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id: &str,
+    decide: impl Fn(&PaymentRecord, i64) -> Option<Move>,
+) -> Result<Option<Applied>, Failure> {
+    match apply(store, clock, Target::Any(id), |p, now| Ok(decide(p, now))).await {
+        Ok(applied) => Ok(Some(applied)),
+        Err(Failure::Refused(Refusal::NotFound)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,172 @@
+//! The service's payment operations: create, find, cancel, capture, events.
+
+use serde_json::Value;
+
+use crate::clock::Clock;
+use crate::create_payment::{check_for_service, parse_request};
+use crate::ids;
+use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::payment::PaymentRecord;
+use crate::ports::Store;
+use crate::psp::PaymentProvider;
+use crate::refusal::{Failure, Refusal};
+use crate::service::Service;
+use crate::status::Status;
+use crate::transition::{self, Move, Target};
+
+/// Validates a create-payment body for `service` and stores the new payment with its
+/// `PAYMENT_CREATED` event.
+pub async fn create_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    body: &Value,
+) -> Result<PaymentRecord, Failure> {
+    let request = parse_request(body)?;
+    check_for_service(&request, service)?;
+    let now = clock.now_ms();
+    let payment = PaymentRecord {
+        id: ids::new_id(),
+        service_id: service.id.clone(),
+        amount: request.amount,
+        reference: request.reference,
+        description: request.description,
+        return_url: request.return_url,
+        language: request.language,
+        email: request.email,
+        delayed_capture: request.delayed_capture,
+        moto: request.moto,
+        authorisation_mode: request.authorisation_mode,
+        metadata: request.metadata,
+        prefilled: request.prefilled.unwrap_or_default(),
+        payment_provider: service.payment_provider.clone(),
+        status: Status::Created,
+        refund_submitted: 0,
+        created_ms: now,
+        updated_ms: now,
+        version: 1,
+        card: None,
+        provider_id: None,
+        three_ds_required: false,
+        corporate_surcharge: None,
+        capture_submit_ms: None,
+        captured_ms: None,
+        settled_ms: None,
+        disputed: false,
+        dispute_due_ms: None,
+    };
+    let event = LedgerEvent::for_payment(&payment, EventKind::PaymentCreated, now);
+    store
+        .insert_payment(&payment, &Record::one(event, &payment))
+        .await?;
+    Ok(payment)
+}
+
+/// The service's payment, or `NotFound`.
+pub async fn find_payment(
+    store: &dyn Store,
+    service: &Service,
+    id: &str,
+) -> Result<PaymentRecord, Failure> {
+    store
+        .payment(&service.id, id)
+        .await?
+        .ok_or(Failure::Refused(Refusal::NotFound))
+}
+
+/// `POST /v1/payments/{id}/cancel` (reference §6.2): the service cancels a payment that is not
+/// finished. Pre-authorisation payments move straight to SYSTEM CANCELLED; authorised ones
+/// are stored as SYSTEM CANCEL READY before the provider is asked to void them, then become
+/// SYSTEM CANCELLED. A race with the paying user or another cancel has one winner.
+pub async fn cancel_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    service: &Service,
+    id: &str,
+) -> Result<(), Failure> {
+    use Status::*;
+    let target = Target::Of {
+        service_id: &service.id,
+        id,
+    };
+    let first = transition::apply(store, clock, target, |p, now| {
+        let next = match p.status {
+            Created | EnteringCardDetails | AuthorisationReady => SystemCancelled,
+            Authorisation3dsRequired
+            | Authorisation3dsReady
+            | AuthorisationSuccess
+            | AwaitingCaptureRequest => SystemCancelReady,
+            // GOV.UK Pay's connector accepts a cancel already under way without doing it
+            // again; its public API then answers with an error (pence-http's table).
+            SystemCancelReady | SystemCancelSubmitted => return Err(Refusal::CancelInProgress),
+            _ => return Err(Refusal::NotCancellable),
+        };
+        Ok(Some(Move::to(
+            p,
+            next,
+            EventKind::CancelledByExternalService,
+            now,
+        )))
+    })
+    .await?;
+    let Some(ready) = first.moved().filter(|p| p.status == SystemCancelReady) else {
+        return Ok(());
+    };
+    if let Err(message) = psp.cancel(&ready).await {
+        tracing::warn!(payment_id = %ready.id, %message, "void failed; cancelled anyway");
+    }
+    transition::apply(store, clock, target, |p, now| {
+        Ok((p.status == SystemCancelReady).then(|| {
+            Move::to(
+                p,
+                SystemCancelled,
+                EventKind::CancelledByExternalService,
+                now,
+            )
+        }))
+    })
+    .await?;
+    Ok(())
+}
+
+/// `POST /v1/payments/{id}/capture` (reference §6.1): a delayed-capture payment awaiting
+/// capture is approved for capture; one already approved or captured is a no-op (204 again);
+/// anything else cannot be captured.
+pub async fn capture_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    id: &str,
+) -> Result<(), Failure> {
+    use Status::*;
+    let target = Target::Of {
+        service_id: &service.id,
+        id,
+    };
+    transition::apply(store, clock, target, |p, now| match p.status {
+        AwaitingCaptureRequest => Ok(Some(Move::to(
+            p,
+            CaptureApproved,
+            EventKind::ServiceApprovedForCapture,
+            now,
+        ))),
+        CaptureApproved | CaptureApprovedRetry | CaptureReady | CaptureSubmitted | Captured => {
+            Ok(None)
+        }
+        _ => Err(Refusal::NotCapturable),
+    })
+    .await?;
+    Ok(())
+}
+
+/// The payment and its ledger events, for `GET /v1/payments/{id}/events`.
+pub async fn payment_events(
+    store: &dyn Store,
+    service: &Service,
+    id: &str,
+) -> Result<(PaymentRecord, Vec<LedgerEvent>), Failure> {
+    let payment = find_payment(store, service, id).await?;
+    let events = store.payment_events(&service.id, id).await?;
+    Ok((payment, events))
+}

@@ -1,0 +1,180 @@
+//! `SqlStore`: the Store port's queries, written once for both engines, one file per
+//! aggregate (`services`, `keys`, `payments`, `refunds`, `disputes`, `webhooks`), with the
+//! ledger and outbox rows every change writes in `ledger` and the search WHERE clauses in
+//! `search`. Each table's columns are declared once, each name next to how its value is
+//! bound (`columns!`), beside the function that reads a row back by name.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pence_core::ledger::LedgerEvent;
+use pence_core::payment::PaymentRecord;
+use pence_core::refund::RefundRecord;
+use pence_core::{InstanceStore, StoreError};
+
+use crate::db::{Db, Engine};
+use crate::value::{vals, Row, Stmt, Val};
+
+mod disputes;
+mod keys;
+mod ledger;
+mod payments;
+mod refunds;
+mod search;
+mod services;
+mod webhooks;
+
+/// Declares a table's columns once: `COLUMNS` (their names, in order, for SQL) and
+/// `values(record)` (the bound values, in the same order), each name written next to its
+/// value, so adding a column is one line and two columns cannot be swapped by position.
+macro_rules! columns {
+    (
+        $(#[$doc:meta])*
+        $cols:ident, $values:ident($rec:ident: &$ty:ty) {
+            $first:ident: $first_value:expr $(, $name:ident: $value:expr)* $(,)?
+        }
+    ) => {
+        $(#[$doc])*
+        pub(crate) const $cols: &str = concat!(stringify!($first) $(, ", ", stringify!($name))*);
+
+        pub(crate) fn $values($rec: &$ty) -> Vec<crate::value::Val> {
+            crate::value::vals![$first_value $(, $value)*]
+        }
+    };
+}
+pub(crate) use columns;
+
+/// `UPDATE table SET c1 = $k, c2 = $(k+1), …` for `columns` (comma-separated), the first
+/// bound at `$first`: the SET clause of an update whose values follow `columns`' order.
+pub(crate) fn set_clause(table: &str, columns: &str, first: usize) -> String {
+    let sets: Vec<String> = columns
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", first + i))
+        .collect();
+    format!("UPDATE {table} SET {}", sets.join(", "))
+}
+
+/// How many columns `columns` (comma-separated) names.
+pub(crate) fn count(columns: &str) -> usize {
+    columns.split(',').count()
+}
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pub(crate) db: Arc<dyn Db>,
+}
+
+impl SqlStore {
+    pub(crate) fn new(db: Arc<dyn Db>) -> Self {
+        SqlStore { db }
+    }
+
+    pub(crate) fn engine_kind(&self) -> Engine {
+        self.db.engine()
+    }
+
+    /// Rows of a read, each turned into a record by `from`.
+    pub(crate) async fn read<T>(
+        &self,
+        sql: &str,
+        params: Vec<Val>,
+        from: fn(Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.db
+            .query(sql, params)
+            .await?
+            .into_iter()
+            .map(from)
+            .collect()
+    }
+
+    /// The first row of a read as a record, if any.
+    pub(crate) async fn read_one<T>(
+        &self,
+        sql: &str,
+        params: Vec<Val>,
+        from: fn(Row) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.db
+            .query(sql, params)
+            .await?
+            .into_iter()
+            .next()
+            .map(from)
+            .transpose()
+    }
+
+    /// The `total` column of `sql`'s one row.
+    pub(crate) async fn total(&self, sql: &str, params: Vec<Val>) -> Result<u64, StoreError> {
+        Ok(match self.db.query(sql, params).await?.into_iter().next() {
+            Some(mut row) => row.opt_i64("total")?.unwrap_or(0).max(0) as u64,
+            None => 0,
+        })
+    }
+
+    /// Bulk import of history: payments with their events and refunds, in one transaction.
+    /// `pence-bench search` loads its million payments this way.
+    pub async fn load(
+        &self,
+        payments: &[PaymentRecord],
+        events: &[LedgerEvent],
+        refunds: &[RefundRecord],
+    ) -> Result<(), StoreError> {
+        let mut change: Vec<Stmt> = payments.iter().map(payments::insert_all).collect();
+        change.extend(refunds.iter().map(refunds::insert));
+        change.extend(events.iter().map(ledger::event_insert));
+        self.db.apply(change).await
+    }
+
+    /// Refreshes the planner's statistics (and, on PostgreSQL, the visibility map that
+    /// index-only scans rely on), as a long-running database's maintenance would.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        match self.db.engine() {
+            Engine::Postgres => self
+                .db
+                .query("VACUUM ANALYZE", Vec::new())
+                .await
+                .map(|_| ()),
+            Engine::Sqlite => self.db.apply(vec![Stmt::exec("ANALYZE", Vec::new())]).await,
+        }
+    }
+
+    /// Closes every connection; later calls fail (the node's health turns 503).
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::database(format!("bad {what} in database: {value:?}"))
+}
+
+#[async_trait]
+impl InstanceStore for SqlStore {
+    fn engine(&self) -> &'static str {
+        self.db.engine().name()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.db.query("SELECT 1 AS one", vec![]).await.map(|_| ())
+    }
+
+    async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.db
+            .apply(vec![Stmt::exec(
+                "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+                vals![name, fresh],
+            )])
+            .await?;
+        let rows = self
+            .db
+            .query("SELECT value FROM secrets WHERE name = $1", vals![name])
+            .await?;
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| StoreError::database(format!("secret {name} missing")))?
+            .bytes("value")
+    }
+}

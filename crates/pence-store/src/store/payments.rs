@@ -1,0 +1,349 @@
+//! The `payments` table: a payment as created, the columns its journey fills in later, and
+//! `used_tokens` (next_url tokens exchanged). Every change of a payment is the transition
+//! gate's conditional update, written with what the change records.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use pence_core::card::{Address, Brand, CardType};
+use pence_core::ledger::{LedgerEvent, Record};
+use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
+use pence_core::search::PaymentFilter;
+use pence_core::status::Status;
+use pence_core::{PaymentStore, StoreError};
+
+use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
+use super::search::{search_where, Where};
+use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::value::{vals, Row, Stmt, Val};
+
+columns! {
+    /// The columns a payment has from creation.
+    CREATED_COLUMNS, created_values(p: &PaymentRecord) {
+        id: &p.id,
+        service_id: &p.service_id,
+        amount: p.amount,
+        reference: &p.reference,
+        description: &p.description,
+        return_url: p.return_url.as_ref(),
+        language: p.language.as_str(),
+        email: p.email.as_ref(),
+        delayed_capture: p.delayed_capture,
+        moto: p.moto,
+        authorisation_mode: p.authorisation_mode.as_str(),
+        metadata: p
+            .metadata
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string()),
+        prefilled_cardholder_name: p.prefilled.cardholder_name.as_ref(),
+        prefilled_line1: p.prefilled.line1.as_ref(),
+        prefilled_line2: p.prefilled.line2.as_ref(),
+        prefilled_postcode: p.prefilled.postcode.as_ref(),
+        prefilled_city: p.prefilled.city.as_ref(),
+        prefilled_country: p.prefilled.country.as_ref(),
+        payment_provider: &p.payment_provider,
+        status: p.status.as_str(),
+        refund_submitted: p.refund_submitted,
+        created_ms: p.created_ms,
+        updated_ms: p.updated_ms,
+        version: p.version,
+    }
+}
+
+columns! {
+    /// The columns the journey fills in later (NULL, or false, at creation).
+    JOURNEY_COLUMNS, journey_values(p: &PaymentRecord) {
+        cardholder_name: p.card.as_ref().map(|c| &c.cardholder_name),
+        first_digits: p.card.as_ref().map(|c| &c.first_digits),
+        last_digits: p.card.as_ref().map(|c| &c.last_digits),
+        card_brand: p.card.as_ref().map(|c| c.brand.id()),
+        card_expiry: p.card.as_ref().map(|c| &c.expiry),
+        card_type: p.card.as_ref().and_then(|c| c.card_type.api()),
+        billing_line1: billing(p).map(|a| &a.line1),
+        billing_line2: billing(p).and_then(|a| a.line2.as_ref()),
+        billing_postcode: billing(p).map(|a| &a.postcode),
+        billing_city: billing(p).map(|a| &a.city),
+        billing_country: billing(p).map(|a| &a.country),
+        provider_id: p.provider_id.as_ref(),
+        three_ds_required: p.three_ds_required,
+        corporate_surcharge: p.corporate_surcharge,
+        capture_submit_ms: p.capture_submit_ms,
+        captured_ms: p.captured_ms,
+        settled_ms: p.settled_ms,
+        disputed: p.disputed,
+        dispute_due_ms: p.dispute_due_ms,
+    }
+}
+
+fn billing(p: &PaymentRecord) -> Option<&Address> {
+    p.card.as_ref().and_then(|c| c.billing_address.as_ref())
+}
+
+/// Every column of a payment.
+pub(crate) static PAYMENT_COLUMNS: LazyLock<&'static str> =
+    LazyLock::new(|| format!("{CREATED_COLUMNS}, {JOURNEY_COLUMNS}").leak());
+
+static SELECT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM payments WHERE id = $1 AND service_id = $2",
+        *PAYMENT_COLUMNS
+    )
+});
+
+static SELECT_JOURNEY_PAYMENT: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM payments WHERE id = $1", *PAYMENT_COLUMNS));
+
+/// The gate's conditional update: status, time, email, then the journey columns in
+/// `journey_values` order, matched by id, service and the version that was read.
+static UPDATE_PAYMENT: LazyLock<String> = LazyLock::new(|| {
+    let columns = format!("status, updated_ms, email, {JOURNEY_COLUMNS}");
+    let n = count(&columns);
+    format!(
+        "{}, version = version + 1 WHERE id = ${} AND service_id = ${} AND version = ${}",
+        set_clause("payments", &columns, 1),
+        n + 1,
+        n + 2,
+        n + 3
+    )
+});
+
+/// Whether the journey has filled in any of its columns.
+fn has_journey(p: &PaymentRecord) -> bool {
+    p.card.is_some()
+        || p.provider_id.is_some()
+        || p.three_ds_required
+        || p.corporate_surcharge.is_some()
+        || p.capture_submit_ms.is_some()
+        || p.captured_ms.is_some()
+        || p.settled_ms.is_some()
+        || p.disputed
+        || p.dispute_due_ms.is_some()
+}
+
+/// The insert of a payment with every column (bulk loads, or a payment made mid-journey).
+pub(crate) fn insert_all(p: &PaymentRecord) -> Stmt {
+    let mut values = created_values(p);
+    values.extend(journey_values(p));
+    Stmt::insert("payments", *PAYMENT_COLUMNS, values)
+}
+
+pub(crate) fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
+    let language = r.text("language")?;
+    let mode = r.text("authorisation_mode")?;
+    let status = r.text("status")?;
+    let metadata = match r.opt_text("metadata")? {
+        Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("metadata", &text))?),
+        None => None,
+    };
+    Ok(PaymentRecord {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        amount: r.i64("amount")?,
+        reference: r.text("reference")?,
+        description: r.text("description")?,
+        return_url: r.opt_text("return_url")?,
+        language: Language::parse(&language).ok_or_else(|| corrupt("language", &language))?,
+        email: r.opt_text("email")?,
+        delayed_capture: r.bool("delayed_capture")?,
+        moto: r.bool("moto")?,
+        authorisation_mode: AuthorisationMode::parse(&mode)
+            .ok_or_else(|| corrupt("authorisation_mode", &mode))?,
+        metadata,
+        prefilled: Prefilled {
+            cardholder_name: r.opt_text("prefilled_cardholder_name")?,
+            line1: r.opt_text("prefilled_line1")?,
+            line2: r.opt_text("prefilled_line2")?,
+            postcode: r.opt_text("prefilled_postcode")?,
+            city: r.opt_text("prefilled_city")?,
+            country: r.opt_text("prefilled_country")?,
+        },
+        payment_provider: r.text("payment_provider")?,
+        status: Status::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        refund_submitted: r.i64("refund_submitted")?,
+        created_ms: r.i64("created_ms")?,
+        updated_ms: r.i64("updated_ms")?,
+        version: r.i64("version")?,
+        card: card_from(&mut r)?,
+        provider_id: r.opt_text("provider_id")?,
+        three_ds_required: r.bool("three_ds_required")?,
+        corporate_surcharge: r.opt_i64("corporate_surcharge")?,
+        capture_submit_ms: r.opt_i64("capture_submit_ms")?,
+        captured_ms: r.opt_i64("captured_ms")?,
+        settled_ms: r.opt_i64("settled_ms")?,
+        disputed: r.bool("disputed")?,
+        dispute_due_ms: r.opt_i64("dispute_due_ms")?,
+    })
+}
+
+fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {
+    let Some(brand) = r.opt_text("card_brand")? else {
+        return Ok(None);
+    };
+    let billing_address = match r.opt_text("billing_line1")? {
+        Some(line1) => Some(Address {
+            line1,
+            line2: r.opt_text("billing_line2")?,
+            postcode: r.opt_text("billing_postcode")?.unwrap_or_default(),
+            city: r.opt_text("billing_city")?.unwrap_or_default(),
+            country: r.opt_text("billing_country")?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    Ok(Some(CardDetails {
+        first_digits: r.opt_text("first_digits")?.unwrap_or_default(),
+        last_digits: r.opt_text("last_digits")?.unwrap_or_default(),
+        cardholder_name: r.opt_text("cardholder_name")?.unwrap_or_default(),
+        expiry: r.opt_text("card_expiry")?.unwrap_or_default(),
+        brand: Brand::parse(&brand).ok_or_else(|| corrupt("card_brand", &brand))?,
+        card_type: CardType::parse_api(r.opt_text("card_type")?.as_deref()),
+        billing_address,
+    }))
+}
+
+#[async_trait]
+impl PaymentStore for SqlStore {
+    async fn insert_payment(
+        &self,
+        payment: &PaymentRecord,
+        record: &Record,
+    ) -> Result<(), StoreError> {
+        // A new payment binds only its creation columns (the rest default), which keeps the
+        // hot insert small.
+        let mut change = vec![if has_journey(payment) {
+            insert_all(payment)
+        } else {
+            Stmt::insert("payments", CREATED_COLUMNS, created_values(payment))
+        }];
+        change.extend(record_rows(record));
+        self.db.apply(change).await
+    }
+
+    async fn update_payment(
+        &self,
+        current: &PaymentRecord,
+        next: &PaymentRecord,
+        record: &Record,
+    ) -> Result<(), StoreError> {
+        let mut params = vals![next.status.as_str(), next.updated_ms, next.email.as_ref()];
+        params.extend(journey_values(next));
+        params.extend(vals![&current.id, &current.service_id, current.version]);
+        let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
+        change.extend(record_rows(record));
+        self.db.apply(change).await
+    }
+
+    async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+        self.read_one(&SELECT_JOURNEY_PAYMENT, vals![id], payment_from)
+            .await
+    }
+
+    async fn claim_token(
+        &self,
+        token_hash: &str,
+        payment_id: &str,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let change = vec![Stmt::exec_one(
+            "INSERT INTO used_tokens (token_hash, payment_id, used_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (token_hash) DO NOTHING",
+            vals![token_hash, payment_id, at_ms],
+        )];
+        match self.db.apply(change).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn due_payments(
+        &self,
+        statuses: &[Status],
+        created_before_ms: i64,
+        updated_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let mut w = Where::new("created_ms < ?", created_before_ms.into());
+        w.add("updated_ms < ?", updated_before_ms.into());
+        w.add_in(
+            "status",
+            statuses.iter().map(|s| Val::from(s.as_str())).collect(),
+        );
+        let n = w.params.len();
+        let sql = format!(
+            "SELECT {} FROM payments WHERE {} ORDER BY created_ms LIMIT ${}",
+            *PAYMENT_COLUMNS,
+            w.sql,
+            n + 1
+        );
+        let mut params = w.params;
+        params.push(Val::Int(limit as i64));
+        self.read(&sql, params, payment_from).await
+    }
+
+    async fn unsettled_payments(
+        &self,
+        captured_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM payments WHERE settled_ms IS NULL AND captured_ms IS NOT NULL \
+             AND captured_ms < $1 ORDER BY captured_ms LIMIT $2",
+            *PAYMENT_COLUMNS
+        );
+        self.read(
+            &sql,
+            vals![captured_before_ms, i64::from(limit)],
+            payment_from,
+        )
+        .await
+    }
+
+    async fn payment(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Option<PaymentRecord>, StoreError> {
+        self.read_one(&SELECT_PAYMENT, vals![id, service_id], payment_from)
+            .await
+    }
+
+    async fn payment_events(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Vec<LedgerEvent>, StoreError> {
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} FROM payment_events \
+             WHERE payment_id = $1 AND service_id = $2 ORDER BY id"
+        );
+        self.read(&sql, vals![id, service_id], event_from).await
+    }
+
+    async fn search_payments(
+        &self,
+        service_id: &str,
+        filter: &PaymentFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
+        let w = search_where(self.engine_kind(), service_id, filter);
+        // Everything the service has: the trigger-kept count, not a million-entry scan.
+        let known = if *filter == PaymentFilter::default() {
+            let sql =
+                "SELECT CAST(SUM(n) AS BIGINT) AS total FROM payment_counts WHERE service_id = $1";
+            Some(self.total(sql, vals![service_id]).await?)
+        } else {
+            None
+        };
+        self.page_of(
+            "payments",
+            &PAYMENT_COLUMNS,
+            w,
+            known,
+            limit,
+            offset,
+            payment_from,
+        )
+        .await
+    }
+}

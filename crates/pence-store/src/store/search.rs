@@ -1,0 +1,184 @@
+//! The searches' WHERE clauses and paging, shared by payments, refunds and disputes.
+
+use pence_core::search::{Dates, PaymentFilter};
+use pence_core::StoreError;
+
+use super::SqlStore;
+use crate::db::Engine;
+use crate::value::{Row, Val};
+
+impl SqlStore {
+    /// How many rows of `table` match `w` (unless the caller knows: `total`), and the page
+    /// of them at `offset`, newest first.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn page_of<T>(
+        &self,
+        table: &str,
+        columns: &str,
+        w: Where,
+        total: Option<u64>,
+        limit: u32,
+        offset: u64,
+        from: fn(Row) -> Result<T, StoreError>,
+    ) -> Result<(u64, Vec<T>), StoreError> {
+        let total = match total {
+            Some(total) => total,
+            None => {
+                let count_sql = format!("SELECT COUNT(*) AS total FROM {table} WHERE {}", w.sql);
+                self.total(&count_sql, w.params.clone()).await?
+            }
+        };
+        if total == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        // Pages in the older half are read from the oldest end, so the rows skipped are
+        // never more than half of the matches (page 2000 of 2000 skips none).
+        let limit = (limit as u64).min(total - offset);
+        let from_oldest = offset + limit > total / 2 + 1;
+        let (order, skip) = if from_oldest {
+            ("created_ms ASC, id ASC", total - offset - limit)
+        } else {
+            ("created_ms DESC, id DESC", offset)
+        };
+        let n = w.params.len();
+        let page_sql = format!(
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            w.sql,
+            n + 1,
+            n + 2
+        );
+        let mut params = w.params;
+        params.push(Val::Int(limit as i64));
+        params.push(Val::Int(skip as i64));
+        let mut rows = self.db.query(&page_sql, params).await?;
+        if from_oldest {
+            rows.reverse();
+        }
+        Ok((total, rows.into_iter().map(from).collect::<Result<_, _>>()?))
+    }
+}
+
+/// `%text%` for LIKE, with LIKE's own wildcards in `text` taken literally.
+fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// A WHERE clause built up with `$n` placeholders.
+pub(crate) struct Where {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Val>,
+}
+
+impl Where {
+    pub(crate) fn new(first: &str, value: Val) -> Self {
+        let mut w = Where {
+            sql: String::new(),
+            params: Vec::new(),
+        };
+        w.add(first, value);
+        w
+    }
+
+    /// Adds `clause`, whose `?` stands for `value`.
+    pub(crate) fn add(&mut self, clause: &str, value: Val) {
+        self.params.push(value);
+        if !self.sql.is_empty() {
+            self.sql.push_str(" AND ");
+        }
+        self.sql
+            .push_str(&clause.replace('?', &format!("${}", self.params.len())));
+    }
+
+    /// The searches' date filters: creation after/before (both exclusive), settlement from
+    /// (inclusive) and before.
+    pub(crate) fn add_dates(&mut self, d: &Dates) {
+        for (clause, value) in [
+            ("created_ms > ?", d.created_after_ms),
+            ("created_ms < ?", d.created_before_ms),
+            ("settled_ms >= ?", d.settled_from_ms),
+            ("settled_ms < ?", d.settled_before_ms),
+        ] {
+            if let Some(v) = value {
+                self.add(clause, v.into());
+            }
+        }
+    }
+
+    pub(crate) fn add_in(&mut self, column: &str, values: Vec<Val>) {
+        let mut marks = Vec::new();
+        for v in values {
+            self.params.push(v);
+            marks.push(format!("${}", self.params.len()));
+        }
+        if marks.is_empty() {
+            marks.push("NULL".into());
+        }
+        self.sql
+            .push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+    }
+}
+
+/// An FTS5 query finding the rows whose `columns` contain each text (3+ characters; shorter
+/// ones cannot use trigrams and are left to the LIKE alone).
+fn trigram_match<'a>(texts: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let terms: Vec<String> = texts
+        .filter(|(_, v)| v.chars().count() >= 3)
+        .map(|(column, v)| format!("{column} : \"{}\"", v.replace('"', "\"\"")))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" AND "))
+}
+
+pub(crate) fn search_where(engine: Engine, service_id: &str, f: &PaymentFilter) -> Where {
+    let mut w = Where::new("service_id = ?", service_id.into());
+    if let Some(statuses) = &f.statuses {
+        w.add_in(
+            "status",
+            statuses.iter().map(|s| Val::from(s.as_str())).collect(),
+        );
+    }
+    let texts = [
+        ("reference", &f.reference),
+        ("email", &f.email),
+        ("cardholder_name", &f.cardholder_name),
+    ];
+    // The LIKEs decide; an index finds the candidates: on PostgreSQL the trigram indexes
+    // serve the LIKEs themselves, on SQLite the trigram FTS table is asked first.
+    if engine == Engine::Sqlite {
+        let given = texts
+            .iter()
+            .filter_map(|(c, v)| v.as_deref().map(|v| (*c, v)));
+        if let Some(query) = trigram_match(given) {
+            w.add(
+                "rowid IN (SELECT rowid FROM payments_text WHERE payments_text MATCH ?)",
+                query.into(),
+            );
+        }
+    }
+    let like = "LOWER({}) LIKE ? ESCAPE '\\'";
+    for (column, value) in texts {
+        if let Some(v) = value {
+            w.add(&like.replace("{}", column), contains_pattern(v).into());
+        }
+    }
+    for (clause, value) in [
+        ("card_brand = ?", &f.card_brand),
+        ("first_digits = ?", &f.first_digits),
+        ("last_digits = ?", &f.last_digits),
+        ("agreement_id = ?", &f.agreement_id),
+    ] {
+        if let Some(v) = value {
+            w.add(clause, v.into());
+        }
+    }
+    w.add_dates(&f.dates);
+    w
+}

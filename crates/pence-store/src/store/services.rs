@@ -1,0 +1,109 @@
+//! The `services` table: a service (GOV.UK Pay's gateway account) and its settings.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
+use pence_core::{ServiceStore, StoreError};
+
+use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::value::{vals, Row, Stmt};
+
+columns! {
+    SERVICE_COLUMNS, service_values(s: &Service) {
+        id: &s.id,
+        name: &s.name,
+        live: s.live,
+        payment_provider: &s.payment_provider,
+        created_ms: s.created_ms,
+        rate_limit_post: s.rate_limit_post.map(i64::from),
+        rate_limit_get: s.rate_limit_get.map(i64::from),
+        moto_enabled: s.moto_enabled,
+        moto_api_enabled: s.moto_api_enabled,
+        recurring_enabled: s.recurring_enabled,
+        zero_amount_enabled: s.zero_amount_enabled,
+        disabled: s.disabled,
+        accepted_brands: s.cards.brands_text(),
+        accepted_card_types: s.cards.accepted_types.as_str(),
+        block_prepaid: s.cards.block_prepaid,
+        collect_billing_address: s.cards.collect_billing_address,
+        email_collection: s.cards.email_collection.as_str(),
+        surcharge_credit: s.cards.surcharge_credit,
+        surcharge_debit: s.cards.surcharge_debit,
+        surcharge_prepaid_debit: s.cards.surcharge_prepaid_debit,
+    }
+}
+
+fn service_from(mut r: Row) -> Result<Service, StoreError> {
+    let brands = r.text("accepted_brands")?;
+    let types = r.text("accepted_card_types")?;
+    let email = r.text("email_collection")?;
+    let cards = CardSettings {
+        accepted_brands: CardSettings::parse_brands(&brands)
+            .ok_or_else(|| corrupt("accepted_brands", &brands))?,
+        accepted_types: AcceptedTypes::parse(&types)
+            .ok_or_else(|| corrupt("accepted_card_types", &types))?,
+        block_prepaid: r.bool("block_prepaid")?,
+        collect_billing_address: r.bool("collect_billing_address")?,
+        email_collection: EmailCollection::parse(&email)
+            .ok_or_else(|| corrupt("email_collection", &email))?,
+        surcharge_credit: r.i64("surcharge_credit")?,
+        surcharge_debit: r.i64("surcharge_debit")?,
+        surcharge_prepaid_debit: r.i64("surcharge_prepaid_debit")?,
+    };
+    Ok(Service {
+        cards,
+        id: r.text("id")?,
+        name: r.text("name")?,
+        live: r.bool("live")?,
+        payment_provider: r.text("payment_provider")?,
+        created_ms: r.i64("created_ms")?,
+        rate_limit_post: r.opt_i64("rate_limit_post")?.map(|v| v as u32),
+        rate_limit_get: r.opt_i64("rate_limit_get")?.map(|v| v as u32),
+        moto_enabled: r.bool("moto_enabled")?,
+        moto_api_enabled: r.bool("moto_api_enabled")?,
+        recurring_enabled: r.bool("recurring_enabled")?,
+        zero_amount_enabled: r.bool("zero_amount_enabled")?,
+        disabled: r.bool("disabled")?,
+    })
+}
+
+/// Every column saved, matched by id: `$1..` are `service_values` (id first), so the id
+/// binds the WHERE.
+static UPDATE_SERVICE: LazyLock<String> = LazyLock::new(|| {
+    let (_, rest) = SERVICE_COLUMNS.split_once(',').expect("id first");
+    debug_assert_eq!(count(rest) + 1, count(SERVICE_COLUMNS));
+    format!("{} WHERE id = $1", set_clause("services", rest, 2))
+});
+
+#[async_trait]
+impl ServiceStore for SqlStore {
+    async fn insert_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::insert(
+                "services",
+                SERVICE_COLUMNS,
+                service_values(service),
+            )])
+            .await
+    }
+
+    async fn update_service(&self, service: &Service) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec_one(
+                &UPDATE_SERVICE,
+                service_values(service),
+            )])
+            .await
+    }
+
+    async fn services(&self) -> Result<Vec<Service>, StoreError> {
+        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY created_ms, id");
+        self.read(&sql, vec![], service_from).await
+    }
+
+    async fn service(&self, id: &str) -> Result<Option<Service>, StoreError> {
+        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
+        self.read_one(&sql, vals![id], service_from).await
+    }
+}
