@@ -7,6 +7,7 @@ mod cancel_and_events;
 mod capture;
 mod create_payment;
 mod create_payment_rules;
+mod gate;
 mod get_payment;
 mod property;
 mod rate_limits;

@@ -260,3 +260,28 @@ async fn fifty_concurrent_refunds_never_exceed_the_amount() {
         assert_eq!(stored.len(), 33);
     }
 }
+
+/// A service retrying a timed-out refund names what it saw as available: two such refunds
+/// at once must not both go through, because the second was judged against a total that
+/// the first changed (reference §5.2, P0604). The database settles it inside the write.
+#[tokio::test]
+async fn concurrent_refunds_naming_the_same_amount_available_go_through_once() {
+    for engine in engines() {
+        let server = Arc::new(TestServer::start(engine).await);
+        for round in 0..20 {
+            let id = captured_payment(&server, 1000).await;
+            let body = json!({"amount": 500, "refund_amount_available": 1000});
+            let (a, b) = tokio::join!(refund(&server, &id, &body), refund(&server, &id, &body));
+            let mut statuses = [a.status, b.status];
+            statuses.sort();
+            assert_eq!(statuses, [202, 412], "{engine:?} round {round}");
+            let mismatch = if a.status == 412 { &a } else { &b };
+            assert_eq!(
+                mismatch.json,
+                json!({"code": "P0604", "description": "Refund amount available mismatch."})
+            );
+            let stored = server.store.refunds(&server.service.id, &id).await.unwrap();
+            assert_eq!(stored.len(), 1, "{engine:?} round {round}");
+        }
+    }
+}
