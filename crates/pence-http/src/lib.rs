@@ -10,11 +10,9 @@ mod pages;
 mod rate_limit;
 mod request_log;
 mod state;
-mod workers;
 
 pub use rate_limit::RateLimitConfig;
-pub use state::{AppState, AppStateParts, NodeSettings};
-pub use workers::spawn_sweeps;
+pub use state::{AppState, AppStateParts};
 
 use axum::Router;
 

@@ -48,33 +48,7 @@ impl FromRef<AppState> for Key {
     }
 }
 
-/// Node settings that are not the store or the clock.
-#[derive(Debug, Clone)]
-pub struct NodeSettings {
-    pub public_url: String,
-    pub rate_limits: RateLimitConfig,
-    pub auth_cache_ms: u64,
-}
-
 impl AppState {
-    /// Reads the instance secrets from the store and assembles a node's state.
-    pub async fn build(
-        store: Arc<dyn Store>,
-        clock: Arc<dyn Clock>,
-        settings: NodeSettings,
-    ) -> Result<AppState, pence_core::StoreError> {
-        let secrets = pence_core::usecases::secrets(store.as_ref()).await?;
-        Ok(AppState::new(AppStateParts {
-            store,
-            clock,
-            secrets,
-            public_url: settings.public_url,
-            rate_limits: settings.rate_limits,
-            auth_cache_ms: settings.auth_cache_ms,
-            psp: Arc::new(pence_psp::Sandbox),
-        }))
-    }
-
     pub fn new(parts: AppStateParts) -> Self {
         let secure_cookies = parts.public_url.starts_with("https://");
         AppState(Arc::new(Inner {

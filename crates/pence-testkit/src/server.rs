@@ -3,15 +3,15 @@
 use std::sync::Arc;
 
 use pence_core::clock::AdjustableClock;
-use pence_core::ports::prelude::*;
 use pence_core::service::Service;
 use pence_core::usecases::{self, Secrets};
-use pence_http::{AppState, NodeSettings, RateLimitConfig};
-use pence_store::{SqlStore, StoreOptions};
+use pence_core::Store;
+use pence_http::RateLimitConfig;
+use pence_node::{Node, Settings};
+use pence_store::SqlStore;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use crate::db::{Engine, TestDb};
 use crate::spec;
@@ -57,7 +57,7 @@ pub struct TestServer {
     pub secrets: Secrets,
     pub db: TestDb,
     pub http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
+    node: Option<Node>,
 }
 
 /// A response, its body parsed as JSON (`Value::Null` when empty or not JSON).
@@ -80,77 +80,47 @@ impl TestServer {
         Self::start_with(engine, ServerOptions::default()).await
     }
 
+    /// A node started by the composition root every node uses (`pence_node::Node`), on a
+    /// fresh database.
     pub async fn start_with(engine: Engine, options: ServerOptions) -> TestServer {
         let db = TestDb::new(engine).await;
-        let store = Arc::new(
-            pence_store::connect(&db.url, StoreOptions::default())
-                .await
-                .expect("open test database"),
-        );
-        let clock = Arc::new(AdjustableClock::default());
-        let secrets = usecases::secrets(store.as_ref()).await.expect("secrets");
-        let (service, key) = usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets)
-            .await
-            .expect("bootstrap")
-            .expect("fresh database");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = AppState::build(
-            store.clone() as Arc<dyn Store>,
-            clock.clone(),
-            NodeSettings {
-                public_url: url.clone(),
-                rate_limits: options.rate_limits,
-                auth_cache_ms: options.auth_cache_ms,
-            },
-        )
+        let node = Node::start(Settings {
+            rate_limits: options.rate_limits,
+            auth_cache_ms: options.auth_cache_ms,
+            sweep_every: options
+                .background_sweeps
+                .then(|| std::time::Duration::from_millis(250)),
+            webhooks: options.delivery,
+            ..Settings::new(db.url.clone())
+        })
         .await
-        .expect("state");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let sweeps = options.background_sweeps.then(|| {
-            pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_millis(250))
-        });
-        let delivery = options.delivery.map(|settings| {
-            pence_webhooks::spawn(
-                store.clone(),
-                clock.clone(),
-                settings,
-                Arc::new(pence_webhooks::Metrics::default()),
-            )
-        });
-        tokio::spawn(async move {
-            axum_serve(listener, state, stopped).await;
-            if let Some(sweeps) = sweeps {
-                sweeps.abort();
-            }
-            if let Some(delivery) = delivery {
-                delivery.abort();
-            }
-        });
+        .expect("start the node");
+        let (service, key) = node.first.clone().expect("fresh database");
         TestServer {
-            url,
+            url: node.public_url.clone(),
             key,
             service,
-            store,
-            clock,
-            secrets,
+            store: node.store.clone(),
+            clock: node.clock.clone(),
+            secrets: node.secrets.clone(),
             db,
             http: reqwest::Client::new(),
-            stop: Some(stop),
+            node: Some(node),
         }
     }
 
-    /// One round of the node's background sweeps (capture, expiry), now.
+    fn node(&self) -> &Node {
+        self.node.as_ref().expect("running")
+    }
+
+    /// One round of the node's background sweeps (capture, expiry...), now.
     pub async fn sweep(&self) -> pence_core::sweeps::Swept {
-        pence_core::sweeps::run_once(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            &pence_psp::Sandbox,
-        )
-        .await
-        .expect("sweep")
+        self.node().sweep().await.expect("sweep")
+    }
+
+    /// One round of the node's webhook delivery, now; how many messages it attempted.
+    pub async fn deliver_once(&self) -> usize {
+        self.node().deliver_once().await.expect("deliver").attempted
     }
 
     /// Another service on this node with its own key.
@@ -233,29 +203,8 @@ impl TestServer {
 
     /// Stops serving and closes the database.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        self.store.close().await;
-    }
-}
-
-async fn axum_serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    stopped: oneshot::Receiver<()>,
-) {
-    let app = pence_http::router(state);
-    let _ = pence_http::serve(listener, app, async {
-        let _ = stopped.await;
-    })
-    .await;
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+        if let Some(node) = self.node.take() {
+            node.stop().await;
         }
     }
 }

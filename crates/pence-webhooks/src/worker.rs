@@ -59,7 +59,9 @@ struct Target {
     stop: AtomicBool,
 }
 
-struct Shared {
+/// A node's webhook delivery: what its workers share. `spawn` runs it in the background;
+/// `deliver_once` is one round, for tests and tools that drive delivery step by step.
+pub struct Deliverer {
     store: Arc<dyn WebhookStore>,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
@@ -69,25 +71,49 @@ struct Shared {
     secrets: RwLock<HashMap<(String, i64), String>>,
 }
 
-/// Starts delivery on this node; it runs until the handle is aborted.
-pub fn spawn(
-    store: Arc<dyn WebhookStore>,
-    clock: Arc<dyn Clock>,
-    settings: DeliverySettings,
-    metrics: Arc<Metrics>,
-) -> tokio::task::JoinHandle<()> {
-    let shared = Arc::new(Shared {
-        http: send::client(settings.timeout),
-        store,
-        clock,
-        settings,
-        metrics,
-        secrets: RwLock::new(HashMap::new()),
-    });
-    tokio::spawn(supervise(shared))
+/// What one round of `deliver_once` did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivered {
+    /// Messages attempted (each once).
+    pub attempted: usize,
 }
 
-async fn supervise(shared: Arc<Shared>) {
+impl Deliverer {
+    pub fn new(
+        store: Arc<dyn WebhookStore>,
+        clock: Arc<dyn Clock>,
+        settings: DeliverySettings,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Deliverer> {
+        Arc::new(Deliverer {
+            http: send::client(settings.timeout),
+            store,
+            clock,
+            settings,
+            metrics,
+            secrets: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Starts delivery on this node; it runs until the handle is aborted.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(supervise(self.clone()))
+    }
+
+    /// One round: for every active subscription, one batch of its due messages claimed,
+    /// sent and recorded, as a worker would. Repeat until it attempts nothing to drain.
+    pub async fn deliver_once(&self) -> Result<Delivered, pence_core::StoreError> {
+        let mut attempted = 0;
+        for sub in self.store.webhooks(None).await? {
+            if sub.active {
+                attempted += one_batch(self, &sub.id, &sub.callback_url).await?;
+            }
+        }
+        Ok(Delivered { attempted })
+    }
+}
+
+async fn supervise(shared: Arc<Deliverer>) {
     let mut targets: HashMap<String, Arc<Target>> = HashMap::new();
     let mut workers = tokio::task::JoinSet::new();
     let mut logged = tokio::time::Instant::now();
@@ -138,7 +164,7 @@ async fn supervise(shared: Arc<Shared>) {
     }
 }
 
-async fn log_metrics(shared: &Shared) {
+async fn log_metrics(shared: &Deliverer) {
     let s = shared.metrics.take();
     if s.attempts == 0 {
         return;
@@ -168,54 +194,66 @@ async fn log_metrics(shared: &Shared) {
 }
 
 /// One worker of subscription `id`: claim, send, record, until it is stopped.
-async fn work(shared: Arc<Shared>, id: String, target: Arc<Target>) {
-    let s = &shared.settings;
+async fn work(shared: Arc<Deliverer>, id: String, target: Arc<Target>) {
     while !target.stop.load(Ordering::Relaxed) {
-        // Leases run on the machine's time, not the Clock: a sandbox moving its Clock
-        // forward must not end a lease while the attempt is still being made.
-        let wall = system_now_ms();
-        let claim = ids::random_base32(26);
-        let batch = match shared
-            .store
-            .claim_webhook_messages(
-                &id,
-                shared.clock.now_ms(),
-                wall,
-                wall + s.lease_ms(),
-                &claim,
-                s.batch,
-            )
-            .await
-        {
-            Ok(batch) => batch,
+        let url = target.url.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let attempted = match one_batch(&shared, &id, &url).await {
+            Ok(n) => n,
             Err(e) => {
                 tracing::warn!(webhook = %id, error = %e, "claiming webhook messages failed");
-                Vec::new()
+                0
             }
         };
-        if batch.is_empty() {
-            tokio::time::sleep(s.poll).await;
-            continue;
-        }
-        let url = target.url.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let outcomes: Vec<_> = stream::iter(batch)
-            .map(|m| deliver(&shared, &url, m))
-            .buffer_unordered(s.concurrency.max(1))
-            .collect()
-            .await;
-        if let Err(e) = shared
-            .store
-            .record_webhook_attempts(&claim, &outcomes)
-            .await
-        {
-            // The messages come back when the lease runs out: sent again, never lost.
-            tracing::warn!(webhook = %id, error = %e, "recording webhook attempts failed");
+        if attempted == 0 {
+            tokio::time::sleep(shared.settings.poll).await;
         }
     }
 }
 
+/// Claims a batch of subscription `id`'s due messages, sends them to `url` with bounded
+/// concurrency, and records every attempt; how many it attempted.
+async fn one_batch(
+    shared: &Deliverer,
+    id: &str,
+    url: &str,
+) -> Result<usize, pence_core::StoreError> {
+    let s = &shared.settings;
+    // Leases run on the machine's time, not the Clock: a sandbox moving its Clock forward
+    // must not end a lease while the attempt is still being made.
+    let wall = system_now_ms();
+    let claim = ids::random_base32(26);
+    let batch = shared
+        .store
+        .claim_webhook_messages(
+            id,
+            shared.clock.now_ms(),
+            wall,
+            wall + s.lease_ms(),
+            &claim,
+            s.batch,
+        )
+        .await?;
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let outcomes: Vec<_> = stream::iter(batch)
+        .map(|m| deliver(shared, url, m))
+        .buffer_unordered(s.concurrency.max(1))
+        .collect()
+        .await;
+    if let Err(e) = shared
+        .store
+        .record_webhook_attempts(&claim, &outcomes)
+        .await
+    {
+        // The messages come back when the lease runs out: sent again, never lost.
+        tracing::warn!(webhook = %id, error = %e, "recording webhook attempts failed");
+    }
+    Ok(outcomes.len())
+}
+
 async fn deliver(
-    shared: &Shared,
+    shared: &Deliverer,
     url: &str,
     m: Message,
 ) -> (Message, pence_core::webhook::Attempt) {
@@ -243,7 +281,7 @@ async fn deliver(
     (next, attempt)
 }
 
-async fn secret(shared: &Shared, webhook_id: &str, version: i64) -> Option<String> {
+async fn secret(shared: &Deliverer, webhook_id: &str, version: i64) -> Option<String> {
     let key = (webhook_id.to_string(), version);
     if let Some(s) = shared
         .secrets

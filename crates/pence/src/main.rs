@@ -1,9 +1,6 @@
-//! `pence`: the server, its admin commands and its benchmark.
+//! `pence`: the server and its admin commands (benchmarks are `pence-bench`).
 
 mod admin;
-mod bench;
-mod bench_search;
-mod bench_webhooks;
 mod config;
 mod serve;
 mod webhook_admin;
@@ -43,12 +40,6 @@ enum Command {
     /// Manage webhook subscriptions and their messages.
     #[command(subcommand)]
     Webhook(webhook_admin::WebhookCommand),
-    /// Measure create-payment and get-payment throughput and latency.
-    Bench(bench::BenchArgs),
-    /// Load a million payments and time typical searches (p50/p99).
-    BenchSearch(bench_search::SearchBenchArgs),
-    /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
-    BenchWebhooks(bench_webhooks::WebhookBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -72,9 +63,6 @@ fn main() -> std::process::ExitCode {
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
-            Command::Bench(args) => bench::run(&settings, args).await,
-            Command::BenchSearch(args) => bench_search::run(&settings, args).await,
-            Command::BenchWebhooks(args) => bench_webhooks::run(&settings, args).await,
         }
     });
     match result {

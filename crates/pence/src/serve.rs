@@ -4,10 +4,8 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use pence_core::clock::AdjustableClock;
-use pence_core::usecases;
 use pence_core::Store;
-use pence_http::{AppState, NodeSettings};
+use pence_node::Node;
 use pence_store::{SqlStore, StoreOptions};
 
 use crate::config::Settings;
@@ -25,7 +23,7 @@ pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>
     Ok(Arc::new(store))
 }
 
-pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
+pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(
         listen = %settings.listen,
         database = %settings.redacted_database(),
@@ -33,53 +31,32 @@ pub async fn run(mut settings: Settings) -> anyhow::Result<()> {
         rate_limits = settings.rate_limits.enabled,
         "starting pence"
     );
-    let sql_store = open_sql_store(&settings).await?;
-    let store: Arc<dyn Store> = sql_store.clone();
-    let clock = Arc::new(AdjustableClock::default());
-    let secrets = usecases::secrets(store.as_ref()).await?;
-    let first = usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?;
-    let listener = tokio::net::TcpListener::bind(&settings.listen)
+    let node = Node::start(node_settings(&settings))
         .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
-    if !settings.public_url_given {
-        // With port 0 the real port is known only now.
-        settings.public_url = format!("http://{}", listener.local_addr()?);
-    }
-    let clock_for_delivery = clock.clone();
-    let state = AppState::build(
-        store.clone(),
-        clock,
-        NodeSettings {
-            public_url: settings.public_url.clone(),
-            rate_limits: settings.rate_limits,
-            auth_cache_ms: settings.auth_cache_ms,
-        },
-    )
-    .await?;
-    print_banner(&settings, first);
-    let sweeps = pence_http::spawn_sweeps(state.clone(), std::time::Duration::from_secs(1));
-    let delivery = settings.webhooks.clone().map(|delivery| {
-        pence_webhooks::spawn(
-            sql_store,
-            clock_for_delivery,
-            delivery,
-            Arc::new(pence_webhooks::Metrics::default()),
-        )
-    });
-    pence_http::serve(listener, pence_http::router(state), shutdown_signal())
-        .await
-        .context("serving")?;
-    sweeps.abort();
-    if let Some(delivery) = delivery {
-        delivery.abort();
-    }
+        .with_context(|| format!("starting on {}", settings.redacted_database()))?;
+    print_banner(&node, &settings);
+    node.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn print_banner(settings: &Settings, first: Option<(pence_core::service::Service, String)>) {
-    println!("Pence is running at {}", settings.public_url);
-    match first {
+/// The node `pence serve` runs, from its settings.
+pub fn node_settings(settings: &Settings) -> pence_node::Settings {
+    pence_node::Settings {
+        listen: settings.listen.clone(),
+        public_url: settings
+            .public_url_given
+            .then(|| settings.public_url.clone()),
+        rate_limits: settings.rate_limits,
+        auth_cache_ms: settings.auth_cache_ms,
+        webhooks: settings.webhooks.clone(),
+        ..pence_node::Settings::new(settings.database_url.clone())
+    }
+}
+
+fn print_banner(node: &Node, settings: &Settings) {
+    println!("Pence is running at {}", node.public_url);
+    match &node.first {
         Some((service, key)) => {
             println!("Created a sandbox service on this new database:");
             println!("  service id:   {}", service.id);
@@ -87,7 +64,7 @@ fn print_banner(settings: &Settings, first: Option<(pence_core::service::Service
             println!("The key is shown only now: keep it. More with `pence key create`.");
             println!(
                 "Try: curl -X POST {}/v1/payments -H \"Authorization: Bearer {key}\" \\\n       -H 'Content-Type: application/json' \\\n       -d '{{\"amount\":14500,\"reference\":\"12345\",\"description\":\"Pay your council tax\",\"return_url\":\"https://your.service.gov.uk/completed\"}}'",
-                settings.public_url
+                node.public_url
             );
         }
         None => println!(

@@ -7,9 +7,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pence_core::ledger::LedgerEvent;
-use pence_core::payment::PaymentRecord;
-use pence_core::refund::RefundRecord;
 use pence_core::{InstanceStore, StoreError};
 
 use crate::db::{Db, Engine};
@@ -116,11 +113,12 @@ impl SqlStore {
 
     /// Bulk import of history: payments with their events and refunds, in one transaction.
     /// `pence-bench search` loads its million payments this way.
+    #[cfg(feature = "bulk-load")]
     pub async fn load(
         &self,
-        payments: &[PaymentRecord],
-        events: &[LedgerEvent],
-        refunds: &[RefundRecord],
+        payments: &[pence_core::payment::PaymentRecord],
+        events: &[pence_core::ledger::LedgerEvent],
+        refunds: &[pence_core::refund::RefundRecord],
     ) -> Result<(), StoreError> {
         let mut change: Vec<Stmt> = payments.iter().map(payments::insert_all).collect();
         change.extend(refunds.iter().map(refunds::insert));

@@ -90,6 +90,7 @@ fn event_type_rows(sub: &Subscription) -> impl Iterator<Item = Stmt> + '_ {
 
 impl SqlStore {
     /// Bulk import of outbox rows (benchmarks), in one transaction.
+    #[cfg(feature = "bulk-load")]
     pub async fn load_webhook_messages(&self, messages: &[Message]) -> Result<(), StoreError> {
         let change = messages
             .iter()

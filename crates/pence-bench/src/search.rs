@@ -1,4 +1,4 @@
-//! `pence bench-search`: loads a service with a million payments (a month of them, with their
+//! `pence-bench search`: loads a service with a million payments (a month of them, with their
 //! events and refunds) into a node's database, then times typical `GET /v1/payments`
 //! searches over HTTP, one at a time, and prints p50/p99 against the 50 ms target.
 
@@ -16,8 +16,7 @@ use pence_core::status::Status;
 use pence_core::timefmt;
 use rand::Rng;
 
-use crate::bench::{start_node, Client};
-use crate::config::Settings;
+use crate::api::Client;
 
 #[derive(clap::Args, Debug)]
 pub struct SearchBenchArgs {
@@ -36,11 +35,11 @@ const SPAN_DAYS: i64 = 30;
 /// Payments loaded per transaction.
 const BATCH: usize = 5_000;
 
-pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<()> {
-    let node = start_node(settings).await?;
+pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Result<()> {
+    let node = crate::node::start(database).await?;
     let engine = node.store.engine();
     println!(
-        "pence bench-search: {engine}, {} payments over {SPAN_DAYS} days, {} searches of each kind",
+        "pence-bench search: {engine}, {} payments over {SPAN_DAYS} days, {} searches of each kind",
         args.payments, args.queries
     );
     let now = std::time::SystemTime::now()
@@ -67,7 +66,7 @@ pub async fn run(settings: &Settings, args: SearchBenchArgs) -> anyhow::Result<(
         started.elapsed().as_secs_f64()
     );
 
-    let mut client = Client::connect(node.addr, &node.key).await?;
+    let mut client = Client::connect(node.local_addr, &node.key).await?;
     let mut rng = rand::rng();
     let count = args.payments.max(1);
     let kinds: [(&str, Query); 4] = [

@@ -1,4 +1,4 @@
-//! `pence bench-webhooks`: 100,000 pending webhook messages to a fast receiver on loopback.
+//! `pence-bench webhooks`: 100,000 pending webhook messages to a fast receiver on loopback.
 //! Prints messages delivered a second against the 5,000/s target, and the public API's GET
 //! latency while delivery runs against before it.
 
@@ -11,14 +11,13 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
-use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::clock::Clock;
 use pence_core::ports::prelude::*;
 use pence_core::webhook::subscription;
 use pence_core::webhook::{DeliveryStatus, Message};
 use pence_core::{ids, present};
 
-use crate::bench::{phase, start_node};
-use crate::config::Settings;
+use crate::api::phase;
 
 #[derive(clap::Args, Debug)]
 pub struct WebhookBenchArgs {
@@ -66,18 +65,25 @@ async fn receiver() -> anyhow::Result<(String, Arc<AtomicU64>)> {
     Ok((url, count))
 }
 
-pub async fn run(settings: &Settings, args: WebhookBenchArgs) -> anyhow::Result<()> {
-    let node = start_node(settings).await?;
+pub async fn run(database: Option<String>, args: WebhookBenchArgs) -> anyhow::Result<()> {
+    let node = crate::node::start(database).await?;
     let store = node.store.clone();
-    let clock = Arc::new(AdjustableClock::default());
+    let clock = node.clock.clone();
     println!(
-        "pence bench-webhooks: {}, {} pending messages, GET latency from {} clients",
+        "pence-bench webhooks: {}, {} pending messages, GET latency from {} clients",
         store.engine(),
         args.messages,
         args.clients
     );
     let key = Arc::new(node.key.clone());
-    let created = phase(node.addr, key.clone(), 4, Duration::from_secs(1), None).await?;
+    let created = phase(
+        node.local_addr,
+        key.clone(),
+        4,
+        Duration::from_secs(1),
+        None,
+    )
+    .await?;
     anyhow::ensure!(!created.ids.is_empty(), "no payment was created");
     let ids = Arc::new(created.ids);
     let payment = store
@@ -126,7 +132,7 @@ pub async fn run(settings: &Settings, args: WebhookBenchArgs) -> anyhow::Result<
     );
 
     let before = phase(
-        node.addr,
+        node.local_addr,
         key.clone(),
         args.clients,
         Duration::from_secs(3),
@@ -141,15 +147,16 @@ pub async fn run(settings: &Settings, args: WebhookBenchArgs) -> anyhow::Result<
         "delivery: {} workers, {} at once each, batches of {}",
         delivery.workers, delivery.concurrency, delivery.batch
     );
-    let delivery = pence_webhooks::spawn(
+    let delivery = pence_webhooks::Deliverer::new(
         store.clone(),
         clock.clone(),
         delivery,
         Arc::new(pence_webhooks::Metrics::default()),
-    );
+    )
+    .spawn();
     let started = Instant::now();
     let during = phase(
-        node.addr,
+        node.local_addr,
         key,
         args.clients,
         Duration::from_secs(3),

@@ -1,4 +1,4 @@
-//! `pence bench`: starts a node on loopback (a temporary SQLite file unless `--database` says
+//! `pence-bench api`: starts a node on loopback (a temporary SQLite file unless `--database` says
 //! otherwise), then drives create-payment and get-payment with N concurrent keep-alive HTTP/1.1
 //! clients, and prints throughput and latency. Payments are durable before their 201: the
 //! store runs with fsync on (SQLite WAL synchronous=FULL; PostgreSQL's defaults).
@@ -6,18 +6,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use pence_core::clock::AdjustableClock;
 use pence_core::ports::prelude::*;
-use pence_core::usecases;
-use pence_http::{AppState, NodeSettings, RateLimitConfig};
-use pence_store::{SqlStore, StoreOptions};
-
-use crate::config::Settings;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -57,73 +50,12 @@ impl Phase {
     }
 }
 
-/// A node on loopback for a benchmark, with a service and its key.
-pub(crate) struct Node {
-    pub store: Arc<SqlStore>,
-    pub addr: std::net::SocketAddr,
-    pub key: String,
-    pub service: pence_core::service::Service,
-    /// Holds the temporary SQLite file while the node runs.
-    _temp: tempfile::TempDir,
-}
-
-/// Starts a node on a temporary SQLite file, or on the database the settings name when one
-/// was given explicitly (`--database` or PENCE_DATABASE_URL).
-pub(crate) async fn start_node(settings: &Settings) -> anyhow::Result<Node> {
-    let temp = tempfile::tempdir()?;
-    let explicit = std::env::args().any(|a| a.starts_with("--database"))
-        || std::env::var("PENCE_DATABASE_URL").is_ok();
-    let url = if explicit {
-        settings.database_url.clone()
-    } else {
-        temp.path().join("bench.db").to_string_lossy().into_owned()
-    };
-    let store = Arc::new(
-        pence_store::connect(&url, StoreOptions::default())
-            .await
-            .context("opening the bench database")?,
-    );
-    let clock = Arc::new(AdjustableClock::default());
-    let secrets = usecases::secrets(store.as_ref()).await?;
-    let service = usecases::create_service(store.as_ref(), clock.as_ref(), "bench", false).await?;
-    let (_, key) =
-        usecases::create_api_key(store.as_ref(), clock.as_ref(), &secrets, &service, "bench")
-            .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let state = AppState::build(
-        store.clone(),
-        clock,
-        NodeSettings {
-            public_url: format!("http://{addr}"),
-            rate_limits: RateLimitConfig {
-                enabled: false,
-                ..RateLimitConfig::default()
-            },
-            auth_cache_ms: 1000,
-        },
-    )
-    .await?;
-    tokio::spawn(pence_http::serve(
-        listener,
-        pence_http::router(state),
-        std::future::pending(),
-    ));
-    Ok(Node {
-        store,
-        addr,
-        key,
-        service,
-        _temp: temp,
-    })
-}
-
-pub async fn run(settings: &Settings, args: BenchArgs) -> anyhow::Result<()> {
-    let node = start_node(settings).await?;
-    let (store, addr, key) = (node.store.clone(), node.addr, node.key.clone());
-    let engine = store.engine();
+pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()> {
+    let node = crate::node::start(database).await?;
+    let (addr, key) = (node.local_addr, node.key.clone());
+    let engine = node.store.engine();
     println!(
-        "pence bench: {engine}, {} clients, {} s a phase, {} cores",
+        "pence-bench api: {engine}, {} clients, {} s a phase, {} cores",
         args.clients,
         args.seconds,
         std::thread::available_parallelism()

@@ -453,7 +453,7 @@ async fn two_nodes_never_send_one_message_at_once() {
         let receiver = Receiver::start().await;
         receiver.script((0..60).map(|_| Answer::Slow(Duration::from_millis(50))));
         let (_, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
-        let other = pence_webhooks::spawn(
+        let other = pence_webhooks::Deliverer::new(
             server.store.clone(),
             server.clock.clone(),
             pence_webhooks::DeliverySettings {
@@ -463,7 +463,8 @@ async fn two_nodes_never_send_one_message_at_once() {
                 ..Default::default()
             },
             Arc::new(pence_webhooks::Metrics::default()),
-        );
+        )
+        .spawn();
         let mut ids = Vec::new();
         for _ in 0..60 {
             let (id, _) = new_payment(&server, &site, json!({})).await;

@@ -1,0 +1,59 @@
+//! `pence-bench`: Pence's benchmarks, kept out of the product binary. Each starts a real node
+//! (`pence_node::Node`) on loopback — a temporary SQLite file unless `--database` names
+//! another — drives it over HTTP from the same machine, and prints figures and their ratio
+//! to the target. Benchmarks measure; tests never assert times.
+
+mod api;
+mod node;
+mod search;
+mod webhooks;
+
+use clap::{Parser, Subcommand};
+
+// As in `pence`: the node under test runs with the allocator it ships with.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[derive(Parser)]
+#[command(name = "pence-bench", version, about = "Benchmarks of a Pence node")]
+struct Cli {
+    /// The database to run on (`postgres://…` or a SQLite path); a temporary SQLite file
+    /// when not given.
+    #[arg(long, env = "PENCE_DATABASE_URL", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create-payment and get-payment throughput and latency.
+    Api(api::BenchArgs),
+    /// Load a million payments and time typical searches (p50/p99).
+    Search(search::SearchBenchArgs),
+    /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
+    Webhooks(webhooks::WebhookBenchArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let database = cli.database;
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Api(args) => api::run(database, args).await,
+            Command::Search(args) => search::run(database, args).await,
+            Command::Webhooks(args) => webhooks::run(database, args).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pence-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

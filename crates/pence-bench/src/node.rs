@@ -1,0 +1,54 @@
+//! The node a benchmark drives: started by the composition root every node uses, with rate
+//! limits and background work off, and a service and key of its own.
+
+use anyhow::Context;
+use pence_core::ports::prelude::*;
+use pence_core::service::Service;
+use pence_core::usecases;
+use pence_http::RateLimitConfig;
+use pence_node::{Node, Settings};
+
+pub(crate) struct BenchNode {
+    pub node: Node,
+    pub key: String,
+    pub service: Service,
+    /// Holds the temporary SQLite file while the node runs.
+    _temp: tempfile::TempDir,
+}
+
+impl std::ops::Deref for BenchNode {
+    type Target = Node;
+    fn deref(&self) -> &Node {
+        &self.node
+    }
+}
+
+/// A node on `database`, or on a temporary SQLite file.
+pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode> {
+    let temp = tempfile::tempdir()?;
+    let url =
+        database.unwrap_or_else(|| temp.path().join("bench.db").to_string_lossy().into_owned());
+    let node = Node::start(Settings {
+        rate_limits: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        sweep_every: None,
+        webhooks: None,
+        bootstrap: false,
+        ..Settings::new(url)
+    })
+    .await
+    .context("starting the bench node")?;
+    let store = node.store.as_ref() as &dyn Store;
+    let service = usecases::create_service(store, node.clock.as_ref(), "bench", false).await?;
+    let (_, key) =
+        usecases::create_api_key(store, node.clock.as_ref(), &node.secrets, &service, "bench")
+            .await?;
+    Ok(BenchNode {
+        node,
+        key,
+        service,
+        _temp: temp,
+    })
+}

@@ -1,0 +1,259 @@
+//! The composition root: `Node::start` builds one Pence node — store, clock, payment
+//! provider, HTTP, the sweeps and webhook delivery — the same way for `pence serve`, the
+//! test kit and the benchmarks. Background work also has a step a caller can drive
+//! (`sweep`, `deliver_once`), so tests never wait on timers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pence_core::clock::AdjustableClock;
+use pence_core::psp::PaymentProvider;
+use pence_core::refusal::Failure;
+use pence_core::service::Service;
+use pence_core::sweeps::{self, Swept};
+use pence_core::usecases::{self, Secrets};
+use pence_core::{Store, StoreError};
+use pence_http::{AppState, AppStateParts, RateLimitConfig};
+use pence_store::{SqlStore, StoreOptions};
+use pence_webhooks::{Delivered, Deliverer, DeliverySettings, Metrics};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// What a node is started with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// A SQLite file path, or `postgres://…`.
+    pub database_url: String,
+    pub store: StoreOptions,
+    /// Where to listen (`127.0.0.1:0` for any free port).
+    pub listen: String,
+    /// The URL clients reach the node at; `None` for `http://` and the bound address.
+    pub public_url: Option<String>,
+    pub rate_limits: RateLimitConfig,
+    /// How long a verified API key is trusted before it is looked up again.
+    pub auth_cache_ms: u64,
+    /// How often the node sweeps by itself; `None` for never (tests call `Node::sweep`).
+    pub sweep_every: Option<Duration>,
+    /// Webhook delivery in the background; `None` for off (`Node::deliver_once` still works).
+    pub webhooks: Option<DeliverySettings>,
+    /// On an empty database, create the sandbox service and its first test key.
+    pub bootstrap: bool,
+}
+
+impl Settings {
+    /// A node on `database_url`, listening on any free loopback port, with the defaults of
+    /// `pence serve`.
+    pub fn new(database_url: impl Into<String>) -> Settings {
+        Settings {
+            database_url: database_url.into(),
+            store: StoreOptions::default(),
+            listen: "127.0.0.1:0".into(),
+            public_url: None,
+            rate_limits: RateLimitConfig::default(),
+            auth_cache_ms: 1000,
+            sweep_every: Some(Duration::from_secs(1)),
+            webhooks: Some(DeliverySettings::default()),
+            bootstrap: true,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("listening on {listen}")]
+    Listen {
+        listen: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("opening the database")]
+    Store(#[from] StoreError),
+    #[error("serving")]
+    Serve(#[source] std::io::Error),
+}
+
+/// A running node.
+pub struct Node {
+    /// The URL clients reach it at, without a trailing slash.
+    pub public_url: String,
+    pub local_addr: SocketAddr,
+    pub store: Arc<SqlStore>,
+    pub clock: Arc<AdjustableClock>,
+    pub psp: Arc<dyn PaymentProvider>,
+    pub secrets: Secrets,
+    /// The sandbox service and its first key, when this start created them.
+    pub first: Option<(Service, String)>,
+    pub deliverer: Arc<Deliverer>,
+    pub metrics: Arc<Metrics>,
+    server: JoinHandle<std::io::Result<()>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Binds first (so a first start that cannot listen creates no key it cannot show),
+    /// then opens and migrates the database, bootstraps it if empty, and starts serving and
+    /// the background work.
+    pub async fn start(settings: Settings) -> Result<Node, NodeError> {
+        let listener = tokio::net::TcpListener::bind(&settings.listen)
+            .await
+            .map_err(|source| NodeError::Listen {
+                listen: settings.listen.clone(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| NodeError::Listen {
+            listen: settings.listen.clone(),
+            source,
+        })?;
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"))
+            .trim_end_matches('/')
+            .to_string();
+        let store = Arc::new(pence_store::connect(&settings.database_url, settings.store).await?);
+        let clock = Arc::new(AdjustableClock::default());
+        let psp: Arc<dyn PaymentProvider> = Arc::new(pence_psp::Sandbox);
+        let secrets = usecases::secrets(store.as_ref()).await?;
+        let first = if settings.bootstrap {
+            usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?
+        } else {
+            None
+        };
+        let state = AppState::new(AppStateParts {
+            store: store.clone() as Arc<dyn Store>,
+            clock: clock.clone(),
+            secrets: secrets.clone(),
+            public_url: public_url.clone(),
+            rate_limits: settings.rate_limits,
+            auth_cache_ms: settings.auth_cache_ms,
+            psp: psp.clone(),
+        });
+        let metrics = Arc::new(Metrics::default());
+        let deliverer = Deliverer::new(
+            store.clone(),
+            clock.clone(),
+            settings.webhooks.clone().unwrap_or_default(),
+            metrics.clone(),
+        );
+        let mut background = Vec::new();
+        if let Some(every) = settings.sweep_every {
+            background.push(spawn_sweeps(
+                store.clone(),
+                clock.clone(),
+                psp.clone(),
+                every,
+            ));
+        }
+        if settings.webhooks.is_some() {
+            background.push(deliverer.spawn());
+        }
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(pence_http::serve(
+            listener,
+            pence_http::router(state),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Ok(Node {
+            public_url,
+            local_addr,
+            store,
+            clock,
+            psp,
+            secrets,
+            first,
+            deliverer,
+            metrics,
+            server,
+            shutdown: Some(shutdown),
+            background,
+        })
+    }
+
+    /// One round of every sweep, now.
+    pub async fn sweep(&self) -> Result<Swept, Failure> {
+        sweeps::run_once(self.store.as_ref(), self.clock.as_ref(), self.psp.as_ref()).await
+    }
+
+    /// One round of webhook delivery, now: a batch of every active subscription's due
+    /// messages sent and recorded.
+    pub async fn deliver_once(&self) -> Result<Delivered, StoreError> {
+        self.deliverer.deliver_once().await
+    }
+
+    /// Serves until `signal` completes, then stops gracefully.
+    pub async fn run_until(mut self, signal: impl Future<Output = ()>) -> Result<(), NodeError> {
+        tokio::select! {
+            _ = signal => {}
+            served = &mut self.server => {
+                self.abort_background();
+                return match served {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(e)) => Err(NodeError::Serve(e)),
+                    Err(join) => Err(NodeError::Serve(std::io::Error::other(join))),
+                };
+            }
+        }
+        self.stop().await;
+        Ok(())
+    }
+
+    /// Stops taking requests, lets those in flight finish, ends the background work and
+    /// closes the database.
+    pub async fn stop(mut self) {
+        self.abort_background();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let _ = (&mut self.server).await;
+        self.store.close().await;
+    }
+
+    fn abort_background(&mut self) {
+        for task in self.background.drain(..) {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.abort_background();
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+/// Runs the sweeps every `every` until aborted; several nodes may sweep at once (every
+/// change is conditional).
+fn spawn_sweeps(
+    store: Arc<SqlStore>,
+    clock: Arc<AdjustableClock>,
+    psp: Arc<dyn PaymentProvider>,
+    every: Duration,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match sweeps::run_once(store.as_ref(), clock.as_ref(), psp.as_ref()).await {
+                Ok(s) if s != Swept::default() => tracing::info!(
+                    captured = s.captured,
+                    expired = s.expired,
+                    refunds = s.refunds,
+                    settled = s.settled,
+                    disputes = s.disputes,
+                    "swept payments"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "sweep failed; retrying next tick"),
+            }
+        }
+    })
+}
