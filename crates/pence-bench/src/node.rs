@@ -34,7 +34,7 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
             ..RateLimitConfig::default()
         },
         sweep_every: None,
-        webhooks: None,
+        background_delivery: false,
         bootstrap: false,
         ..Settings::new(url)
     })

@@ -36,8 +36,10 @@ pub struct Settings {
     pub auth_cache_ms: u64,
     /// How often the node sweeps by itself; `None` for never (tests call `Node::sweep`).
     pub sweep_every: Option<Duration>,
-    /// Webhook delivery in the background; `None` for off (`Node::deliver_once` still works).
-    pub webhooks: Option<DeliverySettings>,
+    /// How webhook messages are delivered.
+    pub webhooks: DeliverySettings,
+    /// Deliver in the background; when off, only `Node::deliver_once` sends.
+    pub background_delivery: bool,
     /// On an empty database, create the sandbox service and its first test key.
     pub bootstrap: bool,
 }
@@ -54,7 +56,8 @@ impl Settings {
             rate_limits: RateLimitConfig::default(),
             auth_cache_ms: 1000,
             sweep_every: Some(Duration::from_secs(1)),
-            webhooks: Some(DeliverySettings::default()),
+            webhooks: DeliverySettings::default(),
+            background_delivery: true,
             bootstrap: true,
         }
     }
@@ -135,7 +138,7 @@ impl Node {
         let deliverer = Deliverer::new(
             store.clone(),
             clock.clone(),
-            settings.webhooks.clone().unwrap_or_default(),
+            settings.webhooks.clone(),
             metrics.clone(),
         );
         let mut background = Vec::new();
@@ -147,7 +150,7 @@ impl Node {
                 every,
             ));
         }
-        if settings.webhooks.is_some() {
+        if settings.background_delivery {
             background.push(deliverer.spawn());
         }
         let (shutdown, stopped) = oneshot::channel::<()>();

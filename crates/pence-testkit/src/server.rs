@@ -24,8 +24,21 @@ pub struct ServerOptions {
     /// Run the node's once-a-second sweeps in the background, as `pence serve` does. Off by
     /// default: tests call `sweep()` at the moment they mean, so counts are deterministic.
     pub background_sweeps: bool,
-    /// The node's webhook delivery (on, polling every 50 ms, 1 s attempts); `None` for off.
-    pub delivery: Option<pence_webhooks::DeliverySettings>,
+    /// How the node delivers webhooks (polling every 50 ms, 1 s attempts).
+    pub delivery: pence_webhooks::DeliverySettings,
+    /// Deliver in the background; off, the test drives delivery (`deliver_once`).
+    pub background_delivery: bool,
+}
+
+impl ServerOptions {
+    /// No webhook delivery in the background: the test drives it (`deliver_once`,
+    /// `drain_webhooks`), so what was sent is known exactly when the call returns.
+    pub fn driven_delivery() -> ServerOptions {
+        ServerOptions {
+            background_delivery: false,
+            ..ServerOptions::default()
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -38,11 +51,12 @@ impl Default for ServerOptions {
             },
             auth_cache_ms: 0,
             background_sweeps: false,
-            delivery: Some(pence_webhooks::DeliverySettings {
+            delivery: pence_webhooks::DeliverySettings {
                 poll: std::time::Duration::from_millis(50),
                 timeout: std::time::Duration::from_secs(1),
                 ..Default::default()
-            }),
+            },
+            background_delivery: true,
         }
     }
 }
@@ -91,6 +105,7 @@ impl TestServer {
                 .background_sweeps
                 .then(|| std::time::Duration::from_millis(250)),
             webhooks: options.delivery,
+            background_delivery: options.background_delivery,
             ..Settings::new(db.url.clone())
         })
         .await
@@ -121,6 +136,18 @@ impl TestServer {
     /// One round of the node's webhook delivery, now; how many messages it attempted.
     pub async fn deliver_once(&self) -> usize {
         self.node().deliver_once().await.expect("deliver").attempted
+    }
+
+    /// Delivers every due webhook message, round after round, until a round attempts none;
+    /// how many attempts that made. Each attempt is recorded when this returns.
+    pub async fn drain_webhooks(&self) -> usize {
+        let mut total = 0;
+        loop {
+            match self.deliver_once().await {
+                0 => return total,
+                n => total += n,
+            }
+        }
     }
 
     /// Another service on this node with its own key.

@@ -49,7 +49,8 @@ pub fn node_settings(settings: &Settings) -> pence_node::Settings {
             .then(|| settings.public_url.clone()),
         rate_limits: settings.rate_limits,
         auth_cache_ms: settings.auth_cache_ms,
-        webhooks: settings.webhooks.clone(),
+        webhooks: settings.webhooks.clone().unwrap_or_default(),
+        background_delivery: settings.webhooks.is_some(),
         ..pence_node::Settings::new(settings.database_url.clone())
     }
 }

@@ -107,7 +107,7 @@ async fn card_fails(server: &TestServer, site: &ServiceSite, card: &str) -> Stri
 #[tokio::test]
 async fn every_event_type_fires_exactly_when_it_should() {
     for engine in engines() {
-        let server = TestServer::start(engine).await;
+        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
         let site = ServiceSite::start().await;
         let receiver = Receiver::start().await;
         let (_, secret) = subscribe(&server, &receiver.url, &[]).await;
@@ -131,7 +131,7 @@ async fn every_event_type_fires_exactly_when_it_should() {
             )
             .await;
         assert_eq!(cancel.status, 204);
-        receiver.wait_for(11, WAIT).await;
+        assert_eq!(server.drain_webhooks().await, 11);
         let (expired, _) = new_payment(&server, &site, json!({})).await;
         server.clock.advance(91 * MINUTE);
         server.sweep().await;
@@ -139,10 +139,9 @@ async fn every_event_type_fires_exactly_when_it_should() {
         server.clock.advance(24 * 60 * MINUTE);
         server.sweep().await;
 
-        let got = receiver.wait_for(13, WAIT).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(server.drain_webhooks().await, 2);
         let got_all = receiver.received();
-        assert_eq!(got_all.len(), got.len(), "no more than expected");
+        assert_eq!(got_all.len(), 13, "no more than expected");
         for r in &got_all {
             check_message(r, &secret);
         }
@@ -222,7 +221,11 @@ async fn every_event_type_fires_exactly_when_it_should() {
 
 #[tokio::test]
 async fn delayed_capture_succeeds_when_the_service_captures() {
-    let server = TestServer::start(pence_testkit::Engine::Sqlite).await;
+    let server = TestServer::start_with(
+        pence_testkit::Engine::Sqlite,
+        ServerOptions::driven_delivery(),
+    )
+    .await;
     let site = ServiceSite::start().await;
     let receiver = Receiver::start().await;
     let (_, secret) = subscribe(
@@ -235,9 +238,9 @@ async fn delayed_capture_succeeds_when_the_service_captures() {
     enter_and_confirm(&p, "4000056655665556").await;
     let id = p.id;
     assert_eq!(payment(&server, &id).await["state"]["status"], "capturable");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        receiver.received().is_empty(),
+    assert_eq!(
+        server.drain_webhooks().await,
+        0,
         "nothing until the service captures"
     );
     let capture = server
@@ -245,7 +248,8 @@ async fn delayed_capture_succeeds_when_the_service_captures() {
         .await;
     assert_eq!(capture.status, 204, "{}", capture.text);
     server.sweep().await;
-    let got = receiver.wait_for(2, WAIT).await;
+    assert_eq!(server.drain_webhooks().await, 2);
+    let got = receiver.received();
     for r in &got {
         check_message(r, &secret);
     }
@@ -262,7 +266,7 @@ async fn delayed_capture_succeeds_when_the_service_captures() {
 #[tokio::test]
 async fn failures_climb_the_retry_ladder_then_the_message_fails() {
     for engine in engines() {
-        let server = TestServer::start(engine).await;
+        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
         let site = ServiceSite::start().await;
         let receiver = Receiver::start().await;
         let (sub, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
@@ -278,21 +282,20 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails() {
         server
             .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
             .await;
-        let mut seen = receiver.wait_for(1, WAIT).await.len();
+        assert_eq!(server.deliver_once().await, 1);
         for delay in pence_core::webhook::delivery::RETRY_DELAYS_MS {
             // Not before its time…
             server.clock.advance(delay - MINUTE / 2);
-            tokio::time::sleep(Duration::from_millis(1700)).await;
             assert_eq!(
-                receiver.received().len(),
-                seen,
+                server.deliver_once().await,
+                0,
                 "retried early (after {delay} ms)"
             );
             // …and then it comes.
             server.clock.advance(MINUTE / 2);
-            seen = receiver.wait_for(seen + 1, WAIT).await.len();
+            assert_eq!(server.deliver_once().await, 1, "retried after {delay} ms");
         }
-        assert_eq!(seen, 6);
+        assert_eq!(receiver.received().len(), 6);
         let got = receiver.received();
         assert!(got.iter().all(|r| r.signed_with(&secret)));
         assert!(
@@ -300,25 +303,12 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails() {
             "every attempt sends the same bytes"
         );
         let message = got[0].message_id().to_string();
-        // The outcome is recorded just after the answer.
-        let mut m = server
+        let m = server
             .store
             .webhook_message(&message)
             .await
             .unwrap()
             .unwrap();
-        for _ in 0..100 {
-            if m.status != DeliveryStatus::Pending {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            m = server
-                .store
-                .webhook_message(&message)
-                .await
-                .unwrap()
-                .unwrap();
-        }
         assert_eq!((m.status, m.attempts), (DeliveryStatus::Failed, 6));
         let log = server.store.webhook_attempts(&message).await.unwrap();
         let codes: Vec<Option<u16>> = log.iter().map(|a| a.status_code).collect();
@@ -335,7 +325,7 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails() {
         assert!(log.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
         // Seven days on, nothing more is sent.
         server.clock.advance(7 * 24 * 60 * MINUTE);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(server.drain_webhooks().await, 0);
         assert_eq!(receiver.received().len(), 6);
 
         // Pence can resend (GOV.UK Pay cannot); after a rotation it is signed anew.
@@ -352,7 +342,8 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails() {
             )
             .await
             .unwrap());
-        let got = receiver.wait_for(7, WAIT).await;
+        assert_eq!(server.drain_webhooks().await, 1);
+        let got = receiver.received();
         assert!(got[6].signed_with(&fresh) && !got[6].signed_with(&secret));
         assert_eq!(got[6].body, got[0].body, "the same message");
         server.stop().await;
@@ -364,7 +355,7 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails() {
 #[tokio::test]
 async fn a_rotation_signs_only_later_messages() {
     for engine in engines() {
-        let server = TestServer::start(engine).await;
+        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
         let site = ServiceSite::start().await;
         let receiver = Receiver::start().await;
         let (sub, old) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
@@ -373,7 +364,7 @@ async fn a_rotation_signs_only_later_messages() {
         server
             .post(&format!("/v1/payments/{first}/cancel"), &json!({}))
             .await;
-        receiver.wait_for(1, WAIT).await;
+        assert_eq!(server.drain_webhooks().await, 1);
         let new =
             subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
                 .await
@@ -382,9 +373,11 @@ async fn a_rotation_signs_only_later_messages() {
         server
             .post(&format!("/v1/payments/{second}/cancel"), &json!({}))
             .await;
-        receiver.wait_for(2, WAIT).await;
+        assert_eq!(server.drain_webhooks().await, 1);
         server.clock.advance(MINUTE);
-        let got = receiver.wait_for(3, WAIT).await;
+        assert_eq!(server.drain_webhooks().await, 1, "the first, retried");
+        let got = receiver.received();
+        assert_eq!(got.len(), 3);
         for r in &got {
             let id = r.json["resource_id"].as_str().unwrap();
             let secret = if id == first { &old } else { &new };
@@ -474,7 +467,9 @@ async fn two_nodes_never_send_one_message_at_once() {
             ids.push(id);
         }
         let got = receiver.wait_for(60, WAIT).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Both deliverers stopped, nothing more can come: what arrived is final.
+        other.abort();
+        server.stop().await;
         assert_eq!(receiver.received().len(), 60, "each sent once");
         assert_eq!(receiver.most_at_once(), 1);
         let mut paid: Vec<&str> = got
@@ -485,16 +480,17 @@ async fn two_nodes_never_send_one_message_at_once() {
         ids.sort();
         assert_eq!(paid, ids);
         assert!(got.iter().all(|r| r.signed_with(&secret)));
-        other.abort();
-        server.stop().await;
     }
 }
 
 /// The log keeps the first 1 KiB of what a receiver answers.
 #[tokio::test]
 async fn the_log_keeps_the_first_kib_of_the_answer() {
-    let server =
-        TestServer::start_with(pence_testkit::Engine::Sqlite, ServerOptions::default()).await;
+    let server = TestServer::start_with(
+        pence_testkit::Engine::Sqlite,
+        ServerOptions::driven_delivery(),
+    )
+    .await;
     let site = ServiceSite::start().await;
     let receiver = Receiver::start().await;
     receiver.script([Answer::Body("é".repeat(3000))]);
@@ -503,16 +499,9 @@ async fn the_log_keeps_the_first_kib_of_the_answer() {
     server
         .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
         .await;
-    let got = receiver.wait_for(1, WAIT).await;
-    let message = got[0].message_id().to_string();
-    let mut log = Vec::new();
-    for _ in 0..100 {
-        log = server.store.webhook_attempts(&message).await.unwrap();
-        if !log.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    assert_eq!(server.drain_webhooks().await, 1);
+    let message = receiver.received()[0].message_id().to_string();
+    let log = server.store.webhook_attempts(&message).await.unwrap();
     assert_eq!(log[0].status_code, Some(200));
     assert_eq!(
         log[0].response_body.as_deref(),
