@@ -1,14 +1,16 @@
 //! Settings from the command line, the environment (`PENCE_…`) and an optional TOML file, in
-//! that order of precedence. Unknown keys in the file are an error; secrets never appear in
-//! what is printed.
+//! that order of precedence, merged by figment. Unknown keys in the file are an error;
+//! secrets never appear in what is printed.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args as ClapArgs;
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
 use pence_core::service::RateLimits;
 use pence_http::RateLimitConfig;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "pence-data/pence.db";
@@ -32,37 +34,67 @@ pub struct Args {
     pub no_rate_limits: bool,
 }
 
-/// The optional TOML file.
-#[derive(Deserialize, Default, Debug)]
+/// Every setting, as the TOML file spells it. figment layers, lowest first: these defaults,
+/// the file, then the flags and their `PENCE_…` variables (clap reads both, flags winning).
+/// Unknown keys anywhere are an error.
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
-struct FileSettings {
-    listen: Option<String>,
-    database_url: Option<String>,
+struct Config {
+    listen: String,
+    database_url: String,
     public_url: Option<String>,
-    auth_cache_ms: Option<u64>,
-    log_format: Option<String>,
-    rate_limits: Option<FileRateLimits>,
-    webhooks: Option<FileWebhooks>,
+    auth_cache_ms: u64,
+    log_format: String,
+    rate_limits: RateLimitsConfig,
+    webhooks: WebhooksConfig,
 }
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
-struct FileWebhooks {
-    enabled: Option<bool>,
-    timeout_ms: Option<u64>,
-    poll_ms: Option<u64>,
-    workers: Option<usize>,
-    concurrency: Option<usize>,
+struct RateLimitsConfig {
+    enabled: bool,
+    create_payment: u32,
+    capture: u32,
+    other_post: u32,
+    get: u32,
 }
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Serialize, Debug)]
 #[serde(deny_unknown_fields)]
-struct FileRateLimits {
-    enabled: Option<bool>,
-    create_payment: Option<u32>,
-    capture: Option<u32>,
-    other_post: Option<u32>,
-    get: Option<u32>,
+struct WebhooksConfig {
+    enabled: bool,
+    timeout_ms: u64,
+    poll_ms: u64,
+    workers: usize,
+    concurrency: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let limits = RateLimits::default();
+        let delivery = pence_webhooks::DeliverySettings::default();
+        Config {
+            listen: DEFAULT_LISTEN.into(),
+            database_url: DEFAULT_DATABASE.into(),
+            public_url: None,
+            auth_cache_ms: 1000,
+            log_format: "json".into(),
+            rate_limits: RateLimitsConfig {
+                enabled: true,
+                create_payment: limits.create_payment,
+                capture: limits.capture,
+                other_post: limits.other_post,
+                get: limits.get,
+            },
+            webhooks: WebhooksConfig {
+                enabled: true,
+                timeout_ms: delivery.timeout.as_millis() as u64,
+                poll_ms: delivery.poll.as_millis() as u64,
+                workers: delivery.workers,
+                concurrency: delivery.concurrency,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -81,59 +113,55 @@ pub struct Settings {
 
 impl Settings {
     pub fn load(args: &Args) -> anyhow::Result<Settings> {
-        let file: FileSettings = match &args.config {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &args.config {
+            anyhow::ensure!(path.is_file(), "no settings file at {}", path.display());
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        for (key, value) in [
+            ("listen", &args.listen),
+            ("database_url", &args.database),
+            ("public_url", &args.public_url),
+        ] {
+            if let Some(value) = value {
+                figment = figment.merge(Serialized::default(key, value));
             }
-            None => FileSettings::default(),
+        }
+        if args.no_rate_limits {
+            figment = figment.merge(Serialized::default("rate_limits.enabled", false));
+        }
+        let config: Config = figment.extract().map_err(|e| match &args.config {
+            Some(path) => anyhow::anyhow!("{e} (settings file {})", path.display()),
+            None => anyhow::anyhow!("{e}"),
+        })?;
+        let public_url_given = config.public_url.is_some();
+        let public_url = config
+            .public_url
+            .unwrap_or_else(|| format!("http://{}", config.listen));
+        let hooks = config.webhooks;
+        let delivery = pence_webhooks::DeliverySettings {
+            timeout: Duration::from_millis(hooks.timeout_ms.max(1)),
+            poll: Duration::from_millis(hooks.poll_ms.max(1)),
+            workers: hooks.workers.max(1),
+            concurrency: hooks.concurrency.max(1),
+            ..Default::default()
         };
-        let listen = args
-            .listen
-            .clone()
-            .or(file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-        let given = args.public_url.clone().or(file.public_url);
-        let public_url_given = given.is_some();
-        let public_url = given.unwrap_or_else(|| format!("http://{listen}"));
-        let file_limits = file.rate_limits.unwrap_or_default();
-        let hooks = file.webhooks.unwrap_or_default();
-        let mut delivery = pence_webhooks::DeliverySettings::default();
-        if let Some(ms) = hooks.timeout_ms {
-            delivery.timeout = std::time::Duration::from_millis(ms.max(1));
-        }
-        if let Some(ms) = hooks.poll_ms {
-            delivery.poll = std::time::Duration::from_millis(ms.max(1));
-        }
-        if let Some(n) = hooks.workers {
-            delivery.workers = n.max(1);
-        }
-        if let Some(n) = hooks.concurrency {
-            delivery.concurrency = n.max(1);
-        }
-        let defaults = RateLimits::default();
+        let limits = config.rate_limits;
         Ok(Settings {
-            database_url: args
-                .database
-                .clone()
-                .or(file.database_url)
-                .unwrap_or_else(|| DEFAULT_DATABASE.to_string()),
+            database_url: config.database_url,
             public_url: public_url.trim_end_matches('/').to_string(),
             public_url_given,
-            listen,
-            auth_cache_ms: file.auth_cache_ms.unwrap_or(1000),
-            webhooks: hooks.enabled.unwrap_or(true).then_some(delivery),
-            json_logs: file.log_format.as_deref() != Some("text"),
+            listen: config.listen,
+            auth_cache_ms: config.auth_cache_ms,
+            webhooks: hooks.enabled.then_some(delivery),
+            json_logs: config.log_format != "text",
             rate_limits: RateLimitConfig {
-                enabled: !args.no_rate_limits && file_limits.enabled.unwrap_or(true),
+                enabled: limits.enabled,
                 defaults: RateLimits {
-                    create_payment: file_limits
-                        .create_payment
-                        .unwrap_or(defaults.create_payment),
-                    capture: file_limits.capture.unwrap_or(defaults.capture),
-                    other_post: file_limits.other_post.unwrap_or(defaults.other_post),
-                    get: file_limits.get.unwrap_or(defaults.get),
+                    create_payment: limits.create_payment,
+                    capture: limits.capture,
+                    other_post: limits.other_post,
+                    get: limits.get,
                 },
             },
         })
@@ -176,6 +204,63 @@ pub fn init_logging(settings: &Settings, server: bool) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn args(config: Option<PathBuf>) -> Args {
+        Args {
+            listen: None,
+            database: None,
+            public_url: None,
+            config,
+            no_rate_limits: false,
+        }
+    }
+
+    fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pence.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_then_file_then_flags() {
+        let s = Settings::load(&args(None)).unwrap();
+        assert_eq!(s.listen, DEFAULT_LISTEN);
+        assert_eq!(s.public_url, "http://127.0.0.1:8080");
+        assert!(!s.public_url_given && s.json_logs && s.rate_limits.enabled);
+        assert!(s.webhooks.is_some());
+
+        let (_dir, path) = file(
+            "listen = \"127.0.0.1:9000\"\nlog_format = \"text\"\n\
+             [rate_limits]\nget = 7\n[webhooks]\nenabled = false\n",
+        );
+        let s = Settings::load(&args(Some(path.clone()))).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9000");
+        assert_eq!(s.rate_limits.defaults.get, 7);
+        assert_eq!(
+            s.rate_limits.defaults.create_payment, 15,
+            "the rest default"
+        );
+        assert!(!s.json_logs && s.webhooks.is_none());
+
+        let mut flags = args(Some(path));
+        flags.listen = Some("127.0.0.1:9001".into());
+        flags.no_rate_limits = true;
+        let s = Settings::load(&flags).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9001", "a flag beats the file");
+        assert!(!s.rate_limits.enabled);
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        for text in ["lsten = \"x\"\n", "[rate_limits]\ncreate = 3\n", "[web]\n"] {
+            let (_dir, path) = file(text);
+            assert!(Settings::load(&args(Some(path))).is_err(), "{text}");
+        }
+        assert!(Settings::load(&args(Some("/nonexistent/pence.toml".into()))).is_err());
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(

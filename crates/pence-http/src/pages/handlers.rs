@@ -358,7 +358,7 @@ pub async fn card_submit(
                     .map(|(field, problem)| FieldError {
                         input_id: field.input_id(),
                         error_id: field.error_id(),
-                        message: text::problem(p.language, field, problem),
+                        message: text::problem(p.language, problem),
                     })
                     .collect();
                 return Ok(card_form_page(&session, &p, &service.cards, form, errors));

@@ -1,11 +1,40 @@
-//! Every word on the paying user's pages, in English and Welsh (`language: "cy"`). The
+//! Every word on the paying user's pages, in English and Welsh (`language: "cy"`), held one
+//! way: a `Text` table per language (placeholders like `{fee}` filled in where used). The
 //! wording is Pence's own; the Welsh is our translation.
 
-use pence_core::card::{Field, Problem};
+use pence_core::card::Problem;
 use pence_core::payment::Language;
+
+/// The message for each refused field, in one language.
+pub struct Problems {
+    pub card_no_missing: &'static str,
+    pub card_no_invalid: &'static str,
+    pub debit_not_accepted: &'static str,
+    pub credit_not_accepted: &'static str,
+    pub prepaid_not_accepted: &'static str,
+    pub expiry_missing: &'static str,
+    pub expiry_invalid: &'static str,
+    pub expiry_past: &'static str,
+    pub name_missing: &'static str,
+    pub name_is_card_number: &'static str,
+    pub name_too_long: &'static str,
+    pub cvc_missing: &'static str,
+    pub cvc_invalid: &'static str,
+    pub line1_missing: &'static str,
+    pub city_missing: &'static str,
+    pub postcode_missing: &'static str,
+    pub postcode_invalid: &'static str,
+    pub country_missing: &'static str,
+    pub email_missing: &'static str,
+    pub email_invalid: &'static str,
+    pub brand_not_accepted: &'static str,
+    pub too_long: &'static str,
+}
 
 pub struct Text {
     pub lang: &'static str,
+    pub skip_to_main: &'static str,
+    pub problems: Problems,
     pub site: &'static str,
     pub sandbox_notice: &'static str,
     pub enter_card_details: &'static str,
@@ -71,6 +100,31 @@ pub struct Text {
 
 pub const EN: Text = Text {
     lang: "en",
+    skip_to_main: "Skip to main content",
+    problems: Problems {
+        card_no_missing: "Enter your card number",
+        card_no_invalid: "Enter a valid card number",
+        debit_not_accepted: "Debit cards are not accepted",
+        credit_not_accepted: "Credit cards are not accepted",
+        prepaid_not_accepted: "Prepaid cards are not accepted",
+        expiry_missing: "Enter the expiry date",
+        expiry_invalid: "Enter a valid expiry date",
+        expiry_past: "The card has expired: enter a date in the future",
+        name_missing: "Enter the name as it appears on the card",
+        name_is_card_number: "Enter the name on the card, not the card number",
+        name_too_long: "Name on card must be 255 characters or fewer",
+        cvc_missing: "Enter the card security code",
+        cvc_invalid: "Enter a valid card security code",
+        line1_missing: "Enter the building and street of your billing address",
+        city_missing: "Enter the town or city",
+        postcode_missing: "Enter a postcode",
+        postcode_invalid: "Enter a valid postcode",
+        country_missing: "Select a country or territory",
+        email_missing: "Enter your email address",
+        email_invalid: "Enter a valid email address, like name@example.com",
+        brand_not_accepted: "{brand} cards are not accepted",
+        too_long: "Text must be 255 characters or fewer",
+    },
     site: "Pence payments",
     sandbox_notice: "Sandbox: no real money is taken. Use a test card.",
     enter_card_details: "Enter card details",
@@ -136,6 +190,31 @@ pub const EN: Text = Text {
 
 pub const CY: Text = Text {
     lang: "cy",
+    skip_to_main: "Neidio i'r prif gynnwys",
+    problems: Problems {
+        card_no_missing: "Rhowch rif eich cerdyn",
+        card_no_invalid: "Rhowch rif cerdyn dilys",
+        debit_not_accepted: "Nid yw cardiau debyd yn cael eu derbyn",
+        credit_not_accepted: "Nid yw cardiau credyd yn cael eu derbyn",
+        prepaid_not_accepted: "Nid yw cardiau rhagdaledig yn cael eu derbyn",
+        expiry_missing: "Rhowch y dyddiad dod i ben",
+        expiry_invalid: "Rhowch ddyddiad dod i ben dilys",
+        expiry_past: "Mae'r cerdyn wedi dod i ben: rhowch ddyddiad yn y dyfodol",
+        name_missing: "Rhowch yr enw fel y mae'n ymddangos ar y cerdyn",
+        name_is_card_number: "Rhowch yr enw ar y cerdyn, nid rhif y cerdyn",
+        name_too_long: "Rhaid i'r enw ar y cerdyn fod yn 255 nod neu lai",
+        cvc_missing: "Rhowch god diogelwch y cerdyn",
+        cvc_invalid: "Rhowch god diogelwch dilys",
+        line1_missing: "Rhowch adeilad a stryd eich cyfeiriad bilio",
+        city_missing: "Rhowch y dref neu'r ddinas",
+        postcode_missing: "Rhowch god post",
+        postcode_invalid: "Rhowch god post dilys",
+        country_missing: "Dewiswch wlad neu diriogaeth",
+        email_missing: "Rhowch eich cyfeiriad e-bost",
+        email_invalid: "Rhowch gyfeiriad e-bost dilys, fel enw@example.com",
+        brand_not_accepted: "Nid yw cardiau {brand} yn cael eu derbyn",
+        too_long: "Mae'r testun yn rhy hir: 255 nod ar y mwyaf",
+    },
     site: "Taliadau Pence",
     sandbox_notice: "Blwch tywod: ni chymerir arian go iawn. Defnyddiwch gerdyn prawf.",
     enter_card_details: "Rhowch fanylion y cerdyn",
@@ -207,87 +286,32 @@ pub fn for_language(language: Language) -> &'static Text {
 }
 
 /// The message for a refused field, in the page's language.
-pub fn problem(lang: Language, field: Field, problem: Problem) -> String {
-    let cy = lang == Language::Cy;
-    let pick = |en: &str, cy_text: &str| {
-        if cy {
-            cy_text.to_string()
-        } else {
-            en.to_string()
-        }
-    };
+pub fn problem(lang: Language, problem: Problem) -> String {
+    let p = &for_language(lang).problems;
     use Problem::*;
     match problem {
-        CardNoMissing => pick("Enter your card number", "Rhowch rif eich cerdyn"),
-        CardNoInvalid => pick("Enter a valid card number", "Rhowch rif cerdyn dilys"),
-        BrandNotAccepted(brand) => {
-            if cy {
-                format!("Nid yw cardiau {} yn cael eu derbyn", brand.label())
-            } else {
-                format!("{} cards are not accepted", brand.label())
-            }
-        }
-        DebitNotAccepted => pick(
-            "Debit cards are not accepted",
-            "Nid yw cardiau debyd yn cael eu derbyn",
-        ),
-        CreditNotAccepted => pick(
-            "Credit cards are not accepted",
-            "Nid yw cardiau credyd yn cael eu derbyn",
-        ),
-        PrepaidNotAccepted => pick(
-            "Prepaid cards are not accepted",
-            "Nid yw cardiau rhagdaledig yn cael eu derbyn",
-        ),
-        ExpiryMissing => pick("Enter the expiry date", "Rhowch y dyddiad dod i ben"),
-        ExpiryInvalid => pick(
-            "Enter a valid expiry date",
-            "Rhowch ddyddiad dod i ben dilys",
-        ),
-        ExpiryPast => pick(
-            "The card has expired: enter a date in the future",
-            "Mae'r cerdyn wedi dod i ben: rhowch ddyddiad yn y dyfodol",
-        ),
-        NameMissing => pick(
-            "Enter the name as it appears on the card",
-            "Rhowch yr enw fel y mae'n ymddangos ar y cerdyn",
-        ),
-        NameIsCardNumber => pick(
-            "Enter the name on the card, not the card number",
-            "Rhowch yr enw ar y cerdyn, nid rhif y cerdyn",
-        ),
-        NameTooLong => pick(
-            "Name on card must be 255 characters or fewer",
-            "Rhaid i'r enw ar y cerdyn fod yn 255 nod neu lai",
-        ),
-        CvcMissing => pick(
-            "Enter the card security code",
-            "Rhowch god diogelwch y cerdyn",
-        ),
-        CvcInvalid => pick(
-            "Enter a valid card security code",
-            "Rhowch god diogelwch dilys",
-        ),
-        Line1Missing => pick(
-            "Enter the building and street of your billing address",
-            "Rhowch adeilad a stryd eich cyfeiriad bilio",
-        ),
-        CityMissing => pick("Enter the town or city", "Rhowch y dref neu'r ddinas"),
-        PostcodeMissing => pick("Enter a postcode", "Rhowch god post"),
-        PostcodeInvalid => pick("Enter a valid postcode", "Rhowch god post dilys"),
-        CountryMissing => pick(
-            "Select a country or territory",
-            "Dewiswch wlad neu diriogaeth",
-        ),
-        EmailMissing => pick("Enter your email address", "Rhowch eich cyfeiriad e-bost"),
-        EmailInvalid => pick(
-            "Enter a valid email address, like name@example.com",
-            "Rhowch gyfeiriad e-bost dilys, fel enw@example.com",
-        ),
-        TooLong => match field {
-            _ if cy => "Mae'r testun yn rhy hir: 255 nod ar y mwyaf".to_string(),
-            _ => "Text must be 255 characters or fewer".to_string(),
-        },
+        CardNoMissing => p.card_no_missing.to_string(),
+        CardNoInvalid => p.card_no_invalid.to_string(),
+        DebitNotAccepted => p.debit_not_accepted.to_string(),
+        CreditNotAccepted => p.credit_not_accepted.to_string(),
+        PrepaidNotAccepted => p.prepaid_not_accepted.to_string(),
+        ExpiryMissing => p.expiry_missing.to_string(),
+        ExpiryInvalid => p.expiry_invalid.to_string(),
+        ExpiryPast => p.expiry_past.to_string(),
+        NameMissing => p.name_missing.to_string(),
+        NameIsCardNumber => p.name_is_card_number.to_string(),
+        NameTooLong => p.name_too_long.to_string(),
+        CvcMissing => p.cvc_missing.to_string(),
+        CvcInvalid => p.cvc_invalid.to_string(),
+        Line1Missing => p.line1_missing.to_string(),
+        CityMissing => p.city_missing.to_string(),
+        PostcodeMissing => p.postcode_missing.to_string(),
+        PostcodeInvalid => p.postcode_invalid.to_string(),
+        CountryMissing => p.country_missing.to_string(),
+        EmailMissing => p.email_missing.to_string(),
+        EmailInvalid => p.email_invalid.to_string(),
+        BrandNotAccepted(brand) => p.brand_not_accepted.replace("{brand}", brand.label()),
+        TooLong => p.too_long.to_string(),
     }
 }
 
