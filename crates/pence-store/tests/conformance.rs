@@ -14,7 +14,7 @@ use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service}
 use pence_core::status::Status;
 use pence_core::StoreError;
 use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{engines, Engine, TestDb};
+use pence_testkit::{Engine, TestDb};
 use serde_json::json;
 
 async fn open(engine: Engine) -> (TestDb, SqlStore) {
@@ -89,638 +89,618 @@ fn created(p: &PaymentRecord) -> Record {
     Record::one(created_event(p), p)
 }
 
-#[tokio::test]
-async fn services_round_trip() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        assert!(store.services().await.unwrap().is_empty());
-        let mut a = service(false);
-        a.rate_limit_post = Some(40);
-        let b = service(true);
-        store.insert_service(&a).await.unwrap();
-        store.insert_service(&b).await.unwrap();
-        assert_eq!(store.service(&a.id).await.unwrap(), Some(a.clone()));
-        assert_eq!(store.services().await.unwrap().len(), 2);
-        assert!(matches!(
-            store.insert_service(&a).await,
-            Err(StoreError::Duplicate)
-        ));
-        let mut changed = a.clone();
-        changed.rate_limit_get = Some(7);
-        changed.rate_limit_post = None;
-        changed.cards = CardSettings {
-            accepted_brands: vec![Brand::Maestro, Brand::Visa],
-            accepted_types: AcceptedTypes::DebitOnly,
-            block_prepaid: true,
-            collect_billing_address: false,
-            email_collection: EmailCollection::Off,
-            surcharge_credit: 250,
-            surcharge_debit: 50,
-            surcharge_prepaid_debit: 75,
-        };
-        store.update_service(&changed).await.unwrap();
-        assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));
-        assert_eq!(store.service("nope").await.unwrap(), None);
-        store.close().await;
-    }
+pence_testkit::engine_tests!(services_round_trip);
+async fn services_round_trip(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    assert!(store.services().await.unwrap().is_empty());
+    let mut a = service(false);
+    a.rate_limit_post = Some(40);
+    let b = service(true);
+    store.insert_service(&a).await.unwrap();
+    store.insert_service(&b).await.unwrap();
+    assert_eq!(store.service(&a.id).await.unwrap(), Some(a.clone()));
+    assert_eq!(store.services().await.unwrap().len(), 2);
+    assert!(matches!(
+        store.insert_service(&a).await,
+        Err(StoreError::Duplicate)
+    ));
+    let mut changed = a.clone();
+    changed.rate_limit_get = Some(7);
+    changed.rate_limit_post = None;
+    changed.cards = CardSettings {
+        accepted_brands: vec![Brand::Maestro, Brand::Visa],
+        accepted_types: AcceptedTypes::DebitOnly,
+        block_prepaid: true,
+        collect_billing_address: false,
+        email_collection: EmailCollection::Off,
+        surcharge_credit: 250,
+        surcharge_debit: 50,
+        surcharge_prepaid_debit: 75,
+    };
+    store.update_service(&changed).await.unwrap();
+    assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));
+    assert_eq!(store.service("nope").await.unwrap(), None);
+    store.close().await;
 }
 
-#[tokio::test]
-async fn keys_are_found_by_hash_and_revoked_once() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let s = service(false);
-        store.insert_service(&s).await.unwrap();
-        let key = ApiKeyRecord {
-            id: new_id(),
-            service_id: s.id.clone(),
-            token_hash: "h".repeat(64),
-            display_prefix: "api_test_abcd".into(),
-            description: "d".into(),
-            created_ms: 5,
-            revoked_ms: None,
-        };
-        store.insert_api_key(&key).await.unwrap();
-        let (found, svc) = store
-            .api_key_by_hash(&key.token_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((found, svc), (key.clone(), s.clone()));
-        assert!(store.api_key_by_hash("other").await.unwrap().is_none());
-        assert!(store.revoke_api_key(&key.id, 9).await.unwrap());
-        assert!(!store.revoke_api_key(&key.id, 10).await.unwrap());
-        let (found, _) = store
-            .api_key_by_hash(&key.token_hash)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(found.revoked_ms, Some(9));
-        store.close().await;
-    }
+pence_testkit::engine_tests!(keys_are_found_by_hash_and_revoked_once);
+async fn keys_are_found_by_hash_and_revoked_once(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let s = service(false);
+    store.insert_service(&s).await.unwrap();
+    let key = ApiKeyRecord {
+        id: new_id(),
+        service_id: s.id.clone(),
+        token_hash: "h".repeat(64),
+        display_prefix: "api_test_abcd".into(),
+        description: "d".into(),
+        created_ms: 5,
+        revoked_ms: None,
+    };
+    store.insert_api_key(&key).await.unwrap();
+    let (found, svc) = store
+        .api_key_by_hash(&key.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found, svc), (key.clone(), s.clone()));
+    assert!(store.api_key_by_hash("other").await.unwrap().is_none());
+    assert!(store.revoke_api_key(&key.id, 9).await.unwrap());
+    assert!(!store.revoke_api_key(&key.id, 10).await.unwrap());
+    let (found, _) = store
+        .api_key_by_hash(&key.token_hash)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.revoked_ms, Some(9));
+    store.close().await;
 }
 
-#[tokio::test]
-async fn secrets_are_created_once() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let first = store.secret("s", b"one").await.unwrap();
-        let second = store.secret("s", b"two").await.unwrap();
-        assert_eq!(first, b"one");
-        assert_eq!(second, b"one");
-        store.close().await;
-    }
+pence_testkit::engine_tests!(secrets_are_created_once);
+async fn secrets_are_created_once(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let first = store.secret("s", b"one").await.unwrap();
+    let second = store.secret("s", b"two").await.unwrap();
+    assert_eq!(first, b"one");
+    assert_eq!(second, b"one");
+    store.close().await;
 }
 
-#[tokio::test]
-async fn payments_round_trip_scoped_by_service() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let p = payment("svc-a");
-        store.insert_payment(&p, &created(&p)).await.unwrap();
-        assert_eq!(
-            store.payment("svc-a", &p.id).await.unwrap(),
-            Some(p.clone())
-        );
-        assert_eq!(store.payment("svc-b", &p.id).await.unwrap(), None);
-        assert_eq!(store.payment_events("svc-b", &p.id).await.unwrap(), vec![]);
-        assert_eq!(
-            store.payment_events("svc-a", &p.id).await.unwrap(),
-            vec![created_event(&p)]
-        );
-        // A payment with nothing optional.
-        let mut bare = payment("svc-a");
-        bare.return_url = None;
-        bare.email = None;
-        bare.metadata = None;
-        bare.prefilled = Prefilled::default();
-        store.insert_payment(&bare, &created(&bare)).await.unwrap();
-        assert_eq!(store.payment("svc-a", &bare.id).await.unwrap(), Some(bare));
-        store.close().await;
-    }
+pence_testkit::engine_tests!(payments_round_trip_scoped_by_service);
+async fn payments_round_trip_scoped_by_service(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let p = payment("svc-a");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    assert_eq!(
+        store.payment("svc-a", &p.id).await.unwrap(),
+        Some(p.clone())
+    );
+    assert_eq!(store.payment("svc-b", &p.id).await.unwrap(), None);
+    assert_eq!(store.payment_events("svc-b", &p.id).await.unwrap(), vec![]);
+    assert_eq!(
+        store.payment_events("svc-a", &p.id).await.unwrap(),
+        vec![created_event(&p)]
+    );
+    // A payment with nothing optional.
+    let mut bare = payment("svc-a");
+    bare.return_url = None;
+    bare.email = None;
+    bare.metadata = None;
+    bare.prefilled = Prefilled::default();
+    store.insert_payment(&bare, &created(&bare)).await.unwrap();
+    assert_eq!(store.payment("svc-a", &bare.id).await.unwrap(), Some(bare));
+    store.close().await;
 }
 
-#[tokio::test]
-async fn group_commit_keeps_every_payment_with_its_event_and_isolates_a_bad_one() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let store = Arc::new(store);
-        let dup = payment("svc");
-        store.insert_payment(&dup, &created(&dup)).await.unwrap();
-        let mut tasks = Vec::new();
-        for i in 0..500 {
-            let store = store.clone();
-            let dup = dup.clone();
-            tasks.push(tokio::spawn(async move {
-                // Every 50th insert reuses an existing id: it must fail alone.
-                let p = if i % 50 == 0 { dup } else { payment("svc") };
-                let result = store.insert_payment(&p, &created(&p)).await;
-                (p, i % 50 == 0, result)
-            }));
+pence_testkit::engine_tests!(
+    group_commit_keeps_every_payment_with_its_event_and_isolates_a_bad_one
+);
+async fn group_commit_keeps_every_payment_with_its_event_and_isolates_a_bad_one(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let store = Arc::new(store);
+    let dup = payment("svc");
+    store.insert_payment(&dup, &created(&dup)).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..500 {
+        let store = store.clone();
+        let dup = dup.clone();
+        tasks.push(tokio::spawn(async move {
+            // Every 50th insert reuses an existing id: it must fail alone.
+            let p = if i % 50 == 0 { dup } else { payment("svc") };
+            let result = store.insert_payment(&p, &created(&p)).await;
+            (p, i % 50 == 0, result)
+        }));
+    }
+    let mut stored = 0;
+    for t in tasks {
+        let (p, is_dup, result) = t.await.unwrap();
+        if is_dup {
+            assert!(matches!(result, Err(StoreError::Duplicate)), "{result:?}");
+        } else {
+            result.unwrap();
+            stored += 1;
+            assert_eq!(
+                store.payment("svc", &p.id).await.unwrap().as_ref(),
+                Some(&p)
+            );
+            assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 1);
         }
-        let mut stored = 0;
-        for t in tasks {
-            let (p, is_dup, result) = t.await.unwrap();
-            if is_dup {
-                assert!(matches!(result, Err(StoreError::Duplicate)), "{result:?}");
-            } else {
-                result.unwrap();
-                stored += 1;
-                assert_eq!(
-                    store.payment("svc", &p.id).await.unwrap().as_ref(),
-                    Some(&p)
-                );
-                assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 1);
-            }
+    }
+    assert_eq!(stored, 490);
+    // The duplicate attempts added no event to the original.
+    assert_eq!(store.payment_events("svc", &dup.id).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(reopening_keeps_data_and_migrations_are_idempotent);
+async fn reopening_keeps_data_and_migrations_are_idempotent(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let store = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let p = payment("svc");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    store.close().await;
+    let again = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(again.payment("svc", &p.id).await.unwrap(), Some(p));
+    again.close().await;
+}
+
+pence_testkit::engine_tests!(status_changes_are_conditional_and_carry_their_events);
+async fn status_changes_are_conditional_and_carry_their_events(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let p = payment("svc");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    let cancel = LedgerEvent {
+        kind: EventKind::CancelledByExternalService,
+        status: Status::SystemCancelled,
+        created_ms: p.created_ms + 10,
+        ..created_event(&p)
+    };
+    let cancelled = PaymentRecord {
+        status: Status::SystemCancelled,
+        updated_ms: p.created_ms + 10,
+        ..p.clone()
+    };
+    store
+        .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
+        .await
+        .unwrap();
+    let now = store.payment("svc", &p.id).await.unwrap().unwrap();
+    assert_eq!(
+        (now.status, now.version, now.updated_ms),
+        (Status::SystemCancelled, 2, p.created_ms + 10)
+    );
+    // The same stale read cannot change it again, and writes no event.
+    let stale = store
+        .update_payment(&p, &expired(&p), &Record::one(cancel.clone(), &expired(&p)))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert_eq!(
+        store.payment("svc", &p.id).await.unwrap().unwrap().status,
+        Status::SystemCancelled
+    );
+    assert_eq!(
+        store.payment_events("svc", &p.id).await.unwrap(),
+        vec![created_event(&p), cancel]
+    );
+    // Nor can another service's scope.
+    let mut other = now.clone();
+    other.service_id = "other".into();
+    let wrong = store
+        .update_payment(&other, &expired(&other), &Record::default())
+        .await;
+    assert!(matches!(wrong, Err(StoreError::Conflict)));
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(journey_updates_keep_every_field_conditionally);
+async fn journey_updates_keep_every_field_conditionally(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let p = payment("svc");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    let mut next = p.clone();
+    next.status = Status::AuthorisationSuccess;
+    next.updated_ms += 5;
+    next.email = Some("payer@example.org".into());
+    next.card = Some(CardDetails {
+        first_digits: "424242".into(),
+        last_digits: "4242".into(),
+        cardholder_name: "Ada Lovelace".into(),
+        expiry: "04/31".into(),
+        brand: Brand::Visa,
+        card_type: CardType::Credit,
+        billing_address: Some(Address {
+            line1: "1 Street".into(),
+            line2: None,
+            postcode: "SW1A 1AA".into(),
+            city: "London".into(),
+            country: "GB".into(),
+        }),
+    });
+    next.provider_id = Some("provider-1".into());
+    next.three_ds_required = true;
+    next.corporate_surcharge = Some(250);
+    next.capture_submit_ms = Some(7);
+    next.captured_ms = Some(8);
+    next.settled_ms = Some(9);
+    let event = LedgerEvent {
+        kind: EventKind::AuthorisationSucceeded,
+        status: Status::AuthorisationSuccess,
+        ..created_event(&p)
+    };
+    store
+        .update_payment(&p, &next, &Record::one(event.clone(), &next))
+        .await
+        .unwrap();
+    let stored = store.journey_payment(&p.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored,
+        PaymentRecord {
+            version: 2,
+            ..next.clone()
         }
-        assert_eq!(stored, 490);
-        // The duplicate attempts added no event to the original.
-        assert_eq!(store.payment_events("svc", &dup.id).await.unwrap().len(), 1);
-        store.close().await;
+    );
+    // A stale read changes nothing and writes no event.
+    let stale = store
+        .update_payment(&p, &p, &Record::one(event.clone(), &p))
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 2);
+    // A card without type or address reads back as such.
+    let mut bare = stored.clone();
+    if let Some(card) = bare.card.as_mut() {
+        card.card_type = CardType::CreditOrDebit;
+        card.billing_address = None;
     }
+    store
+        .update_payment(&stored, &bare, &Record::default())
+        .await
+        .unwrap();
+    let read = store.payment("svc", &p.id).await.unwrap().unwrap();
+    assert_eq!(read.card, bare.card);
+    assert_eq!(store.journey_payment("nope").await.unwrap(), None);
+    store.close().await;
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_migrations_are_idempotent() {
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let store = pence_store::connect(&db.url, StoreOptions::default())
-            .await
-            .unwrap();
-        let p = payment("svc");
-        store.insert_payment(&p, &created(&p)).await.unwrap();
-        store.close().await;
-        let again = pence_store::connect(&db.url, StoreOptions::default())
-            .await
-            .unwrap();
-        assert_eq!(again.payment("svc", &p.id).await.unwrap(), Some(p));
-        again.close().await;
-    }
-}
+pence_testkit::engine_tests!(tokens_are_claimed_once_and_sweeps_find_due_payments);
+async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    assert!(store.claim_token("h1", "p1", 1).await.unwrap());
+    assert!(!store.claim_token("h1", "p1", 2).await.unwrap());
+    assert!(store.claim_token("h2", "p1", 3).await.unwrap());
 
-#[tokio::test]
-async fn status_changes_are_conditional_and_carry_their_events() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let p = payment("svc");
-        store.insert_payment(&p, &created(&p)).await.unwrap();
-        let cancel = LedgerEvent {
-            kind: EventKind::CancelledByExternalService,
-            status: Status::SystemCancelled,
-            created_ms: p.created_ms + 10,
-            ..created_event(&p)
-        };
-        let cancelled = PaymentRecord {
-            status: Status::SystemCancelled,
-            updated_ms: p.created_ms + 10,
-            ..p.clone()
-        };
-        store
-            .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
-            .await
-            .unwrap();
-        let now = store.payment("svc", &p.id).await.unwrap().unwrap();
-        assert_eq!(
-            (now.status, now.version, now.updated_ms),
-            (Status::SystemCancelled, 2, p.created_ms + 10)
-        );
-        // The same stale read cannot change it again, and writes no event.
-        let stale = store
-            .update_payment(&p, &expired(&p), &Record::one(cancel.clone(), &expired(&p)))
-            .await;
-        assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
-        assert_eq!(
-            store.payment("svc", &p.id).await.unwrap().unwrap().status,
-            Status::SystemCancelled
-        );
-        assert_eq!(
-            store.payment_events("svc", &p.id).await.unwrap(),
-            vec![created_event(&p), cancel]
-        );
-        // Nor can another service's scope.
-        let mut other = now.clone();
-        other.service_id = "other".into();
-        let wrong = store
-            .update_payment(&other, &expired(&other), &Record::default())
-            .await;
-        assert!(matches!(wrong, Err(StoreError::Conflict)));
-        store.close().await;
+    let old = payment("svc");
+    let mut young = payment("svc");
+    young.created_ms = old.created_ms + 1_000;
+    young.updated_ms = young.created_ms;
+    let mut done = payment("svc");
+    done.status = Status::Captured;
+    for p in [&old, &young, &done] {
+        store.insert_payment(p, &created(p)).await.unwrap();
     }
-}
-
-#[tokio::test]
-async fn journey_updates_keep_every_field_conditionally() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let p = payment("svc");
-        store.insert_payment(&p, &created(&p)).await.unwrap();
-        let mut next = p.clone();
-        next.status = Status::AuthorisationSuccess;
-        next.updated_ms += 5;
-        next.email = Some("payer@example.org".into());
-        next.card = Some(CardDetails {
-            first_digits: "424242".into(),
-            last_digits: "4242".into(),
-            cardholder_name: "Ada Lovelace".into(),
-            expiry: "04/31".into(),
-            brand: Brand::Visa,
-            card_type: CardType::Credit,
-            billing_address: Some(Address {
-                line1: "1 Street".into(),
-                line2: None,
-                postcode: "SW1A 1AA".into(),
-                city: "London".into(),
-                country: "GB".into(),
-            }),
-        });
-        next.provider_id = Some("provider-1".into());
-        next.three_ds_required = true;
-        next.corporate_surcharge = Some(250);
-        next.capture_submit_ms = Some(7);
-        next.captured_ms = Some(8);
-        next.settled_ms = Some(9);
-        let event = LedgerEvent {
-            kind: EventKind::AuthorisationSucceeded,
-            status: Status::AuthorisationSuccess,
-            ..created_event(&p)
-        };
-        store
-            .update_payment(&p, &next, &Record::one(event.clone(), &next))
-            .await
-            .unwrap();
-        let stored = store.journey_payment(&p.id).await.unwrap().unwrap();
-        assert_eq!(
-            stored,
-            PaymentRecord {
-                version: 2,
-                ..next.clone()
-            }
-        );
-        // A stale read changes nothing and writes no event.
-        let stale = store
-            .update_payment(&p, &p, &Record::one(event.clone(), &p))
-            .await;
-        assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
-        assert_eq!(store.payment_events("svc", &p.id).await.unwrap().len(), 2);
-        // A card without type or address reads back as such.
-        let mut bare = stored.clone();
-        if let Some(card) = bare.card.as_mut() {
-            card.card_type = CardType::CreditOrDebit;
-            card.billing_address = None;
+    let due = |created_before, updated_before| {
+        let store = &store;
+        async move {
+            store
+                .due_payments(
+                    &[Status::Created, Status::EnteringCardDetails],
+                    created_before,
+                    updated_before,
+                    10,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
         }
-        store
-            .update_payment(&stored, &bare, &Record::default())
-            .await
-            .unwrap();
-        let read = store.payment("svc", &p.id).await.unwrap().unwrap();
-        assert_eq!(read.card, bare.card);
-        assert_eq!(store.journey_payment("nope").await.unwrap(), None);
-        store.close().await;
-    }
+    };
+    assert_eq!(
+        due(old.created_ms + 1, i64::MAX).await,
+        vec![old.id.clone()]
+    );
+    assert_eq!(
+        due(i64::MAX, i64::MAX).await,
+        vec![old.id.clone(), young.id.clone()]
+    );
+    assert!(due(i64::MAX, old.updated_ms).await.is_empty());
+    store.close().await;
 }
 
-#[tokio::test]
-async fn tokens_are_claimed_once_and_sweeps_find_due_payments() {
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        assert!(store.claim_token("h1", "p1", 1).await.unwrap());
-        assert!(!store.claim_token("h1", "p1", 2).await.unwrap());
-        assert!(store.claim_token("h2", "p1", 3).await.unwrap());
-
-        let old = payment("svc");
-        let mut young = payment("svc");
-        young.created_ms = old.created_ms + 1_000;
-        young.updated_ms = young.created_ms;
-        let mut done = payment("svc");
-        done.status = Status::Captured;
-        for p in [&old, &young, &done] {
-            store.insert_payment(p, &created(p)).await.unwrap();
-        }
-        let due = |created_before, updated_before| {
-            let store = &store;
-            async move {
-                store
-                    .due_payments(
-                        &[Status::Created, Status::EnteringCardDetails],
-                        created_before,
-                        updated_before,
-                        10,
-                    )
-                    .await
-                    .unwrap()
-                    .into_iter()
-                    .map(|p| p.id)
-                    .collect::<Vec<_>>()
-            }
-        };
-        assert_eq!(
-            due(old.created_ms + 1, i64::MAX).await,
-            vec![old.id.clone()]
-        );
-        assert_eq!(
-            due(i64::MAX, i64::MAX).await,
-            vec![old.id.clone(), young.id.clone()]
-        );
-        assert!(due(i64::MAX, old.updated_ms).await.is_empty());
-        store.close().await;
-    }
-}
-
+pence_testkit::engine_tests!(text_search_and_totals_agree_with_the_rows);
 /// Text filters find fragments anywhere, case-insensitively, through the trigram indexes
 /// (3+ characters) or without them (shorter), with LIKE's wildcards and FTS's quotes taken
 /// literally; a cardholder name set later is found; the unfiltered total is the
 /// trigger-kept count, right across services and bulk loads.
-#[tokio::test]
-async fn text_search_and_totals_agree_with_the_rows() {
+async fn text_search_and_totals_agree_with_the_rows(engine: Engine) {
     use pence_core::search::PaymentFilter;
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let (a, b) = (service(false), service(false));
-        store.insert_service(&a).await.unwrap();
-        store.insert_service(&b).await.unwrap();
-        let mut made = Vec::new();
-        for (i, reference) in ["INV-0012345", "Ref \"quoted\" 50%_off", "zz", "inv-9912345"]
-            .into_iter()
-            .enumerate()
-        {
-            let mut p = payment(&a.id);
-            p.reference = reference.into();
-            p.email = Some(format!("Person{i}@Example.org"));
-            p.created_ms += i as i64;
-            store.insert_payment(&p, &created(&p)).await.unwrap();
-            made.push(p);
-        }
-        let other = payment(&b.id);
-        store
-            .load(std::slice::from_ref(&other), &[], &[])
-            .await
-            .unwrap();
-
-        let find = |f: PaymentFilter| {
-            let store = store.clone();
-            let service = a.id.clone();
-            async move {
-                let (total, rows) = store.search_payments(&service, &f, 500, 0).await.unwrap();
-                let refs: Vec<String> = rows.into_iter().map(|p| p.reference).collect();
-                assert_eq!(total as usize, refs.len());
-                refs
-            }
-        };
-        let text = |field: &str, v: &str| {
-            let mut f = PaymentFilter::default();
-            let v = Some(v.to_lowercase());
-            match field {
-                "reference" => f.reference = v,
-                "email" => f.email = v,
-                _ => f.cardholder_name = v,
-            }
-            f
-        };
-        assert_eq!(
-            find(text("reference", "12345")).await,
-            ["inv-9912345", "INV-0012345"]
-        );
-        assert_eq!(find(text("reference", "INV-00")).await, ["INV-0012345"]);
-        assert_eq!(
-            find(text("reference", "\"quoted\" 50%_")).await,
-            ["Ref \"quoted\" 50%_off"]
-        );
-        assert_eq!(
-            find(text("reference", "0%_o")).await,
-            ["Ref \"quoted\" 50%_off"]
-        );
-        assert!(
-            find(text("reference", "5_%")).await.is_empty(),
-            "wildcards are literal"
-        );
-        assert_eq!(
-            find(text("reference", "z")).await,
-            ["zz"],
-            "short fragments still match"
-        );
-        assert_eq!(
-            find(text("email", "PERSON1@")).await,
-            ["Ref \"quoted\" 50%_off"]
-        );
-        assert!(find(text("email", "person9")).await.is_empty());
-
-        // A name entered later is indexed too; changing it again replaces it.
-        let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
-        let mut named = stored.clone();
-        named.card = Some(CardDetails {
-            first_digits: "424242".into(),
-            last_digits: "4242".into(),
-            cardholder_name: "Ada Lovelace".into(),
-            expiry: "04/31".into(),
-            brand: Brand::parse("visa").unwrap(),
-            card_type: CardType::Credit,
-            billing_address: None,
-        });
-        store
-            .update_payment(&stored, &named, &Record::default())
-            .await
-            .unwrap();
-        assert_eq!(
-            find(text("cardholder_name", "lovelace")).await,
-            ["INV-0012345"]
-        );
-        let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
-        let mut renamed = stored.clone();
-        renamed.card.as_mut().unwrap().cardholder_name = "Grace Hopper".into();
-        store
-            .update_payment(&stored, &renamed, &Record::default())
-            .await
-            .unwrap();
-        assert!(find(text("cardholder_name", "lovelace")).await.is_empty());
-        assert_eq!(
-            find(text("cardholder_name", "HOPPER")).await,
-            ["INV-0012345"]
-        );
-
-        // Totals without a filter come from the counts: 4 here, 1 in the other service.
-        let (total, rows) = store
-            .search_payments(&a.id, &PaymentFilter::default(), 2, 2)
-            .await
-            .unwrap();
-        assert_eq!(total, 4);
-        let page: Vec<&str> = rows.iter().map(|p| p.reference.as_str()).collect();
-        assert_eq!(
-            page,
-            ["Ref \"quoted\" 50%_off", "INV-0012345"],
-            "oldest end, newest first"
-        );
-        let (total, _) = store
-            .search_payments(&b.id, &PaymentFilter::default(), 500, 0)
-            .await
-            .unwrap();
-        assert_eq!(total, 1);
+    let (_db, store) = open(engine).await;
+    let (a, b) = (service(false), service(false));
+    store.insert_service(&a).await.unwrap();
+    store.insert_service(&b).await.unwrap();
+    let mut made = Vec::new();
+    for (i, reference) in ["INV-0012345", "Ref \"quoted\" 50%_off", "zz", "inv-9912345"]
+        .into_iter()
+        .enumerate()
+    {
+        let mut p = payment(&a.id);
+        p.reference = reference.into();
+        p.email = Some(format!("Person{i}@Example.org"));
+        p.created_ms += i as i64;
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        made.push(p);
     }
+    let other = payment(&b.id);
+    store
+        .load(std::slice::from_ref(&other), &[], &[])
+        .await
+        .unwrap();
+
+    let find = |f: PaymentFilter| {
+        let store = store.clone();
+        let service = a.id.clone();
+        async move {
+            let (total, rows) = store.search_payments(&service, &f, 500, 0).await.unwrap();
+            let refs: Vec<String> = rows.into_iter().map(|p| p.reference).collect();
+            assert_eq!(total as usize, refs.len());
+            refs
+        }
+    };
+    let text = |field: &str, v: &str| {
+        let mut f = PaymentFilter::default();
+        let v = Some(v.to_lowercase());
+        match field {
+            "reference" => f.reference = v,
+            "email" => f.email = v,
+            _ => f.cardholder_name = v,
+        }
+        f
+    };
+    assert_eq!(
+        find(text("reference", "12345")).await,
+        ["inv-9912345", "INV-0012345"]
+    );
+    assert_eq!(find(text("reference", "INV-00")).await, ["INV-0012345"]);
+    assert_eq!(
+        find(text("reference", "\"quoted\" 50%_")).await,
+        ["Ref \"quoted\" 50%_off"]
+    );
+    assert_eq!(
+        find(text("reference", "0%_o")).await,
+        ["Ref \"quoted\" 50%_off"]
+    );
+    assert!(
+        find(text("reference", "5_%")).await.is_empty(),
+        "wildcards are literal"
+    );
+    assert_eq!(
+        find(text("reference", "z")).await,
+        ["zz"],
+        "short fragments still match"
+    );
+    assert_eq!(
+        find(text("email", "PERSON1@")).await,
+        ["Ref \"quoted\" 50%_off"]
+    );
+    assert!(find(text("email", "person9")).await.is_empty());
+
+    // A name entered later is indexed too; changing it again replaces it.
+    let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
+    let mut named = stored.clone();
+    named.card = Some(CardDetails {
+        first_digits: "424242".into(),
+        last_digits: "4242".into(),
+        cardholder_name: "Ada Lovelace".into(),
+        expiry: "04/31".into(),
+        brand: Brand::parse("visa").unwrap(),
+        card_type: CardType::Credit,
+        billing_address: None,
+    });
+    store
+        .update_payment(&stored, &named, &Record::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        find(text("cardholder_name", "lovelace")).await,
+        ["INV-0012345"]
+    );
+    let stored = store.payment(&a.id, &made[0].id).await.unwrap().unwrap();
+    let mut renamed = stored.clone();
+    renamed.card.as_mut().unwrap().cardholder_name = "Grace Hopper".into();
+    store
+        .update_payment(&stored, &renamed, &Record::default())
+        .await
+        .unwrap();
+    assert!(find(text("cardholder_name", "lovelace")).await.is_empty());
+    assert_eq!(
+        find(text("cardholder_name", "HOPPER")).await,
+        ["INV-0012345"]
+    );
+
+    // Totals without a filter come from the counts: 4 here, 1 in the other service.
+    let (total, rows) = store
+        .search_payments(&a.id, &PaymentFilter::default(), 2, 2)
+        .await
+        .unwrap();
+    assert_eq!(total, 4);
+    let page: Vec<&str> = rows.iter().map(|p| p.reference.as_str()).collect();
+    assert_eq!(
+        page,
+        ["Ref \"quoted\" 50%_off", "INV-0012345"],
+        "oldest end, newest first"
+    );
+    let (total, _) = store
+        .search_payments(&b.id, &PaymentFilter::default(), 500, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 1);
 }
 
+pence_testkit::engine_tests!(the_outbox_follows_the_changes_that_commit);
 /// The outbox: a change writes one message per active subscription of its service that
 /// wants the event, with the payment as it stands after; a change that loses its race writes
 /// none; claims never hand one message to two holders; a rotation moves later messages only.
-#[tokio::test]
-async fn the_outbox_follows_the_changes_that_commit() {
+async fn the_outbox_follows_the_changes_that_commit(engine: Engine) {
     use pence_core::webhook::{DeliveryStatus, EventType, Subscription};
     use pence_core::WebhookStore;
-    for engine in engines() {
-        let (_db, store) = open(engine).await;
-        let sub = |id: &str, tag: &str, service: &str, types: &[EventType], active| Subscription {
-            id: id.into(),
-            service_id: service.into(),
-            tag: tag.into(),
-            callback_url: "http://127.0.0.1:9/h".into(),
-            description: String::new(),
-            event_types: types.to_vec(),
-            active,
-            secret_version: 1,
-            created_ms: 1,
-            updated_ms: 1,
-        };
-        let wants = sub("w1", "aaaaaa", "svc", &[EventType::Failed], true);
-        store.insert_webhook(&wants, "s1").await.unwrap();
-        for other in [
-            sub("w2", "bbbbbb", "svc", &[EventType::Captured], true),
-            sub("w3", "cccccc", "svc", &[EventType::Failed], false),
-            sub("w4", "dddddd", "other", &[EventType::Failed], true),
-        ] {
-            store.insert_webhook(&other, "s").await.unwrap();
-        }
-        let dup = store
-            .insert_webhook(&sub("w5", "aaaaaa", "svc", &[], true), "s")
-            .await;
-        assert!(matches!(dup, Err(StoreError::Duplicate)), "tags are unique");
-
-        let p = payment("svc");
-        store.insert_payment(&p, &created(&p)).await.unwrap();
-        let cancel = LedgerEvent {
-            kind: EventKind::CancelledByExternalService,
-            status: Status::SystemCancelled,
-            created_ms: p.created_ms + 10,
-            ..created_event(&p)
-        };
-        let cancelled = PaymentRecord {
-            status: Status::SystemCancelled,
-            ..p.clone()
-        };
-        // Lost race first: nothing is written.
-        let mut stale = p.clone();
-        stale.version += 7;
-        let lost = store
-            .update_payment(&stale, &cancelled, &Record::one(cancel.clone(), &cancelled))
-            .await;
-        assert!(matches!(lost, Err(StoreError::Conflict)));
-        assert!(store
-            .webhook_messages("w1", None, 10)
-            .await
-            .unwrap()
-            .is_empty());
-        store
-            .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
-            .await
-            .unwrap();
-        let messages = store.webhook_messages("w1", None, 10).await.unwrap();
-        assert_eq!(messages.len(), 1);
-        let m = &messages[0];
-        assert!(m.id.len() == 26 && m.id.ends_with("aaaaaa"), "{}", m.id);
-        assert_eq!(
-            (
-                m.event_type.as_str(),
-                m.event_ms,
-                m.status,
-                m.secret_version
-            ),
-            (
-                "card_payment_failed",
-                cancel.created_ms,
-                DeliveryStatus::Pending,
-                1
-            )
-        );
-        let resource: serde_json::Value = serde_json::from_str(&m.resource).unwrap();
-        assert_eq!(resource["state"]["status"], "cancelled");
-        assert_eq!(resource["payment_id"], p.id.as_str());
-        for quiet in ["w2", "w3", "w4"] {
-            assert!(store
-                .webhook_messages(quiet, None, 10)
-                .await
-                .unwrap()
-                .is_empty());
-        }
-
-        // Two claims at once: one gets it.
-        let (a, b) = tokio::join!(
-            store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-a", 10),
-            store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-b", 10),
-        );
-        assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
-        // Until the lease ends, nobody else; after it, again.
-        assert!(store
-            .claim_webhook_messages("w1", i64::MAX, 999, 2_000, "claim-c", 10)
-            .await
-            .unwrap()
-            .is_empty());
-        assert_eq!(
-            store
-                .claim_webhook_messages("w1", i64::MAX, 1_000, 2_000, "claim-d", 10)
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
-        // Not due yet: not claimed.
-        assert!(store
-            .claim_webhook_messages("w1", m.next_attempt_ms - 1, 5_000, 6_000, "e", 10)
-            .await
-            .unwrap()
-            .is_empty());
-
-        // Rotation: version 2 for messages created after it; resend re-signs.
-        assert!(store.rotate_webhook_secret("w1", "s2", 5).await.unwrap());
-        assert!(!store.rotate_webhook_secret("nope", "s", 5).await.unwrap());
-        assert_eq!(
-            store.webhook("w1").await.unwrap().unwrap().secret_version,
-            2
-        );
-        assert_eq!(
-            store.webhook_secret("w1", 1).await.unwrap().as_deref(),
-            Some("s1")
-        );
-        assert_eq!(
-            store.webhook_secret("w1", 2).await.unwrap().as_deref(),
-            Some("s2")
-        );
-        assert_eq!(
-            store
-                .webhook_message(&m.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .secret_version,
-            1
-        );
-        assert!(store.resend_webhook_message(&m.id, 7).await.unwrap());
-        assert_eq!(
-            store
-                .webhook_message(&m.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .secret_version,
-            2
-        );
-        assert!(!store.resend_webhook_message("nope", 7).await.unwrap());
-
-        // Deactivating stops what is pending.
-        let mut off = store.webhook("w1").await.unwrap().unwrap();
-        off.active = false;
-        store.update_webhook(&off).await.unwrap();
-        assert_eq!(
-            store.webhook_message(&m.id).await.unwrap().unwrap().status,
-            DeliveryStatus::WillNotSend
-        );
-        assert_eq!(store.webhooks(Some("svc")).await.unwrap().len(), 3);
-        store.close().await;
+    let (_db, store) = open(engine).await;
+    let sub = |id: &str, tag: &str, service: &str, types: &[EventType], active| Subscription {
+        id: id.into(),
+        service_id: service.into(),
+        tag: tag.into(),
+        callback_url: "http://127.0.0.1:9/h".into(),
+        description: String::new(),
+        event_types: types.to_vec(),
+        active,
+        secret_version: 1,
+        created_ms: 1,
+        updated_ms: 1,
+    };
+    let wants = sub("w1", "aaaaaa", "svc", &[EventType::Failed], true);
+    store.insert_webhook(&wants, "s1").await.unwrap();
+    for other in [
+        sub("w2", "bbbbbb", "svc", &[EventType::Captured], true),
+        sub("w3", "cccccc", "svc", &[EventType::Failed], false),
+        sub("w4", "dddddd", "other", &[EventType::Failed], true),
+    ] {
+        store.insert_webhook(&other, "s").await.unwrap();
     }
+    let dup = store
+        .insert_webhook(&sub("w5", "aaaaaa", "svc", &[], true), "s")
+        .await;
+    assert!(matches!(dup, Err(StoreError::Duplicate)), "tags are unique");
+
+    let p = payment("svc");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    let cancel = LedgerEvent {
+        kind: EventKind::CancelledByExternalService,
+        status: Status::SystemCancelled,
+        created_ms: p.created_ms + 10,
+        ..created_event(&p)
+    };
+    let cancelled = PaymentRecord {
+        status: Status::SystemCancelled,
+        ..p.clone()
+    };
+    // Lost race first: nothing is written.
+    let mut stale = p.clone();
+    stale.version += 7;
+    let lost = store
+        .update_payment(&stale, &cancelled, &Record::one(cancel.clone(), &cancelled))
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict)));
+    assert!(store
+        .webhook_messages("w1", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .update_payment(&p, &cancelled, &Record::one(cancel.clone(), &cancelled))
+        .await
+        .unwrap();
+    let messages = store.webhook_messages("w1", None, 10).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert!(m.id.len() == 26 && m.id.ends_with("aaaaaa"), "{}", m.id);
+    assert_eq!(
+        (
+            m.event_type.as_str(),
+            m.event_ms,
+            m.status,
+            m.secret_version
+        ),
+        (
+            "card_payment_failed",
+            cancel.created_ms,
+            DeliveryStatus::Pending,
+            1
+        )
+    );
+    let resource: serde_json::Value = serde_json::from_str(&m.resource).unwrap();
+    assert_eq!(resource["state"]["status"], "cancelled");
+    assert_eq!(resource["payment_id"], p.id.as_str());
+    for quiet in ["w2", "w3", "w4"] {
+        assert!(store
+            .webhook_messages(quiet, None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    // Two claims at once: one gets it.
+    let (a, b) = tokio::join!(
+        store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-a", 10),
+        store.claim_webhook_messages("w1", i64::MAX, 100, 1_000, "claim-b", 10),
+    );
+    assert_eq!(a.unwrap().len() + b.unwrap().len(), 1);
+    // Until the lease ends, nobody else; after it, again.
+    assert!(store
+        .claim_webhook_messages("w1", i64::MAX, 999, 2_000, "claim-c", 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .claim_webhook_messages("w1", i64::MAX, 1_000, 2_000, "claim-d", 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Not due yet: not claimed.
+    assert!(store
+        .claim_webhook_messages("w1", m.next_attempt_ms - 1, 5_000, 6_000, "e", 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Rotation: version 2 for messages created after it; resend re-signs.
+    assert!(store.rotate_webhook_secret("w1", "s2", 5).await.unwrap());
+    assert!(!store.rotate_webhook_secret("nope", "s", 5).await.unwrap());
+    assert_eq!(
+        store.webhook("w1").await.unwrap().unwrap().secret_version,
+        2
+    );
+    assert_eq!(
+        store.webhook_secret("w1", 1).await.unwrap().as_deref(),
+        Some("s1")
+    );
+    assert_eq!(
+        store.webhook_secret("w1", 2).await.unwrap().as_deref(),
+        Some("s2")
+    );
+    assert_eq!(
+        store
+            .webhook_message(&m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_version,
+        1
+    );
+    assert!(store.resend_webhook_message(&m.id, 7).await.unwrap());
+    assert_eq!(
+        store
+            .webhook_message(&m.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_version,
+        2
+    );
+    assert!(!store.resend_webhook_message("nope", 7).await.unwrap());
+
+    // Deactivating stops what is pending.
+    let mut off = store.webhook("w1").await.unwrap().unwrap();
+    off.active = false;
+    store.update_webhook(&off).await.unwrap();
+    assert_eq!(
+        store.webhook_message(&m.id).await.unwrap().unwrap().status,
+        DeliveryStatus::WillNotSend
+    );
+    assert_eq!(store.webhooks(Some("svc")).await.unwrap().len(), 3);
+    store.close().await;
 }

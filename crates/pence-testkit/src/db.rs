@@ -9,13 +9,58 @@ pub enum Engine {
     Postgres,
 }
 
-/// SQLite always; PostgreSQL too when `PENCE_TEST_POSTGRES_URL` is set (CI sets it).
-pub fn engines() -> Vec<Engine> {
-    let mut out = vec![Engine::Sqlite];
-    if postgres_url().is_some() {
-        out.push(Engine::Postgres);
-    }
-    out
+/// Whether PostgreSQL tests can run here (`PENCE_TEST_POSTGRES_URL` is set).
+pub fn postgres_configured() -> bool {
+    postgres_url().is_some()
+}
+
+/// Declares, for each async test function `name(engine: Engine)`, a module `name` with a
+/// test per engine (`name::sqlite`, `name::postgres`), so a failure names its engine and the
+/// engines run in parallel. Without `PENCE_TEST_POSTGRES_URL` the PostgreSQL test says so
+/// and does nothing (CI always sets it). `multi_thread:` gives the tests a multi-threaded
+/// runtime; `sync:` is for tests that run their own (property tests).
+#[macro_export]
+macro_rules! engine_tests {
+    (sync: $($name:ident),* $(,)?) => {
+        $(mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name($crate::Engine::Sqlite)
+            }
+
+            #[test]
+            fn postgres() {
+                if $crate::db::postgres_configured() {
+                    super::$name($crate::Engine::Postgres)
+                } else {
+                    eprintln!("PENCE_TEST_POSTGRES_URL is not set: not run on PostgreSQL");
+                }
+            }
+        })*
+    };
+    (multi_thread: $($name:ident),* $(,)?) => {
+        $($crate::engine_tests!(@one [tokio::test(flavor = "multi_thread")] $name);)*
+    };
+    ($($name:ident),* $(,)?) => {
+        $($crate::engine_tests!(@one [tokio::test] $name);)*
+    };
+    (@one [$($attr:tt)*] $name:ident) => {
+        mod $name {
+            #[$($attr)*]
+            async fn sqlite() {
+                super::$name($crate::Engine::Sqlite).await
+            }
+
+            #[$($attr)*]
+            async fn postgres() {
+                if $crate::db::postgres_configured() {
+                    super::$name($crate::Engine::Postgres).await
+                } else {
+                    eprintln!("PENCE_TEST_POSTGRES_URL is not set: not run on PostgreSQL");
+                }
+            }
+        }
+    };
 }
 
 fn postgres_url() -> Option<String> {

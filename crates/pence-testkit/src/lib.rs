@@ -9,6 +9,6 @@ pub mod server;
 pub mod spec;
 
 pub use browser::{Browser, ServiceSite};
-pub use db::{engines, Engine, TestDb};
+pub use db::{Engine, TestDb};
 pub use receiver::{Answer, Received, Receiver};
 pub use server::{Reply, ServerOptions, TestServer};

@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pence_testkit::{engines, TestDb};
+use pence_testkit::{Engine, TestDb};
 
 const PENCE: &str = env!("CARGO_BIN_EXE_pence");
 
@@ -28,52 +28,50 @@ fn ok(db: &str, args: &[&str]) -> String {
     stdout
 }
 
-#[tokio::test]
-async fn services_and_keys() {
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let url = db.url.as_str();
-        // No sandbox service yet: key create says what to do.
-        let (code, _, stderr) = pence(url, &["key", "create"]);
-        assert_ne!(code, 0);
-        assert!(stderr.contains("pence service create"), "{stderr}");
+pence_testkit::engine_tests!(services_and_keys);
+async fn services_and_keys(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let url = db.url.as_str();
+    // No sandbox service yet: key create says what to do.
+    let (code, _, stderr) = pence(url, &["key", "create"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("pence service create"), "{stderr}");
 
-        let id = ok(url, &["service", "create", "--name", "Parking permits"]);
-        let id = id.trim_end();
-        assert_eq!(id.len(), 26, "only the id on stdout: {id:?}");
-        let live = ok(url, &["service", "create", "--name", "Live one", "--live"]);
-        let list = ok(url, &["service", "list"]);
-        assert!(list.contains(id) && list.contains("Parking permits") && list.contains("test"));
-        assert!(list.contains(live.trim_end()) && list.contains("live"));
+    let id = ok(url, &["service", "create", "--name", "Parking permits"]);
+    let id = id.trim_end();
+    assert_eq!(id.len(), 26, "only the id on stdout: {id:?}");
+    let live = ok(url, &["service", "create", "--name", "Live one", "--live"]);
+    let list = ok(url, &["service", "list"]);
+    assert!(list.contains(id) && list.contains("Parking permits") && list.contains("test"));
+    assert!(list.contains(live.trim_end()) && list.contains("live"));
 
-        let key = ok(url, &["key", "create", "--description", "ci"]);
-        let key = key.trim_end();
-        assert!(
-            key.starts_with("api_test_") && key.len() == 67 && !key.contains('\n'),
-            "{key:?}"
-        );
-        let live_key = ok(url, &["key", "create", "--service", live.trim_end()]);
-        assert!(live_key.starts_with("api_live_"));
-        let (code, _, stderr) = pence(url, &["key", "create", "--service", "nope"]);
-        assert_ne!(code, 0);
-        assert!(stderr.contains("no service nope"));
+    let key = ok(url, &["key", "create", "--description", "ci"]);
+    let key = key.trim_end();
+    assert!(
+        key.starts_with("api_test_") && key.len() == 67 && !key.contains('\n'),
+        "{key:?}"
+    );
+    let live_key = ok(url, &["key", "create", "--service", live.trim_end()]);
+    assert!(live_key.starts_with("api_live_"));
+    let (code, _, stderr) = pence(url, &["key", "create", "--service", "nope"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no service nope"));
 
-        let keys = ok(url, &["key", "list"]);
-        assert!(keys.contains(&key[..13]) && keys.contains("active") && keys.contains("ci"));
-        assert!(!keys.contains(key), "a key is never listed in full");
-        let key_id = keys
-            .lines()
-            .find(|l| l.contains("ci"))
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap()
-            .to_string();
-        ok(url, &["key", "revoke", &key_id]);
-        assert!(ok(url, &["key", "list"]).contains("revoked"));
-        let (code, _, _) = pence(url, &["key", "revoke", &key_id]);
-        assert_ne!(code, 0, "revoking twice fails");
+    let keys = ok(url, &["key", "list"]);
+    assert!(keys.contains(&key[..13]) && keys.contains("active") && keys.contains("ci"));
+    assert!(!keys.contains(key), "a key is never listed in full");
+    let key_id = keys
+        .lines()
+        .find(|l| l.contains("ci"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    ok(url, &["key", "revoke", &key_id]);
+    assert!(ok(url, &["key", "list"]).contains("revoked"));
+    let (code, _, _) = pence(url, &["key", "revoke", &key_id]);
+    assert_ne!(code, 0, "revoking twice fails");
 
-        ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
-    }
+    ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
 }
 
 #[test]
@@ -126,121 +124,119 @@ fn read_banner(child: &mut Child) -> Vec<String> {
     lines
 }
 
-#[tokio::test]
-async fn serve_first_run_then_revoke_then_sigterm() {
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let mut child = Command::new(PENCE)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-            .env_remove("PENCE_CONFIG")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let banner = read_banner(&mut child);
-        let server = Server(child);
-        let find = |prefix: &str| {
-            banner
-                .iter()
-                .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
-                .unwrap_or_else(|| panic!("no {prefix:?} in {banner:?}"))
-        };
-        let url = find("Pence is running at");
-        let key = find("test API key:");
-        let service_id = find("service id:");
-        assert!(
-            url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
-            "{url}"
-        );
-        assert_eq!(service_id.len(), 26);
+pence_testkit::engine_tests!(serve_first_run_then_revoke_then_sigterm);
+async fn serve_first_run_then_revoke_then_sigterm(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let mut child = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env_remove("PENCE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut child);
+    let server = Server(child);
+    let find = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {banner:?}"))
+    };
+    let url = find("Pence is running at");
+    let key = find("test API key:");
+    let service_id = find("service id:");
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "{url}"
+    );
+    assert_eq!(service_id.len(), 26);
 
-        let http = reqwest::Client::new();
-        let body = serde_json::json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
-        let resp = http
-            .post(format!("{url}/v1/payments"))
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
+    let resp = http
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let json: serde_json::Value = resp.json().await.unwrap();
+    pence_testkit::spec::validate_response("POST", "/v1/payments", 201, &json).unwrap();
+    assert!(json["_links"]["next_url"]["href"]
+        .as_str()
+        .unwrap()
+        .starts_with(&url));
+    let health = http.get(format!("{url}/healthcheck")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+
+    // Revoked while the server runs: refused within the key cache's second.
+    let keys = ok(&db.url, &["key", "list"]);
+    let key_id = keys
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    ok(&db.url, &["key", "revoke", &key_id]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = http
+            .get(format!(
+                "{url}/v1/payments/{}",
+                json["payment_id"].as_str().unwrap()
+            ))
             .bearer_auth(&key)
-            .json(&body)
             .send()
             .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-        let json: serde_json::Value = resp.json().await.unwrap();
-        pence_testkit::spec::validate_response("POST", "/v1/payments", 201, &json).unwrap();
-        assert!(json["_links"]["next_url"]["href"]
-            .as_str()
             .unwrap()
-            .starts_with(&url));
-        let health = http.get(format!("{url}/healthcheck")).send().await.unwrap();
-        assert_eq!(health.status(), 200);
-
-        // Revoked while the server runs: refused within the key cache's second.
-        let keys = ok(&db.url, &["key", "list"]);
-        let key_id = keys
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .to_string();
-        ok(&db.url, &["key", "revoke", &key_id]);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let status = http
-                .get(format!(
-                    "{url}/v1/payments/{}",
-                    json["payment_id"].as_str().unwrap()
-                ))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .unwrap()
-                .status();
-            if status == 401 {
-                break;
-            }
-            assert!(Instant::now() < deadline, "revoked key still works");
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            .status();
+        if status == 401 {
+            break;
         }
-
-        // SIGTERM: a graceful stop, exit code 0.
-        let mut server = server;
-        let child = &mut server.0;
-        let pid = child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(status.success(), "{status:?}");
-
-        // A second start on the same database creates nothing new and prints no key.
-        let mut again = Command::new(PENCE)
-            .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = again.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let first = lines.next().unwrap().unwrap();
-        let second = lines.next().unwrap().unwrap();
-        let _ = again.kill();
-        let _ = again.wait();
-        assert!(first.starts_with("Pence is running at"));
-        assert!(
-            second.contains("pence key create") && !second.contains("api_test_"),
-            "{second}"
-        );
+        assert!(Instant::now() < deadline, "revoked key still works");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // SIGTERM: a graceful stop, exit code 0.
+    let mut server = server;
+    let child = &mut server.0;
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}");
+
+    // A second start on the same database creates nothing new and prints no key.
+    let mut again = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = again.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let _ = again.kill();
+    let _ = again.wait();
+    assert!(first.starts_with("Pence is running at"));
+    assert!(
+        second.contains("pence key create") && !second.contains("api_test_"),
+        "{second}"
+    );
 }
 
 /// A whole card journey against `pence serve` logging at trace level, with the service's
@@ -384,126 +380,124 @@ async fn card_numbers_stay_out_of_logs_and_database() {
     }
 }
 
-#[tokio::test]
-async fn webhook_subscriptions_from_the_command_line() {
-    for engine in engines() {
-        let db = TestDb::new(engine).await;
-        let url = db.url.as_str();
-        let test = ok(url, &["service", "create", "--name", "Test"]);
-        let live = ok(url, &["service", "create", "--name", "Live", "--live"]);
-        let (test, live) = (test.trim_end(), live.trim_end());
+pence_testkit::engine_tests!(webhook_subscriptions_from_the_command_line);
+async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let url = db.url.as_str();
+    let test = ok(url, &["service", "create", "--name", "Test"]);
+    let live = ok(url, &["service", "create", "--name", "Live", "--live"]);
+    let (test, live) = (test.trim_end(), live.trim_end());
 
-        let created = ok(
-            url,
-            &[
-                "webhook",
-                "create",
-                "--service",
-                test,
-                "--url",
-                "http://127.0.0.1:9/hook",
-                "--event",
-                "card_payment_captured",
-                "--event",
-                "card_payment_failed",
-                "--description",
-                "Finance system",
-            ],
-        );
-        let lines: Vec<&str> = created.lines().collect();
-        assert_eq!(lines.len(), 2, "id then secret: {created:?}");
-        let (id, secret) = (lines[0], lines[1]);
-        assert_eq!(id.len(), 26);
-        assert!(secret.starts_with("webhook_secret_") && secret.len() > 40);
+    let created = ok(
+        url,
+        &[
+            "webhook",
+            "create",
+            "--service",
+            test,
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--event",
+            "card_payment_captured",
+            "--event",
+            "card_payment_failed",
+            "--description",
+            "Finance system",
+        ],
+    );
+    let lines: Vec<&str> = created.lines().collect();
+    assert_eq!(lines.len(), 2, "id then secret: {created:?}");
+    let (id, secret) = (lines[0], lines[1]);
+    assert_eq!(id.len(), 26);
+    assert!(secret.starts_with("webhook_secret_") && secret.len() > 40);
 
-        // Live services take https callbacks only; nonsense is refused with the reason.
-        let (code, _, stderr) = pence(
-            url,
-            &[
-                "webhook",
-                "create",
-                "--service",
-                live,
-                "--url",
-                "http://pay.example.gov.uk/h",
-            ],
-        );
-        assert_ne!(code, 0);
-        assert!(stderr.contains("https"), "{stderr}");
-        ok(
-            url,
-            &[
-                "webhook",
-                "create",
-                "--service",
-                live,
-                "--url",
-                "https://pay.example.gov.uk/h",
-            ],
-        );
-        let (code, _, stderr) = pence(
-            url,
-            &["webhook", "create", "--service", test, "--url", "nope"],
-        );
-        assert_ne!(code, 0);
-        assert!(stderr.contains("callback URL"), "{stderr}");
-        let (code, _, stderr) = pence(
-            url,
-            &[
-                "webhook",
-                "create",
-                "--service",
-                test,
-                "--url",
-                "http://a.example/h",
-                "--event",
-                "card_paid",
-            ],
-        );
-        assert_ne!(code, 0);
-        assert!(stderr.contains("card_payment_settled"), "{stderr}");
+    // Live services take https callbacks only; nonsense is refused with the reason.
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "webhook",
+            "create",
+            "--service",
+            live,
+            "--url",
+            "http://pay.example.gov.uk/h",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("https"), "{stderr}");
+    ok(
+        url,
+        &[
+            "webhook",
+            "create",
+            "--service",
+            live,
+            "--url",
+            "https://pay.example.gov.uk/h",
+        ],
+    );
+    let (code, _, stderr) = pence(
+        url,
+        &["webhook", "create", "--service", test, "--url", "nope"],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("callback URL"), "{stderr}");
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "webhook",
+            "create",
+            "--service",
+            test,
+            "--url",
+            "http://a.example/h",
+            "--event",
+            "card_paid",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("card_payment_settled"), "{stderr}");
 
-        let list = ok(url, &["webhook", "list", "--service", test]);
-        assert!(list.contains(id) && list.contains("active"), "{list}");
-        assert!(
-            list.contains("card_payment_captured,card_payment_failed"),
-            "{list}"
-        );
-        assert!(list.contains("http://127.0.0.1:9/hook") && list.contains("Finance system"));
-        assert!(!list.contains(secret), "secrets are never listed");
-        assert!(!list.contains("pay.example.gov.uk"), "only that service's");
+    let list = ok(url, &["webhook", "list", "--service", test]);
+    assert!(list.contains(id) && list.contains("active"), "{list}");
+    assert!(
+        list.contains("card_payment_captured,card_payment_failed"),
+        "{list}"
+    );
+    assert!(list.contains("http://127.0.0.1:9/hook") && list.contains("Finance system"));
+    assert!(!list.contains(secret), "secrets are never listed");
+    assert!(!list.contains("pay.example.gov.uk"), "only that service's");
 
-        ok(
-            url,
-            &[
-                "webhook",
-                "update",
-                id,
-                "--url",
-                "http://127.0.0.1:10/new",
-                "--event",
-                "card_payment_refunded",
-            ],
-        );
-        let list = ok(url, &["webhook", "list", "--service", test]);
-        assert!(list.contains("http://127.0.0.1:10/new") && list.contains("card_payment_refunded"));
-        assert!(!list.contains("card_payment_captured,"), "{list}");
-        let (code, _, _) = pence(
-            url,
-            &["webhook", "update", live, "--url", "http://x.example/h"],
-        );
-        assert_ne!(code, 0, "{live} is a service, not a webhook");
+    ok(
+        url,
+        &[
+            "webhook",
+            "update",
+            id,
+            "--url",
+            "http://127.0.0.1:10/new",
+            "--event",
+            "card_payment_refunded",
+        ],
+    );
+    let list = ok(url, &["webhook", "list", "--service", test]);
+    assert!(list.contains("http://127.0.0.1:10/new") && list.contains("card_payment_refunded"));
+    assert!(!list.contains("card_payment_captured,"), "{list}");
+    let (code, _, _) = pence(
+        url,
+        &["webhook", "update", live, "--url", "http://x.example/h"],
+    );
+    assert_ne!(code, 0, "{live} is a service, not a webhook");
 
-        let rotated = ok(url, &["webhook", "rotate-secret", id]);
-        assert!(rotated.trim_end().starts_with("webhook_secret_") && rotated.trim_end() != secret);
-        ok(url, &["webhook", "deactivate", id]);
-        assert!(ok(url, &["webhook", "list", "--service", test]).contains("inactive"));
-        assert_eq!(
-            ok(url, &["webhook", "messages", id, "--status", "failed"]),
-            ""
-        );
-        let (code, _, stderr) = pence(url, &["webhook", "resend", "nosuchmessage"]);
-        assert_ne!(code, 0);
-        assert!(stderr.contains("no webhook message"), "{stderr}");
-    }
+    let rotated = ok(url, &["webhook", "rotate-secret", id]);
+    assert!(rotated.trim_end().starts_with("webhook_secret_") && rotated.trim_end() != secret);
+    ok(url, &["webhook", "deactivate", id]);
+    assert!(ok(url, &["webhook", "list", "--service", test]).contains("inactive"));
+    assert_eq!(
+        ok(url, &["webhook", "messages", id, "--status", "failed"]),
+        ""
+    );
+    let (code, _, stderr) = pence(url, &["webhook", "resend", "nosuchmessage"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no webhook message"), "{stderr}");
 }

@@ -1,7 +1,7 @@
 //! One case per validation rule of reference §2, each asserting status, code, description
 //! and field (or its absence).
 
-use pence_testkit::{engines, TestServer};
+use pence_testkit::{Engine, TestServer};
 use serde_json::{json, Value};
 
 use crate::{base, with};
@@ -430,74 +430,70 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-#[tokio::test]
-async fn every_rule_of_reference_section_2() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let mut failures = Vec::new();
-        for c in cases() {
-            let reply = server.post("/v1/payments", &c.body).await;
-            let want = json!({
-                "status": c.status,
-                "code": c.code,
-                "description": c.description,
-                "field": c.field,
-            });
-            let got = json!({
-                "status": reply.status,
-                "code": reply.json["code"],
-                "description": reply.json["description"],
-                "field": reply.json.get("field"),
-            });
-            if want != got {
-                failures.push(format!("{engine:?} {}: want {want}, got {got}", c.name));
-            }
+pence_testkit::engine_tests!(every_rule_of_reference_section_2);
+async fn every_rule_of_reference_section_2(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let mut failures = Vec::new();
+    for c in cases() {
+        let reply = server.post("/v1/payments", &c.body).await;
+        let want = json!({
+            "status": c.status,
+            "code": c.code,
+            "description": c.description,
+            "field": c.field,
+        });
+        let got = json!({
+            "status": reply.status,
+            "code": reply.json["code"],
+            "description": reply.json["description"],
+            "field": reply.json.get("field"),
+        });
+        if want != got {
+            failures.push(format!("{engine:?} {}: want {want}, got {got}", c.name));
         }
-        assert!(
-            failures.is_empty(),
-            "{} rule(s) broken:\n{}",
-            failures.len(),
-            failures.join("\n")
-        );
-        // Nothing that failed validation was stored: a valid create still works and is the
-        // only payment.
-        assert_eq!(server.post("/v1/payments", &base()).await.status, 201);
-        server.stop().await;
     }
+    assert!(
+        failures.is_empty(),
+        "{} rule(s) broken:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Nothing that failed validation was stored: a valid create still works and is the
+    // only payment.
+    assert_eq!(server.post("/v1/payments", &base()).await.status, 201);
+    server.stop().await;
 }
 
-#[tokio::test]
-async fn live_services_need_https_return_urls() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let (_, live_key) = server.new_service(true).await;
-        assert!(live_key.starts_with("api_live_"));
-        let reply = server
-            .post_as(
-                &live_key,
-                "/v1/payments",
-                &with(json!({"return_url": "http://example.org/r"})),
-            )
-            .await;
-        assert_eq!(reply.status, 422);
-        assert_eq!(
-            reply.json,
-            json!({
-                "field": "return_url",
-                "code": "P0920",
-                "description": "Invalid attribute value: return_url. Must begin with https:// for a live gateway account"
-            })
-        );
-        let ok = server.post_as(&live_key, "/v1/payments", &base()).await;
-        assert_eq!(ok.status, 201);
-        // Test services accept http.
-        let test = server
-            .post(
-                "/v1/payments",
-                &with(json!({"return_url": "http://localhost:3000/r"})),
-            )
-            .await;
-        assert_eq!(test.status, 201);
-        server.stop().await;
-    }
+pence_testkit::engine_tests!(live_services_need_https_return_urls);
+async fn live_services_need_https_return_urls(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let (_, live_key) = server.new_service(true).await;
+    assert!(live_key.starts_with("api_live_"));
+    let reply = server
+        .post_as(
+            &live_key,
+            "/v1/payments",
+            &with(json!({"return_url": "http://example.org/r"})),
+        )
+        .await;
+    assert_eq!(reply.status, 422);
+    assert_eq!(
+        reply.json,
+        json!({
+            "field": "return_url",
+            "code": "P0920",
+            "description": "Invalid attribute value: return_url. Must begin with https:// for a live gateway account"
+        })
+    );
+    let ok = server.post_as(&live_key, "/v1/payments", &base()).await;
+    assert_eq!(ok.status, 201);
+    // Test services accept http.
+    let test = server
+        .post(
+            "/v1/payments",
+            &with(json!({"return_url": "http://localhost:3000/r"})),
+        )
+        .await;
+    assert_eq!(test.status, 201);
+    server.stop().await;
 }

@@ -1,7 +1,7 @@
 //! Any JSON object posted to create payment gets 201, 400, 422 or 401 with a spec-shaped body
 //! (the test kit validates each against the spec) — never a 5xx.
 
-use pence_testkit::{engines, TestServer};
+use pence_testkit::{Engine, TestServer};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
@@ -76,42 +76,40 @@ fn body() -> impl Strategy<Value = Value> {
     })
 }
 
-#[test]
-fn any_json_object_gets_a_gov_uk_pay_answer() {
+pence_testkit::engine_tests!(sync: any_json_object_gets_a_gov_uk_pay_answer);
+fn any_json_object_gets_a_gov_uk_pay_answer(engine: Engine) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    for engine in engines() {
-        let server = runtime.block_on(TestServer::start(engine));
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 300,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        });
-        let strategy = (body(), any::<bool>()).prop_map(|(body, from_valid)| {
-            if !from_valid {
-                return body;
+    let server = runtime.block_on(TestServer::start(engine));
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 300,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (body(), any::<bool>()).prop_map(|(body, from_valid)| {
+        if !from_valid {
+            return body;
+        }
+        let mut merged = crate::base();
+        for (k, v) in body.as_object().unwrap() {
+            merged[k] = v.clone();
+        }
+        merged
+    });
+    runner
+        .run(&strategy, |body| {
+            let reply = runtime.block_on(server.post("/v1/payments", &body));
+            prop_assert!(
+                [201, 400, 401, 422].contains(&reply.status),
+                "status {} for {body}: {}",
+                reply.status,
+                reply.text
+            );
+            if reply.status != 201 {
+                prop_assert!(reply.json["code"].is_string(), "{}", reply.text);
+                prop_assert!(reply.json["description"].is_string(), "{}", reply.text);
             }
-            let mut merged = crate::base();
-            for (k, v) in body.as_object().unwrap() {
-                merged[k] = v.clone();
-            }
-            merged
-        });
-        runner
-            .run(&strategy, |body| {
-                let reply = runtime.block_on(server.post("/v1/payments", &body));
-                prop_assert!(
-                    [201, 400, 401, 422].contains(&reply.status),
-                    "status {} for {body}: {}",
-                    reply.status,
-                    reply.text
-                );
-                if reply.status != 201 {
-                    prop_assert!(reply.json["code"].is_string(), "{}", reply.text);
-                    prop_assert!(reply.json["description"].is_string(), "{}", reply.text);
-                }
-                Ok(())
-            })
-            .unwrap();
-        runtime.block_on(server.stop());
-    }
+            Ok(())
+        })
+        .unwrap();
+    runtime.block_on(server.stop());
 }

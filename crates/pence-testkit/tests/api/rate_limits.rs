@@ -3,7 +3,7 @@
 use pence_core::ports::prelude::*;
 use pence_core::service::RateLimits;
 use pence_http::RateLimitConfig;
-use pence_testkit::{engines, ServerOptions, TestServer};
+use pence_testkit::{Engine, ServerOptions, TestServer};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -60,21 +60,19 @@ async fn burst(server: &Arc<TestServer>, n: usize, key: &str, create: bool) -> (
     (ok, refused)
 }
 
-#[tokio::test]
-async fn over_the_limit_answers_p0900() {
-    for engine in engines() {
-        let server = Arc::new(TestServer::start_with(engine, limited(5, 8)).await);
-        // 11 creates within well under a second span at most two windows of 5: at least one
-        // is refused, at most 10 pass.
-        let (ok, refused) = burst(&server, 11, &server.key, true).await;
-        assert!(refused >= 1 && ok <= 10, "ok {ok}, refused {refused}");
-        let (ok, refused) = burst(&server, 17, &server.key, false).await;
-        assert!(refused >= 1 && ok <= 16, "ok {ok}, refused {refused}");
-        // Another service has its own buckets, and its own override.
-        let (mut other, other_key) = server.new_service(false).await;
-        other.rate_limit_post = Some(1000);
-        server.store.update_service(&other).await.unwrap();
-        let (ok, refused) = burst(&server, 11, &other_key, true).await;
-        assert_eq!((ok, refused), (11, 0));
-    }
+pence_testkit::engine_tests!(over_the_limit_answers_p0900);
+async fn over_the_limit_answers_p0900(engine: Engine) {
+    let server = Arc::new(TestServer::start_with(engine, limited(5, 8)).await);
+    // 11 creates within well under a second span at most two windows of 5: at least one
+    // is refused, at most 10 pass.
+    let (ok, refused) = burst(&server, 11, &server.key, true).await;
+    assert!(refused >= 1 && ok <= 10, "ok {ok}, refused {refused}");
+    let (ok, refused) = burst(&server, 17, &server.key, false).await;
+    assert!(refused >= 1 && ok <= 16, "ok {ok}, refused {refused}");
+    // Another service has its own buckets, and its own override.
+    let (mut other, other_key) = server.new_service(false).await;
+    other.rate_limit_post = Some(1000);
+    server.store.update_service(&other).await.unwrap();
+    let (ok, refused) = burst(&server, 11, &other_key, true).await;
+    assert_eq!((ok, refused), (11, 0));
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use pence_core::ports::prelude::*;
-use pence_testkit::{engines, Engine, ServiceSite, TestServer};
+use pence_testkit::{Engine, ServiceSite, TestServer};
 use serde_json::json;
 
 use super::{event_states, new_payment, payment};
@@ -179,98 +179,94 @@ async fn forms_without_the_session_csrf_token_are_refused() {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(concurrent_double_submits_authorise_and_confirm_once);
 /// Ten simultaneous submits of the card form and of the confirm button: one authorisation,
 /// one capture approval, each recorded once.
-#[tokio::test]
-async fn concurrent_double_submits_authorise_and_confirm_once() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let site = ServiceSite::start().await;
-        let Paying { c, id, csrf, url } = paying(&server, &site).await;
-        let form = Arc::new(card_form(&csrf, "4444333322221111"));
-        let submits = (0..10).map(|_| {
-            let (c, url, form) = (c.clone(), url.clone(), form.clone());
-            tokio::spawn(async move { c.post(&url).form(&*form).send().await.unwrap().status() })
-        });
-        for s in submits {
-            assert_eq!(s.await.unwrap(), 303);
-        }
-        let confirms = (0..10).map(|_| {
-            let (c, url, csrf) = (c.clone(), format!("{url}/confirm"), csrf.clone());
-            tokio::spawn(async move {
-                c.post(&url)
-                    .form(&[("csrfToken", csrf)])
-                    .send()
-                    .await
-                    .unwrap()
-                    .status()
-            })
-        });
-        for s in confirms {
-            assert_eq!(s.await.unwrap(), 303);
-        }
-        assert_eq!(
-            event_states(&server, &id).await,
-            ["created", "started", "submitted", "success"]
-        );
-        let events = server
-            .store
-            .payment_events(&server.service.id, &id)
-            .await
-            .unwrap();
-        let count = |t: &str| events.iter().filter(|e| e.kind.as_str() == t).count();
-        assert_eq!(count("PAYMENT_DETAILS_ENTERED"), 1);
-        assert_eq!(count("AUTHORISATION_SUCCEEDED"), 1);
-        assert_eq!(count("USER_APPROVED_FOR_CAPTURE"), 1);
-        server.stop().await;
+async fn concurrent_double_submits_authorise_and_confirm_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let Paying { c, id, csrf, url } = paying(&server, &site).await;
+    let form = Arc::new(card_form(&csrf, "4444333322221111"));
+    let submits = (0..10).map(|_| {
+        let (c, url, form) = (c.clone(), url.clone(), form.clone());
+        tokio::spawn(async move { c.post(&url).form(&*form).send().await.unwrap().status() })
+    });
+    for s in submits {
+        assert_eq!(s.await.unwrap(), 303);
     }
-}
-
-/// The service cancels while the user confirms: exactly one wins, the other gets its answer.
-#[tokio::test]
-async fn service_cancel_races_the_user_confirming() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let site = ServiceSite::start().await;
-        for _ in 0..5 {
-            let Paying { c, id, csrf, url } = paying(&server, &site).await;
-            let r = c
-                .post(&url)
-                .form(&card_form(&csrf, "4444333322221111"))
+    let confirms = (0..10).map(|_| {
+        let (c, url, csrf) = (c.clone(), format!("{url}/confirm"), csrf.clone());
+        tokio::spawn(async move {
+            c.post(&url)
+                .form(&[("csrfToken", csrf)])
                 .send()
                 .await
-                .unwrap();
-            assert_eq!(
-                r.headers()["location"],
-                format!("/card_details/{id}/confirm")
-            );
-            let confirm = c
-                .post(format!("{url}/confirm"))
-                .form(&[("csrfToken", csrf)])
-                .send();
-            let (cancel_path, empty) = (format!("/v1/payments/{id}/cancel"), json!({}));
-            let cancel = server.post(&cancel_path, &empty);
-            let (confirm, cancel) = tokio::join!(confirm, cancel);
-            let confirm = confirm.unwrap();
-            let p = payment(&server, &id).await;
-            match p["state"]["status"].as_str().unwrap() {
-                "success" => {
-                    assert_eq!(cancel.status, 400, "{}", cancel.text);
-                    assert_eq!(cancel.json["code"], "P0501");
-                    assert_eq!(confirm.headers()["location"], format!("/return/{id}"));
-                }
-                "cancelled" => {
-                    assert_eq!(cancel.status, 204);
-                    // The user lands on the page saying the service cancelled it.
-                    assert_eq!(confirm.headers()["location"], format!("/card_details/{id}"));
-                }
-                other => panic!("unexpected state {other}"),
-            }
-            let states = event_states(&server, &id).await;
-            assert_eq!(states.len(), 4, "{states:?}");
-        }
-        server.stop().await;
+                .unwrap()
+                .status()
+        })
+    });
+    for s in confirms {
+        assert_eq!(s.await.unwrap(), 303);
     }
+    assert_eq!(
+        event_states(&server, &id).await,
+        ["created", "started", "submitted", "success"]
+    );
+    let events = server
+        .store
+        .payment_events(&server.service.id, &id)
+        .await
+        .unwrap();
+    let count = |t: &str| events.iter().filter(|e| e.kind.as_str() == t).count();
+    assert_eq!(count("PAYMENT_DETAILS_ENTERED"), 1);
+    assert_eq!(count("AUTHORISATION_SUCCEEDED"), 1);
+    assert_eq!(count("USER_APPROVED_FOR_CAPTURE"), 1);
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(service_cancel_races_the_user_confirming);
+/// The service cancels while the user confirms: exactly one wins, the other gets its answer.
+async fn service_cancel_races_the_user_confirming(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    for _ in 0..5 {
+        let Paying { c, id, csrf, url } = paying(&server, &site).await;
+        let r = c
+            .post(&url)
+            .form(&card_form(&csrf, "4444333322221111"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.headers()["location"],
+            format!("/card_details/{id}/confirm")
+        );
+        let confirm = c
+            .post(format!("{url}/confirm"))
+            .form(&[("csrfToken", csrf)])
+            .send();
+        let (cancel_path, empty) = (format!("/v1/payments/{id}/cancel"), json!({}));
+        let cancel = server.post(&cancel_path, &empty);
+        let (confirm, cancel) = tokio::join!(confirm, cancel);
+        let confirm = confirm.unwrap();
+        let p = payment(&server, &id).await;
+        match p["state"]["status"].as_str().unwrap() {
+            "success" => {
+                assert_eq!(cancel.status, 400, "{}", cancel.text);
+                assert_eq!(cancel.json["code"], "P0501");
+                assert_eq!(confirm.headers()["location"], format!("/return/{id}"));
+            }
+            "cancelled" => {
+                assert_eq!(cancel.status, 204);
+                // The user lands on the page saying the service cancelled it.
+                assert_eq!(confirm.headers()["location"], format!("/card_details/{id}"));
+            }
+            other => panic!("unexpected state {other}"),
+        }
+        let states = event_states(&server, &id).await;
+        assert_eq!(states.len(), 4, "{states:?}");
+    }
+    server.stop().await;
 }
 
 /// After a whole journey the card number is nowhere in the database file.
@@ -468,49 +464,47 @@ pub(crate) async fn paid_with(server: &TestServer, site: &ServiceSite, card: &st
     id
 }
 
+pence_testkit::engine_tests!(refunds_of_the_refund_error_card_fail_later);
 /// Beyond GOV.UK Pay's sandbox: refunds of a payment made with 4000000000005126 are accepted,
 /// then fail a moment later, and the amount becomes available again.
-#[tokio::test]
-async fn refunds_of_the_refund_error_card_fail_later() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let site = ServiceSite::start().await;
-        let id = paid_with(&server, &site, "4000000000005126").await;
-        let refund = server
-            .post(
-                &format!("/v1/payments/{id}/refunds"),
-                &json!({"amount": 500}),
-            )
-            .await;
-        assert_eq!(refund.status, 202, "{}", refund.text);
-        assert_eq!(refund.json["status"], "submitted");
-        let summary = &payment(&server, &id).await["refund_summary"];
-        assert_eq!(summary["amount_submitted"], 500);
-        assert_eq!(summary["amount_available"], 14000);
-        server.clock.advance(2_000);
-        assert_eq!(server.sweep().await.refunds, 1);
-        let refund_id = refund.json["refund_id"].as_str().unwrap();
-        let after = server
-            .get(&format!("/v1/payments/{id}/refunds/{refund_id}"))
-            .await;
-        assert_eq!(after.json["status"], "error");
-        let summary = &payment(&server, &id).await["refund_summary"];
-        assert_eq!(summary["amount_submitted"], 0);
-        assert_eq!(summary["amount_available"], 14500);
-        assert_eq!(summary["status"], "available");
-        assert_eq!(server.sweep().await.refunds, 0, "recorded once");
+async fn refunds_of_the_refund_error_card_fail_later(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let id = paid_with(&server, &site, "4000000000005126").await;
+    let refund = server
+        .post(
+            &format!("/v1/payments/{id}/refunds"),
+            &json!({"amount": 500}),
+        )
+        .await;
+    assert_eq!(refund.status, 202, "{}", refund.text);
+    assert_eq!(refund.json["status"], "submitted");
+    let summary = &payment(&server, &id).await["refund_summary"];
+    assert_eq!(summary["amount_submitted"], 500);
+    assert_eq!(summary["amount_available"], 14000);
+    server.clock.advance(2_000);
+    assert_eq!(server.sweep().await.refunds, 1);
+    let refund_id = refund.json["refund_id"].as_str().unwrap();
+    let after = server
+        .get(&format!("/v1/payments/{id}/refunds/{refund_id}"))
+        .await;
+    assert_eq!(after.json["status"], "error");
+    let summary = &payment(&server, &id).await["refund_summary"];
+    assert_eq!(summary["amount_submitted"], 0);
+    assert_eq!(summary["amount_available"], 14500);
+    assert_eq!(summary["status"], "available");
+    assert_eq!(server.sweep().await.refunds, 0, "recorded once");
 
-        // Any other card's refunds succeed at once.
-        let other = paid_with(&server, &site, "4242424242424242").await;
-        let refund = server
-            .post(
-                &format!("/v1/payments/{other}/refunds"),
-                &json!({"amount": 500}),
-            )
-            .await;
-        assert_eq!(refund.json["status"], "success");
-        server.stop().await;
-    }
+    // Any other card's refunds succeed at once.
+    let other = paid_with(&server, &site, "4242424242424242").await;
+    let refund = server
+        .post(
+            &format!("/v1/payments/{other}/refunds"),
+            &json!({"amount": 500}),
+        )
+        .await;
+    assert_eq!(refund.json["status"], "success");
+    server.stop().await;
 }
 
 /// A node sweeps by itself: a confirmed payment gets captured without anyone asking.
@@ -538,43 +532,41 @@ async fn the_node_captures_in_the_background() {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(captured_payments_settle_a_day_later);
 /// The sandbox pays out a day after capture: `settled_date`, and search by settled dates.
-#[tokio::test]
-async fn captured_payments_settle_a_day_later() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let site = ServiceSite::start().await;
-        let id = paid_with(&server, &site, "4242424242424242").await;
-        let p = payment(&server, &id).await;
-        assert!(p["settlement_summary"].get("settled_date").is_none());
-        server.clock.advance(23 * 60 * 60 * 1000);
-        assert_eq!(
-            server.sweep().await.settled,
+async fn captured_payments_settle_a_day_later(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let id = paid_with(&server, &site, "4242424242424242").await;
+    let p = payment(&server, &id).await;
+    assert!(p["settlement_summary"].get("settled_date").is_none());
+    server.clock.advance(23 * 60 * 60 * 1000);
+    assert_eq!(
+        server.sweep().await.settled,
+        0,
+        "not before a day has passed"
+    );
+    server.clock.advance(60 * 60 * 1000);
+    assert_eq!(server.sweep().await.settled, 1);
+    assert_eq!(server.sweep().await.settled, 0, "settled once");
+    let p = payment(&server, &id).await;
+    let settled = p["settlement_summary"]["settled_date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let captured = p["settlement_summary"]["captured_date"].as_str().unwrap();
+    assert!(settled.as_str() > captured, "{settled} after {captured}");
+    // Paid-out date >= from, < to (reference §12).
+    for (query, total) in [
+        (format!("from_settled_date={settled}"), 1),
+        (format!("to_settled_date={settled}"), 0),
+        (
+            format!("from_settled_date={captured}&to_settled_date={settled}"),
             0,
-            "not before a day has passed"
-        );
-        server.clock.advance(60 * 60 * 1000);
-        assert_eq!(server.sweep().await.settled, 1);
-        assert_eq!(server.sweep().await.settled, 0, "settled once");
-        let p = payment(&server, &id).await;
-        let settled = p["settlement_summary"]["settled_date"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let captured = p["settlement_summary"]["captured_date"].as_str().unwrap();
-        assert!(settled.as_str() > captured, "{settled} after {captured}");
-        // Paid-out date >= from, < to (reference §12).
-        for (query, total) in [
-            (format!("from_settled_date={settled}"), 1),
-            (format!("to_settled_date={settled}"), 0),
-            (
-                format!("from_settled_date={captured}&to_settled_date={settled}"),
-                0,
-            ),
-        ] {
-            let found = server.get(&format!("/v1/payments?{query}")).await;
-            assert_eq!(found.json["total"], total, "{query}");
-        }
-        server.stop().await;
+        ),
+    ] {
+        let found = server.get(&format!("/v1/payments?{query}")).await;
+        assert_eq!(found.json["total"], total, "{query}");
     }
+    server.stop().await;
 }

@@ -4,7 +4,7 @@
 //! `refund_summary` agrees with the refund rows; every stored state change has its one event.
 
 use pence_core::ports::prelude::*;
-use pence_testkit::{engines, ServiceSite, TestServer};
+use pence_testkit::{Engine, ServiceSite, TestServer};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -197,55 +197,53 @@ async fn check(server: &TestServer, j: &mut Journey) -> Result<(), TestCaseError
     Ok(())
 }
 
-#[test]
-fn random_journeys_keep_the_invariants() {
+pence_testkit::engine_tests!(sync: random_journeys_keep_the_invariants);
+fn random_journeys_keep_the_invariants(engine: Engine) {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    for engine in engines() {
-        let server = runtime.block_on(TestServer::start(engine));
-        let site = runtime.block_on(ServiceSite::start());
-        let mut service = server.service.clone();
-        service.cards.surcharge_credit = 250;
-        runtime
-            .block_on(server.store.update_service(&service))
-            .unwrap();
-        let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
-            cases: 48,
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        });
-        let strategy = (any::<bool>(), prop::collection::vec(op(), 1..14));
-        runner
-            .run(&strategy, |(delayed, ops)| {
-                runtime.block_on(async {
-                    let extra = json!({"delayed_capture": delayed, "amount": 1000});
-                    let (id, next) = super::new_payment(&server, &site, extra).await;
-                    let browser = reqwest::Client::builder()
-                        .cookie_store(true)
-                        .build()
-                        .unwrap();
-                    let page = browser
-                        .get(&next)
-                        .send()
-                        .await
-                        .unwrap()
-                        .text()
-                        .await
-                        .unwrap();
-                    let mut j = Journey {
-                        url: format!("{}/card_details/{id}", server.url),
-                        id,
-                        browser,
-                        csrf: csrf_of(&page).unwrap_or_default(),
-                        finished: None,
-                    };
-                    for op in &ops {
-                        apply(&server, &j, op).await;
-                        check(&server, &mut j).await?;
-                    }
-                    Ok(())
-                })
+    let server = runtime.block_on(TestServer::start(engine));
+    let site = runtime.block_on(ServiceSite::start());
+    let mut service = server.service.clone();
+    service.cards.surcharge_credit = 250;
+    runtime
+        .block_on(server.store.update_service(&service))
+        .unwrap();
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let strategy = (any::<bool>(), prop::collection::vec(op(), 1..14));
+    runner
+        .run(&strategy, |(delayed, ops)| {
+            runtime.block_on(async {
+                let extra = json!({"delayed_capture": delayed, "amount": 1000});
+                let (id, next) = super::new_payment(&server, &site, extra).await;
+                let browser = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .build()
+                    .unwrap();
+                let page = browser
+                    .get(&next)
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                let mut j = Journey {
+                    url: format!("{}/card_details/{id}", server.url),
+                    id,
+                    browser,
+                    csrf: csrf_of(&page).unwrap_or_default(),
+                    finished: None,
+                };
+                for op in &ops {
+                    apply(&server, &j, op).await;
+                    check(&server, &mut j).await?;
+                }
+                Ok(())
             })
-            .unwrap();
-        runtime.block_on(server.stop());
-    }
+        })
+        .unwrap();
+    runtime.block_on(server.stop());
 }

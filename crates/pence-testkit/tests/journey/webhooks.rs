@@ -8,7 +8,7 @@ use std::time::Duration;
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryStatus, EventType, Subscription};
 use pence_core::WebhookStore;
-use pence_testkit::{engines, Answer, Received, Receiver, ServerOptions, ServiceSite, TestServer};
+use pence_testkit::{Answer, Engine, Received, Receiver, ServerOptions, ServiceSite, TestServer};
 use serde_json::{json, Value};
 
 use super::http::{card_form, enter_and_confirm, paid_with, paying, paying_with, Paying};
@@ -104,119 +104,116 @@ async fn card_fails(server: &TestServer, site: &ServiceSite, card: &str) -> Stri
     id
 }
 
-#[tokio::test]
-async fn every_event_type_fires_exactly_when_it_should() {
-    for engine in engines() {
-        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
-        let site = ServiceSite::start().await;
-        let receiver = Receiver::start().await;
-        let (_, secret) = subscribe(&server, &receiver.url, &[]).await;
+pence_testkit::engine_tests!(every_event_type_fires_exactly_when_it_should);
+async fn every_event_type_fires_exactly_when_it_should(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = subscribe(&server, &receiver.url, &[]).await;
 
-        let paid = paid_with(&server, &site, "4000056655665556").await;
-        let refund = server
-            .post(
-                &format!("/v1/payments/{paid}/refunds"),
-                &json!({"amount": 500}),
-            )
-            .await;
-        assert_eq!(refund.status, 202, "{}", refund.text);
-        let declined = card_fails(&server, &site, "4000000000000002").await;
-        let psp_error = card_fails(&server, &site, "4000000000000119").await;
-        let user_cancelled = user_cancels(&server, &site).await;
-        let (service_cancelled, _) = new_payment(&server, &site, json!({})).await;
-        let cancel = server
-            .post(
-                &format!("/v1/payments/{service_cancelled}/cancel"),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(cancel.status, 204);
-        assert_eq!(server.drain_webhooks().await, 11);
-        let (expired, _) = new_payment(&server, &site, json!({})).await;
-        server.clock.advance(91 * MINUTE);
-        server.sweep().await;
-        // A day after capture the sandbox pays out.
-        server.clock.advance(24 * 60 * MINUTE);
-        server.sweep().await;
+    let paid = paid_with(&server, &site, "4000056655665556").await;
+    let refund = server
+        .post(
+            &format!("/v1/payments/{paid}/refunds"),
+            &json!({"amount": 500}),
+        )
+        .await;
+    assert_eq!(refund.status, 202, "{}", refund.text);
+    let declined = card_fails(&server, &site, "4000000000000002").await;
+    let psp_error = card_fails(&server, &site, "4000000000000119").await;
+    let user_cancelled = user_cancels(&server, &site).await;
+    let (service_cancelled, _) = new_payment(&server, &site, json!({})).await;
+    let cancel = server
+        .post(
+            &format!("/v1/payments/{service_cancelled}/cancel"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(cancel.status, 204);
+    assert_eq!(server.drain_webhooks().await, 11);
+    let (expired, _) = new_payment(&server, &site, json!({})).await;
+    server.clock.advance(91 * MINUTE);
+    server.sweep().await;
+    // A day after capture the sandbox pays out.
+    server.clock.advance(24 * 60 * MINUTE);
+    server.sweep().await;
 
-        assert_eq!(server.drain_webhooks().await, 2);
-        let got_all = receiver.received();
-        assert_eq!(got_all.len(), 13, "no more than expected");
-        for r in &got_all {
-            check_message(r, &secret);
-        }
-        let events = by_payment(&got_all);
-        let expect = |id: &str, types: &[&str]| {
-            assert_eq!(
-                events.get(id).cloned().unwrap_or_default(),
-                types,
-                "payment {id}"
-            );
-        };
-        expect(
-            &paid,
-            &[
-                "card_payment_started",
-                "card_payment_succeeded",
-                "card_payment_captured",
-                "card_payment_refunded",
-                "card_payment_settled",
-            ],
-        );
-        expect(&declined, &["card_payment_started", "card_payment_failed"]);
-        expect(&psp_error, &["card_payment_started", "card_payment_failed"]);
-        expect(
-            &user_cancelled,
-            &["card_payment_started", "card_payment_failed"],
-        );
-        expect(&service_cancelled, &["card_payment_failed"]);
-        expect(&expired, &["card_payment_expired"]);
-        assert_eq!(events.len(), 6, "{events:?}");
-
-        // Each resource is the payment as GET showed it then: the last one equals GET now.
-        for id in events.keys() {
-            let last = got_all
-                .iter()
-                .filter(|r| r.json["resource_id"] == id.as_str())
-                .max_by_key(|r| r.json["created_date"].as_str().unwrap().to_string())
-                .unwrap();
-            let mut now = payment(&server, id).await;
-            now.as_object_mut().unwrap().remove("_links");
-            assert_eq!(last.json["resource"], now, "payment {id}");
-        }
-        let state = |id: &str, kind: &str| -> Value {
-            got_all
-                .iter()
-                .find(|r| r.json["resource_id"] == id && r.event_type() == kind)
-                .unwrap()
-                .json["resource"]["state"]
-                .clone()
-        };
-        assert_eq!(state(&paid, "card_payment_started")["status"], "started");
-        assert_eq!(state(&paid, "card_payment_succeeded")["status"], "success");
-        let refunded = got_all
-            .iter()
-            .find(|r| r.event_type() == "card_payment_refunded")
-            .unwrap();
-        assert_eq!(
-            refunded.json["resource"]["refund_summary"]["amount_submitted"],
-            500
-        );
-        assert_eq!(state(&declined, "card_payment_failed")["code"], "P0010");
-        assert_eq!(state(&expired, "card_payment_expired")["code"], "P0020");
-        assert_eq!(
-            state(&user_cancelled, "card_payment_failed")["code"],
-            "P0030"
-        );
-        assert_eq!(
-            state(&service_cancelled, "card_payment_failed")["code"],
-            "P0040"
-        );
-        let ids: std::collections::HashSet<&str> =
-            got_all.iter().map(Received::message_id).collect();
-        assert_eq!(ids.len(), got_all.len(), "one message per event");
-        server.stop().await;
+    assert_eq!(server.drain_webhooks().await, 2);
+    let got_all = receiver.received();
+    assert_eq!(got_all.len(), 13, "no more than expected");
+    for r in &got_all {
+        check_message(r, &secret);
     }
+    let events = by_payment(&got_all);
+    let expect = |id: &str, types: &[&str]| {
+        assert_eq!(
+            events.get(id).cloned().unwrap_or_default(),
+            types,
+            "payment {id}"
+        );
+    };
+    expect(
+        &paid,
+        &[
+            "card_payment_started",
+            "card_payment_succeeded",
+            "card_payment_captured",
+            "card_payment_refunded",
+            "card_payment_settled",
+        ],
+    );
+    expect(&declined, &["card_payment_started", "card_payment_failed"]);
+    expect(&psp_error, &["card_payment_started", "card_payment_failed"]);
+    expect(
+        &user_cancelled,
+        &["card_payment_started", "card_payment_failed"],
+    );
+    expect(&service_cancelled, &["card_payment_failed"]);
+    expect(&expired, &["card_payment_expired"]);
+    assert_eq!(events.len(), 6, "{events:?}");
+
+    // Each resource is the payment as GET showed it then: the last one equals GET now.
+    for id in events.keys() {
+        let last = got_all
+            .iter()
+            .filter(|r| r.json["resource_id"] == id.as_str())
+            .max_by_key(|r| r.json["created_date"].as_str().unwrap().to_string())
+            .unwrap();
+        let mut now = payment(&server, id).await;
+        now.as_object_mut().unwrap().remove("_links");
+        assert_eq!(last.json["resource"], now, "payment {id}");
+    }
+    let state = |id: &str, kind: &str| -> Value {
+        got_all
+            .iter()
+            .find(|r| r.json["resource_id"] == id && r.event_type() == kind)
+            .unwrap()
+            .json["resource"]["state"]
+            .clone()
+    };
+    assert_eq!(state(&paid, "card_payment_started")["status"], "started");
+    assert_eq!(state(&paid, "card_payment_succeeded")["status"], "success");
+    let refunded = got_all
+        .iter()
+        .find(|r| r.event_type() == "card_payment_refunded")
+        .unwrap();
+    assert_eq!(
+        refunded.json["resource"]["refund_summary"]["amount_submitted"],
+        500
+    );
+    assert_eq!(state(&declined, "card_payment_failed")["code"], "P0010");
+    assert_eq!(state(&expired, "card_payment_expired")["code"], "P0020");
+    assert_eq!(
+        state(&user_cancelled, "card_payment_failed")["code"],
+        "P0030"
+    );
+    assert_eq!(
+        state(&service_cancelled, "card_payment_failed")["code"],
+        "P0040"
+    );
+    let ids: std::collections::HashSet<&str> = got_all.iter().map(Received::message_id).collect();
+    assert_eq!(ids.len(), got_all.len(), "one message per event");
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -260,131 +257,125 @@ async fn delayed_capture_succeeds_when_the_service_captures() {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(failures_climb_the_retry_ladder_then_the_message_fails);
 /// One message whose receiver fails in every way GOV.UK Pay counts as a failure, climbing
 /// the ladder on the moved Clock; the log keeps each attempt; then a resend after a secret
 /// rotation is signed with the new secret.
-#[tokio::test]
-async fn failures_climb_the_retry_ladder_then_the_message_fails() {
-    for engine in engines() {
-        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
-        let site = ServiceSite::start().await;
-        let receiver = Receiver::start().await;
-        let (sub, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
-        receiver.script([
-            Answer::Status(500),
-            Answer::Close,
-            Answer::Slow(Duration::from_millis(1500)),
-            Answer::Redirect,
-            Answer::Status(404),
-            Answer::Status(503),
-        ]);
-        let (id, _) = new_payment(&server, &site, json!({})).await;
-        server
-            .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
-            .await;
-        assert_eq!(server.deliver_once().await, 1);
-        for delay in pence_core::webhook::delivery::RETRY_DELAYS_MS {
-            // Not before its time…
-            server.clock.advance(delay - MINUTE / 2);
-            assert_eq!(
-                server.deliver_once().await,
-                0,
-                "retried early (after {delay} ms)"
-            );
-            // …and then it comes.
-            server.clock.advance(MINUTE / 2);
-            assert_eq!(server.deliver_once().await, 1, "retried after {delay} ms");
-        }
-        assert_eq!(receiver.received().len(), 6);
-        let got = receiver.received();
-        assert!(got.iter().all(|r| r.signed_with(&secret)));
-        assert!(
-            got.iter().all(|r| r.body == got[0].body),
-            "every attempt sends the same bytes"
-        );
-        let message = got[0].message_id().to_string();
-        let m = server
-            .store
-            .webhook_message(&message)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!((m.status, m.attempts), (DeliveryStatus::Failed, 6));
-        let log = server.store.webhook_attempts(&message).await.unwrap();
-        let codes: Vec<Option<u16>> = log.iter().map(|a| a.status_code).collect();
+async fn failures_climb_the_retry_ladder_then_the_message_fails(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let (sub, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+    receiver.script([
+        Answer::Status(500),
+        Answer::Close,
+        Answer::Slow(Duration::from_millis(1500)),
+        Answer::Redirect,
+        Answer::Status(404),
+        Answer::Status(503),
+    ]);
+    let (id, _) = new_payment(&server, &site, json!({})).await;
+    server
+        .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(server.deliver_once().await, 1);
+    for delay in pence_core::webhook::delivery::RETRY_DELAYS_MS {
+        // Not before its time…
+        server.clock.advance(delay - MINUTE / 2);
         assert_eq!(
-            codes,
-            [Some(500), None, None, Some(302), Some(404), Some(503)]
+            server.deliver_once().await,
+            0,
+            "retried early (after {delay} ms)"
         );
-        assert_eq!(
-            log[0].response_body.as_deref(),
-            Some("answered as scripted")
-        );
-        assert!(log[1].error.is_some() && log[2].error.as_deref().unwrap().contains("timed out"));
-        assert!(log[2].response_ms >= 1000, "{:?}", log[2]);
-        assert!(log.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
-        // Seven days on, nothing more is sent.
-        server.clock.advance(7 * 24 * 60 * MINUTE);
-        assert_eq!(server.drain_webhooks().await, 0);
-        assert_eq!(receiver.received().len(), 6);
-
-        // Pence can resend (GOV.UK Pay cannot); after a rotation it is signed anew.
-        let fresh =
-            subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
-                .await
-                .unwrap();
-        assert_ne!(fresh, secret);
-        assert!(server
-            .store
-            .resend_webhook_message(
-                &message,
-                pence_core::clock::Clock::now_ms(server.clock.as_ref())
-            )
-            .await
-            .unwrap());
-        assert_eq!(server.drain_webhooks().await, 1);
-        let got = receiver.received();
-        assert!(got[6].signed_with(&fresh) && !got[6].signed_with(&secret));
-        assert_eq!(got[6].body, got[0].body, "the same message");
-        server.stop().await;
+        // …and then it comes.
+        server.clock.advance(MINUTE / 2);
+        assert_eq!(server.deliver_once().await, 1, "retried after {delay} ms");
     }
+    assert_eq!(receiver.received().len(), 6);
+    let got = receiver.received();
+    assert!(got.iter().all(|r| r.signed_with(&secret)));
+    assert!(
+        got.iter().all(|r| r.body == got[0].body),
+        "every attempt sends the same bytes"
+    );
+    let message = got[0].message_id().to_string();
+    let m = server
+        .store
+        .webhook_message(&message)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((m.status, m.attempts), (DeliveryStatus::Failed, 6));
+    let log = server.store.webhook_attempts(&message).await.unwrap();
+    let codes: Vec<Option<u16>> = log.iter().map(|a| a.status_code).collect();
+    assert_eq!(
+        codes,
+        [Some(500), None, None, Some(302), Some(404), Some(503)]
+    );
+    assert_eq!(
+        log[0].response_body.as_deref(),
+        Some("answered as scripted")
+    );
+    assert!(log[1].error.is_some() && log[2].error.as_deref().unwrap().contains("timed out"));
+    assert!(log[2].response_ms >= 1000, "{:?}", log[2]);
+    assert!(log.windows(2).all(|w| w[0].at_ms < w[1].at_ms));
+    // Seven days on, nothing more is sent.
+    server.clock.advance(7 * 24 * 60 * MINUTE);
+    assert_eq!(server.drain_webhooks().await, 0);
+    assert_eq!(receiver.received().len(), 6);
+
+    // Pence can resend (GOV.UK Pay cannot); after a rotation it is signed anew.
+    let fresh = subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
+        .await
+        .unwrap();
+    assert_ne!(fresh, secret);
+    assert!(server
+        .store
+        .resend_webhook_message(
+            &message,
+            pence_core::clock::Clock::now_ms(server.clock.as_ref())
+        )
+        .await
+        .unwrap());
+    assert_eq!(server.drain_webhooks().await, 1);
+    let got = receiver.received();
+    assert!(got[6].signed_with(&fresh) && !got[6].signed_with(&secret));
+    assert_eq!(got[6].body, got[0].body, "the same message");
+    server.stop().await;
 }
 
+pence_testkit::engine_tests!(a_rotation_signs_only_later_messages);
 /// A rotation signs the messages created after it; one created before keeps its secret even
 /// when it is retried after the rotation.
-#[tokio::test]
-async fn a_rotation_signs_only_later_messages() {
-    for engine in engines() {
-        let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
-        let site = ServiceSite::start().await;
-        let receiver = Receiver::start().await;
-        let (sub, old) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
-        receiver.script([Answer::Status(500)]);
-        let (first, _) = new_payment(&server, &site, json!({})).await;
-        server
-            .post(&format!("/v1/payments/{first}/cancel"), &json!({}))
-            .await;
-        assert_eq!(server.drain_webhooks().await, 1);
-        let new =
-            subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
-                .await
-                .unwrap();
-        let (second, _) = new_payment(&server, &site, json!({})).await;
-        server
-            .post(&format!("/v1/payments/{second}/cancel"), &json!({}))
-            .await;
-        assert_eq!(server.drain_webhooks().await, 1);
-        server.clock.advance(MINUTE);
-        assert_eq!(server.drain_webhooks().await, 1, "the first, retried");
-        let got = receiver.received();
-        assert_eq!(got.len(), 3);
-        for r in &got {
-            let id = r.json["resource_id"].as_str().unwrap();
-            let secret = if id == first { &old } else { &new };
-            assert!(r.signed_with(secret), "{id} signed with the wrong secret");
-        }
-        server.stop().await;
+async fn a_rotation_signs_only_later_messages(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let (sub, old) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+    receiver.script([Answer::Status(500)]);
+    let (first, _) = new_payment(&server, &site, json!({})).await;
+    server
+        .post(&format!("/v1/payments/{first}/cancel"), &json!({}))
+        .await;
+    assert_eq!(server.drain_webhooks().await, 1);
+    let new = subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
+        .await
+        .unwrap();
+    let (second, _) = new_payment(&server, &site, json!({})).await;
+    server
+        .post(&format!("/v1/payments/{second}/cancel"), &json!({}))
+        .await;
+    assert_eq!(server.drain_webhooks().await, 1);
+    server.clock.advance(MINUTE);
+    assert_eq!(server.drain_webhooks().await, 1, "the first, retried");
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    for r in &got {
+        let id = r.json["resource_id"].as_str().unwrap();
+        let secret = if id == first { &old } else { &new };
+        assert!(r.signed_with(secret), "{id} signed with the wrong secret");
     }
+    server.stop().await;
 }
 
 /// A receiver that never answers in time holds up neither another subscription's receiver
@@ -436,51 +427,49 @@ async fn a_dead_receiver_holds_up_nobody() {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(two_nodes_never_send_one_message_at_once);
 /// Two deliverers on one database (two nodes): every message arrives, none is ever being sent
 /// twice at the same moment.
-#[tokio::test]
-async fn two_nodes_never_send_one_message_at_once() {
-    for engine in engines() {
-        let server = TestServer::start(engine).await;
-        let site = ServiceSite::start().await;
-        let receiver = Receiver::start().await;
-        receiver.script((0..60).map(|_| Answer::Slow(Duration::from_millis(50))));
-        let (_, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
-        let other = pence_webhooks::Deliverer::new(
-            server.store.clone(),
-            server.clock.clone(),
-            pence_webhooks::DeliverySettings {
-                poll: Duration::from_millis(20),
-                batch: 8,
-                concurrency: 4,
-                ..Default::default()
-            },
-            Arc::new(pence_webhooks::Metrics::default()),
-        )
-        .spawn();
-        let mut ids = Vec::new();
-        for _ in 0..60 {
-            let (id, _) = new_payment(&server, &site, json!({})).await;
-            server
-                .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
-                .await;
-            ids.push(id);
-        }
-        let got = receiver.wait_for(60, WAIT).await;
-        // Both deliverers stopped, nothing more can come: what arrived is final.
-        other.abort();
-        server.stop().await;
-        assert_eq!(receiver.received().len(), 60, "each sent once");
-        assert_eq!(receiver.most_at_once(), 1);
-        let mut paid: Vec<&str> = got
-            .iter()
-            .map(|r| r.json["resource_id"].as_str().unwrap())
-            .collect();
-        paid.sort();
-        ids.sort();
-        assert_eq!(paid, ids);
-        assert!(got.iter().all(|r| r.signed_with(&secret)));
+async fn two_nodes_never_send_one_message_at_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    receiver.script((0..60).map(|_| Answer::Slow(Duration::from_millis(50))));
+    let (_, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+    let other = pence_webhooks::Deliverer::new(
+        server.store.clone(),
+        server.clock.clone(),
+        pence_webhooks::DeliverySettings {
+            poll: Duration::from_millis(20),
+            batch: 8,
+            concurrency: 4,
+            ..Default::default()
+        },
+        Arc::new(pence_webhooks::Metrics::default()),
+    )
+    .spawn();
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        let (id, _) = new_payment(&server, &site, json!({})).await;
+        server
+            .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+            .await;
+        ids.push(id);
     }
+    let got = receiver.wait_for(60, WAIT).await;
+    // Both deliverers stopped, nothing more can come: what arrived is final.
+    other.abort();
+    server.stop().await;
+    assert_eq!(receiver.received().len(), 60, "each sent once");
+    assert_eq!(receiver.most_at_once(), 1);
+    let mut paid: Vec<&str> = got
+        .iter()
+        .map(|r| r.json["resource_id"].as_str().unwrap())
+        .collect();
+    paid.sort();
+    ids.sort();
+    assert_eq!(paid, ids);
+    assert!(got.iter().all(|r| r.signed_with(&secret)));
 }
 
 /// The log keeps the first 1 KiB of what a receiver answers.
