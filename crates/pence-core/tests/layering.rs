@@ -1,4 +1,4 @@
-//! The domain stays free of HTTP, SQL and HTTP clients (shared/ARCHITECTURE.md): checked on
+//! The domain stays free of HTTP, SQL and HTTP clients (docs/ARCHITECTURE.md): checked on
 //! the resolved dependency graph, so a transitive dependency counts too.
 
 use std::process::Command;

@@ -1,4 +1,4 @@
-//! Wire models of the GOV.UK Pay public API (`shared/spec/govuk-pay-openapi-1.0.3.json`).
+//! Wire models of the GOV.UK Pay public API (`spec/govuk-pay-openapi-1.0.3.json`).
 //!
 //! Pure data: serde structs for requests and responses, HAL links, the error body and the one
 //! table of public error codes. No I/O, so the server and the client share it.
