@@ -65,16 +65,29 @@ fn bearer(req: &Request) -> Option<&str> {
         .strip_prefix("Bearer ")
 }
 
+/// Why a request was turned away before its handler, for the access log.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Turned(pub &'static str);
+
+/// The service a request was made as, for the access log.
+#[derive(Clone, Debug)]
+pub(crate) struct MadeBy(pub String);
+
+fn turned(mut resp: Response, why: &'static str) -> Response {
+    resp.extensions_mut().insert(Turned(why));
+    resp
+}
+
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
     let Some(key) = bearer(&req) else {
-        return unauthorized();
+        return turned(unauthorized(), "no bearer token");
     };
     if !api_key::checksum_ok(&state.key_secret, key) {
-        return unauthorized();
+        return turned(unauthorized(), "not a Pence API key");
     }
     let service = match state.auth.cached(key) {
         Some(service) => service,
@@ -84,11 +97,15 @@ pub(crate) async fn authenticate(
                 state.auth.remember(key, service.clone());
                 service
             }
-            Ok(_) => return unauthorized(),
+            Ok(Some(_)) => return turned(unauthorized(), "revoked API key"),
+            Ok(None) => return turned(unauthorized(), "unknown API key"),
             Err(e) => {
                 // GOV.UK Pay answers 503 when it cannot check a key.
-                tracing::error!(error = %e, "API key lookup failed");
-                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                tracing::error!(error = %crate::errors::chain(&e), "API key lookup failed");
+                return turned(
+                    StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                    "API key lookup failed",
+                );
             }
         },
     };
@@ -96,8 +113,13 @@ pub(crate) async fn authenticate(
         .limiter
         .allow(&service, req.method(), req.uri().path())
     {
-        return too_many_requests();
+        let mut resp = turned(too_many_requests(), "rate limit");
+        resp.extensions_mut().insert(MadeBy(service.id.clone()));
+        return resp;
     }
+    let made_by = MadeBy(service.id.clone());
     req.extensions_mut().insert(Authed(service));
-    next.run(req).await
+    let mut resp = next.run(req).await;
+    resp.extensions_mut().insert(made_by);
+    resp
 }

@@ -13,16 +13,29 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/healthcheck", get(healthcheck))
 }
 
+/// GOV.UK Pay's shape (Dropwizard's health checks: `ping` and `deadlocks`, which clients such
+/// as DEFRA's read), with Pence's database as a further key. Pence cannot serve without its
+/// database, so `ping` follows it.
 async fn healthcheck(State(state): State<AppState>) -> Response {
     let engine = state.store.engine();
     match state.store.ping().await {
-        Ok(()) => Json(json!({"database": {"healthy": true, "engine": engine}})).into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(
-                json!({"database": {"healthy": false, "engine": engine, "message": e.to_string()}}),
-            ),
-        )
-            .into_response(),
+        Ok(()) => Json(json!({
+            "ping": {"healthy": true},
+            "deadlocks": {"healthy": true},
+            "database": {"healthy": true, "engine": engine},
+        }))
+        .into_response(),
+        Err(e) => {
+            let message = e.to_string();
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({
+                    "ping": {"healthy": false, "message": message},
+                    "deadlocks": {"healthy": true},
+                    "database": {"healthy": false, "engine": engine, "message": message},
+                })),
+            )
+                .into_response()
+        }
     }
 }

@@ -21,7 +21,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(pages::routes())
-        .merge(api::routes(state.clone()))
+        .nest("/v1", api::routes(state.clone()))
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(axum::middleware::from_fn(request_log::log_request))

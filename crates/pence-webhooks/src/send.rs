@@ -8,9 +8,12 @@ use pence_core::webhook::{self, delivery, Attempt, Message};
 const LOGGED_BODY_BYTES: usize = 1024;
 
 /// A client for receivers: no redirects (a 3xx is a failed attempt, as on GOV.UK Pay), the
-/// whole attempt bounded by `timeout`.
+/// whole attempt bounded by `timeout`, header names written as GOV.UK Pay writes them
+/// (`Pay-Signature`, `Content-Type`: receivers that read headers case-sensitively, such as
+/// PHP's `getallheaders()`, find them).
 pub(crate) fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
+        .http1_title_case_headers()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout)

@@ -20,7 +20,8 @@ pub enum WebhookCommand {
         service: String,
         #[arg(long)]
         url: String,
-        /// An event type it wants (repeat for more; default: all of them).
+        /// An event type it wants (repeat for more; default: every type GOV.UK Pay sends, which
+        /// leaves out card_payment_started).
         #[arg(long = "event", value_parser = parse_event)]
         events: Vec<EventType>,
         #[arg(long, default_value = "")]

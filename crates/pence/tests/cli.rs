@@ -501,3 +501,85 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
     assert_ne!(code, 0);
     assert!(stderr.contains("no webhook message"), "{stderr}");
 }
+
+/// The access log at the default level: one line per request with its status and the
+/// service it was made as, and a 401's reason; the next_url token is not in it.
+#[tokio::test]
+async fn the_access_log_names_each_request() {
+    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("pence.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env_remove("PENCE_CONFIG")
+        .env_remove("PENCE_LOG")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut child);
+    let server = Server(child);
+    let find = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
+            .unwrap()
+    };
+    let (url, key, service) = (
+        find("Pence is running at"),
+        find("test API key:"),
+        find("service id:"),
+    );
+    let http = reqwest::Client::new();
+    let unknown = http
+        .get(format!("{url}/v1/payments/nosuchpayment"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    let anonymous = http.get(format!("{url}/v1/payments")).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let created: serde_json::Value = http
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let next = created["_links"]["next_url"]["href"].as_str().unwrap();
+    http.get(next).send().await.unwrap();
+    drop(server); // the log is complete once the process is gone
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|l: &serde_json::Value| l["fields"]["message"] == "request")
+        .collect();
+    let line = |path: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["path"] == path)
+            .unwrap_or_else(|| panic!("no line for {path}: {logs}"))["fields"]
+            .clone()
+    };
+    let found = line("/v1/payments/nosuchpayment");
+    assert_eq!(
+        (&found["method"], &found["status"], &found["service"]),
+        (&"GET".into(), &404.into(), &service.clone().into())
+    );
+    assert!(found["ms"].as_f64().unwrap() >= 0.0);
+    let refused = lines
+        .iter()
+        .find(|l| l["fields"]["status"] == 401)
+        .expect("a line for the 401");
+    assert_eq!(refused["fields"]["refused"], "no bearer token");
+    assert!(refused["fields"].get("service").is_none());
+    assert_eq!(line("/secure/…")["status"], 303);
+    let token = next.rsplit('/').next().unwrap();
+    assert!(!logs.contains(token), "the next_url token is a secret");
+}

@@ -39,6 +39,17 @@ impl EventType {
         EventType::Settled,
     ];
 
+    /// What a subscription that names no types gets: the types GOV.UK Pay sends. It defines
+    /// `card_payment_started` but never sends it, so Pence sends it only when asked for.
+    pub const DEFAULT: [EventType; 6] = [
+        EventType::Succeeded,
+        EventType::Captured,
+        EventType::Refunded,
+        EventType::Failed,
+        EventType::Expired,
+        EventType::Settled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::Started => "card_payment_started",

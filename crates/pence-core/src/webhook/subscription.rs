@@ -67,8 +67,8 @@ fn check_url(service: &Service, url: &str) -> Result<(), SubscriptionError> {
     Ok(())
 }
 
-/// Creates an active subscription of `service` (every event type when `event_types` is
-/// empty); returns it with its signing secret.
+/// Creates an active subscription of `service` (the types GOV.UK Pay sends,
+/// `EventType::DEFAULT`, when `event_types` is empty); returns it with its signing secret.
 pub async fn create(
     store: &dyn WebhookStore,
     clock: &dyn Clock,
@@ -79,7 +79,7 @@ pub async fn create(
 ) -> Result<(Subscription, String), SubscriptionError> {
     check_url(service, callback_url)?;
     let mut types: Vec<EventType> = if event_types.is_empty() {
-        EventType::ALL.to_vec()
+        EventType::DEFAULT.to_vec()
     } else {
         event_types.to_vec()
     };

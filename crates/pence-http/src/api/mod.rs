@@ -7,25 +7,30 @@ mod refunds;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 
-use crate::auth;
 use crate::state::AppState;
+use crate::{auth, errors};
 
+/// The API's routes, to be nested under `/v1`. Authentication wraps the fallbacks too, so
+/// any `/v1/...` request without a valid key is a 401 before routing can say 404 or 405, as
+/// GOV.UK Pay's authentication filter runs before its resources.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/v1/payments", post(payments::create).get(payments::search))
-        .route("/v1/payments/{payment_id}", get(payments::get))
-        .route("/v1/refunds", get(refunds::search))
-        .route("/v1/disputes", get(disputes::search))
-        .route("/v1/payments/{payment_id}/cancel", post(payments::cancel))
-        .route("/v1/payments/{payment_id}/capture", post(payments::capture))
-        .route("/v1/payments/{payment_id}/events", get(payments::events))
+        .route("/payments", post(payments::create).get(payments::search))
+        .route("/payments/{payment_id}", get(payments::get))
+        .route("/refunds", get(refunds::search))
+        .route("/disputes", get(disputes::search))
+        .route("/payments/{payment_id}/cancel", post(payments::cancel))
+        .route("/payments/{payment_id}/capture", post(payments::capture))
+        .route("/payments/{payment_id}/events", get(payments::events))
         .route(
-            "/v1/payments/{payment_id}/refunds",
+            "/payments/{payment_id}/refunds",
             post(refunds::create).get(refunds::list),
         )
         .route(
-            "/v1/payments/{payment_id}/refunds/{refund_id}",
+            "/payments/{payment_id}/refunds/{refund_id}",
             get(refunds::get),
         )
-        .route_layer(middleware::from_fn_with_state(state, auth::authenticate))
+        .fallback(errors::not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state, auth::authenticate))
 }

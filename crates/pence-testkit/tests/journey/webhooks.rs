@@ -109,7 +109,7 @@ async fn every_event_type_fires_exactly_when_it_should(engine: Engine) {
     let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
     let site = ServiceSite::start().await;
     let receiver = Receiver::start().await;
-    let (_, secret) = subscribe(&server, &receiver.url, &[]).await;
+    let (_, secret) = subscribe(&server, &receiver.url, &EventType::ALL).await;
 
     let paid = paid_with(&server, &site, "4000056655665556").await;
     let refund = server
@@ -496,5 +496,61 @@ async fn the_log_keeps_the_first_kib_of_the_answer() {
         log[0].response_body.as_deref(),
         Some("é".repeat(512).as_str())
     );
+    server.stop().await;
+}
+
+/// A subscription that names no types gets what GOV.UK Pay sends (no `card_payment_started`),
+/// and each request carries its header names as GOV.UK Pay writes them, read here from the
+/// raw bytes on the wire (a case-sensitive receiver, such as PHP's `getallheaders()`, needs
+/// `Pay-Signature` exactly).
+#[tokio::test]
+async fn default_types_and_header_names_as_gov_uk_pay_sends_them() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = TestServer::start_with(
+        pence_testkit::Engine::Sqlite,
+        ServerOptions::driven_delivery(),
+    )
+    .await;
+    let site = ServiceSite::start().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let raw = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read until the whole body has come (the receiver knows it is one JSON object).
+        while !request.ends_with(b"}") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed early");
+            request.extend_from_slice(&buf[..n]);
+        }
+        conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        String::from_utf8(request).unwrap()
+    });
+    let (sub, _) = subscribe(&server, &url, &[]).await;
+    assert_eq!(sub.event_types.len(), EventType::DEFAULT.len());
+    assert!(!sub.event_types.contains(&EventType::Started));
+    // Opening the card page starts the payment: not sent by default.
+    let (id, next) = new_payment(&server, &site, json!({})).await;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let opened = browser.get(&next).send().await.unwrap();
+    assert!(opened.status().is_success(), "{}", opened.status());
+    assert_eq!(payment(&server, &id).await["state"]["status"], "started");
+    server
+        .post(&format!("/v1/payments/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(server.drain_webhooks().await, 1, "only card_payment_failed");
+    let request = raw.await.unwrap();
+    assert!(request.contains("\r\nPay-Signature: "), "{request}");
+    assert!(
+        request.contains("\r\nContent-Type: application/json\r\n"),
+        "{request}"
+    );
+    assert!(request.contains("\"event_type\":\"card_payment_failed\""));
     server.stop().await;
 }
