@@ -58,9 +58,9 @@ async fn unknown_routes_and_methods_answer_json(engine: Engine) {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(unauthenticated_requests_are_refused_before_routing);
 /// Without a valid key every `/v1/...` request is a 401, before routing could say 404 or 405
 /// (GOV.UK Pay's authentication filter runs first).
-pence_testkit::engine_tests!(unauthenticated_requests_are_refused_before_routing);
 async fn unauthenticated_requests_are_refused_before_routing(engine: Engine) {
     let server = TestServer::start(engine).await;
     let unauthorized =
