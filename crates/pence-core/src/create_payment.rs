@@ -73,6 +73,12 @@ fn unexpected(field: &str) -> Invalid {
     I::unexpected(field)
 }
 
+/// A string Pence can keep: no NUL character, which no stored text may hold (PostgreSQL
+/// refuses it). Such a value is refused as the field's type error, on both engines alike.
+fn readable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
 /// A value that must be present and not `null`.
 fn required<'a>(
     body: &'a Value,
@@ -94,7 +100,7 @@ fn required_string(
 ) -> Result<String, Invalid> {
     match required(body, field, missing_error.clone())? {
         Value::String(s) if is_blank(s) => Err(missing_error),
-        Value::String(s) => Ok(s.clone()),
+        Value::String(s) if readable(s) => Ok(s.clone()),
         _ => Err(type_error),
     }
 }
@@ -107,7 +113,7 @@ fn optional_string(
 ) -> Result<Option<String>, Invalid> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::String(s)) if readable(s) => Ok(Some(s.clone())),
         Some(_) => Err(type_error),
     }
 }

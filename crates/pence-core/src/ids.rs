@@ -33,6 +33,13 @@ pub fn new_id() -> String {
     id
 }
 
+/// Whether `s` could name a record: ids are short and alphanumeric, so anything else (an
+/// empty id, control characters such as NUL, which PostgreSQL text cannot even hold) names
+/// nothing and need not be looked up.
+pub fn could_be_id(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// True for a string of GOV.UK Pay's id alphabet.
 pub fn is_base32(s: &str) -> bool {
     s.bytes().all(|b| DIGITS.contains(&b))

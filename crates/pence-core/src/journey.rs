@@ -74,6 +74,9 @@ pub async fn exchange_token(
 
 /// The payment behind a page, whichever state it is in.
 pub async fn payment(store: &dyn Store, id: &str) -> Result<Option<PaymentRecord>, Failure> {
+    if !crate::ids::could_be_id(id) {
+        return Ok(None);
+    }
     Ok(store.journey_payment(id).await?)
 }
 

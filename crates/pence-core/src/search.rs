@@ -276,9 +276,11 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
             bad.push("state");
         }
     }
+    // A NUL cannot be part of any stored value (PostgreSQL text refuses it; an FTS query
+    // breaks on it): such a filter is refused like any malformed one.
     let text = |name: &'static str, max: usize, bad: &mut Vec<&str>| -> Option<String> {
         let v = get(name)?;
-        if java_len(v) > max {
+        if java_len(v) > max || v.contains('\0') {
             bad.push(name);
             None
         } else {
@@ -312,8 +314,8 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
     }
     (filter.dates.settled_from_ms, filter.dates.settled_before_ms) =
         settled_range(params, &mut bad);
-    filter.cardholder_name = get("cardholder_name").map(str::to_lowercase);
-    filter.agreement_id = get("agreement_id").map(str::to_string);
+    filter.cardholder_name = text("cardholder_name", usize::MAX, &mut bad);
+    filter.agreement_id = text("agreement_id", usize::MAX, &mut bad);
 
     if !bad.is_empty() {
         return Err(Invalid::Params(bad));

@@ -30,6 +30,10 @@ pub enum Target<'a> {
 
 impl Target<'_> {
     async fn read(self, store: &dyn Store) -> Result<Option<PaymentRecord>, StoreError> {
+        let (Target::Of { id, .. } | Target::Any(id)) = self;
+        if !crate::ids::could_be_id(id) {
+            return Ok(None);
+        }
         match self {
             Target::Of { service_id, id } => store.payment(service_id, id).await,
             Target::Any(id) => store.journey_payment(id).await,

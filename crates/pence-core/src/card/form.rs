@@ -83,12 +83,19 @@ pub enum Problem {
     ExpiryInvalid,
     ExpiryPast,
     NameMissing,
+    /// More than 11 digits: a card number typed into the wrong box.
     NameIsCardNumber,
+    /// Only 3 or 4 digits: a security code typed into the wrong box.
+    NameIsSecurityCode,
     NameTooLong,
     CvcMissing,
     CvcInvalid,
     Line1Missing,
+    /// An address line with more than 11 digits (a suspected card number).
+    Line1Invalid,
     CityMissing,
+    /// A town with more than 11 digits (a suspected card number).
+    CityInvalid,
     PostcodeMissing,
     PostcodeInvalid,
     CountryMissing,
@@ -194,27 +201,39 @@ fn check_number(raw: &str, settings: &CardSettings) -> Result<(String, CardInfo)
     Ok((number, info))
 }
 
+/// pay-frontend's rule: month `1`–`9`, `01`–`12`; year of 2 digits, or 4 not starting with 0,
+/// at most 2099; not before this month.
 fn check_expiry(month: &str, year: &str, today: (i32, u8)) -> Result<String, Problem> {
     let (month, year) = (month.trim(), year.trim());
     if month.is_empty() || year.is_empty() {
         return Err(Problem::ExpiryMissing);
     }
-    let m: u8 = month.parse().map_err(|_| Problem::ExpiryInvalid)?;
-    if !all_digits(month) || !(1..=12).contains(&m) || !all_digits(year) {
+    let month_ok = all_digits(month)
+        && match month.len() {
+            1 => month != "0",
+            2 => matches!(month.as_bytes(), [b'0', b'1'..=b'9'] | [b'1', b'0'..=b'2']),
+            _ => false,
+        };
+    let year_ok =
+        all_digits(year) && (year.len() == 2 || (year.len() == 4 && !year.starts_with('0')));
+    if !month_ok || !year_ok {
         return Err(Problem::ExpiryInvalid);
     }
-    let y: i32 = match year.len() {
-        2 => 2000 + year.parse::<i32>().map_err(|_| Problem::ExpiryInvalid)?,
-        4 => year.parse().map_err(|_| Problem::ExpiryInvalid)?,
-        _ => return Err(Problem::ExpiryInvalid),
-    };
+    let m: u8 = month.parse().map_err(|_| Problem::ExpiryInvalid)?;
+    let y: i32 = year.parse().map_err(|_| Problem::ExpiryInvalid)?;
+    let y = if year.len() == 2 { 2000 + y } else { y };
+    if y > 2099 {
+        return Err(Problem::ExpiryInvalid);
+    }
     if (y, m) < (today.0, today.1) {
         return Err(Problem::ExpiryPast);
     }
-    if y > today.0 + 20 {
-        return Err(Problem::ExpiryInvalid);
-    }
     Ok(format!("{m:02}/{:02}", y % 100))
+}
+
+/// pay-frontend's suspected card number: more than 11 digits anywhere in the text.
+fn too_many_digits(text: &str) -> bool {
+    text.chars().filter(char::is_ascii_digit).count() > 11
 }
 
 fn check_name(name: &str) -> Result<String, Problem> {
@@ -225,10 +244,12 @@ fn check_name(name: &str) -> Result<String, Problem> {
     if name.chars().count() > MAX_TEXT {
         return Err(Problem::NameTooLong);
     }
-    // A number typed into the wrong box must not be stored as a name.
-    let d = digits(name);
-    if all_digits(&d) && d.len() >= 12 {
+    // A number typed into the wrong box must not be stored as a name (pay-frontend's rules).
+    if too_many_digits(name) {
         return Err(Problem::NameIsCardNumber);
+    }
+    if (3..=4).contains(&name.len()) && all_digits(name) {
+        return Err(Problem::NameIsSecurityCode);
     }
     Ok(name.to_string())
 }
@@ -260,8 +281,33 @@ pub fn email_ok(email: &str) -> bool {
         && !domain.ends_with('.')
 }
 
-/// Checks the whole form, collecting one problem per field in the page's order.
+/// The form with control characters (NUL included) dropped from what was typed: no browser
+/// sends them in a field, no stored text may hold a NUL, and a field of nothing else is
+/// then simply empty.
+fn printable(form: &CardForm) -> CardForm {
+    let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
+    CardForm {
+        card_no: clean(&form.card_no),
+        expiry_month: clean(&form.expiry_month),
+        expiry_year: clean(&form.expiry_year),
+        cardholder_name: clean(&form.cardholder_name),
+        cvc: clean(&form.cvc),
+        address_line1: clean(&form.address_line1),
+        address_line2: clean(&form.address_line2),
+        address_city: clean(&form.address_city),
+        address_postcode: clean(&form.address_postcode),
+        address_country: clean(&form.address_country),
+        email: clean(&form.email),
+    }
+}
+
+/// Checks the whole form, collecting one problem per field in the page's order: pay-frontend's
+/// rules (its charge validation: card number 12–19 digits passing Luhn and of an accepted
+/// brand and type; expiry month and year; security code 3 or 4 digits; names and address
+/// lines without a suspected card number or security code; UK postcodes; emails with a
+/// dotted domain).
 pub fn validate(form: &CardForm, ctx: &Context<'_>) -> Result<ValidCard, Vec<(Field, Problem)>> {
+    let form = &printable(form);
     let mut problems = Vec::new();
     let number = check_number(&form.card_no, ctx.settings)
         .map_err(|p| problems.push((Field::CardNo, p)))
@@ -272,15 +318,13 @@ pub fn validate(form: &CardForm, ctx: &Context<'_>) -> Result<ValidCard, Vec<(Fi
     let name = check_name(&form.cardholder_name)
         .map_err(|p| problems.push((Field::CardholderName, p)))
         .ok();
-    let cvc = form.cvc.trim();
-    if cvc.is_empty() {
+    // pay-frontend's rule: 3 or 4 digits once anything else is dropped, whatever the brand
+    // (browser tests written for GOV.UK Pay type `123` for American Express).
+    let cvc: String = form.cvc.chars().filter(char::is_ascii_digit).collect();
+    if form.cvc.trim().is_empty() {
         problems.push((Field::Cvc, Problem::CvcMissing));
-    } else {
-        let len = number.as_ref().map(|(_, i)| i.brand.cvc_len());
-        let ok = all_digits(cvc) && len.map_or((3..=4).contains(&cvc.len()), |l| cvc.len() == l);
-        if !ok {
-            problems.push((Field::Cvc, Problem::CvcInvalid));
-        }
+    } else if !(3..=4).contains(&cvc.len()) {
+        problems.push((Field::Cvc, Problem::CvcInvalid));
     }
     let mut address = None;
     if ctx.settings.collect_billing_address {
@@ -293,18 +337,25 @@ pub fn validate(form: &CardForm, ctx: &Context<'_>) -> Result<ValidCard, Vec<(Fi
             problems.push((Field::AddressLine1, Problem::Line1Missing));
         } else if too_long(&line1) || line2.as_deref().is_some_and(too_long) {
             problems.push((Field::AddressLine1, Problem::TooLong));
+        } else if too_many_digits(&line1) || line2.as_deref().is_some_and(too_many_digits) {
+            problems.push((Field::AddressLine1, Problem::Line1Invalid));
         }
         if city.is_empty() {
             problems.push((Field::AddressCity, Problem::CityMissing));
         } else if too_long(&city) {
             problems.push((Field::AddressCity, Problem::TooLong));
+        } else if too_many_digits(&city) {
+            problems.push((Field::AddressCity, Problem::CityInvalid));
         }
         let is_uk = country == "GB";
         if postcode.is_empty() {
             if is_uk {
                 problems.push((Field::AddressPostcode, Problem::PostcodeMissing));
             }
-        } else if (is_uk && !uk_postcode_ok(&postcode)) || too_long(&postcode) {
+        } else if (is_uk && !uk_postcode_ok(&postcode))
+            || too_long(&postcode)
+            || too_many_digits(&postcode)
+        {
             problems.push((Field::AddressPostcode, Problem::PostcodeInvalid));
         }
         if !super::countries::known(&country) {
@@ -454,11 +505,80 @@ mod tests {
         );
         assert_eq!(problem(|f| f.email = "a@b".into()), [(Email, EmailInvalid)]);
         assert_eq!(problem(|f| f.email.clear()), [(Email, EmailMissing)]);
-        // American Express wants four digits.
+        // pay-frontend does not tie the security code's length to the brand: browser tests
+        // written for GOV.UK Pay type 123 for American Express.
         let mut amex = form();
         amex.card_no = "371449635398431".into();
-        assert_eq!(check(&amex).unwrap_err(), [(Cvc, CvcInvalid)]);
-        amex.cvc = "1234".into();
-        assert!(check(&amex).is_ok());
+        for cvc in ["123", "1234", " 1 2 3 "] {
+            amex.cvc = cvc.into();
+            assert!(check(&amex).is_ok(), "{cvc}");
+        }
+        for cvc in ["12", "12345", "abc"] {
+            amex.cvc = cvc.into();
+            assert_eq!(check(&amex).unwrap_err(), [(Cvc, CvcInvalid)], "{cvc}");
+        }
+    }
+
+    #[test]
+    fn pay_frontend_rules() {
+        use Field::*;
+        use Problem::*;
+        // Suspected card numbers (more than 11 digits) and security codes (3 or 4 digits).
+        assert_eq!(
+            problem(|f| f.cardholder_name = "Ada 1234 5678 9012".into()),
+            [(CardholderName, NameIsCardNumber)]
+        );
+        assert_eq!(
+            problem(|f| f.cardholder_name = " 123 ".into()),
+            [(CardholderName, NameIsSecurityCode)]
+        );
+        assert!(check(&CardForm {
+            cardholder_name: "Ada 12".into(),
+            ..form()
+        })
+        .is_ok());
+        assert_eq!(
+            problem(|f| f.address_line1 = "Flat 123456789012".into()),
+            [(AddressLine1, Line1Invalid)]
+        );
+        assert_eq!(
+            problem(|f| f.address_line2 = "PO Box 1234 5678 9012".into()),
+            [(AddressLine1, Line1Invalid)]
+        );
+        assert_eq!(
+            problem(|f| f.address_city = "London 123456789012".into()),
+            [(AddressCity, CityInvalid)]
+        );
+        // Expiry: month 1-9 or 01-12, year of 2 digits or 4 (not starting 0) up to 2099.
+        for (month, year, ok) in [
+            ("1", "30", true),
+            ("01", "2030", true),
+            ("001", "30", false),
+            ("0", "30", false),
+            ("12", "2099", true),
+            ("12", "2100", false),
+            ("12", "0030", false),
+            ("12", "030", false),
+        ] {
+            let result = check(&CardForm {
+                expiry_month: month.into(),
+                expiry_year: year.into(),
+                ..form()
+            });
+            assert_eq!(result.is_ok(), ok, "{month}/{year}");
+        }
+        // A NUL or other control character typed into a field is dropped, never stored.
+        let card = check(&CardForm {
+            cardholder_name: "Ada\0 Lovelace".into(),
+            address_line1: "1\u{7} Street".into(),
+            ..form()
+        })
+        .unwrap();
+        assert_eq!(card.cardholder_name, "Ada Lovelace");
+        assert_eq!(card.address.unwrap().line1, "1 Street");
+        assert_eq!(
+            problem(|f| f.cardholder_name = "\0".into()),
+            [(CardholderName, NameMissing)]
+        );
     }
 }

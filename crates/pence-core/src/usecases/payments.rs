@@ -68,6 +68,9 @@ pub async fn find_payment(
     service: &Service,
     id: &str,
 ) -> Result<PaymentRecord, Failure> {
+    if !ids::could_be_id(id) {
+        return Err(Refusal::NotFound.into());
+    }
     store
         .payment(&service.id, id)
         .await?

@@ -135,6 +135,9 @@ pub async fn refund(
     payment_id: &str,
     refund_id: &str,
 ) -> Result<RefundRecord, Failure> {
+    if !ids::could_be_id(payment_id) || !ids::could_be_id(refund_id) {
+        return Err(Refusal::NotFound.into());
+    }
     store
         .refunds(&service.id, payment_id)
         .await?

@@ -9,6 +9,7 @@ mod create_payment;
 mod create_payment_rules;
 mod gate;
 mod get_payment;
+mod hostile;
 mod property;
 mod rate_limits;
 mod refund_search;

@@ -570,3 +570,39 @@ async fn captured_payments_settle_a_day_later(engine: Engine) {
     }
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(control_characters_typed_into_the_card_page_are_dropped);
+/// A NUL (or another control character) typed into the card page is dropped, on both engines:
+/// the payment goes on, and what is stored holds none.
+async fn control_characters_typed_into_the_card_page_are_dropped(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let p = paying(&server, &site).await;
+    let mut form = card_form(&p.csrf, "4444333322221111");
+    for (name, value) in form.iter_mut() {
+        match *name {
+            "cardholderName" => *value = "Ada\u{0} Lovelace".into(),
+            "addressLine1" => *value = "1 Example\u{0} Street".into(),
+            "addressCity" => *value = "\u{7}London".into(),
+            _ => {}
+        }
+    }
+    let r = p.c.post(&p.url).form(&form).send().await.unwrap();
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    p.c.post(format!("{}/confirm", p.url))
+        .form(&[("csrfToken", p.csrf.clone())])
+        .send()
+        .await
+        .unwrap();
+    let paid = payment(&server, &p.id).await;
+    assert_eq!(paid["state"]["status"], "success", "{paid}");
+    let card = &paid["card_details"];
+    assert_eq!(card["cardholder_name"], "Ada Lovelace");
+    assert_eq!(card["billing_address"]["line1"], "1 Example Street");
+    assert_eq!(card["billing_address"]["city"], "London");
+    server.stop().await;
+}
