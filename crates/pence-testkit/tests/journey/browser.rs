@@ -33,7 +33,8 @@ async fn pays_with_a_good_card_and_returns_to_the_service(engine: Engine) {
         "{summary}"
     );
     assert_eq!(payment(&server, &id).await["state"]["status"], "submitted");
-    b.click("#main-content form#confirmation #confirm").await;
+    // GOV.UK Pay's own smoke tests click exactly this selector.
+    b.click(".govuk-grid-row > #main-content #confirm").await;
     assert_eq!(b.url().await, format!("{}/completed", site.url));
     b.close().await;
 
