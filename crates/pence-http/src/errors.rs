@@ -279,7 +279,7 @@ pub(crate) fn request_denied() -> Problem {
 
 /// Dropwizard's JSON error shape, which GOV.UK Pay answers for routes and methods its
 /// resources do not know.
-fn dropwizard(status: StatusCode, message: &str) -> Response {
+pub(crate) fn dropwizard(status: StatusCode, message: &str) -> Response {
     (
         status,
         Json(json!({"code": status.as_u16(), "message": message})),

@@ -9,9 +9,11 @@ mod health;
 mod pages;
 mod rate_limit;
 mod request_log;
+mod server;
 mod state;
 
 pub use rate_limit::RateLimitConfig;
+pub use server::{serve, Limits};
 pub use state::{AppState, AppStateParts};
 
 use axum::Router;
@@ -29,15 +31,4 @@ pub fn router(state: AppState) -> Router {
             errors::panic_response,
         ))
         .with_state(state)
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then finishes in-flight requests.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

@@ -15,7 +15,7 @@ use pence_core::service::Service;
 use pence_core::sweeps::{self, Swept};
 use pence_core::usecases::{self, Secrets};
 use pence_core::{Store, StoreError};
-use pence_http::{AppState, AppStateParts, RateLimitConfig};
+use pence_http::{AppState, AppStateParts, Limits, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
 use pence_webhooks::{Delivered, Deliverer, DeliverySettings, Metrics};
 use tokio::sync::oneshot;
@@ -32,6 +32,8 @@ pub struct Settings {
     /// The URL clients reach the node at; `None` for `http://` and the bound address.
     pub public_url: Option<String>,
     pub rate_limits: RateLimitConfig,
+    /// Connection limits: head and body read timeouts, open connections.
+    pub limits: Limits,
     /// How long a verified API key is trusted before it is looked up again.
     pub auth_cache_ms: u64,
     /// How often the node sweeps by itself; `None` for never (tests call `Node::sweep`).
@@ -54,6 +56,7 @@ impl Settings {
             listen: "127.0.0.1:0".into(),
             public_url: None,
             rate_limits: RateLimitConfig::default(),
+            limits: Limits::default(),
             auth_cache_ms: 1000,
             sweep_every: Some(Duration::from_secs(1)),
             webhooks: DeliverySettings::default(),
@@ -157,6 +160,7 @@ impl Node {
         let server = tokio::spawn(pence_http::serve(
             listener,
             pence_http::router(state),
+            settings.limits,
             async {
                 let _ = stopped.await;
             },

@@ -46,6 +46,11 @@ fn sqlite_path(url: &str) -> &str {
         .unwrap_or(url)
 }
 
+/// The SQLite file `url` names; `None` for PostgreSQL.
+pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
+    (!is_postgres(url)).then(|| std::path::Path::new(sqlite_path(url)))
+}
+
 /// Opens (and migrates) the database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
     if is_postgres(url) {

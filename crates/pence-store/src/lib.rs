@@ -13,5 +13,5 @@ mod sqlite;
 mod store;
 mod value;
 
-pub use connect::{connect, create_postgres_schema, StoreOptions};
+pub use connect::{connect, create_postgres_schema, sqlite_file, StoreOptions};
 pub use store::SqlStore;

@@ -19,6 +19,8 @@ use crate::spec;
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub rate_limits: RateLimitConfig,
+    /// Connection limits (the node's defaults unless a test shortens them).
+    pub limits: pence_http::Limits,
     /// 0: every request looks its key up, so revocation shows at once.
     pub auth_cache_ms: u64,
     /// Run the node's once-a-second sweeps in the background, as `pence serve` does. Off by
@@ -49,6 +51,7 @@ impl Default for ServerOptions {
                 enabled: false,
                 ..RateLimitConfig::default()
             },
+            limits: pence_http::Limits::default(),
             auth_cache_ms: 0,
             background_sweeps: false,
             delivery: pence_webhooks::DeliverySettings {
@@ -100,6 +103,7 @@ impl TestServer {
         let db = TestDb::new(engine).await;
         let node = Node::start(Settings {
             rate_limits: options.rate_limits,
+            limits: options.limits,
             auth_cache_ms: options.auth_cache_ms,
             sweep_every: options
                 .background_sweeps

@@ -1,6 +1,8 @@
 //! Admin commands: services and API keys. They work on the database directly, so they can run
 //! while the server does. What a script needs (an id, a key) goes alone to stdout.
 
+use std::sync::Arc;
+
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::card::Brand;
@@ -8,9 +10,10 @@ use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection};
 use pence_core::timefmt;
 use pence_core::usecases;
+use pence_core::Store;
 
 use crate::config::Settings;
-use crate::serve::open_store;
+use crate::serve::{existing_store, open_store};
 
 #[derive(Subcommand)]
 pub enum ServiceCommand {
@@ -130,7 +133,7 @@ pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
 }
 
 pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
+    let store: Arc<dyn Store> = existing_store(settings).await?;
     let clock = AdjustableClock::default();
     match cmd {
         ServiceCommand::Create { name, live } => {
@@ -194,7 +197,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
 }
 
 pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
-    let store = open_store(settings).await?;
+    let store: Arc<dyn Store> = existing_store(settings).await?;
     let clock = AdjustableClock::default();
     match cmd {
         KeyCommand::Create {

@@ -47,6 +47,15 @@ struct Config {
     log_format: String,
     rate_limits: RateLimitsConfig,
     webhooks: WebhooksConfig,
+    http: HttpConfig,
+}
+
+#[derive(Deserialize, Serialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct HttpConfig {
+    header_read_ms: u64,
+    body_read_ms: u64,
+    max_connections: usize,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -73,6 +82,7 @@ impl Default for Config {
     fn default() -> Self {
         let limits = RateLimits::default();
         let delivery = pence_webhooks::DeliverySettings::default();
+        let http = pence_http::Limits::default();
         Config {
             listen: DEFAULT_LISTEN.into(),
             database_url: DEFAULT_DATABASE.into(),
@@ -93,6 +103,11 @@ impl Default for Config {
                 workers: delivery.workers,
                 concurrency: delivery.concurrency,
             },
+            http: HttpConfig {
+                header_read_ms: http.header_read.as_millis() as u64,
+                body_read_ms: http.body_read.as_millis() as u64,
+                max_connections: http.max_connections,
+            },
         }
     }
 }
@@ -107,6 +122,7 @@ pub struct Settings {
     pub auth_cache_ms: u64,
     pub json_logs: bool,
     pub rate_limits: RateLimitConfig,
+    pub limits: pence_http::Limits,
     /// None: this node sends no webhooks (others on the database may).
     pub webhooks: Option<pence_webhooks::DeliverySettings>,
 }
@@ -147,7 +163,13 @@ impl Settings {
             ..Default::default()
         };
         let limits = config.rate_limits;
+        let http = config.http;
         Ok(Settings {
+            limits: pence_http::Limits {
+                header_read: Duration::from_millis(http.header_read_ms.max(1)),
+                body_read: Duration::from_millis(http.body_read_ms.max(1)),
+                max_connections: http.max_connections.max(1),
+            },
             database_url: config.database_url,
             public_url: public_url.trim_end_matches('/').to_string(),
             public_url_given,

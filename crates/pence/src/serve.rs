@@ -14,6 +14,20 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Arc<dyn Store>> {
     Ok(open_sql_store(settings).await?)
 }
 
+/// The database an admin command works on: it must exist already (a mistyped path must not
+/// quietly become a new, empty database).
+pub async fn existing_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
+    if let Some(file) = pence_store::sqlite_file(&settings.database_url) {
+        anyhow::ensure!(
+            file.is_file(),
+            "no database at {}: start one with `pence serve` (or `pence migrate`), \
+             or name yours with --database or PENCE_DATABASE_URL",
+            file.display()
+        );
+    }
+    open_sql_store(settings).await
+}
+
 /// The store with every port it implements (the webhook admin and delivery need more than
 /// the `Store`).
 pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
@@ -48,6 +62,7 @@ pub fn node_settings(settings: &Settings) -> pence_node::Settings {
             .public_url_given
             .then(|| settings.public_url.clone()),
         rate_limits: settings.rate_limits,
+        limits: settings.limits,
         auth_cache_ms: settings.auth_cache_ms,
         webhooks: settings.webhooks.clone().unwrap_or_default(),
         background_delivery: settings.webhooks.is_some(),

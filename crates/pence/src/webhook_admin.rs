@@ -10,7 +10,7 @@ use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryStatus, EventType};
 
 use crate::config::Settings;
-use crate::serve::open_sql_store;
+use crate::serve::existing_store;
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -75,7 +75,7 @@ fn parse_status(s: &str) -> Result<DeliveryStatus, String> {
 }
 
 pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()> {
-    let store = open_sql_store(settings).await?;
+    let store = existing_store(settings).await?;
     let clock = AdjustableClock::default();
     match cmd {
         WebhookCommand::Create {

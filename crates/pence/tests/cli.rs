@@ -32,6 +32,20 @@ pence_testkit::engine_tests!(services_and_keys);
 async fn services_and_keys(engine: Engine) {
     let db = TestDb::new(engine).await;
     let url = db.url.as_str();
+    if engine == Engine::Sqlite {
+        // An admin command on a database that does not exist refuses, and creates nothing.
+        for args in [
+            &["service", "list"][..],
+            &["key", "list"],
+            &["webhook", "list"],
+        ] {
+            let (code, _, stderr) = pence(url, args);
+            assert_ne!(code, 0, "{args:?}");
+            assert!(stderr.contains("no database at"), "{stderr}");
+        }
+        assert!(!db.path.as_ref().unwrap().exists(), "nothing was created");
+    }
+    ok(url, &["migrate"]);
     // No sandbox service yet: key create says what to do.
     let (code, _, stderr) = pence(url, &["key", "create"]);
     assert_ne!(code, 0);
@@ -384,6 +398,7 @@ pence_testkit::engine_tests!(webhook_subscriptions_from_the_command_line);
 async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
     let db = TestDb::new(engine).await;
     let url = db.url.as_str();
+    ok(url, &["migrate"]);
     let test = ok(url, &["service", "create", "--name", "Test"]);
     let live = ok(url, &["service", "create", "--name", "Live", "--live"]);
     let (test, live) = (test.trim_end(), live.trim_end());
@@ -582,4 +597,42 @@ async fn the_access_log_names_each_request() {
     assert_eq!(line("/secure/…")["status"], 303);
     let token = next.rsplit('/').next().unwrap();
     assert!(!logs.contains(token), "the next_url token is a secret");
+}
+
+/// A first start that cannot listen creates nothing (it binds before making the sandbox
+/// service and key), so the next start still shows the first key.
+#[tokio::test]
+async fn a_first_start_that_cannot_listen_keeps_the_key_for_the_next() {
+    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = Command::new(PENCE)
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--database",
+            &db.url,
+        ])
+        .env_remove("PENCE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("listening on"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("api_test_"));
+    drop(taken);
+    let mut child = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
+        .env_remove("PENCE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let banner = read_banner(&mut child);
+    let _server = Server(child);
+    assert!(
+        banner.iter().any(|l| l.contains("test API key: api_test_")),
+        "{banner:?}"
+    );
 }

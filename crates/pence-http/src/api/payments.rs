@@ -92,6 +92,10 @@ pub(crate) async fn json_body(
     if !is_json(headers) {
         return Err(request_denied());
     }
+    // A declared length over the limit is refused before any of it is read.
+    if http_body::Body::size_hint(&body).lower() > MAX_BODY as u64 {
+        return Err(request_denied());
+    }
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         return Err(request_denied());
     };

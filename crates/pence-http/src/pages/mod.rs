@@ -109,14 +109,6 @@ fn origin(url: &str) -> Option<&str> {
 /// An HTML page with the card pages' protections: never cached, no framing, a CSP that
 /// allows only our stylesheet and form posts to us (and redirects on to the service).
 pub(crate) fn html(status: StatusCode, body: String, return_url: Option<&str>) -> Response {
-    let form_action = match return_url.and_then(origin) {
-        Some(o) => format!("'self' {o}"),
-        None => "'self'".to_string(),
-    };
-    let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
-    );
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -124,14 +116,29 @@ pub(crate) fn html(status: StatusCode, body: String, return_url: Option<&str>) -
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     protect(h);
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    // Chromium applies form-action to the redirect after Confirm, so the service's origin
+    // is allowed too on pages with a form that leads back to it.
+    if let Some(o) = return_url.and_then(origin) {
+        if let Ok(v) = HeaderValue::from_str(&csp(&format!("'self' {o}"))) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
     }
     resp
 }
 
-/// Headers every journey response carries, redirects included.
+fn csp(form_action: &str) -> String {
+    format!(
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    )
+}
+
+/// Headers every journey response carries, redirects included: never cached, no framing,
+/// no sniffing, no referrer, and the strict CSP.
 pub(crate) fn protect(h: &mut axum::http::HeaderMap) {
+    if let Ok(v) = HeaderValue::from_str(&csp("'self'")) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -16,6 +16,7 @@ mod refund_search;
 mod refunds;
 mod routing;
 mod search;
+mod transport;
 
 use pence_core::ledger::EventKind;
 use pence_core::status::Status;

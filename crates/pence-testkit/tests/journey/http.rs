@@ -141,6 +141,12 @@ async fn pages_carry_their_protections() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 303);
+    // Redirects carry the pages' protections too.
+    let h = posted.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["x-frame-options"], "DENY");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     // A forged or unknown token is not found.
     let forged = c
         .get(format!("{}/secure/{}", server.url, "x".repeat(77)))

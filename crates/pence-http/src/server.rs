@@ -1,0 +1,171 @@
+//! Serving connections with limits a public node needs: a request's head must arrive in time
+//! (slowloris), its body too (a body trickled a byte a second), an idle kept-alive connection
+//! is closed, and open connections are capped. Requests over the size limits get JSON
+//! answers like every other error (hyper's own, for what it refuses before us, have no body,
+//! so hyper's limits are set above ours). Graceful shutdown closes idle connections at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::sync::Semaphore;
+
+/// How long and how much a client may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request's head must arrive within this; it is also how long a kept-alive
+    /// connection may sit idle before the next request.
+    pub header_read: Duration,
+    /// A request's body must arrive within this, all of it.
+    pub body_read: Duration,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(30),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// The longest request target answered (longer: 414).
+const MAX_URI: usize = 8 * 1024;
+/// The most header bytes and header lines answered (more: 431).
+const MAX_HEADER_BYTES: usize = 16 * 1024;
+const MAX_HEADERS: usize = 100;
+
+/// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets requests
+/// in flight finish (idle connections close at once) and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = app.layer(axum::middleware::from_fn_with_state(limits, limit_requests));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        // Above our own limits, so that we, not hyper, answer (with a body).
+        .max_buf_size(MAX_URI + MAX_HEADER_BYTES + 64 * 1024)
+        .max_headers(MAX_HEADERS * 4);
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+        };
+        let (stream, _) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// Refuses oversized requests with a JSON body, and bounds the time the body may take.
+async fn limit_requests(
+    axum::extract::State(limits): axum::extract::State<Limits>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let uri = req.uri().to_string().len();
+    if uri > MAX_URI {
+        return crate::errors::dropwizard(StatusCode::URI_TOO_LONG, "HTTP 414 URI Too Long");
+    }
+    let headers = req.headers();
+    let header_bytes: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
+        return crate::errors::dropwizard(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "HTTP 431 Request Header Fields Too Large",
+        );
+    }
+    let deadline = tokio::time::Instant::now() + limits.body_read;
+    next.run(req.map(|body| Body::new(Deadline::new(body, deadline))))
+        .await
+}
+
+/// A request body that fails once its deadline has passed, however slowly it trickles.
+struct Deadline {
+    body: Body,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Deadline {
+    fn new(body: Body, deadline: tokio::time::Instant) -> Self {
+        Deadline {
+            body,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body took too long")]
+struct TooSlow;
+
+impl HttpBody for Deadline {
+    type Data = Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            return Poll::Ready(frame.map(|f| f.map_err(Into::into)));
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(TooSlow.into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

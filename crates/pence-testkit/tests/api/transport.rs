@@ -1,0 +1,195 @@
+//! What slow, idle, oversized and numerous clients get: timeouts that close what would stay
+//! open forever, JSON answers for oversized requests, a cap on open connections. Raw TCP, so
+//! nothing between the test and the node tidies the bytes up.
+
+use std::time::{Duration, Instant};
+
+use pence_http::Limits;
+use pence_testkit::{Engine, ServerOptions, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn node(limits: Limits) -> TestServer {
+    TestServer::start_with(
+        Engine::Sqlite,
+        ServerOptions {
+            limits,
+            ..ServerOptions::default()
+        },
+    )
+    .await
+}
+
+fn short() -> Limits {
+    Limits {
+        header_read: Duration::from_millis(500),
+        body_read: Duration::from_millis(800),
+        max_connections: 64,
+    }
+}
+
+async fn connect(server: &TestServer) -> TcpStream {
+    TcpStream::connect(server.url.trim_start_matches("http://"))
+        .await
+        .unwrap()
+}
+
+/// Everything the node writes until it closes the connection, and how long that took; panics
+/// if it stays open past `limit`.
+async fn until_closed(conn: &mut TcpStream, limit: Duration) -> (String, Duration) {
+    let started = Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout_at((started + limit).into(), conn.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => panic!(
+                "still open after {limit:?}; got {:?}",
+                String::from_utf8_lossy(&out)
+            ),
+        }
+    }
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+#[tokio::test]
+async fn slow_and_idle_clients_are_closed() {
+    let server = node(short()).await;
+    // An idle connection that never sends a byte.
+    let mut idle = connect(&server).await;
+    until_closed(&mut idle, Duration::from_secs(3)).await;
+
+    // Slowloris: a head trickled out a few bytes at a time, never finished.
+    let mut slow = connect(&server).await;
+    let trickle = tokio::spawn(async move {
+        let head = b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\nX-Slow: ";
+        for chunk in head.chunks(4) {
+            if slow.write_all(chunk).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        loop {
+            if slow.write_all(b"a").await.is_err() {
+                return slow;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let mut probe = [0u8; 1];
+            if let Ok(Ok(0)) =
+                tokio::time::timeout(Duration::from_millis(1), slow.read(&mut probe)).await
+            {
+                return slow;
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(5), trickle)
+        .await
+        .expect("a slowloris head is cut off")
+        .unwrap();
+
+    // A body trickled out a byte at a time: refused once its time is up.
+    let mut trickled = connect(&server).await;
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: pence\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+        server.key
+    );
+    trickled.write_all(head.as_bytes()).await.unwrap();
+    let writer = tokio::spawn(async move {
+        for _ in 0..100 {
+            if trickled.write_all(b" ").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        trickled
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut trickled = writer.await.unwrap();
+    let (answer, _) = until_closed(&mut trickled, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"P0920\""), "{answer}");
+
+    // A kept-alive connection that goes quiet after a request is closed too.
+    let mut kept = connect(&server).await;
+    kept.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\n\r\n")
+        .await
+        .unwrap();
+    let (answer, took) = until_closed(&mut kept, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(took >= Duration::from_millis(400), "{took:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_that_never_comes_is_refused_at_once_when_too_large() {
+    let server = node(Limits::default()).await;
+    let mut conn = connect(&server).await;
+    let head = format!(
+        "POST /v1/payments HTTP/1.1\r\nHost: pence\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n{{}}",
+        server.key
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    let (answer, took) = until_closed(&mut conn, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"code\":\"P0920\""), "{answer}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn oversized_requests_get_json() {
+    let server = node(Limits::default()).await;
+    let long = format!("/v1/payments?reference={}", "r".repeat(9000));
+    let reply = server.get(&long).await;
+    assert_eq!(reply.status, 414, "{}", reply.text);
+    assert_eq!(
+        reply.json,
+        serde_json::json!({"code": 414, "message": "HTTP 414 URI Too Long"})
+    );
+    let many: Vec<(String, String)> = (0..150)
+        .map(|i| (format!("x-header-{i}"), "v".into()))
+        .collect();
+    let pairs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let reply = server
+        .send(reqwest::Method::GET, "/healthcheck", None, &pairs, None)
+        .await;
+    assert_eq!(reply.status, 431, "{}", reply.text);
+    assert_eq!(reply.json["code"], 431);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn open_connections_are_capped() {
+    let server = node(Limits {
+        header_read: Duration::from_secs(5),
+        max_connections: 2,
+        ..Limits::default()
+    })
+    .await;
+    let first = connect(&server).await;
+    let _second = connect(&server).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The third waits in the backlog: no answer while two are open.
+    let mut third = connect(&server).await;
+    third
+        .write_all(b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), third.read(&mut buf))
+            .await
+            .is_err(),
+        "served beyond the cap"
+    );
+    drop(first);
+    let (answer, _) = until_closed(&mut third, Duration::from_secs(3)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.stop().await;
+}
