@@ -171,6 +171,10 @@ pub fn resource(p: &PaymentRecord) -> Payment {
         provider_id: p.provider_id.clone(),
         metadata: p.metadata.clone(),
         return_url: p.return_url.clone(),
+        // Only when 3-D Secure was required: GOV.UK Pay's public API drops the summary when
+        // `three_d_secure.required` is false or absent (pay-publicapi's
+        // `AuthorisationSummaryHelper.includeAuthorisationSummaryWhen3dsRequired`), so a
+        // payment without 3-D Secure never shows `required: false`.
         authorisation_summary: p.three_ds_required.then_some(AuthorisationSummary {
             three_d_secure: ThreeDSecure { required: true },
         }),
