@@ -145,6 +145,17 @@ async fn ask_provider(
     settle_authorisation(deps, ready, outcome).await.map(Some)
 }
 
+/// Finishes an authorisation whose answer was never stored (a crash between storing the
+/// waiting state and the provider's answer): the provider is asked what became of it, and
+/// its answer is stored as if it had come the first time. The recovery sweep calls this.
+pub async fn resume_authorisation(
+    deps: Deps<'_>,
+    stuck: PaymentRecord,
+) -> Result<PaymentRecord, Failure> {
+    let outcome = deps.psp.authorisation_status(&stuck).await;
+    settle_authorisation(deps, stuck, outcome).await
+}
+
 /// Stores the provider's answer on a payment it was asked about. If the payment moved on
 /// meanwhile (the service cancelled it), the answer is dropped and an authorisation voided.
 async fn settle_authorisation(

@@ -52,6 +52,10 @@ pub trait PaymentProvider: Send + Sync {
     async fn authorise(&self, payment: &PaymentRecord, card: &ValidCard) -> Authorisation;
     /// The result of the 3-D Secure challenge the provider asked for.
     async fn authorise_3ds(&self, payment: &PaymentRecord, passed: bool) -> Authorisation;
+    /// What became of an authorisation the provider was asked for whose answer was never
+    /// recorded (a crash between storing AUTHORISATION READY or 3DS READY and the answer):
+    /// asked again from what the payment keeps (first six and last four, provider id).
+    async fn authorisation_status(&self, payment: &PaymentRecord) -> Authorisation;
     async fn capture(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn cancel(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn refund(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;

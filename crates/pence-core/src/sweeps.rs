@@ -21,12 +21,17 @@ pub const RECENT_MS: i64 = 5 * 60 * 1000;
 const BATCH: u32 = 200;
 /// The sandbox pays captured money out this long after capture (settlement date).
 pub const SETTLE_AFTER_MS: i64 = 24 * 60 * 60 * 1000;
+/// A payment left waiting for the provider's answer this long lost it (a crash between
+/// storing AUTHORISATION READY or 3DS READY and the answer): the provider is asked again.
+pub const STUCK_AFTER_MS: i64 = 60 * 1000;
 /// A refund the provider left pending is asked about again after this long.
 pub const REFUND_RESULT_MS: i64 = 1000;
 
 /// How much one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Swept {
+    /// Authorisations finished after their answer was lost.
+    pub resumed: usize,
     pub captured: usize,
     pub expired: usize,
     /// Pending refunds whose result was recorded.
@@ -44,12 +49,43 @@ pub async fn run_once(
     psp: &dyn PaymentProvider,
 ) -> Result<Swept, Failure> {
     Ok(Swept {
+        resumed: resume_authorisations(store, clock, psp).await?,
         captured: capture(store, clock, psp).await?,
         expired: expire(store, clock, psp).await?,
         refunds: refunds(store, clock, psp).await?,
         settled: settle(store, clock).await?,
         disputes: disputes(store, clock, psp).await?,
     })
+}
+
+/// Finishes authorisations whose answer was lost: payments waiting for the provider for
+/// longer than `STUCK_AFTER_MS` are asked about again (`journey::resume_authorisation`).
+/// The journey's own conditional write settles a race with an answer that does arrive.
+pub async fn resume_authorisations(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+) -> Result<usize, Failure> {
+    use Status::*;
+    let stuck = store
+        .due_payments(
+            &[AuthorisationReady, Authorisation3dsReady],
+            i64::MAX,
+            clock.now_ms() - STUCK_AFTER_MS + 1,
+            BATCH,
+        )
+        .await?;
+    let deps = crate::journey::Deps { store, clock, psp };
+    let mut done = 0;
+    for p in stuck {
+        let before = p.status;
+        let after = crate::journey::resume_authorisation(deps, p).await?;
+        if after.status != before {
+            tracing::info!(payment_id = %after.id, from = %before, to = %after.status, "authorisation resumed");
+            done += 1;
+        }
+    }
+    Ok(done)
 }
 
 /// Raises the disputes the provider announced at capture once they are due, then moves

@@ -251,6 +251,7 @@ fn spawn_sweeps(
             tick.tick().await;
             match sweeps::run_once(store.as_ref(), clock.as_ref(), psp.as_ref()).await {
                 Ok(s) if s != Swept::default() => tracing::info!(
+                    resumed = s.resumed,
                     captured = s.captured,
                     expired = s.expired,
                     refunds = s.refunds,

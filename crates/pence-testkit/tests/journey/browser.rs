@@ -36,7 +36,10 @@ async fn pays_with_a_good_card_and_returns_to_the_service(engine: Engine) {
     assert_eq!(submitted["state"]["status"], "submitted");
     // Without 3-D Secure GOV.UK Pay shows no authorisation_summary at all (its public API
     // drops one whose three_d_secure.required is false).
-    assert!(submitted.get("authorisation_summary").is_none(), "{submitted}");
+    assert!(
+        submitted.get("authorisation_summary").is_none(),
+        "{submitted}"
+    );
     // GOV.UK Pay's own smoke tests click exactly this selector.
     b.click(".govuk-grid-row > #main-content #confirm").await;
     assert_eq!(b.url().await, format!("{}/completed", site.url));

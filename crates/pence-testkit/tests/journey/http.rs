@@ -612,3 +612,86 @@ async fn control_characters_typed_into_the_card_page_are_dropped(engine: Engine)
     assert_eq!(card["billing_address"]["city"], "London");
     server.stop().await;
 }
+
+/// The state a crash between storing AUTHORISATION READY and the provider's answer leaves:
+/// the payment moved as the card form moves it, with the card it keeps, and no answer.
+async fn stranded(server: &TestServer, id: &str, first: &str, last: &str) {
+    use pence_core::card::{Brand, CardType};
+    use pence_core::ledger::EventKind;
+    use pence_core::payment::CardDetails;
+    use pence_core::status::Status;
+    use pence_core::transition::{self, Move};
+    let moved = transition::step(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        id,
+        |p, now| {
+            Some(
+                Move::to(
+                    p,
+                    Status::AuthorisationReady,
+                    EventKind::PaymentDetailsEntered,
+                    now,
+                )
+                .with(|next| {
+                    next.card = Some(CardDetails {
+                        first_digits: first.into(),
+                        last_digits: last.into(),
+                        cardholder_name: "Ada Lovelace".into(),
+                        expiry: "04/31".into(),
+                        brand: Brand::parse("visa").unwrap(),
+                        card_type: CardType::Debit,
+                        billing_address: None,
+                    })
+                }),
+            )
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(moved.changed);
+}
+
+pence_testkit::engine_tests!(a_lost_authorisation_answer_is_recovered_by_the_sweep);
+/// A crash between card submit and the provider's answer does not strand the payment for 90
+/// minutes: a minute on, the sweep asks the provider again and the page shows the outcome.
+async fn a_lost_authorisation_answer_is_recovered_by_the_sweep(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let site = ServiceSite::start().await;
+    let good = paying(&server, &site).await;
+    let declined = paying(&server, &site).await;
+    stranded(&server, &good.id, "444433", "1111").await;
+    stranded(&server, &declined.id, "400000", "0002").await;
+    // Meanwhile the user sees the waiting page, and a sweep too soon changes nothing.
+    let waiting = good.c.get(&good.url).send().await.unwrap();
+    assert_eq!(waiting.status(), 200);
+    assert_eq!(server.sweep().await.resumed, 0);
+    assert_eq!(
+        payment(&server, &good.id).await["state"]["status"],
+        "started"
+    );
+
+    server.clock.advance(pence_core::sweeps::STUCK_AFTER_MS);
+    assert_eq!(server.sweep().await.resumed, 2);
+    assert_eq!(server.sweep().await.resumed, 0, "once");
+    assert_eq!(
+        payment(&server, &good.id).await["state"]["status"],
+        "submitted"
+    );
+    let failed = payment(&server, &declined.id).await;
+    assert_eq!(
+        (&failed["state"]["status"], &failed["state"]["code"]),
+        (&json!("failed"), &json!("P0010"))
+    );
+    // The page now shows where the payment stands: the confirm page.
+    let page = good.c.get(&good.url).send().await.unwrap();
+    assert_eq!(page.status(), 303);
+    assert_eq!(
+        page.headers()["location"],
+        format!("/card_details/{}/confirm", good.id)
+    );
+    let events = event_states(&server, &good.id).await;
+    assert_eq!(events.last().map(String::as_str), Some("submitted"));
+    server.stop().await;
+}
