@@ -8,17 +8,18 @@ use clap::Subcommand;
 use pence_core::card::Brand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection};
-use pence_core::timefmt;
 use pence_core::usecases;
 use pence_core::Store;
 
 use crate::config::Settings;
 use crate::serve::{existing_store, open_store};
+use crate::table;
 
 #[derive(Subcommand)]
 pub enum ServiceCommand {
     /// Create a service; prints its id.
     Create {
+        /// What the service is called (shown to staff, not to paying users).
         #[arg(long)]
         name: String,
         /// A live service (https return URLs only, api_live_ keys).
@@ -27,8 +28,14 @@ pub enum ServiceCommand {
     },
     /// List services.
     List,
+    /// One service's settings.
+    Show {
+        /// The service's id.
+        id: String,
+    },
     /// Change a service's settings; options left out keep their value.
     Update {
+        /// The service's id.
         id: String,
         /// POST requests a second (0: the instance default).
         #[arg(long)]
@@ -60,11 +67,13 @@ pub struct CardOptions {
     /// Email on the card page: mandatory, optional or off.
     #[arg(long, value_parser = parse_email)]
     email_collection: Option<EmailCollection>,
-    /// Corporate card surcharges, in pence.
+    /// Surcharge on corporate credit cards, in pence.
     #[arg(long)]
     surcharge_credit: Option<u32>,
+    /// Surcharge on corporate debit cards, in pence.
     #[arg(long)]
     surcharge_debit: Option<u32>,
+    /// Surcharge on corporate prepaid debit cards, in pence.
     #[arg(long)]
     surcharge_prepaid_debit: Option<u32>,
 }
@@ -117,13 +126,21 @@ pub enum KeyCommand {
         /// The service (default: the first sandbox test service).
         #[arg(long)]
         service: Option<String>,
+        /// What the key is for.
         #[arg(long, default_value = "")]
         description: String,
     },
-    /// List API keys (never the keys themselves).
-    List,
+    /// List API keys by service (never the keys themselves).
+    List {
+        /// Only this service's.
+        #[arg(long)]
+        service: Option<String>,
+    },
     /// Revoke an API key by its id.
-    Revoke { key_id: String },
+    Revoke {
+        /// The key's id (from `pence key list`), not the key.
+        key_id: String,
+    },
 }
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -141,37 +158,53 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             println!("{}", service.id);
         }
         ServiceCommand::List => {
-            println!(
-                "{:<26}  {:<4}  {:<8}  {:<24}  {:<40}  NAME",
-                "ID", "MODE", "PROVIDER", "CREATED", "CARD PAGE"
-            );
+            let mut t = table::new(&["ID", "MODE", "CREATED", "NAME"], &[0]);
             for s in store.services().await? {
-                let c = &s.cards;
-                let card_page = format!(
-                    "email {}, address {}, types {}{}, surcharges {}/{}/{}",
-                    c.email_collection.as_str(),
-                    if c.collect_billing_address {
-                        "on"
-                    } else {
-                        "off"
-                    },
-                    c.accepted_types.as_str(),
-                    if c.block_prepaid { " no prepaid" } else { "" },
-                    c.surcharge_credit,
-                    c.surcharge_debit,
-                    c.surcharge_prepaid_debit,
-                );
-                println!(
-                    "{:<26}  {:<4}  {:<8}  {:<24}  {:<40}  {}",
-                    s.id,
-                    if s.live { "live" } else { "test" },
-                    s.payment_provider,
-                    timefmt::date_time(s.created_ms),
-                    card_page,
-                    s.name
-                );
-                println!("{:<26}  brands: {}", "", c.brands_text());
+                let mode = if s.live { "live" } else { "test" };
+                t.add_row(vec![s.id, mode.into(), table::minute(s.created_ms), s.name]);
             }
+            table::print(&t);
+        }
+        ServiceCommand::Show { id } => {
+            let Some(s) = store.service(&id).await? else {
+                bail!("no service {id}");
+            };
+            let c = &s.cards;
+            let on = |b: bool| if b { "on" } else { "off" };
+            let limit = |v: Option<u32>| v.map_or("instance default".into(), |n| format!("{n}/s"));
+            let mut t = table::new(&["SETTING", "VALUE"], &[]);
+            for (k, v) in [
+                ("id", s.id.clone()),
+                ("name", s.name.clone()),
+                ("mode", (if s.live { "live" } else { "test" }).into()),
+                ("provider", s.payment_provider.clone()),
+                ("created", table::minute(s.created_ms)),
+                ("rate limit (POST)", limit(s.rate_limit_post)),
+                ("rate limit (GET)", limit(s.rate_limit_get)),
+                ("brands", c.brands_text()),
+                ("card types", c.accepted_types.as_str().into()),
+                (
+                    "prepaid cards",
+                    (if c.block_prepaid {
+                        "refused"
+                    } else {
+                        "accepted"
+                    })
+                    .into(),
+                ),
+                ("billing address", on(c.collect_billing_address).into()),
+                ("email", c.email_collection.as_str().into()),
+                (
+                    "surcharges (pence)",
+                    format!(
+                        "credit {}, debit {}, prepaid debit {}",
+                        c.surcharge_credit, c.surcharge_debit, c.surcharge_prepaid_debit
+                    ),
+                ),
+            ] {
+                t.add_row(vec![k.to_string(), v]);
+            }
+            table::print(&t);
         }
         ServiceCommand::Update {
             id,
@@ -219,24 +252,31 @@ pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                     .await?;
             println!("{key}");
         }
-        KeyCommand::List => {
-            println!(
-                "{:<26}  {:<26}  {:<13}  {:<8}  DESCRIPTION",
-                "ID", "SERVICE", "KEY", "STATE"
-            );
-            for k in store.api_keys().await? {
-                println!(
-                    "{:<26}  {:<26}  {:<13}  {:<8}  {}",
-                    k.id,
-                    k.service_id,
-                    format!("{}…", k.display_prefix),
-                    if k.revoked_ms.is_some() {
+        KeyCommand::List { service } => {
+            // A table per service: the ids keep their width and the rest fits 80 columns.
+            let keys = store.api_keys().await?;
+            for svc in store.services().await? {
+                if service.as_ref().is_some_and(|id| *id != svc.id) {
+                    continue;
+                }
+                let mut t = table::new(&["ID", "KEY", "STATE", "DESCRIPTION"], &[0]);
+                for k in keys.iter().filter(|k| k.service_id == svc.id) {
+                    let state = if k.revoked_ms.is_some() {
                         "revoked"
                     } else {
                         "active"
-                    },
-                    k.description
-                );
+                    };
+                    t.add_row(vec![
+                        k.id.clone(),
+                        format!("{}…", k.display_prefix),
+                        state.into(),
+                        k.description.clone(),
+                    ]);
+                }
+                if t.row_count() > 0 {
+                    println!("Service {} ({})", svc.id, svc.name);
+                    table::print(&t);
+                }
             }
         }
         KeyCommand::Revoke { key_id } => {

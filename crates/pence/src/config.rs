@@ -15,22 +15,28 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "pence-data/pence.db";
 
-#[derive(ClapArgs, Debug, Clone)]
+/// What every command takes: where the database and the settings file are.
+#[derive(ClapArgs, Debug, Clone, Default)]
 pub struct Args {
-    /// Address to listen on.
-    #[arg(long, env = "PENCE_LISTEN", global = true)]
-    pub listen: Option<String>,
     /// Database: a SQLite file path (default pence-data/pence.db) or postgres://...
     #[arg(long, env = "PENCE_DATABASE_URL", global = true)]
     pub database: Option<String>,
-    /// The URL clients reach Pence at (default: http:// + the listen address).
-    #[arg(long, env = "PENCE_PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
     /// A TOML settings file.
     #[arg(long, env = "PENCE_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+}
+
+/// What only `pence serve` takes.
+#[derive(ClapArgs, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "PENCE_LISTEN")]
+    pub listen: Option<String>,
+    /// The URL clients reach Pence at (default: http:// + the listen address).
+    #[arg(long, env = "PENCE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Turn rate limiting off (load testing).
-    #[arg(long, env = "PENCE_NO_RATE_LIMITS", global = true)]
+    #[arg(long, env = "PENCE_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
 }
 
@@ -128,22 +134,22 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn load(args: &Args) -> anyhow::Result<Settings> {
+    pub fn load(args: &Args, serve: &ServeArgs) -> anyhow::Result<Settings> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(path) = &args.config {
             anyhow::ensure!(path.is_file(), "no settings file at {}", path.display());
             figment = figment.merge(Toml::file_exact(path));
         }
         for (key, value) in [
-            ("listen", &args.listen),
+            ("listen", &serve.listen),
             ("database_url", &args.database),
-            ("public_url", &args.public_url),
+            ("public_url", &serve.public_url),
         ] {
             if let Some(value) = value {
                 figment = figment.merge(Serialized::default(key, value));
             }
         }
-        if args.no_rate_limits {
+        if serve.no_rate_limits {
             figment = figment.merge(Serialized::default("rate_limits.enabled", false));
         }
         let config: Config = figment.extract().map_err(|e| match &args.config {
@@ -230,12 +236,13 @@ mod tests {
 
     fn args(config: Option<PathBuf>) -> Args {
         Args {
-            listen: None,
             database: None,
-            public_url: None,
             config,
-            no_rate_limits: false,
         }
+    }
+
+    fn load(args: &Args) -> anyhow::Result<Settings> {
+        Settings::load(args, &ServeArgs::default())
     }
 
     fn file(text: &str) -> (tempfile::TempDir, PathBuf) {
@@ -247,7 +254,7 @@ mod tests {
 
     #[test]
     fn defaults_then_file_then_flags() {
-        let s = Settings::load(&args(None)).unwrap();
+        let s = load(&args(None)).unwrap();
         assert_eq!(s.listen, DEFAULT_LISTEN);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert!(!s.public_url_given && s.json_logs && s.rate_limits.enabled);
@@ -257,7 +264,7 @@ mod tests {
             "listen = \"127.0.0.1:9000\"\nlog_format = \"text\"\n\
              [rate_limits]\nget = 7\n[webhooks]\nenabled = false\n",
         );
-        let s = Settings::load(&args(Some(path.clone()))).unwrap();
+        let s = load(&args(Some(path.clone()))).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9000");
         assert_eq!(s.rate_limits.defaults.get, 7);
         assert_eq!(
@@ -266,10 +273,12 @@ mod tests {
         );
         assert!(!s.json_logs && s.webhooks.is_none());
 
-        let mut flags = args(Some(path));
-        flags.listen = Some("127.0.0.1:9001".into());
-        flags.no_rate_limits = true;
-        let s = Settings::load(&flags).unwrap();
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:9001".into()),
+            no_rate_limits: true,
+            ..ServeArgs::default()
+        };
+        let s = Settings::load(&args(Some(path)), &serve).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9001", "a flag beats the file");
         assert!(!s.rate_limits.enabled);
     }
@@ -278,9 +287,9 @@ mod tests {
     fn unknown_keys_and_missing_files_are_errors() {
         for text in ["lsten = \"x\"\n", "[rate_limits]\ncreate = 3\n", "[web]\n"] {
             let (_dir, path) = file(text);
-            assert!(Settings::load(&args(Some(path))).is_err(), "{text}");
+            assert!(load(&args(Some(path))).is_err(), "{text}");
         }
-        assert!(Settings::load(&args(Some("/nonexistent/pence.toml".into()))).is_err());
+        assert!(load(&args(Some("/nonexistent/pence.toml".into()))).is_err());
     }
 
     #[test]

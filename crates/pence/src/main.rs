@@ -2,7 +2,9 @@
 
 mod admin;
 mod config;
+mod payments;
 mod serve;
+mod table;
 mod webhook_admin;
 
 use clap::{Parser, Subcommand};
@@ -28,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (creates a sandbox service and prints a test API key on first start).
-    Serve,
+    Serve(config::ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage services (GOV.UK Pay gateway accounts).
@@ -40,29 +42,37 @@ enum Command {
     /// Manage webhook subscriptions and their messages.
     #[command(subcommand)]
     Webhook(webhook_admin::WebhookCommand),
+    /// Look payments up, and export them as CSV.
+    #[command(subcommand)]
+    Payment(payments::PaymentCommand),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let settings = match config::Settings::load(&cli.settings) {
+    let serve_args = match &cli.command {
+        Command::Serve(args) => args.clone(),
+        _ => config::ServeArgs::default(),
+    };
+    let settings = match config::Settings::load(&cli.settings, &serve_args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pence: {e:#}");
             return std::process::ExitCode::from(2);
         }
     };
-    config::init_logging(&settings, matches!(cli.command, Command::Serve));
+    config::init_logging(&settings, matches!(cli.command, Command::Serve(_)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve => serve::run(settings).await,
+            Command::Serve(_) => serve::run(settings).await,
             Command::Migrate => admin::migrate(&settings).await,
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
+            Command::Payment(cmd) => payments::run(&settings, cmd).await,
         }
     });
     match result {

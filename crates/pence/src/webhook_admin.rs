@@ -5,41 +5,53 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::ports::prelude::*;
-use pence_core::timefmt;
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryStatus, EventType};
 
 use crate::config::Settings;
 use crate::serve::existing_store;
+use crate::table;
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
     /// Subscribe a service's callback URL; prints the subscription id, then its signing secret.
     Create {
+        /// The service it belongs to.
         #[arg(long)]
         service: String,
+        /// Where messages are POSTed (https for live services).
         #[arg(long)]
         url: String,
         /// An event type it wants (repeat for more; default: every type GOV.UK Pay sends, which
         /// leaves out card_payment_started).
         #[arg(long = "event", value_parser = parse_event)]
         events: Vec<EventType>,
+        /// What it is for.
         #[arg(long, default_value = "")]
         description: String,
     },
     /// List subscriptions.
     List {
+        /// Only this service's.
         #[arg(long)]
         service: Option<String>,
     },
+    /// One subscription: its URL, event types, state.
+    Show {
+        /// The subscription's id.
+        id: String,
+    },
     /// Change a subscription; options left out keep their value.
     Update {
+        /// The subscription's id.
         id: String,
+        /// A new callback URL.
         #[arg(long)]
         url: Option<String>,
         /// The event types it wants, replacing the current ones (repeat for more).
         #[arg(long = "event", value_parser = parse_event)]
         events: Vec<EventType>,
+        /// A new description.
         #[arg(long)]
         description: Option<String>,
         /// Turn it on or off (true or false).
@@ -47,20 +59,31 @@ pub enum WebhookCommand {
         active: Option<bool>,
     },
     /// A new signing secret for messages created from now on; prints it.
-    RotateSecret { id: String },
+    RotateSecret {
+        /// The subscription's id.
+        id: String,
+    },
     /// Stop sending: pending messages become will_not_send.
-    Deactivate { id: String },
+    Deactivate {
+        /// The subscription's id.
+        id: String,
+    },
     /// A subscription's messages, newest first, each with its delivery log.
     Messages {
+        /// The subscription's id.
         id: String,
         /// pending, successful, failed or will_not_send.
         #[arg(long, value_parser = parse_status)]
         status: Option<DeliveryStatus>,
+        /// At most this many, newest first.
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
     /// Send a message again now (from the first rung of the retry ladder).
-    Resend { message_id: String },
+    Resend {
+        /// The message's id (from `pence webhook messages`).
+        message_id: String,
+    },
 }
 
 fn parse_event(s: &str) -> Result<EventType, String> {
@@ -102,25 +125,43 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             eprintln!("the signing secret is shown only now and on rotation: keep it");
         }
         WebhookCommand::List { service } => {
-            println!(
-                "{:<26}  {:<26}  {:<8}  {:<24}  EVENTS / URL / DESCRIPTION",
-                "ID", "SERVICE", "STATE", "CREATED"
-            );
-            for w in store.webhooks(service.as_deref()).await? {
-                let events: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
-                println!(
-                    "{:<26}  {:<26}  {:<8}  {:<24}  {}",
-                    w.id,
-                    w.service_id,
-                    if w.active { "active" } else { "inactive" },
-                    timefmt::date_time(w.created_ms),
-                    events.join(",")
-                );
-                println!("{:<92}{}", "", w.callback_url);
-                if !w.description.is_empty() {
-                    println!("{:<92}{}", "", w.description);
+            // A table per service: the ids keep their width and the URLs get the rest.
+            let subs = store.webhooks(service.as_deref()).await?;
+            for svc in store.services().await? {
+                let mut t = table::new(&["ID", "STATE", "URL"], &[0]);
+                for w in subs.iter().filter(|w| w.service_id == svc.id) {
+                    let state = if w.active { "active" } else { "inactive" };
+                    t.add_row(vec![w.id.clone(), state.into(), w.callback_url.clone()]);
+                }
+                if t.row_count() > 0 {
+                    println!("Service {} ({})", svc.id, svc.name);
+                    table::print(&t);
                 }
             }
+        }
+        WebhookCommand::Show { id } => {
+            let w = store
+                .webhook(&id)
+                .await?
+                .with_context(|| format!("no webhook {id}"))?;
+            let events: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
+            let mut t = table::new(&["FIELD", "VALUE"], &[]);
+            for (k, v) in [
+                ("id", w.id.clone()),
+                ("service", w.service_id.clone()),
+                ("url", w.callback_url.clone()),
+                (
+                    "state",
+                    (if w.active { "active" } else { "inactive" }).into(),
+                ),
+                ("events", events.join(", ")),
+                ("description", w.description.clone()),
+                ("secret version", w.secret_version.to_string()),
+                ("created", table::minute(w.created_ms)),
+            ] {
+                t.add_row(vec![k.to_string(), v]);
+            }
+            table::print(&t);
         }
         WebhookCommand::Update {
             id,
@@ -155,21 +196,17 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             if store.webhook(&id).await?.is_none() {
                 bail!("no webhook {id}");
             }
-            for m in store.webhook_messages(&id, status, limit).await? {
-                println!(
-                    "{}  {:<21}  payment {}  {:<13}  attempts {}  created {}{}",
-                    m.id,
-                    m.event_type,
-                    m.payment_id,
-                    m.status.as_str(),
-                    m.attempts,
-                    timefmt::date_time(m.created_ms),
-                    if m.status == DeliveryStatus::Pending {
-                        format!("  next {}", timefmt::date_time(m.next_attempt_ms))
-                    } else {
-                        String::new()
-                    }
-                );
+            let messages = store.webhook_messages(&id, status, limit).await?;
+            let mut t = table::new(&["MESSAGE", "EVENT", "STATUS", "TRIES", "PAYMENT"], &[0]);
+            let mut log = table::new(&["MESSAGE", "AT", "OUTCOME", "MS"], &[0]);
+            for m in &messages {
+                t.add_row(vec![
+                    m.id.clone(),
+                    m.event_type.trim_start_matches("card_payment_").to_string(),
+                    m.status.as_str().into(),
+                    m.attempts.to_string(),
+                    m.payment_id.clone(),
+                ]);
                 for a in store.webhook_attempts(&m.id).await? {
                     let outcome = match (a.status_code, &a.error) {
                         (Some(code), None) => format!("HTTP {code}"),
@@ -177,14 +214,18 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                         (None, Some(e)) => e.clone(),
                         (None, None) => "no answer".into(),
                     };
-                    println!(
-                        "    {}  {}  {} ms  {:?}",
-                        timefmt::date_time(a.at_ms),
+                    log.add_row(vec![
+                        m.id.clone(),
+                        table::minute(a.at_ms),
                         outcome,
-                        a.response_ms,
-                        a.response_body.unwrap_or_default()
-                    );
+                        a.response_ms.to_string(),
+                    ]);
                 }
+            }
+            table::print(&t);
+            if log.row_count() > 0 {
+                println!("\nDelivery log (newest message first):");
+                table::print(&log);
             }
         }
         WebhookCommand::Resend { message_id } => {

@@ -76,7 +76,7 @@ async fn services_and_keys(engine: Engine) {
     assert!(!keys.contains(key), "a key is never listed in full");
     let key_id = keys
         .lines()
-        .find(|l| l.contains("ci"))
+        .find(|l| l.contains(&key[..12]))
         .and_then(|l| l.split_whitespace().next())
         .unwrap()
         .to_string();
@@ -188,7 +188,7 @@ async fn serve_first_run_then_revoke_then_sigterm(engine: Engine) {
     let keys = ok(&db.url, &["key", "list"]);
     let key_id = keys
         .lines()
-        .nth(1)
+        .find(|l| l.contains(&key[..12]))
         .unwrap()
         .split_whitespace()
         .next()
@@ -298,7 +298,19 @@ async fn card_numbers_stay_out_of_logs_and_database() {
             "debit",
         ],
     );
-    assert!(ok(&db.url, &["service", "list"]).contains("email off, address off, types debit"));
+    let shown = ok(&db.url, &["service", "show", &service]);
+    for setting in ["email", "off", "billing address", "card types", "debit"] {
+        assert!(shown.contains(setting), "{shown}");
+    }
+    for line in ok(&db.url, &["service", "list"])
+        .lines()
+        .chain(shown.lines())
+    {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
 
     let api = reqwest::Client::new();
     let browser = reqwest::Client::builder()
@@ -475,13 +487,21 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
 
     let list = ok(url, &["webhook", "list", "--service", test]);
     assert!(list.contains(id) && list.contains("active"), "{list}");
-    assert!(
-        list.contains("card_payment_captured,card_payment_failed"),
-        "{list}"
-    );
-    assert!(list.contains("http://127.0.0.1:9/hook") && list.contains("Finance system"));
+    assert!(list.contains("http://127.0.0.1:9/hook"), "{list}");
     assert!(!list.contains(secret), "secrets are never listed");
     assert!(!list.contains("pay.example.gov.uk"), "only that service's");
+    let shown = ok(url, &["webhook", "show", id]);
+    assert!(
+        shown.contains("card_payment_captured, card_payment_failed"),
+        "{shown}"
+    );
+    assert!(shown.contains("Finance system"), "{shown}");
+    for line in list.lines().chain(shown.lines()) {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
 
     ok(
         url,
@@ -496,8 +516,10 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
         ],
     );
     let list = ok(url, &["webhook", "list", "--service", test]);
-    assert!(list.contains("http://127.0.0.1:10/new") && list.contains("card_payment_refunded"));
-    assert!(!list.contains("card_payment_captured,"), "{list}");
+    assert!(list.contains("http://127.0.0.1:10/new"), "{list}");
+    let shown = ok(url, &["webhook", "show", id]);
+    assert!(shown.contains("card_payment_refunded"), "{shown}");
+    assert!(!shown.contains("card_payment_captured"), "{shown}");
     let (code, _, _) = pence(
         url,
         &["webhook", "update", live, "--url", "http://x.example/h"],
@@ -635,4 +657,91 @@ async fn a_first_start_that_cannot_listen_keeps_the_key_for_the_next() {
         banner.iter().any(|l| l.contains("test API key: api_test_")),
         "{banner:?}"
     );
+}
+
+/// Payments at a terminal: a filtered list, one payment, a CSV export in GOV.UK Pay's
+/// columns, all within 80 columns; and each command's help shows only its own options.
+#[tokio::test]
+async fn payments_at_a_terminal() {
+    let server = pence_testkit::TestServer::start(Engine::Sqlite).await;
+    let url = server.db.url.clone();
+    let mut ids = Vec::new();
+    for reference in ["INV-0001", "INV-0002", "OTHER-1"] {
+        let body = serde_json::json!({"amount": 1250, "reference": reference, "description": "Parking permit", "return_url": "https://example.org/r"});
+        let reply = server.post("/v1/payments", &body).await;
+        assert_eq!(reply.status, 201);
+        ids.push(reply.json["payment_id"].as_str().unwrap().to_string());
+    }
+    server
+        .post(
+            &format!("/v1/payments/{}/cancel", ids[1]),
+            &serde_json::json!({}),
+        )
+        .await;
+
+    let list = ok(&url, &["payment", "list", "--reference", "inv"]);
+    assert!(list.contains(&ids[0]) && list.contains(&ids[1]), "{list}");
+    assert!(!list.contains(&ids[2]), "{list}");
+    assert!(
+        list.contains("12.50") && list.contains("cancelled"),
+        "{list}"
+    );
+    let (code, _, stderr) = pence(&url, &["payment", "list", "--state", "paid"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("invalid --state"), "{stderr}");
+
+    let shown = ok(&url, &["payment", "show", &ids[1]]);
+    for expected in [
+        "INV-0002",
+        "cancelled (P0040)",
+        "PAYMENT_CREATED",
+        "CANCELLED_BY_EXTERNAL_SERVICE",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+    for line in list.lines().chain(shown.lines()) {
+        assert!(
+            line.chars().count() <= 80,
+            "wider than 80 columns: {line:?}"
+        );
+    }
+
+    let csv = ok(
+        &url,
+        &["payment", "export", "--format", "csv", "--reference", "INV"],
+    );
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "Reference,Description,Email,Amount,Card Brand,Cardholder Name,Card Expiry Date,\
+         Card Number,State,Finished,Error Code,Error Message,Provider ID,GOV.UK Payment ID,\
+         Issued By,Date Created,Time Created,Corporate Card Surcharge,Total Amount,Wallet Type,\
+         Card Type"
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 2, "{csv}");
+    let cancelled = rows.iter().find(|r| r.contains(&ids[1])).unwrap();
+    assert!(
+        cancelled.starts_with("INV-0002,Parking permit,,12.50,")
+            && cancelled.contains(",Cancelled,true,P0040,Payment was cancelled by the service,"),
+        "{cancelled}"
+    );
+
+    let help = |args: &[&str]| {
+        let out = Command::new(PENCE)
+            .args(args)
+            .arg("--help")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let serve = help(&["serve"]);
+    assert!(
+        serve.contains("--listen") && serve.contains("--public-url"),
+        "{serve}"
+    );
+    let list_help = help(&["service", "list"]);
+    assert!(!list_help.contains("--listen") && !list_help.contains("--no-rate-limits"));
+    assert!(list_help.contains("--database"), "{list_help}");
+    server.stop().await;
 }
