@@ -69,7 +69,7 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
     let mut client = Client::connect(node.local_addr, &node.key).await?;
     let mut rng = rand::rng();
     let count = args.payments.max(1);
-    let kinds: [(&str, Query); 4] = [
+    let kinds: [(&str, Query); 9] = [
         (
             "by reference",
             Box::new(move |r| format!("reference={}", reference(r.random_range(0..count)))),
@@ -94,6 +94,25 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
             // Page 2000 of a million: the last; smaller loads take their last page too.
             "deep page of 500",
             Box::new(move |_| format!("page={}&display_size=500", count.div_ceil(500).min(2000))),
+        ),
+        // Broad filters, each matching most of the history (issue 12): the page is cheap,
+        // the exact total is not.
+        (
+            "broad email fragment",
+            Box::new(|_| "email=example".to_string()),
+        ),
+        ("card brand", Box::new(|_| "card_brand=visa".to_string())),
+        (
+            "last four digits",
+            Box::new(|r| format!("last_digits_card_number={:04}", r.random_range(0..10_000))),
+        ),
+        (
+            "broad cardholder name",
+            Box::new(|_| "cardholder_name=lovelace".to_string()),
+        ),
+        (
+            "first six digits",
+            Box::new(|_| "first_digits_card_number=424242".to_string()),
         ),
     ];
     let mut worst = f64::INFINITY;
