@@ -88,15 +88,74 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            let _ = connection.await;
+            match first_head(&stream, limits.header_read).await {
+                Head::Malformed => refuse_malformed(stream).await,
+                Head::Gone => {}
+                Head::Ok => {
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+            }
             drop(permit);
         });
     }
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// What the first request's head on a connection looks like.
+enum Head {
+    /// Well formed, or not all here yet (hyper reads it, under its own timeout).
+    Ok,
+    /// Not HTTP/1: answered with a JSON 400 here, as hyper's own has no body.
+    Malformed,
+    /// The client went away (or sent nothing in time).
+    Gone,
+}
+
+/// Looks at (without taking) the first request's head, so that a malformed request line or
+/// header line gets a JSON answer like every other error.
+async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut buf = vec![0u8; 8 * 1024];
+    loop {
+        let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Head::Gone,
+            Ok(Ok(n)) => n,
+        };
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        match httparse::Request::new(&mut headers).parse(&buf[..n]) {
+            Ok(httparse::Status::Complete(_)) => return Head::Ok,
+            // Too many headers or too long a head: ours to answer (431, 414) once hyper,
+            // whose limits are higher, has read it.
+            Err(httparse::Error::TooManyHeaders) => return Head::Ok,
+            Err(_) => return Head::Malformed,
+            Ok(httparse::Status::Partial) if n == buf.len() => return Head::Ok,
+            // More is on its way: look again shortly (peeking does not wait for new bytes).
+            Ok(httparse::Status::Partial) => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Head::Gone;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+async fn refuse_malformed(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let body = r#"{"code":400,"message":"HTTP 400 Bad Request"}"#;
+    let answer = format!(
+        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Refuses oversized requests with a JSON body, and bounds the time the body may take.

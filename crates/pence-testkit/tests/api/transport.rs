@@ -193,3 +193,27 @@ async fn open_connections_are_capped() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn malformed_heads_get_json() {
+    let server = node(Limits::default()).await;
+    for head in [
+        &b"GARBAGE\r\n\r\n"[..],
+        b"GET / HTTP/1.1 extra\r\nHost: pence\r\n\r\n",
+        b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\nBad Header Line\r\n\r\n",
+    ] {
+        let mut conn = connect(&server).await;
+        conn.write_all(head).await.unwrap();
+        let (answer, _) = until_closed(&mut conn, Duration::from_secs(3)).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(
+            answer.ends_with(r#"{"code":400,"message":"HTTP 400 Bad Request"}"#),
+            "{answer}"
+        );
+    }
+    server.stop().await;
+}
