@@ -221,7 +221,13 @@ async fn a_crash_loses_no_acknowledged_message(engine: Engine) {
         ),
         ""
     );
-    let message = messages.split_whitespace().next().unwrap().to_string();
+    // The table's first row, under its header: the newest message.
+    let message = messages
+        .lines()
+        .nth(1)
+        .and_then(|row| row.split_whitespace().next())
+        .unwrap()
+        .to_string();
     let count = receiver.received().len();
     let out = Command::new(PENCE)
         .args(["webhook", "resend", &message])
