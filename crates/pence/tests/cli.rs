@@ -253,6 +253,42 @@ async fn serve_first_run_then_revoke_then_sigterm(engine: Engine) {
     );
 }
 
+/// What `pence serve`'s first-start banner says.
+struct Banner {
+    url: String,
+    key: String,
+    service: String,
+}
+
+/// `pence serve` on a fresh database `db`, logging to `log` (at `level`, else the default):
+/// the running server and its banner.
+fn serve_logging(db: &str, log: &std::path::Path, level: Option<&str>) -> (Server, Banner) {
+    let mut command = Command::new(PENCE);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", db])
+        .env_remove("PENCE_CONFIG")
+        .env_remove("PENCE_LOG")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap());
+    if let Some(level) = level {
+        command.env("PENCE_LOG", level);
+    }
+    let mut child = command.spawn().unwrap();
+    let banner = read_banner(&mut child);
+    let find = |prefix: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
+            .unwrap()
+    };
+    let found = Banner {
+        url: find("Pence is running at"),
+        key: find("test API key:"),
+        service: find("service id:"),
+    };
+    (Server(child), found)
+}
+
 /// A whole card journey against `pence serve` logging at trace level, with the service's
 /// card page switched by `pence service update`: the card number appears in no log line
 /// and in no database file.
@@ -261,28 +297,7 @@ async fn card_numbers_stay_out_of_logs_and_database() {
     let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("pence.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(PENCE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-        .env_remove("PENCE_CONFIG")
-        .env("PENCE_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let banner = read_banner(&mut child);
-    let _server = Server(child);
-    let find = |prefix: &str| {
-        banner
-            .iter()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
-            .unwrap()
-    };
-    let (url, key, service) = (
-        find("Pence is running at"),
-        find("test API key:"),
-        find("service id:"),
-    );
+    let (_server, Banner { url, key, service }) = serve_logging(&db.url, &log_path, Some("trace"));
     // No email or address on this service's card page; debit cards only.
     ok(
         &db.url,
@@ -546,28 +561,7 @@ async fn the_access_log_names_each_request() {
     let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("pence.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = Command::new(PENCE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db.url])
-        .env_remove("PENCE_CONFIG")
-        .env_remove("PENCE_LOG")
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let banner = read_banner(&mut child);
-    let server = Server(child);
-    let find = |prefix: &str| {
-        banner
-            .iter()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
-            .unwrap()
-    };
-    let (url, key, service) = (
-        find("Pence is running at"),
-        find("test API key:"),
-        find("service id:"),
-    );
+    let (server, Banner { url, key, service }) = serve_logging(&db.url, &log_path, None);
     let http = reqwest::Client::new();
     let unknown = http
         .get(format!("{url}/v1/payments/nosuchpayment"))
