@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("migrations/sqlite/0010_payment_counts.sql"),
     ),
     (11, include_str!("migrations/common/0011_webhooks.sql")),
+    (12, include_str!("migrations/common/0012_card_filters.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -36,6 +37,7 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("migrations/postgres/0010_payment_counts.sql"),
     ),
     (11, include_str!("migrations/common/0011_webhooks.sql")),
+    (12, include_str!("migrations/common/0012_card_filters.sql")),
 ];
 
 const CREATE_TABLE: &str =
