@@ -1,5 +1,5 @@
 """Seeds a running Pence with what the compatibility suite needs: a payment paid through the
-card pages and captured, a refund of part of it, and an unpaid payment. Prints JSON with
+card pages and captured, a refund of part of it, an unpaid payment and an agreement. Prints JSON with
 their ids. Uses only the public API and the pages, as a service and a paying user would.
 
     python3 compat/seed.py BASE_URL API_KEY
@@ -82,7 +82,9 @@ for _ in range(100):
     time.sleep(0.1)
 refund = api("POST", f"/v1/payments/{paid['payment_id']}/refunds", {"amount": 500})
 unpaid = create("COMPAT-UNPAID")
+agreement = api("POST", "/v1/agreements", {"reference": "COMPAT-AGREEMENT", "description": "Compatibility suite"})
 print(json.dumps({
+    "agreement_id": agreement["agreement_id"],
     "paid_payment_id": paid["payment_id"],
     "refund_id": refund["refund_id"],
     "unpaid_payment_id": unpaid["payment_id"],

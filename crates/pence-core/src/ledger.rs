@@ -57,6 +57,8 @@ kinds! {
     DisputeEvidenceSubmitted = "DISPUTE_EVIDENCE_SUBMITTED",
     DisputeWon = "DISPUTE_WON",
     DisputeLost = "DISPUTE_LOST",
+    AgreementCreated = "AGREEMENT_CREATED",
+    AgreementCancelledByService = "AGREEMENT_CANCELLED_BY_SERVICE",
 }
 
 impl std::fmt::Display for EventKind {

@@ -3,6 +3,7 @@
 //! can meet (`refusal`), use cases, and the ports the domain needs (Store, Clock). No HTTP,
 //! no SQL.
 
+pub mod agreement;
 pub mod api_key;
 pub mod card;
 pub mod clock;
@@ -31,6 +32,6 @@ pub mod usecases;
 pub mod webhook;
 
 pub use ports::{
-    DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore, Store,
-    StoreError, WebhookStore,
+    AgreementStore, DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore,
+    Store, StoreError, WebhookStore,
 };

@@ -57,12 +57,18 @@ impl StoreError {
 /// The whole store: every aggregate's storage, as one object the use cases are given.
 /// `pence-store` implements each part for SQLite and PostgreSQL.
 pub trait Store:
-    InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore
+    InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore + AgreementStore
 {
 }
 
 impl<T> Store for T where
-    T: InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore
+    T: InstanceStore
+        + ServiceStore
+        + KeyStore
+        + PaymentStore
+        + RefundStore
+        + DisputeStore
+        + AgreementStore
 {
 }
 
@@ -263,6 +269,42 @@ pub trait DisputeStore: Send + Sync {
     ) -> Result<(u64, Vec<crate::dispute::DisputeRecord>), StoreError>;
 }
 
+/// Agreements for recurring payments, and their events.
+#[async_trait]
+pub trait AgreementStore: Send + Sync {
+    /// Stores a new agreement with its `AGREEMENT_CREATED` event, in one transaction.
+    async fn insert_agreement(
+        &self,
+        agreement: &crate::agreement::AgreementRecord,
+        event: crate::ledger::EventKind,
+    ) -> Result<(), StoreError>;
+    /// An agreement of this service; another service's is `None`, like an unknown id.
+    async fn agreement(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Option<crate::agreement::AgreementRecord>, StoreError>;
+    /// Replaces `current` with `next` (status, instrument, cancellation) if nobody changed
+    /// it since it was read (same version), with its event, in one transaction; `Conflict`
+    /// otherwise.
+    async fn update_agreement(
+        &self,
+        current: &crate::agreement::AgreementRecord,
+        next: &crate::agreement::AgreementRecord,
+        event: crate::ledger::EventKind,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// One page of this service's agreements matching `filter`, newest first, and how many
+    /// match in all.
+    async fn search_agreements(
+        &self,
+        service_id: &str,
+        filter: &crate::agreement::AgreementFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<crate::agreement::AgreementRecord>), StoreError>;
+}
+
 /// Webhook subscriptions and their outbox. The outbox rows themselves are written by the
 /// `Store`'s changes (in the same transaction as the ledger events that cause them).
 #[async_trait]
@@ -340,7 +382,7 @@ pub trait WebhookStore: Send + Sync {
 /// `use pence_core::ports::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore, Store,
-        WebhookStore,
+        AgreementStore, DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore,
+        ServiceStore, Store, WebhookStore,
     };
 }

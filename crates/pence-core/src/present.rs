@@ -356,3 +356,46 @@ pub fn dispute_search(
         ),
     }
 }
+
+/// An agreement as GOV.UK Pay shows it.
+pub fn agreement(a: &crate::agreement::AgreementRecord) -> pence_wire::Agreement {
+    pence_wire::Agreement {
+        agreement_id: a.id.clone(),
+        reference: a.reference.clone(),
+        description: a.description.clone(),
+        status: a.status.as_str().into(),
+        created_date: timefmt::date_time(a.created_ms),
+        user_identifier: a.user_identifier.clone(),
+        payment_instrument: a
+            .instrument
+            .as_ref()
+            .map(|i| pence_wire::PaymentInstrument {
+                kind: "card".into(),
+                created_date: timefmt::date_time(i.created_ms),
+                card_details: card_details(&i.card),
+            }),
+        cancelled_date: a.cancelled_ms.map(timefmt::date_time),
+    }
+}
+
+/// `GET /v1/agreements`' page, with navigation links like the other searches.
+pub fn agreement_search(
+    search: &crate::agreement::AgreementSearch,
+    total: u64,
+    rows: &[crate::agreement::AgreementRecord],
+    base_url: &str,
+) -> pence_wire::AgreementSearchResults {
+    pence_wire::AgreementSearchResults {
+        total,
+        count: rows.len() as u64,
+        page: search.page as u64,
+        results: rows.iter().map(agreement).collect(),
+        links: search_links(
+            &format!("{base_url}/v1/agreements"),
+            &search.params,
+            search.page as u64,
+            search.display_size,
+            total,
+        ),
+    }
+}

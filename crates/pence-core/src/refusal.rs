@@ -20,6 +20,8 @@ pub enum Invalid {
     Unexpected(String),
     /// Query parameters refused, listed in GOV.UK Pay's order (search endpoints).
     Params(Vec<&'static str>),
+    /// Query parameters the search does not take at all (agreements search).
+    UnknownParams(Vec<String>),
 }
 
 impl Invalid {
@@ -67,6 +69,8 @@ pub enum Refusal {
     CancelInProgress,
     /// The payment is not awaiting capture.
     NotCapturable,
+    /// The agreement has no active card to stop using.
+    AgreementNotActive,
     /// The payment kept changing under the request: every try lost to another change.
     Conflict,
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,

@@ -155,7 +155,7 @@ fn settled_range<'a>(
 }
 
 /// `page` (≥ 1, default 1) and `display_size` (1–500, default 500) (reference §11).
-fn paging(params: &[(String, String)], bad: &mut Vec<&str>) -> (u32, u32) {
+pub(crate) fn paging(params: &[(String, String)], bad: &mut Vec<&str>) -> (u32, u32) {
     let page = match first(params, "page") {
         None => 1,
         Some(v) => positive(v).unwrap_or_else(|| {

@@ -42,6 +42,9 @@ pub(crate) struct Endpoint {
     pub missing: Option<ErrorCode>,
     /// A field or query parameter refused (400 from the parser, 422 from validation).
     pub invalid: Option<ErrorCode>,
+    /// A constraint broken by a well-formed value (422), where the endpoint does not use its
+    /// own code for it (create agreement answers P0102).
+    pub violates: Option<ErrorCode>,
     /// A search page past the last (404).
     pub page_not_found: Option<ErrorCode>,
     /// The payment kept changing under the request (409).
@@ -55,6 +58,7 @@ const NONE: Endpoint = Endpoint {
     unparseable: None,
     missing: None,
     invalid: None,
+    violates: None,
     page_not_found: None,
     conflict: None,
 };
@@ -128,6 +132,35 @@ pub(crate) const SEARCH_REFUNDS: Endpoint = Endpoint {
     page_not_found: Some(ErrorCode::SEARCH_REFUNDS_NOT_FOUND),
     ..NONE
 };
+pub(crate) const CREATE_AGREEMENT: Endpoint = Endpoint {
+    name: "create agreement",
+    downstream: ErrorCode::CREATE_AGREEMENT_CONNECTOR,
+    unparseable: Some(ErrorCode::CREATE_AGREEMENT_PARSING),
+    missing: Some(ErrorCode::CREATE_AGREEMENT_MISSING_FIELD),
+    invalid: Some(ErrorCode::CREATE_AGREEMENT_VALIDATION),
+    // Reference §7: too long is P0102, not P2102.
+    violates: Some(ErrorCode::CREATE_PAYMENT_VALIDATION),
+    ..NONE
+};
+pub(crate) const GET_AGREEMENT: Endpoint = Endpoint {
+    name: "get agreement",
+    downstream: ErrorCode::GET_AGREEMENT_CONNECTOR,
+    not_found: Some(ErrorCode::GET_AGREEMENT_NOT_FOUND),
+    ..NONE
+};
+pub(crate) const SEARCH_AGREEMENTS: Endpoint = Endpoint {
+    name: "search agreements",
+    downstream: ErrorCode::SEARCH_AGREEMENTS_CONNECTOR,
+    invalid: Some(ErrorCode::SEARCH_AGREEMENTS_VALIDATION),
+    page_not_found: Some(ErrorCode::SEARCH_AGREEMENTS_NOT_FOUND),
+    ..NONE
+};
+pub(crate) const CANCEL_AGREEMENT: Endpoint = Endpoint {
+    name: "cancel agreement",
+    downstream: ErrorCode::CANCEL_AGREEMENT_CONNECTOR,
+    not_found: Some(ErrorCode::CANCEL_AGREEMENT_NOT_FOUND),
+    ..NONE
+};
 /// GOV.UK Pay's disputes search reuses the payment search's codes.
 pub(crate) const SEARCH_DISPUTES: Endpoint = Endpoint {
     name: "search disputes",
@@ -156,6 +189,7 @@ impl Endpoint {
             // public API maps to a 500.
             CancelInProgress => plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR),
             NotCapturable => plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE),
+            AgreementNotActive => plain(400, ErrorCode::CANCEL_AGREEMENT_FAILED),
             Conflict => match self.conflict {
                 Some(code) => plain(409, code),
                 None => plain(500, self.downstream),
@@ -181,7 +215,7 @@ impl Endpoint {
                 Some(code) => ApiError::field(400, code, field, message),
                 None => self.unanswered(&refusal()),
             },
-            Invalid::Violates { field, message } => match self.invalid {
+            Invalid::Violates { field, message } => match self.violates.or(self.invalid) {
                 Some(code) => ApiError::field(422, code, field, message),
                 None => self.unanswered(&refusal()),
             },
@@ -193,6 +227,13 @@ impl Endpoint {
             Invalid::Params(bad) => match self.invalid {
                 Some(code) => {
                     ApiError::with_description(422, code, code.describe(&[&bad.join(", ")]))
+                }
+                None => self.unanswered(&refusal()),
+            },
+            // Parameters the search does not take at all: the same code, but 400.
+            Invalid::UnknownParams(names) => match self.invalid {
+                Some(code) => {
+                    ApiError::with_description(400, code, code.describe(&[&names.join(", ")]))
                 }
                 None => self.unanswered(&refusal()),
             },

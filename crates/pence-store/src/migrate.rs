@@ -21,6 +21,7 @@ const SQLITE: &[(i64, &str)] = &[
     ),
     (11, include_str!("migrations/common/0011_webhooks.sql")),
     (12, include_str!("migrations/common/0012_card_filters.sql")),
+    (13, include_str!("migrations/common/0013_agreements.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -38,6 +39,7 @@ const POSTGRES: &[(i64, &str)] = &[
     ),
     (11, include_str!("migrations/common/0011_webhooks.sql")),
     (12, include_str!("migrations/common/0012_card_filters.sql")),
+    (13, include_str!("migrations/common/0013_agreements.sql")),
 ];
 
 const CREATE_TABLE: &str =

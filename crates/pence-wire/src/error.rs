@@ -84,6 +84,18 @@ codes! {
     SEARCH_REFUNDS_NOT_FOUND = "P1100", "Page not found";
     SEARCH_REFUNDS_VALIDATION = "P1101", "Invalid parameters: %s. See Public API documentation for the correct data formats";
     SEARCH_REFUNDS_CONNECTOR = "P1898", "Downstream system error";
+    CREATE_AGREEMENT_MISSING_FIELD = "P2101", "Missing mandatory attribute: %s";
+    CREATE_AGREEMENT_VALIDATION = "P2102", "Invalid attribute value: %s. %s";
+    CREATE_AGREEMENT_PARSING = "P2197", "Unable to parse JSON";
+    CREATE_AGREEMENT_CONNECTOR = "P2198", "Downstream system error";
+    GET_AGREEMENT_NOT_FOUND = "P2200", "Not found";
+    GET_AGREEMENT_CONNECTOR = "P2298", "Downstream system error";
+    SEARCH_AGREEMENTS_VALIDATION = "P2401", "Invalid parameters: %s. See Public API documentation for the correct data formats";
+    SEARCH_AGREEMENTS_NOT_FOUND = "P2402", "Page not found";
+    SEARCH_AGREEMENTS_CONNECTOR = "P2498", "Downstream system error";
+    CANCEL_AGREEMENT_NOT_FOUND = "P2500", "Not found";
+    CANCEL_AGREEMENT_FAILED = "P2501", "Cancellation of agreement failed";
+    CANCEL_AGREEMENT_CONNECTOR = "P2598", "Downstream system error";
 }
 
 impl ErrorCode {

@@ -3,6 +3,7 @@
 //! Pure data: serde structs for requests and responses, HAL links, the error body and the one
 //! table of public error codes. No I/O, so the server and the client share it.
 
+pub mod agreement;
 pub mod dispute;
 pub mod error;
 pub mod events;
@@ -10,6 +11,7 @@ pub mod payment;
 pub mod refund;
 pub mod search;
 
+pub use agreement::*;
 pub use dispute::*;
 pub use error::{ApiError, ErrorCode, RequestError};
 pub use events::*;

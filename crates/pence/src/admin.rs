@@ -43,6 +43,15 @@ pub enum ServiceCommand {
         /// GET requests a second (0: the instance default).
         #[arg(long)]
         rate_limit_get: Option<u32>,
+        /// Take recurring payments: agreements and set_up_agreement (true or false).
+        #[arg(long)]
+        recurring: Option<bool>,
+        /// Take MOTO payments, `moto: true` (true or false).
+        #[arg(long)]
+        moto: Option<bool>,
+        /// Take `authorisation_mode: moto_api` payments (true or false).
+        #[arg(long)]
+        moto_api: Option<bool>,
         #[command(flatten)]
         cards: CardOptions,
     },
@@ -181,6 +190,9 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
                 ("created", table::minute(s.created_ms)),
                 ("rate limit (POST)", limit(s.rate_limit_post)),
                 ("rate limit (GET)", limit(s.rate_limit_get)),
+                ("recurring payments", on(s.recurring_enabled).into()),
+                ("MOTO", on(s.moto_enabled).into()),
+                ("MOTO API", on(s.moto_api_enabled).into()),
                 ("brands", c.brands_text()),
                 ("card types", c.accepted_types.as_str().into()),
                 (
@@ -210,6 +222,9 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             id,
             rate_limit_post,
             rate_limit_get,
+            recurring,
+            moto,
+            moto_api,
             cards,
         } => {
             let Some(mut s) = store.service(&id).await? else {
@@ -221,6 +236,15 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             }
             if let Some(v) = rate_limit_get {
                 s.rate_limit_get = limit(v);
+            }
+            for (value, field) in [
+                (recurring, &mut s.recurring_enabled),
+                (moto, &mut s.moto_enabled),
+                (moto_api, &mut s.moto_api_enabled),
+            ] {
+                if let Some(v) = value {
+                    *field = v;
+                }
             }
             cards.apply(&mut s.cards);
             store.update_service(&s).await?;

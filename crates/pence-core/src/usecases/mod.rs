@@ -1,11 +1,13 @@
 //! Use cases: what a request does, independent of HTTP and SQL, split by what they serve.
 //! Each returns the domain's `Failure` (a `Refusal` or a store fault); pence-http answers it.
 
+pub mod agreements;
 pub mod payments;
 pub mod refunds;
 pub mod searches;
 pub mod setup;
 
+pub use agreements::{cancel_agreement, create_agreement, find_agreement, search_agreements};
 pub use payments::{cancel_payment, capture_payment, create_payment, find_payment, payment_events};
 pub use refunds::{create_refund, refund, refunds};
 pub use searches::{search_disputes, search_payments, search_refunds, Found};

@@ -1,5 +1,6 @@
 //! The public API, `/v1/...`, behind API-key authentication.
 
+mod agreements;
 mod disputes;
 mod payments;
 mod refunds;
@@ -19,6 +20,15 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/payments/{payment_id}", get(payments::get))
         .route("/refunds", get(refunds::search))
         .route("/disputes", get(disputes::search))
+        .route(
+            "/agreements",
+            post(agreements::create).get(agreements::search),
+        )
+        .route("/agreements/{agreement_id}", get(agreements::get))
+        .route(
+            "/agreements/{agreement_id}/cancel",
+            post(agreements::cancel),
+        )
         .route("/payments/{payment_id}/cancel", post(payments::cancel))
         .route("/payments/{payment_id}/capture", post(payments::capture))
         .route("/payments/{payment_id}/events", get(payments::events))

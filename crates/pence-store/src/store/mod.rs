@@ -12,6 +12,7 @@ use pence_core::{InstanceStore, StoreError};
 use crate::db::{Db, Engine};
 use crate::value::{vals, Row, Stmt, Val};
 
+mod agreements;
 mod disputes;
 mod keys;
 mod ledger;

@@ -175,7 +175,7 @@ pub(crate) fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
     })
 }
 
-fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {
+pub(crate) fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {
     let Some(brand) = r.opt_text("card_brand")? else {
         return Ok(None);
     };

@@ -2,6 +2,7 @@
 //! `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL. Every response is checked against the spec
 //! by the test kit.
 
+mod agreements;
 mod auth;
 mod cancel_and_events;
 mod capture;

@@ -1,0 +1,171 @@
+//! The `agreements` table: agreements for recurring payments and the card each is set up
+//! with (the same card columns as a payment's), and `agreement_events`.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
+use pence_core::ledger::EventKind;
+use pence_core::{AgreementStore, StoreError};
+
+use super::payments::card_from;
+use super::search::Where;
+use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::value::{vals, Row, Stmt};
+
+fn card(a: &AgreementRecord) -> Option<&pence_core::payment::CardDetails> {
+    a.instrument.as_ref().map(|i| &i.card)
+}
+
+fn billing(a: &AgreementRecord) -> Option<&pence_core::card::Address> {
+    card(a).and_then(|c| c.billing_address.as_ref())
+}
+
+columns! {
+    AGREEMENT_COLUMNS, agreement_values(a: &AgreementRecord) {
+        id: &a.id,
+        service_id: &a.service_id,
+        reference: &a.reference,
+        description: &a.description,
+        user_identifier: a.user_identifier.as_ref(),
+        status: a.status.as_str(),
+        created_ms: a.created_ms,
+        cancelled_ms: a.cancelled_ms,
+        version: a.version,
+        instrument_created_ms: a.instrument.as_ref().map(|i| i.created_ms),
+        cardholder_name: card(a).map(|c| &c.cardholder_name),
+        first_digits: card(a).map(|c| &c.first_digits),
+        last_digits: card(a).map(|c| &c.last_digits),
+        card_brand: card(a).map(|c| c.brand.id()),
+        card_expiry: card(a).map(|c| &c.expiry),
+        card_type: card(a).and_then(|c| c.card_type.api()),
+        billing_line1: billing(a).map(|b| &b.line1),
+        billing_line2: billing(a).and_then(|b| b.line2.as_ref()),
+        billing_postcode: billing(a).map(|b| &b.postcode),
+        billing_city: billing(a).map(|b| &b.city),
+        billing_country: billing(a).map(|b| &b.country),
+    }
+}
+
+fn agreement_from(mut r: Row) -> Result<AgreementRecord, StoreError> {
+    let status = r.text("status")?;
+    let instrument_ms = r.opt_i64("instrument_created_ms")?;
+    let card = card_from(&mut r)?;
+    Ok(AgreementRecord {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        reference: r.text("reference")?,
+        description: r.text("description")?,
+        user_identifier: r.opt_text("user_identifier")?,
+        status: AgreementStatus::parse(&status)
+            .ok_or_else(|| corrupt("agreement status", &status))?,
+        created_ms: r.i64("created_ms")?,
+        cancelled_ms: r.opt_i64("cancelled_ms")?,
+        instrument: match (instrument_ms, card) {
+            (Some(created_ms), Some(card)) => {
+                Some(pence_core::agreement::PaymentInstrument { created_ms, card })
+            }
+            _ => None,
+        },
+        version: r.i64("version")?,
+    })
+}
+
+fn event(a: &AgreementRecord, kind: EventKind, at_ms: i64) -> Stmt {
+    Stmt::insert(
+        "agreement_events",
+        "agreement_id, service_id, event_type, status, created_ms",
+        vals![
+            &a.id,
+            &a.service_id,
+            kind.as_str(),
+            a.status.as_str(),
+            at_ms
+        ],
+    )
+}
+
+/// Every column but the id, the service and the creation time saved, matched by id, service
+/// and the version that was read: `$1..` are `agreement_values` in order.
+static UPDATE_AGREEMENT: LazyLock<String> = LazyLock::new(|| {
+    let n = count(AGREEMENT_COLUMNS);
+    format!(
+        "{} WHERE id = ${} AND service_id = ${} AND version = ${}",
+        set_clause("agreements", AGREEMENT_COLUMNS, 1),
+        n + 1,
+        n + 2,
+        n + 3
+    )
+});
+
+#[async_trait]
+impl AgreementStore for SqlStore {
+    async fn insert_agreement(
+        &self,
+        agreement: &AgreementRecord,
+        kind: EventKind,
+    ) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![
+                Stmt::insert("agreements", AGREEMENT_COLUMNS, agreement_values(agreement)),
+                event(agreement, kind, agreement.created_ms),
+            ])
+            .await
+    }
+
+    async fn agreement(
+        &self,
+        service_id: &str,
+        id: &str,
+    ) -> Result<Option<AgreementRecord>, StoreError> {
+        let sql =
+            format!("SELECT {AGREEMENT_COLUMNS} FROM agreements WHERE id = $1 AND service_id = $2");
+        self.read_one(&sql, vals![id, service_id], agreement_from)
+            .await
+    }
+
+    async fn update_agreement(
+        &self,
+        current: &AgreementRecord,
+        next: &AgreementRecord,
+        kind: EventKind,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut bumped = next.clone();
+        bumped.version = current.version + 1;
+        let mut params = agreement_values(&bumped);
+        params.extend(vals![&current.id, &current.service_id, current.version]);
+        self.db
+            .apply(vec![
+                Stmt::exec_one(&UPDATE_AGREEMENT, params),
+                event(&bumped, kind, at_ms),
+            ])
+            .await
+    }
+
+    async fn search_agreements(
+        &self,
+        service_id: &str,
+        filter: &AgreementFilter,
+        limit: u32,
+        offset: u64,
+    ) -> Result<(u64, Vec<AgreementRecord>), StoreError> {
+        let mut w = Where::new("service_id = ?", service_id.into());
+        if let Some(reference) = &filter.reference {
+            w.add("LOWER(reference) = ?", reference.as_str().into());
+        }
+        if let Some(status) = filter.status {
+            w.add("status = ?", status.as_str().into());
+        }
+        self.page_of(
+            "agreements",
+            AGREEMENT_COLUMNS,
+            w,
+            None,
+            limit,
+            offset,
+            agreement_from,
+        )
+        .await
+    }
+}
