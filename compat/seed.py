@@ -1,5 +1,6 @@
 """Seeds a running Pence with what the compatibility suite needs: a payment paid through the
-card pages and captured, a refund of part of it, an unpaid payment and an agreement. Prints JSON with
+card pages and captured (setting an agreement up), a refund of part of it, an unpaid
+payment and another agreement. Prints JSON with
 their ids. Uses only the public API and the pages, as a service and a paying user would.
 
     python3 compat/seed.py BASE_URL API_KEY
@@ -28,7 +29,7 @@ def api(method, path, body=None):
         return json.loads(text) if text else None
 
 
-def create(reference):
+def create(reference, **extra):
     return api(
         "POST",
         "/v1/payments",
@@ -39,11 +40,14 @@ def create(reference):
             "return_url": "https://example.org/return",
             "email": "payer@example.org",
             "metadata": {"ledger_code": "AB100", "internal": True},
+            **extra,
         },
     )
 
 
-paid = create("COMPAT-PAID")
+# The paid payment also sets an agreement up (the service takes recurring payments).
+to_set_up = api("POST", "/v1/agreements", {"reference": "COMPAT-ACTIVE", "description": "Compatibility suite"})
+paid = create("COMPAT-PAID", set_up_agreement=to_set_up["agreement_id"])
 browser = urllib.request.build_opener(
     urllib.request.HTTPCookieProcessor(CookieJar()),
     # The pages redirect to the service's return_url at the end: not followed off the node.
@@ -83,8 +87,10 @@ for _ in range(100):
 refund = api("POST", f"/v1/payments/{paid['payment_id']}/refunds", {"amount": 500})
 unpaid = create("COMPAT-UNPAID")
 agreement = api("POST", "/v1/agreements", {"reference": "COMPAT-AGREEMENT", "description": "Compatibility suite"})
+assert api("GET", f"/v1/agreements/{to_set_up['agreement_id']}")["status"] == "active"
 print(json.dumps({
     "agreement_id": agreement["agreement_id"],
+    "active_agreement_id": to_set_up["agreement_id"],
     "paid_payment_id": paid["payment_id"],
     "refund_id": refund["refund_id"],
     "unpaid_payment_id": unpaid["payment_id"],

@@ -208,6 +208,8 @@ fn history(
             settled_ms: captured.then_some(at + 61_000 + DAY_MS),
             disputed: false,
             dispute_due_ms: None,
+            agreement_id: None,
+            agreement_payment_type: None,
         };
         let mut event = |p: &PaymentRecord, kind: EventKind, status: Status, ms: i64| {
             events.push(LedgerEvent::new(p, kind, status, ms));

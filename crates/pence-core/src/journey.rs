@@ -8,7 +8,7 @@ use crate::card::ValidCard;
 use crate::clock::Clock;
 use crate::ledger::EventKind;
 use crate::next_url::TokenSigner;
-use crate::payment::{CardDetails, PaymentRecord};
+use crate::payment::{AuthorisationMode, CardDetails, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
 use crate::refusal::Failure;
@@ -230,11 +230,12 @@ pub async fn three_ds_result(
 }
 
 /// "Confirm payment": an authorised payment is approved for capture, or waits for the
-/// service's capture request when it was created with `delayed_capture`.
+/// service's capture request when it was created with `delayed_capture`; a payment made to
+/// set up an agreement makes it active with the card, in the same transaction.
 pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, Failure> {
     let done = transition::step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::AuthorisationSuccess).then(|| {
-            if p.delayed_capture {
+            let confirmed = if p.delayed_capture {
                 Move::to(
                     p,
                     Status::AwaitingCaptureRequest,
@@ -248,6 +249,13 @@ pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, 
                     EventKind::UserApprovedForCapture,
                     now,
                 )
+            };
+            // A web payment made to set up an agreement saves its card on the agreement
+            // as the user confirms (reference §7).
+            if p.agreement_id.is_some() && p.authorisation_mode == AuthorisationMode::Web {
+                confirmed.setting_up_agreement()
+            } else {
+                confirmed
             }
         })
     })

@@ -59,6 +59,8 @@ kinds! {
     DisputeLost = "DISPUTE_LOST",
     AgreementCreated = "AGREEMENT_CREATED",
     AgreementCancelledByService = "AGREEMENT_CANCELLED_BY_SERVICE",
+    AgreementSetUp = "AGREEMENT_SET_UP",
+    PaymentInstrumentConfirmed = "PAYMENT_INSTRUMENT_CONFIRMED",
 }
 
 impl std::fmt::Display for EventKind {
@@ -108,12 +110,23 @@ pub struct Notice {
     pub resource: String,
 }
 
+/// An agreement a payment sets up: it becomes active with the payment's card, in the same
+/// transaction as the payment's confirmation (reference §7).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgreementSetUp {
+    pub agreement_id: String,
+    pub service_id: String,
+    pub instrument: crate::agreement::PaymentInstrument,
+}
+
 /// What one change records, in its own transaction: the ledger events and the webhook
-/// messages they cause. Built here, so the Store never decides what a service is told.
+/// messages they cause, and an agreement it sets up. Built here, so the Store never decides
+/// what a service is told.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Record {
     pub events: Vec<LedgerEvent>,
     pub notices: Vec<Notice>,
+    pub agreement_set_up: Option<AgreementSetUp>,
 }
 
 impl Record {
@@ -139,7 +152,11 @@ impl Record {
                 })
             })
             .collect();
-        Record { events, notices }
+        Record {
+            events,
+            notices,
+            agreement_set_up: None,
+        }
     }
 
     /// One event of a change that left the payment as `after`.

@@ -111,6 +111,10 @@ pub struct PaymentRecord {
     pub disputed: bool,
     /// When the dispute the provider announced at capture is to be raised.
     pub dispute_due_ms: Option<i64>,
+    /// The agreement this payment sets up (`set_up_agreement`) or is taken under.
+    pub agreement_id: Option<String>,
+    /// `instalment`, `recurring` or `unscheduled`, for payments of an agreement.
+    pub agreement_payment_type: Option<String>,
 }
 
 impl PaymentRecord {

@@ -180,7 +180,7 @@ pub fn resource(p: &PaymentRecord) -> Payment {
         }),
         agreement_id: None,
         authorisation_mode: p.authorisation_mode.as_str().into(),
-        agreement_payment_type: None,
+        agreement_payment_type: p.agreement_payment_type.clone(),
         card_brand: p.card.as_ref().map(|c| c.brand.label().to_string()),
         links: None,
     }

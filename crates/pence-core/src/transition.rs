@@ -46,6 +46,8 @@ impl Target<'_> {
 pub struct Move {
     next: PaymentRecord,
     events: Vec<LedgerEvent>,
+    /// The payment's agreement becomes active with its card, in the same transaction.
+    sets_up_agreement: bool,
 }
 
 impl Move {
@@ -58,7 +60,14 @@ impl Move {
         Move {
             events: vec![LedgerEvent::new(p, kind, status, now)],
             next,
+            sets_up_agreement: false,
         }
+    }
+
+    /// The move also sets up the payment's agreement (`set_up_agreement`) with its card.
+    pub fn setting_up_agreement(mut self) -> Move {
+        self.sets_up_agreement = true;
+        self
     }
 
     /// Other fields the move changes (card details, provider id, capture times...).
@@ -97,7 +106,13 @@ pub async fn apply(
         let Some(current) = target.read(store).await? else {
             return Err(Refusal::NotFound.into());
         };
-        let Some(Move { mut next, events }) = decide(&current, clock.now_ms())? else {
+        let now = clock.now_ms();
+        let Some(Move {
+            mut next,
+            events,
+            sets_up_agreement,
+        }) = decide(&current, now)?
+        else {
             return Ok(Applied {
                 payment: current,
                 changed: false,
@@ -108,7 +123,21 @@ pub async fn apply(
             tracing::error!(payment_id = %current.id, %from, %to, "impossible transition refused");
             return Err(Failure::Impossible { from, to });
         }
-        let record = Record::of(events, &next);
+        let mut record = Record::of(events, &next);
+        if sets_up_agreement {
+            record.agreement_set_up =
+                next.agreement_id
+                    .clone()
+                    .zip(next.card.clone())
+                    .map(|(agreement_id, card)| crate::ledger::AgreementSetUp {
+                        agreement_id,
+                        service_id: next.service_id.clone(),
+                        instrument: crate::agreement::PaymentInstrument {
+                            created_ms: now,
+                            card,
+                        },
+                    });
+        }
         match store.update_payment(&current, &next, &record).await {
             Ok(()) => {
                 next.version = current.version + 1;

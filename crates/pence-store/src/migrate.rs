@@ -22,6 +22,10 @@ const SQLITE: &[(i64, &str)] = &[
     (11, include_str!("migrations/common/0011_webhooks.sql")),
     (12, include_str!("migrations/common/0012_card_filters.sql")),
     (13, include_str!("migrations/common/0013_agreements.sql")),
+    (
+        14,
+        include_str!("migrations/common/0014_agreement_payments.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -40,6 +44,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (11, include_str!("migrations/common/0011_webhooks.sql")),
     (12, include_str!("migrations/common/0012_card_filters.sql")),
     (13, include_str!("migrations/common/0013_agreements.sql")),
+    (
+        14,
+        include_str!("migrations/common/0014_agreement_payments.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

@@ -71,6 +71,8 @@ fn payment(service_id: &str) -> PaymentRecord {
         settled_ms: None,
         disputed: false,
         dispute_due_ms: None,
+        agreement_id: None,
+        agreement_payment_type: None,
     }
 }
 

@@ -9,7 +9,7 @@ use crate::ledger::{EventKind, LedgerEvent, Record};
 use crate::payment::PaymentRecord;
 use crate::ports::Store;
 use crate::psp::PaymentProvider;
-use crate::refusal::{Failure, Refusal};
+use crate::refusal::{Failure, Invalid, Refusal};
 use crate::service::Service;
 use crate::status::Status;
 use crate::transition::{self, Move, Target};
@@ -24,6 +24,24 @@ pub async fn create_payment(
 ) -> Result<PaymentRecord, Failure> {
     let request = parse_request(body)?;
     check_for_service(&request, service)?;
+    // The agreement a web payment sets up must be the service's (GOV.UK Pay's connector
+    // answers 400, giving P0102 on agreement_id).
+    if let Some(id) = &request.set_up_agreement {
+        let known = ids::could_be_id(id) && store.agreement(&service.id, id).await?.is_some();
+        if !known {
+            return Err(Invalid::malformed("agreement_id", "Agreement does not exist").into());
+        }
+    }
+    let agreement_id = request
+        .set_up_agreement
+        .clone()
+        .or(request.agreement_id.clone());
+    let agreement_payment_type = agreement_id.as_ref().map(|_| {
+        request
+            .agreement_payment_type
+            .clone()
+            .unwrap_or_else(|| "recurring".into())
+    });
     let now = clock.now_ms();
     let payment = PaymentRecord {
         id: ids::new_id(),
@@ -54,6 +72,8 @@ pub async fn create_payment(
         settled_ms: None,
         disputed: false,
         dispute_due_ms: None,
+        agreement_id,
+        agreement_payment_type,
     };
     let event = LedgerEvent::for_payment(&payment, EventKind::PaymentCreated, now);
     store

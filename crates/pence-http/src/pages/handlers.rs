@@ -274,12 +274,25 @@ fn prefilled_form(p: &PaymentRecord) -> CardForm {
     }
 }
 
+/// What the card page tells a user whose payment sets up an agreement: the agreement's
+/// description (its card will be saved for it).
+async fn agreement_notice(state: &AppState, p: &PaymentRecord) -> Option<String> {
+    let id = p.agreement_id.as_deref()?;
+    let agreement = state.store.agreement(&p.service_id, id).await.ok()??;
+    Some(
+        texts(p)
+            .agreement_notice
+            .replace("{agreement}", &agreement.description),
+    )
+}
+
 fn card_form_page(
     session: &Session,
     p: &PaymentRecord,
     settings: &CardSettings,
     mut form: CardForm,
     errors: Vec<FieldError>,
+    agreement_notice: Option<String>,
 ) -> Response {
     let t = texts(p);
     // What the user typed comes back, except the card number and security code.
@@ -305,6 +318,7 @@ fn card_form_page(
         description: &p.description,
         amount: text::money(p.amount),
         surcharge_note: (max_fee > 0).then(|| with_fee(t.corporate_fee_hint, max_fee)),
+        agreement_notice,
         errors,
         form,
         accepted: settings.accepted_brands.iter().map(|b| b.label()).collect(),
@@ -326,12 +340,14 @@ pub async fn card_page(
             return Ok(state_page(&p));
         }
         let form = prefilled_form(&p);
+        let notice = agreement_notice(&state, &p).await;
         Ok(card_form_page(
             &session,
             &p,
             &service.cards,
             form,
             Vec::new(),
+            notice,
         ))
     };
     go.await.unwrap_or_else(|e: Response| e)
@@ -361,7 +377,15 @@ pub async fn card_submit(
                         message: text::problem(p.language, problem),
                     })
                     .collect();
-                return Ok(card_form_page(&session, &p, &service.cards, form, errors));
+                let notice = agreement_notice(&state, &p).await;
+                return Ok(card_form_page(
+                    &session,
+                    &p,
+                    &service.cards,
+                    form,
+                    errors,
+                    notice,
+                ));
             }
         };
         settled(journey::submit_card(deps(&state), &p.id, &valid, &service.cards).await)

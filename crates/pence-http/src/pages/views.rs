@@ -22,6 +22,8 @@ pub struct CardPage<'a> {
     pub description: &'a str,
     pub amount: String,
     pub surcharge_note: Option<String>,
+    /// The card will be saved for this agreement (a payment that sets one up).
+    pub agreement_notice: Option<String>,
     pub errors: Vec<FieldError>,
     pub form: CardForm,
     pub accepted: Vec<&'static str>,

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
-use pence_core::ledger::EventKind;
+use pence_core::ledger::{AgreementSetUp, EventKind};
 use pence_core::{AgreementStore, StoreError};
 
 use super::payments::card_from;
@@ -168,4 +168,66 @@ impl AgreementStore for SqlStore {
         )
         .await
     }
+}
+
+/// The card columns an agreement's instrument fills, in `instrument_values` order.
+const INSTRUMENT_COLUMNS: &str = "instrument_created_ms, cardholder_name, first_digits, \
+     last_digits, card_brand, card_expiry, card_type, billing_line1, billing_line2, \
+     billing_postcode, billing_city, billing_country";
+
+/// An agreement set up by a payment: active with the payment's card (replacing any earlier
+/// one, a cancelled agreement's included), with its two events.
+static SET_UP: LazyLock<String> = LazyLock::new(|| {
+    let n = count(INSTRUMENT_COLUMNS);
+    format!(
+        "{}, status = ${}, cancelled_ms = NULL, version = version + 1 \
+         WHERE id = ${} AND service_id = ${}",
+        set_clause("agreements", INSTRUMENT_COLUMNS, 1),
+        n + 1,
+        n + 2,
+        n + 3
+    )
+});
+
+pub(crate) fn set_up_rows(s: &AgreementSetUp) -> Vec<Stmt> {
+    let card = &s.instrument.card;
+    let address = card.billing_address.as_ref();
+    let mut params = vals![
+        s.instrument.created_ms,
+        &card.cardholder_name,
+        &card.first_digits,
+        &card.last_digits,
+        card.brand.id(),
+        &card.expiry,
+        card.card_type.api(),
+        address.map(|a| &a.line1),
+        address.and_then(|a| a.line2.as_ref()),
+        address.map(|a| &a.postcode),
+        address.map(|a| &a.city),
+        address.map(|a| &a.country),
+    ];
+    debug_assert_eq!(params.len(), count(INSTRUMENT_COLUMNS));
+    params.extend(vals![
+        AgreementStatus::Active.as_str(),
+        &s.agreement_id,
+        &s.service_id
+    ]);
+    let event = |kind: EventKind| {
+        Stmt::insert(
+            "agreement_events",
+            "agreement_id, service_id, event_type, status, created_ms",
+            vals![
+                &s.agreement_id,
+                &s.service_id,
+                kind.as_str(),
+                AgreementStatus::Active.as_str(),
+                s.instrument.created_ms
+            ],
+        )
+    };
+    vec![
+        Stmt::exec_one(&SET_UP, params),
+        event(EventKind::AgreementSetUp),
+        event(EventKind::PaymentInstrumentConfirmed),
+    ]
 }

@@ -64,5 +64,9 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
             ],
         )
     });
-    events.chain(messages)
+    let set_up = record
+        .agreement_set_up
+        .iter()
+        .flat_map(super::agreements::set_up_rows);
+    events.chain(messages).chain(set_up)
 }

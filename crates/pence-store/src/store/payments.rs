@@ -47,6 +47,8 @@ columns! {
         created_ms: p.created_ms,
         updated_ms: p.updated_ms,
         version: p.version,
+        agreement_id: p.agreement_id.as_ref(),
+        agreement_payment_type: p.agreement_payment_type.as_ref(),
     }
 }
 
@@ -172,6 +174,8 @@ pub(crate) fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         settled_ms: r.opt_i64("settled_ms")?,
         disputed: r.bool("disputed")?,
         dispute_due_ms: r.opt_i64("dispute_due_ms")?,
+        agreement_id: r.opt_text("agreement_id")?,
+        agreement_payment_type: r.opt_text("agreement_payment_type")?,
     })
 }
 

@@ -1,0 +1,138 @@
+//! Setting an agreement up with a web payment (reference §7): the card page says the card
+//! will be saved; confirming makes the agreement active with the card (never the full
+//! number); a declined set-up leaves it created; a cancelled one can be set up again.
+
+use pence_core::ports::prelude::*;
+use pence_testkit::{Browser, Engine, ServiceSite, TestServer};
+use serde_json::{json, Value};
+
+use super::http::{enter_and_confirm, paying_with};
+use super::{fill_card, new_payment, payment};
+
+async fn recurring(engine: Engine) -> TestServer {
+    let server = TestServer::start(engine).await;
+    let mut service = server.service.clone();
+    service.recurring_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    server
+}
+
+async fn agreement(server: &TestServer) -> String {
+    let reply = server
+        .post(
+            "/v1/agreements",
+            &json!({"reference": "CT-1", "description": "Council tax 2026/27"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json["agreement_id"].as_str().unwrap().to_string()
+}
+
+async fn get_agreement(server: &TestServer, id: &str) -> Value {
+    let reply = server.get(&format!("/v1/agreements/{id}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json
+}
+
+pence_testkit::engine_tests!(a_payment_sets_an_agreement_up);
+async fn a_payment_sets_an_agreement_up(engine: Engine) {
+    let server = recurring(engine).await;
+    let site = ServiceSite::start().await;
+    let id = agreement(&server).await;
+
+    // An unknown agreement is refused as GOV.UK Pay's connector refuses it.
+    let unknown = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 500, "reference": "r", "description": "d", "return_url": "https://example.org/r", "set_up_agreement": "a".repeat(26)}),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, &unknown.json),
+        (
+            400,
+            &json!({"field": "agreement_id", "code": "P0102", "description": "Invalid attribute value: agreement_id. Agreement does not exist"})
+        )
+    );
+
+    // A declined set-up leaves the agreement created.
+    let declined = paying_with(&server, &site, json!({"set_up_agreement": id})).await;
+    enter_and_confirm(&declined, "4000000000000002").await;
+    assert_eq!(
+        payment(&server, &declined.id).await["state"]["status"],
+        "failed"
+    );
+    assert_eq!(get_agreement(&server, &id).await["status"], "created");
+
+    let p = paying_with(&server, &site, json!({"set_up_agreement": id})).await;
+    let page = p.c.get(&p.url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("id=\"agreement-notice\"") && page.contains("Council tax 2026/27"),
+        "the card page says the card will be saved"
+    );
+    let created = payment(&server, &p.id).await;
+    assert_eq!(created["agreement_payment_type"], "recurring");
+    enter_and_confirm(&p, "4444333322221111").await;
+    assert_eq!(payment(&server, &p.id).await["state"]["status"], "success");
+    let active = get_agreement(&server, &id).await;
+    assert_eq!(active["status"], "active", "{active}");
+    let instrument = &active["payment_instrument"];
+    assert_eq!(instrument["type"], "card");
+    let card = &instrument["card_details"];
+    assert_eq!(card["last_digits_card_number"], "1111");
+    assert_eq!(card["first_digits_card_number"], "444433");
+    assert_eq!(card["card_brand"], "Visa");
+    assert_eq!(card["cardholder_name"], "Ada Lovelace");
+    assert!(!active.to_string().contains("4444333322221111"));
+
+    // Cancel, then set up again: active with the new card.
+    let cancelled = server
+        .post(&format!("/v1/agreements/{id}/cancel"), &json!({}))
+        .await;
+    assert_eq!(cancelled.status, 204, "{}", cancelled.text);
+    let after = get_agreement(&server, &id).await;
+    assert_eq!(after["status"], "cancelled");
+    assert!(after["cancelled_date"].as_str().is_some());
+    let again = paying_with(&server, &site, json!({"set_up_agreement": id})).await;
+    enter_and_confirm(&again, "4000056655665556").await;
+    let renewed = get_agreement(&server, &id).await;
+    assert_eq!(renewed["status"], "active");
+    assert!(renewed.get("cancelled_date").is_none());
+    assert_eq!(
+        renewed["payment_instrument"]["card_details"]["last_digits_card_number"],
+        "5556"
+    );
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(the_set_up_journey_in_a_browser);
+/// The same journey in real Chromium, in Welsh: the notice is on the card page.
+async fn the_set_up_journey_in_a_browser(engine: Engine) {
+    let server = recurring(engine).await;
+    let site = ServiceSite::start().await;
+    let id = agreement(&server).await;
+    let (payment_id, next) = new_payment(
+        &server,
+        &site,
+        json!({"set_up_agreement": id, "language": "cy"}),
+    )
+    .await;
+    let b = Browser::start().await;
+    b.goto(&next).await;
+    let notice = b.text("#agreement-notice").await.unwrap();
+    assert!(
+        notice.contains("Council tax 2026/27") && notice.contains("Bydd manylion"),
+        "{notice}"
+    );
+    fill_card(&b, "4444333322221111").await;
+    b.click("#submit-card-details").await;
+    b.click("#confirm").await;
+    assert_eq!(b.url().await, format!("{}/completed", site.url));
+    b.close().await;
+    assert_eq!(
+        payment(&server, &payment_id).await["state"]["status"],
+        "success"
+    );
+    assert_eq!(get_agreement(&server, &id).await["status"], "active");
+    server.stop().await;
+}
