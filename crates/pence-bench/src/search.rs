@@ -210,6 +210,7 @@ fn history(
             dispute_due_ms: None,
             agreement_id: None,
             agreement_payment_type: None,
+            can_retry: None,
         };
         let mut event = |p: &PaymentRecord, kind: EventKind, status: Status, ms: i64| {
             events.push(LedgerEvent::new(p, kind, status, ms));

@@ -60,6 +60,9 @@ kinds! {
     AgreementCreated = "AGREEMENT_CREATED",
     AgreementCancelledByService = "AGREEMENT_CANCELLED_BY_SERVICE",
     AgreementSetUp = "AGREEMENT_SET_UP",
+    AgreementInactivated = "AGREEMENT_INACTIVATED",
+    AuthorisationUserNotPresentQueued = "AUTHORISATION_USER_NOT_PRESENT_QUEUED",
+    PaymentDetailsTakenFromPaymentInstrument = "PAYMENT_DETAILS_TAKEN_FROM_PAYMENT_INSTRUMENT",
     PaymentInstrumentConfirmed = "PAYMENT_INSTRUMENT_CONFIRMED",
 }
 
@@ -127,6 +130,9 @@ pub struct Record {
     pub events: Vec<LedgerEvent>,
     pub notices: Vec<Notice>,
     pub agreement_set_up: Option<AgreementSetUp>,
+    /// An agreement whose card can no longer be used (`(agreement id, service id)`): a
+    /// payment taken under it was refused for good.
+    pub agreement_inactivated: Option<(String, String)>,
 }
 
 impl Record {
@@ -156,6 +162,7 @@ impl Record {
             events,
             notices,
             agreement_set_up: None,
+            agreement_inactivated: None,
         }
     }
 

@@ -18,6 +18,7 @@ pub mod payment;
 pub mod ports;
 pub mod present;
 pub mod psp;
+pub mod recurring;
 pub mod refund;
 pub mod refusal;
 pub mod return_url;

@@ -115,6 +115,8 @@ pub struct PaymentRecord {
     pub agreement_id: Option<String>,
     /// `instalment`, `recurring` or `unscheduled`, for payments of an agreement.
     pub agreement_payment_type: Option<String>,
+    /// For a refused agreement payment: whether trying again may succeed (`state.can_retry`).
+    pub can_retry: Option<bool>,
 }
 
 impl PaymentRecord {

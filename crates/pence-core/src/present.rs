@@ -151,7 +151,11 @@ pub fn resource(p: &PaymentRecord) -> Payment {
         reference: p.reference.clone(),
         language: p.language.as_str().into(),
         email: p.email.clone(),
-        state: state(ext),
+        // `can_retry` only on a refused agreement payment (reference §7).
+        state: PaymentState {
+            can_retry: p.can_retry.filter(|_| ext.finished),
+            ..state(ext)
+        },
         payment_id: p.id.clone(),
         payment_provider: p.payment_provider.clone(),
         created_date: timefmt::date_time(p.created_ms),

@@ -56,6 +56,9 @@ pub trait PaymentProvider: Send + Sync {
     /// recorded (a crash between storing AUTHORISATION READY or 3DS READY and the answer):
     /// asked again from what the payment keeps (first six and last four, provider id).
     async fn authorisation_status(&self, payment: &PaymentRecord) -> Authorisation;
+    /// Authorises a payment of an agreement with the card saved on it, the user not present
+    /// (reference §7). A refusal of such a payment is for good (`can_retry: false`).
+    async fn authorise_recurring(&self, payment: &PaymentRecord) -> Authorisation;
     async fn capture(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn cancel(&self, payment: &PaymentRecord) -> Result<(), String>;
     async fn refund(&self, payment: &PaymentRecord, amount: i64) -> RefundOutcome;

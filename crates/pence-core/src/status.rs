@@ -27,6 +27,7 @@ statuses! {
     Created = "CREATED",
     EnteringCardDetails = "ENTERING CARD DETAILS",
     AuthorisationReady = "AUTHORISATION READY",
+    AuthorisationUserNotPresentQueued = "AUTHORISATION USER NOT PRESENT QUEUED",
     Authorisation3dsRequired = "AUTHORISATION 3DS REQUIRED",
     Authorisation3dsReady = "AUTHORISATION 3DS READY",
     AuthorisationSubmitted = "AUTHORISATION SUBMITTED",
@@ -114,6 +115,7 @@ impl Status {
             Created => open("created"),
             EnteringCardDetails
             | AuthorisationReady
+            | AuthorisationUserNotPresentQueued
             | Authorisation3dsRequired
             | Authorisation3dsReady => open("started"),
             AuthorisationSuccess => open("submitted"),
@@ -148,6 +150,7 @@ impl Status {
             Created => &[
                 EnteringCardDetails,
                 AuthorisationReady,
+                AuthorisationUserNotPresentQueued,
                 AuthorisationRejected,
                 Expired,
                 SystemCancelled,
@@ -178,6 +181,7 @@ impl Status {
                 UserCancelled,
                 Expired,
             ],
+            AuthorisationUserNotPresentQueued => &[AuthorisationReady],
             AuthorisationSubmitted => &[
                 AuthorisationSuccess,
                 AuthorisationRejected,

@@ -4,7 +4,7 @@
 
 use crate::clock::Clock;
 use crate::ledger::{EventKind, LedgerEvent, Record};
-use crate::payment::PaymentRecord;
+use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::{Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::Failure;
@@ -32,6 +32,8 @@ pub const REFUND_RESULT_MS: i64 = 1000;
 pub struct Swept {
     /// Authorisations finished after their answer was lost.
     pub resumed: usize,
+    /// Agreement payments taken with the saved card.
+    pub recurring: usize,
     pub captured: usize,
     pub expired: usize,
     /// Pending refunds whose result was recorded.
@@ -50,6 +52,7 @@ pub async fn run_once(
 ) -> Result<Swept, Failure> {
     Ok(Swept {
         resumed: resume_authorisations(store, clock, psp).await?,
+        recurring: crate::recurring::authorise_queued(store, clock, psp).await?,
         captured: capture(store, clock, psp).await?,
         expired: expire(store, clock, psp).await?,
         refunds: refunds(store, clock, psp).await?,
@@ -79,7 +82,14 @@ pub async fn resume_authorisations(
     let mut done = 0;
     for p in stuck {
         let before = p.status;
-        let after = crate::journey::resume_authorisation(deps, p).await?;
+        let after = if p.authorisation_mode == AuthorisationMode::Agreement {
+            match crate::recurring::authorise(deps, p).await? {
+                Some(after) => after,
+                None => continue,
+            }
+        } else {
+            crate::journey::resume_authorisation(deps, p).await?
+        };
         if after.status != before {
             tracing::info!(payment_id = %after.id, from = %before, to = %after.status, "authorisation resumed");
             done += 1;
@@ -178,7 +188,8 @@ pub async fn refunds(
     Ok(done)
 }
 
-/// Captures approved payments: CAPTURE APPROVED → CAPTURE READY (stored before asking the
+/// Captures approved payments (and agreement payments queued for capture): CAPTURE APPROVED
+/// or CAPTURE QUEUED → CAPTURE READY (stored before asking the
 /// provider) → CAPTURED, recording when capture was submitted and confirmed. A payment left
 /// in CAPTURE READY by a crash is finished by the next round.
 pub async fn capture(
@@ -189,7 +200,12 @@ pub async fn capture(
     use Status::*;
     let due = store
         .due_payments(
-            &[CaptureApproved, CaptureApprovedRetry, CaptureReady],
+            &[
+                CaptureApproved,
+                CaptureApprovedRetry,
+                CaptureQueued,
+                CaptureReady,
+            ],
             i64::MAX,
             i64::MAX,
             BATCH,
@@ -198,7 +214,11 @@ pub async fn capture(
     let mut done = 0;
     for p in due {
         let ready = transition::step(store, clock, &p.id, |p, now| {
-            matches!(p.status, CaptureApproved | CaptureApprovedRetry).then(|| {
+            matches!(
+                p.status,
+                CaptureApproved | CaptureApprovedRetry | CaptureQueued
+            )
+            .then(|| {
                 Move::to(p, CaptureReady, EventKind::CaptureSubmitted, now)
                     .with(|next| next.capture_submit_ms = Some(now))
             })

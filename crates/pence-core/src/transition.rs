@@ -48,6 +48,8 @@ pub struct Move {
     events: Vec<LedgerEvent>,
     /// The payment's agreement becomes active with its card, in the same transaction.
     sets_up_agreement: bool,
+    /// The payment's agreement becomes inactive (its card refused for good), likewise.
+    inactivates_agreement: bool,
 }
 
 impl Move {
@@ -61,7 +63,23 @@ impl Move {
             events: vec![LedgerEvent::new(p, kind, status, now)],
             next,
             sets_up_agreement: false,
+            inactivates_agreement: false,
         }
+    }
+
+    /// The move goes on from where it got to, to `status`, recorded by another event: several
+    /// steps of the state machine in one transaction, each checked by the gate.
+    pub fn then(mut self, status: Status, kind: EventKind, now: i64) -> Move {
+        self.events
+            .push(LedgerEvent::new(&self.next, kind, status, now));
+        self.next.status = status;
+        self
+    }
+
+    /// The move also makes the payment's agreement inactive.
+    pub fn inactivating_agreement(mut self) -> Move {
+        self.inactivates_agreement = true;
+        self
     }
 
     /// The move also sets up the payment's agreement (`set_up_agreement`) with its card.
@@ -111,6 +129,7 @@ pub async fn apply(
             mut next,
             events,
             sets_up_agreement,
+            inactivates_agreement,
         }) = decide(&current, now)?
         else {
             return Ok(Applied {
@@ -118,12 +137,23 @@ pub async fn apply(
                 changed: false,
             });
         };
-        let (from, to) = (current.status, next.status);
-        if from != to && !from.can_become(to) {
-            tracing::error!(payment_id = %current.id, %from, %to, "impossible transition refused");
-            return Err(Failure::Impossible { from, to });
+        let from = current.status;
+        let inactivated = next
+            .agreement_id
+            .clone()
+            .filter(|_| inactivates_agreement)
+            .map(|id| (id, next.service_id.clone()));
+        // Every step the events record, then the status written, must be an edge.
+        let mut at = from;
+        for to in events.iter().map(|e| e.status).chain([next.status]) {
+            if to != at && !at.can_become(to) {
+                tracing::error!(payment_id = %current.id, from = %at, %to, "impossible transition refused");
+                return Err(Failure::Impossible { from: at, to });
+            }
+            at = to;
         }
         let mut record = Record::of(events, &next);
+        record.agreement_inactivated = inactivated;
         if sets_up_agreement {
             record.agreement_set_up =
                 next.agreement_id

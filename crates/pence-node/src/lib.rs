@@ -252,6 +252,7 @@ fn spawn_sweeps(
             match sweeps::run_once(store.as_ref(), clock.as_ref(), psp.as_ref()).await {
                 Ok(s) if s != Swept::default() => tracing::info!(
                     resumed = s.resumed,
+                    recurring = s.recurring,
                     captured = s.captured,
                     expired = s.expired,
                     refunds = s.refunds,

@@ -42,6 +42,9 @@ const GOOD_CARDS: &[&str] = &[
     "4000000000005126",
 ];
 const THREE_DS_CARD: &str = "4000002500003155";
+/// First six and last four of the card GOV.UK Pay's sandbox always refuses for recurring
+/// payments.
+const RECURRING_DECLINED_CARD: (&str, &str) = ("510510", "5100");
 /// First six and last four of the card whose refunds fail.
 const REFUND_ERROR_CARD: (&str, &str) = ("400000", "5126");
 /// First six and last four of the cards whose payments are disputed (Stripe's test cards:
@@ -109,6 +112,23 @@ impl PaymentProvider for Sandbox {
             Authorisation::Authorised { provider_id }
         } else {
             Authorisation::Rejected { provider_id }
+        }
+    }
+
+    /// Decides by the saved card's first six and last four, like a first payment, except that
+    /// 5105105105105100 is always refused for recurring payments (GOV.UK Pay's sandbox), and
+    /// the 3-D Secure card is authorised (no challenge with the user away).
+    async fn authorise_recurring(&self, payment: &PaymentRecord) -> Authorisation {
+        if digits(payment) == Some(RECURRING_DECLINED_CARD) {
+            return Authorisation::Rejected {
+                provider_id: transaction_id(),
+            };
+        }
+        match self.authorisation_status(payment).await {
+            Authorisation::ThreeDsRequired { provider_id } => {
+                Authorisation::Authorised { provider_id }
+            }
+            other => other,
         }
     }
 

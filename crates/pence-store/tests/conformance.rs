@@ -73,6 +73,7 @@ fn payment(service_id: &str) -> PaymentRecord {
         dispute_due_ms: None,
         agreement_id: None,
         agreement_payment_type: None,
+        can_retry: None,
     }
 }
 

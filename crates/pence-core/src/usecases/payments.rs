@@ -2,11 +2,12 @@
 
 use serde_json::Value;
 
+use crate::agreement::AgreementStatus;
 use crate::clock::Clock;
 use crate::create_payment::{check_for_service, parse_request};
 use crate::ids;
 use crate::ledger::{EventKind, LedgerEvent, Record};
-use crate::payment::PaymentRecord;
+use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::PaymentProvider;
 use crate::refusal::{Failure, Invalid, Refusal};
@@ -32,6 +33,24 @@ pub async fn create_payment(
             return Err(Invalid::malformed("agreement_id", "Agreement does not exist").into());
         }
     }
+    // An agreement payment takes the agreement's card: the agreement must have one.
+    if let (AuthorisationMode::Agreement, Some(id)) =
+        (request.authorisation_mode, &request.agreement_id)
+    {
+        let agreement = match ids::could_be_id(id) {
+            true => store.agreement(&service.id, id).await?,
+            false => None,
+        };
+        match agreement {
+            None => {
+                return Err(Invalid::malformed("agreement_id", "Agreement does not exist").into())
+            }
+            Some(a) if a.status != AgreementStatus::Active => {
+                return Err(Invalid::malformed("agreement_id", "Agreement must be active").into())
+            }
+            Some(_) => {}
+        }
+    }
     let agreement_id = request
         .set_up_agreement
         .clone()
@@ -43,7 +62,7 @@ pub async fn create_payment(
             .unwrap_or_else(|| "recurring".into())
     });
     let now = clock.now_ms();
-    let payment = PaymentRecord {
+    let mut payment = PaymentRecord {
         id: ids::new_id(),
         service_id: service.id.clone(),
         amount: request.amount,
@@ -74,10 +93,25 @@ pub async fn create_payment(
         dispute_due_ms: None,
         agreement_id,
         agreement_payment_type,
+        can_retry: None,
     };
-    let event = LedgerEvent::for_payment(&payment, EventKind::PaymentCreated, now);
+    let mut events = vec![LedgerEvent::for_payment(
+        &payment,
+        EventKind::PaymentCreated,
+        now,
+    )];
+    // Agreement payments are queued for authorisation at once, in the same transaction
+    // (`recurring` takes them from there).
+    if payment.authorisation_mode == AuthorisationMode::Agreement {
+        payment.status = Status::AuthorisationUserNotPresentQueued;
+        events.push(LedgerEvent::for_payment(
+            &payment,
+            EventKind::AuthorisationUserNotPresentQueued,
+            now,
+        ));
+    }
     store
-        .insert_payment(&payment, &Record::one(event, &payment))
+        .insert_payment(&payment, &Record::of(events, &payment))
         .await?;
     Ok(payment)
 }

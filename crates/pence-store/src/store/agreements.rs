@@ -231,3 +231,34 @@ pub(crate) fn set_up_rows(s: &AgreementSetUp) -> Vec<Stmt> {
         event(EventKind::PaymentInstrumentConfirmed),
     ]
 }
+
+/// An agreement whose card was refused for good: inactive (if it still was active), with its
+/// event.
+pub(crate) fn inactivation_rows(
+    (agreement_id, service_id): &(String, String),
+    at_ms: i64,
+) -> Vec<Stmt> {
+    vec![
+        Stmt::exec(
+            "UPDATE agreements SET status = $1, version = version + 1 \
+             WHERE id = $2 AND service_id = $3 AND status = $4",
+            vals![
+                AgreementStatus::Inactive.as_str(),
+                agreement_id,
+                service_id,
+                AgreementStatus::Active.as_str()
+            ],
+        ),
+        Stmt::insert(
+            "agreement_events",
+            "agreement_id, service_id, event_type, status, created_ms",
+            vals![
+                agreement_id,
+                service_id,
+                EventKind::AgreementInactivated.as_str(),
+                AgreementStatus::Inactive.as_str(),
+                at_ms
+            ],
+        ),
+    ]
+}

@@ -68,5 +68,10 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .agreement_set_up
         .iter()
         .flat_map(super::agreements::set_up_rows);
-    events.chain(messages).chain(set_up)
+    let at_ms = record.events.first().map_or(0, |e| e.created_ms);
+    let inactivated = record
+        .agreement_inactivated
+        .iter()
+        .flat_map(move |a| super::agreements::inactivation_rows(a, at_ms));
+    events.chain(messages).chain(set_up).chain(inactivated)
 }

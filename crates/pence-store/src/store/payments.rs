@@ -74,6 +74,7 @@ columns! {
         settled_ms: p.settled_ms,
         disputed: p.disputed,
         dispute_due_ms: p.dispute_due_ms,
+        can_retry: p.can_retry,
     }
 }
 
@@ -120,6 +121,7 @@ fn has_journey(p: &PaymentRecord) -> bool {
         || p.settled_ms.is_some()
         || p.disputed
         || p.dispute_due_ms.is_some()
+        || p.can_retry.is_some()
 }
 
 /// The insert of a payment with every column (bulk loads, or a payment made mid-journey).
@@ -176,6 +178,7 @@ pub(crate) fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         dispute_due_ms: r.opt_i64("dispute_due_ms")?,
         agreement_id: r.opt_text("agreement_id")?,
         agreement_payment_type: r.opt_text("agreement_payment_type")?,
+        can_retry: r.opt_i64("can_retry")?.map(|v| v != 0),
     })
 }
 

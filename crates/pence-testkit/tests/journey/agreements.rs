@@ -2,6 +2,7 @@
 //! will be saved; confirming makes the agreement active with the card (never the full
 //! number); a declined set-up leaves it created; a cancelled one can be set up again.
 
+use pence_core::ledger::EventKind;
 use pence_core::ports::prelude::*;
 use pence_testkit::{Browser, Engine, ServiceSite, TestServer};
 use serde_json::{json, Value};
@@ -134,5 +135,145 @@ async fn the_set_up_journey_in_a_browser(engine: Engine) {
         "success"
     );
     assert_eq!(get_agreement(&server, &id).await["status"], "active");
+    server.stop().await;
+}
+
+/// An agreement set up with `card` (paid for over HTTP, the user confirming).
+async fn set_up(server: &TestServer, site: &ServiceSite, card: &str) -> String {
+    let id = agreement(server).await;
+    let p = paying_with(server, site, json!({"set_up_agreement": id})).await;
+    enter_and_confirm(&p, card).await;
+    assert_eq!(get_agreement(server, &id).await["status"], "active");
+    server.sweep().await; // captures the set-up payment
+    id
+}
+
+async fn take(server: &TestServer, agreement_id: &str) -> pence_testkit::Reply {
+    server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 1500, "reference": "CT-1/1", "description": "First instalment", "authorisation_mode": "agreement", "agreement_id": agreement_id}),
+        )
+        .await
+}
+
+pence_testkit::engine_tests!(an_agreement_payment_takes_the_saved_card);
+async fn an_agreement_payment_takes_the_saved_card(engine: Engine) {
+    let server = recurring(engine).await;
+    let site = ServiceSite::start().await;
+
+    // Refused unless the agreement is the service's and has an active card.
+    let unknown = take(&server, &"a".repeat(26)).await;
+    assert_eq!(
+        (unknown.status, &unknown.json),
+        (
+            400,
+            &json!({"field": "agreement_id", "code": "P0102", "description": "Invalid attribute value: agreement_id. Agreement does not exist"})
+        )
+    );
+    let unused = agreement(&server).await;
+    let inactive = take(&server, &unused).await;
+    assert_eq!(
+        (inactive.status, &inactive.json),
+        (
+            400,
+            &json!({"field": "agreement_id", "code": "P0102", "description": "Invalid attribute value: agreement_id. Agreement must be active"})
+        )
+    );
+
+    let id = set_up(&server, &site, "4444333322221111").await;
+    let created = take(&server, &id).await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let queued = &created.json;
+    assert_eq!(
+        queued["state"],
+        json!({"status": "started", "finished": false})
+    );
+    assert_eq!(queued["authorisation_mode"], "agreement");
+    assert_eq!(queued["agreement_payment_type"], "recurring");
+    let links = queued["_links"].as_object().unwrap();
+    assert!(!links.contains_key("next_url") && !links.contains_key("cancel"));
+    let payment_id = queued["payment_id"].as_str().unwrap();
+
+    let swept = server.sweep().await;
+    assert_eq!((swept.recurring, swept.captured), (1, 1));
+    assert_eq!(server.sweep().await.recurring, 0, "once");
+    let paid = payment(&server, payment_id).await;
+    assert_eq!(
+        paid["state"],
+        json!({"status": "success", "finished": true})
+    );
+    assert_eq!(paid["card_details"]["last_digits_card_number"], "1111");
+    assert!(paid["provider_id"].as_str().is_some());
+    let events = server
+        .get(&format!("/v1/payments/{payment_id}/events"))
+        .await;
+    let states: Vec<&str> = events.json["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["state"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.first(), Some(&"created"));
+    assert_eq!(states.last(), Some(&"success"));
+
+    // The sandbox refuses 5105105105105100 for payments of an agreement, for good: the
+    // agreement becomes inactive and takes no more payments.
+    let refused = set_up(&server, &site, "5105105105105100").await;
+    let declined = take(&server, &refused).await;
+    assert_eq!(declined.status, 201, "{}", declined.text);
+    server.sweep().await;
+    let failed = payment(&server, declined.json["payment_id"].as_str().unwrap()).await;
+    assert_eq!(
+        failed["state"],
+        json!({"status": "failed", "finished": true, "code": "P0010", "message": "Payment method rejected", "can_retry": false})
+    );
+    assert_eq!(get_agreement(&server, &refused).await["status"], "inactive");
+    let after = take(&server, &refused).await;
+    assert_eq!(
+        after.json["description"],
+        "Invalid attribute value: agreement_id. Agreement must be active"
+    );
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(multi_thread: nodes_sweeping_at_once_take_each_payment_once);
+async fn nodes_sweeping_at_once_take_each_payment_once(engine: Engine) {
+    let server = recurring(engine).await;
+    let site = ServiceSite::start().await;
+    let id = set_up(&server, &site, "4000056655665556").await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let reply = take(&server, &id).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        ids.push(reply.json["payment_id"].as_str().unwrap().to_string());
+    }
+    let (a, b, c) = tokio::join!(server.sweep(), server.sweep(), server.sweep());
+    assert_eq!(a.recurring + b.recurring + c.recurring, 12);
+    server.sweep().await;
+    for p in &ids {
+        let kinds: Vec<EventKind> = server
+            .store
+            .payment_events(&server.service.id, p)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        use EventKind::*;
+        for once in [
+            PaymentDetailsTakenFromPaymentInstrument,
+            AuthorisationSucceeded,
+            QueuedForCapture,
+            CaptureConfirmed,
+        ] {
+            assert_eq!(
+                kinds.iter().filter(|k| **k == once).count(),
+                1,
+                "{once} once: {kinds:?}"
+            );
+        }
+        assert_eq!(payment(&server, p).await["state"]["status"], "success");
+    }
     server.stop().await;
 }
