@@ -133,6 +133,8 @@ pub struct Record {
     /// An agreement whose card can no longer be used (`(agreement id, service id)`): a
     /// payment taken under it was refused for good.
     pub agreement_inactivated: Option<(String, String)>,
+    /// The `Idempotency-Key` a new payment was created with.
+    pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
 }
 
 impl Record {
@@ -163,6 +165,7 @@ impl Record {
             notices,
             agreement_set_up: None,
             agreement_inactivated: None,
+            idempotency_key: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod card;
 pub mod clock;
 pub mod create_payment;
 pub mod dispute;
+pub mod idempotency;
 pub mod ids;
 pub mod journey;
 pub mod ledger;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::api_key::ApiKeyRecord;
+use crate::idempotency::IdempotencyKey;
 use crate::ledger::{LedgerEvent, Record};
 use crate::payment::PaymentRecord;
 use crate::service::Service;
@@ -128,6 +129,14 @@ pub trait PaymentStore: Send + Sync {
         next: &PaymentRecord,
         record: &Record,
     ) -> Result<(), StoreError>;
+    /// The `Idempotency-Key` a payment of this service was created with, however old.
+    async fn idempotency_key(
+        &self,
+        service_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyKey>, StoreError>;
+    /// Forgets keys created before `before_ms`; how many.
+    async fn purge_idempotency_keys(&self, before_ms: i64) -> Result<u64, StoreError>;
     /// A payment by id alone, for the paying user's pages (the signed token names it).
     async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
     /// Records that a next_url token (by its hash) was exchanged; false when it already was.

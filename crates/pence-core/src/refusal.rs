@@ -73,6 +73,8 @@ pub enum Refusal {
     AgreementNotActive,
     /// The payment kept changing under the request: every try lost to another change.
     Conflict,
+    /// The `Idempotency-Key` created a payment from another request (409 P0191).
+    IdempotencyKeyUsed,
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,
     /// `unavailable`) or `amount_not_available`.
     RefundNotAvailable(&'static str),

@@ -42,6 +42,8 @@ pub struct Swept {
     pub settled: usize,
     /// Disputes raised or moved on a step.
     pub disputes: usize,
+    /// Idempotency keys forgotten a day after use.
+    pub keys_forgotten: usize,
 }
 
 /// One round of every sweep.
@@ -58,6 +60,9 @@ pub async fn run_once(
         refunds: refunds(store, clock, psp).await?,
         settled: settle(store, clock).await?,
         disputes: disputes(store, clock, psp).await?,
+        keys_forgotten: store
+            .purge_idempotency_keys(clock.now_ms() - crate::idempotency::WINDOW_MS)
+            .await? as usize,
     })
 }
 

@@ -199,6 +199,9 @@ impl Endpoint {
                 ApiError::with_description(400, code, code.describe(&[reason]))
             }
             RefundDisputed => plain(400, ErrorCode::CREATE_REFUND_DISPUTED),
+            IdempotencyKeyUsed => {
+                plain(409, ErrorCode::CREATE_PAYMENT_IDEMPOTENCY_KEY_ALREADY_USED)
+            }
             RefundAmountMismatch => plain(412, ErrorCode::CREATE_REFUND_AMOUNT_AVAILABLE_MISMATCH),
         }
     }

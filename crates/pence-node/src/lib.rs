@@ -258,6 +258,7 @@ fn spawn_sweeps(
                     refunds = s.refunds,
                     settled = s.settled,
                     disputes = s.disputes,
+                    keys_forgotten = s.keys_forgotten,
                     "swept payments"
                 ),
                 Ok(_) => {}

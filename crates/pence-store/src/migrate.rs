@@ -26,6 +26,10 @@ const SQLITE: &[(i64, &str)] = &[
         14,
         include_str!("migrations/common/0014_agreement_payments.sql"),
     ),
+    (
+        15,
+        include_str!("migrations/common/0015_recurring_payments.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -47,6 +51,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         14,
         include_str!("migrations/common/0014_agreement_payments.sql"),
+    ),
+    (
+        15,
+        include_str!("migrations/common/0015_recurring_payments.sql"),
     ),
 ];
 

@@ -8,7 +8,9 @@ pub mod searches;
 pub mod setup;
 
 pub use agreements::{cancel_agreement, create_agreement, find_agreement, search_agreements};
-pub use payments::{cancel_payment, capture_payment, create_payment, find_payment, payment_events};
+pub use payments::{
+    cancel_payment, capture_payment, create_payment, find_payment, payment_events, Created,
+};
 pub use refunds::{create_refund, refund, refunds};
 pub use searches::{search_disputes, search_payments, search_refunds, Found};
 pub use setup::{bootstrap, create_api_key, create_service, default_service, secrets, Secrets};

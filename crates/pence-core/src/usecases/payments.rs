@@ -5,26 +5,55 @@ use serde_json::Value;
 use crate::agreement::AgreementStatus;
 use crate::clock::Clock;
 use crate::create_payment::{check_for_service, parse_request};
+use crate::idempotency::{self, IdempotencyKey};
 use crate::ids;
 use crate::ledger::{EventKind, LedgerEvent, Record};
 use crate::payment::{AuthorisationMode, PaymentRecord};
-use crate::ports::Store;
+use crate::ports::{Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::{Failure, Invalid, Refusal};
 use crate::service::Service;
 use crate::status::Status;
 use crate::transition::{self, Move, Target};
 
+/// What a create did: a new payment, or the one an `Idempotency-Key` already created.
+#[derive(Debug, Clone)]
+pub enum Created {
+    New(PaymentRecord),
+    Replayed(PaymentRecord),
+}
+
 /// Validates a create-payment body for `service` and stores the new payment with its
-/// `PAYMENT_CREATED` event.
+/// `PAYMENT_CREATED` event. `idempotency_key` (already checked for shape) is honoured for
+/// payments of an agreement only, as GOV.UK Pay does.
 pub async fn create_payment(
     store: &dyn Store,
     clock: &dyn Clock,
     service: &Service,
     body: &Value,
-) -> Result<PaymentRecord, Failure> {
+    idempotency_key: Option<&str>,
+) -> Result<Created, Failure> {
     let request = parse_request(body)?;
     check_for_service(&request, service)?;
+    let now = clock.now_ms();
+    let idempotency_key = match (request.authorisation_mode, idempotency_key) {
+        (AuthorisationMode::Agreement, Some(key)) => {
+            let fingerprint = idempotency::fingerprint(&request);
+            if let Some(used) = store.idempotency_key(&service.id, key).await? {
+                if used.live(now) {
+                    if used.fingerprint != fingerprint {
+                        return Err(Refusal::IdempotencyKeyUsed.into());
+                    }
+                    let first = store.payment(&service.id, &used.payment_id).await?;
+                    return first.map(Created::Replayed).ok_or_else(|| {
+                        StoreError::database("an idempotency key names a missing payment").into()
+                    });
+                }
+            }
+            Some((key.to_string(), fingerprint))
+        }
+        _ => None,
+    };
     // The agreement a web payment sets up must be the service's (GOV.UK Pay's connector
     // answers 400, giving P0102 on agreement_id).
     if let Some(id) = &request.set_up_agreement {
@@ -61,7 +90,6 @@ pub async fn create_payment(
             .clone()
             .unwrap_or_else(|| "recurring".into())
     });
-    let now = clock.now_ms();
     let mut payment = PaymentRecord {
         id: ids::new_id(),
         service_id: service.id.clone(),
@@ -110,10 +138,22 @@ pub async fn create_payment(
             now,
         ));
     }
-    store
-        .insert_payment(&payment, &Record::of(events, &payment))
-        .await?;
-    Ok(payment)
+    let mut record = Record::of(events, &payment);
+    record.idempotency_key = idempotency_key.map(|(key, fingerprint)| IdempotencyKey {
+        service_id: service.id.clone(),
+        key,
+        fingerprint,
+        payment_id: payment.id.clone(),
+        created_ms: now,
+    });
+    match store.insert_payment(&payment, &record).await {
+        Ok(()) => Ok(Created::New(payment)),
+        // Another create with the same key got there first (GOV.UK Pay answers 409 too).
+        Err(StoreError::Duplicate) if record.idempotency_key.is_some() => {
+            Err(Refusal::IdempotencyKeyUsed.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The service's payment, or `NotFound`.

@@ -127,11 +127,21 @@ pub(crate) async fn create(
     if let Some(e) = idempotency_key_error(&headers) {
         return Err(Problem(e));
     }
-    let payment =
-        usecases::create_payment(state.store.as_ref(), state.clock.as_ref(), &service, &json)
-            .await
-            .at(CREATE_PAYMENT)?;
-    Ok(payment_response(&state, StatusCode::CREATED, &payment))
+    let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok());
+    let created = usecases::create_payment(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &service,
+        &json,
+        key,
+    )
+    .await
+    .at(CREATE_PAYMENT)?;
+    Ok(match created {
+        usecases::Created::New(p) => payment_response(&state, StatusCode::CREATED, &p),
+        // A replay answers 200 with the first payment, without a Location header.
+        usecases::Created::Replayed(p) => payment_response(&state, StatusCode::OK, &p),
+    })
 }
 
 pub(crate) async fn get(

@@ -73,5 +73,13 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .agreement_inactivated
         .iter()
         .flat_map(move |a| super::agreements::inactivation_rows(a, at_ms));
-    events.chain(messages).chain(set_up).chain(inactivated)
+    let key = record
+        .idempotency_key
+        .iter()
+        .flat_map(super::idempotency::key_rows);
+    events
+        .chain(messages)
+        .chain(set_up)
+        .chain(inactivated)
+        .chain(key)
 }

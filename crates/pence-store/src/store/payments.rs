@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use pence_core::card::{Address, Brand, CardType};
+use pence_core::idempotency::IdempotencyKey;
 use pence_core::ledger::{LedgerEvent, Record};
 use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
 use pence_core::search::PaymentFilter;
@@ -260,6 +261,26 @@ impl PaymentStore for SqlStore {
             Err(StoreError::Conflict) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    async fn idempotency_key(
+        &self,
+        service_id: &str,
+        key: &str,
+    ) -> Result<Option<IdempotencyKey>, StoreError> {
+        let rows = self
+            .db
+            .query(super::idempotency::SELECT_KEY, vals![service_id, key])
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(super::idempotency::key_from)
+            .transpose()
+    }
+
+    async fn purge_idempotency_keys(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let purge = Stmt::returning(super::idempotency::PURGE, vals![before_ms]);
+        Ok(self.db.apply_returning(vec![purge]).await?.len() as u64)
     }
 
     async fn due_payments(

@@ -277,3 +277,82 @@ async fn nodes_sweeping_at_once_take_each_payment_once(engine: Engine) {
     }
     server.stop().await;
 }
+
+async fn take_with_key(server: &TestServer, key: &str, body: &str) -> pence_testkit::Reply {
+    let headers = [
+        ("Idempotency-Key", key),
+        ("Content-Type", "application/json"),
+    ];
+    server
+        .send(
+            reqwest::Method::POST,
+            "/v1/payments",
+            Some(&server.key),
+            &headers,
+            Some(body.as_bytes().to_vec()),
+        )
+        .await
+}
+
+pence_testkit::engine_tests!(multi_thread: an_idempotency_key_takes_an_agreement_payment_once);
+async fn an_idempotency_key_takes_an_agreement_payment_once(engine: Engine) {
+    let server = std::sync::Arc::new(recurring(engine).await);
+    let site = ServiceSite::start().await;
+    let id = set_up(&server, &site, "4444333322221111").await;
+    let body = json!({"amount": 1500, "reference": "CT-1/2", "description": "Second instalment", "authorisation_mode": "agreement", "agreement_id": id});
+
+    let first = take_with_key(&server, "instalment-2", &body.to_string()).await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert!(first.header("location").is_some());
+    // The same request, spelled differently (order, spacing, a default given): the same
+    // payment, 200, without a Location header.
+    let spelled = format!(
+        "{{ \"agreement_payment_type\": \"recurring\", \"agreement_id\": \"{id}\", \"authorisation_mode\": \"agreement\", \"description\": \"Second instalment\", \"reference\": \"CT-1/2\", \"amount\": 1500 }}"
+    );
+    let replay = take_with_key(&server, "instalment-2", &spelled).await;
+    assert_eq!(replay.status, 200, "{}", replay.text);
+    assert_eq!(replay.json["payment_id"], first.json["payment_id"]);
+    assert!(replay.header("location").is_none());
+    // Another request with the key is refused.
+    let other = body.clone();
+    let mut other = other.as_object().unwrap().clone();
+    other.insert("amount".into(), json!(1600));
+    let refused = take_with_key(&server, "instalment-2", &Value::from(other).to_string()).await;
+    assert_eq!(
+        (refused.status, &refused.json),
+        (
+            409,
+            &json!({"code": "P0191", "description": "The `Idempotency-Key` you sent in the request header has already been used to create a payment."})
+        )
+    );
+
+    // Racing creates with one key: one payment; the others get it back or 409.
+    let mut racers = Vec::new();
+    for _ in 0..8 {
+        let (server, body) = (server.clone(), body.to_string());
+        racers.push(tokio::spawn(async move {
+            take_with_key(&server, "instalment-3", &body).await
+        }));
+    }
+    let mut created = Vec::new();
+    let mut seen = Vec::new();
+    for r in racers {
+        let reply = r.await.unwrap();
+        match reply.status {
+            201 => created.push(reply.json["payment_id"].clone()),
+            200 => seen.push(reply.json["payment_id"].clone()),
+            409 => assert_eq!(reply.json["code"], "P0191"),
+            other => panic!("{other}: {}", reply.text),
+        }
+    }
+    assert_eq!(created.len(), 1, "one payment for the key");
+    assert!(seen.iter().all(|p| *p == created[0]));
+
+    // A day later the key is forgotten: the same request takes another payment.
+    server.clock.advance(pence_core::idempotency::WINDOW_MS);
+    let later = take_with_key(&server, "instalment-2", &body.to_string()).await;
+    assert_eq!(later.status, 201, "{}", later.text);
+    assert_ne!(later.json["payment_id"], first.json["payment_id"]);
+    assert_eq!(server.sweep().await.keys_forgotten, 1, "instalment-3's key");
+    std::sync::Arc::into_inner(server).unwrap().stop().await;
+}
