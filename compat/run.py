@@ -9,7 +9,7 @@ on loopback with seeded data.
 Hard failures: any server error anywhere; any other failed check on an operation Pence has
 built. Reported without failing: schemathesis's "schema-valid request rejected" (GOV.UK Pay
 refuses valid-looking requests by account and payment state too: a refund over what is
-left, a cancel of a finished payment), and the operations not built yet (issue 13).
+left, a cancel of a finished payment).
 
     python compat/run.py PENCE_BINARY TOOLS_DIR
 """
@@ -27,10 +27,6 @@ import jsonpatch
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PENCE, TOOLS = sys.argv[1], sys.argv[2]
-# Not built yet (issue 13: the MOTO API): its failures are expected, but never a server error.
-NOT_YET = {
-    "POST /v1/auth",
-}
 # schemathesis's codes: ST202 is positive_data_acceptance; server errors are the checks whose
 # text says so (not_a_server_error).
 ADVISORY = {"ST202"}
@@ -100,7 +96,7 @@ def schemathesis(workdir, url, key, seeded):
         failures = [(f.get("message"), f.text or "") for f in case.iter("failure")]
         failures += [(e.get("message"), e.text or "") for e in case.iter("error")]
         operations[case.get("name")] = failures
-    hard, advisory, expected, passed = [], [], [], 0
+    hard, advisory, passed = [], [], 0
     for op, failures in sorted(operations.items()):
         if not failures:
             passed += 1
@@ -109,23 +105,19 @@ def schemathesis(workdir, url, key, seeded):
             server_error = "Server error" in text or re.search(r"\n\[5\d\d\]", text)
             if server_error:
                 hard.append((op, code, text))
-            elif op in NOT_YET:
-                expected.append((op, code))
             elif code in ADVISORY:
                 advisory.append((op, code, text))
             else:
                 hard.append((op, code, text))
     print(f"schemathesis: {len(operations)} test cases ({generated.group(1) if generated else '?'} requests "
           f"generated), {passed} without failures; {len(hard)} hard failures, "
-          f"{len(advisory)} advisory (ST202), {len(expected)} on operations not built yet")
+          f"{len(advisory)} advisory (ST202)")
     for op, code, text in advisory:
         answer = re.search(r"\n\[(\d{3})\][^\n]*\n\n\s*`([^`]{0,160})", text)
         request = re.search(r"curl [^\n]*", text)
         print(f"  advisory {code} {op}: {answer.group(1) + ' ' + answer.group(2) if answer else ''}")
         if request:
             print(f"    {request.group(0)[:200]}")
-    for op, code in expected:
-        print(f"  not built yet {code} {op}")
     for op, code, text in hard:
         print(f"  FAIL {code} {op}\n{text}")
     return passed, len(hard)

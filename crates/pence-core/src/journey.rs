@@ -8,7 +8,7 @@ use crate::card::ValidCard;
 use crate::clock::Clock;
 use crate::ledger::EventKind;
 use crate::next_url::TokenSigner;
-use crate::payment::{AuthorisationMode, CardDetails, PaymentRecord};
+use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
 use crate::refusal::Failure;
@@ -33,7 +33,7 @@ pub struct Exchanged {
 }
 
 /// Hash under which a used token is remembered (the token itself is a bearer secret).
-fn token_hash(token: &str) -> String {
+pub(crate) fn token_hash(token: &str) -> String {
     crate::api_key::hash(token)
 }
 
@@ -98,15 +98,7 @@ pub async fn submit_card(
                 now,
             )
             .with(|next| {
-                next.card = Some(CardDetails {
-                    first_digits: card.first_digits().into(),
-                    last_digits: card.last_digits().into(),
-                    cardholder_name: card.cardholder_name.clone(),
-                    expiry: card.expiry.clone(),
-                    brand: card.info.brand,
-                    card_type: card.info.card_type,
-                    billing_address: card.address.clone(),
-                });
+                next.card = Some(card.details());
                 if card.email.is_some() {
                     next.email = card.email.clone();
                 }

@@ -30,6 +30,7 @@ kinds! {
     PaymentCreated = "PAYMENT_CREATED",
     PaymentStarted = "PAYMENT_STARTED",
     PaymentDetailsEntered = "PAYMENT_DETAILS_ENTERED",
+    PaymentDetailsSubmittedByApi = "PAYMENT_DETAILS_SUBMITTED_BY_API",
     GatewayRequires3dsAuthorisation = "GATEWAY_REQUIRES_3DS_AUTHORISATION",
     ThreeDsResultReceived = "3DS_RESULT_RECEIVED",
     AuthorisationSucceeded = "AUTHORISATION_SUCCEEDED",

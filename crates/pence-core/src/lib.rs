@@ -14,6 +14,7 @@ pub mod ids;
 pub mod journey;
 pub mod ledger;
 pub mod metadata;
+pub mod moto_api;
 pub mod next_url;
 pub mod payment;
 pub mod ports;

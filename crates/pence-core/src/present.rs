@@ -131,6 +131,21 @@ fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
             params: Some(params),
         });
     }
+    // The staff's link for the card of a MOTO API payment: a fresh token on every read.
+    if p.authorisation_mode == AuthorisationMode::MotoApi
+        && !p.status.external().finished
+        && !ctx.in_search
+    {
+        let mut params = Map::new();
+        let token = ctx.signer.mint(&p.id, ctx.now_ms);
+        params.insert("one_time_token".into(), Value::String(token));
+        links.auth_url_post = Some(PostLink {
+            href: format!("{}/v1/auth", ctx.base_url),
+            method: "POST".into(),
+            content_type: Some("application/json".into()),
+            params: Some(params),
+        });
+    }
     if !p.status.external().finished && p.authorisation_mode != AuthorisationMode::Agreement {
         links.cancel = Some(PostLink::post(format!("{self_href}/cancel")));
     }

@@ -75,6 +75,8 @@ pub enum Refusal {
     Conflict,
     /// The `Idempotency-Key` created a payment from another request (409 P0191).
     IdempotencyKeyUsed,
+    /// `POST /v1/auth` refused the card or its token (reference §8).
+    Moto(crate::moto_api::MotoRefusal),
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,
     /// `unavailable`) or `amount_not_available`.
     RefundNotAvailable(&'static str),

@@ -92,6 +92,11 @@ pub async fn resume_authorisations(
                 Some(after) => after,
                 None => continue,
             }
+        } else if p.authorisation_mode == AuthorisationMode::MotoApi && before == AuthorisationReady
+        {
+            let outcome = psp.authorisation_status(&p).await;
+            let status = crate::usecases::moto::settle(deps, &p, &outcome).await?;
+            PaymentRecord { status, ..p }
         } else {
             crate::journey::resume_authorisation(deps, p).await?
         };

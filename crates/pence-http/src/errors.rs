@@ -63,6 +63,14 @@ const NONE: Endpoint = Endpoint {
     conflict: None,
 };
 
+/// `POST /v1/auth`: its refusals are `Refusal::Moto`; what else goes wrong is the create
+/// payment family's, as in GOV.UK Pay's public API.
+pub(crate) const AUTHORISE: Endpoint = Endpoint {
+    name: "authorise payment",
+    downstream: ErrorCode::CREATE_PAYMENT_CONNECTOR,
+    unparseable: Some(ErrorCode::CREATE_PAYMENT_PARSING),
+    ..NONE
+};
 pub(crate) const CREATE_PAYMENT: Endpoint = Endpoint {
     name: "create payment",
     downstream: ErrorCode::CREATE_PAYMENT_CONNECTOR,
@@ -199,6 +207,7 @@ impl Endpoint {
                 ApiError::with_description(400, code, code.describe(&[reason]))
             }
             RefundDisputed => plain(400, ErrorCode::CREATE_REFUND_DISPUTED),
+            Moto(r) => moto(r),
             IdempotencyKeyUsed => {
                 plain(409, ErrorCode::CREATE_PAYMENT_IDEMPOTENCY_KEY_ALREADY_USED)
             }
@@ -357,4 +366,35 @@ pub(crate) fn unauthorized() -> Response {
 pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     Problem(ApiError::plain(500, ErrorCode::CREATE_PAYMENT_CONNECTOR)).into_response()
+}
+
+/// `POST /v1/auth`'s answers (reference §8): code and description only, no `field` (the
+/// spec's `ErrorResponse` for this operation).
+fn moto(r: &pence_core::moto_api::MotoRefusal) -> ApiError {
+    use pence_core::moto_api::MotoRefusal::*;
+    match r {
+        Missing(field) => {
+            let code = ErrorCode::CREATE_PAYMENT_MISSING_FIELD;
+            ApiError::with_description(422, code, code.describe(&[field]))
+        }
+        Size { field, message } => {
+            let code = ErrorCode::CREATE_PAYMENT_VALIDATION;
+            ApiError::with_description(422, code, code.describe(&[field, message]))
+        }
+        Format(description) => ApiError::with_description(
+            422,
+            ErrorCode::CREATE_PAYMENT_VALIDATION,
+            description.clone(),
+        ),
+        TokenInvalid(description) => ApiError::with_description(
+            400,
+            ErrorCode::AUTHORISATION_TOKEN_INVALID,
+            description.to_string(),
+        ),
+        TokenUsed => ApiError::plain(400, ErrorCode::AUTHORISATION_TOKEN_USED),
+        Rejected(description) => {
+            ApiError::with_description(402, ErrorCode::AUTHORISATION_REJECTED, description.clone())
+        }
+        ProviderError => ApiError::plain(500, ErrorCode::AUTHORISATION_ERROR),
+    }
 }

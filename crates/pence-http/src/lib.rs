@@ -23,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(pages::routes())
+        .merge(api::unauthenticated_routes())
         .nest("/v1", api::routes(state.clone()))
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)

@@ -96,6 +96,10 @@ codes! {
     CANCEL_AGREEMENT_NOT_FOUND = "P2500", "Not found";
     CANCEL_AGREEMENT_FAILED = "P2501", "Cancellation of agreement failed";
     CANCEL_AGREEMENT_CONNECTOR = "P2598", "Downstream system error";
+    AUTHORISATION_REJECTED = "P0010", "%s";
+    AUTHORISATION_ERROR = "P0050", "There was an error authorising the payment";
+    AUTHORISATION_TOKEN_INVALID = "P1211", "%s";
+    AUTHORISATION_TOKEN_USED = "P1212", "The one_time_token has already been used";
 }
 
 impl ErrorCode {

@@ -144,6 +144,19 @@ impl ValidCard {
     pub fn last_digits(&self) -> &str {
         &self.number[self.number.len() - 4..]
     }
+
+    /// What the payment keeps of the card: never the number or the security code.
+    pub fn details(&self) -> crate::payment::CardDetails {
+        crate::payment::CardDetails {
+            first_digits: self.first_digits().into(),
+            last_digits: self.last_digits().into(),
+            cardholder_name: self.cardholder_name.clone(),
+            expiry: self.expiry.clone(),
+            brand: self.info.brand,
+            card_type: self.info.card_type,
+            billing_address: self.address.clone(),
+        }
+    }
 }
 
 /// What the card page needs to check against.
@@ -175,7 +188,10 @@ fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn check_number(raw: &str, settings: &CardSettings) -> Result<(String, CardInfo), Problem> {
+pub(crate) fn check_number(
+    raw: &str,
+    settings: &CardSettings,
+) -> Result<(String, CardInfo), Problem> {
     let number = digits(raw);
     if number.is_empty() {
         return Err(Problem::CardNoMissing);

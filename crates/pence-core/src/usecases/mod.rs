@@ -2,6 +2,7 @@
 //! Each returns the domain's `Failure` (a `Refusal` or a store fault); pence-http answers it.
 
 pub mod agreements;
+pub mod moto;
 pub mod payments;
 pub mod refunds;
 pub mod searches;

@@ -100,7 +100,8 @@ pub async fn create_payment(
         language: request.language,
         email: request.email,
         delayed_capture: request.delayed_capture,
-        moto: request.moto,
+        // GOV.UK Pay stores MOTO API payments as MOTO.
+        moto: request.moto || request.authorisation_mode == AuthorisationMode::MotoApi,
         authorisation_mode: request.authorisation_mode,
         metadata: request.metadata,
         prefilled: request.prefilled.unwrap_or_default(),

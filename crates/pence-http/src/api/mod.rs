@@ -2,6 +2,7 @@
 
 mod agreements;
 mod disputes;
+mod moto;
 mod payments;
 mod refunds;
 
@@ -10,6 +11,12 @@ use axum::{middleware, Router};
 
 use crate::state::AppState;
 use crate::{auth, errors};
+
+/// `POST /v1/auth`, the one API route without an API key: its one-time token is the
+/// credential (reference §8).
+pub(crate) fn unauthenticated_routes() -> Router<AppState> {
+    Router::new().route("/v1/auth", post(moto::authorise))
+}
 
 /// The API's routes, to be nested under `/v1`. Authentication wraps the fallbacks too, so
 /// any `/v1/...` request without a valid key is a 401 before routing can say 404 or 405, as

@@ -305,6 +305,31 @@ async fn card_numbers_never_reach_the_database() {
         .send()
         .await
         .unwrap();
+    // And a card passed to the MOTO API.
+    let moto_card = "5101180000000007";
+    let mut service = server.service.clone();
+    service.moto_api_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    let created = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 100, "reference": "r", "description": "d", "authorisation_mode": "moto_api"}),
+        )
+        .await;
+    let token = created.json["_links"]["auth_url_post"]["params"]["one_time_token"]
+        .as_str()
+        .unwrap();
+    let body = json!({"one_time_token": token, "card_number": moto_card, "cvc": "737", "expiry_date": "12/30", "cardholder_name": "A"});
+    let authorised = server
+        .send(
+            reqwest::Method::POST,
+            "/v1/auth",
+            None,
+            &[("Content-Type", "application/json")],
+            Some(body.to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(authorised.status, 204, "{}", authorised.text);
     server.sweep().await;
     assert_eq!(
         payment(&server, &id).await["card_details"]["last_digits_card_number"],
@@ -318,11 +343,13 @@ async fn card_numbers_never_reach_the_database() {
         bytes.extend(std::fs::read(&p).unwrap_or_default());
     }
     assert!(!bytes.is_empty());
-    let needle = card.as_bytes();
-    assert!(
-        !bytes.windows(needle.len()).any(|w| w == needle),
-        "card number found in the database files"
-    );
+    for number in [card, moto_card] {
+        let needle = number.as_bytes();
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle),
+            "card number {number} found in the database files"
+        );
+    }
     // The digits that may be kept are there (so the search above looked at real data).
     assert!(bytes.windows(6).any(|w| w == b"400005"));
     server.stop().await;
@@ -693,5 +720,32 @@ async fn a_lost_authorisation_answer_is_recovered_by_the_sweep(engine: Engine) {
     );
     let events = event_states(&server, &good.id).await;
     assert_eq!(events.last().map(String::as_str), Some("submitted"));
+    server.stop().await;
+}
+
+/// A MOTO payment (`moto: true`) is keyed in by the service's staff: no 3-D Secure challenge,
+/// even with the sandbox's challenge card.
+#[tokio::test]
+async fn moto_payments_are_not_challenged() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let mut service = server.service.clone();
+    service.moto_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    let site = ServiceSite::start().await;
+    let p = paying_with(&server, &site, json!({"moto": true})).await;
+    let r =
+        p.c.post(&p.url)
+            .form(&card_form(&p.csrf, "4000002500003155"))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(
+        r.headers()["location"],
+        format!("/card_details/{}/confirm", p.id)
+    );
+    let shown = payment(&server, &p.id).await;
+    assert_eq!(shown["moto"], true);
+    assert_eq!(shown["state"]["status"], "submitted");
+    assert!(shown.get("authorisation_summary").is_none());
     server.stop().await;
 }

@@ -1,0 +1,28 @@
+//! `POST /v1/auth`: the card of a MOTO API payment, passed by the service's staff.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use pence_core::journey::Deps;
+use pence_core::usecases;
+
+use super::payments::json_body;
+use crate::errors::{At, Problem, AUTHORISE};
+use crate::state::AppState;
+
+pub(crate) async fn authorise(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<StatusCode, Problem> {
+    let json = json_body(&headers, body, AUTHORISE).await?;
+    let deps = Deps {
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+        psp: state.psp.as_ref(),
+    };
+    usecases::moto::authorise(deps, &state.signer, &json)
+        .await
+        .at(AUTHORISE)?;
+    Ok(StatusCode::NO_CONTENT)
+}
