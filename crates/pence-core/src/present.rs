@@ -197,7 +197,7 @@ pub fn resource(p: &PaymentRecord) -> Payment {
         authorisation_summary: p.three_ds_required.then_some(AuthorisationSummary {
             three_d_secure: ThreeDSecure { required: true },
         }),
-        agreement_id: None,
+        agreement_id: p.agreement_id.clone(),
         authorisation_mode: p.authorisation_mode.as_str().into(),
         agreement_payment_type: p.agreement_payment_type.clone(),
         card_brand: p.card.as_ref().map(|c| c.brand.label().to_string()),

@@ -50,10 +50,20 @@ impl RateLimiter {
 
     /// Counts the request; false when it is over the service's limit for this second.
     pub(crate) fn allow(&self, service: &Service, method: &Method, path: &str) -> bool {
+        let limits = service.rate_limits(self.config.defaults);
+        self.allow_for(&service.id, limits, method, path)
+    }
+
+    /// Counts a `POST /v1/auth`, which has no API key: GOV.UK Pay counts those under an empty
+    /// account id, one bucket for every service, at the default limits (reference §8).
+    pub(crate) fn allow_without_key(&self, method: &Method, path: &str) -> bool {
+        self.allow_for("", self.config.defaults, method, path)
+    }
+
+    fn allow_for(&self, key: &str, limits: RateLimits, method: &Method, path: &str) -> bool {
         if !self.config.enabled {
             return true;
         }
-        let limits = service.rate_limits(self.config.defaults);
         let (bucket, limit) = if method == Method::POST {
             if path.ends_with("/capture") {
                 (Bucket::Capture, limits.capture)
@@ -74,7 +84,7 @@ impl RateLimiter {
             windows.retain(|_, (w, _)| *w == second);
         }
         let entry = windows
-            .entry((service.id.clone(), bucket))
+            .entry((key.to_string(), bucket))
             .or_insert((second, 0));
         if entry.0 != second {
             *entry = (second, 0);

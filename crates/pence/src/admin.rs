@@ -167,10 +167,22 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             println!("{}", service.id);
         }
         ServiceCommand::List => {
-            let mut t = table::new(&["ID", "MODE", "CREATED", "NAME"], &[0]);
+            let mut t = table::new(&["ID", "MODE", "TAKES", "CREATED", "NAME"], &[0]);
             for s in store.services().await? {
                 let mode = if s.live { "live" } else { "test" };
-                t.add_row(vec![s.id, mode.into(), table::minute(s.created_ms), s.name]);
+                // The kinds of payment beyond web ones the service has switched on.
+                let takes = [
+                    (s.recurring_enabled, "recurring"),
+                    (s.moto_enabled, "moto"),
+                    (s.moto_api_enabled, "moto_api"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, name)| *name)
+                .collect::<Vec<_>>()
+                .join(", ");
+                let created = table::minute(s.created_ms);
+                t.add_row(vec![s.id, mode.into(), takes, created, s.name]);
             }
             table::print(&t);
         }

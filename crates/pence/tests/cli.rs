@@ -86,6 +86,29 @@ async fn services_and_keys(engine: Engine) {
     assert_ne!(code, 0, "revoking twice fails");
 
     ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    ok(
+        url,
+        &[
+            "service",
+            "update",
+            id,
+            "--recurring",
+            "true",
+            "--moto-api",
+            "true",
+        ],
+    );
+    let listed = ok(url, &["service", "list"]);
+    let row = listed.lines().find(|l| l.contains(id)).unwrap();
+    assert!(
+        row.contains("recurring") && listed.contains("moto_api"),
+        "{listed}"
+    );
+    let live_row = listed
+        .lines()
+        .find(|l| l.contains(live.trim_end()))
+        .unwrap();
+    assert!(!live_row.contains("recurring"), "{listed}");
 }
 
 #[test]

@@ -2,19 +2,23 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use pence_core::journey::Deps;
 use pence_core::usecases;
 
 use super::payments::json_body;
-use crate::errors::{At, Problem, AUTHORISE};
+use crate::errors::{too_many_requests, At, Problem, AUTHORISE};
 use crate::state::AppState;
 
 pub(crate) async fn authorise(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<StatusCode, Problem> {
+) -> Result<Response, Problem> {
+    if !state.limiter.allow_without_key(&Method::POST, "/v1/auth") {
+        return Ok(too_many_requests());
+    }
     let json = json_body(&headers, body, AUTHORISE).await?;
     let deps = Deps {
         store: state.store.as_ref(),
@@ -24,5 +28,5 @@ pub(crate) async fn authorise(
     usecases::moto::authorise(deps, &state.signer, &json)
         .await
         .at(AUTHORISE)?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

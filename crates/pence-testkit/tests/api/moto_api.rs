@@ -267,7 +267,7 @@ async fn one_token_authorises_once_under_a_race(engine: Engine) {
     let server = std::sync::Arc::new(moto_api(engine).await);
     let (id, token) = payment(&server).await;
     let mut racers = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..20 {
         let (server, body) = (server.clone(), card(&token, "4444333322221111"));
         racers.push(tokio::spawn(
             async move { auth(&server, &body).await.status },
@@ -278,7 +278,8 @@ async fn one_token_authorises_once_under_a_race(engine: Engine) {
         statuses.push(r.await.unwrap());
     }
     statuses.sort();
-    assert_eq!(statuses, [204, 400, 400, 400, 400, 400, 400, 400]);
+    assert_eq!(statuses[0], 204);
+    assert!(statuses[1..].iter().all(|s| *s == 400), "{statuses:?}");
     let kinds: Vec<_> = server
         .store
         .payment_events(&server.service.id, &id)

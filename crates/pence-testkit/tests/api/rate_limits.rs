@@ -76,3 +76,45 @@ async fn over_the_limit_answers_p0900(engine: Engine) {
     let (ok, refused) = burst(&server, 11, &other_key, true).await;
     assert_eq!((ok, refused), (11, 0));
 }
+
+/// `POST /v1/auth` carries no API key: GOV.UK Pay counts it under an empty account, one
+/// bucket for all services at the default "other POST" limit.
+pence_testkit::engine_tests!(moto_api_authorisations_are_limited_too);
+async fn moto_api_authorisations_are_limited_too(engine: Engine) {
+    let server = Arc::new(TestServer::start_with(engine, limited(5, 8)).await);
+    let mut tasks = Vec::new();
+    for _ in 0..11 {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"one_time_token": "unknown", "card_number": "4444333322221111", "cvc": "123", "expiry_date": "12/30", "cardholder_name": "A"});
+            server
+                .send(
+                    reqwest::Method::POST,
+                    "/v1/auth",
+                    None,
+                    &[("Content-Type", "application/json")],
+                    Some(body.to_string().into_bytes()),
+                )
+                .await
+        }));
+    }
+    let (mut refused, mut answered) = (0, 0);
+    for t in tasks {
+        let reply = t.await.unwrap();
+        match reply.status {
+            429 => {
+                refused += 1;
+                assert_eq!(
+                    reply.json,
+                    json!({"code": "P0900", "description": "Too many requests"})
+                );
+            }
+            400 => answered += 1,
+            other => panic!("{other}: {}", reply.text),
+        }
+    }
+    assert!(
+        refused >= 1 && answered <= 10,
+        "answered {answered}, refused {refused}"
+    );
+}

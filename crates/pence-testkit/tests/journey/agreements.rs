@@ -191,6 +191,7 @@ async fn an_agreement_payment_takes_the_saved_card(engine: Engine) {
     );
     assert_eq!(queued["authorisation_mode"], "agreement");
     assert_eq!(queued["agreement_payment_type"], "recurring");
+    assert_eq!(queued["agreement_id"], id.as_str());
     let links = queued["_links"].as_object().unwrap();
     assert!(!links.contains_key("next_url") && !links.contains_key("cancel"));
     let payment_id = queued["payment_id"].as_str().unwrap();
@@ -216,6 +217,12 @@ async fn an_agreement_payment_takes_the_saved_card(engine: Engine) {
         .collect();
     assert_eq!(states.first(), Some(&"created"));
     assert_eq!(states.last(), Some(&"success"));
+    // Searchable by agreement: the set-up payment and this one.
+    let found = server.get(&format!("/v1/payments?agreement_id={id}")).await;
+    let results = found.json["results"].as_array().unwrap();
+    assert_eq!(found.json["total"], 2, "{}", found.text);
+    assert!(results.iter().all(|p| p["agreement_id"] == id.as_str()));
+    assert!(results.iter().any(|p| p["payment_id"] == payment_id));
 
     // The sandbox refuses 5105105105105100 for payments of an agreement, for good: the
     // agreement becomes inactive and takes no more payments.
@@ -328,7 +335,7 @@ async fn an_idempotency_key_takes_an_agreement_payment_once(engine: Engine) {
 
     // Racing creates with one key: one payment; the others get it back or 409.
     let mut racers = Vec::new();
-    for _ in 0..8 {
+    for _ in 0..20 {
         let (server, body) = (server.clone(), body.to_string());
         racers.push(tokio::spawn(async move {
             take_with_key(&server, "instalment-3", &body).await
