@@ -77,8 +77,8 @@ async fn over_the_limit_answers_p0900(engine: Engine) {
     assert_eq!((ok, refused), (11, 0));
 }
 
-/// `POST /v1/auth` carries no API key: GOV.UK Pay counts it under an empty account, one
-/// bucket for all services at the default "other POST" limit.
+// `POST /v1/auth` carries no API key: GOV.UK Pay counts it under an empty account, one
+// bucket for all services at the default "other POST" limit.
 pence_testkit::engine_tests!(moto_api_authorisations_are_limited_too);
 async fn moto_api_authorisations_are_limited_too(engine: Engine) {
     let server = Arc::new(TestServer::start_with(engine, limited(5, 8)).await);
