@@ -115,6 +115,9 @@ pub struct CardSettings {
     pub surcharge_credit: i64,
     pub surcharge_debit: i64,
     pub surcharge_prepaid_debit: i64,
+    /// MOTO payments' card page masks the card number, or the security code, as typed.
+    pub moto_mask_card_number: bool,
+    pub moto_mask_security_code: bool,
 }
 
 impl Default for CardSettings {
@@ -123,6 +126,8 @@ impl Default for CardSettings {
             accepted_brands: Brand::default_accepted(),
             accepted_types: AcceptedTypes::All,
             block_prepaid: false,
+            moto_mask_card_number: false,
+            moto_mask_security_code: false,
             collect_billing_address: true,
             email_collection: EmailCollection::Mandatory,
             surcharge_credit: 0,

@@ -30,6 +30,7 @@ const SQLITE: &[(i64, &str)] = &[
         15,
         include_str!("migrations/common/0015_recurring_payments.sql"),
     ),
+    (16, include_str!("migrations/common/0016_moto_masking.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -56,6 +57,7 @@ const POSTGRES: &[(i64, &str)] = &[
         15,
         include_str!("migrations/common/0015_recurring_payments.sql"),
     ),
+    (16, include_str!("migrations/common/0016_moto_masking.sql")),
 ];
 
 const CREATE_TABLE: &str =

@@ -119,6 +119,8 @@ async fn services_round_trip(engine: Engine) {
         surcharge_credit: 250,
         surcharge_debit: 50,
         surcharge_prepaid_debit: 75,
+        moto_mask_card_number: true,
+        moto_mask_security_code: false,
     };
     store.update_service(&changed).await.unwrap();
     assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));

@@ -85,6 +85,12 @@ pub struct CardOptions {
     /// Surcharge on corporate prepaid debit cards, in pence.
     #[arg(long)]
     surcharge_prepaid_debit: Option<u32>,
+    /// MOTO payments: mask the card number as it is typed (true or false).
+    #[arg(long)]
+    moto_mask_card_number: Option<bool>,
+    /// MOTO payments: mask the security code as it is typed (true or false).
+    #[arg(long)]
+    moto_mask_security_code: Option<bool>,
 }
 
 fn parse_brands(s: &str) -> Result<Vec<Brand>, String> {
@@ -109,6 +115,12 @@ impl CardOptions {
         }
         if let Some(v) = self.block_prepaid {
             c.block_prepaid = v;
+        }
+        if let Some(v) = self.moto_mask_card_number {
+            c.moto_mask_card_number = v;
+        }
+        if let Some(v) = self.moto_mask_security_code {
+            c.moto_mask_security_code = v;
         }
         if let Some(v) = self.billing_address {
             c.collect_billing_address = v;
@@ -205,6 +217,14 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
                 ("recurring payments", on(s.recurring_enabled).into()),
                 ("MOTO", on(s.moto_enabled).into()),
                 ("MOTO API", on(s.moto_api_enabled).into()),
+                (
+                    "MOTO card number masked",
+                    on(c.moto_mask_card_number).into(),
+                ),
+                (
+                    "MOTO security code masked",
+                    on(c.moto_mask_security_code).into(),
+                ),
                 ("brands", c.brands_text()),
                 ("card types", c.accepted_types.as_str().into()),
                 (

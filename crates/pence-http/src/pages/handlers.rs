@@ -325,6 +325,8 @@ fn card_form_page(
         countries: countries::all().collect(),
         collect_address: settings.collect_billing_address,
         email_mode: settings.email_collection.as_str(),
+        mask_card_number: p.moto && settings.moto_mask_card_number,
+        mask_security_code: p.moto && settings.moto_mask_security_code,
     };
     html(StatusCode::OK, render(page), p.return_url.as_deref())
 }

@@ -30,6 +30,9 @@ pub struct CardPage<'a> {
     pub countries: Vec<(&'static str, &'static str)>,
     pub collect_address: bool,
     pub email_mode: &'static str,
+    /// A MOTO payment whose service masks these inputs as they are typed.
+    pub mask_card_number: bool,
+    pub mask_security_code: bool,
 }
 
 impl CardPage<'_> {

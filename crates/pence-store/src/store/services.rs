@@ -31,6 +31,8 @@ columns! {
         surcharge_credit: s.cards.surcharge_credit,
         surcharge_debit: s.cards.surcharge_debit,
         surcharge_prepaid_debit: s.cards.surcharge_prepaid_debit,
+        moto_mask_card_number: s.cards.moto_mask_card_number,
+        moto_mask_security_code: s.cards.moto_mask_security_code,
     }
 }
 
@@ -50,6 +52,8 @@ fn service_from(mut r: Row) -> Result<Service, StoreError> {
         surcharge_credit: r.i64("surcharge_credit")?,
         surcharge_debit: r.i64("surcharge_debit")?,
         surcharge_prepaid_debit: r.i64("surcharge_prepaid_debit")?,
+        moto_mask_card_number: r.bool("moto_mask_card_number")?,
+        moto_mask_security_code: r.bool("moto_mask_security_code")?,
     };
     Ok(Service {
         cards,

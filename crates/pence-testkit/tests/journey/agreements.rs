@@ -363,3 +363,48 @@ async fn an_idempotency_key_takes_an_agreement_payment_once(engine: Engine) {
     assert_eq!(server.sweep().await.keys_forgotten, 1, "instalment-3's key");
     std::sync::Arc::into_inner(server).unwrap().stop().await;
 }
+
+pence_testkit::engine_tests!(agreement_payments_send_webhooks_like_any_payment);
+async fn agreement_payments_send_webhooks_like_any_payment(engine: Engine) {
+    use pence_core::webhook::{subscription, EventType};
+    let server = pence_testkit::TestServer::start_with(
+        engine,
+        pence_testkit::ServerOptions::driven_delivery(),
+    )
+    .await;
+    let mut service = server.service.clone();
+    service.recurring_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    let site = ServiceSite::start().await;
+    let good = set_up(&server, &site, "4444333322221111").await;
+    let refused = set_up(&server, &site, "5105105105105100").await;
+    let receiver = pence_testkit::Receiver::start().await;
+    subscription::create(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        &server.service,
+        &receiver.url,
+        "test receiver",
+        &EventType::ALL,
+    )
+    .await
+    .unwrap();
+    let paid = take(&server, &good).await.json["payment_id"].clone();
+    let failed = take(&server, &refused).await.json["payment_id"].clone();
+    server.sweep().await;
+    assert_eq!(server.drain_webhooks().await, 3);
+    let mut got: Vec<(Value, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| (r.json["resource_id"].clone(), r.event_type().to_string()))
+        .collect();
+    got.sort_by_key(|(id, kind)| (id.to_string(), kind.contains("captured")));
+    let mut expected = vec![
+        (paid.clone(), "card_payment_succeeded".to_string()),
+        (paid, "card_payment_captured".to_string()),
+        (failed, "card_payment_failed".to_string()),
+    ];
+    expected.sort_by_key(|(id, kind)| (id.to_string(), kind.contains("captured")));
+    assert_eq!(got, expected);
+    server.stop().await;
+}

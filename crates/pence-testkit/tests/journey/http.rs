@@ -723,16 +723,38 @@ async fn a_lost_authorisation_answer_is_recovered_by_the_sweep(engine: Engine) {
     server.stop().await;
 }
 
-/// A MOTO payment (`moto: true`) is keyed in by the service's staff: no 3-D Secure challenge,
-/// even with the sandbox's challenge card.
+/// A MOTO payment (`moto: true`) is keyed in by the service's staff: the inputs masked if the
+/// service says so, and no 3-D Secure challenge, even with the sandbox's challenge card.
 #[tokio::test]
 async fn moto_payments_are_not_challenged() {
     let server = TestServer::start(Engine::Sqlite).await;
     let mut service = server.service.clone();
     service.moto_enabled = true;
+    service.cards.moto_mask_card_number = true;
+    service.cards.moto_mask_security_code = true;
     server.store.update_service(&service).await.unwrap();
     let site = ServiceSite::start().await;
+    // The service masks the card number and security code of MOTO payments as typed.
+    let masked = |page: &str| {
+        (
+            page.contains(r#"id="card-no" name="cardNo" type="password""#),
+            page.contains(r#"id="cvc" name="cvc" type="password""#),
+        )
+    };
+    let web = paying_with(&server, &site, json!({})).await;
+    let page = web
+        .c
+        .get(&web.url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(masked(&page), (false, false), "only MOTO payments");
     let p = paying_with(&server, &site, json!({"moto": true})).await;
+    let page = p.c.get(&p.url).send().await.unwrap().text().await.unwrap();
+    assert_eq!(masked(&page), (true, true));
     let r =
         p.c.post(&p.url)
             .form(&card_form(&p.csrf, "4000002500003155"))
