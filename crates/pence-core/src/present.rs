@@ -4,7 +4,6 @@ use pence_wire::{
     AuthorisationSummary, Link, Payment, PaymentEvent, PaymentEvents, PaymentLinks, PaymentState,
     PaymentUrlLink, PostLink, RefundSummary, SelfLink, SettlementSummary, ThreeDSecure,
 };
-use serde_json::{Map, Value};
 
 use crate::ledger::LedgerEvent;
 use crate::next_url::TokenSigner;
@@ -122,29 +121,24 @@ fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
     if needs_next_url(p) && !ctx.in_search {
         let token = ctx.signer.mint(&p.id, ctx.now_ms);
         links.next_url = Some(Link::get(format!("{}/secure/{token}", ctx.base_url)));
-        let mut params = Map::new();
-        params.insert("chargeTokenId".into(), Value::String(token));
-        links.next_url_post = Some(PostLink {
-            href: format!("{}/secure", ctx.base_url),
-            method: "POST".into(),
-            content_type: Some("application/x-www-form-urlencoded".into()),
-            params: Some(params),
-        });
+        links.next_url_post = Some(PostLink::with_param(
+            format!("{}/secure", ctx.base_url),
+            "application/x-www-form-urlencoded",
+            "chargeTokenId",
+            token,
+        ));
     }
     // The staff's link for the card of a MOTO API payment: a fresh token on every read.
     if p.authorisation_mode == AuthorisationMode::MotoApi
         && !p.status.external().finished
         && !ctx.in_search
     {
-        let mut params = Map::new();
-        let token = ctx.signer.mint(&p.id, ctx.now_ms);
-        params.insert("one_time_token".into(), Value::String(token));
-        links.auth_url_post = Some(PostLink {
-            href: format!("{}/v1/auth", ctx.base_url),
-            method: "POST".into(),
-            content_type: Some("application/json".into()),
-            params: Some(params),
-        });
+        links.auth_url_post = Some(PostLink::with_param(
+            format!("{}/v1/auth", ctx.base_url),
+            "application/json",
+            "one_time_token",
+            ctx.signer.mint(&p.id, ctx.now_ms),
+        ));
     }
     if !p.status.external().finished && p.authorisation_mode != AuthorisationMode::Agreement {
         links.cancel = Some(PostLink::post(format!("{self_href}/cancel")));

@@ -87,14 +87,7 @@ pub async fn authorise(deps: Deps<'_>, p: PaymentRecord) -> Result<Option<Paymen
 fn settle(p: &PaymentRecord, outcome: &Authorisation, now: i64) -> Move {
     use Status::*;
     match outcome {
-        Authorisation::Authorised { provider_id } => Move::to(
-            p,
-            AuthorisationSuccess,
-            EventKind::AuthorisationSucceeded,
-            now,
-        )
-        .with(|next| next.provider_id = Some(provider_id.clone()))
-        .then(CaptureQueued, EventKind::QueuedForCapture, now),
+        Authorisation::Authorised { provider_id } => authorised_and_queued(p, provider_id, now),
         Authorisation::Rejected { provider_id } => {
             let inactivates = p.card.is_some();
             let m = Move::to(
@@ -121,6 +114,19 @@ fn settle(p: &PaymentRecord, outcome: &Authorisation, now: i64) -> Move {
             now,
         ),
     }
+}
+
+/// A payment taken without the user confirming (an agreement's, a MOTO API one): authorised
+/// and queued for capture in one transaction, as GOV.UK Pay captures these automatically.
+pub(crate) fn authorised_and_queued(p: &PaymentRecord, provider_id: &str, now: i64) -> Move {
+    Move::to(
+        p,
+        Status::AuthorisationSuccess,
+        EventKind::AuthorisationSucceeded,
+        now,
+    )
+    .with(|next| next.provider_id = Some(provider_id.to_string()))
+    .then(Status::CaptureQueued, EventKind::QueuedForCapture, now)
 }
 
 /// The card of the payment's agreement, if the agreement is still active.

@@ -67,7 +67,8 @@ pub async fn run_once(
 }
 
 /// Finishes authorisations whose answer was lost: payments waiting for the provider for
-/// longer than `STUCK_AFTER_MS` are asked about again (`journey::resume_authorisation`).
+/// longer than `STUCK_AFTER_MS` are asked about again (`journey::resume_authorisation`,
+/// `recurring::authorise`, `usecases::moto::resume`).
 /// The journey's own conditional write settles a race with an answer that does arrive.
 pub async fn resume_authorisations(
     store: &dyn Store,
@@ -87,19 +88,14 @@ pub async fn resume_authorisations(
     let mut done = 0;
     for p in stuck {
         let before = p.status;
-        let after = if p.authorisation_mode == AuthorisationMode::Agreement {
-            match crate::recurring::authorise(deps, p).await? {
-                Some(after) => after,
-                None => continue,
-            }
-        } else if p.authorisation_mode == AuthorisationMode::MotoApi && before == AuthorisationReady
-        {
-            let outcome = psp.authorisation_status(&p).await;
-            let status = crate::usecases::moto::settle(deps, &p, &outcome).await?;
-            PaymentRecord { status, ..p }
-        } else {
-            crate::journey::resume_authorisation(deps, p).await?
+        // Each way of authorising finishes its own payments (the user's journey, an
+        // agreement's saved card, the MOTO API).
+        let after = match p.authorisation_mode {
+            AuthorisationMode::Web => Some(crate::journey::resume_authorisation(deps, p).await?),
+            AuthorisationMode::Agreement => crate::recurring::authorise(deps, p).await?,
+            AuthorisationMode::MotoApi => crate::usecases::moto::resume(deps, p).await?,
         };
+        let Some(after) = after else { continue };
         if after.status != before {
             tracing::info!(payment_id = %after.id, from = %before, to = %after.status, "authorisation resumed");
             done += 1;

@@ -159,6 +159,17 @@ impl PostLink {
             params: None,
         }
     }
+
+    /// A POST whose body is of `content_type` and carries one parameter (a token).
+    pub fn with_param(href: String, content_type: &str, name: &str, value: String) -> Self {
+        let mut params = Map::new();
+        params.insert(name.into(), Value::String(value));
+        PostLink {
+            content_type: Some(content_type.into()),
+            params: Some(params),
+            ..PostLink::post(href)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -112,11 +112,25 @@ async fn reject_unchecked(deps: Deps<'_>, payment: &PaymentRecord) -> Result<(),
     Ok(())
 }
 
+/// Finishes an authorisation whose answer was lost (the lost-answer sweep): the provider is
+/// asked again and its answer stored as if it had come the first time.
+pub async fn resume(
+    deps: Deps<'_>,
+    stuck: PaymentRecord,
+) -> Result<Option<PaymentRecord>, Failure> {
+    if stuck.status != Status::AuthorisationReady {
+        return Ok(None);
+    }
+    let outcome = deps.psp.authorisation_status(&stuck).await;
+    let status = settle(deps, &stuck, &outcome).await?;
+    Ok(Some(PaymentRecord { status, ..stuck }))
+}
+
 /// Stores the provider's answer on a payment waiting for it; the status it ends in.
 /// Authorised payments go on to CAPTURE QUEUED in the same transaction. The staff member
 /// is not there to answer a 3-D Secure challenge, and MOTO payments are outside its scope:
 /// the sandbox's challenge card counts as authorised.
-pub async fn settle(
+async fn settle(
     deps: Deps<'_>,
     ready: &PaymentRecord,
     outcome: &Authorisation,
@@ -125,14 +139,9 @@ pub async fn settle(
     let settled = transition::step(deps.store, deps.clock, &ready.id, |p, now| {
         (p.status == AuthorisationReady).then(|| match outcome {
             Authorisation::Authorised { provider_id }
-            | Authorisation::ThreeDsRequired { provider_id } => Move::to(
-                p,
-                AuthorisationSuccess,
-                EventKind::AuthorisationSucceeded,
-                now,
-            )
-            .with(|next| next.provider_id = Some(provider_id.clone()))
-            .then(CaptureQueued, EventKind::QueuedForCapture, now),
+            | Authorisation::ThreeDsRequired { provider_id } => {
+                crate::recurring::authorised_and_queued(p, provider_id, now)
+            }
             Authorisation::Rejected { provider_id } => Move::to(
                 p,
                 AuthorisationRejected,

@@ -31,13 +31,15 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
-/// `Idempotency-Key` is checked on every create (reference §9), whatever the mode.
-fn idempotency_key_error(headers: &HeaderMap) -> Option<ApiError> {
-    let value = headers.get(IDEMPOTENCY_KEY)?;
+/// The `Idempotency-Key`, checked on every create (reference §9), whatever the mode.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
     let text = value.to_str().unwrap_or("\u{0}");
     let code = ErrorCode::CREATE_PAYMENT_VALIDATION;
     if text.is_empty() || text.len() > 255 {
-        return Some(ApiError::header(
+        return Err(ApiError::header(
             422,
             code,
             IDEMPOTENCY_KEY,
@@ -45,14 +47,14 @@ fn idempotency_key_error(headers: &HeaderMap) -> Option<ApiError> {
         ));
     }
     if !text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Some(ApiError::header(
+        return Err(ApiError::header(
             422,
             code,
             IDEMPOTENCY_KEY,
             "Header [Idempotency-Key] can only contain alphanumeric characters and hyphens",
         ));
     }
-    None
+    Ok(Some(text))
 }
 
 fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecord) -> Response {
@@ -124,10 +126,7 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, Problem> {
     let json = json_body(&headers, body, CREATE_PAYMENT).await?;
-    if let Some(e) = idempotency_key_error(&headers) {
-        return Err(Problem(e));
-    }
-    let key = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok());
+    let key = idempotency_key(&headers).map_err(Problem)?;
     let created = usecases::create_payment(
         state.store.as_ref(),
         state.clock.as_ref(),

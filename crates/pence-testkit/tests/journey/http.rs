@@ -723,11 +723,11 @@ async fn a_lost_authorisation_answer_is_recovered_by_the_sweep(engine: Engine) {
     server.stop().await;
 }
 
+pence_testkit::engine_tests!(moto_payments_are_not_challenged);
 /// A MOTO payment (`moto: true`) is keyed in by the service's staff: the inputs masked if the
 /// service says so, and no 3-D Secure challenge, even with the sandbox's challenge card.
-#[tokio::test]
-async fn moto_payments_are_not_challenged() {
-    let server = TestServer::start(Engine::Sqlite).await;
+async fn moto_payments_are_not_challenged(engine: Engine) {
+    let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.moto_enabled = true;
     service.cards.moto_mask_card_number = true;
@@ -769,5 +769,32 @@ async fn moto_payments_are_not_challenged() {
     assert_eq!(shown["moto"], true);
     assert_eq!(shown["state"]["status"], "submitted");
     assert!(shown.get("authorisation_summary").is_none());
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(a_lost_moto_api_answer_is_recovered_by_the_sweep);
+/// A MOTO API payment stranded in AUTHORISATION READY is finished by the same sweep, the
+/// MOTO API's way: authorised, then captured without anybody confirming.
+async fn a_lost_moto_api_answer_is_recovered_by_the_sweep(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let mut service = server.service.clone();
+    service.moto_api_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    let created = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 100, "reference": "r", "description": "d", "authorisation_mode": "moto_api"}),
+        )
+        .await;
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    stranded(&server, &id, "444433", "1111").await;
+    server.clock.advance(pence_core::sweeps::STUCK_AFTER_MS);
+    let swept = server.sweep().await;
+    assert_eq!((swept.resumed, swept.captured), (1, 1));
+    let paid = payment(&server, &id).await;
+    assert_eq!(
+        paid["state"],
+        json!({"status": "success", "finished": true})
+    );
     server.stop().await;
 }
