@@ -52,18 +52,37 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
     let mut n = 0;
     while n < args.payments {
         let end = (n + BATCH).min(args.payments);
-        let (payments, events, refunds) =
-            history(&node.service.id, n..end, |i| first_ms + i as i64 * step);
+        let (payments, events, refunds) = history(
+            &node.service.id,
+            n..end,
+            |i| first_ms + i as i64 * step,
+            now,
+        );
         node.store
             .load(&payments, &events, &refunds)
             .await
             .context("loading payments")?;
         n = end;
     }
-    node.store.analyze().await?;
     println!(
         "loaded in {:.1} s (with ~4 events a payment and a refund on one in twenty)",
         started.elapsed().as_secs_f64()
+    );
+    // The freezing sweep, as a running node does it a second at a time.
+    let started = Instant::now();
+    let mut frozen = 0;
+    loop {
+        let n = pence_core::sweeps::freeze(node.store.as_ref()).await?;
+        frozen += n;
+        if n == 0 {
+            break;
+        }
+    }
+    node.store.analyze().await?;
+    println!(
+        "froze {frozen} final payments in {:.1} s ({:.0}/s)",
+        started.elapsed().as_secs_f64(),
+        frozen as f64 / started.elapsed().as_secs_f64()
     );
 
     let mut client = Client::connect(node.local_addr, &node.key).await?;
@@ -125,6 +144,7 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
             latencies.push(took);
             results += count;
         }
+        let first = latencies[0].as_secs_f64() * 1000.0;
         latencies.sort_unstable();
         let pct = |q: f64| {
             let i = ((latencies.len() as f64 * q) as usize).min(latencies.len() - 1);
@@ -132,8 +152,10 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
         };
         let p99 = pct(0.99);
         worst = worst.min(P99_TARGET_MS / p99);
+        // The first of a repeated search counts every match; later ones only what changed
+        // since (store/frozen.rs), so it is shown on its own.
         println!(
-            "{name:<20} p50 {:>7.2} ms   p99 {p99:>7.2} ms   {:>6.1} results a page   p99 target {P99_TARGET_MS:.0} ms: {:.2}x",
+            "{name:<21} first {first:>7.2} ms   p50 {:>7.2} ms   p99 {p99:>7.2} ms   {:>6.1} results a page   p99 target {P99_TARGET_MS:.0} ms: {:.2}x",
             pct(0.5),
             results as f64 / args.queries as f64,
             P99_TARGET_MS / p99,
@@ -153,10 +175,13 @@ fn reference(n: usize) -> String {
 /// Payments `range` of a month's history: mostly captured (with card, capture and settlement
 /// dates), some failed, cancelled or never finished; their events; a refund on one captured
 /// payment in twenty.
+/// Payments `range` of the history, as a running node would have left them: one in twenty
+/// never paid for (expired by the sweep unless created in the last 90 minutes).
 fn history(
     service_id: &str,
     range: std::ops::Range<usize>,
     created: impl Fn(usize) -> i64,
+    now_ms: i64,
 ) -> (Vec<PaymentRecord>, Vec<LedgerEvent>, Vec<RefundRecord>) {
     let mut payments = Vec::with_capacity(range.len());
     let mut events = Vec::with_capacity(range.len() * 4);
@@ -164,12 +189,14 @@ fn history(
     for n in range {
         let at = created(n);
         let status = match n % 20 {
-            0 => Status::Created,
+            0 if at > now_ms - pence_core::sweeps::EXPIRY_MS => Status::Created,
+            0 => Status::Expired,
             1 => Status::AuthorisationRejected,
             2 => Status::UserCancelled,
             _ => Status::Captured,
         };
-        let card = (status != Status::Created).then(|| CardDetails {
+        let paid = !matches!(status, Status::Created | Status::Expired);
+        let card = paid.then(|| CardDetails {
             first_digits: "424242".into(),
             last_digits: format!("{:04}", n % 10_000),
             cardholder_name: format!("Ada Lovelace {}", n % 1000),
@@ -200,7 +227,7 @@ fn history(
             updated_ms: at + 60_000,
             version: 4,
             card,
-            provider_id: (status != Status::Created).then(pence_core::ids::new_id),
+            provider_id: paid.then(pence_core::ids::new_id),
             three_ds_required: false,
             corporate_surcharge: None,
             capture_submit_ms: captured.then_some(at + 60_000),
@@ -216,7 +243,11 @@ fn history(
             events.push(LedgerEvent::new(p, kind, status, ms));
         };
         event(&p, EventKind::PaymentCreated, Status::Created, at);
-        if status != Status::Created {
+        if status == Status::Expired {
+            let expired = at + pence_core::sweeps::EXPIRY_MS;
+            event(&p, EventKind::PaymentExpired, status, expired);
+        }
+        if paid {
             event(
                 &p,
                 EventKind::PaymentStarted,

@@ -174,6 +174,9 @@ pub trait PaymentStore: Send + Sync {
         service_id: &str,
         id: &str,
     ) -> Result<Vec<LedgerEvent>, StoreError>;
+    /// Marks up to `limit` payments whose public state is final (`Status::state_is_final`)
+    /// as frozen, so searches count them once; how many.
+    async fn freeze_final_payments(&self, limit: u32) -> Result<u64, StoreError>;
     /// One page of this service's payments matching `filter`, newest first, and how many
     /// match in all.
     async fn search_payments(

@@ -138,6 +138,25 @@ impl Status {
         }
     }
 
+    /// Whether the public state can no longer change: every status reachable from this one
+    /// shows the same state (CAPTURED, EXPIRE CANCEL READY; not CAPTURE APPROVED, which can
+    /// still fail). Such payments never again match a search differently, so the store may
+    /// count them once for a search's total (`PaymentStore::freeze_final_payments`).
+    pub fn state_is_final(self) -> bool {
+        let state = self.external().status;
+        let mut reached = vec![self];
+        let mut next = 0;
+        while let Some(&from) = reached.get(next) {
+            next += 1;
+            for &to in Status::ALL {
+                if from.can_become(to) && !reached.contains(&to) {
+                    reached.push(to);
+                }
+            }
+        }
+        reached.iter().all(|s| s.external().status == state)
+    }
+
     /// Statuses after which nothing moves the payment on (the connector's graph has no exit).
     pub fn is_terminal(self) -> bool {
         Status::ALL.iter().all(|to| !self.can_become(*to))
@@ -267,6 +286,26 @@ impl Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn final_states_are_the_finished_ones_nothing_can_change() {
+        for s in Status::ALL {
+            if s.state_is_final() {
+                assert!(s.external().finished, "{s} is final but unfinished");
+            }
+            if s.is_terminal() {
+                assert!(s.state_is_final(), "{s} is terminal");
+            }
+        }
+        assert!(Status::Captured.state_is_final());
+        assert!(Status::ExpireCancelReady.state_is_final());
+        assert!(
+            !Status::CaptureApproved.state_is_final(),
+            "capture can still fail"
+        );
+        assert!(!Status::AuthorisationSubmitted.state_is_final());
+        assert!(!Status::Created.state_is_final());
+    }
 
     #[test]
     fn text_round_trips() {

@@ -31,6 +31,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("migrations/common/0015_recurring_payments.sql"),
     ),
     (16, include_str!("migrations/common/0016_moto_masking.sql")),
+    (
+        17,
+        include_str!("migrations/common/0017_frozen_payments.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -58,6 +62,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("migrations/common/0015_recurring_payments.sql"),
     ),
     (16, include_str!("migrations/common/0016_moto_masking.sql")),
+    (
+        17,
+        include_str!("migrations/common/0017_frozen_payments.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

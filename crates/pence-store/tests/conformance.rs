@@ -709,3 +709,140 @@ async fn the_outbox_follows_the_changes_that_commit(engine: Engine) {
     assert_eq!(store.webhooks(Some("svc")).await.unwrap().len(), 3);
     store.close().await;
 }
+
+pence_testkit::engine_tests!(multi_thread: cached_totals_stay_exact_while_payments_finish_and_freeze);
+/// Search totals count frozen payments once per node and the rest each time
+/// (`store/frozen.rs`): they stay exact while payments are created, finish and are frozen by
+/// two nodes at once, and a node that counted early agrees with one that counts late.
+async fn cached_totals_stay_exact_while_payments_finish_and_freeze(engine: Engine) {
+    use pence_core::search::PaymentFilter;
+    let (db, one) = open(engine).await;
+    let two = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let svc = service(false);
+    one.insert_service(&svc).await.unwrap();
+    let visa = || CardDetails {
+        first_digits: "424242".into(),
+        last_digits: "4242".into(),
+        cardholder_name: "Ada Lovelace".into(),
+        expiry: "04/31".into(),
+        brand: Brand::parse("visa").unwrap(),
+        card_type: CardType::Credit,
+        billing_address: None,
+    };
+    // Captured with a card, waiting for capture with a card, or just created.
+    let make = |i: usize, status: Status| {
+        let mut p = payment(&svc.id);
+        p.created_ms += i as i64;
+        p.email = Some(format!("payer{i}@example.org"));
+        p.status = status;
+        p.card = (status != Status::Created).then(visa);
+        p
+    };
+    let history: Vec<PaymentRecord> = (0..40)
+        .map(|i| match i % 4 {
+            0 | 1 => make(i, Status::Captured),
+            2 => make(i, Status::CaptureApproved),
+            _ => make(i, Status::Created),
+        })
+        .collect();
+    one.load(&history, &[], &[]).await.unwrap();
+
+    let success = Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.external().status == "success")
+        .collect::<Vec<_>>();
+    let filters = [
+        PaymentFilter {
+            email: Some("example".into()),
+            ..Default::default()
+        },
+        PaymentFilter {
+            card_brand: Some("visa".into()),
+            ..Default::default()
+        },
+        PaymentFilter {
+            statuses: Some(success.clone()),
+            cardholder_name: Some("lovelace".into()),
+            ..Default::default()
+        },
+    ];
+    // What each filter matches among the payments as they are now.
+    let expected = |all: &[PaymentRecord]| -> Vec<u64> {
+        let carded = all.iter().filter(|p| p.card.is_some()).count() as u64;
+        let succeeded = all.iter().filter(|p| success.contains(&p.status)).count() as u64;
+        vec![all.len() as u64, carded, succeeded]
+    };
+    let totals = |store: SqlStore| {
+        let filters = filters.clone();
+        let service = svc.id.clone();
+        async move {
+            let mut out = Vec::new();
+            for f in &filters {
+                let (total, rows) = store.search_payments(&service, f, 500, 0).await.unwrap();
+                assert_eq!(total as usize, rows.len(), "{f:?}");
+                out.push(total);
+            }
+            out
+        }
+    };
+    let mut now = history.clone();
+    assert_eq!(totals(one.clone()).await, expected(&now), "first counts");
+    assert_eq!(one.freeze_final_payments(1000).await.unwrap(), 20);
+    assert_eq!(
+        one.freeze_final_payments(1000).await.unwrap(),
+        0,
+        "frozen once"
+    );
+    assert_eq!(totals(one.clone()).await, expected(&now), "after freezing");
+    assert_eq!(
+        totals(one.clone()).await,
+        expected(&now),
+        "from the kept counts"
+    );
+
+    // Payments finish and new ones arrive while both nodes freeze and count.
+    let freezing = {
+        let (one, two) = (one.clone(), two.clone());
+        tokio::spawn(async move {
+            for _ in 0..30 {
+                one.freeze_final_payments(3).await.unwrap();
+                two.freeze_final_payments(2).await.unwrap();
+            }
+        })
+    };
+    for (n, p) in now.clone().iter().enumerate() {
+        let stored = one.payment(&svc.id, &p.id).await.unwrap().unwrap();
+        let next = match p.status {
+            Status::CaptureApproved => Status::Captured,
+            Status::Created => Status::Expired,
+            _ => continue,
+        };
+        let changed = PaymentRecord {
+            status: next,
+            ..stored.clone()
+        };
+        one.update_payment(&stored, &changed, &Record::default())
+            .await
+            .unwrap();
+        now[n] = changed;
+        let fresh = make(100 + n, Status::Captured);
+        one.insert_payment(&fresh, &created(&fresh)).await.unwrap();
+        now.push(fresh);
+        if n % 5 == 0 {
+            assert_eq!(totals(two.clone()).await, expected(&now), "two, mid-way");
+            assert_eq!(totals(one.clone()).await, expected(&now), "one, mid-way");
+        }
+    }
+    freezing.await.unwrap();
+    assert_eq!(totals(two.clone()).await, expected(&now), "two after");
+    while one.freeze_final_payments(7).await.unwrap() > 0 {}
+    assert_eq!(totals(one.clone()).await, expected(&now), "one, all frozen");
+    assert_eq!(totals(two.clone()).await, expected(&now), "two, all frozen");
+    let fresh = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(totals(fresh).await, expected(&now), "a node counting late");
+}

@@ -14,6 +14,7 @@ use crate::value::{vals, Row, Stmt, Val};
 
 mod agreements;
 mod disputes;
+mod frozen;
 mod idempotency;
 mod keys;
 mod ledger;
@@ -63,11 +64,16 @@ pub(crate) fn count(columns: &str) -> usize {
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) db: Arc<dyn Db>,
+    /// Search counts over frozen payments this node has taken (`frozen.rs`).
+    frozen: Arc<frozen::FrozenTotals>,
 }
 
 impl SqlStore {
     pub(crate) fn new(db: Arc<dyn Db>) -> Self {
-        SqlStore { db }
+        SqlStore {
+            db,
+            frozen: Arc::default(),
+        }
     }
 
     pub(crate) fn engine_kind(&self) -> Engine {

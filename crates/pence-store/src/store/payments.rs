@@ -347,6 +347,10 @@ impl PaymentStore for SqlStore {
         self.read(&sql, vals![id, service_id], event_from).await
     }
 
+    async fn freeze_final_payments(&self, limit: u32) -> Result<u64, StoreError> {
+        self.freeze_batch(limit).await
+    }
+
     async fn search_payments(
         &self,
         service_id: &str,
@@ -354,24 +358,47 @@ impl PaymentStore for SqlStore {
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
-        let w = search_where(self.engine_kind(), service_id, filter);
-        // Everything the service has: the trigger-kept count, not a million-entry scan.
-        let known = if *filter == PaymentFilter::default() {
+        let w = search_where(service_id, filter);
+        let hinted = w.with_trigram_hint(self.engine_kind(), filter);
+        let all = || async {
             let sql =
                 "SELECT CAST(SUM(n) AS BIGINT) AS total FROM payment_counts WHERE service_id = $1";
-            Some(self.total(sql, vals![service_id]).await?)
+            self.total(sql, vals![service_id]).await
+        };
+        let total = if *filter == PaymentFilter::default() {
+            // Everything the service has: the trigger-kept count.
+            all().await?
+        } else if filter.dates.settled_from_ms.is_none() && filter.dates.settled_before_ms.is_none()
+        {
+            self.payments_total(&w, hinted.as_ref()).await?
         } else {
-            None
+            let sql = format!("SELECT COUNT(*) AS total FROM payments WHERE {}", w.sql);
+            self.total(&sql, w.params.clone()).await?
+        };
+        // The page: the trigram hint finds few matches fast, but when most rows match, walking
+        // the service's payments newest first meets a page of them sooner.
+        let page_where = match hinted {
+            Some(hinted) if !walk_is_shorter(total, offset, limit, all().await?) => hinted,
+            _ => w,
         };
         self.page_of(
             "payments",
             &PAYMENT_COLUMNS,
-            w,
-            known,
+            page_where,
+            Some(total),
             limit,
             offset,
             payment_from,
         )
         .await
     }
+}
+
+/// Whether walking the service's `size` payments in order (from whichever end `page_of`
+/// starts) meets the page's matches, spread evenly, sooner than the trigram index lists all
+/// `total` of them (or within a few thousand rows anyway).
+fn walk_is_shorter(total: u64, offset: u64, limit: u32, size: u64) -> bool {
+    const WALK: u64 = 20_000;
+    let skip = offset.min(total.saturating_sub(offset + limit as u64));
+    total > 0 && (skip + limit as u64).saturating_mul(size) / total <= WALK.max(total)
 }

@@ -73,6 +73,7 @@ fn contains_pattern(text: &str) -> String {
 }
 
 /// A WHERE clause built up with `$n` placeholders.
+#[derive(Clone)]
 pub(crate) struct Where {
     pub(crate) sql: String,
     pub(crate) params: Vec<Val>,
@@ -137,7 +138,9 @@ fn trigram_match<'a>(texts: impl Iterator<Item = (&'a str, &'a str)>) -> Option<
     (!terms.is_empty()).then(|| terms.join(" AND "))
 }
 
-pub(crate) fn search_where(engine: Engine, service_id: &str, f: &PaymentFilter) -> Where {
+/// A payments search's WHERE clause: the LIKEs decide the text filters; on PostgreSQL the
+/// trigram indexes serve them (`with_trigram_hint` adds SQLite's).
+pub(crate) fn search_where(service_id: &str, f: &PaymentFilter) -> Where {
     let mut w = Where::new("service_id = ?", service_id.into());
     if let Some(statuses) = &f.statuses {
         w.add_in(
@@ -145,26 +148,8 @@ pub(crate) fn search_where(engine: Engine, service_id: &str, f: &PaymentFilter) 
             statuses.iter().map(|s| Val::from(s.as_str())).collect(),
         );
     }
-    let texts = [
-        ("reference", &f.reference),
-        ("email", &f.email),
-        ("cardholder_name", &f.cardholder_name),
-    ];
-    // The LIKEs decide; an index finds the candidates: on PostgreSQL the trigram indexes
-    // serve the LIKEs themselves, on SQLite the trigram FTS table is asked first.
-    if engine == Engine::Sqlite {
-        let given = texts
-            .iter()
-            .filter_map(|(c, v)| v.as_deref().map(|v| (*c, v)));
-        if let Some(query) = trigram_match(given) {
-            w.add(
-                "rowid IN (SELECT rowid FROM payments_text WHERE payments_text MATCH ?)",
-                query.into(),
-            );
-        }
-    }
     let like = "LOWER({}) LIKE ? ESCAPE '\\'";
-    for (column, value) in texts {
+    for (column, value) in texts(f) {
         if let Some(v) = value {
             w.add(&like.replace("{}", column), contains_pattern(v).into());
         }
@@ -181,4 +166,33 @@ pub(crate) fn search_where(engine: Engine, service_id: &str, f: &PaymentFilter) 
     }
     w.add_dates(&f.dates);
     w
+}
+
+fn texts(f: &PaymentFilter) -> [(&'static str, &Option<String>); 3] {
+    [
+        ("reference", &f.reference),
+        ("email", &f.email),
+        ("cardholder_name", &f.cardholder_name),
+    ]
+}
+
+impl Where {
+    /// On SQLite, the search's text filters asked of the trigram FTS table first: the way to
+    /// few matches among many rows, but a list of every row when most match. The clause
+    /// comes last, so the other placeholders keep their numbers.
+    pub(crate) fn with_trigram_hint(&self, engine: Engine, f: &PaymentFilter) -> Option<Where> {
+        if engine != Engine::Sqlite {
+            return None;
+        }
+        let given = texts(f)
+            .into_iter()
+            .filter_map(|(c, v)| v.as_deref().map(|v| (c, v)));
+        let query = trigram_match(given)?;
+        let mut w = self.clone();
+        w.add(
+            "rowid IN (SELECT rowid FROM payments_text WHERE payments_text MATCH ?)",
+            query.into(),
+        );
+        Some(w)
+    }
 }

@@ -1,0 +1,196 @@
+//! Exact search totals without recounting the past (migration 0017).
+//!
+//! GOV.UK Pay's `total` is an exact count, and a search matching most of a million payments
+//! costs a scan of most of them. But a payment whose public state is final
+//! (`Status::state_is_final`) never again matches a search differently, so the freezing
+//! sweep marks such payments in numbered batches (`freeze_state.seq`, taken under that row's
+//! lock, so batches commit in number order). A search's count over the batches up to `seq`
+//! is then true for good: the node keeps it, and later totals add only what is not frozen
+//! or was frozen since, which `payments_by_service_frozen` finds. Each count reads `seq` and
+//! rows in one statement, so both come from one snapshot.
+//!
+//! Settlement dates change after a payment is final; searches by them are not cached.
+
+use std::num::NonZeroUsize;
+use std::sync::{LazyLock, Mutex};
+
+use lru::LruCache;
+use pence_core::status::Status;
+use pence_core::StoreError;
+
+use super::search::Where;
+use super::SqlStore;
+use crate::db::Engine;
+use crate::value::{vals, Row, Stmt, Val};
+
+/// Searches a node remembers the frozen count of.
+const REMEMBERED: usize = 4096;
+
+/// What one search counted over the frozen batches up to `seq`.
+#[derive(Debug, Clone, Copy)]
+struct Frozen {
+    count: u64,
+    seq: i64,
+}
+
+/// The frozen counts this node has taken, by search.
+pub(crate) struct FrozenTotals {
+    counts: Mutex<LruCache<String, Frozen>>,
+}
+
+impl Default for FrozenTotals {
+    fn default() -> Self {
+        FrozenTotals {
+            counts: Mutex::new(LruCache::new(
+                NonZeroUsize::new(REMEMBERED).expect("non-zero"),
+            )),
+        }
+    }
+}
+
+/// `'A', 'B', …`: the statuses whose public state is final, as the partial index names them.
+pub(crate) static FINAL_STATUSES: LazyLock<String> = LazyLock::new(|| {
+    Status::ALL
+        .iter()
+        .filter(|s| s.state_is_final())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
+/// Freezes up to `$1` final payments as the next batch. The subquery repeats the partial
+/// index's condition word for word, which is what lets SQLite use it; SQLite is also told
+/// to (its planner would rather walk every CAPTURED payment, frozen or not, by status).
+fn freeze_sql(engine: Engine) -> String {
+    let indexed_by = match engine {
+        Engine::Sqlite => " INDEXED BY payments_to_freeze",
+        Engine::Postgres => "",
+    };
+    format!(
+        "UPDATE payments SET frozen_seq = (SELECT seq FROM freeze_state WHERE id = 1) \
+         WHERE id IN (SELECT id FROM payments{indexed_by} WHERE frozen_seq IS NULL \
+         AND status IN ({}) LIMIT $1) RETURNING id",
+        *FINAL_STATUSES
+    )
+}
+static FREEZE_SQLITE: LazyLock<String> = LazyLock::new(|| freeze_sql(Engine::Sqlite));
+static FREEZE_POSTGRES: LazyLock<String> = LazyLock::new(|| freeze_sql(Engine::Postgres));
+const NEXT_BATCH: &str = "UPDATE freeze_state SET seq = seq + 1 WHERE id = 1";
+
+impl SqlStore {
+    /// One batch of the freezing sweep; how many payments it froze.
+    pub(crate) async fn freeze_batch(&self, limit: u32) -> Result<u64, StoreError> {
+        let change = vec![
+            Stmt::exec(NEXT_BATCH, Vec::new()),
+            Stmt::returning(
+                match self.engine_kind() {
+                    Engine::Sqlite => FREEZE_SQLITE.as_str(),
+                    Engine::Postgres => FREEZE_POSTGRES.as_str(),
+                },
+                vals![limit as i64],
+            ),
+        ];
+        Ok(self.db.apply_returning(change).await?.len() as u64)
+    }
+
+    /// How many payments match `w` (a payments search's WHERE clause): the count kept for
+    /// its frozen payments plus a count of the rest, or, the first time, a full count, using
+    /// `hinted` (`w` and SQLite's trigram hint) when there is one. The hint stays out of the
+    /// rest's count: it would list every match before the frozen index narrows them.
+    pub(crate) async fn payments_total(
+        &self,
+        w: &Where,
+        hinted: Option<&Where>,
+    ) -> Result<u64, StoreError> {
+        let key = format!("{}|{:?}", w.sql, w.params);
+        let known = self
+            .frozen
+            .counts
+            .lock()
+            .expect("not poisoned")
+            .get(&key)
+            .copied();
+        let (total, frozen) = match known {
+            Some(before) => {
+                let sql = format!(
+                    "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, \
+                     COUNT(*) AS total, COUNT(frozen_seq) AS frozen FROM payments \
+                     WHERE {} AND (frozen_seq IS NULL OR frozen_seq > ${})",
+                    w.sql,
+                    w.params.len() + 1
+                );
+                let mut params = w.params.clone();
+                params.push(Val::Int(before.seq));
+                let mut row = self.one_row(&sql, params).await?;
+                (
+                    before.count + count(&mut row, "total")?,
+                    Frozen {
+                        count: before.count + count(&mut row, "frozen")?,
+                        seq: row.i64("seq")?,
+                    },
+                )
+            }
+            None => {
+                // Everything (as fast as the filter's own index allows) and what is not
+                // frozen (few) in one statement: frozen = total - live. The hint's
+                // placeholder comes last, so `w`'s numbers hold in both.
+                let all = hinted.unwrap_or(w);
+                let sql = format!(
+                    "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, \
+                     (SELECT COUNT(*) FROM payments WHERE {}) AS total, \
+                     (SELECT COUNT(*) FROM payments WHERE {} AND frozen_seq IS NULL) AS live",
+                    all.sql, w.sql,
+                );
+                let mut row = self.one_row(&sql, all.params.clone()).await?;
+                let total = count(&mut row, "total")?;
+                (
+                    total,
+                    Frozen {
+                        count: total.saturating_sub(count(&mut row, "live")?),
+                        seq: row.i64("seq")?,
+                    },
+                )
+            }
+        };
+        self.frozen
+            .counts
+            .lock()
+            .expect("not poisoned")
+            .put(key, frozen);
+        Ok(total)
+    }
+
+    async fn one_row(&self, sql: &str, params: Vec<Val>) -> Result<Row, StoreError> {
+        self.db
+            .query(sql, params)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::database("a count answered no row"))
+    }
+}
+
+fn count(row: &mut Row, name: &str) -> Result<u64, StoreError> {
+    Ok(row.i64(name)?.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_migration_indexes_the_final_statuses_of_the_core() {
+        let migration = include_str!("../migrations/common/0017_frozen_payments.sql");
+        let condition = format!(
+            "WHERE frozen_seq IS NULL AND status IN ({})",
+            *FINAL_STATUSES
+        );
+        assert!(
+            migration.contains(&condition),
+            "0017's payments_to_freeze must say {condition}"
+        );
+        for engine in [Engine::Sqlite, Engine::Postgres] {
+            assert!(freeze_sql(engine).contains(&condition));
+        }
+    }
+}
