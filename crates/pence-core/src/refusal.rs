@@ -77,6 +77,8 @@ pub enum Refusal {
     IdempotencyKeyUsed,
     /// `POST /v1/auth` refused the card or its token (reference §8).
     Moto(crate::moto_api::MotoRefusal),
+    /// The sandbox's paying user could not do what the control API asked (issue 15).
+    Sandbox(crate::usecases::sandbox::SandboxRefusal),
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,
     /// `unavailable`) or `amount_not_available`.
     RefundNotAvailable(&'static str),

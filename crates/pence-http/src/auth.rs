@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pence_core::api_key;
@@ -57,8 +57,8 @@ impl AuthCache {
     }
 }
 
-fn bearer(req: &Request) -> Option<&str> {
-    req.headers()
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
@@ -78,36 +78,48 @@ fn turned(mut resp: Response, why: &'static str) -> Response {
     resp
 }
 
-pub(crate) async fn authenticate(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let Some(key) = bearer(&req) else {
-        return turned(unauthorized(), "no bearer token");
+/// The service whose API key the request carries, or the answer turning it away: 401 without
+/// a valid key, 503 when keys cannot be checked (as GOV.UK Pay).
+pub(crate) async fn service_of_key(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Arc<Service>, Response> {
+    let Some(key) = bearer(headers) else {
+        return Err(turned(unauthorized(), "no bearer token"));
     };
     if !api_key::checksum_ok(&state.key_secret, key) {
-        return turned(unauthorized(), "not a Pence API key");
+        return Err(turned(unauthorized(), "not a Pence API key"));
     }
-    let service = match state.auth.cached(key) {
-        Some(service) => service,
-        None => match state.store.api_key_by_hash(&api_key::hash(key)).await {
-            Ok(Some((record, service))) if record.revoked_ms.is_none() => {
-                let service = Arc::new(service);
-                state.auth.remember(key, service.clone());
-                service
-            }
-            Ok(Some(_)) => return turned(unauthorized(), "revoked API key"),
-            Ok(None) => return turned(unauthorized(), "unknown API key"),
-            Err(e) => {
-                // GOV.UK Pay answers 503 when it cannot check a key.
-                tracing::error!(error = %crate::errors::chain(&e), "API key lookup failed");
-                return turned(
-                    StatusCode::SERVICE_UNAVAILABLE.into_response(),
-                    "API key lookup failed",
-                );
-            }
-        },
+    if let Some(service) = state.auth.cached(key) {
+        return Ok(service);
+    }
+    match state.store.api_key_by_hash(&api_key::hash(key)).await {
+        Ok(Some((record, service))) if record.revoked_ms.is_none() => {
+            let service = Arc::new(service);
+            state.auth.remember(key, service.clone());
+            Ok(service)
+        }
+        Ok(Some(_)) => Err(turned(unauthorized(), "revoked API key")),
+        Ok(None) => Err(turned(unauthorized(), "unknown API key")),
+        Err(e) => {
+            tracing::error!(error = %crate::errors::chain(&e), "API key lookup failed");
+            Err(turned(
+                StatusCode::SERVICE_UNAVAILABLE.into_response(),
+                "API key lookup failed",
+            ))
+        }
+    }
+}
+
+/// The public API's gate: the key, then the service's rate limit.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let service = match service_of_key(&state, req.headers()).await {
+        Ok(service) => service,
+        Err(resp) => return resp,
     };
     if !state
         .limiter
@@ -117,6 +129,11 @@ pub(crate) async fn authenticate(
         resp.extensions_mut().insert(MadeBy(service.id.clone()));
         return resp;
     }
+    run_as(service, req, next).await
+}
+
+/// Runs the request as `service`, naming it in the access log.
+pub(crate) async fn run_as(service: Arc<Service>, mut req: Request, next: Next) -> Response {
     let made_by = MadeBy(service.id.clone());
     req.extensions_mut().insert(Authed(service));
     let mut resp = next.run(req).await;

@@ -208,6 +208,8 @@ impl Endpoint {
             }
             RefundDisputed => plain(400, ErrorCode::CREATE_REFUND_DISPUTED),
             Moto(r) => moto(r),
+            // Only the control API's use cases refuse so (`sandbox::errors`).
+            Sandbox(_) => self.unanswered(refusal),
             IdempotencyKeyUsed => {
                 plain(409, ErrorCode::CREATE_PAYMENT_IDEMPOTENCY_KEY_ALREADY_USED)
             }

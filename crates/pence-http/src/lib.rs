@@ -9,9 +9,11 @@ mod health;
 mod pages;
 mod rate_limit;
 mod request_log;
+mod sandbox;
 mod server;
 mod state;
 
+pub use pages::text::problem as card_problem_text;
 pub use rate_limit::RateLimitConfig;
 pub use server::{serve, Limits};
 pub use state::{AppState, AppStateParts};
@@ -25,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::unauthenticated_routes())
         .nest("/v1", api::routes(state.clone()))
+        .nest("/sandbox/v1", sandbox::routes(state.clone()))
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
         .layer(axum::middleware::from_fn(request_log::log_request))

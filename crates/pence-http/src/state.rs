@@ -64,6 +64,15 @@ impl AppState {
             limiter: RateLimiter::new(parts.rate_limits),
         }))
     }
+
+    /// What the paying user's journey runs on.
+    pub(crate) fn journey(&self) -> pence_core::journey::Deps<'_> {
+        pence_core::journey::Deps {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            psp: self.psp.as_ref(),
+        }
+    }
 }
 
 impl std::ops::Deref for AppState {

@@ -167,8 +167,8 @@ impl TestServer {
         (service, key)
     }
 
-    /// Any request; the body is sent as given. Public-API responses are validated against
-    /// the spec (a violation panics, naming it).
+    /// Any request; the body is sent as given. Public-API and control-API responses are
+    /// validated against their specs (a violation panics, naming it).
     pub async fn send(
         &self,
         method: Method,
@@ -194,7 +194,7 @@ impl TestServer {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if path.starts_with("/v1/") {
+        if path.starts_with("/v1/") || path.starts_with("/sandbox/v1/") {
             if let Err(e) = spec::validate_response(method.as_str(), path, status, &json) {
                 panic!("{method} {path} -> {status} breaks the spec {e}\nbody: {text}");
             }

@@ -7,6 +7,10 @@
 //! required keys and allow any extra keys, so a plain check would pass almost anything: here
 //! every object schema is closed (`additionalProperties: false`), so a misspelt or invented
 //! key fails, and OpenAPI's `nullable` is honoured.
+//!
+//! Pence's own control API (`/sandbox/v1/...`) is described by `spec/pence-sandbox-openapi.json`,
+//! whose payment responses refer to GOV.UK Pay's schema in the file beside it; its responses
+//! are validated the same way.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -44,6 +48,16 @@ pub fn spec() -> &'static Value {
     })
 }
 
+/// The control API's spec, parsed once.
+pub fn sandbox_spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| read_json(&spec_path().with_file_name("pence-sandbox-openapi.json")))
+}
+
+/// A reference to GOV.UK Pay's file from the control API's, as a reference inside the merged
+/// components.
+const GOVUK_FILE: &str = "govuk-pay-openapi-1.0.3.json#";
+
 fn tighten(schema: &mut Value) {
     let Some(obj) = schema.as_object_mut() else {
         return;
@@ -65,11 +79,22 @@ fn tighten(schema: &mut Value) {
     }
 }
 
-/// The spec's components, closed.
+/// The spec's components with the control API's schemas beside them, closed.
 fn components() -> &'static Value {
     static COMPONENTS: OnceLock<Value> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
         let mut components = spec()["components"].clone();
+        let ours = sandbox_spec()["components"]["schemas"]
+            .as_object()
+            .expect("the control API's spec has schemas");
+        let schemas = components["schemas"].as_object_mut().expect("schemas");
+        for (name, schema) in ours {
+            assert!(
+                !schemas.contains_key(name),
+                "schema {name} is in both specs"
+            );
+            schemas.insert(name.clone(), schema.clone());
+        }
         tighten(&mut components);
         components
     })
@@ -110,10 +135,16 @@ fn template_matches(template: &str, path: &str) -> bool {
             .all(|(a, b)| (a.starts_with('{') && a.ends_with('}')) || a == b)
 }
 
-/// The operation's documented JSON schema for `status`, if the spec names one.
+/// The operation's documented JSON schema for `status`, if the spec names one (the control
+/// API's spec for `/sandbox/...`).
 pub fn response_schema(method: &str, path: &str, status: u16) -> Option<String> {
     let path = path.split('?').next().unwrap_or(path);
-    let paths = spec()["paths"].as_object()?;
+    let doc = if path.starts_with("/sandbox/") {
+        sandbox_spec()
+    } else {
+        spec()
+    };
+    let paths = doc["paths"].as_object()?;
     // Literal paths win over templated ones (as a router would choose).
     let mut candidates: Vec<(&String, &Value)> = paths
         .iter()
@@ -122,8 +153,17 @@ pub fn response_schema(method: &str, path: &str, status: u16) -> Option<String> 
     candidates.sort_by_key(|(t, _)| t.matches('{').count());
     let (_, item) = candidates.first()?;
     let op = item.get(method.to_ascii_lowercase())?;
-    let schema = &op["responses"][status.to_string()]["content"]["application/json"]["schema"];
-    schema.get("$ref")?.as_str().map(str::to_string)
+    let mut response = &op["responses"][status.to_string()];
+    if let Some(shared) = response.get("$ref").and_then(Value::as_str) {
+        let name = shared.strip_prefix("#/components/responses/")?;
+        response = &doc["components"]["responses"][name];
+    }
+    let schema = &response["content"]["application/json"]["schema"];
+    let reference = schema.get("$ref")?.as_str()?;
+    Some(match reference.strip_prefix(GOVUK_FILE) {
+        Some(inside) => format!("#{inside}"),
+        None => reference.to_string(),
+    })
 }
 
 /// Validates a public-API response body; Err explains every violation. Responses the spec
@@ -155,6 +195,14 @@ mod tests {
             Some("#/components/schemas/RequestError")
         );
         assert_eq!(response_schema("POST", "/v1/payments", 401), None);
+        assert_eq!(
+            response_schema("POST", "/sandbox/v1/payments/abc/pay", 200).as_deref(),
+            Some("#/components/schemas/PaymentWithAllLinks")
+        );
+        assert_eq!(
+            response_schema("POST", "/sandbox/v1/payments/abc/pay", 422).as_deref(),
+            Some("#/components/schemas/SandboxError")
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod admin;
 mod config;
 mod payments;
+mod sandbox;
 mod serve;
 mod table;
 mod webhook_admin;
@@ -45,6 +46,9 @@ enum Command {
     /// Look payments up, and export them as CSV.
     #[command(subcommand)]
     Payment(payments::PaymentCommand),
+    /// Drive test services' payments as their paying user would, without a browser.
+    #[command(subcommand)]
+    Sandbox(sandbox::SandboxCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -73,6 +77,7 @@ fn main() -> std::process::ExitCode {
             Command::Key(cmd) => admin::key(&settings, cmd).await,
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
             Command::Payment(cmd) => payments::run(&settings, cmd).await,
+            Command::Sandbox(cmd) => sandbox::run(&settings, cmd).await,
         }
     });
     match result {

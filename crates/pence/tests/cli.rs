@@ -423,6 +423,54 @@ async fn card_numbers_stay_out_of_logs_and_database() {
     assert_eq!(payment["card_details"]["last_digits_card_number"], "5556");
     assert!(payment["card_details"].get("billing_address").is_none());
 
+    // The control API's paying user and the CLI's: refused (as a JSON number), then paid.
+    let second: serde_json::Value = api
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let second = second["payment_id"].as_str().unwrap();
+    let pay = format!("{url}/sandbox/v1/payments/{second}/pay");
+    let typed_as_number = api
+        .post(&pay)
+        .bearer_auth(&key)
+        .header("Content-Type", "application/json")
+        .body(r#"{"card_number": 4917610000000000003, "cvc": "321"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed_as_number.status(), 400);
+    assert!(!typed_as_number.text().await.unwrap().contains("4917610000000000003"));
+    let paid = api
+        .post(&pay)
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"card_number": "4917610000000000003", "cvc": "321"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let third: serde_json::Value = api
+        .post(format!("{url}/v1/payments"))
+        .bearer_auth(&key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let third = third["payment_id"].as_str().unwrap();
+    let said = ok(
+        &db.url,
+        &["sandbox", "pay", third, "--card", "4988080000000000", "--cvc", "321"],
+    );
+    assert!(said.contains("success"), "{said}");
+
     let logs = std::fs::read_to_string(&log_path).unwrap();
     assert!(
         logs.contains("card_details"),
@@ -434,7 +482,12 @@ async fn card_numbers_stay_out_of_logs_and_database() {
         p.push(suffix);
         stored.extend(std::fs::read(&p).unwrap_or_default());
     }
-    for card in ["4444333322221111", "4000056655665556"] {
+    for card in [
+        "4444333322221111",
+        "4000056655665556",
+        "4917610000000000003",
+        "4988080000000000",
+    ] {
         assert!(!logs.contains(card), "{card} in the logs");
         assert!(
             !stored.windows(card.len()).any(|w| w == card.as_bytes()),

@@ -23,6 +23,25 @@ pub struct CardForm {
     pub email: String,
 }
 
+impl CardForm {
+    /// The form as the card page first shows it: what the service prefilled when it created
+    /// the payment (country GB when it gave none), the payment's email, no card.
+    pub fn prefilled(p: &crate::payment::PaymentRecord) -> CardForm {
+        let pre = &p.prefilled;
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        CardForm {
+            cardholder_name: text(&pre.cardholder_name),
+            address_line1: text(&pre.line1),
+            address_line2: text(&pre.line2),
+            address_city: text(&pre.city),
+            address_postcode: text(&pre.postcode),
+            address_country: pre.country.clone().unwrap_or_else(|| "GB".into()),
+            email: text(&p.email),
+            ..CardForm::default()
+        }
+    }
+}
+
 /// Never prints the card number or the CVC.
 impl fmt::Debug for CardForm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -5,6 +5,7 @@ pub mod agreements;
 pub mod moto;
 pub mod payments;
 pub mod refunds;
+pub mod sandbox;
 pub mod searches;
 pub mod setup;
 

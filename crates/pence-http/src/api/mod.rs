@@ -6,6 +6,8 @@ mod moto;
 mod payments;
 mod refunds;
 
+pub(crate) use payments::payment_response;
+
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 

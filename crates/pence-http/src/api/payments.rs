@@ -57,7 +57,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
     Ok(Some(text))
 }
 
-fn payment_response(state: &AppState, status: StatusCode, payment: &PaymentRecord) -> Response {
+pub(crate) fn payment_response(
+    state: &AppState,
+    status: StatusCode,
+    payment: &PaymentRecord,
+) -> Response {
     let ctx = LinkContext {
         base_url: &state.public_url,
         signer: &state.signer,

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use bytes::Bytes;
 use pence_core::card::{self, countries, CardForm};
-use pence_core::journey::{self, Deps};
+use pence_core::journey;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::Failure;
 use pence_core::service::{CardSettings, Service};
@@ -152,14 +152,6 @@ fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), 
     Ok(())
 }
 
-fn deps(state: &AppState) -> Deps<'_> {
-    Deps {
-        store: state.store.as_ref(),
-        clock: state.clock.as_ref(),
-        psp: state.psp.as_ref(),
-    }
-}
-
 /// Where the state says to go, as a redirect.
 fn onward(p: &PaymentRecord) -> Response {
     see_other(&path_for(p), None)
@@ -259,21 +251,6 @@ fn with_fee(template: &str, pence: i64) -> String {
     template.replace("{fee}", &text::money(pence))
 }
 
-fn prefilled_form(p: &PaymentRecord) -> CardForm {
-    let pre = &p.prefilled;
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    CardForm {
-        cardholder_name: text(&pre.cardholder_name),
-        address_line1: text(&pre.line1),
-        address_line2: text(&pre.line2),
-        address_city: text(&pre.city),
-        address_postcode: text(&pre.postcode),
-        address_country: pre.country.clone().unwrap_or_else(|| "GB".into()),
-        email: text(&p.email),
-        ..CardForm::default()
-    }
-}
-
 /// What the card page tells a user whose payment sets up an agreement: the agreement's
 /// description (its card will be saved for it).
 async fn agreement_notice(state: &AppState, p: &PaymentRecord) -> Option<String> {
@@ -341,7 +318,7 @@ pub async fn card_page(
         if stage(&p) != Stage::CardDetails {
             return Ok(state_page(&p));
         }
-        let form = prefilled_form(&p);
+        let form = CardForm::prefilled(&p);
         let notice = agreement_notice(&state, &p).await;
         Ok(card_form_page(
             &session,
@@ -390,7 +367,7 @@ pub async fn card_submit(
                 ));
             }
         };
-        settled(journey::submit_card(deps(&state), &p.id, &valid, &service.cards).await)
+        settled(journey::submit_card(state.journey(), &p.id, &valid, &service.cards).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -456,7 +433,7 @@ pub async fn three_ds_submit(
             ));
         }
         let passed = form.result == "pass";
-        settled(journey::three_ds_result(deps(&state), &p.id, passed).await)
+        settled(journey::three_ds_result(state.journey(), &p.id, passed).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -534,8 +511,8 @@ async fn press(
         let (session, p, _) = journey_of(state, jar, id).await?;
         check_csrf(body, &session, &p)?;
         let after = match button {
-            Button::Confirm => journey::confirm(deps(state), &p.id).await,
-            Button::Cancel => journey::user_cancel(deps(state), &p.id).await,
+            Button::Confirm => journey::confirm(state.journey(), &p.id).await,
+            Button::Cancel => journey::user_cancel(state.journey(), &p.id).await,
         };
         settled(after)
     };

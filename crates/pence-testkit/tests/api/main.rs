@@ -17,6 +17,7 @@ mod rate_limits;
 mod refund_search;
 mod refunds;
 mod routing;
+mod sandbox;
 mod search;
 mod transport;
 

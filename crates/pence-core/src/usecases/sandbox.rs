@@ -1,0 +1,231 @@
+//! The sandbox's paying user without a browser (issue 15): a test service drives its own
+//! payment's card journey over the control API, through the same steps, rules and
+//! conditional changes as the card pages (`journey`), so what it gets is what a browser would.
+
+use crate::card::form::{self, CardForm, Field, Problem};
+use crate::clock::Clock;
+use crate::journey::{self, Deps};
+use crate::ledger::EventKind;
+use crate::payment::{AuthorisationMode, PaymentRecord};
+use crate::refusal::{Failure, Refusal};
+use crate::service::{EmailCollection, Service};
+use crate::status::Status;
+use crate::transition::{self, Move};
+
+/// Why the sandbox's paying user could not do what was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxRefusal {
+    /// Agreement and MOTO API payments have no card pages.
+    NoCardPages,
+    /// The payment is past the step asked for (paid, cancelled, expired...).
+    NotAwaitingCard { status: Status },
+    /// The card page would show these errors.
+    CardDetails(Vec<(Field, Problem)>),
+}
+
+/// A billing address as the sandbox's paying user types it.
+#[derive(Debug, Clone, Default)]
+pub struct AddressInput {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub postcode: Option<String>,
+    pub country: Option<String>,
+}
+
+/// What the paying user types and chooses. Omitted fields get what a tester would type
+/// (the service's prefilled values first); a field given, even empty, is typed as given, so
+/// a test can provoke the page's own errors.
+#[derive(Clone, Default)]
+pub struct PayRequest {
+    pub card_number: String,
+    pub cardholder_name: Option<String>,
+    /// `MM/YY`.
+    pub expiry: Option<String>,
+    pub cvc: Option<String>,
+    pub billing_address: Option<AddressInput>,
+    pub email: Option<String>,
+    /// The answer to a 3-D Secure challenge, if the card gets one (default: passed).
+    pub three_ds_passes: bool,
+    /// Press "Confirm payment" after authorisation (default), or stop at the confirm page.
+    pub confirm: bool,
+}
+
+/// Never prints the card number or the security code.
+impl std::fmt::Debug for PayRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayRequest")
+            .field("three_ds_passes", &self.three_ds_passes)
+            .field("confirm", &self.confirm)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The words for each refusal, as the control API and the CLI give them (card details are
+/// worded by the pages, in the payment's language).
+impl std::fmt::Display for SandboxRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SandboxRefusal::NoCardPages => {
+                f.write_str("The payment has no card pages (agreement and MOTO API payments)")
+            }
+            SandboxRefusal::NotAwaitingCard { status } => write!(
+                f,
+                "The payment is not waiting for the paying user: it is {}",
+                status.external().status
+            ),
+            SandboxRefusal::CardDetails(_) => f.write_str("The card page refused the card details"),
+        }
+    }
+}
+
+fn refused(r: SandboxRefusal) -> Failure {
+    Failure::Refused(Refusal::Sandbox(r))
+}
+
+/// A test service's own payment with card pages; anything else is not found.
+async fn web_payment(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+) -> Result<PaymentRecord, Failure> {
+    if service.live {
+        return Err(Refusal::NotFound.into());
+    }
+    let p = super::find_payment(deps.store, service, id).await?;
+    if p.authorisation_mode != AuthorisationMode::Web {
+        return Err(refused(SandboxRefusal::NoCardPages));
+    }
+    Ok(p)
+}
+
+/// Opens the card page, as following next_url does: a new payment starts.
+async fn open(deps: Deps<'_>, p: PaymentRecord) -> Result<PaymentRecord, Failure> {
+    if p.status != Status::Created {
+        return Ok(p);
+    }
+    let started = transition::step(deps.store, deps.clock, &p.id, |p, now| {
+        (p.status == Status::Created).then(|| {
+            Move::to(
+                p,
+                Status::EnteringCardDetails,
+                EventKind::PaymentStarted,
+                now,
+            )
+        })
+    })
+    .await?;
+    Ok(started.map(|a| a.payment).unwrap_or(p))
+}
+
+/// The card form as the user fills it in.
+fn typed(p: &PaymentRecord, service: &Service, req: &PayRequest, clock: &dyn Clock) -> CardForm {
+    let mut f = CardForm::prefilled(p);
+    f.card_no = req.card_number.clone();
+    let (month, year) = match &req.expiry {
+        Some(e) => match e.split_once('/') {
+            Some((m, y)) => (m.to_string(), y.to_string()),
+            None => (e.clone(), String::new()),
+        },
+        None => {
+            let year = time::OffsetDateTime::from_unix_timestamp(clock.now_ms() / 1000)
+                .map(|t| t.year())
+                .unwrap_or(2030);
+            ("12".into(), format!("{:02}", (year + 3) % 100))
+        }
+    };
+    (f.expiry_month, f.expiry_year) = (month, year);
+    f.cvc = req.cvc.clone().unwrap_or_else(|| "123".into());
+    f.cardholder_name = match &req.cardholder_name {
+        Some(name) => name.clone(),
+        None if f.cardholder_name.is_empty() => "Sandbox Payer".into(),
+        None => f.cardholder_name,
+    };
+    if service.cards.collect_billing_address {
+        let a = req.billing_address.clone().unwrap_or_default();
+        let or = |given: Option<String>, prefilled: String, default: &str| {
+            given.unwrap_or(if prefilled.is_empty() {
+                default.into()
+            } else {
+                prefilled
+            })
+        };
+        f.address_line1 = or(a.line1, f.address_line1, "1 Sandbox Street");
+        f.address_line2 = a.line2.unwrap_or(f.address_line2);
+        f.address_city = or(a.city, f.address_city, "London");
+        f.address_postcode = or(a.postcode, f.address_postcode, "SW1A 1AA");
+        f.address_country = or(a.country, f.address_country, "GB");
+    }
+    f.email = match &req.email {
+        Some(email) => email.clone(),
+        None if f.email.is_empty()
+            && service.cards.email_collection == EmailCollection::Mandatory =>
+        {
+            "payer@example.org".into()
+        }
+        None => f.email,
+    };
+    f
+}
+
+/// Pays: opens the card page, submits the card (refused as the page would refuse it),
+/// answers a 3-D Secure challenge, and confirms unless told not to. Answers the payment as
+/// it then is (declined, at the confirm page, or confirmed).
+pub async fn pay(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+    req: &PayRequest,
+) -> Result<PaymentRecord, Failure> {
+    let p = open(deps, web_payment(deps, service, id).await?).await?;
+    if p.status != Status::EnteringCardDetails {
+        return Err(refused(SandboxRefusal::NotAwaitingCard {
+            status: p.status,
+        }));
+    }
+    let form = typed(&p, service, req, deps.clock);
+    let ctx = form::Context::at(&service.cards, deps.clock.now_ms());
+    let card = form::validate(&form, &ctx).map_err(|e| refused(SandboxRefusal::CardDetails(e)))?;
+    let mut p = journey::submit_card(deps, &p.id, &card, &service.cards)
+        .await?
+        .unwrap_or(p);
+    if p.status == Status::Authorisation3dsRequired {
+        p = journey::three_ds_result(deps, &p.id, req.three_ds_passes)
+            .await?
+            .unwrap_or(p);
+    }
+    if p.status == Status::AuthorisationSuccess && req.confirm {
+        p = journey::confirm(deps, &p.id).await?.unwrap_or(p);
+    }
+    Ok(p)
+}
+
+/// The user opens the card page and leaves: the payment is started and left to expire.
+pub async fn abandon(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+) -> Result<PaymentRecord, Failure> {
+    let p = open(deps, web_payment(deps, service, id).await?).await?;
+    if p.status != Status::EnteringCardDetails {
+        return Err(refused(SandboxRefusal::NotAwaitingCard {
+            status: p.status,
+        }));
+    }
+    Ok(p)
+}
+
+/// The user presses "Cancel payment" on the card page or the confirm page.
+pub async fn cancel(deps: Deps<'_>, service: &Service, id: &str) -> Result<PaymentRecord, Failure> {
+    let p = open(deps, web_payment(deps, service, id).await?).await?;
+    use Status::*;
+    if !matches!(
+        p.status,
+        EnteringCardDetails | AuthorisationSuccess | Authorisation3dsRequired
+    ) {
+        return Err(refused(SandboxRefusal::NotAwaitingCard {
+            status: p.status,
+        }));
+    }
+    Ok(journey::user_cancel(deps, &p.id).await?.unwrap_or(p))
+}

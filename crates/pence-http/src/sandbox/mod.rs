@@ -1,0 +1,39 @@
+//! The control API, `/sandbox/v1/...` (issue 15; `spec/pence-sandbox-openapi.json`): what a
+//! test suite needs that GOV.UK Pay's sandbox cannot do, for test services only. A test
+//! service's API key is the credential; a live service's key, like an unknown route, is
+//! answered 404, so nothing here exists for live money. Calls are not rate limited: a test
+//! suite's control calls must not use up the limits its API calls are testing.
+
+mod errors;
+mod pay;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+
+use crate::auth;
+use crate::state::AppState;
+
+pub(crate) use errors::SandboxProblem;
+
+/// The control API's routes, to be nested under `/sandbox/v1`.
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/payments/{payment_id}/pay", post(pay::pay))
+        .route("/payments/{payment_id}/abandon", post(pay::abandon))
+        .route("/payments/{payment_id}/cancel", post(pay::cancel))
+        .fallback(errors::not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state, test_services_only))
+}
+
+/// A test service's key, or no control API at all.
+async fn test_services_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match auth::service_of_key(&state, req.headers()).await {
+        Ok(service) if !service.live => auth::run_as(service, req, next).await,
+        Ok(_) => errors::not_found().await,
+        Err(resp) => resp,
+    }
+}

@@ -1,0 +1,161 @@
+//! `POST /sandbox/v1/payments/{paymentId}/pay`, `/abandon` and `/cancel`: the paying user
+//! without a browser (`usecases::sandbox`), answered with the payment as GET shows it.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use pence_core::payment::Language;
+use pence_core::usecases::{find_payment, sandbox};
+use serde::Deserialize;
+
+use super::SandboxProblem;
+use crate::api::payment_response;
+use crate::auth::Authed;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Address {
+    line1: Option<String>,
+    line2: Option<String>,
+    city: Option<String>,
+    postcode: Option<String>,
+    country: Option<String>,
+}
+
+#[derive(Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum ThreeDs {
+    Pass,
+    Fail,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayBody {
+    card_number: String,
+    cardholder_name: Option<String>,
+    expiry: Option<String>,
+    cvc: Option<String>,
+    billing_address: Option<Address>,
+    email: Option<String>,
+    three_d_secure: Option<ThreeDs>,
+    confirm: Option<bool>,
+}
+
+impl From<PayBody> for sandbox::PayRequest {
+    fn from(b: PayBody) -> Self {
+        sandbox::PayRequest {
+            card_number: b.card_number,
+            cardholder_name: b.cardholder_name,
+            expiry: b.expiry,
+            cvc: b.cvc,
+            billing_address: b.billing_address.map(|a| sandbox::AddressInput {
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                postcode: a.postcode,
+                country: a.country,
+            }),
+            email: b.email,
+            three_ds_passes: b.three_d_secure != Some(ThreeDs::Fail),
+            confirm: b.confirm.unwrap_or(true),
+        }
+    }
+}
+
+/// serde_json's message without the values it quotes (a card number sent as a JSON number
+/// would be repeated back, and logged): "invalid type: integer, expected a string at line 1
+/// column 31". Field names (missing, unknown) are kept.
+fn without_values(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    if !message.starts_with("invalid") {
+        return message;
+    }
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    for c in message.chars() {
+        if c == '`' {
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out.replace(" ,", ",")
+}
+
+/// The payment's language, for the page's words in card-details errors.
+async fn language(state: &AppState, authed: &Authed, id: &str) -> Language {
+    find_payment(state.store.as_ref(), &authed.0, id)
+        .await
+        .map(|p| p.language)
+        .unwrap_or(Language::En)
+}
+
+pub(crate) async fn pay(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let Ok(Path(id)) = id else {
+        return SandboxProblem::not_found().into_response();
+    };
+    let body: PayBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return SandboxProblem::bad_body(without_values(&e)).into_response(),
+    };
+    let request = sandbox::PayRequest::from(body);
+    match sandbox::pay(state.journey(), &authed.0, &id, &request).await {
+        Ok(p) => payment_response(&state, StatusCode::OK, &p),
+        Err(f) => {
+            let language = language(&state, &authed, &id).await;
+            SandboxProblem::from_failure(f, language).into_response()
+        }
+    }
+}
+
+/// The paying user's other two choices: leave, or press "Cancel payment".
+#[derive(Clone, Copy)]
+enum Choice {
+    Abandon,
+    Cancel,
+}
+
+pub(crate) async fn abandon(
+    state: State<AppState>,
+    authed: Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    choose(state, authed, id, Choice::Abandon).await
+}
+
+pub(crate) async fn cancel(
+    state: State<AppState>,
+    authed: Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    choose(state, authed, id, Choice::Cancel).await
+}
+
+async fn choose(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    choice: Choice,
+) -> Response {
+    let Ok(Path(id)) = id else {
+        return SandboxProblem::not_found().into_response();
+    };
+    let done = match choice {
+        Choice::Abandon => sandbox::abandon(state.journey(), &authed.0, &id).await,
+        Choice::Cancel => sandbox::cancel(state.journey(), &authed.0, &id).await,
+    };
+    match done {
+        Ok(p) => payment_response(&state, StatusCode::OK, &p),
+        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
+    }
+}
