@@ -39,3 +39,16 @@ impl Clock for AdjustableClock {
         system_now_ms() + self.offset_ms.load(Ordering::Relaxed)
     }
 }
+
+/// A clock ahead of another by a fixed offset: a test service's time (`Service::clock`).
+#[derive(Clone, Copy)]
+pub struct Offset<'a> {
+    pub base: &'a dyn Clock,
+    pub offset_ms: i64,
+}
+
+impl Clock for Offset<'_> {
+    fn now_ms(&self) -> i64 {
+        self.base.now_ms() + self.offset_ms
+    }
+}

@@ -49,9 +49,15 @@ pub async fn exchange_token(
     let Some(claims) = signer.verify(token) else {
         return Ok(None);
     };
-    if store.journey_payment(&claims.payment_id).await?.is_none() {
+    let Some(payment) = store.journey_payment(&claims.payment_id).await? else {
         return Ok(None);
-    }
+    };
+    // The user's steps are dated by the payment's service's clock.
+    let Some(service) = store.service(&payment.service_id).await? else {
+        return Ok(None);
+    };
+    let clock = service.clock(clock);
+    let clock = &clock;
     let first_use = store
         .claim_token(&token_hash(token), &claims.payment_id, clock.now_ms())
         .await?;

@@ -94,6 +94,20 @@ pub trait ServiceStore: Send + Sync {
     async fn update_service(&self, service: &Service) -> Result<(), StoreError>;
     async fn services(&self) -> Result<Vec<Service>, StoreError>;
     async fn service(&self, id: &str) -> Result<Option<Service>, StoreError>;
+    /// Sets a test service's clock offset (`Service::clock_offset_ms`); false when there is
+    /// no such test service.
+    async fn set_clock_offset(&self, service_id: &str, offset_ms: i64) -> Result<bool, StoreError>;
+    /// The services whose clocks are moved, with their offsets: each gets sweep rounds of
+    /// its own, on its own clock.
+    async fn moved_clocks(&self) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Which services' work a sweep round takes: those on the node's clock, or one service
+/// whose clock is moved (its round runs on its clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    NodeClock,
+    Service(&'a str),
 }
 
 /// API keys, kept as hashes.
@@ -136,7 +150,11 @@ pub trait PaymentStore: Send + Sync {
         key: &str,
     ) -> Result<Option<IdempotencyKey>, StoreError>;
     /// Forgets keys created before `before_ms`; how many.
-    async fn purge_idempotency_keys(&self, before_ms: i64) -> Result<u64, StoreError>;
+    async fn purge_idempotency_keys(
+        &self,
+        scope: Scope<'_>,
+        before_ms: i64,
+    ) -> Result<u64, StoreError>;
     /// A payment by id alone, for the paying user's pages (the signed token names it).
     async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError>;
     /// Records that a next_url token (by its hash) was exchanged; false when it already was.
@@ -150,6 +168,7 @@ pub trait PaymentStore: Send + Sync {
     /// not updated since `updated_before_ms`, oldest first: work for the background sweeps.
     async fn due_payments(
         &self,
+        scope: Scope<'_>,
         statuses: &[crate::status::Status],
         created_before_ms: i64,
         updated_before_ms: i64,
@@ -159,6 +178,7 @@ pub trait PaymentStore: Send + Sync {
     /// `captured_before_ms`, oldest first: work for the settlement sweep.
     async fn unsettled_payments(
         &self,
+        scope: Scope<'_>,
         captured_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
@@ -217,6 +237,7 @@ pub trait RefundStore: Send + Sync {
     /// first: work for the refund sweep.
     async fn submitted_refunds(
         &self,
+        scope: Scope<'_>,
         created_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
@@ -244,6 +265,7 @@ pub trait DisputeStore: Send + Sync {
     /// first: work for the dispute sweep.
     async fn dispute_due_payments(
         &self,
+        scope: Scope<'_>,
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError>;
@@ -259,6 +281,7 @@ pub trait DisputeStore: Send + Sync {
     /// Disputes of any service with a lifecycle step due before `before_ms`, oldest first.
     async fn due_disputes(
         &self,
+        scope: Scope<'_>,
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<crate::dispute::DisputeRecord>, StoreError>;

@@ -21,9 +21,11 @@ pub async fn authorise_queued(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: crate::ports::Scope<'_>,
 ) -> Result<usize, Failure> {
     let queued = store
         .due_payments(
+            scope,
             &[Status::AuthorisationUserNotPresentQueued],
             i64::MAX,
             i64::MAX,

@@ -1,9 +1,8 @@
 //! Search payments (reference §11, §12): query parameters validated in GOV.UK Pay's order, all
 //! failures reported together; the filter they describe; pagination.
 
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 use crate::dispute::DisputeStatus;
 use crate::refusal::Invalid;
@@ -85,20 +84,6 @@ fn first<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .filter(|v| !v.trim().is_empty())
 }
 
-fn date_time_ms(s: &str) -> Option<i64> {
-    // Java's ISO_ZONED_DATE_TIME: seconds optional, an offset required, a [zone] suffix allowed.
-    let s = s.split('[').next().unwrap_or(s);
-    let parsed = OffsetDateTime::parse(s, &Rfc3339).ok().or_else(|| {
-        let t = s.find('T')?;
-        let rest = &s[t + 1..];
-        let zone = rest.find(['Z', 'z', '+', '-'])?;
-        (rest[..zone].len() == 5)
-            .then(|| format!("{}:00{}", &s[..t + 1 + zone], &rest[zone..]))
-            .and_then(|with_seconds| OffsetDateTime::parse(&with_seconds, &Rfc3339).ok())
-    })?;
-    Some((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
 fn date_ms(s: &str) -> Option<i64> {
     let date = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)
@@ -131,7 +116,7 @@ fn created_range<'a>(
 ) -> (Option<i64>, Option<i64>) {
     let mut one = |name: &'a str| {
         let v = first(params, name)?;
-        date_time_ms(v).or_else(|| {
+        crate::timefmt::parse(v).or_else(|| {
             bad.push(name);
             None
         })
@@ -361,24 +346,27 @@ mod tests {
     #[test]
     fn dates_as_java_reads_them() {
         assert_eq!(
-            date_time_ms("2015-08-13T12:35:00Z"),
+            crate::timefmt::parse("2015-08-13T12:35:00Z"),
             Some(1_439_469_300_000)
         );
         assert_eq!(
-            date_time_ms("2015-08-13T13:35:00+01:00"),
+            crate::timefmt::parse("2015-08-13T13:35:00+01:00"),
             Some(1_439_469_300_000)
         );
-        assert_eq!(date_time_ms("2015-08-13T12:35Z"), Some(1_439_469_300_000));
         assert_eq!(
-            date_time_ms("2015-08-13T12:35:00.123Z"),
+            crate::timefmt::parse("2015-08-13T12:35Z"),
+            Some(1_439_469_300_000)
+        );
+        assert_eq!(
+            crate::timefmt::parse("2015-08-13T12:35:00.123Z"),
             Some(1_439_469_300_123)
         );
         assert_eq!(
-            date_time_ms("2015-08-13T12:35:00Z[UTC]"),
+            crate::timefmt::parse("2015-08-13T12:35:00Z[UTC]"),
             Some(1_439_469_300_000)
         );
-        assert_eq!(date_time_ms("2015-08-13T12:35:00"), None);
-        assert_eq!(date_time_ms("2015-08-13"), None);
+        assert_eq!(crate::timefmt::parse("2015-08-13T12:35:00"), None);
+        assert_eq!(crate::timefmt::parse("2015-08-13"), None);
         assert_eq!(date_ms("2015-08-13"), Some(1_439_424_000_000));
         assert_eq!(date_ms("2015-13-01"), None);
     }

@@ -45,6 +45,9 @@ pub struct Service {
     pub disabled: bool,
     /// What the card page accepts and asks for.
     pub cards: CardSettings,
+    /// How far a test service's clock is ahead of the node's (the control API moves it;
+    /// always 0 for live services): every time of its payments is taken from it.
+    pub clock_offset_ms: i64,
 }
 
 /// Which card types a service takes.
@@ -187,6 +190,15 @@ impl Service {
             zero_amount_enabled: false,
             disabled: false,
             cards: CardSettings::default(),
+            clock_offset_ms: 0,
+        }
+    }
+
+    /// The service's own clock: the node's, moved by the service's offset.
+    pub fn clock<'a>(&self, node: &'a dyn crate::clock::Clock) -> crate::clock::Offset<'a> {
+        crate::clock::Offset {
+            base: node,
+            offset_ms: self.clock_offset_ms,
         }
     }
 

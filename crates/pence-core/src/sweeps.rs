@@ -5,7 +5,7 @@
 use crate::clock::Clock;
 use crate::ledger::{EventKind, LedgerEvent, Record};
 use crate::payment::{AuthorisationMode, PaymentRecord};
-use crate::ports::{Store, StoreError};
+use crate::ports::{Scope, Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::Failure;
 use crate::status::Status;
@@ -28,7 +28,7 @@ pub const STUCK_AFTER_MS: i64 = 60 * 1000;
 pub const REFUND_RESULT_MS: i64 = 1000;
 
 /// How much one round did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Swept {
     /// Authorisations finished after their answer was lost.
     pub resumed: usize,
@@ -48,25 +48,59 @@ pub struct Swept {
     pub frozen: usize,
 }
 
-/// One round of every sweep.
+/// One round of every sweep: one for the services on the node's clock, then one for each
+/// service whose clock is moved, on its own clock (the control API's clock; issue 15).
 pub async fn run_once(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
 ) -> Result<Swept, Failure> {
+    let mut swept = round(store, clock, psp, Scope::NodeClock).await?;
+    for (service_id, offset_ms) in store.moved_clocks().await? {
+        let moved = crate::clock::Offset {
+            base: clock,
+            offset_ms,
+        };
+        swept += round(store, &moved, psp, Scope::Service(&service_id)).await?;
+    }
+    swept.frozen = freeze(store).await?;
+    Ok(swept)
+}
+
+/// One round of the sweeps that follow a clock, for the services of `scope`.
+pub async fn round(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
+) -> Result<Swept, Failure> {
     Ok(Swept {
-        resumed: resume_authorisations(store, clock, psp).await?,
-        recurring: crate::recurring::authorise_queued(store, clock, psp).await?,
-        captured: capture(store, clock, psp).await?,
-        expired: expire(store, clock, psp).await?,
-        refunds: refunds(store, clock, psp).await?,
-        settled: settle(store, clock).await?,
-        disputes: disputes(store, clock, psp).await?,
+        resumed: resume_authorisations(store, clock, psp, scope).await?,
+        recurring: crate::recurring::authorise_queued(store, clock, psp, scope).await?,
+        captured: capture(store, clock, psp, scope).await?,
+        expired: expire(store, clock, psp, scope).await?,
+        refunds: refunds(store, clock, psp, scope).await?,
+        settled: settle(store, clock, scope).await?,
+        disputes: disputes(store, clock, psp, scope).await?,
         keys_forgotten: store
-            .purge_idempotency_keys(clock.now_ms() - crate::idempotency::WINDOW_MS)
+            .purge_idempotency_keys(scope, clock.now_ms() - crate::idempotency::WINDOW_MS)
             .await? as usize,
-        frozen: freeze(store).await?,
+        frozen: 0,
     })
+}
+
+impl std::ops::AddAssign for Swept {
+    fn add_assign(&mut self, o: Swept) {
+        self.resumed += o.resumed;
+        self.recurring += o.recurring;
+        self.captured += o.captured;
+        self.expired += o.expired;
+        self.refunds += o.refunds;
+        self.settled += o.settled;
+        self.disputes += o.disputes;
+        self.keys_forgotten += o.keys_forgotten;
+        self.frozen += o.frozen;
+    }
 }
 
 /// Payments one freezing batch takes: small, as each batch shares a commit with API writes.
@@ -93,14 +127,16 @@ pub async fn freeze(store: &dyn Store) -> Result<usize, Failure> {
 /// longer than `STUCK_AFTER_MS` are asked about again (`journey::resume_authorisation`,
 /// `recurring::authorise`, `usecases::moto::resume`).
 /// The journey's own conditional write settles a race with an answer that does arrive.
-pub async fn resume_authorisations(
+async fn resume_authorisations(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
 ) -> Result<usize, Failure> {
     use Status::*;
     let stuck = store
         .due_payments(
+            scope,
             &[AuthorisationReady, Authorisation3dsReady],
             i64::MAX,
             clock.now_ms() - STUCK_AFTER_MS + 1,
@@ -129,14 +165,15 @@ pub async fn resume_authorisations(
 
 /// Raises the disputes the provider announced at capture once they are due, then moves
 /// every dispute whose next step is due along its lifecycle (`dispute::advanced`).
-pub async fn disputes(
+async fn disputes(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
 ) -> Result<usize, Failure> {
     let now = clock.now_ms();
     let mut done = 0;
-    for p in store.dispute_due_payments(now + 1, BATCH).await? {
+    for p in store.dispute_due_payments(scope, now + 1, BATCH).await? {
         let Some(plan) = psp.dispute(&p) else {
             continue;
         };
@@ -149,7 +186,7 @@ pub async fn disputes(
             Err(e) => return Err(e.into()),
         }
     }
-    for d in store.due_disputes(now + 1, BATCH).await? {
+    for d in store.due_disputes(scope, now + 1, BATCH).await? {
         let Some((next, kind)) = crate::dispute::advanced(&d, clock.now_ms()) else {
             continue;
         };
@@ -171,9 +208,9 @@ pub async fn disputes(
 
 /// The sandbox "pays out" captured payments a day after capture: the payment gets its
 /// `settlement_summary.settled_date`, recorded once with a PAYMENT_SETTLED event.
-pub async fn settle(store: &dyn Store, clock: &dyn Clock) -> Result<usize, Failure> {
+async fn settle(store: &dyn Store, clock: &dyn Clock, scope: Scope<'_>) -> Result<usize, Failure> {
     let due = store
-        .unsettled_payments(clock.now_ms() - SETTLE_AFTER_MS + 1, BATCH)
+        .unsettled_payments(scope, clock.now_ms() - SETTLE_AFTER_MS + 1, BATCH)
         .await?;
     let mut done = 0;
     for p in due {
@@ -190,13 +227,14 @@ pub async fn settle(store: &dyn Store, clock: &dyn Clock) -> Result<usize, Failu
 }
 
 /// Records the provider's result of refunds it left pending.
-pub async fn refunds(
+async fn refunds(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
 ) -> Result<usize, Failure> {
     let due = store
-        .submitted_refunds(clock.now_ms() - REFUND_RESULT_MS + 1, BATCH)
+        .submitted_refunds(scope, clock.now_ms() - REFUND_RESULT_MS + 1, BATCH)
         .await?;
     let mut done = 0;
     for refund in due {
@@ -221,14 +259,16 @@ pub async fn refunds(
 /// or CAPTURE QUEUED → CAPTURE READY (stored before asking the
 /// provider) → CAPTURED, recording when capture was submitted and confirmed. A payment left
 /// in CAPTURE READY by a crash is finished by the next round.
-pub async fn capture(
+async fn capture(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
 ) -> Result<usize, Failure> {
     use Status::*;
     let due = store
         .due_payments(
+            scope,
             &[
                 CaptureApproved,
                 CaptureApprovedRetry,
@@ -293,15 +333,17 @@ fn overdue(p: &PaymentRecord, now: i64) -> bool {
 
 /// Expires unfinished payments (failed, P0020): before authorisation straight to EXPIRED;
 /// after it through EXPIRE CANCEL READY and the provider's void.
-pub async fn expire(
+async fn expire(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    scope: Scope<'_>,
 ) -> Result<usize, Failure> {
     use Status::*;
     let now = clock.now_ms();
     let mut due = store
         .due_payments(
+            scope,
             &[
                 Created,
                 EnteringCardDetails,
@@ -319,6 +361,7 @@ pub async fn expire(
     due.extend(
         store
             .due_payments(
+                scope,
                 &[AwaitingCaptureRequest],
                 now - CAPTURE_WAIT_MS + 1,
                 now - RECENT_MS + 1,

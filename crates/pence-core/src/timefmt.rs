@@ -21,6 +21,30 @@ pub fn date(ms: i64) -> String {
     at(ms).format(DATE).unwrap_or_default()
 }
 
+/// A date and time as GOV.UK Pay's searches take one (Java's ISO_ZONED_DATE_TIME), in
+/// epoch milliseconds.
+pub fn parse(s: &str) -> Option<i64> {
+    // Java's ISO_ZONED_DATE_TIME: seconds optional, an offset required, a [zone] suffix allowed.
+    let s = s.split('[').next().unwrap_or(s);
+    let parsed = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .or_else(|| {
+            let t = s.find('T')?;
+            let rest = &s[t + 1..];
+            let zone = rest.find(['Z', 'z', '+', '-'])?;
+            (rest[..zone].len() == 5)
+                .then(|| format!("{}:00{}", &s[..t + 1 + zone], &rest[zone..]))
+                .and_then(|with_seconds| {
+                    time::OffsetDateTime::parse(
+                        &with_seconds,
+                        &time::format_description::well_known::Rfc3339,
+                    )
+                    .ok()
+                })
+        })?;
+    Some((parsed.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -45,6 +45,13 @@ impl AuthCache {
             .map(|(_, s)| s.clone())
     }
 
+    /// Forgets every key of `service_id`, so its next request reads the service afresh (its
+    /// clock was just moved).
+    pub(crate) fn forget_service(&self, service_id: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, (_, s)| s.id != service_id);
+    }
+
     fn remember(&self, key: &str, service: Arc<Service>) {
         if self.ttl.is_zero() {
             return;

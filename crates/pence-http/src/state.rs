@@ -65,11 +65,11 @@ impl AppState {
         }))
     }
 
-    /// What the paying user's journey runs on.
-    pub(crate) fn journey(&self) -> pence_core::journey::Deps<'_> {
+    /// What the paying user's journey runs on, on `clock` (the payment's service's).
+    pub(crate) fn journey<'a>(&'a self, clock: &'a dyn Clock) -> pence_core::journey::Deps<'a> {
         pence_core::journey::Deps {
             store: self.store.as_ref(),
-            clock: self.clock.as_ref(),
+            clock,
             psp: self.psp.as_ref(),
         }
     }

@@ -35,6 +35,10 @@ const SQLITE: &[(i64, &str)] = &[
         17,
         include_str!("migrations/common/0017_frozen_payments.sql"),
     ),
+    (
+        18,
+        include_str!("migrations/common/0018_service_clocks.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -65,6 +69,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         17,
         include_str!("migrations/common/0017_frozen_payments.sql"),
+    ),
+    (
+        18,
+        include_str!("migrations/common/0018_service_clocks.sql"),
     ),
 ];
 

@@ -10,6 +10,7 @@ use pence_core::ledger::{EventKind, LedgerEvent, Record};
 use pence_core::payment::CardDetails;
 use pence_core::payment::{AuthorisationMode, Language, PaymentRecord, Prefilled};
 use pence_core::ports::prelude::*;
+use pence_core::ports::Scope;
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
 use pence_core::status::Status;
 use pence_core::StoreError;
@@ -391,6 +392,7 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
         async move {
             store
                 .due_payments(
+                    Scope::NodeClock,
                     &[Status::Created, Status::EnteringCardDetails],
                     created_before,
                     updated_before,
@@ -412,6 +414,57 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
         vec![old.id.clone(), young.id.clone()]
     );
     assert!(due(i64::MAX, old.updated_ms).await.is_empty());
+
+    // A test service whose clock is moved has rounds of its own; a live one cannot move.
+    let moved = service(false);
+    store.insert_service(&moved).await.unwrap();
+    let mut theirs = payment(&moved.id);
+    theirs.created_ms = old.created_ms - 1;
+    store
+        .insert_payment(&theirs, &created(&theirs))
+        .await
+        .unwrap();
+    assert_eq!(due(i64::MAX, i64::MAX).await.len(), 3, "not moved yet");
+    assert!(store.set_clock_offset(&moved.id, 60_000).await.unwrap());
+    assert_eq!(
+        store.moved_clocks().await.unwrap(),
+        vec![(moved.id.clone(), 60_000)]
+    );
+    assert_eq!(
+        store
+            .service(&moved.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .clock_offset_ms,
+        60_000
+    );
+    assert_eq!(due(i64::MAX, i64::MAX).await.len(), 2, "the node's round");
+    let own = store
+        .due_payments(
+            Scope::Service(&moved.id),
+            &[Status::Created],
+            i64::MAX,
+            i64::MAX,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.iter().map(|p| &p.id).collect::<Vec<_>>(), [&theirs.id]);
+    let live = service(true);
+    store.insert_service(&live).await.unwrap();
+    assert!(!store.set_clock_offset(&live.id, 60_000).await.unwrap());
+    // A settings update keeps the clock.
+    store.update_service(&moved).await.unwrap();
+    assert_eq!(
+        store
+            .service(&moved.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .clock_offset_ms,
+        60_000
+    );
     store.close().await;
 }
 

@@ -7,7 +7,9 @@ use pence_core::clock::AdjustableClock;
 use pence_core::journey::Deps;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
-use pence_core::usecases::sandbox::{self, PayRequest, SandboxRefusal};
+use pence_core::service::Service;
+use pence_core::timefmt;
+use pence_core::usecases::sandbox::{self, ClockMove, PayRequest, SandboxRefusal};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -45,6 +47,21 @@ pub enum SandboxCommand {
     Abandon { payment_id: String },
     /// Press "Cancel payment" on a payment's card page.
     Cancel { payment_id: String },
+    /// Show a test service's clock, or move it (then its sweeps run on the new time).
+    Clock {
+        /// The test service (default: the first sandbox test service).
+        #[arg(long)]
+        service: Option<String>,
+        /// Move it forward this many seconds.
+        #[arg(long, conflicts_with_all = ["to", "reset"])]
+        advance: Option<i64>,
+        /// Move it forward to this time (e.g. 2026-12-24T09:00:00Z).
+        #[arg(long, conflicts_with = "reset")]
+        to: Option<String>,
+        /// Back to real time.
+        #[arg(long)]
+        reset: bool,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -56,25 +73,21 @@ pub enum ThreeDs {
 pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()> {
     let store = existing_store(settings).await?;
     let store: &dyn Store = store.as_ref();
-    let clock = AdjustableClock::default();
+    let node = AdjustableClock::default();
     let deps = Deps {
         store,
-        clock: &clock,
+        clock: &node,
         psp: &pence_psp::Sandbox,
     };
-    let id = match &cmd {
-        SandboxCommand::Pay { payment_id, .. }
-        | SandboxCommand::Abandon { payment_id }
-        | SandboxCommand::Cancel { payment_id } => payment_id.clone(),
-    };
-    let found = pence_core::journey::payment(store, &id).await?;
-    let service = match found {
-        Some(p) => store.service(&p.service_id).await?,
-        None => None,
-    }
-    .with_context(|| format!("no payment {id}"))?;
-    let done = match cmd {
+    match cmd {
+        SandboxCommand::Clock {
+            service,
+            advance,
+            to,
+            reset,
+        } => clock(store, service, advance, to, reset).await,
         SandboxCommand::Pay {
+            payment_id,
             card,
             three_ds,
             no_confirm,
@@ -82,8 +95,8 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             expiry,
             cvc,
             email,
-            ..
         } => {
+            let service = service_of(store, &payment_id).await?;
             let request = PayRequest {
                 card_number: card,
                 cardholder_name,
@@ -94,11 +107,38 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
                 three_ds_passes: three_ds == ThreeDs::Pass,
                 confirm: !no_confirm,
             };
-            sandbox::pay(deps, &service, &id, &request).await
+            let done = sandbox::pay(deps, &service, &payment_id, &request).await;
+            report(store, &payment_id, done).await
         }
-        SandboxCommand::Abandon { .. } => sandbox::abandon(deps, &service, &id).await,
-        SandboxCommand::Cancel { .. } => sandbox::cancel(deps, &service, &id).await,
+        SandboxCommand::Abandon { payment_id } => {
+            let service = service_of(store, &payment_id).await?;
+            let done = sandbox::abandon(deps, &service, &payment_id).await;
+            report(store, &payment_id, done).await
+        }
+        SandboxCommand::Cancel { payment_id } => {
+            let service = service_of(store, &payment_id).await?;
+            let done = sandbox::cancel(deps, &service, &payment_id).await;
+            report(store, &payment_id, done).await
+        }
+    }
+}
+
+/// The service a payment belongs to.
+async fn service_of(store: &dyn Store, id: &str) -> anyhow::Result<Service> {
+    let found = pence_core::journey::payment(store, id).await?;
+    let service = match found {
+        Some(p) => store.service(&p.service_id).await?,
+        None => None,
     };
+    service.with_context(|| format!("no payment {id}"))
+}
+
+/// What the paying user's step did, or why it was refused.
+async fn report(
+    store: &dyn Store,
+    id: &str,
+    done: Result<PaymentRecord, Failure>,
+) -> anyhow::Result<()> {
     match done {
         Ok(p) => {
             println!("{}", summary(&p));
@@ -108,7 +148,7 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             bail!("no payment {id} in a test service (live services have no sandbox)")
         }
         Err(Failure::Refused(Refusal::Sandbox(SandboxRefusal::CardDetails(problems)))) => {
-            let language = pence_core::journey::payment(store, &id)
+            let language = pence_core::journey::payment(store, id)
                 .await?
                 .map_or(pence_core::payment::Language::En, |p| p.language);
             for (field, problem) in problems {
@@ -135,4 +175,62 @@ fn summary(p: &PaymentRecord) -> String {
         ),
         _ => format!("payment {}: {} ({})", p.id, state.status, p.status),
     }
+}
+
+/// `pence sandbox clock`: shows the service's time, or moves it and says what its sweeps did.
+async fn clock(
+    store: &dyn Store,
+    service: Option<String>,
+    advance: Option<i64>,
+    to: Option<String>,
+    reset: bool,
+) -> anyhow::Result<()> {
+    let service = match service {
+        Some(id) => id,
+        None => {
+            pence_core::usecases::default_service(store)
+                .await?
+                .context("no sandbox test service: name one with --service")?
+                .id
+        }
+    };
+    let node = AdjustableClock::default();
+    let how = match (advance, to, reset) {
+        (Some(seconds), _, _) => Some(ClockMove::Advance {
+            ms: seconds.saturating_mul(1000),
+        }),
+        (_, Some(to), _) => Some(ClockMove::To {
+            now_ms: timefmt::parse(&to).with_context(|| {
+                format!("--to {to}: not a date and time like 2026-12-24T09:00:00Z")
+            })?,
+        }),
+        (_, _, true) => Some(ClockMove::Reset),
+        _ => None,
+    };
+    let answer = match how {
+        None => sandbox::clock(store, &node, &service)
+            .await
+            .map(|t| (t, None)),
+        Some(how) => sandbox::move_clock(store, &node, &pence_psp::Sandbox, &service, how)
+            .await
+            .map(|(t, swept)| (t, Some(swept))),
+    };
+    let (time, swept) = match answer {
+        Ok(done) => done,
+        Err(Failure::Refused(Refusal::NotFound)) => bail!("no test service {service}"),
+        Err(Failure::Refused(Refusal::Sandbox(r))) => bail!("{r}"),
+        Err(e) => return Err(e.into()),
+    };
+    println!(
+        "service {service}: {} ({} s ahead of real time)",
+        timefmt::date_time(time.now_ms),
+        time.offset_ms / 1000
+    );
+    if let Some(s) = swept {
+        println!(
+            "swept: {} captured, {} expired, {} paid out, {} refunds, {} disputes, {} agreement payments",
+            s.captured, s.expired, s.settled, s.refunds, s.disputes, s.recurring
+        );
+    }
+    Ok(())
 }

@@ -445,7 +445,11 @@ async fn card_numbers_stay_out_of_logs_and_database() {
         .await
         .unwrap();
     assert_eq!(typed_as_number.status(), 400);
-    assert!(!typed_as_number.text().await.unwrap().contains("4917610000000000003"));
+    assert!(!typed_as_number
+        .text()
+        .await
+        .unwrap()
+        .contains("4917610000000000003"));
     let paid = api
         .post(&pay)
         .bearer_auth(&key)
@@ -467,7 +471,15 @@ async fn card_numbers_stay_out_of_logs_and_database() {
     let third = third["payment_id"].as_str().unwrap();
     let said = ok(
         &db.url,
-        &["sandbox", "pay", third, "--card", "4988080000000000", "--cvc", "321"],
+        &[
+            "sandbox",
+            "pay",
+            third,
+            "--card",
+            "4988080000000000",
+            "--cvc",
+            "321",
+        ],
     );
     assert!(said.contains("success"), "{said}");
 
@@ -814,4 +826,56 @@ async fn payments_at_a_terminal() {
     assert!(!list_help.contains("--listen") && !list_help.contains("--no-rate-limits"));
     assert!(list_help.contains("--database"), "{list_help}");
     server.stop().await;
+}
+
+pence_testkit::engine_tests!(a_test_service_clock_from_the_command_line);
+/// `pence sandbox clock`: shown, moved forward (by seconds, to a time), refused backwards and
+/// for live services, reset.
+async fn a_test_service_clock_from_the_command_line(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let url = db.url.as_str();
+    ok(url, &["migrate"]);
+    let id = ok(url, &["service", "create", "--name", "Permits"]);
+    let id = id.trim_end();
+    let live = ok(url, &["service", "create", "--name", "Live one", "--live"]);
+    let shown = ok(url, &["sandbox", "clock", "--service", id]);
+    assert!(shown.contains("(0 s ahead of real time)"), "{shown}");
+    let moved = ok(
+        url,
+        &["sandbox", "clock", "--service", id, "--advance", "3600"],
+    );
+    assert!(moved.contains("(3600 s ahead"), "{moved}");
+    assert!(moved.contains("swept: 0 captured"), "{moved}");
+    let (code, _, stderr) = pence(url, &["sandbox", "clock", "--service", id, "--advance=-5"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("only moves forward"), "{stderr}");
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "sandbox",
+            "clock",
+            "--service",
+            id,
+            "--to",
+            "2020-01-01T00:00:00Z",
+        ],
+    );
+    assert_ne!(code, 0, "{stderr}");
+    let moved = ok(
+        url,
+        &[
+            "sandbox",
+            "clock",
+            "--service",
+            id,
+            "--to",
+            "2099-01-01T00:00:00Z",
+        ],
+    );
+    assert!(moved.contains("2099-01-01T00:00:00.000Z"), "{moved}");
+    let (code, _, stderr) = pence(url, &["sandbox", "clock", "--service", live.trim_end()]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no test service"), "{stderr}");
+    let reset = ok(url, &["sandbox", "clock", "--service", id, "--reset"]);
+    assert!(reset.contains("(0 s ahead of real time)"), "{reset}");
 }

@@ -55,6 +55,12 @@ pub async fn authorise(deps: Deps<'_>, signer: &TokenSigner, body: &Value) -> Re
         .service(&payment.service_id)
         .await?
         .ok_or(Failure::Refused(Refusal::NotFound))?;
+    // From here on the payment's changes are dated by its service's clock.
+    let clock = service.clock(deps.clock);
+    let deps = Deps {
+        clock: &clock,
+        ..deps
+    };
     let info = match moto_api::check_card(&request.card_number, &service.cards) {
         Ok(info) => info,
         Err(rejection) => {

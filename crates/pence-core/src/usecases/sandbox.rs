@@ -21,6 +21,8 @@ pub enum SandboxRefusal {
     NotAwaitingCard { status: Status },
     /// The card page would show these errors.
     CardDetails(Vec<(Field, Problem)>),
+    /// A service's clock only moves forward (or back to the node's time).
+    ClockBackwards,
 }
 
 /// A billing address as the sandbox's paying user types it.
@@ -75,6 +77,9 @@ impl std::fmt::Display for SandboxRefusal {
                 status.external().status
             ),
             SandboxRefusal::CardDetails(_) => f.write_str("The card page refused the card details"),
+            SandboxRefusal::ClockBackwards => {
+                f.write_str("The clock only moves forward (DELETE it to go back to real time)")
+            }
         }
     }
 }
@@ -168,6 +173,8 @@ fn typed(p: &PaymentRecord, service: &Service, req: &PayRequest, clock: &dyn Clo
     f
 }
 
+/// Each of these runs on the service's own clock (`deps.clock` is the node's).
+///
 /// Pays: opens the card page, submits the card (refused as the page would refuse it),
 /// answers a 3-D Secure challenge, and confirms unless told not to. Answers the payment as
 /// it then is (declined, at the confirm page, or confirmed).
@@ -177,6 +184,11 @@ pub async fn pay(
     id: &str,
     req: &PayRequest,
 ) -> Result<PaymentRecord, Failure> {
+    let clock = service.clock(deps.clock);
+    let deps = Deps {
+        clock: &clock,
+        ..deps
+    };
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     if p.status != Status::EnteringCardDetails {
         return Err(refused(SandboxRefusal::NotAwaitingCard {
@@ -206,6 +218,11 @@ pub async fn abandon(
     service: &Service,
     id: &str,
 ) -> Result<PaymentRecord, Failure> {
+    let clock = service.clock(deps.clock);
+    let deps = Deps {
+        clock: &clock,
+        ..deps
+    };
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     if p.status != Status::EnteringCardDetails {
         return Err(refused(SandboxRefusal::NotAwaitingCard {
@@ -217,6 +234,11 @@ pub async fn abandon(
 
 /// The user presses "Cancel payment" on the card page or the confirm page.
 pub async fn cancel(deps: Deps<'_>, service: &Service, id: &str) -> Result<PaymentRecord, Failure> {
+    let clock = service.clock(deps.clock);
+    let deps = Deps {
+        clock: &clock,
+        ..deps
+    };
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     use Status::*;
     if !matches!(
@@ -228,4 +250,86 @@ pub async fn cancel(deps: Deps<'_>, service: &Service, id: &str) -> Result<Payme
         }));
     }
     Ok(journey::user_cancel(deps, &p.id).await?.unwrap_or(p))
+}
+
+/// A test service's time: the node's, `offset_ms` ahead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceTime {
+    pub now_ms: i64,
+    pub offset_ms: i64,
+}
+
+/// How a test service's clock is moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMove {
+    /// Forward by this much.
+    Advance { ms: i64 },
+    /// Forward to this time.
+    To { now_ms: i64 },
+    /// Back to the node's time.
+    Reset,
+}
+
+/// Sweep rounds run for a service right after its clock moves, so the caller sees what the
+/// move caused (capture, then settlement, then a dispute...) when the call returns.
+const ROUNDS_AFTER_A_MOVE: usize = 10;
+
+/// A test service's time, read afresh (another node may have moved it).
+pub async fn clock(
+    store: &dyn crate::ports::Store,
+    node: &dyn Clock,
+    service_id: &str,
+) -> Result<ServiceTime, Failure> {
+    let service = store
+        .service(service_id)
+        .await?
+        .filter(|s| !s.live)
+        .ok_or(Failure::Refused(Refusal::NotFound))?;
+    Ok(ServiceTime {
+        now_ms: service.clock(node).now_ms(),
+        offset_ms: service.clock_offset_ms,
+    })
+}
+
+/// Moves a test service's clock (stored, so every node agrees), then runs its sweeps on the
+/// new time until they have nothing left to do; answers the new time and what they did.
+pub async fn move_clock(
+    store: &dyn crate::ports::Store,
+    node: &dyn Clock,
+    psp: &dyn crate::psp::PaymentProvider,
+    service_id: &str,
+    how: ClockMove,
+) -> Result<(ServiceTime, crate::sweeps::Swept), Failure> {
+    let before = clock(store, node, service_id).await?;
+    let offset_ms = match how {
+        ClockMove::Advance { ms } if ms >= 0 => before.offset_ms.saturating_add(ms),
+        ClockMove::To { now_ms } if now_ms >= before.now_ms => {
+            before.offset_ms + (now_ms - before.now_ms)
+        }
+        ClockMove::Reset => 0,
+        _ => return Err(refused(SandboxRefusal::ClockBackwards)),
+    };
+    if !store.set_clock_offset(service_id, offset_ms).await? {
+        return Err(Refusal::NotFound.into());
+    }
+    let moved = crate::clock::Offset {
+        base: node,
+        offset_ms,
+    };
+    let scope = if offset_ms == 0 {
+        crate::ports::Scope::NodeClock
+    } else {
+        crate::ports::Scope::Service(service_id)
+    };
+    let mut swept = crate::sweeps::Swept::default();
+    for _ in 0..ROUNDS_AFTER_A_MOVE {
+        let round = crate::sweeps::round(store, &moved, psp, scope).await?;
+        if round == crate::sweeps::Swept::default() {
+            break;
+        }
+        swept += round;
+    }
+    // The time it was moved to (the node's clock has gone on a little since).
+    let now_ms = before.now_ms + (offset_ms - before.offset_ms);
+    Ok((ServiceTime { now_ms, offset_ms }, swept))
 }

@@ -23,10 +23,14 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, Problem> {
     let json = json_body(&headers, body, CREATE_AGREEMENT).await?;
-    let agreement =
-        usecases::create_agreement(state.store.as_ref(), state.clock.as_ref(), &service, &json)
-            .await
-            .at(CREATE_AGREEMENT)?;
+    let agreement = usecases::create_agreement(
+        state.store.as_ref(),
+        &service.clock(state.clock.as_ref()),
+        &service,
+        &json,
+    )
+    .await
+    .at(CREATE_AGREEMENT)?;
     Ok((StatusCode::CREATED, Json(present::agreement(&agreement))).into_response())
 }
 
@@ -48,9 +52,14 @@ pub(crate) async fn cancel(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let id = path_id(path, CANCEL_AGREEMENT)?;
-    usecases::cancel_agreement(state.store.as_ref(), state.clock.as_ref(), &service, &id)
-        .await
-        .at(CANCEL_AGREEMENT)?;
+    usecases::cancel_agreement(
+        state.store.as_ref(),
+        &service.clock(state.clock.as_ref()),
+        &service,
+        &id,
+    )
+    .await
+    .at(CANCEL_AGREEMENT)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

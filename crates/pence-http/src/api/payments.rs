@@ -133,7 +133,7 @@ pub(crate) async fn create(
     let key = idempotency_key(&headers).map_err(Problem)?;
     let created = usecases::create_payment(
         state.store.as_ref(),
-        state.clock.as_ref(),
+        &service.clock(state.clock.as_ref()),
         &service,
         &json,
         key,
@@ -167,7 +167,7 @@ pub(crate) async fn cancel(
     let payment_id = path_id(path, CANCEL_PAYMENT)?;
     usecases::cancel_payment(
         state.store.as_ref(),
-        state.clock.as_ref(),
+        &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
         &service,
         &payment_id,
@@ -198,7 +198,7 @@ pub(crate) async fn capture(
     let payment_id = path_id(path, CAPTURE_PAYMENT)?;
     usecases::capture_payment(
         state.store.as_ref(),
-        state.clock.as_ref(),
+        &service.clock(state.clock.as_ref()),
         &service,
         &payment_id,
     )

@@ -25,7 +25,7 @@ pub(crate) async fn create(
     let json = json_body(&headers, body, CREATE_REFUND).await?;
     let refund = usecases::create_refund(
         state.store.as_ref(),
-        state.clock.as_ref(),
+        &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
         &service,
         &payment_id,

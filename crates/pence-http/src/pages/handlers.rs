@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use bytes::Bytes;
 use pence_core::card::{self, countries, CardForm};
+use pence_core::clock::Clock;
 use pence_core::journey;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::Failure;
@@ -344,7 +345,8 @@ pub async fn card_submit(
         if stage(&p) != Stage::CardDetails {
             return Ok(onward(&p));
         }
-        let ctx = card::form::Context::at(&service.cards, state.clock.now_ms());
+        let clock = service.clock(state.clock.as_ref());
+        let ctx = card::form::Context::at(&service.cards, clock.now_ms());
         let valid = match card::form::validate(&form, &ctx) {
             Ok(valid) => valid,
             Err(problems) => {
@@ -367,7 +369,7 @@ pub async fn card_submit(
                 ));
             }
         };
-        settled(journey::submit_card(state.journey(), &p.id, &valid, &service.cards).await)
+        settled(journey::submit_card(state.journey(&clock), &p.id, &valid, &service.cards).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -414,7 +416,7 @@ pub async fn three_ds_submit(
         result: String,
     }
     let go = async {
-        let (session, p, _) = journey_of(&state, &jar, id).await?;
+        let (session, p, service) = journey_of(&state, &jar, id).await?;
         let form: Form = form(&body, &session, &p)?;
         if stage(&p) != Stage::ThreeDs {
             return Ok(onward(&p));
@@ -433,7 +435,8 @@ pub async fn three_ds_submit(
             ));
         }
         let passed = form.result == "pass";
-        settled(journey::three_ds_result(state.journey(), &p.id, passed).await)
+        let clock = service.clock(state.clock.as_ref());
+        settled(journey::three_ds_result(state.journey(&clock), &p.id, passed).await)
     };
     go.await.unwrap_or_else(|e: Response| e)
 }
@@ -508,11 +511,12 @@ async fn press(
     button: Button,
 ) -> Response {
     let go = async {
-        let (session, p, _) = journey_of(state, jar, id).await?;
+        let (session, p, service) = journey_of(state, jar, id).await?;
         check_csrf(body, &session, &p)?;
+        let clock = service.clock(state.clock.as_ref());
         let after = match button {
-            Button::Confirm => journey::confirm(state.journey(), &p.id).await,
-            Button::Cancel => journey::user_cancel(state.journey(), &p.id).await,
+            Button::Confirm => journey::confirm(state.journey(&clock), &p.id).await,
+            Button::Cancel => journey::user_cancel(state.journey(&clock), &p.id).await,
         };
         settled(after)
     };

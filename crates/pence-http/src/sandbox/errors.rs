@@ -44,6 +44,9 @@ impl SandboxProblem {
             Failure::Refused(Refusal::NotFound) => SandboxProblem::not_found(),
             Failure::Refused(Refusal::Sandbox(r)) => {
                 let mut problem = SandboxProblem::new(StatusCode::CONFLICT, r.to_string());
+                if r == SandboxRefusal::ClockBackwards {
+                    problem.status = StatusCode::UNPROCESSABLE_ENTITY;
+                }
                 if let SandboxRefusal::CardDetails(problems) = r {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                     let errors = problems

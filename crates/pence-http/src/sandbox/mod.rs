@@ -4,13 +4,14 @@
 //! answered 404, so nothing here exists for live money. Calls are not rate limited: a test
 //! suite's control calls must not use up the limits its API calls are testing.
 
+mod clock;
 mod errors;
 mod pay;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth;
@@ -21,6 +22,10 @@ pub(crate) use errors::SandboxProblem;
 /// The control API's routes, to be nested under `/sandbox/v1`.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
+        .route(
+            "/clock",
+            get(clock::get).post(clock::advance).delete(clock::reset),
+        )
         .route("/payments/{payment_id}/pay", post(pay::pay))
         .route("/payments/{payment_id}/abandon", post(pay::abandon))
         .route("/payments/{payment_id}/cancel", post(pay::cancel))

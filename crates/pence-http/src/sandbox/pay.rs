@@ -109,7 +109,14 @@ pub(crate) async fn pay(
         Err(e) => return SandboxProblem::bad_body(without_values(&e)).into_response(),
     };
     let request = sandbox::PayRequest::from(body);
-    match sandbox::pay(state.journey(), &authed.0, &id, &request).await {
+    match sandbox::pay(
+        state.journey(state.clock.as_ref()),
+        &authed.0,
+        &id,
+        &request,
+    )
+    .await
+    {
         Ok(p) => payment_response(&state, StatusCode::OK, &p),
         Err(f) => {
             let language = language(&state, &authed, &id).await;
@@ -151,8 +158,12 @@ async fn choose(
         return SandboxProblem::not_found().into_response();
     };
     let done = match choice {
-        Choice::Abandon => sandbox::abandon(state.journey(), &authed.0, &id).await,
-        Choice::Cancel => sandbox::cancel(state.journey(), &authed.0, &id).await,
+        Choice::Abandon => {
+            sandbox::abandon(state.journey(state.clock.as_ref()), &authed.0, &id).await
+        }
+        Choice::Cancel => {
+            sandbox::cancel(state.journey(state.clock.as_ref()), &authed.0, &id).await
+        }
     };
     match done {
         Ok(p) => payment_response(&state, StatusCode::OK, &p),

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use pence_core::dispute::{DisputeRecord, DisputeStatus};
 use pence_core::ledger::Record;
 use pence_core::payment::PaymentRecord;
+use pence_core::ports::Scope;
 use pence_core::search::DisputeFilter;
 use pence_core::{DisputeStore, StoreError};
 
@@ -57,16 +58,15 @@ fn dispute_from(mut r: Row) -> Result<DisputeRecord, StoreError> {
 impl DisputeStore for SqlStore {
     async fn dispute_due_payments(
         &self,
+        scope: Scope<'_>,
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM payments WHERE dispute_due_ms IS NOT NULL AND dispute_due_ms < $1 \
-             ORDER BY dispute_due_ms LIMIT $2",
-            *PAYMENT_COLUMNS
-        );
-        self.read(&sql, vals![before_ms, i64::from(limit)], payment_from)
-            .await
+        let mut w = Where::new("dispute_due_ms < ?", before_ms.into());
+        w.sql.push_str(" AND dispute_due_ms IS NOT NULL");
+        w.add_scope(scope);
+        let (sql, params) = w.select(&PAYMENT_COLUMNS, "payments", "dispute_due_ms", limit);
+        self.read(&sql, params, payment_from).await
     }
 
     async fn raise_dispute(
@@ -98,15 +98,15 @@ impl DisputeStore for SqlStore {
 
     async fn due_disputes(
         &self,
+        scope: Scope<'_>,
         before_ms: i64,
         limit: u32,
     ) -> Result<Vec<DisputeRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {DISPUTE_COLUMNS} FROM disputes WHERE due_ms IS NOT NULL AND due_ms < $1 \
-             ORDER BY due_ms LIMIT $2"
-        );
-        self.read(&sql, vals![before_ms, i64::from(limit)], dispute_from)
-            .await
+        let mut w = Where::new("due_ms < ?", before_ms.into());
+        w.sql.push_str(" AND due_ms IS NOT NULL");
+        w.add_scope(scope);
+        let (sql, params) = w.select(DISPUTE_COLUMNS, "disputes", "due_ms", limit);
+        self.read(&sql, params, dispute_from).await
     }
 
     async fn advance_dispute(

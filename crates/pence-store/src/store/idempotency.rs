@@ -21,7 +21,11 @@ pub(crate) const SELECT_KEY: &str = "SELECT service_id, idempotency_key, fingerp
     payment_id, created_ms FROM idempotency_keys WHERE service_id = $1 AND idempotency_key = $2";
 
 pub(crate) const PURGE: &str = "DELETE FROM idempotency_keys WHERE created_ms < $1 \
+    AND service_id NOT IN (SELECT id FROM services WHERE clock_offset_ms <> 0) \
     RETURNING payment_id";
+/// The same for one service whose clock is moved.
+pub(crate) const PURGE_SERVICE: &str = "DELETE FROM idempotency_keys WHERE created_ms < $1 \
+    AND service_id = $2 RETURNING payment_id";
 
 /// The key's row, replacing one of the same name the sweep has not purged yet although it
 /// expired. Two creates racing with the same live key: the second breaks the primary key

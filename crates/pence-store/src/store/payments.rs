@@ -9,6 +9,7 @@ use pence_core::card::{Address, Brand, CardType};
 use pence_core::idempotency::IdempotencyKey;
 use pence_core::ledger::{LedgerEvent, Record};
 use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
+use pence_core::ports::Scope;
 use pence_core::search::PaymentFilter;
 use pence_core::status::Status;
 use pence_core::{PaymentStore, StoreError};
@@ -278,13 +279,23 @@ impl PaymentStore for SqlStore {
             .transpose()
     }
 
-    async fn purge_idempotency_keys(&self, before_ms: i64) -> Result<u64, StoreError> {
-        let purge = Stmt::returning(super::idempotency::PURGE, vals![before_ms]);
+    async fn purge_idempotency_keys(
+        &self,
+        scope: Scope<'_>,
+        before_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let purge = match scope {
+            Scope::NodeClock => Stmt::returning(super::idempotency::PURGE, vals![before_ms]),
+            Scope::Service(id) => {
+                Stmt::returning(super::idempotency::PURGE_SERVICE, vals![before_ms, id])
+            }
+        };
         Ok(self.db.apply_returning(vec![purge]).await?.len() as u64)
     }
 
     async fn due_payments(
         &self,
+        scope: Scope<'_>,
         statuses: &[Status],
         created_before_ms: i64,
         updated_before_ms: i64,
@@ -296,34 +307,23 @@ impl PaymentStore for SqlStore {
             "status",
             statuses.iter().map(|s| Val::from(s.as_str())).collect(),
         );
-        let n = w.params.len();
-        let sql = format!(
-            "SELECT {} FROM payments WHERE {} ORDER BY created_ms LIMIT ${}",
-            *PAYMENT_COLUMNS,
-            w.sql,
-            n + 1
-        );
-        let mut params = w.params;
-        params.push(Val::Int(limit as i64));
+        w.add_scope(scope);
+        let (sql, params) = w.select(&PAYMENT_COLUMNS, "payments", "created_ms", limit);
         self.read(&sql, params, payment_from).await
     }
 
     async fn unsettled_payments(
         &self,
+        scope: Scope<'_>,
         captured_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<PaymentRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM payments WHERE settled_ms IS NULL AND captured_ms IS NOT NULL \
-             AND captured_ms < $1 ORDER BY captured_ms LIMIT $2",
-            *PAYMENT_COLUMNS
-        );
-        self.read(
-            &sql,
-            vals![captured_before_ms, i64::from(limit)],
-            payment_from,
-        )
-        .await
+        let mut w = Where::new("captured_ms < ?", captured_before_ms.into());
+        w.sql
+            .push_str(" AND settled_ms IS NULL AND captured_ms IS NOT NULL");
+        w.add_scope(scope);
+        let (sql, params) = w.select(&PAYMENT_COLUMNS, "payments", "captured_ms", limit);
+        self.read(&sql, params, payment_from).await
     }
 
     async fn payment(

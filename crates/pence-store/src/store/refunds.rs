@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use pence_core::ledger::Record;
 use pence_core::payment::PaymentRecord;
+use pence_core::ports::Scope;
 use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::Dates;
 use pence_core::status::Status;
@@ -113,18 +114,14 @@ impl RefundStore for SqlStore {
 
     async fn submitted_refunds(
         &self,
+        scope: Scope<'_>,
         created_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<RefundRecord>, StoreError> {
-        let sql = format!(
-            "SELECT {REFUND_COLUMNS} FROM refunds WHERE status = $1 AND created_ms < $2 \
-             ORDER BY created_ms LIMIT $3"
-        );
-        let params = vals![
-            RefundStatus::Submitted.as_str(),
-            created_before_ms,
-            i64::from(limit)
-        ];
+        let mut w = Where::new("status = ?", RefundStatus::Submitted.as_str().into());
+        w.add("created_ms < ?", created_before_ms.into());
+        w.add_scope(scope);
+        let (sql, params) = w.select(REFUND_COLUMNS, "refunds", "created_ms", limit);
         self.read(&sql, params, refund_from).await
     }
 

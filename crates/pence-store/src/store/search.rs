@@ -1,5 +1,6 @@
 //! The searches' WHERE clauses and paging, shared by payments, refunds and disputes.
 
+use pence_core::ports::Scope;
 use pence_core::search::{Dates, PaymentFilter};
 use pence_core::StoreError;
 
@@ -112,6 +113,34 @@ impl Where {
                 self.add(clause, v.into());
             }
         }
+    }
+
+    /// A sweep round's services: those on the node's clock, or the one whose clock is moved.
+    pub(crate) fn add_scope(&mut self, scope: Scope<'_>) {
+        match scope {
+            Scope::NodeClock => self.sql.push_str(
+                " AND service_id NOT IN (SELECT id FROM services WHERE clock_offset_ms <> 0)",
+            ),
+            Scope::Service(id) => self.add("service_id = ?", id.into()),
+        }
+    }
+
+    /// `SELECT {columns} FROM {table} WHERE … ORDER BY {order} LIMIT limit`, with its
+    /// parameters.
+    pub(crate) fn select(
+        mut self,
+        columns: &str,
+        table: &str,
+        order: &str,
+        limit: u32,
+    ) -> (String, Vec<Val>) {
+        self.params.push(Val::Int(i64::from(limit)));
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE {} ORDER BY {order} LIMIT ${}",
+            self.sql,
+            self.params.len()
+        );
+        (sql, self.params)
     }
 
     pub(crate) fn add_in(&mut self, column: &str, values: Vec<Val>) {

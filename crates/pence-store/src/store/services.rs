@@ -36,6 +36,11 @@ columns! {
     }
 }
 
+/// What a service is read with: its saved columns and its clock, which only
+/// `set_clock_offset` writes.
+static READ_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| format!("{SERVICE_COLUMNS}, clock_offset_ms"));
+
 fn service_from(mut r: Row) -> Result<Service, StoreError> {
     let brands = r.text("accepted_brands")?;
     let types = r.text("accepted_card_types")?;
@@ -69,6 +74,7 @@ fn service_from(mut r: Row) -> Result<Service, StoreError> {
         recurring_enabled: r.bool("recurring_enabled")?,
         zero_amount_enabled: r.bool("zero_amount_enabled")?,
         disabled: r.bool("disabled")?,
+        clock_offset_ms: r.i64("clock_offset_ms")?,
     })
 }
 
@@ -102,12 +108,36 @@ impl ServiceStore for SqlStore {
     }
 
     async fn services(&self) -> Result<Vec<Service>, StoreError> {
-        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services ORDER BY created_ms, id");
+        let sql = format!(
+            "SELECT {} FROM services ORDER BY created_ms, id",
+            *READ_COLUMNS
+        );
         self.read(&sql, vec![], service_from).await
     }
 
     async fn service(&self, id: &str) -> Result<Option<Service>, StoreError> {
-        let sql = format!("SELECT {SERVICE_COLUMNS} FROM services WHERE id = $1");
+        let sql = format!("SELECT {} FROM services WHERE id = $1", *READ_COLUMNS);
         self.read_one(&sql, vals![id], service_from).await
+    }
+
+    async fn set_clock_offset(&self, service_id: &str, offset_ms: i64) -> Result<bool, StoreError> {
+        let set = Stmt::returning(
+            "UPDATE services SET clock_offset_ms = $1 WHERE id = $2 AND NOT live RETURNING id",
+            vals![offset_ms, service_id],
+        );
+        Ok(!self.db.apply_returning(vec![set]).await?.is_empty())
+    }
+
+    async fn moved_clocks(&self) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT id, clock_offset_ms FROM services WHERE clock_offset_ms <> 0 ORDER BY id",
+                Vec::new(),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|mut r| Ok((r.text("id")?, r.i64("clock_offset_ms")?)))
+            .collect()
     }
 }

@@ -18,6 +18,7 @@ mod refund_search;
 mod refunds;
 mod routing;
 mod sandbox;
+mod sandbox_clock;
 mod search;
 mod transport;
 

@@ -1,0 +1,98 @@
+//! `/sandbox/v1/clock`: the test service's own time. Reading it reads the database (another
+//! node may have moved it); moving it runs the service's sweeps on the new time before
+//! answering. Other nodes see a move within their API-key cache time (`auth_cache_ms`).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use pence_core::payment::Language;
+use pence_core::timefmt;
+use pence_core::usecases::sandbox::{self, ClockMove, ServiceTime};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::SandboxProblem;
+use crate::auth::Authed;
+use crate::state::AppState;
+
+fn shown(t: ServiceTime) -> Value {
+    json!({"now": timefmt::date_time(t.now_ms), "offset_ms": t.offset_ms})
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Response {
+    match sandbox::clock(state.store.as_ref(), state.clock.as_ref(), &authed.0.id).await {
+        Ok(t) => Json(shown(t)).into_response(),
+        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MoveBody {
+    advance_seconds: Option<i64>,
+    now: Option<String>,
+}
+
+pub(crate) async fn advance(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    body: Bytes,
+) -> Response {
+    let how = match serde_json::from_slice::<MoveBody>(&body) {
+        Ok(MoveBody {
+            advance_seconds: Some(s),
+            now: None,
+        }) => ClockMove::Advance {
+            ms: s.saturating_mul(1000),
+        },
+        Ok(MoveBody {
+            advance_seconds: None,
+            now: Some(now),
+        }) => match timefmt::parse(&now) {
+            Some(now_ms) => ClockMove::To { now_ms },
+            None => {
+                return SandboxProblem::bad_body(
+                    "now must be a date and time like 2026-12-01T09:00:00Z",
+                )
+                .into_response()
+            }
+        },
+        Ok(_) => {
+            return SandboxProblem::bad_body("give either advance_seconds or now").into_response()
+        }
+        Err(e) => return SandboxProblem::bad_body(e).into_response(),
+    };
+    moved(&state, &authed, how).await
+}
+
+pub(crate) async fn reset(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+) -> Response {
+    moved(&state, &authed, ClockMove::Reset).await
+}
+
+async fn moved(state: &AppState, authed: &Authed, how: ClockMove) -> Response {
+    let service_id = &authed.0.id;
+    let result = sandbox::move_clock(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        state.psp.as_ref(),
+        service_id,
+        how,
+    )
+    .await;
+    state.auth.forget_service(service_id);
+    match result {
+        Ok((t, swept)) => {
+            let mut body = shown(t);
+            body["swept"] = json!(swept);
+            Json(body).into_response()
+        }
+        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
+    }
+}
