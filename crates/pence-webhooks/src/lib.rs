@@ -9,4 +9,4 @@ mod send;
 mod worker;
 
 pub use metrics::Metrics;
-pub use worker::{Delivered, Deliverer, DeliverySettings};
+pub use worker::{Delivered, Deliverer, DeliverySettings, DeliveryStore};

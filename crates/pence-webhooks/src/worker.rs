@@ -10,7 +10,7 @@ use futures_util::stream::{self, StreamExt};
 use pence_core::clock::{system_now_ms, Clock};
 use pence_core::ids;
 use pence_core::webhook::{delivery, DeliveryStatus, Message};
-use pence_core::WebhookStore;
+use pence_core::{ServiceStore, WebhookStore};
 
 use crate::metrics::Metrics;
 use crate::send;
@@ -56,19 +56,27 @@ impl DeliverySettings {
 /// One subscription as its workers see it; the supervisor keeps it current.
 struct Target {
     url: RwLock<String>,
+    service_id: String,
     stop: AtomicBool,
 }
+
+/// What delivery reads and writes: the messages, and the services' clocks (a test service's
+/// messages fall due and are retried on its own clock).
+pub trait DeliveryStore: WebhookStore + ServiceStore {}
+impl<T: WebhookStore + ServiceStore> DeliveryStore for T {}
 
 /// A node's webhook delivery: what its workers share. `spawn` runs it in the background;
 /// `deliver_once` is one round, for tests and tools that drive delivery step by step.
 pub struct Deliverer {
-    store: Arc<dyn WebhookStore>,
+    store: Arc<dyn DeliveryStore>,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
     settings: DeliverySettings,
     metrics: Arc<Metrics>,
     /// Secrets by (subscription, version): they never change once written.
     secrets: RwLock<HashMap<(String, i64), String>>,
+    /// Moved test services' clock offsets, read again every poll.
+    offsets: RwLock<HashMap<String, i64>>,
 }
 
 /// What one round of `deliver_once` did.
@@ -80,7 +88,7 @@ pub struct Delivered {
 
 impl Deliverer {
     pub fn new(
-        store: Arc<dyn WebhookStore>,
+        store: Arc<dyn DeliveryStore>,
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
         metrics: Arc<Metrics>,
@@ -92,7 +100,25 @@ impl Deliverer {
             settings,
             metrics,
             secrets: RwLock::new(HashMap::new()),
+            offsets: RwLock::new(HashMap::new()),
         })
+    }
+
+    /// Reads the moved services' clocks again.
+    async fn refresh_clocks(&self) {
+        match self.store.moved_clocks().await {
+            Ok(moved) => {
+                *self.offsets.write().unwrap_or_else(|e| e.into_inner()) =
+                    moved.into_iter().collect();
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the services' clocks failed"),
+        }
+    }
+
+    /// Now, on the clock of `service_id`.
+    fn now_for(&self, service_id: &str) -> i64 {
+        let offsets = self.offsets.read().unwrap_or_else(|e| e.into_inner());
+        self.clock.now_ms() + offsets.get(service_id).copied().unwrap_or(0)
     }
 
     /// Starts delivery on this node; it runs until the handle is aborted.
@@ -103,10 +129,11 @@ impl Deliverer {
     /// One round: for every active subscription, one batch of its due messages claimed,
     /// sent and recorded, as a worker would. Repeat until it attempts nothing to drain.
     pub async fn deliver_once(&self) -> Result<Delivered, pence_core::StoreError> {
+        self.refresh_clocks().await;
         let mut attempted = 0;
         for sub in self.store.webhooks(None).await? {
             if sub.active {
-                attempted += one_batch(self, &sub.id, &sub.callback_url).await?;
+                attempted += one_batch(self, &sub.id, &sub.service_id, &sub.callback_url).await?;
             }
         }
         Ok(Delivered { attempted })
@@ -118,12 +145,13 @@ async fn supervise(shared: Arc<Deliverer>) {
     let mut workers = tokio::task::JoinSet::new();
     let mut logged = tokio::time::Instant::now();
     loop {
+        shared.refresh_clocks().await;
         match shared.store.webhooks(None).await {
             Ok(subs) => {
-                let active: HashMap<String, String> = subs
+                let active: HashMap<String, (String, String)> = subs
                     .into_iter()
                     .filter(|s| s.active)
-                    .map(|s| (s.id, s.callback_url))
+                    .map(|s| (s.id, (s.callback_url, s.service_id)))
                     .collect();
                 targets.retain(|id, t| {
                     let keep = active.contains_key(id);
@@ -132,7 +160,7 @@ async fn supervise(shared: Arc<Deliverer>) {
                     }
                     keep
                 });
-                for (id, url) in active {
+                for (id, (url, service_id)) in active {
                     match targets.get(&id) {
                         Some(t) => {
                             let mut current = t.url.write().unwrap_or_else(|e| e.into_inner());
@@ -143,6 +171,7 @@ async fn supervise(shared: Arc<Deliverer>) {
                         None => {
                             let t = Arc::new(Target {
                                 url: RwLock::new(url),
+                                service_id,
                                 stop: AtomicBool::new(false),
                             });
                             for _ in 0..shared.settings.workers.max(1) {
@@ -197,7 +226,7 @@ async fn log_metrics(shared: &Deliverer) {
 async fn work(shared: Arc<Deliverer>, id: String, target: Arc<Target>) {
     while !target.stop.load(Ordering::Relaxed) {
         let url = target.url.read().unwrap_or_else(|e| e.into_inner()).clone();
-        let attempted = match one_batch(&shared, &id, &url).await {
+        let attempted = match one_batch(&shared, &id, &target.service_id, &url).await {
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(webhook = %id, error = %e, "claiming webhook messages failed");
@@ -215,6 +244,7 @@ async fn work(shared: Arc<Deliverer>, id: String, target: Arc<Target>) {
 async fn one_batch(
     shared: &Deliverer,
     id: &str,
+    service_id: &str,
     url: &str,
 ) -> Result<usize, pence_core::StoreError> {
     let s = &shared.settings;
@@ -226,7 +256,7 @@ async fn one_batch(
         .store
         .claim_webhook_messages(
             id,
-            shared.clock.now_ms(),
+            shared.now_for(service_id),
             wall,
             wall + s.lease_ms(),
             &claim,
@@ -237,7 +267,7 @@ async fn one_batch(
         return Ok(0);
     }
     let outcomes: Vec<_> = stream::iter(batch)
-        .map(|m| deliver(shared, url, m))
+        .map(|m| deliver(shared, url, service_id, m))
         .buffer_unordered(s.concurrency.max(1))
         .collect()
         .await;
@@ -252,9 +282,11 @@ async fn one_batch(
     Ok(outcomes.len())
 }
 
+/// Sends one message; its attempt, and so its next try, is dated by the service's clock.
 async fn deliver(
     shared: &Deliverer,
     url: &str,
+    service_id: &str,
     m: Message,
 ) -> (Message, pence_core::webhook::Attempt) {
     let secret = secret(shared, &m.webhook_id, m.secret_version).await;
@@ -263,7 +295,7 @@ async fn deliver(
         url,
         secret.as_deref(),
         &m,
-        shared.clock.now_ms(),
+        shared.now_for(service_id),
     )
     .await;
     let next = delivery::after(&m, &attempt);

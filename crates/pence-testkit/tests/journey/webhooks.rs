@@ -554,3 +554,48 @@ async fn default_types_and_header_names_as_gov_uk_pay_sends_them() {
     assert!(request.contains("\"event_type\":\"card_payment_failed\""));
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(a_moved_service_clock_sends_and_retries_its_messages);
+/// A test service whose clock is a day ahead (the control API): its messages, dated by its
+/// clock, are sent at once, and retried along the ladder on its clock, moved by the control
+/// API, not the node's.
+async fn a_moved_service_clock_sends_and_retries_its_messages(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let receiver = Receiver::start().await;
+    let (_, secret) = subscribe(&server, &receiver.url, &[EventType::Failed]).await;
+    receiver.script([Answer::Status(500), Answer::Status(500)]);
+    let moved = server
+        .post(
+            "/sandbox/v1/clock",
+            &json!({"advance_seconds": 24 * 60 * 60}),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    let site = ServiceSite::start().await;
+    let (id, _) = new_payment(&server, &site, json!({})).await;
+    let declined = server
+        .post(
+            &format!("/sandbox/v1/payments/{id}/pay"),
+            &json!({"card_number": "4000000000000002"}),
+        )
+        .await;
+    assert_eq!(declined.json["state"]["code"], "P0010", "{}", declined.text);
+    assert_eq!(server.deliver_once().await, 1, "due on the service's clock");
+    assert_eq!(server.deliver_once().await, 0, "the retry waits a minute");
+    let first_retry = pence_core::webhook::delivery::RETRY_DELAYS_MS[0] / 1000;
+    let moved = server
+        .post(
+            "/sandbox/v1/clock",
+            &json!({"advance_seconds": first_retry}),
+        )
+        .await;
+    assert_eq!(moved.status, 200);
+    assert_eq!(
+        server.deliver_once().await,
+        1,
+        "retried on the service's clock"
+    );
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.signed_with(&secret)));
+}
