@@ -9,6 +9,7 @@ pub mod card;
 pub mod clock;
 pub mod create_payment;
 pub mod dispute;
+pub mod faults;
 pub mod idempotency;
 pub mod ids;
 pub mod journey;
@@ -35,6 +36,6 @@ pub mod usecases;
 pub mod webhook;
 
 pub use ports::{
-    AgreementStore, DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore, ServiceStore,
-    Store, StoreError, WebhookStore,
+    AgreementStore, DisputeStore, FaultStore, InstanceStore, KeyStore, PaymentStore, RefundStore,
+    ServiceStore, Store, StoreError, WebhookStore,
 };

@@ -58,7 +58,14 @@ impl StoreError {
 /// The whole store: every aggregate's storage, as one object the use cases are given.
 /// `pence-store` implements each part for SQLite and PostgreSQL.
 pub trait Store:
-    InstanceStore + ServiceStore + KeyStore + PaymentStore + RefundStore + DisputeStore + AgreementStore
+    InstanceStore
+    + ServiceStore
+    + KeyStore
+    + PaymentStore
+    + RefundStore
+    + DisputeStore
+    + AgreementStore
+    + FaultStore
 {
 }
 
@@ -70,7 +77,27 @@ impl<T> Store for T where
         + RefundStore
         + DisputeStore
         + AgreementStore
+        + FaultStore
 {
+}
+
+/// Test services' fault rules (`faults`).
+#[async_trait]
+pub trait FaultStore: Send + Sync {
+    async fn insert_fault_rule(&self, rule: &crate::faults::FaultRule) -> Result<(), StoreError>;
+    /// A service's rules neither expired at `now_ms` nor used up, oldest first.
+    async fn fault_rules(
+        &self,
+        service_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<crate::faults::FaultRule>, StoreError>;
+    /// Removes a service's rule; false when it had none of that id.
+    async fn delete_fault_rule(&self, service_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// Counts one more match of a rule still live at `now_ms`: the match's number, or `None`
+    /// when it has expired or is used up.
+    async fn count_fault_match(&self, id: &str, now_ms: i64) -> Result<Option<i64>, StoreError>;
+    /// Takes one of a rule's remaining firings; false when none is left.
+    async fn take_fault(&self, id: &str) -> Result<bool, StoreError>;
 }
 
 /// The database itself and the instance's secrets.
@@ -417,7 +444,7 @@ pub trait WebhookStore: Send + Sync {
 /// `use pence_core::ports::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AgreementStore, DisputeStore, InstanceStore, KeyStore, PaymentStore, RefundStore,
-        ServiceStore, Store, WebhookStore,
+        AgreementStore, DisputeStore, FaultStore, InstanceStore, KeyStore, PaymentStore,
+        RefundStore, ServiceStore, Store, WebhookStore,
     };
 }

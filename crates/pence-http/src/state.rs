@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 use pence_core::clock::Clock;
+use pence_core::faults::Faults;
 use pence_core::next_url::TokenSigner;
 use pence_core::psp::PaymentProvider;
 use pence_core::usecases::Secrets;
@@ -23,6 +24,8 @@ pub struct AppStateParts {
     /// How long a verified API key is trusted before it is looked up again (revocation delay).
     pub auth_cache_ms: u64,
     pub psp: Arc<dyn PaymentProvider>,
+    /// Test services' fault rules, shared with the provider they may fail.
+    pub faults: Arc<Faults>,
 }
 
 #[derive(Clone)]
@@ -37,6 +40,7 @@ pub struct Inner {
     pub(crate) auth: AuthCache,
     pub(crate) limiter: RateLimiter,
     pub psp: Arc<dyn PaymentProvider>,
+    pub(crate) faults: Arc<Faults>,
     pub(crate) cookie_key: Key,
     /// Session cookies are marked Secure when the node is reached over https.
     pub(crate) secure_cookies: bool,
@@ -55,6 +59,7 @@ impl AppState {
             cookie_key: Key::from(&parts.secrets.session),
             secure_cookies,
             psp: parts.psp,
+            faults: parts.faults,
             store: parts.store,
             clock: parts.clock,
             signer: TokenSigner::new(parts.secrets.token),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pence_core::clock::AdjustableClock;
+use pence_core::faults::{Faults, FaultyProvider};
 use pence_core::psp::PaymentProvider;
 use pence_core::refusal::Failure;
 use pence_core::service::Service;
@@ -121,7 +122,13 @@ impl Node {
             .to_string();
         let store = Arc::new(pence_store::connect(&settings.database_url, settings.store).await?);
         let clock = Arc::new(AdjustableClock::default());
-        let psp: Arc<dyn PaymentProvider> = Arc::new(pence_psp::Sandbox);
+        // The sandbox provider, whose answers test services' fault rules may replace.
+        let faults = Faults::new(store.clone());
+        let psp: Arc<dyn PaymentProvider> = Arc::new(FaultyProvider::new(
+            pence_psp::Sandbox,
+            faults.clone(),
+            clock.clone(),
+        ));
         let secrets = usecases::secrets(store.as_ref()).await?;
         let first = if settings.bootstrap {
             usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?
@@ -136,6 +143,7 @@ impl Node {
             rate_limits: settings.rate_limits,
             auth_cache_ms: settings.auth_cache_ms,
             psp: psp.clone(),
+            faults,
         });
         let metrics = Arc::new(Metrics::default());
         let deliverer = Deliverer::new(

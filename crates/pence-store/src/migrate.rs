@@ -39,6 +39,7 @@ const SQLITE: &[(i64, &str)] = &[
         18,
         include_str!("migrations/common/0018_service_clocks.sql"),
     ),
+    (19, include_str!("migrations/common/0019_fault_rules.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -74,6 +75,7 @@ const POSTGRES: &[(i64, &str)] = &[
         18,
         include_str!("migrations/common/0018_service_clocks.sql"),
     ),
+    (19, include_str!("migrations/common/0019_fault_rules.sql")),
 ];
 
 const CREATE_TABLE: &str =

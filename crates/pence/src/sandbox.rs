@@ -3,7 +3,8 @@
 
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
-use pence_core::clock::AdjustableClock;
+use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::faults::{AnswerRequest, FaultAction, RuleRequest};
 use pence_core::journey::Deps;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
@@ -14,6 +15,7 @@ use pence_core::Store;
 
 use crate::config::Settings;
 use crate::serve::existing_store;
+use crate::table;
 
 #[derive(Subcommand)]
 pub enum SandboxCommand {
@@ -47,6 +49,9 @@ pub enum SandboxCommand {
     Abandon { payment_id: String },
     /// Press "Cancel payment" on a payment's card page.
     Cancel { payment_id: String },
+    /// A test service's fault rules (a running node applies changes within a second).
+    #[command(subcommand)]
+    Fault(FaultCommand),
     /// Show a test service's clock, or move it (then its sweeps run on the new time).
     Clock {
         /// The test service (default: the first sandbox test service).
@@ -61,6 +66,60 @@ pub enum SandboxCommand {
         /// Back to real time.
         #[arg(long)]
         reset: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FaultCommand {
+    /// Add a rule: which requests (or provider calls), and what happens to them.
+    Add {
+        /// The test service (default: the first sandbox test service).
+        #[arg(long)]
+        service: Option<String>,
+        /// Only requests of this method (default: any).
+        #[arg(long)]
+        method: Option<String>,
+        /// The public API path: /v1/payments, /v1/payments/*/capture, /v1/refunds/**, or *.
+        #[arg(long)]
+        path: Option<String>,
+        /// Fire only the next N times.
+        #[arg(long)]
+        next: Option<i64>,
+        /// Fire on this share of the matches (0 to 1), drawn from --seed.
+        #[arg(long)]
+        fraction: Option<f64>,
+        #[arg(long)]
+        seed: Option<i64>,
+        /// Seconds the rule lasts (default an hour, at most a day).
+        #[arg(long)]
+        expires_in: Option<i64>,
+        /// Answer with this status (with --code and --description, or GOV.UK Pay's own words).
+        #[arg(long)]
+        status: Option<u16>,
+        #[arg(long, requires = "status")]
+        code: Option<String>,
+        #[arg(long, requires = "status")]
+        description: Option<String>,
+        /// Hold the request this many milliseconds, then answer it.
+        #[arg(long)]
+        delay_ms: Option<u64>,
+        /// Close the connection without an answer.
+        #[arg(long)]
+        drop_connection: bool,
+        /// authorisation_timeout, capture_failure or refund_failure.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// The rules in force.
+    List {
+        #[arg(long)]
+        service: Option<String>,
+    },
+    /// Remove a rule.
+    Remove {
+        id: String,
+        #[arg(long)]
+        service: Option<String>,
     },
 }
 
@@ -86,6 +145,7 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             to,
             reset,
         } => clock(store, service, advance, to, reset).await,
+        SandboxCommand::Fault(cmd) => fault(store, &node, cmd).await,
         SandboxCommand::Pay {
             payment_id,
             card,
@@ -177,6 +237,105 @@ fn summary(p: &PaymentRecord) -> String {
     }
 }
 
+/// The named test service, or the first sandbox test service.
+async fn test_service(store: &dyn Store, id: Option<String>) -> anyhow::Result<Service> {
+    let service = match id {
+        Some(id) => store
+            .service(&id)
+            .await?
+            .with_context(|| format!("no service {id}"))?,
+        None => pence_core::usecases::default_service(store)
+            .await?
+            .context("no sandbox test service: name one with --service")?,
+    };
+    anyhow::ensure!(
+        !service.live,
+        "{} is a live service: it has no sandbox",
+        service.id
+    );
+    Ok(service)
+}
+
+/// `pence sandbox fault …`.
+async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow::Result<()> {
+    match cmd {
+        FaultCommand::Add {
+            service,
+            method,
+            path,
+            next,
+            fraction,
+            seed,
+            expires_in,
+            status,
+            code,
+            description,
+            delay_ms,
+            drop_connection,
+            provider,
+        } => {
+            let service = test_service(store, service).await?;
+            let request = RuleRequest {
+                method,
+                path,
+                next,
+                fraction,
+                seed,
+                expires_in_seconds: expires_in,
+                answer: status.map(|status| AnswerRequest {
+                    status,
+                    code,
+                    description,
+                }),
+                delay_ms,
+                drop_connection: drop_connection.then_some(true),
+                provider,
+            };
+            let rule = request
+                .rule(&service.id, node.now_ms())
+                .map_err(|why| anyhow::anyhow!(why))?;
+            store.insert_fault_rule(&rule).await?;
+            println!("{}", rule.id);
+        }
+        FaultCommand::List { service } => {
+            let service = test_service(store, service).await?;
+            let rules = store.fault_rules(&service.id, node.now_ms()).await?;
+            let mut t = table::new(&["ID", "REQUESTS", "WHAT", "LEFT", "UNTIL"], &[0, 1, 2]);
+            for r in rules {
+                let when = match (&r.method, &r.path) {
+                    (_, None) => "provider".to_string(),
+                    (Some(m), Some(p)) => format!("{m} {p}"),
+                    (None, Some(p)) => p.clone(),
+                };
+                let what = match &r.action {
+                    FaultAction::Answer { status, code, .. } => format!("answer {status} {code}"),
+                    FaultAction::Delay { ms } => format!("delay {ms} ms"),
+                    FaultAction::Drop => "drop the connection".into(),
+                    FaultAction::Provider(p) => p.as_str().into(),
+                };
+                let left = r.remaining.map_or("all".into(), |n| n.to_string());
+                t.add_row(vec![
+                    r.id.clone(),
+                    when,
+                    what,
+                    left,
+                    table::minute(r.expires_ms),
+                ]);
+            }
+            table::print(&t);
+        }
+        FaultCommand::Remove { id, service } => {
+            let service = test_service(store, service).await?;
+            anyhow::ensure!(
+                store.delete_fault_rule(&service.id, &id).await?,
+                "no fault rule {id} in service {}",
+                service.id
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `pence sandbox clock`: shows the service's time, or moves it and says what its sweeps did.
 async fn clock(
     store: &dyn Store,
@@ -187,12 +346,7 @@ async fn clock(
 ) -> anyhow::Result<()> {
     let service = match service {
         Some(id) => id,
-        None => {
-            pence_core::usecases::default_service(store)
-                .await?
-                .context("no sandbox test service: name one with --service")?
-                .id
-        }
+        None => test_service(store, None).await?.id,
     };
     let node = AdjustableClock::default();
     let how = match (advance, to, reset) {

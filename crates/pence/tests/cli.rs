@@ -828,10 +828,10 @@ async fn payments_at_a_terminal() {
     server.stop().await;
 }
 
-pence_testkit::engine_tests!(a_test_service_clock_from_the_command_line);
+pence_testkit::engine_tests!(sandbox_controls_from_the_command_line);
 /// `pence sandbox clock`: shown, moved forward (by seconds, to a time), refused backwards and
-/// for live services, reset.
-async fn a_test_service_clock_from_the_command_line(engine: Engine) {
+/// for live services, reset; `pence sandbox fault`: added, listed, removed.
+async fn sandbox_controls_from_the_command_line(engine: Engine) {
     let db = TestDb::new(engine).await;
     let url = db.url.as_str();
     ok(url, &["migrate"]);
@@ -878,4 +878,56 @@ async fn a_test_service_clock_from_the_command_line(engine: Engine) {
     assert!(stderr.contains("no test service"), "{stderr}");
     let reset = ok(url, &["sandbox", "clock", "--service", id, "--reset"]);
     assert!(reset.contains("(0 s ahead of real time)"), "{reset}");
+
+    // Fault rules: added, listed, removed; refused when they make no sense.
+    let rule = ok(
+        url,
+        &[
+            "sandbox",
+            "fault",
+            "add",
+            "--service",
+            id,
+            "--method",
+            "POST",
+            "--path",
+            "/v1/payments",
+            "--next",
+            "2",
+            "--status",
+            "503",
+            "--code",
+            "P0999",
+        ],
+    );
+    let rule = rule.trim_end();
+    let listed = ok(url, &["sandbox", "fault", "list", "--service", id]);
+    assert!(
+        listed.contains(rule) && listed.contains("POST /v1/payments"),
+        "{listed}"
+    );
+    assert!(listed.contains("answer 503 P0999"), "{listed}");
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "sandbox",
+            "fault",
+            "add",
+            "--service",
+            id,
+            "--path",
+            "/v1/payments",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("give one of"), "{stderr}");
+    ok(url, &["sandbox", "fault", "remove", rule, "--service", id]);
+    let (code, _, _) = pence(url, &["sandbox", "fault", "remove", rule, "--service", id]);
+    assert_ne!(code, 0, "removed once");
+    let (code, _, stderr) = pence(
+        url,
+        &["sandbox", "fault", "list", "--service", live.trim_end()],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("live service"), "{stderr}");
 }

@@ -51,5 +51,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
+        // Test services' fault rules, once the key has said whose request it is.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::sandbox::faults::inject,
+        ))
         .layer(middleware::from_fn_with_state(state, auth::authenticate))
 }

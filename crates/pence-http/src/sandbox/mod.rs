@@ -6,12 +6,13 @@
 
 mod clock;
 mod errors;
+pub(crate) mod faults;
 mod pay;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::auth;
@@ -26,6 +27,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/clock",
             get(clock::get).post(clock::advance).delete(clock::reset),
         )
+        .route("/faults", post(faults::create).get(faults::list))
+        .route("/faults/{fault_id}", delete(faults::remove))
         .route("/payments/{payment_id}/pay", post(pay::pay))
         .route("/payments/{payment_id}/abandon", post(pay::abandon))
         .route("/payments/{payment_id}/cancel", post(pay::cancel))

@@ -14,6 +14,7 @@ use crate::value::{vals, Row, Stmt, Val};
 
 mod agreements;
 mod disputes;
+mod faults;
 mod frozen;
 mod idempotency;
 mod keys;

@@ -1,0 +1,144 @@
+//! `/sandbox/v1/faults`: a test service's fault rules (`pence_core::faults`), and `inject`,
+//! which applies them to the service's public-API requests.
+
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{OriginalUri, Path, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use pence_core::faults::{FaultAction, FaultRule, RuleRequest, Target};
+use serde_json::{json, Value};
+
+use super::SandboxProblem;
+use crate::auth::Authed;
+use crate::state::AppState;
+
+/// Applies the service's fault rules to a public-API request (inside authentication, so the
+/// service is known; live services have none).
+pub(crate) async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Some(Authed(service)) = req.extensions().get::<Authed>().cloned() else {
+        return next.run(req).await;
+    };
+    if service.live {
+        return next.run(req).await;
+    }
+    // The path as the client wrote it (the router has taken `/v1` off).
+    let path = match req.extensions().get::<OriginalUri>() {
+        Some(OriginalUri(uri)) => uri.path().to_string(),
+        None => req.uri().path().to_string(),
+    };
+    let target = Target::Request {
+        method: req.method().as_str(),
+        path: &path,
+    };
+    let fired = state
+        .faults
+        .fired(&service.id, target, state.clock.now_ms())
+        .await;
+    match fired {
+        Some(FaultAction::Answer {
+            status,
+            code,
+            description,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (
+                status,
+                Json(json!({"code": code, "description": description})),
+            )
+                .into_response()
+        }
+        Some(FaultAction::Delay { ms }) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            next.run(req).await
+        }
+        Some(FaultAction::Drop) => dropped(),
+        _ => next.run(req).await,
+    }
+}
+
+/// A response whose body fails before a byte is sent: the server closes the connection
+/// without an answer.
+fn dropped() -> Response {
+    Response::new(Body::new(Failing))
+}
+
+struct Failing;
+
+impl http_body::Body for Failing {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other(
+            "sandbox fault: connection dropped",
+        ))))
+    }
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    body: Bytes,
+) -> Response {
+    let body: RuleRequest = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => return SandboxProblem::bad_body(e).into_response(),
+    };
+    let rule = match body.rule(&service.id, state.clock.now_ms()) {
+        Ok(rule) => rule,
+        Err(why) => {
+            return SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why).into_response()
+        }
+    };
+    if let Err(e) = state.store.insert_fault_rule(&rule).await {
+        return SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
+            .into_response();
+    }
+    state.faults.forget(&service.id);
+    (StatusCode::CREATED, Json(rule.shown())).into_response()
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+) -> Response {
+    match state
+        .store
+        .fault_rules(&service.id, state.clock.now_ms())
+        .await
+    {
+        Ok(rules) => {
+            let rules: Vec<Value> = rules.iter().map(FaultRule::shown).collect();
+            Json(json!({"faults": rules})).into_response()
+        }
+        Err(e) => SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
+            .into_response(),
+    }
+}
+
+pub(crate) async fn remove(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let Ok(Path(id)) = id else {
+        return SandboxProblem::not_found().into_response();
+    };
+    match state.store.delete_fault_rule(&service.id, &id).await {
+        Ok(true) => {
+            state.faults.forget(&service.id);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Ok(false) => SandboxProblem::not_found().into_response(),
+        Err(e) => SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
+            .into_response(),
+    }
+}
