@@ -120,6 +120,7 @@ pub async fn run(database: Option<String>, args: WebhookBenchArgs) -> anyhow::Re
                 attempts: 0,
                 next_attempt_ms: now,
                 created_ms: now,
+                triggered: false,
             })
             .collect();
         store.load_webhook_messages(&batch).await?;

@@ -438,6 +438,12 @@ pub trait WebhookStore: Send + Sync {
     async fn resend_webhook_message(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// How many messages there are of each status.
     async fn webhook_message_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Writes `notice`'s messages, marked triggered (the control API), for the service's
+    /// active subscriptions that take its event type; their ids.
+    async fn insert_triggered_messages(
+        &self,
+        notice: &crate::ledger::Notice,
+    ) -> Result<Vec<String>, StoreError>;
 }
 
 /// Every storage trait, for code that holds a concrete store rather than `&dyn Store`:

@@ -9,13 +9,15 @@ use pence_core::faults::Faults;
 use pence_core::next_url::TokenSigner;
 use pence_core::psp::PaymentProvider;
 use pence_core::usecases::Secrets;
-use pence_core::Store;
+use pence_core::{Store, WebhookStore};
 
 use crate::auth::AuthCache;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
 
 pub struct AppStateParts {
     pub store: Arc<dyn Store>,
+    /// The same store's webhook side (the control API manages subscriptions).
+    pub webhooks: Arc<dyn WebhookStore>,
     pub clock: Arc<dyn Clock>,
     pub secrets: Secrets,
     /// The URL clients reach this node at, without a trailing slash.
@@ -33,6 +35,7 @@ pub struct AppState(pub(crate) Arc<Inner>);
 
 pub struct Inner {
     pub store: Arc<dyn Store>,
+    pub webhooks: Arc<dyn WebhookStore>,
     pub clock: Arc<dyn Clock>,
     pub(crate) signer: TokenSigner,
     pub(crate) key_secret: Vec<u8>,
@@ -61,6 +64,7 @@ impl AppState {
             psp: parts.psp,
             faults: parts.faults,
             store: parts.store,
+            webhooks: parts.webhooks,
             clock: parts.clock,
             signer: TokenSigner::new(parts.secrets.token),
             key_secret: parts.secrets.api_key,

@@ -137,6 +137,7 @@ impl Node {
         };
         let state = AppState::new(AppStateParts {
             store: store.clone() as Arc<dyn Store>,
+            webhooks: store.clone(),
             clock: clock.clone(),
             secrets: secrets.clone(),
             public_url: public_url.clone(),

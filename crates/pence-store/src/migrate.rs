@@ -40,6 +40,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("migrations/common/0018_service_clocks.sql"),
     ),
     (19, include_str!("migrations/common/0019_fault_rules.sql")),
+    (
+        20,
+        include_str!("migrations/common/0020_triggered_messages.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -76,6 +80,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("migrations/common/0018_service_clocks.sql"),
     ),
     (19, include_str!("migrations/common/0019_fault_rules.sql")),
+    (
+        20,
+        include_str!("migrations/common/0020_triggered_messages.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

@@ -11,6 +11,7 @@ use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 use pence_core::timefmt;
 use pence_core::usecases::sandbox::{self, ClockMove, PayRequest, SandboxRefusal};
+use pence_core::webhook::EventType;
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -49,6 +50,13 @@ pub enum SandboxCommand {
     Abandon { payment_id: String },
     /// Press "Cancel payment" on a payment's card page.
     Cancel { payment_id: String },
+    /// Send a webhook message of EVENT_TYPE for a test service's payment as it is now, to
+    /// the service's active subscriptions that take that type.
+    Trigger {
+        payment_id: String,
+        /// card_payment_succeeded, card_payment_captured, card_payment_refunded, ...
+        event_type: String,
+    },
     /// A test service's fault rules (a running node applies changes within a second).
     #[command(subcommand)]
     Fault(FaultCommand),
@@ -130,8 +138,8 @@ pub enum ThreeDs {
 }
 
 pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()> {
-    let store = existing_store(settings).await?;
-    let store: &dyn Store = store.as_ref();
+    let sql = existing_store(settings).await?;
+    let store: &dyn Store = sql.as_ref();
     let node = AdjustableClock::default();
     let deps = Deps {
         store,
@@ -146,6 +154,29 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             reset,
         } => clock(store, service, advance, to, reset).await,
         SandboxCommand::Fault(cmd) => fault(store, &node, cmd).await,
+        SandboxCommand::Trigger {
+            payment_id,
+            event_type,
+        } => {
+            let service = service_of(store, &payment_id).await?;
+            let event = EventType::parse(&event_type)
+                .with_context(|| format!("{event_type} is not a webhook event type"))?;
+            match sandbox::trigger_webhook(store, sql.as_ref(), &node, &service, &payment_id, event)
+                .await
+            {
+                Ok(ids) => {
+                    for id in ids {
+                        println!("{id}");
+                    }
+                    Ok(())
+                }
+                Err(Failure::Refused(Refusal::Sandbox(r))) => bail!("{r}"),
+                Err(Failure::Refused(Refusal::NotFound)) => {
+                    bail!("no payment {payment_id} in a test service")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
         SandboxCommand::Pay {
             payment_id,
             card,

@@ -23,6 +23,8 @@ pub enum SandboxRefusal {
     CardDetails(Vec<(Field, Problem)>),
     /// A service's clock only moves forward (or back to the node's time).
     ClockBackwards,
+    /// No active webhook subscription of the service takes this event type.
+    NoSubscription(crate::webhook::EventType),
 }
 
 /// A billing address as the sandbox's paying user types it.
@@ -80,6 +82,11 @@ impl std::fmt::Display for SandboxRefusal {
             SandboxRefusal::ClockBackwards => {
                 f.write_str("The clock only moves forward (DELETE it to go back to real time)")
             }
+            SandboxRefusal::NoSubscription(t) => write!(
+                f,
+                "No active webhook subscription of this service takes {}",
+                t.as_str()
+            ),
         }
     }
 }
@@ -332,4 +339,34 @@ pub async fn move_clock(
     // The time it was moved to (the node's clock has gone on a little since).
     let now_ms = before.now_ms + (offset_ms - before.offset_ms);
     Ok((ServiceTime { now_ms, offset_ms }, swept))
+}
+
+/// Sends a webhook message of `event_type` for the payment as it is now, dated by the
+/// service's clock, to the service's active subscriptions that take that type (marked as
+/// triggered in their delivery logs); the messages' ids.
+pub async fn trigger_webhook(
+    store: &dyn crate::ports::Store,
+    webhooks: &dyn crate::ports::WebhookStore,
+    node: &dyn Clock,
+    service: &Service,
+    payment_id: &str,
+    event_type: crate::webhook::EventType,
+) -> Result<Vec<String>, Failure> {
+    if service.live {
+        return Err(Refusal::NotFound.into());
+    }
+    let p = super::find_payment(store, service, payment_id).await?;
+    let notice = crate::ledger::Notice {
+        event_type,
+        payment_id: p.id.clone(),
+        service_id: service.id.clone(),
+        at_ms: service.clock(node).now_ms(),
+        resource: serde_json::to_string(&crate::present::resource(&p))
+            .expect("a payment serialises"),
+    };
+    let ids = webhooks.insert_triggered_messages(&notice).await?;
+    if ids.is_empty() {
+        return Err(refused(SandboxRefusal::NoSubscription(event_type)));
+    }
+    Ok(ids)
 }

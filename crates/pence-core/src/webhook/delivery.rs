@@ -66,6 +66,8 @@ pub struct Message {
     pub attempts: i64,
     pub next_attempt_ms: i64,
     pub created_ms: i64,
+    /// Asked for through the control API rather than caused by a change.
+    pub triggered: bool,
 }
 
 #[derive(Serialize)]
@@ -152,6 +154,7 @@ mod tests {
             attempts: 0,
             next_attempt_ms: 0,
             created_ms: 0,
+            triggered: false,
         }
     }
 

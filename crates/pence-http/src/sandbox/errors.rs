@@ -44,7 +44,10 @@ impl SandboxProblem {
             Failure::Refused(Refusal::NotFound) => SandboxProblem::not_found(),
             Failure::Refused(Refusal::Sandbox(r)) => {
                 let mut problem = SandboxProblem::new(StatusCode::CONFLICT, r.to_string());
-                if r == SandboxRefusal::ClockBackwards {
+                if matches!(
+                    r,
+                    SandboxRefusal::ClockBackwards | SandboxRefusal::NoSubscription(_)
+                ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }
                 if let SandboxRefusal::CardDetails(problems) = r {

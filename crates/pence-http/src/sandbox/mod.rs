@@ -8,6 +8,7 @@ mod clock;
 mod errors;
 pub(crate) mod faults;
 mod pay;
+mod webhooks;
 
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -29,6 +30,21 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/faults", post(faults::create).get(faults::list))
         .route("/faults/{fault_id}", delete(faults::remove))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/trigger", post(webhooks::trigger))
+        .route(
+            "/webhooks/messages/{message_id}/resend",
+            post(webhooks::resend),
+        )
+        .route(
+            "/webhooks/{webhook_id}",
+            get(webhooks::get).patch(webhooks::update),
+        )
+        .route(
+            "/webhooks/{webhook_id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{webhook_id}/messages", get(webhooks::messages))
         .route("/payments/{payment_id}/pay", post(pay::pay))
         .route("/payments/{payment_id}/abandon", post(pay::abandon))
         .route("/payments/{payment_id}/cancel", post(pay::cancel))

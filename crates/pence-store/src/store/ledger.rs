@@ -2,7 +2,7 @@
 //! records, written in the change's own transaction. Which events cause which messages is
 //! pence-core's decision (`ledger::Record`); here they are only written.
 
-use pence_core::ledger::{EventKind, LedgerEvent, Record};
+use pence_core::ledger::{EventKind, LedgerEvent, Notice, Record};
 use pence_core::status::Status;
 use pence_core::webhook::DeliveryStatus;
 use pence_core::{ids, StoreError};
@@ -46,24 +46,36 @@ const OUTBOX_INSERT: &str = "INSERT INTO webhook_messages (id, webhook_id, payme
     FROM webhooks w JOIN webhook_event_types t ON t.webhook_id = w.id AND t.event_type = $3 \
     WHERE w.service_id = $7 AND w.active = $8";
 
+/// A message a test service asked for (the control API): `OUTBOX_INSERT`, marked
+/// triggered, answering the messages' ids.
+pub(crate) const TRIGGERED_INSERT: &str = "INSERT INTO webhook_messages (id, webhook_id, \
+    payment_id, event_type, event_ms, resource, secret_version, status, attempts, \
+    next_attempt_ms, created_ms, updated_ms, triggered) \
+    SELECT $1 || w.tag, w.id, $2, $3, $4, $5, w.secret_version, $6, 0, $4, $4, $4, TRUE \
+    FROM webhooks w JOIN webhook_event_types t ON t.webhook_id = w.id AND t.event_type = $3 \
+    WHERE w.service_id = $7 AND w.active = $8 RETURNING id";
+
+/// The values `OUTBOX_INSERT` and `TRIGGERED_INSERT` write `n` with.
+pub(crate) fn notice_values(n: &Notice) -> Vec<crate::value::Val> {
+    vals![
+        &ids::new_id()[..20],
+        &n.payment_id,
+        n.event_type.as_str(),
+        n.at_ms,
+        n.resource.as_str(),
+        DeliveryStatus::Pending.as_str(),
+        &n.service_id,
+        true
+    ]
+}
+
 /// The rows a change's record adds: its ledger events, then its webhook messages.
 pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
     let events = record.events.iter().map(event_insert);
-    let messages = record.notices.iter().map(|n| {
-        Stmt::exec(
-            OUTBOX_INSERT,
-            vals![
-                &ids::new_id()[..20],
-                &n.payment_id,
-                n.event_type.as_str(),
-                n.at_ms,
-                n.resource.as_str(),
-                DeliveryStatus::Pending.as_str(),
-                &n.service_id,
-                true
-            ],
-        )
-    });
+    let messages = record
+        .notices
+        .iter()
+        .map(|n| Stmt::exec(OUTBOX_INSERT, notice_values(n)));
     let set_up = record
         .agreement_set_up
         .iter()

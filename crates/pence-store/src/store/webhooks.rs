@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use pence_core::ledger::Notice;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};
 
@@ -14,7 +15,7 @@ use crate::value::{vals, Row, Stmt};
 const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
      secret_version, created_ms, updated_ms";
 const MESSAGE_COLUMNS: &str = "id, webhook_id, payment_id, event_type, event_ms, resource, \
-     secret_version, status, attempts, next_attempt_ms, created_ms";
+     secret_version, status, attempts, next_attempt_ms, created_ms, triggered";
 const ATTEMPT_COLUMNS: &str = "message_id, at_ms, status_code, error, response_ms, response_body";
 
 /// The literal `'pending'` (not a parameter) lets both engines use the partial index.
@@ -23,14 +24,14 @@ const CLAIM_SQLITE: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $
      AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
      ORDER BY next_attempt_ms LIMIT $6) \
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
-     status, attempts, next_attempt_ms, created_ms";
+     status, attempts, next_attempt_ms, created_ms, triggered";
 /// On PostgreSQL several nodes claim at once: rows another claim is taking are skipped.
 const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $2 \
      WHERE id IN (SELECT id FROM webhook_messages WHERE webhook_id = $3 \
      AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
      ORDER BY next_attempt_ms LIMIT $6 FOR UPDATE SKIP LOCKED) \
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
-     status, attempts, next_attempt_ms, created_ms";
+     status, attempts, next_attempt_ms, created_ms, triggered";
 
 fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription, StoreError> {
     Ok(Subscription {
@@ -62,6 +63,7 @@ fn message_from(mut r: Row) -> Result<Message, StoreError> {
         attempts: r.i64("attempts")?,
         next_attempt_ms: r.i64("next_attempt_ms")?,
         created_ms: r.i64("created_ms")?,
+        triggered: r.bool("triggered")?,
     })
 }
 
@@ -143,6 +145,19 @@ impl SqlStore {
 
 #[async_trait]
 impl WebhookStore for SqlStore {
+    async fn insert_triggered_messages(&self, notice: &Notice) -> Result<Vec<String>, StoreError> {
+        let insert = Stmt::returning(
+            super::ledger::TRIGGERED_INSERT,
+            super::ledger::notice_values(notice),
+        );
+        self.db
+            .apply_returning(vec![insert])
+            .await?
+            .into_iter()
+            .map(|mut r| r.text("id"))
+            .collect()
+    }
+
     async fn insert_webhook(&self, sub: &Subscription, secret: &str) -> Result<(), StoreError> {
         let mut change = vec![
             Stmt::insert(

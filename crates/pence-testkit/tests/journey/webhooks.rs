@@ -599,3 +599,144 @@ async fn a_moved_service_clock_sends_and_retries_its_messages(engine: Engine) {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|r| r.signed_with(&secret)));
 }
+
+pence_testkit::engine_tests!(subscriptions_and_messages_over_the_control_api);
+/// The control API's webhooks (issue 15): a subscription made, changed, rotated and
+/// deactivated over HTTP; a message triggered for a payment's current state, marked so in
+/// the delivery log, and resent.
+async fn subscriptions_and_messages_over_the_control_api(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let made = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url, "description": "tests", "event_types": ["card_payment_succeeded"]}),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.text);
+    let id = made.json["id"].as_str().unwrap().to_string();
+    let secret = made.json["secret"].as_str().unwrap().to_string();
+    let listed = server.get("/sandbox/v1/webhooks").await;
+    assert_eq!(listed.json["webhooks"][0]["id"], id.as_str());
+    assert!(
+        listed.json["webhooks"][0].get("secret").is_none(),
+        "shown once"
+    );
+    let changed = server
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/sandbox/v1/webhooks/{id}"),
+            Some(&server.key),
+            &[("Content-Type", "application/json")],
+            Some(
+                json!({"event_types": ["card_payment_succeeded", "card_payment_refunded"]})
+                    .to_string()
+                    .into_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(
+        changed.json["event_types"],
+        json!(["card_payment_refunded", "card_payment_succeeded"])
+    );
+
+    // A message triggered for the payment as it is, delivered, logged as triggered.
+    let (payment_id, _) = new_payment(&server, &site, json!({})).await;
+    let trigger = |event: &str| {
+        let body = json!({"payment_id": payment_id, "event_type": event});
+        let server = &server;
+        async move { server.post("/sandbox/v1/webhooks/trigger", &body).await }
+    };
+    let sent = trigger("card_payment_succeeded").await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    assert_eq!(server.drain_webhooks().await, 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    check_message(&got[0], &secret);
+    assert_eq!(got[0].event_type(), "card_payment_succeeded");
+    assert_eq!(
+        got[0].json["resource"]["state"]["status"], "created",
+        "as it is now"
+    );
+    let log = server
+        .get(&format!("/sandbox/v1/webhooks/{id}/messages"))
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let message = log.json["messages"][0].clone();
+    assert_eq!(message["triggered"], true);
+    assert_eq!(message["status"], "successful");
+    assert_eq!(message["id"], got[0].message_id());
+    let pending = server
+        .get(&format!(
+            "/sandbox/v1/webhooks/{id}/messages?status=pending"
+        ))
+        .await;
+    assert_eq!(pending.json["messages"], json!([]));
+
+    // Not a type it takes; resend; a rotated secret signs what comes next.
+    let refused = trigger("card_payment_expired").await;
+    assert_eq!(refused.status, 422, "{}", refused.text);
+    let resent = server
+        .post(
+            &format!(
+                "/sandbox/v1/webhooks/messages/{}/resend",
+                got[0].message_id()
+            ),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(resent.status, 202, "{}", resent.text);
+    assert_eq!(server.drain_webhooks().await, 1);
+    let rotated = server
+        .post(
+            &format!("/sandbox/v1/webhooks/{id}/rotate-secret"),
+            &json!({}),
+        )
+        .await;
+    let new_secret = rotated.json["secret"].as_str().unwrap().to_string();
+    assert_ne!(new_secret, secret);
+    assert_eq!(trigger("card_payment_refunded").await.status, 202);
+    assert_eq!(server.drain_webhooks().await, 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    assert!(got[2].signed_with(&new_secret));
+
+    // Another service sees none of it; a deactivated subscription takes nothing.
+    let (_, other) = server.new_service(false).await;
+    let theirs = server
+        .get_as(&other, &format!("/sandbox/v1/webhooks/{id}"))
+        .await;
+    assert_eq!(theirs.status, 404);
+    assert_eq!(
+        server.get_as(&other, "/sandbox/v1/webhooks").await.json["webhooks"],
+        json!([])
+    );
+    let off = server
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/sandbox/v1/webhooks/{id}"),
+            Some(&server.key),
+            &[("Content-Type", "application/json")],
+            Some(json!({"active": false}).to_string().into_bytes()),
+        )
+        .await;
+    assert_eq!(off.json["active"], false);
+    assert_eq!(trigger("card_payment_succeeded").await.status, 422);
+
+    for bad in [
+        json!({"callback_url": "not a url"}),
+        json!({"callback_url": receiver.url, "event_types": ["bogus"]}),
+    ] {
+        let refused = server.post("/sandbox/v1/webhooks", &bad).await;
+        assert_eq!(refused.status, 422, "{bad} -> {}", refused.text);
+    }
+    let refused = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url, "secret": "x"}),
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+}

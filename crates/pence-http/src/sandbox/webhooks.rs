@@ -1,0 +1,298 @@
+//! `/sandbox/v1/webhooks…`: a test service's webhook subscriptions over HTTP (GOV.UK Pay has
+//! no API for them), their delivery logs, resending a message, and triggering one.
+
+use axum::body::Bytes;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use pence_core::payment::Language;
+use pence_core::timefmt;
+use pence_core::usecases::sandbox;
+use pence_core::webhook::subscription::{self, Changes, Subscription, SubscriptionError};
+use pence_core::webhook::{DeliveryStatus, EventType, Message};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::SandboxProblem;
+use crate::auth::Authed;
+use crate::state::AppState;
+
+/// Messages a delivery log shows at most.
+const LOG_LIMIT: u32 = 500;
+
+fn shown(s: &Subscription) -> Value {
+    json!({
+        "id": s.id,
+        "callback_url": s.callback_url,
+        "description": s.description,
+        "event_types": s.event_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "active": s.active,
+        "created_date": timefmt::date_time(s.created_ms),
+    })
+}
+
+fn message_shown(m: &Message) -> Value {
+    json!({
+        "id": m.id,
+        "payment_id": m.payment_id,
+        "event_type": m.event_type,
+        "created_date": timefmt::date_time(m.event_ms),
+        "status": m.status.as_str(),
+        "attempts": m.attempts,
+        "next_attempt_date": (m.status == DeliveryStatus::Pending)
+            .then(|| timefmt::date_time(m.next_attempt_ms)),
+        "triggered": m.triggered,
+    })
+}
+
+fn failed(e: SubscriptionError) -> SandboxProblem {
+    match e {
+        SubscriptionError::BadUrl(_) | SubscriptionError::NotHttps(_) => {
+            SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
+        }
+        SubscriptionError::NotFound(_) | SubscriptionError::NoMessage(_) => {
+            SandboxProblem::not_found()
+        }
+        SubscriptionError::Inactive(_) => SandboxProblem::new(StatusCode::CONFLICT, e.to_string()),
+        SubscriptionError::Store(e) => stored(e),
+    }
+}
+
+fn stored(e: pence_core::StoreError) -> SandboxProblem {
+    SandboxProblem::from_failure(e.into(), Language::En)
+}
+
+fn event_types(names: Option<Vec<String>>) -> Result<Option<Vec<EventType>>, SandboxProblem> {
+    names
+        .map(|names| {
+            names
+                .iter()
+                .map(|n| {
+                    EventType::parse(n).ok_or_else(|| {
+                        SandboxProblem::new(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            format!("{n} is not a webhook event type"),
+                        )
+                    })
+                })
+                .collect()
+        })
+        .transpose()
+}
+
+fn json_of<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, SandboxProblem> {
+    serde_json::from_slice(body).map_err(SandboxProblem::bad_body)
+}
+
+/// The service's own subscription `id`, or the 404 for it.
+async fn own(
+    state: &AppState,
+    service_id: &str,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Subscription, SandboxProblem> {
+    let Ok(Path(id)) = id else {
+        return Err(SandboxProblem::not_found());
+    };
+    match state.webhooks.webhook(&id).await {
+        Ok(Some(s)) if s.service_id == service_id => Ok(s),
+        Ok(_) => Err(SandboxProblem::not_found()),
+        Err(e) => Err(stored(e)),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSubscription {
+    callback_url: String,
+    description: Option<String>,
+    event_types: Option<Vec<String>>,
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let body: NewSubscription = json_of(&body)?;
+        let types = event_types(body.event_types)?.unwrap_or_default();
+        let clock = service.clock(state.clock.as_ref());
+        let (sub, secret) = subscription::create(
+            state.webhooks.as_ref(),
+            &clock,
+            &service,
+            &body.callback_url,
+            body.description.as_deref().unwrap_or(""),
+            &types,
+        )
+        .await
+        .map_err(failed)?;
+        let mut shown = shown(&sub);
+        shown["secret"] = json!(secret);
+        Ok::<_, SandboxProblem>((StatusCode::CREATED, Json(shown)).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+) -> Response {
+    match state.webhooks.webhooks(Some(&service.id)).await {
+        Ok(subs) => {
+            Json(json!({"webhooks": subs.iter().map(shown).collect::<Vec<_>>()})).into_response()
+        }
+        Err(e) => stored(e).into_response(),
+    }
+}
+
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    match own(&state, &service.id, id).await {
+        Ok(sub) => Json(shown(&sub)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Update {
+    callback_url: Option<String>,
+    description: Option<String>,
+    event_types: Option<Vec<String>>,
+    active: Option<bool>,
+}
+
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        let body: Update = json_of(&body)?;
+        let changes = Changes {
+            callback_url: body.callback_url,
+            description: body.description,
+            event_types: event_types(body.event_types)?,
+            active: body.active,
+        };
+        let clock = service.clock(state.clock.as_ref());
+        let sub = subscription::update(state.webhooks.as_ref(), &clock, &service, sub, changes)
+            .await
+            .map_err(failed)?;
+        Ok::<_, SandboxProblem>(Json(shown(&sub)).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn rotate_secret(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        let clock = service.clock(state.clock.as_ref());
+        let secret = subscription::rotate_secret(state.webhooks.as_ref(), &clock, &sub.id)
+            .await
+            .map_err(failed)?;
+        Ok::<_, SandboxProblem>(Json(json!({"secret": secret})).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn messages(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        let status = match query.as_deref().and_then(|q| q.strip_prefix("status=")) {
+            None => None,
+            Some(s) => Some(
+                DeliveryStatus::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+                    SandboxProblem::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        format!("{s} is not a delivery status"),
+                    )
+                })?,
+            ),
+        };
+        let found = state
+            .webhooks
+            .webhook_messages(&sub.id, status, LOG_LIMIT)
+            .await
+            .map_err(stored)?;
+        let shown: Vec<Value> = found.iter().map(message_shown).collect();
+        Ok::<_, SandboxProblem>(Json(json!({"messages": shown})).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn resend(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let Ok(Path(id)) = id else {
+            return Err(SandboxProblem::not_found());
+        };
+        let message = state
+            .webhooks
+            .webhook_message(&id)
+            .await
+            .map_err(stored)?
+            .ok_or_else(SandboxProblem::not_found)?;
+        own(&state, &service.id, Ok(Path(message.webhook_id.clone()))).await?;
+        let clock = service.clock(state.clock.as_ref());
+        subscription::resend(state.webhooks.as_ref(), &clock, &id)
+            .await
+            .map_err(failed)?;
+        Ok::<_, SandboxProblem>(StatusCode::ACCEPTED.into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Trigger {
+    payment_id: String,
+    event_type: String,
+}
+
+pub(crate) async fn trigger(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let body: Trigger = json_of(&body)?;
+        let event_type = event_types(Some(vec![body.event_type]))?
+            .and_then(|t| t.into_iter().next())
+            .expect("one type asked, one parsed");
+        let ids = sandbox::trigger_webhook(
+            state.store.as_ref(),
+            state.webhooks.as_ref(),
+            state.clock.as_ref(),
+            &service,
+            &body.payment_id,
+            event_type,
+        )
+        .await
+        .map_err(|f| SandboxProblem::from_failure(f, Language::En))?;
+        Ok::<_, SandboxProblem>(
+            (StatusCode::ACCEPTED, Json(json!({"message_ids": ids}))).into_response(),
+        )
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
