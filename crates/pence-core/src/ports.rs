@@ -438,6 +438,16 @@ pub trait WebhookStore: Send + Sync {
     async fn resend_webhook_message(&self, id: &str, now_ms: i64) -> Result<bool, StoreError>;
     /// How many messages there are of each status.
     async fn webhook_message_counts(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Sets (or with `None` clears) how a subscription is delivered to badly on purpose.
+    async fn set_delivery_faults(
+        &self,
+        webhook_id: &str,
+        faults: Option<&crate::webhook::DeliveryFaults>,
+    ) -> Result<(), StoreError>;
+    /// Every subscription delivered to badly on purpose, with how.
+    async fn delivery_faults(
+        &self,
+    ) -> Result<Vec<(String, crate::webhook::DeliveryFaults)>, StoreError>;
     /// Writes `notice`'s messages, marked triggered (the control API), for the service's
     /// active subscriptions that take its event type; their ids.
     async fn insert_triggered_messages(

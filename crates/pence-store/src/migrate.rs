@@ -44,6 +44,10 @@ const SQLITE: &[(i64, &str)] = &[
         20,
         include_str!("migrations/common/0020_triggered_messages.sql"),
     ),
+    (
+        21,
+        include_str!("migrations/common/0021_delivery_faults.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -83,6 +87,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         20,
         include_str!("migrations/common/0020_triggered_messages.sql"),
+    ),
+    (
+        21,
+        include_str!("migrations/common/0021_delivery_faults.sql"),
     ),
 ];
 

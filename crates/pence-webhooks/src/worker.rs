@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use pence_core::clock::{system_now_ms, Clock};
 use pence_core::ids;
-use pence_core::webhook::{delivery, DeliveryStatus, Message};
+use pence_core::webhook::{delivery, DeliveryFaults, DeliveryStatus, Message};
 use pence_core::{ServiceStore, WebhookStore};
 
 use crate::metrics::Metrics;
@@ -77,6 +77,8 @@ pub struct Deliverer {
     secrets: RwLock<HashMap<(String, i64), String>>,
     /// Moved test services' clock offsets, read again every poll.
     offsets: RwLock<HashMap<String, i64>>,
+    /// Test subscriptions delivered to badly on purpose, read again every poll.
+    faults: RwLock<HashMap<String, DeliveryFaults>>,
 }
 
 /// What one round of `deliver_once` did.
@@ -101,11 +103,12 @@ impl Deliverer {
             metrics,
             secrets: RwLock::new(HashMap::new()),
             offsets: RwLock::new(HashMap::new()),
+            faults: RwLock::new(HashMap::new()),
         })
     }
 
-    /// Reads the moved services' clocks again.
-    async fn refresh_clocks(&self) {
+    /// Reads the moved services' clocks and the subscriptions' delivery faults again.
+    async fn refresh(&self) {
         match self.store.moved_clocks().await {
             Ok(moved) => {
                 *self.offsets.write().unwrap_or_else(|e| e.into_inner()) =
@@ -113,6 +116,18 @@ impl Deliverer {
             }
             Err(e) => tracing::warn!(error = %e, "reading the services' clocks failed"),
         }
+        match self.store.delivery_faults().await {
+            Ok(faults) => {
+                *self.faults.write().unwrap_or_else(|e| e.into_inner()) =
+                    faults.into_iter().collect();
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the delivery faults failed"),
+        }
+    }
+
+    fn faults_of(&self, webhook_id: &str) -> DeliveryFaults {
+        let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
+        faults.get(webhook_id).copied().unwrap_or_default()
     }
 
     /// Now, on the clock of `service_id`.
@@ -129,7 +144,7 @@ impl Deliverer {
     /// One round: for every active subscription, one batch of its due messages claimed,
     /// sent and recorded, as a worker would. Repeat until it attempts nothing to drain.
     pub async fn deliver_once(&self) -> Result<Delivered, pence_core::StoreError> {
-        self.refresh_clocks().await;
+        self.refresh().await;
         let mut attempted = 0;
         for sub in self.store.webhooks(None).await? {
             if sub.active {
@@ -145,7 +160,7 @@ async fn supervise(shared: Arc<Deliverer>) {
     let mut workers = tokio::task::JoinSet::new();
     let mut logged = tokio::time::Instant::now();
     loop {
-        shared.refresh_clocks().await;
+        shared.refresh().await;
         match shared.store.webhooks(None).await {
             Ok(subs) => {
                 let active: HashMap<String, (String, String)> = subs
@@ -266,9 +281,18 @@ async fn one_batch(
     if batch.is_empty() {
         return Ok(0);
     }
+    let faults = shared.faults_of(id);
+    let (batch, concurrency) = if faults.out_of_order {
+        // Newest first, one at a time, so the receiver sees them out of order for sure.
+        let mut batch = batch;
+        batch.sort_by(|a, b| (b.event_ms, &b.id).cmp(&(a.event_ms, &a.id)));
+        (batch, 1)
+    } else {
+        (batch, s.concurrency.max(1))
+    };
     let outcomes: Vec<_> = stream::iter(batch)
-        .map(|m| deliver(shared, url, service_id, m))
-        .buffer_unordered(s.concurrency.max(1))
+        .map(|m| deliver(shared, url, service_id, faults, m))
+        .buffer_unordered(concurrency)
         .collect()
         .await;
     if let Err(e) = shared
@@ -282,22 +306,40 @@ async fn one_batch(
     Ok(outcomes.len())
 }
 
-/// Sends one message; its attempt, and so its next try, is dated by the service's clock.
+/// Sends one message, as its subscription's delivery faults say; its attempt, and so its
+/// next try, is dated by the service's clock.
 async fn deliver(
     shared: &Deliverer,
     url: &str,
     service_id: &str,
+    faults: DeliveryFaults,
     m: Message,
 ) -> (Message, pence_core::webhook::Attempt) {
-    let secret = secret(shared, &m.webhook_id, m.secret_version).await;
-    let attempt = send::attempt(
-        &shared.http,
-        url,
-        secret.as_deref(),
-        &m,
-        shared.now_for(service_id),
-    )
-    .await;
+    let mut secret = secret(shared, &m.webhook_id, m.secret_version).await;
+    if faults.wrong_secret {
+        secret = secret.map(|s| format!("{s}-not-this-one"));
+    }
+    if faults.delay_ms > 0 {
+        let ms = faults.delay_ms.min(DeliveryFaults::LONGEST_DELAY_MS);
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+    let at_ms = shared.now_for(service_id);
+    let attempt = if m.attempts < faults.drop_first_attempts {
+        pence_core::webhook::Attempt {
+            message_id: m.id.clone(),
+            at_ms,
+            status_code: None,
+            error: Some("sandbox fault: the attempt was dropped".into()),
+            response_ms: 0,
+            response_body: None,
+        }
+    } else {
+        let first = send::attempt(&shared.http, url, secret.as_deref(), &m, at_ms).await;
+        if faults.duplicate {
+            send::attempt(&shared.http, url, secret.as_deref(), &m, at_ms).await;
+        }
+        first
+    };
     let next = delivery::after(&m, &attempt);
     let metrics = &shared.metrics;
     metrics.attempt(attempt.response_ms);

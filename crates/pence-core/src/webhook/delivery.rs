@@ -15,6 +15,38 @@ pub const RETRY_DELAYS_MS: [i64; 5] = [
     2 * 24 * 60 * 60_000,
 ];
 
+/// How a test service's subscription is delivered to badly on purpose (the control API,
+/// issue 15), so its receiver's handling of real-world delivery can be tested.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeliveryFaults {
+    /// Every message is sent twice.
+    pub duplicate: bool,
+    /// A batch's messages go newest first.
+    pub out_of_order: bool,
+    /// Each message waits this long before it is sent (at most `LONGEST_DELAY_MS`).
+    pub delay_ms: u64,
+    /// Each message's first N attempts are dropped (the receiver never sees them).
+    pub drop_first_attempts: i64,
+    /// Messages are signed with a secret that is not the subscription's.
+    pub wrong_secret: bool,
+}
+
+impl DeliveryFaults {
+    pub const LONGEST_DELAY_MS: u64 = 10_000;
+
+    /// Whether these faults can be applied, or why not.
+    pub fn check(&self) -> Result<(), &'static str> {
+        if self.delay_ms > Self::LONGEST_DELAY_MS {
+            return Err("delay_ms must be at most 10000");
+        }
+        if self.drop_first_attempts < 0 {
+            return Err("drop_first_attempts must be 0 or more");
+        }
+        Ok(())
+    }
+}
+
 /// GOV.UK Pay's delivery statuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryStatus {

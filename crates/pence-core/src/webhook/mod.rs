@@ -6,7 +6,7 @@
 pub mod delivery;
 pub mod subscription;
 
-pub use delivery::{Attempt, DeliveryStatus, Message};
+pub use delivery::{Attempt, DeliveryFaults, DeliveryStatus, Message};
 pub use subscription::Subscription;
 
 use hmac::{Hmac, Mac};

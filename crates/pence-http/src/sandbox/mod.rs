@@ -45,6 +45,12 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             post(webhooks::rotate_secret),
         )
         .route("/webhooks/{webhook_id}/messages", get(webhooks::messages))
+        .route(
+            "/webhooks/{webhook_id}/faults",
+            get(webhooks::get_faults)
+                .put(webhooks::set_faults)
+                .delete(webhooks::clear_faults),
+        )
         .route("/payments/{payment_id}/pay", post(pay::pay))
         .route("/payments/{payment_id}/abandon", post(pay::abandon))
         .route("/payments/{payment_id}/cancel", post(pay::cancel))

@@ -11,7 +11,7 @@ use pence_core::payment::Language;
 use pence_core::timefmt;
 use pence_core::usecases::sandbox;
 use pence_core::webhook::subscription::{self, Changes, Subscription, SubscriptionError};
-use pence_core::webhook::{DeliveryStatus, EventType, Message};
+use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType, Message};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -293,6 +293,69 @@ pub(crate) async fn trigger(
         Ok::<_, SandboxProblem>(
             (StatusCode::ACCEPTED, Json(json!({"message_ids": ids}))).into_response(),
         )
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The subscription's delivery faults (all off when none are set).
+async fn faults_of(state: &AppState, id: &str) -> Result<DeliveryFaults, SandboxProblem> {
+    let all = state.webhooks.delivery_faults().await.map_err(stored)?;
+    Ok(all
+        .into_iter()
+        .find(|(w, _)| w == id)
+        .map(|(_, f)| f)
+        .unwrap_or_default())
+}
+
+pub(crate) async fn get_faults(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        let faults = faults_of(&state, &sub.id).await?;
+        Ok::<_, SandboxProblem>(Json(faults).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn set_faults(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        let faults: DeliveryFaults = json_of(&body)?;
+        faults
+            .check()
+            .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+        let set = (faults != DeliveryFaults::default()).then_some(&faults);
+        state
+            .webhooks
+            .set_delivery_faults(&sub.id, set)
+            .await
+            .map_err(stored)?;
+        Ok::<_, SandboxProblem>(Json(faults).into_response())
+    };
+    go.await.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub(crate) async fn clear_faults(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let go = async {
+        let sub = own(&state, &service.id, id).await?;
+        state
+            .webhooks
+            .set_delivery_faults(&sub.id, None)
+            .await
+            .map_err(stored)?;
+        Ok::<_, SandboxProblem>(StatusCode::NO_CONTENT.into_response())
     };
     go.await.unwrap_or_else(IntoResponse::into_response)
 }

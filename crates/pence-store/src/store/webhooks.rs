@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use pence_core::ledger::Notice;
+use pence_core::webhook::DeliveryFaults;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};
 
@@ -145,6 +146,57 @@ impl SqlStore {
 
 #[async_trait]
 impl WebhookStore for SqlStore {
+    async fn set_delivery_faults(
+        &self,
+        webhook_id: &str,
+        faults: Option<&DeliveryFaults>,
+    ) -> Result<(), StoreError> {
+        let mut change = vec![Stmt::exec(
+            "DELETE FROM webhook_delivery_faults WHERE webhook_id = $1",
+            vals![webhook_id],
+        )];
+        if let Some(f) = faults {
+            change.push(Stmt::insert(
+                "webhook_delivery_faults",
+                "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret",
+                vals![
+                    webhook_id,
+                    f.duplicate,
+                    f.out_of_order,
+                    f.delay_ms as i64,
+                    f.drop_first_attempts,
+                    f.wrong_secret
+                ],
+            ));
+        }
+        self.db.apply(change).await
+    }
+
+    async fn delivery_faults(&self) -> Result<Vec<(String, DeliveryFaults)>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, \
+                 wrong_secret FROM webhook_delivery_faults",
+                Vec::new(),
+            )
+            .await?;
+        rows.into_iter()
+            .map(|mut r| {
+                Ok((
+                    r.text("webhook_id")?,
+                    DeliveryFaults {
+                        duplicate: r.bool("duplicate")?,
+                        out_of_order: r.bool("out_of_order")?,
+                        delay_ms: r.i64("delay_ms")?.max(0) as u64,
+                        drop_first_attempts: r.i64("drop_first_attempts")?,
+                        wrong_secret: r.bool("wrong_secret")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     async fn insert_triggered_messages(&self, notice: &Notice) -> Result<Vec<String>, StoreError> {
         let insert = Stmt::returning(
             super::ledger::TRIGGERED_INSERT,

@@ -740,3 +740,109 @@ async fn subscriptions_and_messages_over_the_control_api(engine: Engine) {
         .await;
     assert_eq!(refused.status, 400);
 }
+
+pence_testkit::engine_tests!(delivery_faults_test_the_receiver);
+/// A subscription delivered to badly on purpose (the control API): duplicates, a wrong
+/// signature, dropped first attempts, newest first; each seen by a real receiver.
+async fn delivery_faults_test_the_receiver(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let site = ServiceSite::start().await;
+    let receiver = Receiver::start().await;
+    let made = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url, "event_types": ["card_payment_succeeded"]}),
+        )
+        .await;
+    let id = made.json["id"].as_str().unwrap().to_string();
+    let secret = made.json["secret"].as_str().unwrap().to_string();
+    let faults = |body: Value| {
+        let server = &server;
+        let path = format!("/sandbox/v1/webhooks/{id}/faults");
+        async move {
+            server
+                .send(
+                    reqwest::Method::PUT,
+                    &path,
+                    Some(&server.key),
+                    &[("Content-Type", "application/json")],
+                    Some(body.to_string().into_bytes()),
+                )
+                .await
+        }
+    };
+    let mut payments = Vec::new();
+    for _ in 0..3 {
+        payments.push(new_payment(&server, &site, json!({})).await.0);
+    }
+    let trigger = |payment_id: &str| {
+        let body = json!({"payment_id": payment_id, "event_type": "card_payment_succeeded"});
+        let server = &server;
+        async move {
+            let sent = server.post("/sandbox/v1/webhooks/trigger", &body).await;
+            assert_eq!(sent.status, 202, "{}", sent.text);
+            sent.json["message_ids"][0].as_str().unwrap().to_string()
+        }
+    };
+
+    // Twice each.
+    assert_eq!(faults(json!({"duplicate": true})).await.status, 200);
+    let first = trigger(&payments[0]).await;
+    server.drain_webhooks().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.message_id() == first && r.signed_with(&secret)));
+
+    // Signed with the wrong secret.
+    faults(json!({"wrong_secret": true})).await;
+    trigger(&payments[0]).await;
+    server.drain_webhooks().await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    assert!(!got[2].signed_with(&secret), "a signature the receiver must refuse");
+
+    // The first attempt never arrives; the retry a minute later does.
+    faults(json!({"drop_first_attempts": 1})).await;
+    let dropped = trigger(&payments[0]).await;
+    assert_eq!(server.deliver_once().await, 1);
+    assert_eq!(receiver.received().len(), 3, "dropped");
+    server.clock.advance(61_000);
+    assert_eq!(server.deliver_once().await, 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].message_id(), dropped);
+
+    // Newest first.
+    faults(json!({"out_of_order": true})).await;
+    let mut sent = Vec::new();
+    for p in &payments {
+        sent.push(trigger(p).await);
+        server.clock.advance(1_000);
+    }
+    server.drain_webhooks().await;
+    let order: Vec<String> = receiver.received()[4..]
+        .iter()
+        .map(|r| r.message_id().to_string())
+        .collect();
+    sent.reverse();
+    assert_eq!(order, sent);
+
+    // Refused settings; cleared.
+    assert_eq!(faults(json!({"delay_ms": 20_000})).await.status, 422);
+    assert_eq!(faults(json!({"drop": true})).await.status, 400);
+    let cleared = server
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/sandbox/v1/webhooks/{id}/faults"),
+            Some(&server.key),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(cleared.status, 204);
+    let shown = server.get(&format!("/sandbox/v1/webhooks/{id}/faults")).await;
+    assert_eq!(
+        shown.json,
+        json!({"duplicate": false, "out_of_order": false, "delay_ms": 0, "drop_first_attempts": 0, "wrong_secret": false})
+    );
+}
