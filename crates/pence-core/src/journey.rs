@@ -231,6 +231,11 @@ pub async fn three_ds_result(
 /// service's capture request when it was created with `delayed_capture`; a payment made to
 /// set up an agreement makes it active with the card, in the same transaction.
 pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, Failure> {
+    // The confirmation email is written with the change, if the service sends one.
+    let service = match deps.store.journey_payment(id).await? {
+        Some(p) => deps.store.service(&p.service_id).await?,
+        None => None,
+    };
     let done = transition::step(deps.store, deps.clock, id, |p, now| {
         (p.status == Status::AuthorisationSuccess).then(|| {
             let confirmed = if p.delayed_capture {
@@ -248,6 +253,11 @@ pub async fn confirm(deps: Deps<'_>, id: &str) -> Result<Option<PaymentRecord>, 
                     now,
                 )
             };
+            let confirmed = confirmed.emailing(
+                service
+                    .as_ref()
+                    .and_then(|s| crate::emails::payment_confirmed(s, p, now)),
+            );
             // A web payment made to set up an agreement saves its card on the agreement
             // as the user confirms (reference §7).
             if p.agreement_id.is_some() && p.authorisation_mode == AuthorisationMode::Web {

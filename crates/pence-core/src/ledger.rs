@@ -136,6 +136,8 @@ pub struct Record {
     pub agreement_inactivated: Option<(String, String)>,
     /// The `Idempotency-Key` a new payment was created with.
     pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
+    /// Emails to the paying user the change causes (`emails`).
+    pub emails: Vec<crate::emails::Email>,
 }
 
 impl Record {
@@ -167,6 +169,7 @@ impl Record {
             agreement_set_up: None,
             agreement_inactivated: None,
             idempotency_key: None,
+            emails: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod card;
 pub mod clock;
 pub mod create_payment;
 pub mod dispute;
+pub mod emails;
 pub mod faults;
 pub mod idempotency;
 pub mod ids;
@@ -36,6 +37,6 @@ pub mod usecases;
 pub mod webhook;
 
 pub use ports::{
-    AgreementStore, DisputeStore, FaultStore, InstanceStore, KeyStore, PaymentStore, RefundStore,
-    ServiceStore, Store, StoreError, WebhookStore,
+    AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, PaymentStore,
+    RefundStore, ServiceStore, Store, StoreError, WebhookStore,
 };

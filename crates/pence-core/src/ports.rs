@@ -66,6 +66,7 @@ pub trait Store:
     + DisputeStore
     + AgreementStore
     + FaultStore
+    + EmailStore
 {
 }
 
@@ -78,7 +79,20 @@ impl<T> Store for T where
         + DisputeStore
         + AgreementStore
         + FaultStore
+        + EmailStore
 {
+}
+
+/// The emails paying users were sent (`emails`), written by changes' records.
+#[async_trait]
+pub trait EmailStore: Send + Sync {
+    /// A service's emails, newest first, to `to` only if given (any case).
+    async fn emails(
+        &self,
+        service_id: &str,
+        to: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<crate::emails::Email>, StoreError>;
 }
 
 /// Test services' fault rules (`faults`).
@@ -460,7 +474,7 @@ pub trait WebhookStore: Send + Sync {
 /// `use pence_core::ports::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AgreementStore, DisputeStore, FaultStore, InstanceStore, KeyStore, PaymentStore,
-        RefundStore, ServiceStore, Store, WebhookStore,
+        AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore,
+        PaymentStore, RefundStore, ServiceStore, Store, WebhookStore,
     };
 }

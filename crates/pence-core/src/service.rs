@@ -45,9 +45,32 @@ pub struct Service {
     pub disabled: bool,
     /// What the card page accepts and asks for.
     pub cards: CardSettings,
+    /// Which emails the paying user gets (GOV.UK Pay's email notifications).
+    pub emails: EmailSettings,
     /// How far a test service's clock is ahead of the node's (the control API moves it;
     /// always 0 for live services): every time of its payments is taken from it.
     pub clock_offset_ms: i64,
+}
+
+/// The emails a service's paying users get, as GOV.UK Pay's email notifications: a
+/// confirmation when they pay, a note when they are refunded; both on by default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailSettings {
+    pub payment_confirmed: bool,
+    pub refund_issued: bool,
+    /// A paragraph the service adds to its confirmations (`$reference` becomes the payment's
+    /// reference).
+    pub custom_paragraph: Option<String>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            payment_confirmed: true,
+            refund_issued: true,
+            custom_paragraph: None,
+        }
+    }
 }
 
 /// Which card types a service takes.
@@ -191,6 +214,7 @@ impl Service {
             disabled: false,
             cards: CardSettings::default(),
             clock_offset_ms: 0,
+            emails: EmailSettings::default(),
         }
     }
 

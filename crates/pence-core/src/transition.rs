@@ -50,6 +50,8 @@ pub struct Move {
     sets_up_agreement: bool,
     /// The payment's agreement becomes inactive (its card refused for good), likewise.
     inactivates_agreement: bool,
+    /// Emails to the paying user, written with the change.
+    emails: Vec<crate::emails::Email>,
 }
 
 impl Move {
@@ -63,6 +65,7 @@ impl Move {
             events: vec![LedgerEvent::new(p, kind, status, now)],
             next,
             sets_up_agreement: false,
+            emails: Vec::new(),
             inactivates_agreement: false,
         }
     }
@@ -85,6 +88,12 @@ impl Move {
     /// The move also sets up the payment's agreement (`set_up_agreement`) with its card.
     pub fn setting_up_agreement(mut self) -> Move {
         self.sets_up_agreement = true;
+        self
+    }
+
+    /// An email the move sends the paying user, if there is one.
+    pub fn emailing(mut self, email: Option<crate::emails::Email>) -> Move {
+        self.emails.extend(email);
         self
     }
 
@@ -130,6 +139,7 @@ pub async fn apply(
             events,
             sets_up_agreement,
             inactivates_agreement,
+            emails,
         }) = decide(&current, now)?
         else {
             return Ok(Applied {
@@ -154,6 +164,7 @@ pub async fn apply(
         }
         let mut record = Record::of(events, &next);
         record.agreement_inactivated = inactivated;
+        record.emails = emails;
         if sets_up_agreement {
             record.agreement_set_up =
                 next.agreement_id

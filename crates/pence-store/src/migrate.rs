@@ -48,6 +48,7 @@ const SQLITE: &[(i64, &str)] = &[
         21,
         include_str!("migrations/common/0021_delivery_faults.sql"),
     ),
+    (22, include_str!("migrations/common/0022_emails.sql")),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -92,6 +93,7 @@ const POSTGRES: &[(i64, &str)] = &[
         21,
         include_str!("migrations/common/0021_delivery_faults.sql"),
     ),
+    (22, include_str!("migrations/common/0022_emails.sql")),
 ];
 
 const CREATE_TABLE: &str =

@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::card::Brand;
 use pence_core::clock::{AdjustableClock, Clock};
-use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection};
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings};
 use pence_core::usecases;
 use pence_core::Store;
 
@@ -54,7 +54,38 @@ pub enum ServiceCommand {
         moto_api: Option<bool>,
         #[command(flatten)]
         cards: CardOptions,
+        #[command(flatten)]
+        emails: EmailOptions,
     },
+}
+
+/// The emails a service's paying users get.
+#[derive(clap::Args)]
+pub struct EmailOptions {
+    /// Email users a confirmation when they pay (true or false).
+    #[arg(long)]
+    email_confirmation: Option<bool>,
+    /// Email users when they are refunded (true or false).
+    #[arg(long)]
+    email_refund: Option<bool>,
+    /// A paragraph added to confirmations ($reference becomes the payment's reference; "" for
+    /// none).
+    #[arg(long)]
+    email_custom_paragraph: Option<String>,
+}
+
+impl EmailOptions {
+    fn apply(self, e: &mut EmailSettings) {
+        if let Some(v) = self.email_confirmation {
+            e.payment_confirmed = v;
+        }
+        if let Some(v) = self.email_refund {
+            e.refund_issued = v;
+        }
+        if let Some(v) = self.email_custom_paragraph {
+            e.custom_paragraph = Some(v).filter(|p| !p.trim().is_empty());
+        }
+    }
 }
 
 /// The card page's settings of a service.
@@ -238,6 +269,15 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
                 ),
                 ("billing address", on(c.collect_billing_address).into()),
                 ("email", c.email_collection.as_str().into()),
+                ("confirmation emails", on(s.emails.payment_confirmed).into()),
+                ("refund emails", on(s.emails.refund_issued).into()),
+                (
+                    "email paragraph",
+                    s.emails
+                        .custom_paragraph
+                        .clone()
+                        .unwrap_or_else(|| "none".into()),
+                ),
                 (
                     "surcharges (pence)",
                     format!(
@@ -258,6 +298,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             moto,
             moto_api,
             cards,
+            emails,
         } => {
             let Some(mut s) = store.service(&id).await? else {
                 bail!("no service {id}");
@@ -279,6 +320,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
                 }
             }
             cards.apply(&mut s.cards);
+            emails.apply(&mut s.emails);
             store.update_service(&s).await?;
         }
     }

@@ -876,6 +876,17 @@ async fn sandbox_controls_from_the_command_line(engine: Engine) {
     let (code, _, stderr) = pence(url, &["sandbox", "clock", "--service", live.trim_end()]);
     assert_ne!(code, 0);
     assert!(stderr.contains("no test service"), "{stderr}");
+    ok(
+        url,
+        &[
+            "service", "update", id, "--email-refund", "false", "--email-custom-paragraph",
+            "Keep $reference safe.",
+        ],
+    );
+    let shown = ok(url, &["service", "show", id]);
+    assert!(shown.contains("Keep $reference safe."), "{shown}");
+    let refunds = shown.lines().find(|l| l.contains("refund emails")).unwrap();
+    assert!(refunds.contains("off"), "{refunds}");
     let reset = ok(url, &["sandbox", "clock", "--service", id, "--reset"]);
     assert!(reset.contains("(0 s ahead of real time)"), "{reset}");
 

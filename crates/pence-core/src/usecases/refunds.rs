@@ -108,10 +108,18 @@ pub(crate) async fn finish(
     if status == RefundStatus::Error {
         after.refund_submitted -= record.amount;
     }
-    match store
-        .finish_refund(record, status, now, &Record::one(event, &after))
-        .await
-    {
+    let mut change = Record::one(event, &after);
+    if status == RefundStatus::Success {
+        if let Some(service) = store.service(&payment.service_id).await? {
+            change.emails.extend(crate::emails::refund_issued(
+                &service,
+                &after,
+                record.amount,
+                now,
+            ));
+        }
+    }
+    match store.finish_refund(record, status, now, &change).await {
         Ok(()) => Ok(Some(status)),
         Err(StoreError::Conflict) => Ok(None),
         Err(e) => Err(e),

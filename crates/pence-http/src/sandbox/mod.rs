@@ -5,6 +5,7 @@
 //! suite's control calls must not use up the limits its API calls are testing.
 
 mod clock;
+mod emails;
 mod errors;
 pub(crate) mod faults;
 mod pay;
@@ -28,6 +29,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/clock",
             get(clock::get).post(clock::advance).delete(clock::reset),
         )
+        .route("/emails", get(emails::list))
         .route("/faults", post(faults::create).get(faults::list))
         .route("/faults/{fault_id}", delete(faults::remove))
         .route("/webhooks", post(webhooks::create).get(webhooks::list))

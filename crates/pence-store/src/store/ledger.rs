@@ -89,9 +89,11 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .idempotency_key
         .iter()
         .flat_map(super::idempotency::key_rows);
+    let emails = record.emails.iter().map(super::emails::insert);
     events
         .chain(messages)
         .chain(set_up)
         .chain(inactivated)
         .chain(key)
+        .chain(emails)
 }

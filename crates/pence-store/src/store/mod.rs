@@ -14,6 +14,7 @@ use crate::value::{vals, Row, Stmt, Val};
 
 mod agreements;
 mod disputes;
+mod emails;
 mod faults;
 mod frozen;
 mod idempotency;

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings, Service};
 use pence_core::{ServiceStore, StoreError};
 
 use super::{columns, corrupt, count, set_clause, SqlStore};
@@ -33,6 +33,9 @@ columns! {
         surcharge_prepaid_debit: s.cards.surcharge_prepaid_debit,
         moto_mask_card_number: s.cards.moto_mask_card_number,
         moto_mask_security_code: s.cards.moto_mask_security_code,
+        email_payment_confirmed: s.emails.payment_confirmed,
+        email_refund_issued: s.emails.refund_issued,
+        email_custom_paragraph: s.emails.custom_paragraph.as_ref(),
     }
 }
 
@@ -75,6 +78,11 @@ fn service_from(mut r: Row) -> Result<Service, StoreError> {
         zero_amount_enabled: r.bool("zero_amount_enabled")?,
         disabled: r.bool("disabled")?,
         clock_offset_ms: r.i64("clock_offset_ms")?,
+        emails: EmailSettings {
+            payment_confirmed: r.bool("email_payment_confirmed")?,
+            refund_issued: r.bool("email_refund_issued")?,
+            custom_paragraph: r.opt_text("email_custom_paragraph")?,
+        },
     })
 }
 

@@ -19,6 +19,7 @@ mod refunds;
 mod routing;
 mod sandbox;
 mod sandbox_clock;
+mod sandbox_emails;
 mod sandbox_faults;
 mod search;
 mod transport;

@@ -791,7 +791,9 @@ async fn delivery_faults_test_the_receiver(engine: Engine) {
     server.drain_webhooks().await;
     let got = receiver.received();
     assert_eq!(got.len(), 2);
-    assert!(got.iter().all(|r| r.message_id() == first && r.signed_with(&secret)));
+    assert!(got
+        .iter()
+        .all(|r| r.message_id() == first && r.signed_with(&secret)));
 
     // Signed with the wrong secret.
     faults(json!({"wrong_secret": true})).await;
@@ -799,7 +801,10 @@ async fn delivery_faults_test_the_receiver(engine: Engine) {
     server.drain_webhooks().await;
     let got = receiver.received();
     assert_eq!(got.len(), 3);
-    assert!(!got[2].signed_with(&secret), "a signature the receiver must refuse");
+    assert!(
+        !got[2].signed_with(&secret),
+        "a signature the receiver must refuse"
+    );
 
     // The first attempt never arrives; the retry a minute later does.
     faults(json!({"drop_first_attempts": 1})).await;
@@ -840,7 +845,9 @@ async fn delivery_faults_test_the_receiver(engine: Engine) {
         )
         .await;
     assert_eq!(cleared.status, 204);
-    let shown = server.get(&format!("/sandbox/v1/webhooks/{id}/faults")).await;
+    let shown = server
+        .get(&format!("/sandbox/v1/webhooks/{id}/faults"))
+        .await;
     assert_eq!(
         shown.json,
         json!({"duplicate": false, "out_of_order": false, "delay_ms": 0, "drop_first_attempts": 0, "wrong_secret": false})

@@ -1,0 +1,47 @@
+//! `GET /sandbox/v1/emails`: the email sink, what the test service's paying users were sent
+//! (`pence_core::emails`), newest first, optionally to one address (`?to=`).
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use pence_core::payment::Language;
+use pence_core::timefmt;
+use serde_json::json;
+
+use super::SandboxProblem;
+use crate::auth::Authed;
+use crate::state::AppState;
+
+/// Emails one answer lists at most.
+const LIMIT: u32 = 500;
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let to = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "to")
+        .map(|(_, v)| v.into_owned());
+    match state.store.emails(&service.id, to.as_deref(), LIMIT).await {
+        Ok(emails) => {
+            let shown: Vec<_> = emails
+                .iter()
+                .map(|e| {
+                    json!({
+                        "id": e.id,
+                        "to": e.to,
+                        "subject": e.subject,
+                        "text": e.text,
+                        "html": e.html,
+                        "payment_id": e.payment_id,
+                        "kind": e.kind.as_str(),
+                        "created_date": timefmt::date_time(e.created_ms),
+                    })
+                })
+                .collect();
+            Json(json!({"emails": shown})).into_response()
+        }
+        Err(e) => SandboxProblem::from_failure(e.into(), Language::En).into_response(),
+    }
+}

@@ -1,0 +1,71 @@
+//! `emails`: what paying users were sent (migration 0022), written with the change that
+//! caused each (`ledger::record_rows`).
+
+use async_trait::async_trait;
+use pence_core::emails::{Email, EmailKind};
+use pence_core::{EmailStore, StoreError};
+
+use super::{columns, corrupt, SqlStore};
+use crate::value::{vals, Row, Stmt};
+
+columns! {
+    /// An email's columns.
+    EMAIL_COLUMNS, email_values(e: &Email) {
+        id: &e.id,
+        service_id: &e.service_id,
+        payment_id: &e.payment_id,
+        kind: e.kind.as_str(),
+        to_address: &e.to,
+        subject: &e.subject,
+        text_body: &e.text,
+        html_body: &e.html,
+        created_ms: e.created_ms,
+    }
+}
+
+pub(crate) fn insert(e: &Email) -> Stmt {
+    Stmt::insert("emails", EMAIL_COLUMNS, email_values(e))
+}
+
+fn email_from(mut r: Row) -> Result<Email, StoreError> {
+    let kind = r.text("kind")?;
+    Ok(Email {
+        id: r.text("id")?,
+        service_id: r.text("service_id")?,
+        payment_id: r.text("payment_id")?,
+        kind: EmailKind::parse(&kind).ok_or_else(|| corrupt("email kind", &kind))?,
+        to: r.text("to_address")?,
+        subject: r.text("subject")?,
+        text: r.text("text_body")?,
+        html: r.text("html_body")?,
+        created_ms: r.i64("created_ms")?,
+    })
+}
+
+#[async_trait]
+impl EmailStore for SqlStore {
+    async fn emails(
+        &self,
+        service_id: &str,
+        to: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Email>, StoreError> {
+        let (sql, params) = match to {
+            Some(to) => (
+                format!(
+                    "SELECT {EMAIL_COLUMNS} FROM emails WHERE service_id = $1 \
+                     AND LOWER(to_address) = LOWER($2) ORDER BY created_ms DESC, id LIMIT $3"
+                ),
+                vals![service_id, to, i64::from(limit)],
+            ),
+            None => (
+                format!(
+                    "SELECT {EMAIL_COLUMNS} FROM emails WHERE service_id = $1 \
+                     ORDER BY created_ms DESC, id LIMIT $2"
+                ),
+                vals![service_id, i64::from(limit)],
+            ),
+        };
+        self.read(&sql, params, email_from).await
+    }
+}
