@@ -5,6 +5,8 @@ on loopback with seeded data.
   spec's known defects corrected once, in spec/overrides.json), all 16 operations, every
   check, with the seeded payment and refund as path parameters.
 - DEFRA's @defra-fish/connectors-lib, each function as its consumer calls it.
+- A real SMTP server (aiosmtpd) the node passes its email sink on to: a paying user's
+  confirmation arrives there.
 
 Hard failures: any server error anywhere; any other failed check on an operation Pence has
 built. Reported without failing: schemathesis's "schema-valid request rejected" (GOV.UK Pay
@@ -14,8 +16,12 @@ left, a cancel of a finished payment).
     python compat/run.py PENCE_BINARY TOOLS_DIR
 """
 
+import email
 import json
 import os
+import socket
+import time
+import urllib.request
 import re
 import shutil
 import subprocess
@@ -32,10 +38,11 @@ PENCE, TOOLS = sys.argv[1], sys.argv[2]
 ADVISORY = {"ST202"}
 
 
-def start_pence(workdir):
+def start_pence(workdir, smtp_port):
     settings = os.path.join(workdir, "pence.toml")
     with open(settings, "w") as f:
         f.write("log_format = \"text\"\n[rate_limits]\nenabled = false\n")
+        f.write(f"[email]\nsmtp_url = \"smtp://127.0.0.1:{smtp_port}\"\n")
     proc = subprocess.Popen(
         [PENCE, "--config", settings, "--database", os.path.join(workdir, "pence.db"),
          "serve", "--listen", "127.0.0.1:0"],
@@ -149,19 +156,77 @@ def connectors_lib(workdir, url, key, seeded):
     return counts["passed"], counts["failed"]
 
 
+class Inbox:
+    """An aiosmtpd handler keeping every message it is given."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def smtp(url, key, inbox):
+    """A payment paid through the control API: its confirmation reaches the SMTP server."""
+    def call(path, body):
+        request = urllib.request.Request(
+            url + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request) as response:
+            return json.load(response)
+
+    created = call("/v1/payments", {"amount": 2500, "reference": "SMTP-1", "description": "Parking",
+                                    "return_url": "https://example.org/r",
+                                    "email": "smtp-check@example.org"})
+    paid = call(f"/sandbox/v1/payments/{created['payment_id']}/pay",
+                {"card_number": "4444333322221111"})
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        for m in inbox.messages:
+            if m["To"] == "smtp-check@example.org":
+                text = next(part.get_payload(decode=True).decode()
+                            for part in m.walk() if part.get_content_type() == "text/plain")
+                kinds = {part.get_content_type() for part in m.walk()}
+                if m["Subject"].startswith("Your payment to") and "SMTP-1" in text \
+                        and "£25.00" in text and "text/html" in kinds \
+                        and paid["state"]["status"] == "success":
+                    print(f"smtp: the confirmation arrived ({m['Subject']})")
+                    return 1, 0
+                print(f"  FAIL smtp: unexpected email {m['Subject']!r}\n{text}")
+                return 0, 1
+        time.sleep(0.2)
+    print("  FAIL smtp: no email reached the SMTP server in 15 s")
+    return 0, 1
+
+
 def main():
+    from aiosmtpd.controller import Controller
+
     workdir = tempfile.mkdtemp(prefix="pence-compat-")
-    proc, url, key = start_pence(workdir)
+    inbox = Inbox()
+    port = free_port()
+    sink = Controller(inbox, hostname="127.0.0.1", port=port)
+    sink.start()
+    proc, url, key = start_pence(workdir, port)
     try:
         seed = subprocess.run([sys.executable, os.path.join(REPO, "compat", "seed.py"), url, key],
                               capture_output=True, text=True, check=True)
         seeded = json.loads(seed.stdout)
         st_passed, st_failed = schemathesis(workdir, url, key, seeded)
         cl_passed, cl_failed = connectors_lib(workdir, url, key, seeded)
+        sm_passed, sm_failed = smtp(url, key, inbox)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    passed, failed = st_passed + cl_passed, st_failed + cl_failed
+        sink.stop()
+    passed, failed = st_passed + cl_passed + sm_passed, st_failed + cl_failed + sm_failed
     print(f"compat result: {passed} passed; {failed} failed")
     if failed:
         print(f"(node log and reports in {workdir})")

@@ -93,6 +93,22 @@ pub trait EmailStore: Send + Sync {
         to: Option<&str>,
         limit: u32,
     ) -> Result<Vec<crate::emails::Email>, StoreError>;
+    /// Up to `limit` emails not yet passed on to SMTP and not being sent (claimed until
+    /// `claim_until_ms` by this caller; emails tried `max_tries` times are left).
+    async fn claim_unsent_emails(
+        &self,
+        now_ms: i64,
+        claim_until_ms: i64,
+        max_tries: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::emails::Email>, StoreError>;
+    /// Records an attempt to pass an email on: sent at `sent_ms`, or failed with `error`.
+    async fn record_email_attempt(
+        &self,
+        id: &str,
+        sent_ms: Option<i64>,
+        error: Option<&str>,
+    ) -> Result<(), StoreError>;
 }
 
 /// Test services' fault rules (`faults`).

@@ -20,6 +20,11 @@ use pence_http::{AppState, AppStateParts, Limits, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
 use pence_webhooks::{Delivered, Deliverer, DeliverySettings, Metrics};
 use tokio::sync::oneshot;
+
+mod mailer;
+
+use mailer::Mailer;
+pub use mailer::{MailerError, SmtpSettings, DEFAULT_EMAIL_FROM};
 use tokio::task::JoinHandle;
 
 /// What a node is started with.
@@ -45,6 +50,8 @@ pub struct Settings {
     pub background_delivery: bool,
     /// On an empty database, create the sandbox service and its first test key.
     pub bootstrap: bool,
+    /// Pass the email sink's emails on to this SMTP server.
+    pub smtp: Option<SmtpSettings>,
 }
 
 impl Settings {
@@ -63,6 +70,7 @@ impl Settings {
             webhooks: DeliverySettings::default(),
             background_delivery: true,
             bootstrap: true,
+            smtp: None,
         }
     }
 }
@@ -79,6 +87,8 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("serving")]
     Serve(#[source] std::io::Error),
+    #[error(transparent)]
+    Mailer(#[from] MailerError),
 }
 
 /// A running node.
@@ -164,6 +174,9 @@ impl Node {
         }
         if settings.background_delivery {
             background.push(deliverer.spawn());
+        }
+        if let Some(smtp) = &settings.smtp {
+            background.push(Mailer::new(store.clone(), smtp)?.spawn());
         }
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(pence_http::serve(

@@ -49,6 +49,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("migrations/common/0021_delivery_faults.sql"),
     ),
     (22, include_str!("migrations/common/0022_emails.sql")),
+    (
+        23,
+        include_str!("migrations/common/0023_email_delivery.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
@@ -94,6 +98,10 @@ const POSTGRES: &[(i64, &str)] = &[
         include_str!("migrations/common/0021_delivery_faults.sql"),
     ),
     (22, include_str!("migrations/common/0022_emails.sql")),
+    (
+        23,
+        include_str!("migrations/common/0023_email_delivery.sql"),
+    ),
 ];
 
 const CREATE_TABLE: &str =

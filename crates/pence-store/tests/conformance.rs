@@ -899,3 +899,101 @@ async fn cached_totals_stay_exact_while_payments_finish_and_freeze(engine: Engin
         .unwrap();
     assert_eq!(totals(fresh).await, expected(&now), "a node counting late");
 }
+
+pence_testkit::engine_tests!(emails_are_written_with_their_change_and_claimed_once);
+/// An email written with a change is listed by service and address, claimed for sending by
+/// one caller at a time, and left after its tries or once sent.
+async fn emails_are_written_with_their_change_and_claimed_once(engine: Engine) {
+    use pence_core::emails::{Email, EmailKind};
+    let (_db, store) = open(engine).await;
+    let svc = service(false);
+    store.insert_service(&svc).await.unwrap();
+    let p = payment(&svc.id);
+    let mut record = created(&p);
+    record.emails.push(Email {
+        id: new_id(),
+        service_id: svc.id.clone(),
+        payment_id: p.id.clone(),
+        kind: EmailKind::PaymentConfirmed,
+        to: "Citizen@Example.org".into(),
+        subject: "Your payment".into(),
+        text: "Paid.".into(),
+        html: "<p>Paid.</p>".into(),
+        created_ms: 1_000,
+    });
+    store.insert_payment(&p, &record).await.unwrap();
+    let listed = store
+        .emails(&svc.id, Some("citizen@example.org"), 10)
+        .await
+        .unwrap();
+    assert_eq!(listed, record.emails);
+    assert!(store
+        .emails(&svc.id, Some("other@example.org"), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.emails("another", None, 10).await.unwrap().is_empty());
+
+    let id = &record.emails[0].id;
+    assert_eq!(
+        store
+            .claim_unsent_emails(5_000, 65_000, 2, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .claim_unsent_emails(6_000, 66_000, 2, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "claimed"
+    );
+    store
+        .record_email_attempt(id, None, Some("refused"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_unsent_emails(7_000, 67_000, 2, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "retried"
+    );
+    store
+        .record_email_attempt(id, None, Some("refused"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_unsent_emails(8_000, 68_000, 2, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "tried out"
+    );
+    assert_eq!(
+        store
+            .claim_unsent_emails(8_000, 68_000, 5, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    store
+        .record_email_attempt(id, Some(9_000), None)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .claim_unsent_emails(70_000, 130_000, 5, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent"
+    );
+}

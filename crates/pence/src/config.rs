@@ -54,6 +54,16 @@ struct Config {
     rate_limits: RateLimitsConfig,
     webhooks: WebhooksConfig,
     http: HttpConfig,
+    email: EmailConfig,
+}
+
+/// Passing the email sink's emails on to an SMTP server (none by default).
+#[derive(Deserialize, Serialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct EmailConfig {
+    /// `smtp://host:port` (plain) or `smtps://…`; none: emails stay in the sink only.
+    smtp_url: Option<String>,
+    from: String,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -114,6 +124,10 @@ impl Default for Config {
                 body_read_ms: http.body_read.as_millis() as u64,
                 max_connections: http.max_connections,
             },
+            email: EmailConfig {
+                smtp_url: None,
+                from: pence_node::DEFAULT_EMAIL_FROM.into(),
+            },
         }
     }
 }
@@ -131,6 +145,8 @@ pub struct Settings {
     pub limits: pence_http::Limits,
     /// None: this node sends no webhooks (others on the database may).
     pub webhooks: Option<pence_webhooks::DeliverySettings>,
+    /// Where this node passes emails on to, and from whom.
+    pub smtp: Option<pence_node::SmtpSettings>,
 }
 
 impl Settings {
@@ -182,6 +198,10 @@ impl Settings {
             listen: config.listen,
             auth_cache_ms: config.auth_cache_ms,
             webhooks: hooks.enabled.then_some(delivery),
+            smtp: config.email.smtp_url.map(|url| pence_node::SmtpSettings {
+                url,
+                from: config.email.from,
+            }),
             json_logs: config.log_format != "text",
             rate_limits: RateLimitConfig {
                 enabled: limits.enabled,
@@ -259,13 +279,18 @@ mod tests {
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
         assert!(!s.public_url_given && s.json_logs && s.rate_limits.enabled);
         assert!(s.webhooks.is_some());
+        assert!(s.smtp.is_none(), "emails stay in the sink by default");
 
         let (_dir, path) = file(
             "listen = \"127.0.0.1:9000\"\nlog_format = \"text\"\n\
-             [rate_limits]\nget = 7\n[webhooks]\nenabled = false\n",
+             [rate_limits]\nget = 7\n[webhooks]\nenabled = false\n\
+             [email]\nsmtp_url = \"smtp://127.0.0.1:2525\"\n",
         );
         let s = load(&args(Some(path.clone()))).unwrap();
         assert_eq!(s.listen, "127.0.0.1:9000");
+        let smtp = s.smtp.clone().expect("[email] smtp_url");
+        assert_eq!(smtp.url, "smtp://127.0.0.1:2525");
+        assert_eq!(smtp.from, pence_node::DEFAULT_EMAIL_FROM);
         assert_eq!(s.rate_limits.defaults.get, 7);
         assert_eq!(
             s.rate_limits.defaults.create_payment, 15,

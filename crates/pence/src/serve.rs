@@ -66,6 +66,7 @@ pub fn node_settings(settings: &Settings) -> pence_node::Settings {
         auth_cache_ms: settings.auth_cache_ms,
         webhooks: settings.webhooks.clone().unwrap_or_default(),
         background_delivery: settings.webhooks.is_some(),
+        smtp: settings.smtp.clone(),
         ..pence_node::Settings::new(settings.database_url.clone())
     }
 }

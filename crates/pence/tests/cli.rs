@@ -879,7 +879,12 @@ async fn sandbox_controls_from_the_command_line(engine: Engine) {
     ok(
         url,
         &[
-            "service", "update", id, "--email-refund", "false", "--email-custom-paragraph",
+            "service",
+            "update",
+            id,
+            "--email-refund",
+            "false",
+            "--email-custom-paragraph",
             "Keep $reference safe.",
         ],
     );

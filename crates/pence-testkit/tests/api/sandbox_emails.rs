@@ -13,7 +13,10 @@ async fn paid(server: &TestServer, body: Value) -> String {
     assert_eq!(created.status, 201, "{}", created.text);
     let id = created.json["payment_id"].as_str().unwrap().to_string();
     let paid = server
-        .post(&format!("/sandbox/v1/payments/{id}/pay"), &json!({"card_number": "4444333322221111"}))
+        .post(
+            &format!("/sandbox/v1/payments/{id}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
         .await;
     assert_eq!(paid.json["state"]["status"], "success", "{}", paid.text);
     id
@@ -29,7 +32,12 @@ pence_testkit::engine_tests!(paying_users_get_their_emails);
 async fn paying_users_get_their_emails(engine: Engine) {
     let server = TestServer::start(engine).await;
     let name = server.service.name.clone();
-    let mut service = server.store.service(&server.service.id).await.unwrap().unwrap();
+    let mut service = server
+        .store
+        .service(&server.service.id)
+        .await
+        .unwrap()
+        .unwrap();
     service.emails.custom_paragraph = Some("Your permit number is $reference.".into());
     server.store.update_service(&service).await.unwrap();
 
@@ -46,7 +54,12 @@ async fn paying_users_get_their_emails(engine: Engine) {
     assert_eq!(email["to"], "Citizen@Example.org");
     assert_eq!(email["subject"], format!("Your payment to {name}"));
     let text = email["text"].as_str().unwrap();
-    for fact in ["PERMIT-7", "£145.00", "A test payment", "Your permit number is PERMIT-7."] {
+    for fact in [
+        "PERMIT-7",
+        "£145.00",
+        "A test payment",
+        "Your permit number is PERMIT-7.",
+    ] {
         assert!(text.contains(fact), "{fact} missing from {text}");
     }
     assert!(email["html"].as_str().unwrap().starts_with("<p>"));
@@ -54,7 +67,10 @@ async fn paying_users_get_their_emails(engine: Engine) {
     // A refund, once captured.
     server.sweep().await;
     let refund = server
-        .post(&format!("/v1/payments/{id}/refunds"), &json!({"amount": 500}))
+        .post(
+            &format!("/v1/payments/{id}/refunds"),
+            &json!({"amount": 500}),
+        )
         .await;
     assert_eq!(refund.json["status"], "success", "{}", refund.text);
     let got = emails_to(&server, "citizen@example.org").await;
@@ -64,7 +80,11 @@ async fn paying_users_get_their_emails(engine: Engine) {
     assert!(got[0]["text"].as_str().unwrap().contains("£5.00"));
 
     // Welsh for a Welsh payment.
-    paid(&server, with(json!({"email": "cymraeg@example.org", "language": "cy"}))).await;
+    paid(
+        &server,
+        with(json!({"email": "cymraeg@example.org", "language": "cy"})),
+    )
+    .await;
     let got = emails_to(&server, "cymraeg@example.org").await;
     assert_eq!(got[0]["subject"], format!("Eich taliad i {name}"));
 
