@@ -57,6 +57,17 @@ pub enum SandboxCommand {
         /// card_payment_succeeded, card_payment_captured, card_payment_refunded, ...
         event_type: String,
     },
+    /// The emails a test service's paying users were sent, newest first.
+    Emails {
+        #[arg(long)]
+        service: Option<String>,
+        /// Only those to this address.
+        #[arg(long)]
+        to: Option<String>,
+        /// Print each email's text too.
+        #[arg(long)]
+        full: bool,
+    },
     /// A test service's fault rules (a running node applies changes within a second).
     #[command(subcommand)]
     Fault(FaultCommand),
@@ -154,6 +165,32 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             reset,
         } => clock(store, service, advance, to, reset).await,
         SandboxCommand::Fault(cmd) => fault(store, &node, cmd).await,
+        SandboxCommand::Emails { service, to, full } => {
+            let service = test_service(store, service).await?;
+            let emails = store.emails(&service.id, to.as_deref(), 100).await?;
+            if full {
+                for e in &emails {
+                    println!(
+                        "To: {}\nSubject: {}\nSent: {}\n\n{}\n",
+                        e.to,
+                        e.subject,
+                        timefmt::date_time(e.created_ms),
+                        e.text
+                    );
+                }
+            } else {
+                let mut t = table::new(&["SENT", "TO", "SUBJECT"], &[0]);
+                for e in &emails {
+                    t.add_row(vec![
+                        table::minute(e.created_ms),
+                        e.to.clone(),
+                        e.subject.clone(),
+                    ]);
+                }
+                table::print(&t);
+            }
+            Ok(())
+        }
         SandboxCommand::Trigger {
             payment_id,
             event_type,

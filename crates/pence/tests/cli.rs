@@ -892,6 +892,8 @@ async fn sandbox_controls_from_the_command_line(engine: Engine) {
     assert!(shown.contains("Keep $reference safe."), "{shown}");
     let refunds = shown.lines().find(|l| l.contains("refund emails")).unwrap();
     assert!(refunds.contains("off"), "{refunds}");
+    let none = ok(url, &["sandbox", "emails", "--service", id]);
+    assert_eq!(none, "", "no emails yet, nothing printed");
     let reset = ok(url, &["sandbox", "clock", "--service", id, "--reset"]);
     assert!(reset.contains("(0 s ahead of real time)"), "{reset}");
 

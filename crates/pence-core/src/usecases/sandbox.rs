@@ -281,6 +281,34 @@ pub enum ClockMove {
 /// move caused (capture, then settlement, then a dispute...) when the call returns.
 const ROUNDS_AFTER_A_MOVE: usize = 10;
 
+/// Runs the service's sweep rounds on its clock at `offset_ms` until they find nothing to do.
+async fn settle_all(
+    store: &dyn crate::ports::Store,
+    node: &dyn Clock,
+    psp: &dyn crate::psp::PaymentProvider,
+    service_id: &str,
+    offset_ms: i64,
+) -> Result<crate::sweeps::Swept, Failure> {
+    let at = crate::clock::Offset {
+        base: node,
+        offset_ms,
+    };
+    let scope = if offset_ms == 0 {
+        crate::ports::Scope::NodeClock
+    } else {
+        crate::ports::Scope::Service(service_id)
+    };
+    let mut swept = crate::sweeps::Swept::default();
+    for _ in 0..ROUNDS_AFTER_A_MOVE {
+        let round = crate::sweeps::round(store, &at, psp, scope).await?;
+        if round == crate::sweeps::Swept::default() {
+            break;
+        }
+        swept += round;
+    }
+    Ok(swept)
+}
+
 /// A test service's time, read afresh (another node may have moved it).
 pub async fn clock(
     store: &dyn crate::ports::Store,
@@ -308,6 +336,9 @@ pub async fn move_clock(
     how: ClockMove,
 ) -> Result<(ServiceTime, crate::sweeps::Swept), Failure> {
     let before = clock(store, node, service_id).await?;
+    // What is due now happens now (a confirmed payment is captured at the time it was due),
+    // then the rest at the new time.
+    let mut swept = settle_all(store, node, psp, service_id, before.offset_ms).await?;
     let offset_ms = match how {
         ClockMove::Advance { ms } if ms >= 0 => before.offset_ms.saturating_add(ms),
         ClockMove::To { now_ms } if now_ms >= before.now_ms => {
@@ -319,23 +350,7 @@ pub async fn move_clock(
     if !store.set_clock_offset(service_id, offset_ms).await? {
         return Err(Refusal::NotFound.into());
     }
-    let moved = crate::clock::Offset {
-        base: node,
-        offset_ms,
-    };
-    let scope = if offset_ms == 0 {
-        crate::ports::Scope::NodeClock
-    } else {
-        crate::ports::Scope::Service(service_id)
-    };
-    let mut swept = crate::sweeps::Swept::default();
-    for _ in 0..ROUNDS_AFTER_A_MOVE {
-        let round = crate::sweeps::round(store, &moved, psp, scope).await?;
-        if round == crate::sweeps::Swept::default() {
-            break;
-        }
-        swept += round;
-    }
+    swept += settle_all(store, node, psp, service_id, offset_ms).await?;
     // The time it was moved to (the node's clock has gone on a little since).
     let now_ms = before.now_ms + (offset_ms - before.offset_ms);
     Ok((ServiceTime { now_ms, offset_ms }, swept))

@@ -21,6 +21,7 @@ mod sandbox;
 mod sandbox_clock;
 mod sandbox_emails;
 mod sandbox_faults;
+mod sandbox_flow;
 mod search;
 mod transport;
 
