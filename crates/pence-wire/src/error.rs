@@ -33,6 +33,12 @@ macro_rules! codes {
             $(pub const $name: ErrorCode = ErrorCode { code: $code, template: $template };)*
             /// Every code Pence knows, for lookups and tests.
             pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$name),*];
+
+            /// The code of `code` (`"P0102"`); the first of its names when several endpoints
+            /// share it.
+            pub fn parse(code: &str) -> Option<ErrorCode> {
+                ErrorCode::ALL.iter().copied().find(|c| c.code == code)
+            }
         }
     };
 }

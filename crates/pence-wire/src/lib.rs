@@ -10,6 +10,7 @@ pub mod events;
 pub mod payment;
 pub mod refund;
 pub mod search;
+pub mod webhook;
 
 pub use agreement::*;
 pub use dispute::*;
@@ -18,3 +19,4 @@ pub use events::*;
 pub use payment::*;
 pub use refund::*;
 pub use search::*;
+pub use webhook::WebhookMessage;
