@@ -42,7 +42,7 @@ pub(crate) async fn advance(
     Extension(authed): Extension<Authed>,
     body: Bytes,
 ) -> Response {
-    let how = match serde_json::from_slice::<MoveBody>(&body) {
+    let how = match SandboxProblem::parse::<MoveBody>(&body) {
         Ok(MoveBody {
             advance_seconds: Some(s),
             now: None,
@@ -64,7 +64,7 @@ pub(crate) async fn advance(
         Ok(_) => {
             return SandboxProblem::bad_body("give either advance_seconds or now").into_response()
         }
-        Err(e) => return SandboxProblem::bad_body(e).into_response(),
+        Err(problem) => return problem.into_response(),
     };
     moved(&state, &authed, how).await
 }

@@ -88,9 +88,9 @@ pub(crate) async fn create(
     Extension(Authed(service)): Extension<Authed>,
     body: Bytes,
 ) -> Response {
-    let body: RuleRequest = match serde_json::from_slice(&body) {
+    let body: RuleRequest = match SandboxProblem::parse(&body) {
         Ok(body) => body,
-        Err(e) => return SandboxProblem::bad_body(e).into_response(),
+        Err(problem) => return problem.into_response(),
     };
     let rule = match body.rule(&service.id, state.clock.now_ms()) {
         Ok(rule) => rule,

@@ -67,26 +67,6 @@ impl From<PayBody> for sandbox::PayRequest {
     }
 }
 
-/// serde_json's message without the values it quotes (a card number sent as a JSON number
-/// would be repeated back, and logged): "invalid type: integer, expected a string at line 1
-/// column 31". Field names (missing, unknown) are kept.
-fn without_values(e: &serde_json::Error) -> String {
-    let message = e.to_string();
-    if !message.starts_with("invalid") {
-        return message;
-    }
-    let mut out = String::with_capacity(message.len());
-    let mut quoted = false;
-    for c in message.chars() {
-        if c == '`' {
-            quoted = !quoted;
-        } else if !quoted {
-            out.push(c);
-        }
-    }
-    out.replace(" ,", ",")
-}
-
 /// The payment's language, for the page's words in card-details errors.
 async fn language(state: &AppState, authed: &Authed, id: &str) -> Language {
     find_payment(state.store.as_ref(), &authed.0, id)
@@ -104,9 +84,9 @@ pub(crate) async fn pay(
     let Ok(Path(id)) = id else {
         return SandboxProblem::not_found().into_response();
     };
-    let body: PayBody = match serde_json::from_slice(&body) {
+    let body: PayBody = match SandboxProblem::parse(&body) {
         Ok(body) => body,
-        Err(e) => return SandboxProblem::bad_body(without_values(&e)).into_response(),
+        Err(problem) => return problem.into_response(),
     };
     let request = sandbox::PayRequest::from(body);
     match sandbox::pay(

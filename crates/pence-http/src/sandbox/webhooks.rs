@@ -83,7 +83,7 @@ fn event_types(names: Option<Vec<String>>) -> Result<Option<Vec<EventType>>, San
 }
 
 fn json_of<T: for<'de> Deserialize<'de>>(body: &Bytes) -> Result<T, SandboxProblem> {
-    serde_json::from_slice(body).map_err(SandboxProblem::bad_body)
+    SandboxProblem::parse(body)
 }
 
 /// The service's own subscription `id`, or the 404 for it.
