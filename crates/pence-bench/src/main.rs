@@ -4,6 +4,7 @@
 //! to the target. Benchmarks measure; tests never assert times.
 
 mod api;
+mod client;
 mod node;
 mod search;
 mod webhooks;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Create-payment and get-payment throughput and latency.
     Api(api::BenchArgs),
+    /// What pence-client costs per call over a plain HTTP call.
+    Client(client::ClientBenchArgs),
     /// Load a million payments and time typical searches (p50/p99).
     Search(search::SearchBenchArgs),
     /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
@@ -45,6 +48,7 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Api(args) => api::run(database, args).await,
+            Command::Client(args) => client::run(database, args).await,
             Command::Search(args) => search::run(database, args).await,
             Command::Webhooks(args) => webhooks::run(database, args).await,
         }

@@ -184,7 +184,10 @@ async fn card_details_are_refused_as_the_card_page_refuses_them(engine: Engine) 
     assert_eq!(send("card").await.status, 400);
     let null = send(r#"{"card_number": "4444333322221111", "cvc": null}"#).await;
     assert_eq!(null.status, 400);
-    assert!(null.json["description"].as_str().unwrap().contains("cvc must not be null"));
+    assert!(null.json["description"]
+        .as_str()
+        .unwrap()
+        .contains("cvc must not be null"));
     assert_eq!(send("{}").await.status, 400, "card_number is required");
     server.stop().await;
 }
