@@ -6,7 +6,7 @@ use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::ports::prelude::*;
 use pence_core::webhook::subscription::{self, Changes};
-use pence_core::webhook::{DeliveryStatus, EventType};
+use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType};
 
 use crate::config::Settings;
 use crate::serve::existing_store;
@@ -57,6 +57,30 @@ pub enum WebhookCommand {
         /// Turn it on or off (true or false).
         #[arg(long)]
         active: Option<bool>,
+    },
+    /// Deliver to a test service's subscription badly on purpose (the control API's delivery
+    /// faults); with no option, show how it is delivered to.
+    Faults {
+        /// The subscription's id.
+        id: String,
+        /// Send every message twice.
+        #[arg(long)]
+        duplicate: bool,
+        /// Send a batch newest first.
+        #[arg(long)]
+        out_of_order: bool,
+        /// Hold each message this long first (at most 10000).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Drop each message's first N attempts.
+        #[arg(long, default_value_t = 0)]
+        drop_first_attempts: i64,
+        /// Sign with another secret.
+        #[arg(long)]
+        wrong_secret: bool,
+        /// Deliver properly again.
+        #[arg(long, conflicts_with_all = ["duplicate", "out_of_order", "delay_ms", "drop_first_attempts", "wrong_secret"])]
+        clear: bool,
     },
     /// A new signing secret for messages created from now on; prints it.
     RotateSecret {
@@ -177,6 +201,49 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 active,
             };
             update(store.as_ref(), &clock, &id, changes).await?;
+        }
+        WebhookCommand::Faults {
+            id,
+            duplicate,
+            out_of_order,
+            delay_ms,
+            drop_first_attempts,
+            wrong_secret,
+            clear,
+        } => {
+            let w = store
+                .webhook(&id)
+                .await?
+                .with_context(|| format!("no webhook {id}"))?;
+            let service = store.service(&w.service_id).await?;
+            anyhow::ensure!(
+                service.is_some_and(|s| !s.live),
+                "webhook {id} is a live service's: it has no delivery faults"
+            );
+            let asked = DeliveryFaults {
+                duplicate,
+                out_of_order,
+                delay_ms,
+                drop_first_attempts,
+                wrong_secret,
+            };
+            if clear {
+                store.set_delivery_faults(&id, None).await?;
+            } else if asked != DeliveryFaults::default() {
+                asked.check().map_err(|why| anyhow::anyhow!(why))?;
+                store.set_delivery_faults(&id, Some(&asked)).await?;
+            }
+            let now = store
+                .delivery_faults()
+                .await?
+                .into_iter()
+                .find(|(w, _)| *w == id)
+                .map(|(_, f)| f)
+                .unwrap_or_default();
+            println!(
+                "duplicate {}, out of order {}, delay {} ms, first attempts dropped {}, wrong secret {}",
+                now.duplicate, now.out_of_order, now.delay_ms, now.drop_first_attempts, now.wrong_secret
+            );
         }
         WebhookCommand::RotateSecret { id } => {
             println!(

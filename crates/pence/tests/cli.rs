@@ -629,6 +629,31 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
     );
     assert_ne!(code, 0, "{live} is a service, not a webhook");
 
+    let faults = ok(
+        url,
+        &[
+            "webhook",
+            "faults",
+            id,
+            "--duplicate",
+            "--drop-first-attempts",
+            "2",
+        ],
+    );
+    assert!(
+        faults.contains("duplicate true") && faults.contains("dropped 2"),
+        "{faults}"
+    );
+    let shown = ok(url, &["webhook", "faults", id]);
+    assert_eq!(shown, faults, "shown as set");
+    let (code, _, stderr) = pence(url, &["webhook", "faults", id, "--delay-ms", "20000"]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("delay_ms"), "{stderr}");
+    let cleared = ok(url, &["webhook", "faults", id, "--clear"]);
+    assert!(
+        cleared.contains("duplicate false") && cleared.contains("dropped 0"),
+        "{cleared}"
+    );
     let rotated = ok(url, &["webhook", "rotate-secret", id]);
     assert!(rotated.trim_end().starts_with("webhook_secret_") && rotated.trim_end() != secret);
     ok(url, &["webhook", "deactivate", id]);
