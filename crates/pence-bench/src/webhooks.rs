@@ -153,6 +153,7 @@ pub async fn run(database: Option<String>, args: WebhookBenchArgs) -> anyhow::Re
         clock.clone(),
         delivery,
         Arc::new(pence_webhooks::Metrics::default()),
+        Arc::new(pence_telemetry::Telemetry::new()),
     )
     .spawn();
     let started = Instant::now();

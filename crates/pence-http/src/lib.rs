@@ -12,6 +12,7 @@ mod request_log;
 mod sandbox;
 mod server;
 mod state;
+mod telemetry;
 
 pub use pages::text::problem as card_problem_text;
 pub use rate_limit::RateLimitConfig;
@@ -23,14 +24,21 @@ use axum::Router;
 /// The whole HTTP surface of a Pence node.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(health::routes())
-        .merge(pages::routes())
-        .merge(api::unauthenticated_routes())
-        .nest("/v1", api::routes(state.clone()))
-        .nest("/sandbox/v1", sandbox::routes(state.clone()))
+        .merge(telemetry::marked(health::routes()))
+        .merge(telemetry::marked(pages::routes()))
+        .merge(telemetry::marked(api::unauthenticated_routes()))
+        .route("/metrics", axum::routing::get(telemetry::metrics))
+        .nest("/v1", telemetry::marked(api::routes(state.clone())))
+        .nest(
+            "/sandbox/v1",
+            telemetry::marked(sandbox::routes(state.clone())),
+        )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
-        .layer(axum::middleware::from_fn(request_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request_log::log_request,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             errors::panic_response,
         ))

@@ -28,6 +28,8 @@ pub struct AppStateParts {
     pub psp: Arc<dyn PaymentProvider>,
     /// Test services' fault rules, shared with the provider they may fail.
     pub faults: Arc<Faults>,
+    /// What the node counts for `/metrics`.
+    pub telemetry: Arc<pence_telemetry::Telemetry>,
 }
 
 #[derive(Clone)]
@@ -44,6 +46,7 @@ pub struct Inner {
     pub(crate) limiter: RateLimiter,
     pub psp: Arc<dyn PaymentProvider>,
     pub(crate) faults: Arc<Faults>,
+    pub(crate) telemetry: Arc<pence_telemetry::Telemetry>,
     pub(crate) cookie_key: Key,
     /// Session cookies are marked Secure when the node is reached over https.
     pub(crate) secure_cookies: bool,
@@ -63,6 +66,7 @@ impl AppState {
             secure_cookies,
             psp: parts.psp,
             faults: parts.faults,
+            telemetry: parts.telemetry,
             store: parts.store,
             webhooks: parts.webhooks,
             clock: parts.clock,

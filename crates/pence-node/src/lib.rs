@@ -18,6 +18,7 @@ use pence_core::usecases::{self, Secrets};
 use pence_core::{Store, StoreError};
 use pence_http::{AppState, AppStateParts, Limits, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
+use pence_telemetry::Telemetry;
 use pence_webhooks::{Delivered, Deliverer, DeliverySettings, Metrics};
 use tokio::sync::oneshot;
 
@@ -104,6 +105,8 @@ pub struct Node {
     pub first: Option<(Service, String)>,
     pub deliverer: Arc<Deliverer>,
     pub metrics: Arc<Metrics>,
+    /// What `/metrics` shows.
+    pub telemetry: Arc<Telemetry>,
     server: JoinHandle<std::io::Result<()>>,
     shutdown: Option<oneshot::Sender<()>>,
     background: Vec<JoinHandle<()>>,
@@ -134,6 +137,7 @@ impl Node {
         let clock = Arc::new(AdjustableClock::default());
         // The sandbox provider, whose answers test services' fault rules may replace.
         let faults = Faults::new(store.clone());
+        let telemetry = Arc::new(Telemetry::new());
         let psp: Arc<dyn PaymentProvider> = Arc::new(FaultyProvider::new(
             pence_psp::Sandbox,
             faults.clone(),
@@ -155,6 +159,7 @@ impl Node {
             auth_cache_ms: settings.auth_cache_ms,
             psp: psp.clone(),
             faults,
+            telemetry: telemetry.clone(),
         });
         let metrics = Arc::new(Metrics::default());
         let deliverer = Deliverer::new(
@@ -162,6 +167,7 @@ impl Node {
             clock.clone(),
             settings.webhooks.clone(),
             metrics.clone(),
+            telemetry.clone(),
         );
         let mut background = Vec::new();
         if let Some(every) = settings.sweep_every {
@@ -169,6 +175,7 @@ impl Node {
                 store.clone(),
                 clock.clone(),
                 psp.clone(),
+                telemetry.clone(),
                 every,
             ));
         }
@@ -197,6 +204,7 @@ impl Node {
             first,
             deliverer,
             metrics,
+            telemetry,
             server,
             shutdown: Some(shutdown),
             background,
@@ -205,7 +213,10 @@ impl Node {
 
     /// One round of every sweep, now.
     pub async fn sweep(&self) -> Result<Swept, Failure> {
-        sweeps::run_once(self.store.as_ref(), self.clock.as_ref(), self.psp.as_ref()).await
+        let swept =
+            sweeps::run_once(self.store.as_ref(), self.clock.as_ref(), self.psp.as_ref()).await?;
+        self.telemetry.swept(&swept);
+        Ok(swept)
     }
 
     /// One round of webhook delivery, now: a batch of every active subscription's due
@@ -264,6 +275,7 @@ fn spawn_sweeps(
     store: Arc<SqlStore>,
     clock: Arc<AdjustableClock>,
     psp: Arc<dyn PaymentProvider>,
+    telemetry: Arc<Telemetry>,
     every: Duration,
 ) -> JoinHandle<()> {
     tokio::spawn(async move {
@@ -271,7 +283,11 @@ fn spawn_sweeps(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match sweeps::run_once(store.as_ref(), clock.as_ref(), psp.as_ref()).await {
+            let swept = sweeps::run_once(store.as_ref(), clock.as_ref(), psp.as_ref()).await;
+            if let Ok(s) = &swept {
+                telemetry.swept(s);
+            }
+            match swept {
                 Ok(s) if s != Swept::default() => tracing::info!(
                     resumed = s.resumed,
                     recurring = s.recurring,

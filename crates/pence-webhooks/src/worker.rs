@@ -73,6 +73,8 @@ pub struct Deliverer {
     http: reqwest::Client,
     settings: DeliverySettings,
     metrics: Arc<Metrics>,
+    /// The node's `/metrics`.
+    telemetry: Arc<pence_telemetry::Telemetry>,
     /// Secrets by (subscription, version): they never change once written.
     secrets: RwLock<HashMap<(String, i64), String>>,
     /// Moved test services' clock offsets, read again every poll.
@@ -94,6 +96,7 @@ impl Deliverer {
         clock: Arc<dyn Clock>,
         settings: DeliverySettings,
         metrics: Arc<Metrics>,
+        telemetry: Arc<pence_telemetry::Telemetry>,
     ) -> Arc<Deliverer> {
         Arc::new(Deliverer {
             http: send::client(settings.timeout),
@@ -101,6 +104,7 @@ impl Deliverer {
             clock,
             settings,
             metrics,
+            telemetry,
             secrets: RwLock::new(HashMap::new()),
             offsets: RwLock::new(HashMap::new()),
             faults: RwLock::new(HashMap::new()),
@@ -343,11 +347,13 @@ async fn deliver(
     let next = delivery::after(&m, &attempt);
     let metrics = &shared.metrics;
     metrics.attempt(attempt.response_ms);
-    let counter = match next.status {
-        DeliveryStatus::Successful => &metrics.delivered,
-        DeliveryStatus::Failed => &metrics.failed,
-        _ => &metrics.retried,
+    let (counter, outcome) = match next.status {
+        DeliveryStatus::Successful => (&metrics.delivered, "delivered"),
+        DeliveryStatus::Failed => (&metrics.failed, "failed"),
+        _ => (&metrics.retried, "retried"),
     };
+    let took = Duration::from_millis(attempt.response_ms.max(0) as u64);
+    shared.telemetry.webhook_attempt(outcome, took);
     counter.fetch_add(1, Ordering::Relaxed);
     if next.status == DeliveryStatus::Failed {
         tracing::warn!(message = %m.id, webhook = %m.webhook_id, "webhook message failed for good");

@@ -717,6 +717,16 @@ async fn the_access_log_names_each_request() {
         (&"GET".into(), &404.into(), &service.clone().into())
     );
     assert!(found["ms"].as_f64().unwrap() >= 0.0);
+    let ids: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l["span"]["request_id"].as_str())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        lines.len(),
+        "every line names its request: {logs}"
+    );
+    assert!(ids.iter().all(|id| id.len() == 26));
     let refused = lines
         .iter()
         .find(|l| l["fields"]["status"] == 401)

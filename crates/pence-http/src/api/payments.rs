@@ -141,7 +141,10 @@ pub(crate) async fn create(
     .await
     .at(CREATE_PAYMENT)?;
     Ok(match created {
-        usecases::Created::New(p) => payment_response(&state, StatusCode::CREATED, &p),
+        usecases::Created::New(p) => {
+            state.telemetry.payment_created();
+            payment_response(&state, StatusCode::CREATED, &p)
+        }
         // A replay answers 200 with the first payment, without a Location header.
         usecases::Created::Replayed(p) => payment_response(&state, StatusCode::OK, &p),
     })

@@ -11,6 +11,7 @@ mod create_payment_rules;
 mod gate;
 mod get_payment;
 mod hostile;
+mod metrics;
 mod moto_api;
 mod property;
 mod rate_limits;

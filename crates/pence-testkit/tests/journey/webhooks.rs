@@ -446,6 +446,7 @@ async fn two_nodes_never_send_one_message_at_once(engine: Engine) {
             ..Default::default()
         },
         Arc::new(pence_webhooks::Metrics::default()),
+        Arc::new(pence_telemetry::Telemetry::new()),
     )
     .spawn();
     let mut ids = Vec::new();

@@ -1,0 +1,142 @@
+//! `GET /metrics` (issue 16): what a node counts, in Prometheus's text format; and request ids.
+
+use pence_testkit::{Engine, Receiver, ServerOptions, TestServer};
+use reqwest::Method;
+use serde_json::json;
+
+use super::base;
+
+/// The value of the sample `name{labels}` in `text`, if present.
+fn sample(text: &str, line_start: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(line_start))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+pence_testkit::engine_tests!(the_node_counts_what_it_does);
+async fn the_node_counts_what_it_does(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let receiver = Receiver::start().await;
+    let hook = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url, "event_types": ["card_payment_succeeded"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201);
+    let created = server.post("/v1/payments", &base()).await;
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    for _ in 0..3 {
+        assert_eq!(server.get(&format!("/v1/payments/{id}")).await.status, 200);
+    }
+    assert_eq!(server.get("/v1/payments/nosuchpayment").await.status, 404);
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{id}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200);
+    assert_eq!(server.sweep().await.captured, 1);
+    assert_eq!(server.drain_webhooks().await, 1);
+
+    let reply = server.send(Method::GET, "/metrics", None, &[], None).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let text = &reply.text;
+    let get = r#"pence_http_requests_total{route="/v1/payments/{payment_id}",method="GET",status="#;
+    assert_eq!(
+        sample(text, &format!("{get}\"200\"}}")),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(sample(text, &format!("{get}\"404\"}}")), Some(1.0));
+    assert_eq!(
+        sample(
+            text,
+            r#"pence_http_requests_total{route="/v1/payments",method="POST",status="201"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"pence_http_requests_total{route="/sandbox/v1/payments/{payment_id}/pay",method="POST",status="200"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(sample(text, "pence_payments_created_total"), Some(1.0));
+    assert_eq!(
+        sample(text, r#"pence_swept_payments_total{sweep="captured"}"#),
+        Some(1.0)
+    );
+    assert_eq!(sample(text, "pence_sweep_rounds_total"), Some(1.0));
+    assert_eq!(
+        sample(text, r#"pence_webhook_attempts_total{outcome="delivered"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(text, "pence_webhook_attempt_duration_seconds_count"),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(text, r#"pence_webhook_messages{status="successful"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            text,
+            r#"pence_http_request_duration_seconds_count{route="/v1/payments/{payment_id}",method="GET"}"#
+        ),
+        Some(4.0)
+    );
+    assert!(
+        text.contains(r#"pence_http_request_duration_seconds_bucket{le="#)
+            || text.contains("_bucket{")
+    );
+    assert!(text.trim_end().ends_with("# EOF"));
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(each_request_has_an_id);
+async fn each_request_has_an_id(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let given = server
+        .send(
+            Method::GET,
+            "/healthcheck",
+            None,
+            &[("X-Request-Id", "trace-42.a:b_c")],
+            None,
+        )
+        .await;
+    assert_eq!(given.header("x-request-id"), Some("trace-42.a:b_c"), "kept");
+    let made = server
+        .send(Method::GET, "/healthcheck", None, &[], None)
+        .await;
+    let id = made.header("x-request-id").expect("one is made");
+    assert_eq!(id.len(), 26);
+    let odd = server
+        .send(
+            Method::GET,
+            "/healthcheck",
+            None,
+            &[("X-Request-Id", "two words")],
+            None,
+        )
+        .await;
+    assert_ne!(odd.header("x-request-id"), Some("two words"), "replaced");
+    let refused = server
+        .send(Method::GET, "/v1/payments", None, &[], None)
+        .await;
+    assert_eq!(refused.status, 401);
+    assert!(
+        refused.header("x-request-id").is_some(),
+        "every answer has one"
+    );
+    server.stop().await;
+}
