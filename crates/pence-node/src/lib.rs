@@ -138,6 +138,7 @@ impl Node {
         // The sandbox provider, whose answers test services' fault rules may replace.
         let faults = Faults::new(store.clone());
         let telemetry = Arc::new(Telemetry::new());
+        store.count_in(telemetry.clone());
         let psp: Arc<dyn PaymentProvider> = Arc::new(FaultyProvider::new(
             pence_psp::Sandbox,
             faults.clone(),

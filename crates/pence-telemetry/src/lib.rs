@@ -1,7 +1,8 @@
 //! What a node counts, for `GET /metrics` in Prometheus's text format: requests by route
-//! template, method and status with their latency, payments created, rate-limit refusals,
-//! what each sweep changed, webhook attempts by outcome with their latency. One `Telemetry`
-//! (one registry) a node, so several nodes in one process (tests) count apart.
+//! template, method and status with their latency, payments created and their changes of
+//! status, rate-limit refusals, what each sweep changed, webhook attempts by outcome with their
+//! latency. One `Telemetry` (one registry) a node, so several nodes in one process (tests)
+//! count apart.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, RwLock};
@@ -51,6 +52,11 @@ fn method_label(method: &str) -> &'static str {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TransitionLabels {
+    status: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SweepLabels {
     sweep: String,
 }
@@ -77,6 +83,7 @@ pub struct Telemetry {
     latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     rate_limited: Counter,
     payments_created: Counter,
+    transitions: Family<TransitionLabels, Counter>,
     sweep_rounds: Counter,
     swept: Family<SweepLabels, Counter>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
@@ -121,6 +128,12 @@ impl Telemetry {
             "Payments created through the API",
             payments_created.clone(),
         );
+        let transitions = Family::<TransitionLabels, Counter>::default();
+        registry.register(
+            "payment_transitions",
+            "Payments' changes written, by the status each recorded event left the payment in",
+            transitions.clone(),
+        );
         let sweep_rounds = Counter::default();
         registry.register(
             "sweep_rounds",
@@ -157,6 +170,7 @@ impl Telemetry {
             latency,
             rate_limited,
             payments_created,
+            transitions,
             sweep_rounds,
             swept,
             webhook_attempts,
@@ -188,6 +202,13 @@ impl Telemetry {
 
     pub fn payment_created(&self) {
         self.payments_created.inc();
+    }
+
+    /// A payment reached `status` (its internal name), in a change now committed.
+    pub fn transition(&self, status: &'static str) {
+        self.transitions
+            .get_or_create(&TransitionLabels { status })
+            .inc();
     }
 
     /// One round of the sweeps and what it changed.

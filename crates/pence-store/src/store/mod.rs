@@ -68,6 +68,8 @@ pub struct SqlStore {
     pub(crate) db: Arc<dyn Db>,
     /// Search counts over frozen payments this node has taken (`frozen.rs`).
     frozen: Arc<frozen::FrozenTotals>,
+    /// Where committed status changes are counted, once the node gives one.
+    telemetry: Arc<std::sync::OnceLock<Arc<pence_telemetry::Telemetry>>>,
 }
 
 impl SqlStore {
@@ -75,6 +77,21 @@ impl SqlStore {
         SqlStore {
             db,
             frozen: Arc::default(),
+            telemetry: Arc::default(),
+        }
+    }
+
+    /// Counts every committed status change of a payment in `telemetry` (`/metrics`).
+    pub fn count_in(&self, telemetry: Arc<pence_telemetry::Telemetry>) {
+        let _ = self.telemetry.set(telemetry);
+    }
+
+    /// A change to payments committed: what it recorded, counted.
+    pub(crate) fn committed(&self, record: &pence_core::ledger::Record) {
+        if let Some(t) = self.telemetry.get() {
+            for e in &record.events {
+                t.transition(e.status.as_str());
+            }
         }
     }
 

@@ -224,7 +224,9 @@ impl PaymentStore for SqlStore {
             Stmt::insert("payments", CREATED_COLUMNS, created_values(payment))
         }];
         change.extend(record_rows(record));
-        self.db.apply(change).await
+        self.db.apply(change).await?;
+        self.committed(record);
+        Ok(())
     }
 
     async fn update_payment(
@@ -238,7 +240,9 @@ impl PaymentStore for SqlStore {
         params.extend(vals![&current.id, &current.service_id, current.version]);
         let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
         change.extend(record_rows(record));
-        self.db.apply(change).await
+        self.db.apply(change).await?;
+        self.committed(record);
+        Ok(())
     }
 
     async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {

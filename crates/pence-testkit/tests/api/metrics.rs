@@ -70,6 +70,15 @@ async fn the_node_counts_what_it_does(engine: Engine) {
         Some(1.0)
     );
     assert_eq!(sample(text, "pence_payments_created_total"), Some(1.0));
+    for status in [
+        "CREATED",
+        "ENTERING CARD DETAILS",
+        "AUTHORISATION SUCCESS",
+        "CAPTURED",
+    ] {
+        let line = format!("pence_payment_transitions_total{{status=\"{status}\"}}");
+        assert_eq!(sample(text, &line), Some(1.0), "{line}");
+    }
     assert_eq!(
         sample(text, r#"pence_swept_payments_total{sweep="captured"}"#),
         Some(1.0)
