@@ -261,3 +261,60 @@ async fn fault_rules_are_checked(engine: Engine) {
     assert_eq!(refused.status, 404);
     server.stop().await;
 }
+
+/// Two nodes on one PostgreSQL: "the next N" is counted in the database, so a rule fires N
+/// times in all, whichever node the requests reach.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_next_n_hold_across_nodes() {
+    if !pence_testkit::db::postgres_configured() {
+        eprintln!("skipped: PENCE_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    let server = TestServer::start(Engine::Postgres).await;
+    let other = pence_node::Node::start(pence_node::Settings {
+        bootstrap: false,
+        sweep_every: None,
+        background_delivery: false,
+        rate_limits: pence_http::RateLimitConfig {
+            enabled: false,
+            ..Default::default()
+        },
+        ..pence_node::Settings::new(server.db.url.clone())
+    })
+    .await
+    .expect("a second node");
+    let paid = create(&server).await;
+    let path = format!("/v1/payments/{}", paid.json["payment_id"].as_str().unwrap());
+    rule(
+        &server,
+        json!({"method": "GET", "path": "/v1/payments/*", "next": 5, "answer": {"status": 503}}),
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let calls = (0..20).map(|i| {
+        let base = if i % 2 == 0 {
+            server.url.clone()
+        } else {
+            other.public_url.clone()
+        };
+        let (http, key, path) = (http.clone(), server.key.clone(), path.clone());
+        async move {
+            http.get(format!("{base}{path}"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(calls).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 503).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 15);
+    other.stop().await;
+    server.stop().await;
+}
