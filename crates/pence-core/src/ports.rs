@@ -474,6 +474,11 @@ pub trait WebhookStore: Send + Sync {
         webhook_id: &str,
         faults: Option<&crate::webhook::DeliveryFaults>,
     ) -> Result<(), StoreError>;
+    /// How a subscription is delivered to (all faults off when none are set).
+    async fn delivery_faults_of(
+        &self,
+        webhook_id: &str,
+    ) -> Result<crate::webhook::DeliveryFaults, StoreError>;
     /// Every subscription delivered to badly on purpose, with how.
     async fn delivery_faults(
         &self,

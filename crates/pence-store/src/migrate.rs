@@ -1,108 +1,82 @@
-//! Schema migrations, one list per engine (`common/` holds those whose SQL is the same on
-//! both), applied in order at start and recorded in `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
+//! Schema migrations: those whose SQL is the same on both engines listed once (`common/`),
+//! each engine's own beside them, applied in version order at start and recorded in
+//! `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
 //! SQLite the writer connection's exclusive transaction does.
 
 use pence_core::StoreError;
 use sqlx::PgPool;
 
-const SQLITE: &[(i64, &str)] = &[
-    (1, include_str!("migrations/sqlite/0001_base.sql")),
+/// Migrations whose SQL is the same on both engines.
+const COMMON: &[(i64, &str)] = &[
     (2, include_str!("migrations/common/0002_refunds.sql")),
     (3, include_str!("migrations/common/0003_search_columns.sql")),
     (4, include_str!("migrations/common/0004_card_journey.sql")),
     (5, include_str!("migrations/common/0005_settlement.sql")),
     (6, include_str!("migrations/common/0006_refund_search.sql")),
     (7, include_str!("migrations/common/0007_disputes.sql")),
-    (8, include_str!("migrations/sqlite/0008_text_search.sql")),
     (9, include_str!("migrations/common/0009_search_order.sql")),
+    (11, include_str!("migrations/common/0011_webhooks.sql")),
+    (12, include_str!("migrations/common/0012_card_filters.sql")),
+    (13, include_str!("migrations/common/0013_agreements.sql")),
+    (
+        14,
+        include_str!("migrations/common/0014_agreement_payments.sql"),
+    ),
+    (
+        15,
+        include_str!("migrations/common/0015_recurring_payments.sql"),
+    ),
+    (16, include_str!("migrations/common/0016_moto_masking.sql")),
+    (
+        17,
+        include_str!("migrations/common/0017_frozen_payments.sql"),
+    ),
+    (
+        18,
+        include_str!("migrations/common/0018_service_clocks.sql"),
+    ),
+    (19, include_str!("migrations/common/0019_fault_rules.sql")),
+    (
+        20,
+        include_str!("migrations/common/0020_triggered_messages.sql"),
+    ),
+    (
+        21,
+        include_str!("migrations/common/0021_delivery_faults.sql"),
+    ),
+    (22, include_str!("migrations/common/0022_emails.sql")),
+    (
+        23,
+        include_str!("migrations/common/0023_email_delivery.sql"),
+    ),
+];
+
+/// SQLite's own.
+const SQLITE: &[(i64, &str)] = &[
+    (1, include_str!("migrations/sqlite/0001_base.sql")),
+    (8, include_str!("migrations/sqlite/0008_text_search.sql")),
     (
         10,
         include_str!("migrations/sqlite/0010_payment_counts.sql"),
     ),
-    (11, include_str!("migrations/common/0011_webhooks.sql")),
-    (12, include_str!("migrations/common/0012_card_filters.sql")),
-    (13, include_str!("migrations/common/0013_agreements.sql")),
-    (
-        14,
-        include_str!("migrations/common/0014_agreement_payments.sql"),
-    ),
-    (
-        15,
-        include_str!("migrations/common/0015_recurring_payments.sql"),
-    ),
-    (16, include_str!("migrations/common/0016_moto_masking.sql")),
-    (
-        17,
-        include_str!("migrations/common/0017_frozen_payments.sql"),
-    ),
-    (
-        18,
-        include_str!("migrations/common/0018_service_clocks.sql"),
-    ),
-    (19, include_str!("migrations/common/0019_fault_rules.sql")),
-    (
-        20,
-        include_str!("migrations/common/0020_triggered_messages.sql"),
-    ),
-    (
-        21,
-        include_str!("migrations/common/0021_delivery_faults.sql"),
-    ),
-    (22, include_str!("migrations/common/0022_emails.sql")),
-    (
-        23,
-        include_str!("migrations/common/0023_email_delivery.sql"),
-    ),
 ];
+
+/// PostgreSQL's own.
 const POSTGRES: &[(i64, &str)] = &[
     (1, include_str!("migrations/postgres/0001_base.sql")),
-    (2, include_str!("migrations/common/0002_refunds.sql")),
-    (3, include_str!("migrations/common/0003_search_columns.sql")),
-    (4, include_str!("migrations/common/0004_card_journey.sql")),
-    (5, include_str!("migrations/common/0005_settlement.sql")),
-    (6, include_str!("migrations/common/0006_refund_search.sql")),
-    (7, include_str!("migrations/common/0007_disputes.sql")),
     (8, include_str!("migrations/postgres/0008_text_search.sql")),
-    (9, include_str!("migrations/common/0009_search_order.sql")),
     (
         10,
         include_str!("migrations/postgres/0010_payment_counts.sql"),
     ),
-    (11, include_str!("migrations/common/0011_webhooks.sql")),
-    (12, include_str!("migrations/common/0012_card_filters.sql")),
-    (13, include_str!("migrations/common/0013_agreements.sql")),
-    (
-        14,
-        include_str!("migrations/common/0014_agreement_payments.sql"),
-    ),
-    (
-        15,
-        include_str!("migrations/common/0015_recurring_payments.sql"),
-    ),
-    (16, include_str!("migrations/common/0016_moto_masking.sql")),
-    (
-        17,
-        include_str!("migrations/common/0017_frozen_payments.sql"),
-    ),
-    (
-        18,
-        include_str!("migrations/common/0018_service_clocks.sql"),
-    ),
-    (19, include_str!("migrations/common/0019_fault_rules.sql")),
-    (
-        20,
-        include_str!("migrations/common/0020_triggered_messages.sql"),
-    ),
-    (
-        21,
-        include_str!("migrations/common/0021_delivery_faults.sql"),
-    ),
-    (22, include_str!("migrations/common/0022_emails.sql")),
-    (
-        23,
-        include_str!("migrations/common/0023_email_delivery.sql"),
-    ),
 ];
+
+/// An engine's migrations in version order: its own among the common ones.
+fn in_order(own: &'static [(i64, &'static str)]) -> Vec<&'static (i64, &'static str)> {
+    let mut all: Vec<_> = COMMON.iter().chain(own).collect();
+    all.sort_by_key(|(version, _)| *version);
+    all
+}
 
 const CREATE_TABLE: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)";
@@ -118,7 +92,7 @@ fn now_ms() -> i64 {
 pub(crate) fn sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     use crate::sqlite::err;
     conn.execute_batch(CREATE_TABLE).map_err(err)?;
-    for (version, sql) in SQLITE {
+    for (version, sql) in in_order(SQLITE) {
         conn.execute_batch("BEGIN EXCLUSIVE").map_err(err)?;
         let done: bool = conn
             .query_row(
@@ -163,7 +137,7 @@ pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
             .execute(&mut *conn)
             .await
             .map_err(err)?;
-        for (version, sql) in POSTGRES {
+        for (version, sql) in in_order(POSTGRES) {
             let done: Option<(i64,)> =
                 sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
                     .bind(version)
@@ -193,4 +167,18 @@ pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
         .await
         .map_err(err)?;
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_engine_has_every_version_once() {
+        for own in [SQLITE, POSTGRES] {
+            let versions: Vec<i64> = in_order(own).iter().map(|(v, _)| *v).collect();
+            let expected: Vec<i64> = (1..=versions.len() as i64).collect();
+            assert_eq!(versions, expected);
+        }
+    }
 }

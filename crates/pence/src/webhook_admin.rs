@@ -233,13 +233,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 asked.check().map_err(|why| anyhow::anyhow!(why))?;
                 store.set_delivery_faults(&id, Some(&asked)).await?;
             }
-            let now = store
-                .delivery_faults()
-                .await?
-                .into_iter()
-                .find(|(w, _)| *w == id)
-                .map(|(_, f)| f)
-                .unwrap_or_default();
+            let now = store.delivery_faults_of(&id).await?;
             println!(
                 "duplicate {}, out of order {}, delay {} ms, first attempts dropped {}, wrong secret {}",
                 now.duplicate, now.out_of_order, now.delay_ms, now.drop_first_attempts, now.wrong_secret

@@ -6,7 +6,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pence_core::payment::Language;
 use pence_core::timefmt;
 use pence_core::usecases::sandbox::{self, ClockMove, ServiceTime};
 use serde::Deserialize;
@@ -23,11 +22,9 @@ fn shown(t: ServiceTime) -> Value {
 pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
-) -> Response {
-    match sandbox::clock(state.store.as_ref(), state.clock.as_ref(), &authed.0.id).await {
-        Ok(t) => Json(shown(t)).into_response(),
-        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
-    }
+) -> Result<Response, SandboxProblem> {
+    let t = sandbox::clock(state.store.as_ref(), state.clock.as_ref(), &authed.0.id).await?;
+    Ok(Json(shown(t)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -41,30 +38,27 @@ pub(crate) async fn advance(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
     body: Bytes,
-) -> Response {
-    let how = match SandboxProblem::parse::<MoveBody>(&body) {
-        Ok(MoveBody {
+) -> Result<Response, SandboxProblem> {
+    let how = match SandboxProblem::parse::<MoveBody>(&body)? {
+        MoveBody {
             advance_seconds: Some(s),
             now: None,
-        }) => ClockMove::Advance {
+        } => ClockMove::Advance {
             ms: s.saturating_mul(1000),
         },
-        Ok(MoveBody {
+        MoveBody {
             advance_seconds: None,
             now: Some(now),
-        }) => match timefmt::parse(&now) {
-            Some(now_ms) => ClockMove::To { now_ms },
-            None => {
-                return SandboxProblem::bad_body(
-                    "now must be a date and time like 2026-12-01T09:00:00Z",
-                )
-                .into_response()
-            }
+        } => ClockMove::To {
+            now_ms: timefmt::parse(&now).ok_or_else(|| {
+                SandboxProblem::bad_body("now must be a date and time like 2026-12-01T09:00:00Z")
+            })?,
         },
-        Ok(_) => {
-            return SandboxProblem::bad_body("give either advance_seconds or now").into_response()
+        _ => {
+            return Err(SandboxProblem::bad_body(
+                "give either advance_seconds or now",
+            ))
         }
-        Err(problem) => return problem.into_response(),
     };
     moved(&state, &authed, how).await
 }
@@ -72,11 +66,15 @@ pub(crate) async fn advance(
 pub(crate) async fn reset(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     moved(&state, &authed, ClockMove::Reset).await
 }
 
-async fn moved(state: &AppState, authed: &Authed, how: ClockMove) -> Response {
+async fn moved(
+    state: &AppState,
+    authed: &Authed,
+    how: ClockMove,
+) -> Result<Response, SandboxProblem> {
     let service_id = &authed.0.id;
     let result = sandbox::move_clock(
         state.store.as_ref(),
@@ -87,12 +85,8 @@ async fn moved(state: &AppState, authed: &Authed, how: ClockMove) -> Response {
     )
     .await;
     state.auth.forget_service(service_id);
-    match result {
-        Ok((t, swept)) => {
-            let mut body = shown(t);
-            body["swept"] = json!(swept);
-            Json(body).into_response()
-        }
-        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
-    }
+    let (t, swept) = result?;
+    let mut body = shown(t);
+    body["swept"] = json!(swept);
+    Ok(Json(body).into_response())
 }

@@ -4,7 +4,6 @@
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pence_core::payment::Language;
 use pence_core::timefmt;
 use serde_json::json;
 
@@ -19,29 +18,28 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     let to = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "to")
         .map(|(_, v)| v.into_owned());
-    match state.store.emails(&service.id, to.as_deref(), LIMIT).await {
-        Ok(emails) => {
-            let shown: Vec<_> = emails
-                .iter()
-                .map(|e| {
-                    json!({
-                        "id": e.id,
-                        "to": e.to,
-                        "subject": e.subject,
-                        "text": e.text,
-                        "html": e.html,
-                        "payment_id": e.payment_id,
-                        "kind": e.kind.as_str(),
-                        "created_date": timefmt::date_time(e.created_ms),
-                    })
-                })
-                .collect();
-            Json(json!({"emails": shown})).into_response()
-        }
-        Err(e) => SandboxProblem::from_failure(e.into(), Language::En).into_response(),
-    }
+    let emails = state
+        .store
+        .emails(&service.id, to.as_deref(), LIMIT)
+        .await?;
+    let shown: Vec<_> = emails
+        .iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "to": e.to,
+                "subject": e.subject,
+                "text": e.text,
+                "html": e.html,
+                "payment_id": e.payment_id,
+                "kind": e.kind.as_str(),
+                "created_date": timefmt::date_time(e.created_ms),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"emails": shown})).into_response())
 }

@@ -87,6 +87,19 @@ impl SandboxProblem {
     }
 }
 
+/// A use case's failure where no payment's language applies (`?` in handlers).
+impl From<Failure> for SandboxProblem {
+    fn from(f: Failure) -> Self {
+        SandboxProblem::from_failure(f, pence_core::payment::Language::En)
+    }
+}
+
+impl From<pence_core::StoreError> for SandboxProblem {
+    fn from(e: pence_core::StoreError) -> Self {
+        Failure::from(e).into()
+    }
+}
+
 impl IntoResponse for SandboxProblem {
     fn into_response(self) -> Response {
         let mut body = json!({

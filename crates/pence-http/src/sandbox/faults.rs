@@ -87,58 +87,39 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     body: Bytes,
-) -> Response {
-    let body: RuleRequest = match SandboxProblem::parse(&body) {
-        Ok(body) => body,
-        Err(problem) => return problem.into_response(),
-    };
-    let rule = match body.rule(&service.id, state.clock.now_ms()) {
-        Ok(rule) => rule,
-        Err(why) => {
-            return SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why).into_response()
-        }
-    };
-    if let Err(e) = state.store.insert_fault_rule(&rule).await {
-        return SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
-            .into_response();
-    }
+) -> Result<Response, SandboxProblem> {
+    let body: RuleRequest = SandboxProblem::parse(&body)?;
+    let rule = body
+        .rule(&service.id, state.clock.now_ms())
+        .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+    state.store.insert_fault_rule(&rule).await?;
     state.faults.forget(&service.id);
-    (StatusCode::CREATED, Json(rule.shown())).into_response()
+    Ok((StatusCode::CREATED, Json(rule.shown())).into_response())
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
-) -> Response {
-    match state
+) -> Result<Response, SandboxProblem> {
+    let rules = state
         .store
         .fault_rules(&service.id, state.clock.now_ms())
-        .await
-    {
-        Ok(rules) => {
-            let rules: Vec<Value> = rules.iter().map(FaultRule::shown).collect();
-            Json(json!({"faults": rules})).into_response()
-        }
-        Err(e) => SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
-            .into_response(),
-    }
+        .await?;
+    let rules: Vec<Value> = rules.iter().map(FaultRule::shown).collect();
+    Ok(Json(json!({"faults": rules})).into_response())
 }
 
 pub(crate) async fn remove(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     let Ok(Path(id)) = id else {
-        return SandboxProblem::not_found().into_response();
+        return Err(SandboxProblem::not_found());
     };
-    match state.store.delete_fault_rule(&service.id, &id).await {
-        Ok(true) => {
-            state.faults.forget(&service.id);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Ok(false) => SandboxProblem::not_found().into_response(),
-        Err(e) => SandboxProblem::from_failure(e.into(), pence_core::payment::Language::En)
-            .into_response(),
+    if !state.store.delete_fault_rule(&service.id, &id).await? {
+        return Err(SandboxProblem::not_found());
     }
+    state.faults.forget(&service.id);
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

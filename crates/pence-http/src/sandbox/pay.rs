@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
 use pence_core::payment::Language;
 use pence_core::usecases::{find_payment, sandbox};
@@ -80,14 +80,11 @@ pub(crate) async fn pay(
     Extension(authed): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     let Ok(Path(id)) = id else {
-        return SandboxProblem::not_found().into_response();
+        return Err(SandboxProblem::not_found());
     };
-    let body: PayBody = match SandboxProblem::parse(&body) {
-        Ok(body) => body,
-        Err(problem) => return problem.into_response(),
-    };
+    let body: PayBody = SandboxProblem::parse(&body)?;
     let request = sandbox::PayRequest::from(body);
     match sandbox::pay(
         state.journey(state.clock.as_ref()),
@@ -97,11 +94,12 @@ pub(crate) async fn pay(
     )
     .await
     {
-        Ok(p) => payment_response(&state, StatusCode::OK, &p),
-        Err(f) => {
-            let language = language(&state, &authed, &id).await;
-            SandboxProblem::from_failure(f, language).into_response()
-        }
+        Ok(p) => Ok(payment_response(&state, StatusCode::OK, &p)),
+        // Card details are refused in the words of the payment's own page.
+        Err(f) => Err(SandboxProblem::from_failure(
+            f,
+            language(&state, &authed, &id).await,
+        )),
     }
 }
 
@@ -116,7 +114,7 @@ pub(crate) async fn abandon(
     state: State<AppState>,
     authed: Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     choose(state, authed, id, Choice::Abandon).await
 }
 
@@ -124,7 +122,7 @@ pub(crate) async fn cancel(
     state: State<AppState>,
     authed: Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     choose(state, authed, id, Choice::Cancel).await
 }
 
@@ -133,9 +131,9 @@ async fn choose(
     Extension(authed): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
     choice: Choice,
-) -> Response {
+) -> Result<Response, SandboxProblem> {
     let Ok(Path(id)) = id else {
-        return SandboxProblem::not_found().into_response();
+        return Err(SandboxProblem::not_found());
     };
     let done = match choice {
         Choice::Abandon => {
@@ -145,8 +143,5 @@ async fn choose(
             sandbox::cancel(state.journey(state.clock.as_ref()), &authed.0, &id).await
         }
     };
-    match done {
-        Ok(p) => payment_response(&state, StatusCode::OK, &p),
-        Err(f) => SandboxProblem::from_failure(f, Language::En).into_response(),
-    }
+    Ok(payment_response(&state, StatusCode::OK, &done?))
 }

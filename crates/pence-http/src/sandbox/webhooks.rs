@@ -56,12 +56,8 @@ fn failed(e: SubscriptionError) -> SandboxProblem {
             SandboxProblem::not_found()
         }
         SubscriptionError::Inactive(_) => SandboxProblem::new(StatusCode::CONFLICT, e.to_string()),
-        SubscriptionError::Store(e) => stored(e),
+        SubscriptionError::Store(e) => e.into(),
     }
-}
-
-fn stored(e: pence_core::StoreError) -> SandboxProblem {
-    SandboxProblem::from_failure(e.into(), Language::En)
 }
 
 fn event_types(names: Option<Vec<String>>) -> Result<Option<Vec<EventType>>, SandboxProblem> {
@@ -98,7 +94,7 @@ async fn own(
     match state.webhooks.webhook(&id).await {
         Ok(Some(s)) if s.service_id == service_id => Ok(s),
         Ok(_) => Err(SandboxProblem::not_found()),
-        Err(e) => Err(stored(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -114,49 +110,39 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     body: Bytes,
-) -> Response {
-    let go = async {
-        let body: NewSubscription = json_of(&body)?;
-        let types = event_types(body.event_types)?.unwrap_or_default();
-        let clock = service.clock(state.clock.as_ref());
-        let (sub, secret) = subscription::create(
-            state.webhooks.as_ref(),
-            &clock,
-            &service,
-            &body.callback_url,
-            body.description.as_deref().unwrap_or(""),
-            &types,
-        )
-        .await
-        .map_err(failed)?;
-        let mut shown = shown(&sub);
-        shown["secret"] = json!(secret);
-        Ok::<_, SandboxProblem>((StatusCode::CREATED, Json(shown)).into_response())
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, SandboxProblem> {
+    let body: NewSubscription = json_of(&body)?;
+    let types = event_types(body.event_types)?.unwrap_or_default();
+    let clock = service.clock(state.clock.as_ref());
+    let (sub, secret) = subscription::create(
+        state.webhooks.as_ref(),
+        &clock,
+        &service,
+        &body.callback_url,
+        body.description.as_deref().unwrap_or(""),
+        &types,
+    )
+    .await
+    .map_err(failed)?;
+    let mut shown = shown(&sub);
+    shown["secret"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(shown)).into_response())
 }
 
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
-) -> Response {
-    match state.webhooks.webhooks(Some(&service.id)).await {
-        Ok(subs) => {
-            Json(json!({"webhooks": subs.iter().map(shown).collect::<Vec<_>>()})).into_response()
-        }
-        Err(e) => stored(e).into_response(),
-    }
+) -> Result<Response, SandboxProblem> {
+    let subs = state.webhooks.webhooks(Some(&service.id)).await?;
+    Ok(Json(json!({"webhooks": subs.iter().map(shown).collect::<Vec<_>>()})).into_response())
 }
 
 pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    match own(&state, &service.id, id).await {
-        Ok(sub) => Json(shown(&sub)).into_response(),
-        Err(e) => e.into_response(),
-    }
+) -> Result<Response, SandboxProblem> {
+    Ok(Json(shown(&own(&state, &service.id, id).await?)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -173,39 +159,33 @@ pub(crate) async fn update(
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        let body: Update = json_of(&body)?;
-        let changes = Changes {
-            callback_url: body.callback_url,
-            description: body.description,
-            event_types: event_types(body.event_types)?,
-            active: body.active,
-        };
-        let clock = service.clock(state.clock.as_ref());
-        let sub = subscription::update(state.webhooks.as_ref(), &clock, &service, sub, changes)
-            .await
-            .map_err(failed)?;
-        Ok::<_, SandboxProblem>(Json(shown(&sub)).into_response())
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let body: Update = json_of(&body)?;
+    let changes = Changes {
+        callback_url: body.callback_url,
+        description: body.description,
+        event_types: event_types(body.event_types)?,
+        active: body.active,
     };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+    let clock = service.clock(state.clock.as_ref());
+    let sub = subscription::update(state.webhooks.as_ref(), &clock, &service, sub, changes)
+        .await
+        .map_err(failed)?;
+    Ok(Json(shown(&sub)).into_response())
 }
 
 pub(crate) async fn rotate_secret(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        let clock = service.clock(state.clock.as_ref());
-        let secret = subscription::rotate_secret(state.webhooks.as_ref(), &clock, &sub.id)
-            .await
-            .map_err(failed)?;
-        Ok::<_, SandboxProblem>(Json(json!({"secret": secret})).into_response())
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let clock = service.clock(state.clock.as_ref());
+    let secret = subscription::rotate_secret(state.webhooks.as_ref(), &clock, &sub.id)
+        .await
+        .map_err(failed)?;
+    Ok(Json(json!({"secret": secret})).into_response())
 }
 
 pub(crate) async fn messages(
@@ -213,54 +193,46 @@ pub(crate) async fn messages(
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        let status = match query.as_deref().and_then(|q| q.strip_prefix("status=")) {
-            None => None,
-            Some(s) => Some(
-                DeliveryStatus::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
-                    SandboxProblem::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        format!("{s} is not a delivery status"),
-                    )
-                })?,
-            ),
-        };
-        let found = state
-            .webhooks
-            .webhook_messages(&sub.id, status, LOG_LIMIT)
-            .await
-            .map_err(stored)?;
-        let shown: Vec<Value> = found.iter().map(message_shown).collect();
-        Ok::<_, SandboxProblem>(Json(json!({"messages": shown})).into_response())
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let status = match query.as_deref().and_then(|q| q.strip_prefix("status=")) {
+        None => None,
+        Some(s) => Some(
+            DeliveryStatus::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
+                SandboxProblem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("{s} is not a delivery status"),
+                )
+            })?,
+        ),
     };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+    let found = state
+        .webhooks
+        .webhook_messages(&sub.id, status, LOG_LIMIT)
+        .await?;
+    let shown: Vec<Value> = found.iter().map(message_shown).collect();
+    Ok(Json(json!({"messages": shown})).into_response())
 }
 
 pub(crate) async fn resend(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let Ok(Path(id)) = id else {
-            return Err(SandboxProblem::not_found());
-        };
-        let message = state
-            .webhooks
-            .webhook_message(&id)
-            .await
-            .map_err(stored)?
-            .ok_or_else(SandboxProblem::not_found)?;
-        own(&state, &service.id, Ok(Path(message.webhook_id.clone()))).await?;
-        let clock = service.clock(state.clock.as_ref());
-        subscription::resend(state.webhooks.as_ref(), &clock, &id)
-            .await
-            .map_err(failed)?;
-        Ok::<_, SandboxProblem>(StatusCode::ACCEPTED.into_response())
+) -> Result<Response, SandboxProblem> {
+    let Ok(Path(id)) = id else {
+        return Err(SandboxProblem::not_found());
     };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+    let message = state
+        .webhooks
+        .webhook_message(&id)
+        .await?
+        .ok_or_else(SandboxProblem::not_found)?;
+    own(&state, &service.id, Ok(Path(message.webhook_id.clone()))).await?;
+    let clock = service.clock(state.clock.as_ref());
+    subscription::resend(state.webhooks.as_ref(), &clock, &id)
+        .await
+        .map_err(failed)?;
+    Ok(StatusCode::ACCEPTED.into_response())
 }
 
 #[derive(Deserialize)]
@@ -274,50 +246,32 @@ pub(crate) async fn trigger(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     body: Bytes,
-) -> Response {
-    let go = async {
-        let body: Trigger = json_of(&body)?;
-        let event_type = event_types(Some(vec![body.event_type]))?
-            .and_then(|t| t.into_iter().next())
-            .expect("one type asked, one parsed");
-        let ids = sandbox::trigger_webhook(
-            state.store.as_ref(),
-            state.webhooks.as_ref(),
-            state.clock.as_ref(),
-            &service,
-            &body.payment_id,
-            event_type,
-        )
-        .await
-        .map_err(|f| SandboxProblem::from_failure(f, Language::En))?;
-        Ok::<_, SandboxProblem>(
-            (StatusCode::ACCEPTED, Json(json!({"message_ids": ids}))).into_response(),
-        )
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
-}
-
-/// The subscription's delivery faults (all off when none are set).
-async fn faults_of(state: &AppState, id: &str) -> Result<DeliveryFaults, SandboxProblem> {
-    let all = state.webhooks.delivery_faults().await.map_err(stored)?;
-    Ok(all
-        .into_iter()
-        .find(|(w, _)| w == id)
-        .map(|(_, f)| f)
-        .unwrap_or_default())
+) -> Result<Response, SandboxProblem> {
+    let body: Trigger = json_of(&body)?;
+    let event_type = event_types(Some(vec![body.event_type]))?
+        .and_then(|t| t.into_iter().next())
+        .expect("one type asked, one parsed");
+    let ids = sandbox::trigger_webhook(
+        state.store.as_ref(),
+        state.webhooks.as_ref(),
+        state.clock.as_ref(),
+        &service,
+        &body.payment_id,
+        event_type,
+    )
+    .await
+    .map_err(|f| SandboxProblem::from_failure(f, Language::En))?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"message_ids": ids}))).into_response())
 }
 
 pub(crate) async fn get_faults(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        let faults = faults_of(&state, &sub.id).await?;
-        Ok::<_, SandboxProblem>(Json(faults).into_response())
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let faults = state.webhooks.delivery_faults_of(&sub.id).await?;
+    Ok(Json(faults).into_response())
 }
 
 pub(crate) async fn set_faults(
@@ -325,37 +279,23 @@ pub(crate) async fn set_faults(
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        let faults: DeliveryFaults = json_of(&body)?;
-        faults
-            .check()
-            .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
-        let set = (faults != DeliveryFaults::default()).then_some(&faults);
-        state
-            .webhooks
-            .set_delivery_faults(&sub.id, set)
-            .await
-            .map_err(stored)?;
-        Ok::<_, SandboxProblem>(Json(faults).into_response())
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let faults: DeliveryFaults = json_of(&body)?;
+    faults
+        .check()
+        .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
+    let set = (faults != DeliveryFaults::default()).then_some(&faults);
+    state.webhooks.set_delivery_faults(&sub.id, set).await?;
+    Ok(Json(faults).into_response())
 }
 
 pub(crate) async fn clear_faults(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let sub = own(&state, &service.id, id).await?;
-        state
-            .webhooks
-            .set_delivery_faults(&sub.id, None)
-            .await
-            .map_err(stored)?;
-        Ok::<_, SandboxProblem>(StatusCode::NO_CONTENT.into_response())
-    };
-    go.await.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    state.webhooks.set_delivery_faults(&sub.id, None).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -34,6 +34,22 @@ const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms =
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
      status, attempts, next_attempt_ms, created_ms, triggered";
 
+const DELIVERY_FAULT_COLUMNS: &str =
+    "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret";
+
+fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreError> {
+    Ok((
+        r.text("webhook_id")?,
+        DeliveryFaults {
+            duplicate: r.bool("duplicate")?,
+            out_of_order: r.bool("out_of_order")?,
+            delay_ms: r.i64("delay_ms")?.max(0) as u64,
+            drop_first_attempts: r.i64("drop_first_attempts")?,
+            wrong_secret: r.bool("wrong_secret")?,
+        },
+    ))
+}
+
 fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription, StoreError> {
     Ok(Subscription {
         id: r.text("id")?,
@@ -158,7 +174,7 @@ impl WebhookStore for SqlStore {
         if let Some(f) = faults {
             change.push(Stmt::insert(
                 "webhook_delivery_faults",
-                "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret",
+                DELIVERY_FAULT_COLUMNS,
                 vals![
                     webhook_id,
                     f.duplicate,
@@ -172,29 +188,19 @@ impl WebhookStore for SqlStore {
         self.db.apply(change).await
     }
 
-    async fn delivery_faults(&self) -> Result<Vec<(String, DeliveryFaults)>, StoreError> {
-        let rows = self
-            .db
-            .query(
-                "SELECT webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, \
-                 wrong_secret FROM webhook_delivery_faults",
-                Vec::new(),
-            )
+    async fn delivery_faults_of(&self, webhook_id: &str) -> Result<DeliveryFaults, StoreError> {
+        let sql = format!(
+            "SELECT {DELIVERY_FAULT_COLUMNS} FROM webhook_delivery_faults WHERE webhook_id = $1"
+        );
+        let found = self
+            .read_one(&sql, vals![webhook_id], delivery_faults_from)
             .await?;
-        rows.into_iter()
-            .map(|mut r| {
-                Ok((
-                    r.text("webhook_id")?,
-                    DeliveryFaults {
-                        duplicate: r.bool("duplicate")?,
-                        out_of_order: r.bool("out_of_order")?,
-                        delay_ms: r.i64("delay_ms")?.max(0) as u64,
-                        drop_first_attempts: r.i64("drop_first_attempts")?,
-                        wrong_secret: r.bool("wrong_secret")?,
-                    },
-                ))
-            })
-            .collect()
+        Ok(found.map(|(_, f)| f).unwrap_or_default())
+    }
+
+    async fn delivery_faults(&self) -> Result<Vec<(String, DeliveryFaults)>, StoreError> {
+        let sql = format!("SELECT {DELIVERY_FAULT_COLUMNS} FROM webhook_delivery_faults");
+        self.read(&sql, Vec::new(), delivery_faults_from).await
     }
 
     async fn insert_triggered_messages(&self, notice: &Notice) -> Result<Vec<String>, StoreError> {
