@@ -10,7 +10,8 @@ use pence_core::StoreError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::ConnectOptions;
 
-use crate::migrate;
+use crate::db::Db;
+use crate::migrate::{self, Schema};
 use crate::postgres::{err, PgDb};
 use crate::sqlite::SqliteDb;
 use crate::store::SqlStore;
@@ -51,8 +52,17 @@ pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
     (!is_postgres(url)).then(|| std::path::Path::new(sqlite_path(url)))
 }
 
-/// Opens (and migrates) the database at `url`.
+/// Opens (and migrates) Pence's database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
+    Ok(SqlStore::new(open(url, options, &migrate::PENCE).await?))
+}
+
+/// Opens the database at `url` and brings `schema` up to date in it.
+pub(crate) async fn open(
+    url: &str,
+    options: StoreOptions,
+    schema: &'static Schema,
+) -> Result<Arc<dyn Db>, StoreError> {
     if is_postgres(url) {
         let connect = PgConnectOptions::from_str(url)
             .map_err(err)?
@@ -63,12 +73,12 @@ pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, Store
             .connect_with(connect)
             .await
             .map_err(err)?;
-        migrate::postgres(&pool).await?;
-        Ok(SqlStore::new(Arc::new(PgDb::new(
+        migrate::postgres(&pool, schema).await?;
+        Ok(Arc::new(PgDb::new(
             pool,
             options.writers,
             options.max_batch,
-        ))))
+        )))
     } else {
         let path = sqlite_path(url).to_string();
         if let Some(parent) = Path::new(&path).parent() {
@@ -79,10 +89,11 @@ pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, Store
         }
         let readers = options.max_connections as usize;
         let max_batch = options.max_batch;
-        let db = tokio::task::spawn_blocking(move || SqliteDb::open(&path, readers, max_batch))
-            .await
-            .map_err(|e| StoreError::driver("opening sqlite", e))??;
-        Ok(SqlStore::new(Arc::new(db)))
+        let db =
+            tokio::task::spawn_blocking(move || SqliteDb::open(&path, readers, max_batch, schema))
+                .await
+                .map_err(|e| StoreError::driver("opening sqlite", e))??;
+        Ok(Arc::new(db))
     }
 }
 

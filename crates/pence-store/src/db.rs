@@ -7,13 +7,13 @@ use crate::value::{Change, Row, Val};
 
 /// Which engine a database runs on, for the few places their SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Engine {
+pub enum Engine {
     Sqlite,
     Postgres,
 }
 
 impl Engine {
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Engine::Sqlite => "sqlite",
             Engine::Postgres => "postgres",

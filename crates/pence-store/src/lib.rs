@@ -9,6 +9,7 @@ mod connect;
 mod db;
 mod migrate;
 mod postgres;
+pub mod sql;
 mod sqlite;
 mod store;
 mod value;

@@ -1,10 +1,33 @@
 //! Schema migrations: those whose SQL is the same on both engines listed once (`common/`),
-//! each engine's own beside them, applied in version order at start and recorded in
-//! `schema_migrations`. On PostgreSQL an advisory lock keeps two starting nodes apart; on
-//! SQLite the writer connection's exclusive transaction does.
+//! each engine's own beside them, applied in version order at start and recorded in a table
+//! of versions (`schema_migrations` for Pence). On PostgreSQL an advisory lock keeps two
+//! starting nodes apart; on SQLite the writer connection's exclusive transaction does.
+//! Other users of the engine layer (`pence-connector`) bring their own `Schema`.
 
 use pence_core::StoreError;
 use sqlx::PgPool;
+
+/// A set of migrations and where they are recorded.
+#[derive(Debug)]
+pub struct Schema {
+    /// The table recording applied versions (so several schemas can share one database).
+    pub table: &'static str,
+    /// The PostgreSQL advisory lock held while migrating.
+    pub lock_key: i64,
+    /// Migrations whose SQL is the same on both engines.
+    pub common: &'static [(i64, &'static str)],
+    pub sqlite: &'static [(i64, &'static str)],
+    pub postgres: &'static [(i64, &'static str)],
+}
+
+/// Pence's own schema.
+pub(crate) const PENCE: Schema = Schema {
+    table: "schema_migrations",
+    lock_key: 0x70656e6365, // "pence"
+    common: COMMON,
+    sqlite: SQLITE,
+    postgres: POSTGRES,
+};
 
 /// Migrations whose SQL is the same on both engines.
 const COMMON: &[(i64, &str)] = &[
@@ -72,15 +95,14 @@ const POSTGRES: &[(i64, &str)] = &[
 ];
 
 /// An engine's migrations in version order: its own among the common ones.
-fn in_order(own: &'static [(i64, &'static str)]) -> Vec<&'static (i64, &'static str)> {
-    let mut all: Vec<_> = COMMON.iter().chain(own).collect();
+fn in_order(
+    common: &'static [(i64, &'static str)],
+    own: &'static [(i64, &'static str)],
+) -> Vec<&'static (i64, &'static str)> {
+    let mut all: Vec<_> = common.iter().chain(own).collect();
     all.sort_by_key(|(version, _)| *version);
     all
 }
-
-const CREATE_TABLE: &str =
-    "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)";
-const LOCK_KEY: i64 = 0x70656e6365; // "pence"
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -89,28 +111,34 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-pub(crate) fn sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+fn create_table(schema: &Schema) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (version BIGINT PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+        schema.table
+    )
+}
+
+pub(crate) fn sqlite(conn: &rusqlite::Connection, schema: &Schema) -> Result<(), StoreError> {
     use crate::sqlite::err;
-    conn.execute_batch(CREATE_TABLE).map_err(err)?;
-    for (version, sql) in in_order(SQLITE) {
+    conn.execute_batch(&create_table(schema)).map_err(err)?;
+    let done_sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE version = ?1)",
+        schema.table
+    );
+    let record_sql = format!(
+        "INSERT INTO {} (version, applied_ms) VALUES (?1, ?2)",
+        schema.table
+    );
+    for (version, sql) in in_order(schema.common, schema.sqlite) {
         conn.execute_batch("BEGIN EXCLUSIVE").map_err(err)?;
         let done: bool = conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?1)",
-                [version],
-                |r| r.get(0),
-            )
+            .query_row(&done_sql, [version], |r| r.get(0))
             .map_err(err)?;
         let applied = if done {
             Ok(())
         } else {
             conn.execute_batch(sql)
-                .and_then(|_| {
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, applied_ms) VALUES (?1, ?2)",
-                        [*version, now_ms()],
-                    )
-                })
+                .and_then(|_| conn.execute(&record_sql, [*version, now_ms()]))
                 .map(|_| tracing::info!(version, "applied migration"))
         };
         match applied {
@@ -124,32 +152,36 @@ pub(crate) fn sqlite(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
+pub(crate) async fn postgres(pool: &PgPool, schema: &Schema) -> Result<(), StoreError> {
     use crate::postgres::err;
     let mut conn = pool.acquire().await.map_err(err)?;
     sqlx::query("SELECT pg_advisory_lock($1)")
-        .bind(LOCK_KEY)
+        .bind(schema.lock_key)
         .execute(&mut *conn)
         .await
         .map_err(err)?;
     let result = async {
-        sqlx::query(CREATE_TABLE)
+        sqlx::query(&create_table(schema))
             .execute(&mut *conn)
             .await
             .map_err(err)?;
-        for (version, sql) in in_order(POSTGRES) {
-            let done: Option<(i64,)> =
-                sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-                    .bind(version)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(err)?;
+        let done_sql = format!("SELECT version FROM {} WHERE version = $1", schema.table);
+        let record_sql = format!(
+            "INSERT INTO {} (version, applied_ms) VALUES ($1, $2)",
+            schema.table
+        );
+        for (version, sql) in in_order(schema.common, schema.postgres) {
+            let done: Option<(i64,)> = sqlx::query_as(&done_sql)
+                .bind(version)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(err)?;
             if done.is_some() {
                 continue;
             }
             let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(err)?;
             sqlx::raw_sql(sql).execute(&mut *tx).await.map_err(err)?;
-            sqlx::query("INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)")
+            sqlx::query(&record_sql)
                 .bind(version)
                 .bind(now_ms())
                 .execute(&mut *tx)
@@ -162,7 +194,7 @@ pub(crate) async fn postgres(pool: &PgPool) -> Result<(), StoreError> {
     }
     .await;
     sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
+        .bind(schema.lock_key)
         .execute(&mut *conn)
         .await
         .map_err(err)?;
@@ -176,7 +208,7 @@ mod tests {
     #[test]
     fn each_engine_has_every_version_once() {
         for own in [SQLITE, POSTGRES] {
-            let versions: Vec<i64> = in_order(own).iter().map(|(v, _)| *v).collect();
+            let versions: Vec<i64> = in_order(COMMON, own).iter().map(|(v, _)| *v).collect();
             let expected: Vec<i64> = (1..=versions.len() as i64).collect();
             assert_eq!(versions, expected);
         }

@@ -225,9 +225,10 @@ impl SqliteDb {
         path: &str,
         readers: usize,
         max_batch: usize,
+        schema: &migrate::Schema,
     ) -> Result<SqliteDb, StoreError> {
         let write = open_connection(path, true)?;
-        migrate::sqlite(&write)?;
+        migrate::sqlite(&write, schema)?;
         let readers = (0..readers.max(1))
             .map(|_| open_connection(path, false))
             .collect::<Result<Vec<_>, _>>()?;

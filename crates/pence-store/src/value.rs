@@ -6,7 +6,7 @@ use pence_core::StoreError;
 
 /// The type of a NULL (PostgreSQL wants typed parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ty {
+pub enum Ty {
     Int,
     Text,
     Bool,
@@ -14,7 +14,7 @@ pub(crate) enum Ty {
 
 /// A bound parameter or a column value.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Val {
+pub enum Val {
     Null(Ty),
     Int(i64),
     Text(String),
@@ -71,7 +71,7 @@ pub(crate) use vals;
 
 /// A result row, owned. Columns are looked up by name.
 #[derive(Debug, Clone)]
-pub(crate) struct Row {
+pub struct Row {
     pub(crate) names: Arc<[String]>,
     pub(crate) vals: Vec<Val>,
 }
@@ -91,7 +91,7 @@ impl Row {
         Ok(std::mem::replace(&mut self.vals[i], Val::Null(Ty::Text)))
     }
 
-    pub(crate) fn opt_i64(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
+    pub fn opt_i64(&mut self, name: &str) -> Result<Option<i64>, StoreError> {
         match self.take(name)? {
             Val::Null(_) => Ok(None),
             Val::Int(v) => Ok(Some(v)),
@@ -100,16 +100,16 @@ impl Row {
         }
     }
 
-    pub(crate) fn i64(&mut self, name: &str) -> Result<i64, StoreError> {
+    pub fn i64(&mut self, name: &str) -> Result<i64, StoreError> {
         self.opt_i64(name)?
             .ok_or_else(|| bad(name, "integer", &Val::Null(Ty::Int)))
     }
 
-    pub(crate) fn bool(&mut self, name: &str) -> Result<bool, StoreError> {
+    pub fn bool(&mut self, name: &str) -> Result<bool, StoreError> {
         Ok(self.i64(name)? != 0)
     }
 
-    pub(crate) fn opt_text(&mut self, name: &str) -> Result<Option<String>, StoreError> {
+    pub fn opt_text(&mut self, name: &str) -> Result<Option<String>, StoreError> {
         match self.take(name)? {
             Val::Null(_) => Ok(None),
             Val::Text(s) => Ok(Some(s)),
@@ -117,12 +117,12 @@ impl Row {
         }
     }
 
-    pub(crate) fn text(&mut self, name: &str) -> Result<String, StoreError> {
+    pub fn text(&mut self, name: &str) -> Result<String, StoreError> {
         self.opt_text(name)?
             .ok_or_else(|| bad(name, "text", &Val::Null(Ty::Text)))
     }
 
-    pub(crate) fn bytes(&mut self, name: &str) -> Result<Vec<u8>, StoreError> {
+    pub fn bytes(&mut self, name: &str) -> Result<Vec<u8>, StoreError> {
         match self.take(name)? {
             Val::Bytes(b) => Ok(b),
             Val::Text(s) => Ok(s.into_bytes()),
@@ -133,7 +133,7 @@ impl Row {
 
 /// One statement of a change.
 #[derive(Debug, Clone)]
-pub(crate) enum Stmt {
+pub enum Stmt {
     /// A single-row insert; writers may merge many into one multi-row INSERT.
     Insert {
         table: &'static str,
@@ -152,7 +152,7 @@ pub(crate) enum Stmt {
 }
 
 impl Stmt {
-    pub(crate) fn insert(table: &'static str, columns: &'static str, values: Vec<Val>) -> Stmt {
+    pub fn insert(table: &'static str, columns: &'static str, values: Vec<Val>) -> Stmt {
         Stmt::Insert {
             table,
             columns,
@@ -160,7 +160,7 @@ impl Stmt {
         }
     }
 
-    pub(crate) fn exec(sql: &'static str, params: Vec<Val>) -> Stmt {
+    pub fn exec(sql: &'static str, params: Vec<Val>) -> Stmt {
         Stmt::Exec {
             sql,
             params,
@@ -168,11 +168,11 @@ impl Stmt {
         }
     }
 
-    pub(crate) fn returning(sql: &'static str, params: Vec<Val>) -> Stmt {
+    pub fn returning(sql: &'static str, params: Vec<Val>) -> Stmt {
         Stmt::Returning { sql, params }
     }
 
-    pub(crate) fn exec_one(sql: &'static str, params: Vec<Val>) -> Stmt {
+    pub fn exec_one(sql: &'static str, params: Vec<Val>) -> Stmt {
         Stmt::Exec {
             sql,
             params,
@@ -183,7 +183,7 @@ impl Stmt {
 
 /// Statements that commit together or not at all: a state change with its ledger event and
 /// outbox rows. The writers group-commit many changes, each still atomic on its own.
-pub(crate) type Change = Vec<Stmt>;
+pub type Change = Vec<Stmt>;
 
 /// `($1, $2, …), (…)` for `rows` rows of `cols` values.
 pub(crate) fn placeholders(rows: usize, cols: usize) -> String {

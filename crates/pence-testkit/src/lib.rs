@@ -4,11 +4,13 @@
 
 pub mod browser;
 pub mod db;
+pub mod proxy;
 pub mod receiver;
 pub mod server;
 pub mod spec;
 
 pub use browser::{Browser, ServiceSite};
 pub use db::{Engine, TestDb};
+pub use proxy::SpecProxy;
 pub use receiver::{Answer, Received, Receiver};
 pub use server::{Reply, ServerOptions, TestServer};
