@@ -37,7 +37,10 @@ impl FromRef<AppState> for Key {
 
 /// A running service.
 pub struct Running {
+    /// The public URL (return URLs are built on it).
     pub url: String,
+    /// Where it listens.
+    pub local_url: String,
     pub connector: Connector,
     pub consumer: WebhookConsumer,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -123,6 +126,7 @@ pub async fn start(config: Config, clock: Clock) -> anyhow::Result<Running> {
     }));
     Ok(Running {
         url,
+        local_url: format!("http://{local}"),
         connector,
         consumer,
         tasks,

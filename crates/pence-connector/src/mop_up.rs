@@ -43,7 +43,7 @@ impl Connector {
     /// One run of the mop-up.
     pub async fn mop_up_once(&self, options: &MopUpOptions) -> Result<MopUpReport, Error> {
         let mut report = MopUpReport::default();
-        let run_started = self.clock.now_ms();
+        let run = crate::returns::new_secret();
         loop {
             let now = self.clock.now_ms();
             let cutoff = now - options.older_than.as_millis() as i64;
@@ -53,7 +53,7 @@ impl Connector {
                     "UPDATE pence_journeys SET lease_until_ms = $1 \
                      WHERE journey_id IN (SELECT journey_id FROM pence_journeys \
                        WHERE rank < 4 AND payment_id IS NOT NULL AND started_ms <= $2 \
-                       AND lease_until_ms <= $3 AND (checked_ms IS NULL OR checked_ms < $5) \
+                       AND lease_until_ms <= $3 AND (checked_run IS NULL OR checked_run <> $5) \
                        ORDER BY started_ms LIMIT $4) \
                      AND rank < 4 AND lease_until_ms <= $3 \
                      RETURNING journey_id, payment_id",
@@ -63,7 +63,7 @@ impl Connector {
                         Val::from(cutoff),
                         Val::from(now),
                         Val::from(options.batch as i64),
-                        Val::from(run_started),
+                        Val::from(run.as_str()),
                     ],
                 )])
                 .await?;
@@ -90,10 +90,11 @@ impl Connector {
                 // Checked this run (found open, or failed): not again until the next one.
                 self.db
                     .apply(vec![Stmt::exec(
-                        "UPDATE pence_journeys SET checked_ms = $1, lease_until_ms = 0 \
-                         WHERE journey_id = $2",
+                        "UPDATE pence_journeys SET checked_ms = $1, checked_run = $2, \
+                         lease_until_ms = 0 WHERE journey_id = $3",
                         vec![
-                            Val::from(self.clock.now_ms().max(run_started)),
+                            Val::from(self.clock.now_ms()),
+                            Val::from(run.as_str()),
                             Val::from(journey_id),
                         ],
                     )])

@@ -68,6 +68,8 @@ pub struct InboxReport {
     pub unmatched: i64,
     pub failed: i64,
     pub held: i64,
+    /// Deliveries of messages already received (each one changes nothing).
+    pub redelivered: i64,
     /// Messages that failed at least once and are not done, with their last error.
     pub failing: Vec<Failing>,
 }
@@ -140,7 +142,8 @@ impl WebhookConsumer {
             .db
             .apply(vec![Stmt::exec(
                 "INSERT INTO pence_webhook_inbox (message_id, body, received_ms, state, next_ms) \
-                 VALUES ($1, $2, $3, $4, $3) ON CONFLICT (message_id) DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $3) ON CONFLICT (message_id) \
+                 DO UPDATE SET deliveries = pence_webhook_inbox.deliveries + 1",
                 vec![
                     Val::from(message.webhook_message_id),
                     Val::from(body),
@@ -310,12 +313,14 @@ impl WebhookConsumer {
         let mut report = InboxReport::default();
         let rows = db
             .query(
-                "SELECT state, COUNT(*) AS n FROM pence_webhook_inbox GROUP BY state",
+                "SELECT state, COUNT(*) AS n, CAST(SUM(deliveries - 1) AS BIGINT) AS again \
+                 FROM pence_webhook_inbox GROUP BY state",
                 vec![],
             )
             .await?;
         for mut row in rows {
             let n = row.i64("n")?;
+            report.redelivered += row.i64("again")?;
             match row.text("state")?.as_str() {
                 "pending" => report.pending = n,
                 "processed" => report.processed = n,

@@ -23,7 +23,9 @@ CREATE TABLE pence_journeys (
     refund_at TEXT,
     -- The mop-up's claim, so several instances never check one journey at once.
     lease_until_ms BIGINT NOT NULL DEFAULT 0,
-    checked_ms BIGINT
+    checked_ms BIGINT,
+    -- The mop-up run that last checked it (so one run checks each journey once).
+    checked_run TEXT
 );
 CREATE INDEX pence_journeys_open ON pence_journeys (rank, started_ms);
 
@@ -32,6 +34,8 @@ CREATE TABLE pence_webhook_inbox (
     message_id TEXT PRIMARY KEY,
     body TEXT NOT NULL,
     received_ms BIGINT NOT NULL,
+    -- How many times it was received (GOV.UK Pay sends again when a 200 is late or lost).
+    deliveries BIGINT NOT NULL DEFAULT 1,
     -- pending, processed, duplicate, unmatched, failed, held
     state TEXT NOT NULL,
     attempts BIGINT NOT NULL DEFAULT 0,
