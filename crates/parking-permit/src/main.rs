@@ -7,6 +7,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let config = Config::parse();
     let running = parking_permit::start(config, pence_connector::Clock::system()).await?;
