@@ -5,6 +5,7 @@
 
 mod api;
 mod client;
+mod consumer;
 mod node;
 mod search;
 mod webhooks;
@@ -32,6 +33,8 @@ enum Command {
     Api(api::BenchArgs),
     /// What pence-client costs per call over a plain HTTP call.
     Client(client::ClientBenchArgs),
+    /// The connector's webhook consumer: messages/s accepted and processed.
+    Consumer(consumer::ConsumerBenchArgs),
     /// Load a million payments and time typical searches (p50/p99).
     Search(search::SearchBenchArgs),
     /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Api(args) => api::run(database, args).await,
             Command::Client(args) => client::run(database, args).await,
+            Command::Consumer(args) => consumer::run(database, args).await,
             Command::Search(args) => search::run(database, args).await,
             Command::Webhooks(args) => webhooks::run(database, args).await,
         }

@@ -174,7 +174,7 @@ impl WebhookConsumer {
                 "UPDATE pence_webhook_inbox SET lease_until_ms = $1, attempts = attempts + 1 \
                  WHERE message_id IN (SELECT message_id FROM pence_webhook_inbox \
                    WHERE state = 'pending' AND next_ms <= $2 AND lease_until_ms <= $2 \
-                   ORDER BY received_ms LIMIT $3) \
+                   ORDER BY next_ms LIMIT $3) \
                  AND state = 'pending' AND lease_until_ms <= $2 \
                  RETURNING message_id, body, attempts",
                 vec![
