@@ -79,6 +79,15 @@ async fn deliver(http: &reqwest::Client, url: &str, body: &[u8]) -> bool {
     matches!(sent, Ok(r) if r.status() == 200)
 }
 
+async fn journeys(url: &str) -> Vec<Value> {
+    reqwest::get(format!("{url}/journeys"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn inbox(url: &str) -> Value {
     reqwest::get(format!("{url}/webhooks/inbox"))
         .await
@@ -132,14 +141,9 @@ async fn every_acknowledged_message_is_processed_once_after_a_kill_9() {
             .unwrap();
         assert_eq!(started.status(), 303);
     }
-    let journeys: Vec<Value> = reqwest::get(format!("{url}/journeys"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let started = journeys(&url).await;
     let mut messages = Vec::new();
-    for j in &journeys {
+    for j in &started {
         let id = j["payment_id"].as_str().unwrap();
         let paid = server
             .post(
@@ -221,12 +225,7 @@ async fn every_acknowledged_message_is_processed_once_after_a_kill_9() {
     assert_eq!(recorded.len(), PAYMENTS);
     assert!(recorded.values().all(|n| *n == 1));
     assert_eq!(report["processed"], PAYMENTS);
-    let journeys: Vec<Value> = reqwest::get(format!("{url}/journeys"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let journeys = journeys(&url).await;
     assert!(
         journeys.iter().all(|j| j["status"] == "success"),
         "{journeys:?}"

@@ -110,6 +110,19 @@ impl Harness {
         );
     }
 
+    /// Submits the start page's form as a browser would, without following the redirect.
+    async fn start_permit(&self, registration: &str) -> reqwest::Response {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(format!("{}/start", self.app.local_url))
+            .form(&[("registration", registration)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn inbox(&self) -> Value {
         let resp = reqwest::get(format!("{}/webhooks/inbox", self.app.local_url))
             .await
@@ -211,23 +224,17 @@ async fn paid_declined_and_cancelled_in_the_browser(engine: Engine) {
     apply(&h, &b).await;
     fill_card(&b, "4000000000000002").await;
     b.click("#return-url").await;
-    let (kind, text) = outcome(&b).await;
+    let declined = "Not paid: your payment was declined. No money has been taken.";
     assert_eq!(
-        (kind.as_str(), text.as_str()),
-        (
-            "not-paid",
-            "Not paid: your payment was declined. No money has been taken."
-        )
+        outcome(&b).await,
+        ("not-paid".to_string(), declined.to_string())
     );
     apply(&h, &b).await;
     b.click("#cancel-payment").await;
-    let (kind, text) = outcome(&b).await;
+    let cancelled = "Not paid: you cancelled the payment. No money has been taken.";
     assert_eq!(
-        (kind.as_str(), text.as_str()),
-        (
-            "not-paid",
-            "Not paid: you cancelled the payment. No money has been taken."
-        )
+        outcome(&b).await,
+        ("not-paid".to_string(), cancelled.to_string())
     );
     let codes: Vec<Value> = h
         .journeys()
@@ -240,19 +247,25 @@ async fn paid_declined_and_cancelled_in_the_browser(engine: Engine) {
     h.stop().await;
 }
 
-pence_testkit::engine_tests!(a_user_who_never_comes_back_is_resolved_by_webhook_or_mop_up);
-async fn a_user_who_never_comes_back_is_resolved_by_webhook_or_mop_up(engine: Engine) {
-    // The user's browser never gets back: the service's public address is unreachable
-    // from it (as when the user closes the tab on the way back).
-    const GONE: &str = "http://127.0.0.1:9";
-    // With webhooks: the message marks the journey paid; the mop-up later has nothing to do.
-    let h = start_with(engine, ReturnMode::Cookie, true, Some(GONE)).await;
+/// The user's browser never gets back: the service's public address is unreachable from it
+/// (as when the user closes the tab on the way back).
+const GONE: &str = "http://127.0.0.1:9";
+
+/// Pays in Chromium, and the browser ends on the unreachable return address.
+async fn pay_and_never_return(h: &Harness) {
     let b = Browser::start().await;
-    apply(&h, &b).await;
+    apply(h, &b).await;
     fill_card(&b, "4444333322221111").await;
     b.click("#confirm").await;
     assert!(b.url().await.starts_with(GONE), "{}", b.url().await);
     b.close().await;
+}
+
+pence_testkit::engine_tests!(a_user_who_never_comes_back_is_resolved_by_webhook_or_mop_up);
+async fn a_user_who_never_comes_back_is_resolved_by_webhook_or_mop_up(engine: Engine) {
+    // With webhooks: the message marks the journey paid; the mop-up later has nothing to do.
+    let h = start_with(engine, ReturnMode::Cookie, true, Some(GONE)).await;
+    pay_and_never_return(&h).await;
     let j = h
         .wait_for_journey(|j| j["status"] == "success" && j["resolved_by"] == "webhook")
         .await;
@@ -269,12 +282,7 @@ async fn a_user_who_never_comes_back_is_resolved_by_webhook_or_mop_up(engine: En
 
     // Without webhooks: nothing is known until the mop-up, which waits three hours.
     let h = start_with(engine, ReturnMode::Url, false, Some(GONE)).await;
-    let b = Browser::start().await;
-    apply(&h, &b).await;
-    fill_card(&b, "4444333322221111").await;
-    b.click("#confirm").await;
-    assert!(b.url().await.starts_with(GONE), "{}", b.url().await);
-    b.close().await;
+    pay_and_never_return(&h).await;
     let j = h.only_journey().await;
     assert_eq!(j["status"], "created");
     let payment_id = j["payment_id"].as_str().unwrap().to_string();
@@ -326,16 +334,7 @@ async fn duplicate_and_out_of_order_webhooks_change_nothing(engine: Engine) {
         )
         .await;
     assert_eq!(faults.status, 200, "{}", faults.text);
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let started = client
-        .post(format!("{}/start", h.app.local_url))
-        .form(&[("registration", "XY99 ZZZ")])
-        .send()
-        .await
-        .unwrap();
+    let started = h.start_permit("XY99 ZZZ").await;
     assert_eq!(started.status(), 303);
     let payment_id = h.only_journey().await["payment_id"]
         .as_str()
@@ -385,19 +384,8 @@ async fn duplicate_and_out_of_order_webhooks_change_nothing(engine: Engine) {
 
 #[tokio::test]
 async fn tampered_cookies_and_guessed_return_ids_are_refused() {
-    let no_redirects = || {
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
-    };
     let h = start(Engine::Sqlite, ReturnMode::Cookie, false).await;
-    let started = no_redirects()
-        .post(format!("{}/start", h.app.local_url))
-        .form(&[("registration", "AB12 CDE")])
-        .send()
-        .await
-        .unwrap();
+    let started = h.start_permit("AB12 CDE").await;
     assert_eq!(started.status(), 303);
     let set_cookie = started.headers()["set-cookie"]
         .to_str()
@@ -411,7 +399,7 @@ async fn tampered_cookies_and_guessed_return_ids_are_refused() {
     let back = |cookie: String| {
         let url = format!("{}/return", h.app.local_url);
         async move {
-            let resp = no_redirects()
+            let resp = reqwest::Client::new()
                 .get(url)
                 .header("Cookie", cookie)
                 .send()
@@ -436,12 +424,7 @@ async fn tampered_cookies_and_guessed_return_ids_are_refused() {
     h.stop().await;
 
     let h = start(Engine::Sqlite, ReturnMode::Url, false).await;
-    let started = no_redirects()
-        .post(format!("{}/start", h.app.local_url))
-        .form(&[("registration", "AB12 CDE")])
-        .send()
-        .await
-        .unwrap();
+    let started = h.start_permit("AB12 CDE").await;
     assert!(started.headers().get("set-cookie").is_none());
     let j = h.only_journey().await;
     let payment_id = j["payment_id"].as_str().unwrap();

@@ -277,6 +277,7 @@ fn history(
                     amount: 500,
                     status: RefundStatus::Success,
                     created_ms: at + 2 * DAY_MS,
+                    settled_ms: Some(at + 3 * DAY_MS),
                 });
                 event(
                     &p,

@@ -44,8 +44,9 @@ const FIXED: [&str; 11] = [
     "card_brand",
 ];
 
-/// Writes the movements settled from `from` to `to` (dates, `2026-11-30`, both included) to
-/// `out` as CSV; answers how many rows.
+/// Writes the movements settled on or after `from` and before `to` (dates, `2026-11-30`, as
+/// GOV.UK Pay's `from_settled_date` and `to_settled_date` take them) to `out` as CSV;
+/// answers how many rows.
 pub async fn settled_csv(
     client: &Client,
     from: &str,

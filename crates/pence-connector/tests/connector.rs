@@ -103,6 +103,23 @@ async fn post(url: &str, body: &[u8], signature: Option<&str>) -> (u16, String) 
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
+/// A journey whose payment was paid: its id, and the payment as the API shows it.
+async fn paid_journey(s: &Setup, reference: &str) -> (String, Value) {
+    let started = s
+        .connector
+        .start_payment(permit(reference), &via_url())
+        .await
+        .unwrap();
+    let payment_id = started.journey.payment_id.unwrap();
+    pay(&s.server, &payment_id, "4444333322221111").await;
+    let paid = s
+        .server
+        .get(&format!("/v1/payments/{payment_id}"))
+        .await
+        .json;
+    (payment_id, paid)
+}
+
 async fn drain(consumer: &WebhookConsumer) {
     while consumer.process_once().await.unwrap() > 0 {}
 }
@@ -226,18 +243,7 @@ async fn the_consumer_checks_stores_and_processes_each_event_once(engine: Engine
         options,
     );
     let url = serve(&consumer).await;
-    let started = s
-        .connector
-        .start_payment(permit("PP-1"), &via_url())
-        .await
-        .unwrap();
-    let payment_id = started.journey.payment_id.unwrap();
-    pay(&s.server, &payment_id, "4444333322221111").await;
-    let paid = s
-        .server
-        .get(&format!("/v1/payments/{payment_id}"))
-        .await
-        .json;
+    let (payment_id, paid) = paid_journey(&s, "PP-1").await;
     let body = message(
         "m1",
         "card_payment_succeeded",
@@ -380,18 +386,7 @@ async fn racing_deliveries_of_one_event_record_it_once(engine: Engine) {
         ConsumerOptions::default(),
     );
     let url = serve(&consumer).await;
-    let started = s
-        .connector
-        .start_payment(permit("PP-1"), &via_url())
-        .await
-        .unwrap();
-    let payment_id = started.journey.payment_id.unwrap();
-    pay(&s.server, &payment_id, "4444333322221111").await;
-    let paid = s
-        .server
-        .get(&format!("/v1/payments/{payment_id}"))
-        .await
-        .json;
+    let (payment_id, paid) = paid_journey(&s, "PP-1").await;
     // Two background processors and 40 deliveries at once: 20 of one message, 20 of the same
     // event under other ids.
     let runners = [
@@ -484,6 +479,123 @@ async fn the_mop_up_checks_each_old_open_journey_once_across_instances(engine: E
     // Finished ones are never checked again; the open ones are, on the next run.
     let again = a.mop_up_once(&options).await.unwrap();
     assert_eq!((again.checked, again.resolved.len()), (2, 0));
+    assert!(
+        s.proxy.violations().is_empty(),
+        "{:?}",
+        s.proxy.violations()
+    );
+    s.server.stop().await;
+}
+
+pence_testkit::engine_tests!(reconciliation_lists_each_settled_payment_and_refund_once);
+async fn reconciliation_lists_each_settled_payment_and_refund_once(engine: Engine) {
+    let s = setup(engine).await;
+    let mut ids = Vec::new();
+    for (i, card) in ["4444333322221111", "4444333322221111", "4000000000000002"]
+        .iter()
+        .enumerate()
+    {
+        let started = s
+            .connector
+            .start_payment(
+                permit(&format!("PP-{i}")).metadata("ward", i as i64),
+                &via_url(),
+            )
+            .await
+            .unwrap();
+        let id = started.journey.payment_id.unwrap();
+        pay(&s.server, &id, card).await;
+        ids.push(id);
+    }
+    s.server.sweep().await; // captured
+    let refund = s
+        .server
+        .post(
+            &format!("/v1/payments/{}/refunds", ids[1]),
+            &json!({"amount": 1000}),
+        )
+        .await;
+    assert_eq!(refund.status, 202, "{}", refund.text);
+    let refund_id = refund.json["refund_id"].as_str().unwrap().to_string();
+    let today = pence_core::timefmt::date(
+        pence_core::timefmt::parse(refund.json["created_date"].as_str().unwrap()).unwrap(),
+    );
+    // The refund succeeds, then a day later everything captured or refunded is paid out.
+    let moved = s
+        .server
+        .post("/sandbox/v1/clock", &json!({"advance_seconds": 3600}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    s.server.sweep().await;
+    let moved = s
+        .server
+        .post("/sandbox/v1/clock", &json!({"advance_seconds": 86400}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    s.server.sweep().await;
+    let r = s
+        .server
+        .get(&format!("/v1/payments/{}/refunds/{refund_id}", ids[1]))
+        .await;
+    let settled = r.json["settlement_summary"]["settled_date"]
+        .as_str()
+        .expect("refund paid out")
+        .to_string();
+    assert!(settled > today, "{settled} after {today}");
+
+    let mut out = Vec::new();
+    let rows = pence_connector::reconcile::settled_csv(
+        s.connector.client(),
+        &today,
+        "2099-01-01",
+        &mut out,
+    )
+    .await
+    .unwrap();
+    let csv = String::from_utf8(out).unwrap();
+    assert_eq!(rows, 3, "{csv}");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "movement,payment_id,refund_id,reference,description,amount,fee,net_amount,settled_date,created_date,card_brand,metadata.ward,metadata.zone"
+    );
+    let row = |id: &str, kind: &str| {
+        lines
+            .iter()
+            .find(|l| l.starts_with(kind) && l.contains(id))
+            .unwrap_or_else(|| panic!("{kind} {id} in {csv}"))
+            .to_string()
+    };
+    let first = row(&ids[0], "payment,");
+    assert!(
+        first.starts_with(&format!(
+            "payment,{},,PP-0,Parking permit,2500,,,{settled},",
+            ids[0]
+        )),
+        "{first}"
+    );
+    assert!(first.ends_with(",Visa,0,B"), "{first}");
+    let refunded = row(&refund_id, "refund,");
+    assert!(
+        refunded.starts_with(&format!(
+            "refund,{},{refund_id},PP-1,Parking permit,-1000,,-1000,{settled},",
+            ids[1]
+        )),
+        "{refunded}"
+    );
+    assert!(refunded.ends_with(",,1,B"), "{refunded}");
+    // The declined payment never settles; nothing settled before the range is listed.
+    assert!(!csv.contains(&ids[2]), "{csv}");
+    let mut none = Vec::new();
+    let before = pence_connector::reconcile::settled_csv(
+        s.connector.client(),
+        "2020-01-01",
+        &today,
+        &mut none,
+    )
+    .await
+    .unwrap();
+    assert_eq!(before, 0);
     assert!(
         s.proxy.violations().is_empty(),
         "{:?}",

@@ -298,6 +298,20 @@ pub trait RefundStore: Send + Sync {
         created_before_ms: i64,
         limit: u32,
     ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
+    /// Successful refunds of any service not yet paid out, that succeeded before
+    /// `succeeded_before_ms`, oldest first: work for the settlement sweep.
+    async fn unsettled_refunds(
+        &self,
+        scope: Scope<'_>,
+        succeeded_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::refund::RefundRecord>, StoreError>;
+    /// Records that a successful refund was paid out; `Conflict` if it already was.
+    async fn settle_refund(
+        &self,
+        refund: &crate::refund::RefundRecord,
+        settled_ms: i64,
+    ) -> Result<(), StoreError>;
     /// A payment's refunds, oldest first.
     async fn refunds(
         &self,

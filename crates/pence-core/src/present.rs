@@ -206,7 +206,9 @@ fn refund_view(r: &refund::RefundRecord, base_url: &str) -> pence_wire::Refund {
         created_date: timefmt::date_time(r.created_ms),
         amount: r.amount,
         status: r.status.as_str().into(),
-        settlement_summary: pence_wire::RefundSettlementSummary::default(),
+        settlement_summary: pence_wire::RefundSettlementSummary {
+            settled_date: r.settled_ms.map(timefmt::date),
+        },
         links: pence_wire::RefundLinks {
             self_link: Link::get(format!("{payment}/refunds/{}", r.id)),
             payment: Link::get(payment),

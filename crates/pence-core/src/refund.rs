@@ -42,6 +42,8 @@ pub struct RefundRecord {
     pub amount: i64,
     pub status: RefundStatus,
     pub created_ms: i64,
+    /// When the sandbox paid it out (deducted from a payout), a day after it succeeded.
+    pub settled_ms: Option<i64>,
 }
 
 /// `refund_summary.status` and what is left to refund.

@@ -80,7 +80,7 @@ pub async fn round(
         captured: capture(store, clock, psp, scope).await?,
         expired: expire(store, clock, psp, scope).await?,
         refunds: refunds(store, clock, psp, scope).await?,
-        settled: settle(store, clock, scope).await?,
+        settled: settle(store, clock, scope).await? + settle_refunds(store, clock, scope).await?,
         disputes: disputes(store, clock, psp, scope).await?,
         keys_forgotten: store
             .purge_idempotency_keys(scope, clock.now_ms() - crate::idempotency::WINDOW_MS)
@@ -222,6 +222,28 @@ async fn settle(store: &dyn Store, clock: &dyn Clock, scope: Scope<'_>) -> Resul
         })
         .await?;
         done += changed(settled);
+    }
+    Ok(done)
+}
+
+/// Successful refunds are paid out (taken from a payout) a day after they succeeded, as
+/// payments are: `settlement_summary.settled_date`, which the refund search filters on.
+async fn settle_refunds(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    scope: Scope<'_>,
+) -> Result<usize, Failure> {
+    let due = store
+        .unsettled_refunds(scope, clock.now_ms() - SETTLE_AFTER_MS + 1, BATCH)
+        .await?;
+    let mut done = 0;
+    for refund in due {
+        match store.settle_refund(&refund, clock.now_ms()).await {
+            Ok(()) => done += 1,
+            // Another node's sweep paid it out first.
+            Err(StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     Ok(done)
 }

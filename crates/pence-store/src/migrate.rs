@@ -72,6 +72,10 @@ const COMMON: &[(i64, &str)] = &[
         23,
         include_str!("migrations/common/0023_email_delivery.sql"),
     ),
+    (
+        24,
+        include_str!("migrations/common/0024_refund_settlement.sql"),
+    ),
 ];
 
 /// SQLite's own.

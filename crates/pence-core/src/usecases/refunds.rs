@@ -49,6 +49,7 @@ pub async fn create_refund(
             amount: request.amount,
             status: RefundStatus::Submitted,
             created_ms: now,
+            settled_ms: None,
         };
         let created = LedgerEvent::for_payment(&payment, EventKind::RefundCreatedByService, now);
         let mut after = payment.clone();

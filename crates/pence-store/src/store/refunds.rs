@@ -24,6 +24,7 @@ columns! {
         status: r.status.as_str(),
         created_ms: r.created_ms,
         updated_ms: r.created_ms,
+        settled_ms: r.settled_ms,
     }
 }
 
@@ -40,6 +41,7 @@ fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
         amount: r.i64("amount")?,
         status: RefundStatus::parse(&status).ok_or_else(|| corrupt("refund status", &status))?,
         created_ms: r.i64("created_ms")?,
+        settled_ms: r.opt_i64("settled_ms")?,
     })
 }
 
@@ -123,6 +125,37 @@ impl RefundStore for SqlStore {
         w.add_scope(scope);
         let (sql, params) = w.select(REFUND_COLUMNS, "refunds", "created_ms", limit);
         self.read(&sql, params, refund_from).await
+    }
+
+    async fn unsettled_refunds(
+        &self,
+        scope: Scope<'_>,
+        succeeded_before_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<RefundRecord>, StoreError> {
+        // The partial index refunds_to_settle holds exactly these rows.
+        let mut w = Where::new("status = ?", RefundStatus::Success.as_str().into());
+        w.add(
+            "settled_ms IS NULL AND updated_ms < ?",
+            succeeded_before_ms.into(),
+        );
+        w.add_scope(scope);
+        let (sql, params) = w.select(REFUND_COLUMNS, "refunds", "updated_ms", limit);
+        self.read(&sql, params, refund_from).await
+    }
+
+    async fn settle_refund(
+        &self,
+        refund: &RefundRecord,
+        settled_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec_one(
+                "UPDATE refunds SET settled_ms = $1 \
+                 WHERE id = $2 AND status = $3 AND settled_ms IS NULL",
+                vals![settled_ms, &refund.id, RefundStatus::Success.as_str()],
+            )])
+            .await
     }
 
     async fn refunds(
