@@ -9,12 +9,16 @@ use pence_client::{
     DisputeSearch, Error, PaymentSearch, RefundSearch, RetryPolicy,
 };
 use pence_core::ports::prelude::*;
-use pence_testkit::{Engine, Receiver, ServerOptions, TestServer};
+use pence_testkit::{Engine, Receiver, ServerOptions, SpecProxy, TestServer};
 use pence_wire::ErrorCode;
 use serde_json::json;
 
-fn client(server: &TestServer) -> Client {
-    Client::new(server.key.clone()).with_base_url(&server.url)
+/// A client of the node through a proxy that checks every answer against the spec (an answer
+/// that breaks it comes back as a 502, failing the call); keep the proxy while calling.
+async fn client(server: &TestServer) -> (Client, SpecProxy) {
+    let proxy = SpecProxy::start(&server.url).await;
+    let client = Client::new(server.key.clone()).with_base_url(&proxy.url);
+    (client, proxy)
 }
 
 fn permit(reference: &str) -> CreatePayment {
@@ -44,7 +48,7 @@ async fn every_operation_against_pence(engine: Engine) {
     service.recurring_enabled = true;
     service.moto_api_enabled = true;
     server.store.update_service(&service).await.unwrap();
-    let pay_api = client(&server);
+    let (pay_api, _proxy) = client(&server).await;
 
     // Payments: create, get, events, search, refund.
     let created = pay_api
@@ -193,7 +197,7 @@ async fn every_operation_against_pence(engine: Engine) {
 pence_testkit::engine_tests!(errors_come_typed_by_code);
 async fn errors_come_typed_by_code(engine: Engine) {
     let server = TestServer::start(engine).await;
-    let pay_api = client(&server);
+    let (pay_api, proxy) = client(&server).await;
     let api = |e: Error| e.api().cloned().expect("an API answer");
 
     let missing = api(pay_api.get_payment("nosuchpayment").await.unwrap_err());
@@ -209,7 +213,7 @@ async fn errors_come_typed_by_code(engine: Engine) {
         (422, Some(ErrorCode::CREATE_PAYMENT_VALIDATION))
     );
     assert_eq!(invalid.field.as_deref(), Some("amount"));
-    let bad_key = Client::new("api_test_nonsense").with_base_url(&server.url);
+    let bad_key = Client::new("api_test_nonsense").with_base_url(&proxy.url);
     let refused = api(bad_key.get_payment("x").await.unwrap_err());
     assert_eq!(
         (refused.status, refused.code, refused.raw_code.as_str()),
@@ -247,7 +251,8 @@ async fn rate_limited_reads_back_off_and_succeed(engine: Engine) {
     let created = server.post("/v1/payments", &json!({"amount": 100, "reference": "r", "description": "d", "return_url": "https://example.org/r"})).await;
     let id = created.json["payment_id"].as_str().unwrap().to_string();
 
-    let patient = client(&server).with_retry(RetryPolicy {
+    let (patient, _proxy) = client(&server).await;
+    let patient = patient.with_retry(RetryPolicy {
         retries: 8,
         ..RetryPolicy::default()
     });
@@ -255,7 +260,7 @@ async fn rate_limited_reads_back_off_and_succeed(engine: Engine) {
     for read in futures_util::future::join_all(reads).await {
         assert_eq!(read.unwrap().payment_id, id);
     }
-    let hasty = client(&server).with_retry(RetryPolicy::none());
+    let hasty = patient.clone().with_retry(RetryPolicy::none());
     let results = futures_util::future::join_all((0..12).map(|_| hasty.get_payment(&id))).await;
     let limited = results
         .iter()
@@ -268,7 +273,7 @@ async fn rate_limited_reads_back_off_and_succeed(engine: Engine) {
 pence_testkit::engine_tests!(multi_thread: streams_cover_every_page);
 async fn streams_cover_every_page(engine: Engine) {
     let server = TestServer::start(engine).await;
-    let pay_api = client(&server);
+    let (pay_api, _proxy) = client(&server).await;
     let creates = (0..1_050).map(|i| {
         let pay_api = pay_api.clone();
         async move {
@@ -312,10 +317,8 @@ async fn webhook_messages_are_verified_and_parsed(engine: Engine) {
         )
         .await;
     let secret = hook.json["secret"].as_str().unwrap().to_string();
-    let created = client(&server)
-        .create_payment(&permit("HOOK-1"))
-        .await
-        .unwrap();
+    let (pay_api, _proxy) = client(&server).await;
+    let created = pay_api.create_payment(&permit("HOOK-1")).await.unwrap();
     pay(&server, &created.payment_id, "4444333322221111").await;
     server.drain_webhooks().await;
     let got = receiver.received();
