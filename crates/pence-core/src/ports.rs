@@ -142,6 +142,19 @@ pub trait InstanceStore: Send + Sync {
     /// The instance secret called `name`, created from `fresh` if there is none yet. Every node
     /// on one database gets the same value.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
+
+    /// Counts one request in a rate-limit window shared by every node of the database
+    /// (`key`: the service, `bucket`: the kind of request, `second`: the window), answering
+    /// the window's count so far; `None` where each node counts alone (one node's SQLite).
+    async fn count_request(
+        &self,
+        key: &str,
+        bucket: &str,
+        second: i64,
+    ) -> Result<Option<u64>, StoreError>;
+
+    /// Forgets rate-limit windows before `second`.
+    async fn purge_request_counts(&self, before_second: i64) -> Result<(), StoreError>;
 }
 
 /// Services (GOV.UK Pay's gateway accounts) and their settings.

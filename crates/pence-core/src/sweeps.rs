@@ -64,6 +64,11 @@ pub async fn run_once(
         swept += round(store, &moved, psp, Scope::Service(&service_id)).await?;
     }
     swept.frozen = freeze(store).await?;
+    // Shared rate-limit windows older than a minute are done with (real time, as the limits).
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    store.purge_request_counts(now_s - 60).await?;
     Ok(swept)
 }
 

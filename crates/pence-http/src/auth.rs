@@ -130,7 +130,13 @@ pub(crate) async fn authenticate(
     };
     if !state
         .limiter
-        .allow(&service, req.method(), req.uri().path())
+        .allow(
+            state.store.as_ref(),
+            &service,
+            req.method(),
+            req.uri().path(),
+        )
+        .await
     {
         let mut resp = turned(too_many_requests(), "rate limit");
         resp.extensions_mut().insert(MadeBy(service.id.clone()));

@@ -86,6 +86,7 @@ const SQLITE: &[(i64, &str)] = &[
         10,
         include_str!("migrations/sqlite/0010_payment_counts.sql"),
     ),
+    (25, include_str!("migrations/sqlite/0025_rate_windows.sql")),
 ];
 
 /// PostgreSQL's own.
@@ -95,6 +96,10 @@ const POSTGRES: &[(i64, &str)] = &[
     (
         10,
         include_str!("migrations/postgres/0010_payment_counts.sql"),
+    ),
+    (
+        25,
+        include_str!("migrations/postgres/0025_rate_windows.sql"),
     ),
 ];
 

@@ -16,7 +16,11 @@ pub(crate) async fn authorise(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, Problem> {
-    if !state.limiter.allow_without_key(&Method::POST, "/v1/auth") {
+    if !state
+        .limiter
+        .allow_without_key(state.store.as_ref(), &Method::POST, "/v1/auth")
+        .await
+    {
         return Ok(too_many_requests());
     }
     let json = json_body(&headers, body, AUTHORISE).await?;

@@ -202,4 +202,45 @@ impl InstanceStore for SqlStore {
             .ok_or_else(|| StoreError::database(format!("secret {name} missing")))?
             .bytes("value")
     }
+
+    async fn count_request(
+        &self,
+        key: &str,
+        bucket: &str,
+        second: i64,
+    ) -> Result<Option<u64>, StoreError> {
+        if self.db.engine() == Engine::Sqlite {
+            return Ok(None);
+        }
+        // An UNLOGGED table (migration 0025): no WAL, so the count's commit waits for no
+        // disk; a lost count after a crash only loses that second's window. Run outside
+        // the group-commit writers, so a request never queues behind payments.
+        let rows = self
+            .db
+            .query(
+                "INSERT INTO rate_windows (key, bucket, second, count) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (key, bucket, second) \
+                 DO UPDATE SET count = rate_windows.count + 1 RETURNING count",
+                vals![key, bucket, second],
+            )
+            .await?;
+        let mut row = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| StoreError::database("no count from rate_windows"))?;
+        Ok(Some(row.i64("count")?.max(0) as u64))
+    }
+
+    async fn purge_request_counts(&self, before_second: i64) -> Result<(), StoreError> {
+        if self.db.engine() == Engine::Sqlite {
+            return Ok(());
+        }
+        self.db
+            .query(
+                "DELETE FROM rate_windows WHERE second < $1",
+                vals![before_second],
+            )
+            .await
+            .map(|_| ())
+    }
 }

@@ -118,3 +118,61 @@ async fn moto_api_authorisations_are_limited_too(engine: Engine) {
         "answered {answered}, refused {refused}"
     );
 }
+
+/// Three nodes on one PostgreSQL count one window between them: 45 creates spread over the
+/// three (each node alone would allow 15 of them, 45 in all) get at most 15 a second through.
+#[tokio::test(flavor = "multi_thread")]
+async fn nodes_on_one_postgres_share_the_limit() {
+    if !pence_testkit::db::postgres_configured() {
+        eprintln!("skipped: PENCE_TEST_POSTGRES_URL is not set");
+        return;
+    }
+    let server = TestServer::start_with(Engine::Postgres, limited(15, 100)).await;
+    let mut nodes = vec![server.url.clone()];
+    let mut others = Vec::new();
+    for _ in 0..2 {
+        let node = pence_node::Node::start(pence_node::Settings {
+            bootstrap: false,
+            sweep_every: None,
+            background_delivery: false,
+            rate_limits: limited(15, 100).rate_limits,
+            ..pence_node::Settings::new(server.db.url.clone())
+        })
+        .await
+        .expect("another node");
+        nodes.push(node.public_url.clone());
+        others.push(node);
+    }
+    // Start at the top of a second, so the burst most likely fits one window (and spans two
+    // at most).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_nanos(
+        1_000_000_000 - u64::from(now.subsec_nanos()) + 5_000_000,
+    ))
+    .await;
+    let http = reqwest::Client::new();
+    let creates = (0..45).map(|i| {
+        let (http, key, url) = (http.clone(), server.key.clone(), nodes[i % 3].clone());
+        async move {
+            http.post(format!("{url}/v1/payments"))
+                .bearer_auth(key)
+                .json(&base())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_util::future::join_all(creates).await;
+    let ok = statuses.iter().filter(|s| **s == 201).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(ok + refused, 45, "{statuses:?}");
+    assert!((15..=30).contains(&ok), "{ok} created: {statuses:?}");
+    for node in others {
+        node.stop().await;
+    }
+    server.stop().await;
+}

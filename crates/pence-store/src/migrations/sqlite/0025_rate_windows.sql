@@ -1,0 +1,2 @@
+-- Nothing on SQLite: one node owns the database, so it counts rate limits in memory
+-- (PostgreSQL's 0025 shares them between nodes).
