@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod paying_user;
 pub mod proxy;
 pub mod receiver;
 pub mod server;

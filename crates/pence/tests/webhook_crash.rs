@@ -3,83 +3,15 @@
 //! speaks of a change that did not happen. On SQLite and PostgreSQL.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use pence_testkit::{Answer, Engine, Receiver, TestDb};
 
-const PENCE: &str = env!("CARGO_BIN_EXE_pence");
+mod common;
 
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `pence serve` on port 0; the URL and, on a new database, the key and service id.
-fn start(db: &str, config: &std::path::Path) -> (Node, Vec<String>) {
-    let mut child = Command::new(PENCE)
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-rate-limits"])
-        .args(["--database", db, "--config", config.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut lines = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
-            let done = line.starts_with("Try:") || line.starts_with("Database:");
-            lines.push(line);
-            if done {
-                break;
-            }
-        }
-    }
-    let url = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("Pence is running at "))
-        .unwrap_or_else(|| panic!("no URL in {lines:?}"))
-        .to_string();
-    (Node { child, url }, lines)
-}
-
-fn field(lines: &[String], prefix: &str) -> String {
-    lines
-        .iter()
-        .find_map(|l| l.trim().strip_prefix(prefix).map(|s| s.trim().to_string()))
-        .unwrap_or_else(|| panic!("no {prefix:?} in {lines:?}"))
-}
-
-fn pence(db: &str, args: &[&str]) -> String {
-    let out = Command::new(PENCE)
-        .args(args)
-        .env("PENCE_DATABASE_URL", db)
-        .env_remove("PENCE_CONFIG")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use common::{field, pence, start, PENCE};
 
 pence_testkit::engine_tests!(a_crash_loses_no_acknowledged_message);
 async fn a_crash_loses_no_acknowledged_message(engine: Engine) {
@@ -87,7 +19,11 @@ async fn a_crash_loses_no_acknowledged_message(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("pence.toml");
     // Short attempts so a lease held by the killed node runs out soon after the restart.
-    std::fs::write(&config, "[webhooks]\npoll_ms = 50\ntimeout_ms = 500\n").unwrap();
+    std::fs::write(
+        &config,
+        "[rate_limits]\nenabled = false\n[webhooks]\npoll_ms = 50\ntimeout_ms = 500\n",
+    )
+    .unwrap();
     let (node, banner) = start(&db.url, &config);
     let key = field(&banner, "test API key:");
     let service = field(&banner, "service id:");

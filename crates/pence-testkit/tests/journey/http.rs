@@ -10,38 +10,8 @@ use serde_json::json;
 
 use super::{event_states, new_payment, payment};
 
-/// A browser-like client: keeps cookies, does not follow redirects.
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn csrf_of(page: &str) -> String {
-    let at = page
-        .find("name=\"csrfToken\" value=\"")
-        .expect("csrf field")
-        + 24;
-    page[at..at + page[at..].find('"').unwrap()].to_string()
-}
-
-pub(crate) fn card_form(csrf: &str, card: &str) -> Vec<(&'static str, String)> {
-    vec![
-        ("csrfToken", csrf.to_string()),
-        ("cardNo", card.to_string()),
-        ("expiryMonth", "04".into()),
-        ("expiryYear", "31".into()),
-        ("cardholderName", "Ada Lovelace".into()),
-        ("cvc", "123".into()),
-        ("addressLine1", "1 Example Street".into()),
-        ("addressCity", "London".into()),
-        ("addressPostcode", "SW1A 1AA".into()),
-        ("addressCountry", "GB".into()),
-        ("email", "ada@example.org".into()),
-    ]
-}
+use pence_testkit::paying_user::csrf_of;
+pub(crate) use pence_testkit::paying_user::{browser_like as client, card_form};
 
 /// A payment opened in a fresh browser-like client, on its card page.
 pub(crate) struct Paying {
