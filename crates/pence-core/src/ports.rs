@@ -139,6 +139,9 @@ pub trait InstanceStore: Send + Sync {
     /// Cheap round trip to the database.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The node's read connections to the database: (in use, idle).
+    fn connections(&self) -> (u32, u32);
+
     /// The instance secret called `name`, created from `fresh` if there is none yet. Every node
     /// on one database gets the same value.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;

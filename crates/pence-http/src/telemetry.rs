@@ -34,7 +34,9 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
         .webhook_message_counts()
         .await
         .unwrap_or_default();
-    let body = state.telemetry.render(&counts);
+    let (in_use, idle) = state.store.connections();
+    let connections = pence_telemetry::Connections { in_use, idle };
+    let body = state.telemetry.render(&counts, connections);
     let mut resp = body.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

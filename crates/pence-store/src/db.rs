@@ -5,6 +5,17 @@ use pence_core::StoreError;
 
 use crate::value::{Change, Row, Val};
 
+/// Where the writers record group sizes and commit times, once the node gives its metrics.
+pub(crate) type MetricsSlot = std::sync::Arc<std::sync::OnceLock<pence_telemetry::DbMetrics>>;
+
+/// Records one group commit of `changes` changes that took `took`, if metrics are on.
+pub(crate) fn observe_group(slot: &MetricsSlot, changes: usize, took: std::time::Duration) {
+    if let Some(m) = slot.get() {
+        m.group_size.observe(changes as f64);
+        m.commit_seconds.observe(took.as_secs_f64());
+    }
+}
+
 /// Which engine a database runs on, for the few places their SQL differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -39,4 +50,10 @@ pub(crate) trait Db: Send + Sync {
 
     /// Closes every connection; later calls fail.
     async fn close(&self);
+
+    /// Where the writers record what they commit.
+    fn metrics(&self) -> &MetricsSlot;
+
+    /// Read connections (PostgreSQL: the pool's): (in use, idle).
+    fn connections(&self) -> (u32, u32);
 }

@@ -12,7 +12,7 @@ use sqlx::query::Query;
 use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::db::{Db, Engine};
+use crate::db::{observe_group, Db, Engine, MetricsSlot};
 use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
 
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
@@ -73,20 +73,28 @@ struct Job {
 pub(crate) struct PgDb {
     pool: PgPool,
     tx: mpsc::Sender<Job>,
+    metrics: MetricsSlot,
 }
 
 impl PgDb {
     pub(crate) fn new(pool: PgPool, writers: usize, max_batch: usize) -> PgDb {
         let (tx, rx) = mpsc::channel(16_384);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let metrics = MetricsSlot::default();
         for _ in 0..writers.max(1) {
-            tokio::spawn(writer(pool.clone(), rx.clone(), max_batch.max(1)));
+            let slot = metrics.clone();
+            tokio::spawn(writer(pool.clone(), rx.clone(), max_batch.max(1), slot));
         }
-        PgDb { pool, tx }
+        PgDb { pool, tx, metrics }
     }
 }
 
-async fn writer(pool: PgPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, max_batch: usize) {
+async fn writer(
+    pool: PgPool,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    max_batch: usize,
+    metrics: MetricsSlot,
+) {
     loop {
         let mut group = Vec::new();
         {
@@ -102,6 +110,7 @@ async fn writer(pool: PgPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, 
                 }
             }
         }
+        let started = std::time::Instant::now();
         let insert_only = group
             .iter()
             .all(|j| j.change.iter().all(|s| matches!(s, Stmt::Insert { .. })));
@@ -121,6 +130,7 @@ async fn writer(pool: PgPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>, 
         } else {
             one_by_one(&pool, &group).await
         };
+        observe_group(&metrics, group.len(), started.elapsed());
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
@@ -317,5 +327,14 @@ impl Db for PgDb {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    fn metrics(&self) -> &MetricsSlot {
+        &self.metrics
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        let idle = self.pool.num_idle() as u32;
+        (self.pool.size().saturating_sub(idle), idle)
     }
 }

@@ -15,7 +15,7 @@ use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{oneshot, Semaphore};
 
-use crate::db::{Db, Engine};
+use crate::db::{observe_group, Db, Engine, MetricsSlot};
 use crate::migrate;
 use crate::value::{insert_sql, Change, Row, Stmt, Val};
 
@@ -197,7 +197,7 @@ fn all_fail(jobs: &[Job], context: &str, e: rusqlite::Error) -> Vec<Result<Vec<R
         .collect()
 }
 
-fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
+fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, metrics: MetricsSlot) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < max_batch {
@@ -206,7 +206,9 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
                 Err(_) => break,
             }
         }
+        let started = std::time::Instant::now();
         let outcomes = write_group(&conn, &group);
+        observe_group(&metrics, group.len(), started.elapsed());
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
@@ -216,6 +218,8 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize) {
 pub(crate) struct SqliteDb {
     readers: Mutex<Vec<Connection>>,
     permits: Semaphore,
+    reader_count: u32,
+    metrics: MetricsSlot,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     closed: AtomicBool,
 }
@@ -233,12 +237,16 @@ impl SqliteDb {
             .map(|_| open_connection(path, false))
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel();
+        let metrics = MetricsSlot::default();
+        let slot = metrics.clone();
         std::thread::Builder::new()
             .name("pence-sqlite-writer".into())
-            .spawn(move || writer(write, rx, max_batch.max(1)))
+            .spawn(move || writer(write, rx, max_batch.max(1), slot))
             .map_err(|e| StoreError::driver("sqlite: writer thread", e))?;
         Ok(SqliteDb {
             permits: Semaphore::new(readers.len()),
+            reader_count: readers.len() as u32,
+            metrics,
             readers: Mutex::new(readers),
             writer: Mutex::new(Some(tx)),
             closed: AtomicBool::new(false),
@@ -283,6 +291,15 @@ impl Db for SqliteDb {
             tx.send(Job { change, reply }).map_err(|_| Self::gone())?;
         }
         answer.await.map_err(|_| Self::gone())?
+    }
+
+    fn metrics(&self) -> &MetricsSlot {
+        &self.metrics
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        let idle = (self.permits.available_permits() as u32).min(self.reader_count);
+        (self.reader_count - idle, idle)
     }
 
     async fn close(&self) {

@@ -1,7 +1,8 @@
 //! What a node counts, for `GET /metrics` in Prometheus's text format: requests by route
 //! template, method and status with their latency, payments created and their changes of
-//! status, rate-limit refusals, what each sweep changed, webhook attempts by outcome with their
-//! latency. One `Telemetry` (one registry) a node, so several nodes in one process (tests)
+//! status and ledger events by kind, rate-limit refusals, what each sweep changed, webhook
+//! attempts by outcome with their latency, the database's group commits (size, duration) and
+//! connections. One `Telemetry` (one registry) a node, so several nodes in one process (tests)
 //! count apart.
 
 use std::collections::HashMap;
@@ -57,6 +58,26 @@ struct TransitionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    event: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConnectionLabels {
+    state: &'static str,
+}
+
+/// What the database layer records as it commits: handles to the node's metrics, cheap to
+/// clone, given to the engine's writers (`pence_store`).
+#[derive(Clone, Debug)]
+pub struct DbMetrics {
+    /// Changes in each group commit.
+    pub group_size: Histogram,
+    /// How long each group commit took (statements and the commit's flush).
+    pub commit_seconds: Histogram,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SweepLabels {
     sweep: String,
 }
@@ -89,6 +110,9 @@ pub struct Telemetry {
     webhook_attempts: Family<OutcomeLabels, Counter>,
     webhook_latency: Histogram,
     webhook_messages: Family<StatusLabels, Gauge>,
+    ledger_events: Family<EventLabels, Counter>,
+    db: DbMetrics,
+    connections: Family<ConnectionLabels, Gauge>,
     /// Serialises renders (the message gauges are set just before).
     render: Mutex<()>,
 }
@@ -164,8 +188,37 @@ impl Telemetry {
             "Webhook messages in the outbox, by status, as last counted",
             webhook_messages.clone(),
         );
+        let ledger_events = Family::<EventLabels, Counter>::default();
+        registry.register(
+            "ledger_events",
+            "Ledger events committed, by event (REFUND_SUCCEEDED, PAYMENT_SETTLED...)",
+            ledger_events.clone(),
+        );
+        let db = DbMetrics {
+            group_size: Histogram::new(exponential_buckets(1.0, 2.0, 11)),
+            commit_seconds: latency_histogram(),
+        };
+        registry.register(
+            "db_commit_group_size",
+            "Changes committed together in one transaction by a group-commit writer",
+            db.group_size.clone(),
+        );
+        registry.register(
+            "db_commit_duration_seconds",
+            "How long each group commit took, its flush included",
+            db.commit_seconds.clone(),
+        );
+        let connections = Family::<ConnectionLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "The node's database connections (reads; PostgreSQL's pool), by state, when rendered",
+            connections.clone(),
+        );
         Telemetry {
             registry,
+            ledger_events,
+            db,
+            connections,
             requests,
             latency,
             rate_limited,
@@ -204,11 +257,19 @@ impl Telemetry {
         self.payments_created.inc();
     }
 
-    /// A payment reached `status` (its internal name), in a change now committed.
-    pub fn transition(&self, status: &'static str) {
+    /// A payment reached `status` (its internal name) by `event`, in a change now committed.
+    pub fn transition(&self, status: &'static str, event: &'static str) {
         self.transitions
             .get_or_create(&TransitionLabels { status })
             .inc();
+        self.ledger_events
+            .get_or_create(&EventLabels { event })
+            .inc();
+    }
+
+    /// Handles for the database layer's writers.
+    pub fn db(&self) -> DbMetrics {
+        self.db.clone()
     }
 
     /// One round of the sweeps and what it changed.
@@ -247,8 +308,13 @@ impl Telemetry {
 
     /// The metrics in Prometheus's (OpenMetrics) text format, with the outbox's messages by
     /// status as counted just now.
-    pub fn render(&self, messages_by_status: &[(String, i64)]) -> String {
+    pub fn render(&self, messages_by_status: &[(String, i64)], connections: Connections) -> String {
         let _one_at_a_time = self.render.lock().unwrap_or_else(|e| e.into_inner());
+        for (state, n) in [("in_use", connections.in_use), ("idle", connections.idle)] {
+            self.connections
+                .get_or_create(&ConnectionLabels { state })
+                .set(n as i64);
+        }
         for (status, n) in messages_by_status {
             self.webhook_messages
                 .get_or_create(&StatusLabels {
@@ -260,6 +326,13 @@ impl Telemetry {
         encode(&mut out, &self.registry).expect("writing to a String");
         out
     }
+}
+
+/// The node's database connections as last seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Connections {
+    pub in_use: u32,
+    pub idle: u32,
 }
 
 /// The content type of `render`'s text.

@@ -83,6 +83,7 @@ impl SqlStore {
 
     /// Counts every committed status change of a payment in `telemetry` (`/metrics`).
     pub fn count_in(&self, telemetry: Arc<pence_telemetry::Telemetry>) {
+        let _ = self.db.metrics().set(telemetry.db());
         let _ = self.telemetry.set(telemetry);
     }
 
@@ -90,7 +91,7 @@ impl SqlStore {
     pub(crate) fn committed(&self, record: &pence_core::ledger::Record) {
         if let Some(t) = self.telemetry.get() {
             for e in &record.events {
-                t.transition(e.status.as_str());
+                t.transition(e.status.as_str(), e.kind.as_str());
             }
         }
     }
@@ -180,6 +181,10 @@ pub(crate) fn corrupt(what: &str, value: &str) -> StoreError {
 impl InstanceStore for SqlStore {
     fn engine(&self) -> &'static str {
         self.db.engine().name()
+    }
+
+    fn connections(&self) -> (u32, u32) {
+        self.db.connections()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -107,6 +107,28 @@ async fn the_node_counts_what_it_does(engine: Engine) {
         text.contains(r#"pence_http_request_duration_seconds_bucket{le="#)
             || text.contains("_bucket{")
     );
+    for event in [
+        "PAYMENT_CREATED",
+        "AUTHORISATION_SUCCEEDED",
+        "CAPTURE_CONFIRMED",
+    ] {
+        let line = format!("pence_ledger_events_total{{event=\"{event}\"}}");
+        assert_eq!(sample(text, &line), Some(1.0), "{line}");
+    }
+    // The database's group commits: every change above went through one, none was empty.
+    let groups = sample(text, "pence_db_commit_group_size_count").unwrap();
+    let changes = sample(text, "pence_db_commit_group_size_sum").unwrap();
+    assert!(
+        groups >= 4.0 && changes >= groups,
+        "{groups} groups, {changes} changes"
+    );
+    assert_eq!(
+        sample(text, "pence_db_commit_duration_seconds_count"),
+        Some(groups)
+    );
+    let in_use = sample(text, r#"pence_db_connections{state="in_use"}"#).unwrap();
+    let idle = sample(text, r#"pence_db_connections{state="idle"}"#).unwrap();
+    assert!(in_use + idle >= 1.0, "{in_use} in use, {idle} idle");
     assert!(text.trim_end().ends_with("# EOF"));
     server.stop().await;
 }
