@@ -21,13 +21,24 @@ pub use state::{AppState, AppStateParts};
 
 use axum::Router;
 
-/// The whole HTTP surface of a Pence node.
+/// The whole HTTP surface of a Pence node, `/metrics` included.
 pub fn router(state: AppState) -> Router {
+    public_router(state.clone()).merge(metrics_router(state))
+}
+
+/// `GET /metrics` alone, for a listen address of its own (kept off the public one).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(telemetry::metrics))
+        .with_state(state)
+}
+
+/// Everything but `/metrics`.
+pub fn public_router(state: AppState) -> Router {
     Router::new()
         .merge(telemetry::marked(health::routes()))
         .merge(telemetry::marked(pages::routes()))
         .merge(telemetry::marked(api::unauthenticated_routes()))
-        .route("/metrics", axum::routing::get(telemetry::metrics))
         .nest("/v1", telemetry::marked(api::routes(state.clone())))
         .nest(
             "/sandbox/v1",

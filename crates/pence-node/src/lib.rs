@@ -53,6 +53,8 @@ pub struct Settings {
     pub bootstrap: bool,
     /// Pass the email sink's emails on to this SMTP server.
     pub smtp: Option<SmtpSettings>,
+    /// Serve `/metrics` here alone (and not on `listen`); `None`: on `listen`.
+    pub metrics_listen: Option<String>,
 }
 
 impl Settings {
@@ -68,6 +70,7 @@ impl Settings {
             limits: Limits::default(),
             auth_cache_ms: 1000,
             sweep_every: Some(Duration::from_secs(1)),
+            metrics_listen: None,
             webhooks: DeliverySettings::default(),
             background_delivery: true,
             bootstrap: true,
@@ -97,6 +100,8 @@ pub struct Node {
     /// The URL clients reach it at, without a trailing slash.
     pub public_url: String,
     pub local_addr: SocketAddr,
+    /// Where `/metrics` is served alone, when `Settings::metrics_listen` asked for it.
+    pub metrics_addr: Option<SocketAddr>,
     pub store: Arc<SqlStore>,
     pub clock: Arc<AdjustableClock>,
     pub psp: Arc<dyn PaymentProvider>,
@@ -123,6 +128,16 @@ impl Node {
                 listen: settings.listen.clone(),
                 source,
             })?;
+        let metrics_listener = match &settings.metrics_listen {
+            Some(at) => Some(tokio::net::TcpListener::bind(at).await.map_err(|source| {
+                NodeError::Listen {
+                    listen: at.clone(),
+                    source,
+                }
+            })?),
+            None => None,
+        };
+        let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
         let local_addr = listener.local_addr().map_err(|source| NodeError::Listen {
             listen: settings.listen.clone(),
             source,
@@ -186,10 +201,22 @@ impl Node {
         if let Some(smtp) = &settings.smtp {
             background.push(Mailer::new(store.clone(), smtp)?.spawn());
         }
+        let router = match metrics_listener {
+            Some(metrics_listener) => {
+                let app = pence_http::metrics_router(state.clone());
+                background.push(tokio::spawn(async move {
+                    if let Err(e) = axum::serve(metrics_listener, app).await {
+                        tracing::error!(error = %e, "the metrics listener stopped");
+                    }
+                }));
+                pence_http::public_router(state)
+            }
+            None => pence_http::router(state),
+        };
         let (shutdown, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(pence_http::serve(
             listener,
-            pence_http::router(state),
+            router,
             settings.limits,
             async {
                 let _ = stopped.await;
@@ -198,6 +225,7 @@ impl Node {
         Ok(Node {
             public_url,
             local_addr,
+            metrics_addr,
             store,
             clock,
             psp,

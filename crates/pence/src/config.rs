@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// Turn rate limiting off (load testing).
     #[arg(long, env = "PENCE_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
+    /// Serve /metrics on this address alone, not on --listen (e.g. 127.0.0.1:9090).
+    #[arg(long, env = "PENCE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Every setting, as the TOML file spells it. figment layers, lowest first: these defaults,
@@ -49,6 +52,8 @@ struct Config {
     listen: String,
     database_url: String,
     public_url: Option<String>,
+    /// Where `/metrics` is served alone; none: on `listen` with everything else.
+    metrics_listen: Option<String>,
     auth_cache_ms: u64,
     log_format: String,
     rate_limits: RateLimitsConfig,
@@ -103,6 +108,7 @@ impl Default for Config {
             listen: DEFAULT_LISTEN.into(),
             database_url: DEFAULT_DATABASE.into(),
             public_url: None,
+            metrics_listen: None,
             auth_cache_ms: 1000,
             log_format: "json".into(),
             rate_limits: RateLimitsConfig {
@@ -147,6 +153,8 @@ pub struct Settings {
     pub webhooks: Option<pence_webhooks::DeliverySettings>,
     /// Where this node passes emails on to, and from whom.
     pub smtp: Option<pence_node::SmtpSettings>,
+    /// Where `/metrics` is served alone, if anywhere.
+    pub metrics_listen: Option<String>,
 }
 
 impl Settings {
@@ -160,6 +168,7 @@ impl Settings {
             ("listen", &serve.listen),
             ("database_url", &args.database),
             ("public_url", &serve.public_url),
+            ("metrics_listen", &serve.metrics_listen),
         ] {
             if let Some(value) = value {
                 figment = figment.merge(Serialized::default(key, value));
@@ -196,6 +205,7 @@ impl Settings {
             public_url: public_url.trim_end_matches('/').to_string(),
             public_url_given,
             listen: config.listen,
+            metrics_listen: config.metrics_listen,
             auth_cache_ms: config.auth_cache_ms,
             webhooks: hooks.enabled.then_some(delivery),
             smtp: config.email.smtp_url.map(|url| pence_node::SmtpSettings {

@@ -67,12 +67,16 @@ pub fn node_settings(settings: &Settings) -> pence_node::Settings {
         webhooks: settings.webhooks.clone().unwrap_or_default(),
         background_delivery: settings.webhooks.is_some(),
         smtp: settings.smtp.clone(),
+        metrics_listen: settings.metrics_listen.clone(),
         ..pence_node::Settings::new(settings.database_url.clone())
     }
 }
 
 fn print_banner(node: &Node, settings: &Settings) {
     println!("Pence is running at {}", node.public_url);
+    if let Some(at) = node.metrics_addr {
+        println!("Metrics at http://{at}/metrics");
+    }
     match &node.first {
         Some((service, key)) => {
             println!("Created a sandbox service on this new database:");

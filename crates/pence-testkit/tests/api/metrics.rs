@@ -171,3 +171,38 @@ async fn each_request_has_an_id(engine: Engine) {
     );
     server.stop().await;
 }
+
+/// With a metrics address of its own, `/metrics` is served there and not on the public one.
+#[tokio::test]
+async fn metrics_can_have_their_own_address() {
+    let db = pence_testkit::TestDb::new(Engine::Sqlite).await;
+    let node = pence_node::Node::start(pence_node::Settings {
+        metrics_listen: Some("127.0.0.1:0".into()),
+        sweep_every: None,
+        background_delivery: false,
+        ..pence_node::Settings::new(db.url.clone())
+    })
+    .await
+    .unwrap();
+    let at = node.metrics_addr.expect("a metrics address");
+    let public = reqwest::get(format!("{}/metrics", node.public_url))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+    let body: serde_json::Value = public.json().await.unwrap();
+    assert!(body.is_object(), "an unknown path's JSON 404: {body}");
+    let health = reqwest::get(format!("{}/healthcheck", node.public_url))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = reqwest::get(format!("http://{at}/metrics")).await.unwrap();
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(
+        text.contains(
+            r#"pence_http_requests_total{route="/healthcheck",method="GET",status="200"} 1"#
+        ),
+        "{text}"
+    );
+    node.stop().await;
+}
