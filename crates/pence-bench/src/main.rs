@@ -6,6 +6,7 @@
 mod api;
 mod client;
 mod consumer;
+mod journey;
 mod node;
 mod search;
 mod webhooks;
@@ -35,6 +36,8 @@ enum Command {
     Client(client::ClientBenchArgs),
     /// The connector's webhook consumer: messages/s accepted and processed.
     Consumer(consumer::ConsumerBenchArgs),
+    /// Complete card payments through the pages over HTTP, N paying users at once.
+    Journey(journey::JourneyBenchArgs),
     /// Load a million payments and time typical searches (p50/p99).
     Search(search::SearchBenchArgs),
     /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
             Command::Api(args) => api::run(database, args).await,
             Command::Client(args) => client::run(database, args).await,
             Command::Consumer(args) => consumer::run(database, args).await,
+            Command::Journey(args) => journey::run(database, args).await,
             Command::Search(args) => search::run(database, args).await,
             Command::Webhooks(args) => webhooks::run(database, args).await,
         }
