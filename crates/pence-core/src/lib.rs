@@ -28,6 +28,7 @@ pub mod refusal;
 pub mod return_url;
 pub mod search;
 pub mod service;
+pub mod staff;
 pub mod status;
 pub mod sweeps;
 pub mod text;
@@ -38,5 +39,5 @@ pub mod webhook;
 
 pub use ports::{
     AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, PaymentStore,
-    RefundStore, ServiceStore, Store, StoreError, WebhookStore,
+    RefundStore, ServiceStore, StaffStore, Store, StoreError, WebhookStore,
 };

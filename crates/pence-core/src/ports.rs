@@ -67,6 +67,7 @@ pub trait Store:
     + AgreementStore
     + FaultStore
     + EmailStore
+    + StaffStore
 {
 }
 
@@ -80,6 +81,7 @@ impl<T> Store for T where
         + AgreementStore
         + FaultStore
         + EmailStore
+        + StaffStore
 {
 }
 
@@ -526,6 +528,47 @@ pub trait WebhookStore: Send + Sync {
 pub mod prelude {
     pub use super::{
         AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore,
-        PaymentStore, RefundStore, ServiceStore, Store, WebhookStore,
+        PaymentStore, RefundStore, ServiceStore, StaffStore, Store, WebhookStore,
     };
+}
+
+/// The admin tool's users, their roles, sign-in links, sessions and the audit log.
+#[async_trait]
+pub trait StaffStore: Send + Sync {
+    /// `Duplicate` when the email is taken.
+    async fn insert_user(&self, user: &crate::staff::User) -> Result<(), StoreError>;
+    async fn update_user(&self, user: &crate::staff::User) -> Result<(), StoreError>;
+    async fn user(&self, id: &str) -> Result<Option<crate::staff::User>, StoreError>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<crate::staff::User>, StoreError>;
+    /// Every user, by email.
+    async fn users(&self) -> Result<Vec<crate::staff::User>, StoreError>;
+    /// Gives (or changes) the user's role on a service.
+    async fn set_role(
+        &self,
+        user_id: &str,
+        service_id: &str,
+        role: crate::staff::Role,
+    ) -> Result<(), StoreError>;
+    /// The user's roles: (service id, role), by service id.
+    async fn roles(&self, user_id: &str) -> Result<Vec<(String, crate::staff::Role)>, StoreError>;
+    async fn insert_link(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// The user of a link that is unused and unexpired at `now_ms`.
+    async fn link_user(&self, token_hash: &str, now_ms: i64) -> Result<Option<String>, StoreError>;
+    /// Marks a live link used; false if it was not live (used meanwhile, or expired).
+    async fn spend_link(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError>;
+    async fn insert_session(&self, session: &crate::staff::StaffSession) -> Result<(), StoreError>;
+    async fn session(
+        &self,
+        id_hash: &str,
+    ) -> Result<Option<crate::staff::StaffSession>, StoreError>;
+    async fn update_session(&self, session: &crate::staff::StaffSession) -> Result<(), StoreError>;
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    async fn insert_audit(&self, entry: &crate::staff::AuditEntry) -> Result<(), StoreError>;
+    /// The newest entries first.
+    async fn audit_log(&self, limit: u32) -> Result<Vec<crate::staff::AuditEntry>, StoreError>;
 }

@@ -2,6 +2,7 @@
 //! pence-core, map errors through the one error table. No axum rejection ever reaches a
 //! client as plain text.
 
+mod admin;
 mod api;
 mod auth;
 mod errors;
@@ -38,6 +39,7 @@ pub fn public_router(state: AppState) -> Router {
     Router::new()
         .merge(telemetry::marked(health::routes()))
         .merge(telemetry::marked(pages::routes()))
+        .merge(telemetry::marked(admin::routes()))
         .merge(telemetry::marked(api::unauthenticated_routes()))
         .nest("/v1", telemetry::marked(api::routes(state.clone())))
         .nest(

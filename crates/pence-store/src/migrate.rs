@@ -76,6 +76,7 @@ const COMMON: &[(i64, &str)] = &[
         24,
         include_str!("migrations/common/0024_refund_settlement.sql"),
     ),
+    (26, include_str!("migrations/common/0026_staff.sql")),
 ];
 
 /// SQLite's own.

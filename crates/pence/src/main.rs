@@ -6,6 +6,7 @@ mod payments;
 mod sandbox;
 mod serve;
 mod table;
+mod users;
 mod webhook_admin;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +50,9 @@ enum Command {
     /// Drive test services' payments as their paying user would, without a browser.
     #[command(subcommand)]
     Sandbox(sandbox::SandboxCommand),
+    /// Staff of the admin tool (/admin): create with a role, list, disable.
+    #[command(subcommand)]
+    User(users::UserCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -78,6 +82,7 @@ fn main() -> std::process::ExitCode {
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
             Command::Payment(cmd) => payments::run(&settings, cmd).await,
             Command::Sandbox(cmd) => sandbox::run(&settings, cmd).await,
+            Command::User(cmd) => users::run(&settings, cmd).await,
         }
     });
     match result {

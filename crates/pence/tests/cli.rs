@@ -984,3 +984,85 @@ async fn sandbox_controls_from_the_command_line(engine: Engine) {
     assert_ne!(code, 0);
     assert!(stderr.contains("live service"), "{stderr}");
 }
+
+/// `pence user`: staff of the admin tool; the link `create` prints last opens the page that
+/// sets the password, on a running node.
+#[tokio::test]
+async fn staff_users_from_the_command_line() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    let url = db.url.as_str();
+    ok(url, &["migrate"]);
+    let service = ok(url, &["service", "create", "--name", "Parking permits"]);
+    let service = service.trim_end();
+    let out = ok(
+        url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "Ada@Council.example",
+            "--service",
+            service,
+            "--role",
+            "admin",
+        ],
+    );
+    let link = out.lines().last().unwrap();
+    assert!(
+        link.starts_with("http://127.0.0.1:8080/admin/set-password/"),
+        "{out}"
+    );
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@council.example",
+            "--service",
+            service,
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("already exists"), "{stderr}");
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "b@council.example",
+            "--service",
+            service,
+            "--role",
+            "boss",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("view-and-refund"), "{stderr}");
+    let list = ok(url, &["user", "list"]);
+    assert!(
+        list.contains("ada@council.example")
+            && list.contains("invited")
+            && list.contains(&format!("admin on {service}")),
+        "{list}"
+    );
+
+    // The link works on a node serving that database, once.
+    let node = pence_node::Node::start(pence_node::Settings {
+        sweep_every: None,
+        ..pence_node::Settings::new(url)
+    })
+    .await
+    .unwrap();
+    let path = &link["http://127.0.0.1:8080".len()..];
+    let page = reqwest::get(format!("{}{path}", node.public_url))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("ada@council.example"));
+    node.stop().await;
+
+    ok(url, &["user", "disable", "--email", "ada@council.example"]);
+    assert!(ok(url, &["user", "list"]).contains("disabled"));
+}

@@ -8,6 +8,7 @@ pub mod refunds;
 pub mod sandbox;
 pub mod searches;
 pub mod setup;
+pub mod staff;
 
 pub use agreements::{cancel_agreement, create_agreement, find_agreement, search_agreements};
 pub use payments::{

@@ -24,6 +24,7 @@ mod payments;
 mod refunds;
 mod search;
 mod services;
+mod staff;
 mod webhooks;
 
 /// Declares a table's columns once: `COLUMNS` (their names, in order, for SQL) and

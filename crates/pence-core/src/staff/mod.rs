@@ -1,0 +1,85 @@
+//! The admin tool's people: staff users with a role on each service they work on (GOV.UK
+//! Pay's three), passwords (argon2id), an authenticator app's codes (TOTP), sessions that
+//! expire, and an audit log of what they did.
+
+pub mod secrets;
+
+use serde::Serialize;
+
+/// What a user may do on a service (GOV.UK Pay's roles).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Role {
+    Admin,
+    ViewAndRefund,
+    ViewOnly,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::ViewAndRefund, Role::ViewOnly];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::ViewAndRefund => "view-and-refund",
+            Role::ViewOnly => "view-only",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Refund, capture and cancel.
+    pub fn can_refund(self) -> bool {
+        matches!(self, Role::Admin | Role::ViewAndRefund)
+    }
+
+    /// Keys, webhooks, settings and people.
+    pub fn can_administer(self) -> bool {
+        self == Role::Admin
+    }
+}
+
+/// A member of staff.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    /// argon2id PHC string; `None` until the user sets one from their link.
+    pub password_hash: Option<String>,
+    /// The authenticator app's shared secret (base32), once set up is started.
+    pub totp_secret: Option<String>,
+    /// The app gave a right code once: sign-ins now ask for one.
+    pub totp_confirmed: bool,
+    pub disabled: bool,
+    /// Wrong passwords or codes in a row.
+    pub failed_attempts: i64,
+    /// Sign-in refused until then after too many failures.
+    pub locked_until_ms: i64,
+    pub created_ms: i64,
+}
+
+/// A signed-in browser: stored by the SHA-256 of the cookie's random id, so the database
+/// alone cannot be used to take over a session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffSession {
+    pub id_hash: String,
+    pub user_id: String,
+    /// Every form of the session carries it.
+    pub csrf: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    /// When the second factor was given; until then only the code pages are open.
+    pub two_factor_ms: Option<i64>,
+}
+
+/// One thing a user did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub user_id: String,
+    pub service_id: Option<String>,
+    pub action: String,
+    pub detail: String,
+    pub created_ms: i64,
+}

@@ -1,0 +1,104 @@
+//! The admin tool under `/admin/`: staff sign in (password, then an authenticator code), see
+//! the services they have a role on, find payments with the API's filters, and refund them
+//! through the same use case as the API. Server-rendered (askama), no JavaScript, the card
+//! pages' protections (CSP, no-store, no framing), CSRF on every form.
+
+mod session;
+mod sign_in;
+mod transactions;
+mod views;
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(transactions::services))
+        .route(
+            "/admin/login",
+            get(sign_in::login_page).post(sign_in::login),
+        )
+        .route(
+            "/admin/two-factor",
+            get(sign_in::two_factor_page).post(sign_in::two_factor),
+        )
+        .route("/admin/logout", post(sign_in::logout))
+        .route(
+            "/admin/set-password/{token}",
+            get(sign_in::set_password_page).post(sign_in::set_password),
+        )
+        .route(
+            "/admin/services/{service_id}/transactions",
+            get(transactions::list),
+        )
+        .route(
+            "/admin/services/{service_id}/transactions/{payment_id}",
+            get(transactions::payment),
+        )
+        .route(
+            "/admin/services/{service_id}/transactions/{payment_id}/refund",
+            post(transactions::refund),
+        )
+}
+
+/// A page with the card pages' protections.
+fn page(status: StatusCode, view: impl Template) -> Response {
+    match view.render() {
+        Ok(body) => crate::pages::html(status, body, None),
+        Err(e) => failed(e),
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        None,
+        "Sorry, there is a problem",
+        "Try again later.",
+    )
+}
+
+fn message(
+    status: StatusCode,
+    signed_in: Option<&views::SignedIn>,
+    title: &str,
+    text: &str,
+) -> Response {
+    let view = views::MessagePage {
+        title: title.to_string(),
+        signed_in: signed_in.cloned(),
+        text: text.to_string(),
+    };
+    match view.render() {
+        Ok(body) => crate::pages::html(status, body, None),
+        Err(_) => (status, title.to_string()).into_response(),
+    }
+}
+
+fn not_found(signed_in: Option<&views::SignedIn>) -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        signed_in,
+        "Page not found",
+        "There is no such page, or you do not have access to it.",
+    )
+}
+
+/// A form's fields; anything unreadable is empty (and then refused by its checks, with the
+/// page's own words rather than a framework's plain-text rejection).
+fn form<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// A redirect carrying the admin pages' protections.
+fn see_other(to: &str) -> Response {
+    let mut resp = Redirect::to(to).into_response();
+    crate::pages::protect(resp.headers_mut());
+    resp
+}

@@ -1,0 +1,452 @@
+//! The services a user works on, their transactions (the API's search, with its filters as
+//! query parameters of the same names, so every filtered list has a URL), a payment's page,
+//! and refunds through the API's own use case.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::PrivateCookieJar;
+use pence_core::present::{self, LinkContext};
+use pence_core::refusal::Failure;
+use pence_core::service::Service;
+use pence_core::staff::Role;
+use pence_core::timefmt;
+use pence_core::usecases::{payments, refunds, searches, staff};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::session::{require, Staff};
+use super::views::{
+    EventRow, Filters, PaymentPage, RefundRow, ServiceRow, ServicesPage, TransactionRow,
+    TransactionsPage,
+};
+use super::{failed, message, not_found, page, see_other};
+use crate::pages::text::money;
+use crate::state::AppState;
+
+/// Rows a page of transactions shows.
+const PAGE_SIZE: &str = "50";
+
+const STATES: &[&str] = &[
+    "created",
+    "started",
+    "submitted",
+    "capturable",
+    "success",
+    "failed",
+    "cancelled",
+    "error",
+];
+
+/// The filters the list takes, named as the API's.
+const FILTERS: &[&str] = &[
+    "reference",
+    "email",
+    "state",
+    "card_brand",
+    "last_digits_card_number",
+    "cardholder_name",
+    "from_date",
+    "to_date",
+    "page",
+];
+
+pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
+    let staff = match require(&state, &jar).await {
+        Ok(s) => s,
+        Err(to) => return to,
+    };
+    let roles = match state.store.roles(&staff.user.id).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let mut services = Vec::new();
+    for (id, role) in roles {
+        if let Ok(Some(s)) = state.store.service(&id).await {
+            services.push(ServiceRow {
+                id: s.id,
+                name: s.name,
+                live: s.live,
+                role: role.as_str(),
+            });
+        }
+    }
+    let view = ServicesPage {
+        title: "Your services",
+        signed_in: Some(staff.signed_in()),
+        services,
+    };
+    page(StatusCode::OK, view)
+}
+
+/// A member of staff at work on a service, with their role there.
+struct OnService {
+    staff: Staff,
+    role: Role,
+    service: Service,
+}
+
+/// The member of staff, their role and the service, or the page to answer instead (a
+/// service they have no role on is not found, as if it did not exist).
+async fn on_service(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    service_id: &str,
+) -> Result<OnService, Response> {
+    let staff = require(state, jar).await?;
+    let Some(role) = staff.role(state, service_id).await else {
+        return Err(not_found(Some(&staff.signed_in())));
+    };
+    match state.store.service(service_id).await {
+        Ok(Some(service)) => Ok(OnService {
+            staff,
+            role,
+            service,
+        }),
+        Ok(None) => Err(not_found(Some(&staff.signed_in()))),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+fn list_url(service_id: &str, params: &[(String, String)], page: u32) -> String {
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.iter().filter(|(k, _)| k != "page") {
+        q.append_pair(k, v);
+    }
+    if page > 1 {
+        q.append_pair("page", &page.to_string());
+    }
+    let q = q.finish();
+    let base = format!("/admin/services/{service_id}/transactions");
+    if q.is_empty() {
+        base
+    } else {
+        format!("{base}?{q}")
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let OnService { staff, service, .. } = match on_service(&state, &jar, &service_id).await {
+        Ok(x) => x,
+        Err(to) => return to,
+    };
+    let given: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .filter(|(k, v)| FILTERS.contains(&k.as_str()) && !v.trim().is_empty())
+        .collect();
+    let mut f = Filters::default();
+    for (k, v) in &given {
+        let slot = match k.as_str() {
+            "reference" => &mut f.reference,
+            "email" => &mut f.email,
+            "state" => &mut f.state,
+            "card_brand" => &mut f.card_brand,
+            "last_digits_card_number" => &mut f.last_digits_card_number,
+            "cardholder_name" => &mut f.cardholder_name,
+            "from_date" => &mut f.from_date,
+            "to_date" => &mut f.to_date,
+            _ => continue,
+        };
+        *slot = v.clone();
+    }
+    let mut params = given.clone();
+    params.push(("display_size".into(), PAGE_SIZE.into()));
+    let mut view = TransactionsPage {
+        title: "Transactions",
+        signed_in: Some(staff.signed_in()),
+        service_id: service.id.clone(),
+        service_name: service.name.clone(),
+        f,
+        states: STATES,
+        errors: Vec::new(),
+        total: 0,
+        rows: Vec::new(),
+        page: 1,
+        pages: 1,
+        prev_url: None,
+        next_url: None,
+    };
+    match searches::search_payments(state.store.as_ref(), &service, &params).await {
+        Ok((search, total, rows)) => {
+            let size = u64::from(search.display_size.max(1));
+            view.total = total;
+            view.page = search.page;
+            view.pages = total.div_ceil(size).max(1);
+            let filters: Vec<(String, String)> = given;
+            if search.page > 1 {
+                view.prev_url = Some(list_url(&service.id, &filters, search.page - 1));
+            }
+            if u64::from(search.page) < view.pages {
+                view.next_url = Some(list_url(&service.id, &filters, search.page + 1));
+            }
+            view.rows = rows
+                .iter()
+                .map(|p| TransactionRow {
+                    id: p.id.clone(),
+                    reference: p.reference.clone(),
+                    email: p.email.clone().unwrap_or_default(),
+                    amount: money(p.total()),
+                    card: p
+                        .card
+                        .as_ref()
+                        .map(|c| format!("{} •••• {}", c.brand.label(), c.last_digits))
+                        .unwrap_or_default(),
+                    state: p.status.external().status.to_string(),
+                    date: timefmt::date_time(p.created_ms),
+                })
+                .collect();
+        }
+        Err(Failure::Refused(r)) => {
+            let answer = crate::errors::SEARCH_PAYMENTS.answer(&r);
+            view.errors.push(("reference", answer.body.description));
+        }
+        Err(e) => return failed(e),
+    }
+    page(StatusCode::OK, view)
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoteQuery {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// A payment's page, with `errors` about the refund form if a refund was just refused.
+async fn payment_view(
+    state: &AppState,
+    on: &OnService,
+    payment_id: &str,
+    note: Option<String>,
+    errors: Vec<(&'static str, String)>,
+    status: StatusCode,
+) -> Response {
+    let OnService {
+        staff,
+        role,
+        service,
+    } = on;
+    let store = state.store.as_ref();
+    let (payment, ledger) = match payments::payment_events(store, service, payment_id).await {
+        Ok(x) => x,
+        Err(Failure::Refused(_)) => return not_found(Some(&staff.signed_in())),
+        Err(e) => return failed(e),
+    };
+    let refunds = match refunds::refunds(store, service, payment_id).await {
+        Ok(r) => r,
+        Err(e) => return failed(e),
+    };
+    let ctx = LinkContext {
+        base_url: &state.public_url,
+        signer: &state.signer,
+        now_ms: state.clock.now_ms(),
+        in_search: true,
+    };
+    let p = present::payment(&payment, &ctx);
+    let available = p.refund_summary.amount_available;
+    let can_refund = role.can_refund() && p.refund_summary.status == "available";
+    let metadata = p
+        .metadata
+        .as_ref()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    let shown = match v {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    (k.clone(), shown)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let view = PaymentPage {
+        title: format!("Transaction {}", payment.reference),
+        signed_in: Some(staff.signed_in()),
+        csrf: staff.session.csrf.clone(),
+        service_id: service.id.clone(),
+        amount: money(payment.total()),
+        refunded: money(payment.refund_submitted),
+        available: money(available),
+        metadata,
+        can_refund,
+        refunds: refunds
+            .iter()
+            .map(|r| RefundRow {
+                id: r.id.clone(),
+                amount: money(r.amount),
+                status: r.status.as_str().to_string(),
+                date: timefmt::date_time(r.created_ms),
+            })
+            .collect(),
+        events: present::events(&payment, &ledger, &state.public_url)
+            .events
+            .into_iter()
+            .map(|e| EventRow {
+                date: e.updated,
+                state: e.state.status,
+            })
+            .collect(),
+        p,
+        note,
+        errors,
+    };
+    page(status, view)
+}
+
+pub async fn payment(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, payment_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let q: NoteQuery = super::form(query.unwrap_or_default().as_bytes());
+    let on = match on_service(&state, &jar, &service_id).await {
+        Ok(x) => x,
+        Err(to) => return to,
+    };
+    let note = match q.note.as_deref() {
+        Some("refunded") => Some("Refund submitted.".to_string()),
+        _ => None,
+    };
+    payment_view(&state, &on, &payment_id, note, Vec::new(), StatusCode::OK).await
+}
+
+/// `12.50`, `£12.50` or `12` as pence; `None` unless a positive amount with at most 2
+/// decimals.
+fn pence_of(pounds: &str) -> Option<i64> {
+    let s = pounds.trim().trim_start_matches('£').replace(',', "");
+    let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+        || frac.len() > 2
+        || whole.len() > 8
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    Some(whole * 100 + frac).filter(|p| *p > 0)
+}
+
+#[derive(Deserialize, Default)]
+pub struct RefundForm {
+    #[serde(default, rename = "csrfToken")]
+    csrf: String,
+    #[serde(default)]
+    amount: String,
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, payment_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let form: RefundForm = super::form(&body);
+    let on = match on_service(&state, &jar, &service_id).await {
+        Ok(x) => x,
+        Err(to) => return to,
+    };
+    let OnService {
+        staff,
+        role,
+        service,
+    } = &on;
+    if !role.can_refund() {
+        return message(
+            StatusCode::FORBIDDEN,
+            Some(&staff.signed_in()),
+            "You cannot refund payments",
+            "Your role on this service lets you view payments only.",
+        );
+    }
+    if !staff.csrf_ok(&form.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            Some(&staff.signed_in()),
+            "This form has expired",
+            "Go back, reload the page and try again.",
+        );
+    }
+    let refused = |text: String| {
+        let (state, on, payment_id) = (&state, &on, &payment_id);
+        async move {
+            let errors = vec![("refund-amount", text)];
+            payment_view(state, on, payment_id, None, errors, StatusCode::BAD_REQUEST).await
+        }
+    };
+    let Some(amount) = pence_of(&form.amount) else {
+        return refused("Enter an amount in pounds and pence, like 12.50".into()).await;
+    };
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let body = json!({ "amount": amount });
+    match refunds::create_refund(
+        store,
+        clock,
+        state.psp.as_ref(),
+        service,
+        &payment_id,
+        &body,
+    )
+    .await
+    {
+        Ok(r) => {
+            let detail = format!(
+                "refund {} of {} on payment {payment_id}",
+                r.id,
+                money(amount)
+            );
+            let _ = staff::audit(
+                store,
+                clock,
+                &staff.user,
+                Some(&service.id),
+                "refund",
+                &detail,
+            )
+            .await;
+            see_other(&format!(
+                "/admin/services/{}/transactions/{payment_id}?note=refunded",
+                service.id
+            ))
+        }
+        Err(Failure::Refused(r)) => {
+            let answer = crate::errors::CREATE_REFUND.answer(&r);
+            refused(answer.body.description).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pence_of;
+
+    #[test]
+    fn pounds_to_pence() {
+        for (given, pence) in [
+            ("12.50", 1250),
+            ("£12.5", 1250),
+            ("12", 1200),
+            ("0.01", 1),
+            ("1,000.00", 100_000),
+            (".5", 50),
+        ] {
+            assert_eq!(pence_of(given), Some(pence), "{given}");
+        }
+        for bad in ["", "0", "0.00", "12.505", "-1", "1e3", "abc", "£", "."] {
+            assert_eq!(pence_of(bad), None, "{bad}");
+        }
+    }
+}

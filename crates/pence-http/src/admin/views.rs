@@ -1,0 +1,143 @@
+//! The admin pages' templates (askama, auto-escaped).
+
+use askama::Template;
+use pence_wire::Payment;
+
+/// Who is signed in, for the header (and the sign-out form's CSRF token).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub email: String,
+    pub csrf: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+pub struct LoginPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub email: String,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/set_password.html")]
+pub struct SetPasswordPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub email: String,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct TotpSetup {
+    pub secret: String,
+    /// The otpauth URL as an SVG QR code (generated here, so safe to embed).
+    pub qr_svg: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/two_factor.html")]
+pub struct TwoFactorPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub setup: Option<TotpSetup>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct ServiceRow {
+    pub id: String,
+    pub name: String,
+    pub live: bool,
+    pub role: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/services.html")]
+pub struct ServicesPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub services: Vec<ServiceRow>,
+}
+
+/// The filters as given, to show them back.
+#[derive(Default)]
+pub struct Filters {
+    pub reference: String,
+    pub email: String,
+    pub state: String,
+    pub card_brand: String,
+    pub last_digits_card_number: String,
+    pub cardholder_name: String,
+    pub from_date: String,
+    pub to_date: String,
+}
+
+pub struct TransactionRow {
+    pub id: String,
+    pub reference: String,
+    pub email: String,
+    pub amount: String,
+    pub card: String,
+    pub state: String,
+    pub date: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/transactions.html")]
+pub struct TransactionsPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub service_id: String,
+    pub service_name: String,
+    pub f: Filters,
+    pub states: &'static [&'static str],
+    pub errors: Vec<(&'static str, String)>,
+    pub total: u64,
+    pub rows: Vec<TransactionRow>,
+    pub page: u32,
+    pub pages: u64,
+    pub prev_url: Option<String>,
+    pub next_url: Option<String>,
+}
+
+pub struct RefundRow {
+    pub id: String,
+    pub amount: String,
+    pub status: String,
+    pub date: String,
+}
+
+pub struct EventRow {
+    pub date: String,
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/payment.html")]
+pub struct PaymentPage {
+    pub title: String,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub p: Payment,
+    pub amount: String,
+    pub refunded: String,
+    pub available: String,
+    pub metadata: Vec<(String, String)>,
+    pub can_refund: bool,
+    pub refunds: Vec<RefundRow>,
+    pub events: Vec<EventRow>,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/message.html")]
+pub struct MessagePage {
+    pub title: String,
+    pub signed_in: Option<SignedIn>,
+    pub text: String,
+}

@@ -1,0 +1,254 @@
+//! The admin tool's tables (migration 0026): `users`, `user_roles`, `user_links`,
+//! `staff_sessions`, `audit_log`.
+
+use async_trait::async_trait;
+use pence_core::staff::{AuditEntry, Role, StaffSession, User};
+use pence_core::{StaffStore, StoreError};
+
+use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::value::{vals, Row, Stmt};
+
+columns! {
+    /// A user's columns.
+    USER_COLUMNS, user_values(u: &User) {
+        id: &u.id,
+        email: &u.email,
+        password_hash: u.password_hash.as_deref(),
+        totp_secret: u.totp_secret.as_deref(),
+        totp_confirmed: u.totp_confirmed,
+        disabled: u.disabled,
+        failed_attempts: u.failed_attempts,
+        locked_until_ms: u.locked_until_ms,
+        created_ms: u.created_ms,
+    }
+}
+
+columns! {
+    /// A session's columns.
+    SESSION_COLUMNS, session_values(s: &StaffSession) {
+        id_hash: &s.id_hash,
+        user_id: &s.user_id,
+        csrf: &s.csrf,
+        created_ms: s.created_ms,
+        expires_ms: s.expires_ms,
+        two_factor_ms: s.two_factor_ms,
+    }
+}
+
+columns! {
+    /// An audit entry's columns.
+    AUDIT_COLUMNS, audit_values(e: &AuditEntry) {
+        id: &e.id,
+        user_id: &e.user_id,
+        service_id: e.service_id.as_deref(),
+        action: &e.action,
+        detail: &e.detail,
+        created_ms: e.created_ms,
+    }
+}
+
+fn user_from(mut r: Row) -> Result<User, StoreError> {
+    Ok(User {
+        id: r.text("id")?,
+        email: r.text("email")?,
+        password_hash: r.opt_text("password_hash")?,
+        totp_secret: r.opt_text("totp_secret")?,
+        totp_confirmed: r.bool("totp_confirmed")?,
+        disabled: r.bool("disabled")?,
+        failed_attempts: r.i64("failed_attempts")?,
+        locked_until_ms: r.i64("locked_until_ms")?,
+        created_ms: r.i64("created_ms")?,
+    })
+}
+
+fn session_from(mut r: Row) -> Result<StaffSession, StoreError> {
+    Ok(StaffSession {
+        id_hash: r.text("id_hash")?,
+        user_id: r.text("user_id")?,
+        csrf: r.text("csrf")?,
+        created_ms: r.i64("created_ms")?,
+        expires_ms: r.i64("expires_ms")?,
+        two_factor_ms: r.opt_i64("two_factor_ms")?,
+    })
+}
+
+fn audit_from(mut r: Row) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        id: r.text("id")?,
+        user_id: r.text("user_id")?,
+        service_id: r.opt_text("service_id")?,
+        action: r.text("action")?,
+        detail: r.text("detail")?,
+        created_ms: r.i64("created_ms")?,
+    })
+}
+
+fn role_from(mut r: Row) -> Result<(String, Role), StoreError> {
+    let role = r.text("role")?;
+    Ok((
+        r.text("service_id")?,
+        Role::parse(&role).ok_or_else(|| corrupt("role", &role))?,
+    ))
+}
+
+/// Every column but the id and creation time, matched by id.
+fn update_user_sql() -> String {
+    let n = count(USER_COLUMNS);
+    format!(
+        "{} WHERE id = ${}",
+        set_clause("users", USER_COLUMNS, 1),
+        n + 1
+    )
+}
+
+#[async_trait]
+impl StaffStore for SqlStore {
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::insert("users", USER_COLUMNS, user_values(user))])
+            .await
+    }
+
+    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(update_user_sql);
+        let mut params = user_values(user);
+        params.push(user.id.clone().into());
+        let sql: &'static str = SQL.as_str();
+        self.db.apply(vec![Stmt::exec_one(sql, params)]).await
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+        self.read_one(&sql, vals![id], user_from).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
+        self.read_one(&sql, vals![email], user_from).await
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email");
+        self.read(&sql, vec![], user_from).await
+    }
+
+    async fn set_role(
+        &self,
+        user_id: &str,
+        service_id: &str,
+        role: Role,
+    ) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec(
+                "INSERT INTO user_roles (user_id, service_id, role) VALUES ($1, $2, $3) \
+                 ON CONFLICT (user_id, service_id) DO UPDATE SET role = $3",
+                vals![user_id, service_id, role.as_str()],
+            )])
+            .await
+    }
+
+    async fn roles(&self, user_id: &str) -> Result<Vec<(String, Role)>, StoreError> {
+        self.read(
+            "SELECT service_id, role FROM user_roles WHERE user_id = $1 ORDER BY service_id",
+            vals![user_id],
+            role_from,
+        )
+        .await
+    }
+
+    async fn insert_link(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        expires_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::insert(
+                "user_links",
+                "token_hash, user_id, expires_ms",
+                vals![token_hash, user_id, expires_ms],
+            )])
+            .await
+    }
+
+    async fn link_user(&self, token_hash: &str, now_ms: i64) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT user_id FROM user_links \
+                 WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
+                vals![token_hash, now_ms],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|mut r| r.text("user_id"))
+            .transpose()
+    }
+
+    async fn spend_link(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let spent = self
+            .db
+            .apply(vec![Stmt::exec_one(
+                "UPDATE user_links SET used_ms = $2 \
+                 WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
+                vals![token_hash, now_ms],
+            )])
+            .await;
+        match spent {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn insert_session(&self, session: &StaffSession) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::insert(
+                "staff_sessions",
+                SESSION_COLUMNS,
+                session_values(session),
+            )])
+            .await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<StaffSession>, StoreError> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM staff_sessions WHERE id_hash = $1");
+        self.read_one(&sql, vals![id_hash], session_from).await
+    }
+
+    async fn update_session(&self, session: &StaffSession) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec_one(
+                "UPDATE staff_sessions SET expires_ms = $1, two_factor_ms = $2 WHERE id_hash = $3",
+                vals![session.expires_ms, session.two_factor_ms, &session.id_hash],
+            )])
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec(
+                "DELETE FROM staff_sessions WHERE id_hash = $1",
+                vals![id_hash],
+            )])
+            .await
+    }
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::insert(
+                "audit_log",
+                AUDIT_COLUMNS,
+                audit_values(entry),
+            )])
+            .await
+    }
+
+    async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY created_ms DESC, id DESC LIMIT $1"
+        );
+        self.read(&sql, vals![limit as i64], audit_from).await
+    }
+}

@@ -1,0 +1,254 @@
+//! The admin tool in real Chromium: a user invited with a one-time link sets a password,
+//! signs in with an authenticator code (set up on the way), finds a payment by reference and
+//! refunds part of it (the API shows the refund); a view-only user (JavaScript off) sees no
+//! refund button and a forged refund POST is refused; another service's payment is not found;
+//! repeated wrong passwords lock the account.
+
+use pence_core::clock::Clock;
+use pence_core::ports::prelude::*;
+use pence_core::staff::{secrets, Role};
+use pence_core::usecases::staff;
+use pence_testkit::{Browser, Engine, TestServer};
+use serde_json::json;
+
+const PASSWORD: &str = "a long enough password";
+
+async fn paid_payment(server: &TestServer, key: &str, reference: &str) -> String {
+    let created = server
+        .post_as(
+            key,
+            "/v1/payments",
+            &json!({"amount": 2500, "reference": reference, "description": "Parking permit",
+                "return_url": "https://service.example/done", "metadata": {"ward": "B"}}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    let paid = server
+        .post_as(
+            key,
+            &format!("/sandbox/v1/payments/{id}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    id
+}
+
+/// Invites `email` with `role` on the server's service and signs in all the way in `b`.
+async fn sign_in(server: &TestServer, b: &Browser, email: &str, role: Role) {
+    let (_, token) = staff::create_user(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        email,
+        &server.service.id,
+        role,
+    )
+    .await
+    .unwrap();
+    b.goto(&format!("{}/admin/set-password/{token}", server.url))
+        .await;
+    assert_eq!(b.text("#user-email").await.as_deref(), Some(email));
+    b.fill("password", PASSWORD).await;
+    b.fill("password-confirm", PASSWORD).await;
+    b.click("#submit-password").await;
+    assert!(
+        b.url().await.ends_with("/admin/login?from=password"),
+        "{}",
+        b.url().await
+    );
+    b.fill("email", email).await;
+    b.fill("password", PASSWORD).await;
+    b.click("#sign-in").await;
+    assert!(b.url().await.ends_with("/admin/two-factor"));
+    // First sign-in: the key is shown as text (and as a QR code) for the app.
+    let secret = b.text("#totp-secret").await.expect("the key as text");
+    assert!(b.page().await.contains("<svg"), "a QR code");
+    b.fill("code", "000000").await;
+    b.click("#submit-code").await;
+    assert!(b
+        .text(".error-summary")
+        .await
+        .unwrap()
+        .contains("The security code is not correct"));
+    let code = secrets::code_at(&secret, email, server.clock.now_ms()).unwrap();
+    b.fill("code", &code).await;
+    b.click("#submit-code").await;
+    assert!(b.url().await.ends_with("/admin"), "{}", b.url().await);
+    assert_eq!(b.text("#signed-in-as").await.as_deref(), Some(email));
+}
+
+pence_testkit::engine_tests!(staff_find_and_refund_a_payment);
+async fn staff_find_and_refund_a_payment(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let id = paid_payment(&server, &server.key, "PERMIT-7").await;
+    paid_payment(&server, &server.key, "PERMIT-8").await;
+    server.sweep().await; // captured: refundable
+    let (_, other_key) = server.new_service(false).await;
+    let elsewhere = paid_payment(&server, &other_key, "NOT-YOURS").await;
+
+    let b = Browser::start().await;
+    sign_in(&server, &b, "ada@council.example", Role::Admin).await;
+    b.click("a[href$='/transactions']").await;
+    assert!(b
+        .text("#result-count")
+        .await
+        .unwrap()
+        .starts_with("2 transactions"));
+    // Filtered by the API's parameter name: the list has a URL.
+    let list = format!(
+        "{}/admin/services/{}/transactions",
+        server.url, server.service.id
+    );
+    b.goto(&format!("{list}?reference=PERMIT-7")).await;
+    assert_eq!(
+        b.text("#result-count").await.as_deref(),
+        Some("1 transaction")
+    );
+    assert_eq!(b.value("reference").await, "PERMIT-7");
+    b.click("#transactions a").await;
+    assert_eq!(b.text("#payment-id").await.as_deref(), Some(id.as_str()));
+    assert_eq!(b.text("#payment-state").await.as_deref(), Some("success"));
+    assert!(b.text("#metadata").await.unwrap().contains("ward"));
+    b.fill("refund-amount", "30.00").await;
+    b.click("#refund-submit").await;
+    assert!(
+        b.text(".error-summary").await.unwrap().contains(
+            "The payment is not available for refund. Payment refund status: amount_not_available"
+        ),
+        "{}",
+        b.page().await
+    );
+    b.fill("refund-amount", "5.50").await;
+    b.click("#refund-submit").await;
+    assert_eq!(b.text("#note").await.as_deref(), Some("Refund submitted."));
+    assert_eq!(b.text("#refunded-amount").await.as_deref(), Some("£5.50"));
+    let refunds = server.get(&format!("/v1/payments/{id}/refunds")).await;
+    assert_eq!(refunds.json["_embedded"]["refunds"][0]["amount"], 550);
+    let audit = server.store.audit_log(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "refund" && e.detail.contains(&id)),
+        "{audit:?}"
+    );
+
+    // Another service's payment, and a service the user has no role on: not found.
+    b.goto(&format!("{list}/{elsewhere}")).await;
+    assert!(b.page().await.contains("Page not found"));
+    b.goto(&format!(
+        "{}/admin/services/nosuchservice/transactions",
+        server.url
+    ))
+    .await;
+    assert!(b.page().await.contains("Page not found"));
+
+    b.click("#sign-out").await;
+    assert!(b.url().await.ends_with("/admin/login?from=signed-out"));
+    b.goto(&format!("{}/admin", server.url)).await;
+    assert!(
+        b.url().await.ends_with("/admin/login"),
+        "signed out: {}",
+        b.url().await
+    );
+    b.close().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let id = paid_payment(&server, &server.key, "PERMIT-9").await;
+    server.sweep().await;
+    let b = Browser::start_without_js().await;
+    sign_in(&server, &b, "viewer@council.example", Role::ViewOnly).await;
+    let page = format!(
+        "{}/admin/services/{}/transactions/{id}",
+        server.url, server.service.id
+    );
+    b.goto(&page).await;
+    assert_eq!(b.text("#payment-state").await.as_deref(), Some("success"));
+    assert!(
+        b.text("#refund-submit").await.is_none(),
+        "no refund button for view-only"
+    );
+    b.close().await;
+
+    // The POST itself is refused, even with the session's own CSRF token.
+    let c = pence_testkit::paying_user::browser_like();
+    let login = c
+        .get(format!("{}/admin/login", server.url))
+        .send()
+        .await
+        .unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&login.text().await.unwrap());
+    let signed = c
+        .post(format!("{}/admin/login", server.url))
+        .form(&[
+            ("csrfToken", csrf.as_str()),
+            ("email", "viewer@council.example"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let user = server
+        .store
+        .user_by_email("viewer@council.example")
+        .await
+        .unwrap()
+        .unwrap();
+    let code = secrets::code_at(
+        user.totp_secret.as_deref().unwrap(),
+        &user.email,
+        server.clock.now_ms(),
+    )
+    .unwrap();
+    let two = c
+        .get(format!("{}/admin/two-factor", server.url))
+        .send()
+        .await
+        .unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&two.text().await.unwrap());
+    let done = c
+        .post(format!("{}/admin/two-factor", server.url))
+        .form(&[("csrfToken", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.headers()["location"], "/admin");
+    let forged = c
+        .post(format!("{page}/refund"))
+        .form(&[("csrfToken", csrf.as_str()), ("amount", "1.00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let refunds = server.get(&format!("/v1/payments/{id}/refunds")).await;
+    assert_eq!(refunds.json["_embedded"]["refunds"], json!([]));
+
+    // Five wrong passwords lock the account: the right one is refused for 15 minutes.
+    let b = Browser::start().await;
+    b.goto(&format!("{}/admin/login", server.url)).await;
+    for _ in 0..5 {
+        b.fill("email", "viewer@council.example").await;
+        b.fill("password", "not the password").await;
+        b.click("#sign-in").await;
+        assert!(b
+            .text(".error-summary")
+            .await
+            .unwrap()
+            .contains("not correct"));
+    }
+    b.fill("email", "viewer@council.example").await;
+    b.fill("password", PASSWORD).await;
+    b.click("#sign-in").await;
+    assert!(
+        b.text(".error-summary").await.unwrap().contains("locked"),
+        "{}",
+        b.page().await
+    );
+    b.close().await;
+    server.stop().await;
+}
