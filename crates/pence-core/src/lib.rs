@@ -10,6 +10,7 @@ pub mod clock;
 pub mod create_payment;
 pub mod dispute;
 pub mod emails;
+pub mod export;
 pub mod faults;
 pub mod idempotency;
 pub mod ids;

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Invalid, Refusal};
 use pence_core::service::Service;
-use pence_core::{timefmt, usecases, Store};
+use pence_core::{export, timefmt, usecases, Store};
 
 use crate::config::Settings;
 use crate::serve::existing_store;
@@ -142,12 +142,6 @@ async fn search(
     }
 }
 
-/// `£1.23` as GOV.UK Pay's CSV writes amounts: `1.23`.
-fn pounds(pence: i64) -> String {
-    let sign = if pence < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", pence.abs() / 100, pence.abs() % 100)
-}
-
 pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = existing_store(settings).await?;
     let store = store.as_ref();
@@ -165,7 +159,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
                 t.add_row(vec![
                     p.id.clone(),
                     table::minute(p.created_ms),
-                    pounds(p.total()),
+                    export::pounds(p.total()),
                     p.status.external().status.into(),
                     p.reference.clone(),
                 ]);
@@ -186,9 +180,9 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             row("id", p.id.clone());
             row("reference", p.reference.clone());
             row("description", p.description.clone());
-            row("amount", pounds(p.amount));
+            row("amount", export::pounds(p.amount));
             if let Some(s) = p.corporate_surcharge {
-                row("corporate surcharge", pounds(s));
+                row("corporate surcharge", export::pounds(s));
             }
             row(
                 "state",
@@ -217,7 +211,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             if let Some(id) = &p.provider_id {
                 row("provider id", id.clone());
             }
-            row("refunded", pounds(p.refund_submitted));
+            row("refunded", export::pounds(p.refund_submitted));
             table::print(&t);
             let mut t = table::new(&["TIME", "EVENT", "STATUS"], &[]);
             for e in events {
@@ -236,7 +230,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
                     t.add_row(vec![
                         r.id,
                         table::minute(r.created_ms),
-                        pounds(r.amount),
+                        export::pounds(r.amount),
                         r.status.as_str().into(),
                     ]);
                 }
@@ -253,119 +247,50 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
     Ok(())
 }
 
-/// GOV.UK Pay's transaction CSV columns (its ledger's download), a page at a time so a large
-/// export never sits in memory whole.
-const CSV_COLUMNS: [&str; 21] = [
-    "Reference",
-    "Description",
-    "Email",
-    "Amount",
-    "Card Brand",
-    "Cardholder Name",
-    "Card Expiry Date",
-    "Card Number",
-    "State",
-    "Finished",
-    "Error Code",
-    "Error Message",
-    "Provider ID",
-    "GOV.UK Payment ID",
-    "Issued By",
-    "Date Created",
-    "Time Created",
-    "Corporate Card Surcharge",
-    "Total Amount",
-    "Wallet Type",
-    "Card Type",
-];
-
-/// How GOV.UK Pay's CSV names a payment's state.
-fn csv_state(p: &PaymentRecord) -> &'static str {
-    let s = p.status.external();
-    match (s.status, s.code) {
-        ("success", _) => "Success",
-        ("failed", Some("P0010")) => "Declined",
-        ("failed", Some("P0020")) => "Timed out",
-        ("failed", _) | ("cancelled", _) => "Cancelled",
-        ("error", _) => "Error",
-        _ => "In progress",
-    }
-}
-
+/// The service's payments matching `params` as GOV.UK Pay's CSV, a page at a time so a large
+/// export never sits in memory whole: a first pass finds the metadata keys (the header's extra
+/// columns), the second writes the rows.
 async fn export_csv(
     store: &dyn Store,
     service: &Service,
     params: Vec<(String, String)>,
 ) -> anyhow::Result<()> {
     const PAGE: u32 = 500;
+    let mut keys = std::collections::BTreeSet::new();
+    for_each_page(store, service, &params, PAGE, |rows| {
+        for p in rows {
+            export::collect_metadata_keys(p, &mut keys);
+        }
+        Ok(())
+    })
+    .await?;
     let mut out = csv::Writer::from_writer(std::io::stdout().lock());
-    out.write_record(CSV_COLUMNS)?;
-    let mut page = 1;
-    loop {
-        let (total, rows) = search(store, service, params.clone(), page, PAGE).await?;
-        for p in &rows {
-            let s = p.status.external();
-            let card = p.card.as_ref();
-            let created = timefmt::date_time(p.created_ms);
-            let date = time_parts(&created);
-            out.write_record([
-                p.reference.as_str(),
-                p.description.as_str(),
-                p.email.as_deref().unwrap_or(""),
-                &pounds(p.amount),
-                card.map_or("", |c| c.brand.label()),
-                card.map_or("", |c| c.cardholder_name.as_str()),
-                card.map_or("", |c| c.expiry.as_str()),
-                card.map_or("", |c| c.last_digits.as_str()),
-                csv_state(p),
-                if s.finished { "true" } else { "false" },
-                s.code.unwrap_or(""),
-                s.message.unwrap_or(""),
-                p.provider_id.as_deref().unwrap_or(""),
-                p.id.as_str(),
-                "",
-                &date.0,
-                &date.1,
-                &pounds(p.corporate_surcharge.unwrap_or(0)),
-                &pounds(p.total()),
-                "",
-                card.and_then(|c| c.card_type.api()).unwrap_or(""),
-            ])?;
+    out.write_record(export::csv_header(&keys))?;
+    for_each_page(store, service, &params, PAGE, |rows| {
+        for p in rows {
+            out.write_record(export::csv_row(p, &keys))?;
         }
         out.flush()?;
-        if rows.is_empty() || u64::from(page) * u64::from(PAGE) >= total {
-            break;
+        Ok(())
+    })
+    .await
+}
+
+/// Calls `each` with every page of the search, in order.
+async fn for_each_page(
+    store: &dyn Store,
+    service: &Service,
+    params: &[(String, String)],
+    size: u32,
+    mut each: impl FnMut(&[PaymentRecord]) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let mut page = 1;
+    loop {
+        let (total, rows) = search(store, service, params.to_vec(), page, size).await?;
+        each(&rows)?;
+        if rows.is_empty() || u64::from(page) * u64::from(size) >= total {
+            return Ok(());
         }
         page += 1;
-    }
-    Ok(())
-}
-
-/// `12 Mar 2018` and `16:25:01` from an ISO date-time, as GOV.UK Pay's CSV writes them.
-fn time_parts(iso: &str) -> (String, String) {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let month: usize = iso[5..7].parse().unwrap_or(1);
-    let date = format!(
-        "{} {} {}",
-        &iso[8..10],
-        MONTHS[month.clamp(1, 12) - 1],
-        &iso[..4]
-    );
-    (date, iso[11..19].to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn amounts_and_dates_as_gov_uk_pay_writes_them() {
-        assert_eq!(super::pounds(123), "1.23");
-        assert_eq!(super::pounds(5), "0.05");
-        assert_eq!(super::pounds(-2000), "-20.00");
-        assert_eq!(
-            super::time_parts("2018-03-12T16:25:01.000Z"),
-            ("12 Mar 2018".to_string(), "16:25:01".to_string())
-        );
     }
 }

@@ -3,6 +3,7 @@
 //! through the same use case as the API. Server-rendered (askama), no JavaScript, the card
 //! pages' protections (CSP, no-store, no framing), CSRF on every form.
 
+mod download;
 mod session;
 mod sign_in;
 mod transactions;
@@ -35,6 +36,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/transactions",
             get(transactions::list),
+        )
+        .route(
+            "/admin/services/{service_id}/transactions/download",
+            get(download::csv),
         )
         .route(
             "/admin/services/{service_id}/transactions/{payment_id}",

@@ -81,15 +81,15 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> R
 }
 
 /// A member of staff at work on a service, with their role there.
-struct OnService {
-    staff: Staff,
-    role: Role,
-    service: Service,
+pub(super) struct OnService {
+    pub(super) staff: Staff,
+    pub(super) role: Role,
+    pub(super) service: Service,
 }
 
 /// The member of staff, their role and the service, or the page to answer instead (a
 /// service they have no role on is not found, as if it did not exist).
-async fn on_service(
+pub(super) async fn on_service(
     state: &AppState,
     jar: &PrivateCookieJar,
     service_id: &str,
@@ -126,6 +126,14 @@ fn list_url(service_id: &str, params: &[(String, String)], page: u32) -> String 
     }
 }
 
+/// The list's filters in a query string: those the list takes, non-blank.
+pub(super) fn filters_of(query: Option<String>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .into_owned()
+        .filter(|(k, v)| FILTERS.contains(&k.as_str()) && !v.trim().is_empty())
+        .collect()
+}
+
 pub async fn list(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
@@ -136,10 +144,7 @@ pub async fn list(
         Ok(x) => x,
         Err(to) => return to,
     };
-    let given: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
-        .into_owned()
-        .filter(|(k, v)| FILTERS.contains(&k.as_str()) && !v.trim().is_empty())
-        .collect();
+    let given = filters_of(query);
     let mut f = Filters::default();
     for (k, v) in &given {
         let slot = match k.as_str() {
@@ -157,7 +162,12 @@ pub async fn list(
     }
     let mut params = given.clone();
     params.push(("display_size".into(), PAGE_SIZE.into()));
+    let download = {
+        let filters: Vec<_> = given.iter().filter(|(k, _)| k != "page").cloned().collect();
+        list_url(&service.id, &filters, 1).replacen("/transactions", "/transactions/download", 1)
+    };
     let mut view = TransactionsPage {
+        download_url: download,
         title: "Transactions",
         signed_in: Some(staff.signed_in()),
         service_id: service.id.clone(),

@@ -89,6 +89,8 @@ pub struct TransactionRow {
 #[template(path = "admin/transactions.html")]
 pub struct TransactionsPage {
     pub title: &'static str,
+    /// The same filters' CSV.
+    pub download_url: String,
     pub signed_in: Option<SignedIn>,
     pub service_id: String,
     pub service_name: String,

@@ -106,6 +106,56 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         Some("1 transaction")
     );
     assert_eq!(b.value("reference").await, "PERMIT-7");
+    // The filtered list as GOV.UK Pay's CSV, fetched with the browser's own session.
+    let href = b
+        .client
+        .find(fantoccini::Locator::Id("download-csv"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        href.ends_with("/transactions/download?reference=PERMIT-7"),
+        "{href}"
+    );
+    let cookies: Vec<String> = b
+        .client
+        .get_all_cookies()
+        .await
+        .unwrap()
+        .iter()
+        .map(|c| format!("{}={}", c.name(), c.value()))
+        .collect();
+    let csv = reqwest::Client::new()
+        .get(format!("{}{href}", server.url))
+        .header("Cookie", cookies.join("; "))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("Reference,Description,Email,Amount,Card Brand,"),
+        "{text}"
+    );
+    assert!(
+        lines[0].ends_with(",Wallet Type,Card Type,ward (metadata)"),
+        "{text}"
+    );
+    assert!(
+        lines[1].starts_with("PERMIT-7,Parking permit,payer@example.org,25.00,Visa,"),
+        "{text}"
+    );
+    assert!(
+        lines[1].contains(&format!(",Success,true,,,")) && lines[1].contains(&id),
+        "{text}"
+    );
+    assert!(lines[1].ends_with(",credit,B"), "{text}");
     b.click("#transactions a").await;
     assert_eq!(b.text("#payment-id").await.as_deref(), Some(id.as_str()));
     assert_eq!(b.text("#payment-state").await.as_deref(), Some("success"));
