@@ -152,7 +152,7 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         "{text}"
     );
     assert!(
-        lines[1].contains(&format!(",Success,true,,,")) && lines[1].contains(&id),
+        lines[1].contains(",Success,true,,,") && lines[1].contains(&id),
         "{text}"
     );
     assert!(lines[1].ends_with(",credit,B"), "{text}");
