@@ -94,7 +94,7 @@ pub(crate) async fn service_of_key(
     let Some(key) = bearer(headers) else {
         return Err(turned(unauthorized(), "no bearer token"));
     };
-    if !api_key::checksum_ok(&state.key_secret, key) {
+    if !api_key::checksum_ok(&state.secrets.api_key, key) {
         return Err(turned(unauthorized(), "not a Pence API key"));
     }
     if let Some(service) = state.auth.cached(key) {

@@ -5,6 +5,7 @@
 
 mod download;
 mod session;
+mod settings;
 mod sign_in;
 mod transactions;
 mod views;
@@ -36,6 +37,34 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/transactions",
             get(transactions::list),
+        )
+        .route(
+            "/admin/services/{service_id}/api-keys",
+            get(settings::api_keys).post(settings::create_api_key),
+        )
+        .route(
+            "/admin/services/{service_id}/api-keys/{key_id}/revoke",
+            post(settings::revoke_api_key),
+        )
+        .route(
+            "/admin/services/{service_id}/webhooks",
+            get(settings::webhooks).post(settings::create_webhook),
+        )
+        .route(
+            "/admin/services/{service_id}/webhooks/{webhook_id}",
+            get(settings::webhook),
+        )
+        .route(
+            "/admin/services/{service_id}/webhooks/{webhook_id}/rotate",
+            post(settings::rotate_webhook_secret),
+        )
+        .route(
+            "/admin/services/{service_id}/webhooks/{webhook_id}/toggle",
+            post(settings::toggle_webhook),
+        )
+        .route(
+            "/admin/services/{service_id}/webhooks/{webhook_id}/messages/{message_id}/resend",
+            post(settings::resend_message),
         )
         .route(
             "/admin/services/{service_id}/transactions/download",

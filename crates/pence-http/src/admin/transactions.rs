@@ -69,6 +69,7 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> R
                 name: s.name,
                 live: s.live,
                 role: role.as_str(),
+                admin: role.can_administer(),
             });
         }
     }

@@ -52,6 +52,75 @@ pub struct ServiceRow {
     pub name: String,
     pub live: bool,
     pub role: &'static str,
+    /// Keys, webhooks and settings are theirs to change.
+    pub admin: bool,
+}
+
+pub struct KeyRow {
+    pub id: String,
+    pub description: String,
+    pub prefix: String,
+    pub created: String,
+    pub state: &'static str,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/api_keys.html")]
+pub struct ApiKeysPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub keys: Vec<KeyRow>,
+    pub new_key: Option<String>,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub description: String,
+    pub events: String,
+    pub state: &'static str,
+    pub active: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/webhooks.html")]
+pub struct WebhooksPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub webhooks: Vec<WebhookRow>,
+    pub new_secret: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct MessageRow {
+    pub id: String,
+    pub event: String,
+    pub payment_id: String,
+    pub status: String,
+    /// Each attempt: when, and what came back.
+    pub attempts: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/webhook.html")]
+pub struct WebhookPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub w: WebhookRow,
+    pub messages: Vec<MessageRow>,
+    pub new_secret: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Template)]

@@ -302,3 +302,85 @@ async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
     b.close().await;
     server.stop().await;
 }
+
+/// An admin creates an API key (shown once; the API takes it) and revokes it (the API stops
+/// taking it), adds a webhook (its secret shown once) and reads the delivery attempt of a
+/// message it was sent.
+#[tokio::test]
+async fn admins_manage_keys_and_webhooks() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let receiver = pence_testkit::Receiver::start().await;
+    let b = Browser::start().await;
+    sign_in(&server, &b, "admin@council.example", Role::Admin).await;
+    b.click("a[href$='/api-keys']").await;
+    b.fill("api-key-description", "Finance reports").await;
+    b.click("#create-api-key").await;
+    let key = b.text("#new-api-key").await.expect("the key, once");
+    assert!(key.starts_with("api_test_"), "{key}");
+    assert_eq!(server.get_as(&key, "/v1/payments").await.status, 200);
+    b.goto(&format!(
+        "{}/admin/services/{}/api-keys",
+        server.url, server.service.id
+    ))
+    .await;
+    assert!(b.text("#new-api-key").await.is_none(), "shown only once");
+    let table = b.text("#api-keys").await.unwrap();
+    assert!(
+        table.contains("Finance reports") && table.contains("active"),
+        "{table}"
+    );
+    // The new key's row is the one with the description; its revoke button ends it.
+    let id = server
+        .store
+        .api_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.description == "Finance reports")
+        .unwrap()
+        .id;
+    b.click(&format!("#revoke-{id}")).await;
+    assert_eq!(
+        b.text("#note").await.as_deref(),
+        Some("The key is revoked.")
+    );
+    assert_eq!(server.get_as(&key, "/v1/payments").await.status, 401);
+
+    b.goto(&format!(
+        "{}/admin/services/{}/webhooks",
+        server.url, server.service.id
+    ))
+    .await;
+    b.fill("webhook-url", "not a url").await;
+    b.click("#create-webhook").await;
+    assert!(b
+        .text(".error-summary")
+        .await
+        .unwrap()
+        .contains("callback URL"));
+    b.fill("webhook-url", &receiver.url).await;
+    b.fill("webhook-description", "Our backend").await;
+    b.click("#create-webhook").await;
+    let secret = b.text("#webhook-secret").await.expect("the secret, once");
+    paid_payment(&server, &server.key, "HOOKED").await;
+    let got = receiver
+        .wait_for(1, std::time::Duration::from_secs(20))
+        .await;
+    assert!(got[0].signed_with(&secret));
+    b.click("#webhooks a").await;
+    let log = b.text("#webhook-messages").await.unwrap();
+    assert!(
+        log.contains("card_payment_succeeded") && log.contains("HTTP 200"),
+        "{log}"
+    );
+    b.click("#toggle-webhook").await;
+    assert_eq!(b.text("#webhook-state").await.as_deref(), Some("inactive"));
+    let audit = server.store.audit_log(20).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert!(
+        actions.contains(&"api key") && actions.contains(&"webhook"),
+        "{actions:?}"
+    );
+    b.close().await;
+    server.stop().await;
+}

@@ -1,0 +1,497 @@
+//! A service's settings that only its admins change: API keys (created with a description and
+//! shown once, revoked), and webhooks (added with their signing secret shown once, the
+//! delivery log with each attempt, a new secret, deactivation, resending a message). The same
+//! use cases as the CLI and the control API.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::PrivateCookieJar;
+use pence_core::timefmt;
+use pence_core::usecases::{self, staff};
+use pence_core::webhook::subscription::{self, Changes, Subscription};
+use serde::Deserialize;
+
+use super::transactions::{on_service, OnService};
+use super::views::{
+    ApiKeysPage, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow, WebhooksPage,
+};
+use super::{failed, form, message, not_found, page, see_other};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct SettingsForm {
+    #[serde(default, rename = "csrfToken")]
+    csrf: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    url: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NoteQuery {
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// The service's admin, or the page to answer: other roles may not change settings.
+async fn admin_of(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    service_id: &str,
+) -> Result<OnService, Response> {
+    let on = on_service(state, jar, service_id).await?;
+    if !on.role.can_administer() {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            Some(&on.staff.signed_in()),
+            "Only admins can do this",
+            "Ask an admin of this service.",
+        ));
+    }
+    Ok(on)
+}
+
+/// As `admin_of`, for a form post: its CSRF token checked too.
+async fn admin_posting(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    service_id: &str,
+    sent_csrf: &str,
+) -> Result<OnService, Response> {
+    let on = admin_of(state, jar, service_id).await?;
+    if !on.staff.csrf_ok(sent_csrf) {
+        return Err(message(
+            StatusCode::FORBIDDEN,
+            Some(&on.staff.signed_in()),
+            "This form has expired",
+            "Go back, reload the page and try again.",
+        ));
+    }
+    Ok(on)
+}
+
+async fn keys_page(
+    state: &AppState,
+    on: &OnService,
+    new_key: Option<String>,
+    note: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Response {
+    let keys = match state.store.api_keys().await {
+        Ok(k) => k,
+        Err(e) => return failed(e),
+    };
+    let keys = keys
+        .into_iter()
+        .filter(|k| k.service_id == on.service.id)
+        .map(|k| KeyRow {
+            active: k.revoked_ms.is_none(),
+            state: if k.revoked_ms.is_none() {
+                "active"
+            } else {
+                "revoked"
+            },
+            id: k.id,
+            description: k.description,
+            prefix: format!("{}…", k.display_prefix),
+            created: timefmt::date_time(k.created_ms),
+        })
+        .collect();
+    let view = ApiKeysPage {
+        title: "API keys",
+        signed_in: Some(on.staff.signed_in()),
+        csrf: on.staff.session.csrf.clone(),
+        service_id: on.service.id.clone(),
+        service_name: on.service.name.clone(),
+        keys,
+        new_key,
+        note,
+        errors,
+    };
+    page(StatusCode::OK, view)
+}
+
+pub async fn api_keys(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let on = match admin_of(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
+    let note = (q.note.as_deref() == Some("revoked")).then(|| "The key is revoked.".to_string());
+    keys_page(&state, &on, None, note, Vec::new()).await
+}
+
+pub async fn create_api_key(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let description = f.description.trim();
+    if description.is_empty() || description.len() > 255 {
+        let error = ("api-key-description", "Say what the key is for".to_string());
+        return keys_page(&state, &on, None, None, vec![error]).await;
+    }
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    match usecases::create_api_key(store, clock, &state.secrets, &on.service, description).await {
+        Ok((record, key)) => {
+            let detail = format!("created API key {} ({description})", record.id);
+            let _ = staff::audit(
+                store,
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "api key",
+                &detail,
+            )
+            .await;
+            keys_page(&state, &on, Some(key), None, Vec::new()).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn revoke_api_key(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, key_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    // Only this service's keys.
+    match store.api_keys().await {
+        Ok(keys)
+            if keys
+                .iter()
+                .any(|k| k.id == key_id && k.service_id == on.service.id) => {}
+        Ok(_) => return not_found(Some(&on.staff.signed_in())),
+        Err(e) => return failed(e),
+    }
+    if let Err(e) = store.revoke_api_key(&key_id, clock.now_ms()).await {
+        return failed(e);
+    }
+    let detail = format!("revoked API key {key_id}");
+    let _ = staff::audit(
+        store,
+        clock,
+        &on.staff.user,
+        Some(&on.service.id),
+        "api key",
+        &detail,
+    )
+    .await;
+    see_other(&format!(
+        "/admin/services/{}/api-keys?note=revoked",
+        on.service.id
+    ))
+}
+
+fn webhook_row(w: &Subscription) -> WebhookRow {
+    WebhookRow {
+        id: w.id.clone(),
+        url: w.callback_url.clone(),
+        description: w.description.clone(),
+        events: w
+            .event_types
+            .iter()
+            .map(|e| e.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        state: if w.active { "active" } else { "inactive" },
+        active: w.active,
+    }
+}
+
+async fn webhooks_page(
+    state: &AppState,
+    on: &OnService,
+    new_secret: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Response {
+    let subs = match state.webhooks.webhooks(Some(&on.service.id)).await {
+        Ok(s) => s,
+        Err(e) => return failed(e),
+    };
+    let view = WebhooksPage {
+        title: "Webhooks",
+        signed_in: Some(on.staff.signed_in()),
+        csrf: on.staff.session.csrf.clone(),
+        service_id: on.service.id.clone(),
+        service_name: on.service.name.clone(),
+        webhooks: subs.iter().map(webhook_row).collect(),
+        new_secret,
+        errors,
+    };
+    page(StatusCode::OK, view)
+}
+
+pub async fn webhooks(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+) -> Response {
+    match admin_of(&state, &jar, &service_id).await {
+        Ok(on) => webhooks_page(&state, &on, None, Vec::new()).await,
+        Err(to) => to,
+    }
+}
+
+pub async fn create_webhook(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let clock = state.clock.as_ref();
+    let created = subscription::create(
+        state.webhooks.as_ref(),
+        clock,
+        &on.service,
+        f.url.trim(),
+        f.description.trim(),
+        &[],
+    )
+    .await;
+    match created {
+        Ok((sub, secret)) => {
+            let detail = format!("added webhook {} to {}", sub.id, sub.callback_url);
+            let _ = staff::audit(
+                state.store.as_ref(),
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "webhook",
+                &detail,
+            )
+            .await;
+            webhooks_page(&state, &on, Some(secret), Vec::new()).await
+        }
+        Err(subscription::SubscriptionError::Store(e)) => failed(e),
+        Err(e) => webhooks_page(&state, &on, None, vec![("webhook-url", e.to_string())]).await,
+    }
+}
+
+/// The subscription, if it is this service's.
+async fn subscription_of(
+    state: &AppState,
+    on: &OnService,
+    webhook_id: &str,
+) -> Result<Subscription, Response> {
+    match state.webhooks.webhook(webhook_id).await {
+        Ok(Some(w)) if w.service_id == on.service.id => Ok(w),
+        Ok(_) => Err(not_found(Some(&on.staff.signed_in()))),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+async fn webhook_page(
+    state: &AppState,
+    on: &OnService,
+    w: &Subscription,
+    new_secret: Option<String>,
+    note: Option<String>,
+) -> Response {
+    let messages = match state.webhooks.webhook_messages(&w.id, None, 50).await {
+        Ok(m) => m,
+        Err(e) => return failed(e),
+    };
+    let mut rows = Vec::new();
+    for m in messages {
+        let attempts = match state.webhooks.webhook_attempts(&m.id).await {
+            Ok(a) => a,
+            Err(e) => return failed(e),
+        };
+        rows.push(MessageRow {
+            id: m.id.clone(),
+            event: m.event_type.clone(),
+            payment_id: m.payment_id.clone(),
+            status: m.status.as_str().to_string(),
+            attempts: attempts
+                .iter()
+                .map(|a| {
+                    let outcome = match (a.status_code, &a.error) {
+                        (Some(code), _) => format!("HTTP {code}"),
+                        (None, Some(e)) => e.clone(),
+                        (None, None) => "no answer".into(),
+                    };
+                    format!(
+                        "{}: {outcome} in {} ms",
+                        timefmt::date_time(a.at_ms),
+                        a.response_ms
+                    )
+                })
+                .collect(),
+        });
+    }
+    let view = WebhookPage {
+        title: "Webhook",
+        signed_in: Some(on.staff.signed_in()),
+        csrf: on.staff.session.csrf.clone(),
+        service_id: on.service.id.clone(),
+        w: webhook_row(w),
+        messages: rows,
+        new_secret,
+        note,
+    };
+    page(StatusCode::OK, view)
+}
+
+pub async fn webhook(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, webhook_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let on = match admin_of(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let w = match subscription_of(&state, &on, &webhook_id).await {
+        Ok(w) => w,
+        Err(to) => return to,
+    };
+    let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
+    let note = match q.note.as_deref() {
+        Some("resent") => Some("The message will be sent again now.".to_string()),
+        Some("changed") => Some("Saved.".to_string()),
+        _ => None,
+    };
+    webhook_page(&state, &on, &w, None, note).await
+}
+
+pub async fn rotate_webhook_secret(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, webhook_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let w = match subscription_of(&state, &on, &webhook_id).await {
+        Ok(w) => w,
+        Err(to) => return to,
+    };
+    let clock = state.clock.as_ref();
+    match subscription::rotate_secret(state.webhooks.as_ref(), clock, &w.id).await {
+        Ok(secret) => {
+            let detail = format!("new signing secret for webhook {}", w.id);
+            let _ = staff::audit(
+                state.store.as_ref(),
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "webhook",
+                &detail,
+            )
+            .await;
+            webhook_page(&state, &on, &w, Some(secret), None).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn toggle_webhook(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, webhook_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let w = match subscription_of(&state, &on, &webhook_id).await {
+        Ok(w) => w,
+        Err(to) => return to,
+    };
+    let active = !w.active;
+    let clock = state.clock.as_ref();
+    let changes = Changes {
+        active: Some(active),
+        ..Changes::default()
+    };
+    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
+        Ok(w) => {
+            let what = if active { "activated" } else { "deactivated" };
+            let detail = format!("{what} webhook {}", w.id);
+            let _ = staff::audit(
+                state.store.as_ref(),
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "webhook",
+                &detail,
+            )
+            .await;
+            see_other(&format!(
+                "/admin/services/{}/webhooks/{}?note=changed",
+                on.service.id, w.id
+            ))
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn resend_message(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, webhook_id, message_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: SettingsForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let w = match subscription_of(&state, &on, &webhook_id).await {
+        Ok(w) => w,
+        Err(to) => return to,
+    };
+    let store = state.webhooks.as_ref();
+    match store.webhook_message(&message_id).await {
+        Ok(Some(m)) if m.webhook_id == w.id => {}
+        Ok(_) => return not_found(Some(&on.staff.signed_in())),
+        Err(e) => return failed(e),
+    }
+    match subscription::resend(store, state.clock.as_ref(), &message_id).await {
+        Ok(()) => see_other(&format!(
+            "/admin/services/{}/webhooks/{}?note=resent",
+            on.service.id, w.id
+        )),
+        Err(e) => {
+            let view = MessagePage {
+                title: "The message cannot be sent again".into(),
+                signed_in: Some(on.staff.signed_in()),
+                text: e.to_string(),
+            };
+            page(StatusCode::CONFLICT, view)
+        }
+    }
+}
