@@ -227,6 +227,22 @@ def smtp(url, key, inbox):
     return 0, 1
 
 
+def accessibility(tools):
+    """The admin tool's pages under axe-core (npm, pinned) in Chromium: the journey suite's
+    ignored test, given axe.min.js. Any WCAG 2.1 A/AA violation fails it."""
+    axe = os.path.join(tools, "node", "node_modules", "axe-core", "axe.min.js")
+    run = subprocess.run(
+        ["cargo", "test", "--quiet", "--locked", "-p", "pence-testkit", "--test", "journey",
+         "accessibility", "--", "--ignored"],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "PENCE_AXE": axe})
+    ok = run.returncode == 0 and "1 passed" in run.stdout
+    print(f"accessibility (axe-core, WCAG 2.1 A/AA): {'passed' if ok else 'FAILED'}")
+    if not ok:
+        print(run.stdout[-4000:])
+        print(run.stderr[-2000:])
+    return (1, 0) if ok else (0, 1)
+
+
 def main():
     from aiosmtpd.controller import Controller
 
@@ -249,7 +265,9 @@ def main():
         proc.terminate()
         proc.wait(timeout=10)
         sink.stop()
-    passed, failed = st_passed + cl_passed + sm_passed, st_failed + cl_failed + sm_failed
+    ax_passed, ax_failed = accessibility(TOOLS)
+    passed = st_passed + cl_passed + sm_passed + ax_passed
+    failed = st_failed + cl_failed + sm_failed + ax_failed
     print(f"compat result: {passed} passed; {failed} failed")
     if failed:
         print(f"(node log and reports in {workdir})")

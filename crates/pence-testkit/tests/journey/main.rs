@@ -3,6 +3,7 @@
 //! Pay's element ids, as service teams' existing browser tests do, and every test ends by
 //! checking the payment's state and events on the public API.
 
+mod accessibility;
 mod admin;
 mod agreements;
 mod browser;

@@ -1,0 +1,127 @@
+//! The admin tool's pages checked with axe-core (from npm, pinned; `scripts/compat` installs it
+//! and runs this with `PENCE_AXE` naming its `axe.min.js`) in real Chromium: no violations of
+//! WCAG 2.1 level A or AA on any page, signed out and signed in. Ignored in the plain test run,
+//! which has no npm packages; without `PENCE_AXE` it fails rather than pass unchecked.
+
+use pence_core::clock::Clock;
+use pence_core::staff::{secrets, Role};
+use pence_core::usecases::staff;
+use pence_testkit::{Browser, Engine, TestServer};
+use serde_json::{json, Value};
+
+/// The WCAG 2.1 A and AA rules' violations on the page `b` shows.
+async fn violations(b: &Browser, axe: &str) -> Vec<String> {
+    b.client
+        .execute(&format!("{axe}\n;return true;"), vec![])
+        .await
+        .expect("load axe-core");
+    let found = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+               .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+               .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    match found {
+        Value::Array(v) => v
+            .into_iter()
+            .map(|s| s.as_str().unwrap_or("?").to_string())
+            .collect(),
+        other => vec![format!("unexpected answer {other}")],
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs axe-core from npm: run by scripts/compat"]
+async fn admin_pages_have_no_wcag_a_or_aa_violations() {
+    let path = std::env::var("PENCE_AXE").expect("PENCE_AXE: the path of axe-core's axe.min.js");
+    let axe = std::fs::read_to_string(&path).expect("axe.min.js");
+    let server = TestServer::start(Engine::Sqlite).await;
+    let created = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 2500, "reference": "A11Y", "description": "Parking permit",
+                "return_url": "https://service.example/done", "metadata": {"ward": "B"}}),
+        )
+        .await;
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{id}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200);
+    server.sweep().await;
+    let email = "a11y@council.example";
+    let (_, token) = staff::create_user(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        email,
+        &server.service.id,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+
+    let b = Browser::start().await;
+    let mut report = Vec::new();
+    let mut check = |page: String, found: Vec<String>| {
+        for v in found {
+            report.push(format!("{page}: {v}"));
+        }
+    };
+    let base = server.url.clone();
+    b.goto(&format!("{base}/admin/set-password/{token}")).await;
+    check("set password".into(), violations(&b, &axe).await);
+    b.fill("password", "short").await;
+    b.click("#submit-password").await;
+    check(
+        "set password, with an error".into(),
+        violations(&b, &axe).await,
+    );
+    b.fill("password", "a long enough password").await;
+    b.fill("password-confirm", "a long enough password").await;
+    b.click("#submit-password").await;
+    check("sign in".into(), violations(&b, &axe).await);
+    b.fill("email", email).await;
+    b.fill("password", "a long enough password").await;
+    b.click("#sign-in").await;
+    check("authenticator set-up".into(), violations(&b, &axe).await);
+    let secret = b.text("#totp-secret").await.unwrap();
+    let code = secrets::code_at(&secret, email, server.clock.now_ms()).unwrap();
+    b.fill("code", &code).await;
+    b.click("#submit-code").await;
+    let service = &server.service.id;
+    for (name, path) in [
+        ("services", "/admin".to_string()),
+        (
+            "transactions",
+            format!("/admin/services/{service}/transactions"),
+        ),
+        (
+            "transactions, filtered",
+            format!("/admin/services/{service}/transactions?reference=A11Y&state=success"),
+        ),
+        (
+            "payment",
+            format!("/admin/services/{service}/transactions/{id}"),
+        ),
+        ("API keys", format!("/admin/services/{service}/api-keys")),
+        ("webhooks", format!("/admin/services/{service}/webhooks")),
+        (
+            "not found",
+            format!("/admin/services/{service}/transactions/nosuchpayment"),
+        ),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        check(name.into(), violations(&b, &axe).await);
+    }
+    b.close().await;
+    assert!(report.is_empty(), "axe-core found:\n{}", report.join("\n"));
+    server.stop().await;
+}
