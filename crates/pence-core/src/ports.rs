@@ -549,6 +549,11 @@ pub trait StaffStore: Send + Sync {
         service_id: &str,
         role: crate::staff::Role,
     ) -> Result<(), StoreError>;
+    /// The users with a role on a service, and their role there, by email.
+    async fn members(
+        &self,
+        service_id: &str,
+    ) -> Result<Vec<(crate::staff::User, crate::staff::Role)>, StoreError>;
     /// The user's roles: (service id, role), by service id.
     async fn roles(&self, user_id: &str) -> Result<Vec<(String, crate::staff::Role)>, StoreError>;
     async fn insert_link(

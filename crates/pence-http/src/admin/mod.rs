@@ -7,6 +7,7 @@ mod download;
 mod session;
 mod settings;
 mod sign_in;
+mod team;
 mod transactions;
 mod views;
 
@@ -45,6 +46,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/api-keys/{key_id}/revoke",
             post(settings::revoke_api_key),
+        )
+        .route(
+            "/admin/services/{service_id}/team",
+            get(team::team).post(team::invite),
+        )
+        .route(
+            "/admin/services/{service_id}/team/{user_id}/role",
+            post(team::change_role),
         )
         .route(
             "/admin/services/{service_id}/webhooks",

@@ -37,7 +37,7 @@ pub struct NoteQuery {
 }
 
 /// The service's admin, or the page to answer: other roles may not change settings.
-async fn admin_of(
+pub(super) async fn admin_of(
     state: &AppState,
     jar: &PrivateCookieJar,
     service_id: &str,
@@ -55,7 +55,7 @@ async fn admin_of(
 }
 
 /// As `admin_of`, for a form post: its CSRF token checked too.
-async fn admin_posting(
+pub(super) async fn admin_posting(
     state: &AppState,
     jar: &PrivateCookieJar,
     service_id: &str,

@@ -56,6 +56,31 @@ pub struct ServiceRow {
     pub admin: bool,
 }
 
+pub struct MemberRow {
+    pub id: String,
+    pub email: String,
+    pub role: &'static str,
+    pub state: &'static str,
+    /// Not the signed-in admin themself (an admin cannot demote themself by mistake).
+    pub changeable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/team.html")]
+pub struct TeamPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub members: Vec<MemberRow>,
+    pub roles: [&'static str; 3],
+    pub invite_link: Option<String>,
+    pub invited: String,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
 pub struct KeyRow {
     pub id: String,
     pub description: String,

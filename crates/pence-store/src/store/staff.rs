@@ -147,6 +147,23 @@ impl StaffStore for SqlStore {
             .await
     }
 
+    async fn members(&self, service_id: &str) -> Result<Vec<(User, Role)>, StoreError> {
+        let columns: Vec<String> = USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect();
+        let sql = format!(
+            "SELECT {}, r.role FROM users u JOIN user_roles r ON r.user_id = u.id \
+             WHERE r.service_id = $1 ORDER BY u.email",
+            columns.join(", ")
+        );
+        let rows = self.db.query(&sql, vals![service_id]).await?;
+        rows.into_iter()
+            .map(|mut r| {
+                let role = r.text("role")?;
+                let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
+                Ok((user_from(r)?, role))
+            })
+            .collect()
+    }
+
     async fn roles(&self, user_id: &str) -> Result<Vec<(String, Role)>, StoreError> {
         self.read(
             "SELECT service_id, role FROM user_roles WHERE user_id = $1 ORDER BY service_id",

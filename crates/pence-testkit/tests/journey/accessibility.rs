@@ -113,6 +113,7 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ),
         ("API keys", format!("/admin/services/{service}/api-keys")),
         ("webhooks", format!("/admin/services/{service}/webhooks")),
+        ("team", format!("/admin/services/{service}/team")),
         (
             "not found",
             format!("/admin/services/{service}/transactions/nosuchpayment"),

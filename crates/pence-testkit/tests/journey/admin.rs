@@ -375,10 +375,40 @@ async fn admins_manage_keys_and_webhooks() {
     );
     b.click("#toggle-webhook").await;
     assert_eq!(b.text("#webhook-state").await.as_deref(), Some("inactive"));
+    // The team: an invitation's link, then a role change.
+    b.goto(&format!(
+        "{}/admin/services/{}/team",
+        server.url, server.service.id
+    ))
+    .await;
+    b.fill("invite-email", "Bob@Council.example").await;
+    b.select("invite-role", "view-only").await;
+    b.click("#invite").await;
+    let link = b.text("#invite-link").await.expect("the invitation link");
+    let opened = reqwest::get(&link).await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert!(opened.text().await.unwrap().contains("bob@council.example"));
+    let bob = server
+        .store
+        .user_by_email("bob@council.example")
+        .await
+        .unwrap()
+        .unwrap();
+    b.select(&format!("role-{}", bob.id), "view-and-refund")
+        .await;
+    b.click("#team button[type=submit]").await;
+    assert_eq!(
+        b.text("#note").await.as_deref(),
+        Some("The role is changed.")
+    );
+    let roles = server.store.roles(&bob.id).await.unwrap();
+    assert_eq!(roles, [(server.service.id.clone(), Role::ViewAndRefund)]);
+    assert!(b.text("#team").await.unwrap().contains("(you)"));
+
     let audit = server.store.audit_log(20).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(
-        actions.contains(&"api key") && actions.contains(&"webhook"),
+        actions.contains(&"api key") && actions.contains(&"webhook") && actions.contains(&"team"),
         "{actions:?}"
     );
     b.close().await;

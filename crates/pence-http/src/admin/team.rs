@@ -1,0 +1,204 @@
+//! A service's team, for its admins: who has a role on it, invitations (a one-time link to set
+//! a password, as `pence user create` prints), and role changes.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::PrivateCookieJar;
+use pence_core::staff::Role;
+use pence_core::usecases::staff::{self, StaffRefusal};
+use serde::Deserialize;
+
+use super::settings::{admin_of, admin_posting};
+use super::transactions::OnService;
+use super::views::{MemberRow, TeamPage};
+use super::{failed, form, not_found, page, see_other};
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct TeamForm {
+    #[serde(default, rename = "csrfToken")]
+    csrf: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn team_page(
+    state: &AppState,
+    on: &OnService,
+    invite: Option<(String, String)>,
+    note: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Response {
+    let members = match state.store.members(&on.service.id).await {
+        Ok(m) => m,
+        Err(e) => return failed(e),
+    };
+    let (invited, invite_link) = match invite {
+        Some((email, link)) => (email, Some(link)),
+        None => (String::new(), None),
+    };
+    let view = TeamPage {
+        title: "Team members",
+        signed_in: Some(on.staff.signed_in()),
+        csrf: on.staff.session.csrf.clone(),
+        service_id: on.service.id.clone(),
+        service_name: on.service.name.clone(),
+        members: members
+            .into_iter()
+            .map(|(u, role)| MemberRow {
+                changeable: u.id != on.staff.user.id,
+                state: if u.disabled {
+                    "disabled"
+                } else if u.password_hash.is_none() {
+                    "invited"
+                } else {
+                    "active"
+                },
+                id: u.id,
+                email: u.email,
+                role: role.as_str(),
+            })
+            .collect(),
+        roles: Role::ALL.map(Role::as_str),
+        invite_link,
+        invited,
+        note,
+        errors,
+    };
+    page(StatusCode::OK, view)
+}
+
+pub async fn team(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let on = match admin_of(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let changed = query.as_deref() == Some("note=role");
+    let note = changed.then(|| "The role is changed.".to_string());
+    team_page(&state, &on, None, note, Vec::new()).await
+}
+
+pub async fn invite(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let f: TeamForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let Some(role) = Role::parse(&f.role) else {
+        let error = ("invite-role", "Choose a role".to_string());
+        return team_page(&state, &on, None, None, vec![error]).await;
+    };
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let email = f.email.trim().to_lowercase();
+    // Someone already known (on another service) is given the role; a newcomer is invited.
+    let known = match store.user_by_email(&email).await {
+        Ok(u) => u,
+        Err(e) => return failed(e),
+    };
+    let result = match known {
+        Some(user) => store
+            .set_role(&user.id, &on.service.id, role)
+            .await
+            .map(|()| None)
+            .map_err(StaffRefusal::from),
+        None => staff::create_user(store, clock, &email, &on.service.id, role)
+            .await
+            .map(|(_, token)| Some(token)),
+    };
+    match result {
+        Ok(token) => {
+            let detail = format!("gave {email} the {} role", role.as_str());
+            let _ = staff::audit(
+                store,
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "team",
+                &detail,
+            )
+            .await;
+            let invite = token.map(|t| {
+                let link = format!("{}/admin/set-password/{t}", state.public_url);
+                (email.clone(), link)
+            });
+            let note = invite
+                .is_none()
+                .then(|| format!("{email} now has the {} role.", role.as_str()));
+            team_page(&state, &on, invite, note, Vec::new()).await
+        }
+        Err(StaffRefusal::Store(e)) => failed(e),
+        Err(e) => {
+            team_page(
+                &state,
+                &on,
+                None,
+                None,
+                vec![("invite-email", e.to_string())],
+            )
+            .await
+        }
+    }
+}
+
+pub async fn change_role(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, user_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: TeamForm = form(&body);
+    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let members = match store.members(&on.service.id).await {
+        Ok(m) => m,
+        Err(e) => return failed(e),
+    };
+    let Some((user, _)) = members.into_iter().find(|(u, _)| u.id == user_id) else {
+        return not_found(Some(&on.staff.signed_in()));
+    };
+    let Some(role) = Role::parse(&f.role) else {
+        return team_page(
+            &state,
+            &on,
+            None,
+            None,
+            vec![("team", "Choose a role".into())],
+        )
+        .await;
+    };
+    if user.id == on.staff.user.id {
+        let error = "You cannot change your own role".to_string();
+        return team_page(&state, &on, None, None, vec![("team", error)]).await;
+    }
+    if let Err(e) = store.set_role(&user.id, &on.service.id, role).await {
+        return failed(e);
+    }
+    let detail = format!("changed {}'s role to {}", user.email, role.as_str());
+    let _ = staff::audit(
+        store,
+        clock,
+        &on.staff.user,
+        Some(&on.service.id),
+        "team",
+        &detail,
+    )
+    .await;
+    see_other(&format!("/admin/services/{}/team?note=role", on.service.id))
+}
