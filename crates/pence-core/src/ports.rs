@@ -532,6 +532,19 @@ pub mod prelude {
     };
 }
 
+/// One UTC day of a service's money, for the admin tool's dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayTotals {
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    /// Successful payments created that day, and their total (surcharges included).
+    pub payments: i64,
+    pub paid: i64,
+    /// Successful refunds made that day, and their total.
+    pub refunds: i64,
+    pub refunded: i64,
+}
+
 /// The admin tool's users, their roles, sign-in links, sessions and the audit log.
 #[async_trait]
 pub trait StaffStore: Send + Sync {
@@ -576,4 +589,11 @@ pub trait StaffStore: Send + Sync {
     async fn insert_audit(&self, entry: &crate::staff::AuditEntry) -> Result<(), StoreError>;
     /// The newest entries first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<crate::staff::AuditEntry>, StoreError>;
+    /// The service's successful payments and refunds per UTC day from `from_ms` on, days
+    /// with neither left out.
+    async fn daily_totals(
+        &self,
+        service_id: &str,
+        from_ms: i64,
+    ) -> Result<Vec<DayTotals>, StoreError>;
 }

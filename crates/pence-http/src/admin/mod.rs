@@ -3,6 +3,7 @@
 //! through the same use case as the API. Server-rendered (askama), no JavaScript, the card
 //! pages' protections (CSP, no-store, no framing), CSRF on every form.
 
+mod dashboard;
 mod download;
 mod session;
 mod settings;
@@ -46,6 +47,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/api-keys/{key_id}/revoke",
             post(settings::revoke_api_key),
+        )
+        .route(
+            "/admin/services/{service_id}/dashboard",
+            get(dashboard::dashboard),
         )
         .route(
             "/admin/services/{service_id}/team",

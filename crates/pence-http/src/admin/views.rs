@@ -56,6 +56,46 @@ pub struct ServiceRow {
     pub admin: bool,
 }
 
+pub struct Period {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub payments: i64,
+    pub paid: String,
+    pub refunds: i64,
+    pub refunded: String,
+    pub net: String,
+}
+
+pub struct Bar {
+    pub x: i64,
+    pub y: i64,
+    pub w: i64,
+    pub h: i64,
+    pub label_x: i64,
+    /// `Mon 30`.
+    pub day: String,
+    /// What the bar shows, in words.
+    pub label: String,
+}
+
+pub struct Chart {
+    pub width: i64,
+    pub height: i64,
+    pub bars: Vec<Bar>,
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+pub struct DashboardPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub service_id: String,
+    pub service_name: String,
+    pub periods: Vec<Period>,
+    pub chart: Chart,
+}
+
 pub struct MemberRow {
     pub id: String,
     pub email: String,

@@ -2,7 +2,9 @@
 //! `staff_sessions`, `audit_log`.
 
 use async_trait::async_trait;
+use pence_core::ports::DayTotals;
 use pence_core::staff::{AuditEntry, Role, StaffSession, User};
+use pence_core::status::Status;
 use pence_core::{StaffStore, StoreError};
 
 use super::{columns, corrupt, count, set_clause, SqlStore};
@@ -260,6 +262,61 @@ impl StaffStore for SqlStore {
                 audit_values(entry),
             )])
             .await
+    }
+
+    async fn daily_totals(
+        &self,
+        service_id: &str,
+        from_ms: i64,
+    ) -> Result<Vec<DayTotals>, StoreError> {
+        const DAY: i64 = 86_400_000;
+        // Successful: the internal statuses that show as `success` publicly.
+        let success: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.external().status == "success")
+            .map(|s| s.as_str())
+            .collect();
+        let list: Vec<String> = (0..success.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT created_ms / {DAY} AS day, COUNT(*) AS n, \
+             CAST(SUM(amount + COALESCE(corporate_surcharge, 0)) AS BIGINT) AS total \
+             FROM payments WHERE service_id = $1 AND created_ms >= $2 AND status IN ({}) \
+             GROUP BY created_ms / {DAY}",
+            list.join(", ")
+        );
+        let mut params = vals![service_id, from_ms];
+        params.extend(success.iter().map(|s| (*s).into()));
+        let mut days: std::collections::BTreeMap<i64, DayTotals> = Default::default();
+        for mut r in self.db.query(&sql, params).await? {
+            let day = r.i64("day")?;
+            let t = days.entry(day).or_insert(DayTotals {
+                day,
+                ..Default::default()
+            });
+            t.payments = r.i64("n")?;
+            t.paid = r.i64("total")?;
+        }
+        let rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT created_ms / {DAY} AS day, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS total \
+                     FROM refunds WHERE service_id = $1 AND created_ms >= $2 AND status = 'success' \
+                     GROUP BY created_ms / {DAY}"
+                ),
+                vals![service_id, from_ms],
+            )
+            .await?;
+        for mut r in rows {
+            let day = r.i64("day")?;
+            let t = days.entry(day).or_insert(DayTotals {
+                day,
+                ..Default::default()
+            });
+            t.refunds = r.i64("n")?;
+            t.refunded = r.i64("total")?;
+        }
+        Ok(days.into_values().collect())
     }
 
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {

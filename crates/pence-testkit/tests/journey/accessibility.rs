@@ -114,6 +114,7 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ("API keys", format!("/admin/services/{service}/api-keys")),
         ("webhooks", format!("/admin/services/{service}/webhooks")),
         ("team", format!("/admin/services/{service}/team")),
+        ("dashboard", format!("/admin/services/{service}/dashboard")),
         (
             "not found",
             format!("/admin/services/{service}/transactions/nosuchpayment"),

@@ -183,6 +183,32 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         "{audit:?}"
     );
 
+    // The dashboard counts both payments and the refund, today and this week.
+    b.goto(&format!(
+        "{}/admin/services/{}/dashboard",
+        server.url, server.service.id
+    ))
+    .await;
+    for period in ["today", "week"] {
+        assert_eq!(
+            b.text(&format!("#{period}-payments")).await.as_deref(),
+            Some("2 (£50.00)")
+        );
+        assert_eq!(
+            b.text(&format!("#{period}-refunds")).await.as_deref(),
+            Some("1 (£5.50)")
+        );
+        assert_eq!(
+            b.text(&format!("#{period}-net")).await.as_deref(),
+            Some("£44.50")
+        );
+    }
+    let chart = b.text("#payments-chart figcaption").await.unwrap();
+    assert!(
+        chart.starts_with("2 successful payments in the last 14 days"),
+        "{chart}"
+    );
+
     // Another service's payment, and a service the user has no role on: not found.
     b.goto(&format!("{list}/{elsewhere}")).await;
     assert!(b.page().await.contains("Page not found"));
