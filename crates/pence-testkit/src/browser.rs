@@ -140,6 +140,17 @@ impl Browser {
         el.select_by_value(value).await.expect("select");
     }
 
+    /// Clicks the checkbox or radio button with this id (the page stays).
+    pub async fn toggle(&self, id: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .click()
+            .await
+            .expect("click");
+    }
+
     /// Clicks the element (a link or a submit button) and waits until the browser has left
     /// the page it was on, so what a test reads next is the page the click led to.
     pub async fn click(&self, css: &str) {

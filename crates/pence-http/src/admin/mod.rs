@@ -5,6 +5,7 @@
 
 mod dashboard;
 mod download;
+mod service_settings;
 mod session;
 mod settings;
 mod sign_in;
@@ -51,6 +52,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/dashboard",
             get(dashboard::dashboard),
+        )
+        .route(
+            "/admin/services/{service_id}/settings",
+            get(service_settings::settings).post(service_settings::save),
         )
         .route(
             "/admin/services/{service_id}/team",

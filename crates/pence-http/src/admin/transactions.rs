@@ -330,7 +330,7 @@ pub async fn payment(
 
 /// `12.50`, `£12.50` or `12` as pence; `None` unless a positive amount with at most 2
 /// decimals.
-fn pence_of(pounds: &str) -> Option<i64> {
+pub(super) fn pence_of(pounds: &str) -> Option<i64> {
     let s = pounds.trim().trim_start_matches('£').replace(',', "");
     let (whole, frac) = s.split_once('.').unwrap_or((&s, ""));
     if whole.is_empty() && frac.is_empty()

@@ -96,6 +96,39 @@ pub struct DashboardPage {
     pub chart: Chart,
 }
 
+pub struct BrandChoice {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub on: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings.html")]
+pub struct SettingsPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub brands: Vec<BrandChoice>,
+    pub type_choices: [(&'static str, &'static str); 3],
+    pub types: &'static str,
+    pub block_prepaid: bool,
+    pub billing_address: bool,
+    pub email_modes: [&'static str; 3],
+    pub email_collection: &'static str,
+    pub surcharge_credit: String,
+    pub surcharge_debit: String,
+    pub surcharge_prepaid: String,
+    pub moto: bool,
+    pub recurring: bool,
+    pub email_confirmation: bool,
+    pub email_refund: bool,
+    pub custom_paragraph: String,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
 pub struct MemberRow {
     pub id: String,
     pub email: String,

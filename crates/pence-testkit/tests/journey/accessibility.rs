@@ -115,6 +115,7 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ("webhooks", format!("/admin/services/{service}/webhooks")),
         ("team", format!("/admin/services/{service}/team")),
         ("dashboard", format!("/admin/services/{service}/dashboard")),
+        ("settings", format!("/admin/services/{service}/settings")),
         (
             "not found",
             format!("/admin/services/{service}/transactions/nosuchpayment"),

@@ -401,6 +401,47 @@ async fn admins_manage_keys_and_webhooks() {
     );
     b.click("#toggle-webhook").await;
     assert_eq!(b.text("#webhook-state").await.as_deref(), Some("inactive"));
+    // Settings: a bad surcharge is refused; saved ones are what the card pages use.
+    b.goto(&format!(
+        "{}/admin/services/{}/settings",
+        server.url, server.service.id
+    ))
+    .await;
+    b.fill("surcharge-credit", "two pounds").await;
+    b.click("#save-settings").await;
+    assert!(b
+        .text(".error-summary")
+        .await
+        .unwrap()
+        .contains("Enter a surcharge"));
+    b.fill("surcharge-credit", "2.50").await;
+    b.toggle("billing-address").await; // on by default: now off
+    b.toggle("brand-maestro").await; // off by default: now on
+    b.fill("custom-paragraph", "Keep $reference for your records.")
+        .await;
+    b.click("#save-settings").await;
+    assert_eq!(
+        b.text("#note").await.as_deref(),
+        Some("Your settings are saved.")
+    );
+    let saved = server
+        .store
+        .service(&server.service.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(saved.cards.surcharge_credit, 250);
+    assert!(!saved.cards.collect_billing_address);
+    assert!(saved
+        .cards
+        .accepted_brands
+        .contains(&pence_core::card::Brand::Maestro));
+    assert_eq!(
+        saved.emails.custom_paragraph.as_deref(),
+        Some("Keep $reference for your records.")
+    );
+    assert_eq!(saved.moto_enabled, server.service.moto_enabled);
+
     // The team: an invitation's link, then a role change.
     b.goto(&format!(
         "{}/admin/services/{}/team",
