@@ -490,6 +490,12 @@ pub trait WebhookStore: Send + Sync {
         &self,
         id: &str,
     ) -> Result<Option<crate::webhook::Message>, StoreError>;
+    /// A payment's messages (to any of its service's subscriptions), newest first.
+    async fn payment_webhook_messages(
+        &self,
+        payment_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::webhook::Message>, StoreError>;
     /// A message's attempts, oldest first.
     async fn webhook_attempts(
         &self,

@@ -77,6 +77,10 @@ const COMMON: &[(i64, &str)] = &[
         include_str!("migrations/common/0024_refund_settlement.sql"),
     ),
     (26, include_str!("migrations/common/0026_staff.sql")),
+    (
+        27,
+        include_str!("migrations/common/0027_webhook_messages_by_payment.sql"),
+    ),
 ];
 
 /// SQLite's own.

@@ -97,6 +97,14 @@ pub fn routes() -> Router<AppState> {
             "/admin/services/{service_id}/transactions/{payment_id}/refund",
             post(transactions::refund),
         )
+        .route(
+            "/admin/services/{service_id}/transactions/{payment_id}/capture",
+            post(transactions::capture),
+        )
+        .route(
+            "/admin/services/{service_id}/transactions/{payment_id}/cancel",
+            post(transactions::cancel),
+        )
 }
 
 /// A page with the card pages' protections.

@@ -294,36 +294,29 @@ pub async fn create_webhook(
     }
 }
 
-/// The subscription, if it is this service's.
-async fn subscription_of(
-    state: &AppState,
-    on: &OnService,
-    webhook_id: &str,
-) -> Result<Subscription, Response> {
-    match state.webhooks.webhook(webhook_id).await {
-        Ok(Some(w)) if w.service_id == on.service.id => Ok(w),
-        Ok(_) => Err(not_found(Some(&on.staff.signed_in()))),
-        Err(e) => Err(failed(e)),
-    }
+/// Whose webhook messages to list.
+pub(super) enum MessagesOf<'a> {
+    Subscription(&'a str),
+    Payment(&'a str),
 }
 
-async fn webhook_page(
+/// Messages with their attempts in words, newest first, 50 at most.
+pub(super) async fn message_rows(
     state: &AppState,
-    on: &OnService,
-    w: &Subscription,
-    new_secret: Option<String>,
-    note: Option<String>,
-) -> Response {
-    let messages = match state.webhooks.webhook_messages(&w.id, None, 50).await {
-        Ok(m) => m,
-        Err(e) => return failed(e),
-    };
+    of: MessagesOf<'_>,
+) -> Result<Vec<MessageRow>, Response> {
+    let messages = match of {
+        MessagesOf::Subscription(id) => state.webhooks.webhook_messages(id, None, 50).await,
+        MessagesOf::Payment(id) => state.webhooks.payment_webhook_messages(id, 50).await,
+    }
+    .map_err(failed)?;
     let mut rows = Vec::new();
     for m in messages {
-        let attempts = match state.webhooks.webhook_attempts(&m.id).await {
-            Ok(a) => a,
-            Err(e) => return failed(e),
-        };
+        let attempts = state
+            .webhooks
+            .webhook_attempts(&m.id)
+            .await
+            .map_err(failed)?;
         rows.push(MessageRow {
             id: m.id.clone(),
             event: m.event_type.clone(),
@@ -346,6 +339,33 @@ async fn webhook_page(
                 .collect(),
         });
     }
+    Ok(rows)
+}
+
+/// The subscription, if it is this service's.
+async fn subscription_of(
+    state: &AppState,
+    on: &OnService,
+    webhook_id: &str,
+) -> Result<Subscription, Response> {
+    match state.webhooks.webhook(webhook_id).await {
+        Ok(Some(w)) if w.service_id == on.service.id => Ok(w),
+        Ok(_) => Err(not_found(Some(&on.staff.signed_in()))),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+async fn webhook_page(
+    state: &AppState,
+    on: &OnService,
+    w: &Subscription,
+    new_secret: Option<String>,
+    note: Option<String>,
+) -> Response {
+    let rows = match message_rows(state, MessagesOf::Subscription(&w.id)).await {
+        Ok(r) => r,
+        Err(to) => return to,
+    };
     let view = WebhookPage {
         title: "Webhook",
         signed_in: Some(on.staff.signed_in()),

@@ -252,6 +252,15 @@ async fn payment_view(
         Ok(r) => r,
         Err(e) => return failed(e),
     };
+    let messages = match super::settings::message_rows(
+        state,
+        super::settings::MessagesOf::Payment(payment_id),
+    )
+    .await
+    {
+        Ok(m) => m,
+        Err(to) => return to,
+    };
     let ctx = LinkContext {
         base_url: &state.public_url,
         signer: &state.signer,
@@ -261,6 +270,8 @@ async fn payment_view(
     let p = present::payment(&payment, &ctx);
     let available = p.refund_summary.amount_available;
     let can_refund = role.can_refund() && p.refund_summary.status == "available";
+    let can_capture = role.can_refund() && p.state.status == "capturable";
+    let can_cancel = role.can_refund() && !p.state.finished;
     let metadata = p
         .metadata
         .as_ref()
@@ -286,6 +297,9 @@ async fn payment_view(
         available: money(available),
         metadata,
         can_refund,
+        can_capture,
+        can_cancel,
+        messages,
         refunds: refunds
             .iter()
             .map(|r| RefundRow {
@@ -323,6 +337,8 @@ pub async fn payment(
     };
     let note = match q.note.as_deref() {
         Some("refunded") => Some("Refund submitted.".to_string()),
+        Some("captured") => Some("Payment captured.".to_string()),
+        Some("cancelled") => Some("Payment cancelled.".to_string()),
         _ => None,
     };
     payment_view(&state, &on, &payment_id, note, Vec::new(), StatusCode::OK).await
@@ -400,7 +416,9 @@ pub async fn refund(
     let Some(amount) = pence_of(&form.amount) else {
         return refused("Enter an amount in pounds and pence, like 12.50".into()).await;
     };
-    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let store = state.store.as_ref();
+    let service_clock = service.clock(state.clock.as_ref());
+    let clock = &service_clock;
     let body = json!({ "amount": amount });
     match refunds::create_refund(
         store,
@@ -438,6 +456,97 @@ pub async fn refund(
         }
         Err(e) => failed(e),
     }
+}
+
+/// Capture or cancel, from the payment's page: the API's use cases.
+async fn act(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    service_id: &str,
+    payment_id: &str,
+    body: &[u8],
+    capture: bool,
+) -> Response {
+    let f: RefundForm = super::form(body);
+    let on = match on_service(state, jar, service_id).await {
+        Ok(x) => x,
+        Err(to) => return to,
+    };
+    if !on.role.can_refund() || !on.staff.csrf_ok(&f.csrf) {
+        return message(
+            StatusCode::FORBIDDEN,
+            Some(&on.staff.signed_in()),
+            "You cannot do this",
+            "Your role on this service, or this form, does not allow it.",
+        );
+    }
+    let store = state.store.as_ref();
+    let clock = on.service.clock(state.clock.as_ref());
+    let done = if capture {
+        payments::capture_payment(store, &clock, &on.service, payment_id).await
+    } else {
+        payments::cancel_payment(store, &clock, state.psp.as_ref(), &on.service, payment_id).await
+    };
+    let (action, note) = if capture {
+        ("capture", "captured")
+    } else {
+        ("cancel", "cancelled")
+    };
+    match done {
+        Ok(()) => {
+            let detail = format!("{action} of payment {payment_id}");
+            let _ = staff::audit(
+                store,
+                &clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                action,
+                &detail,
+            )
+            .await;
+            see_other(&format!(
+                "/admin/services/{}/transactions/{payment_id}?note={note}",
+                on.service.id
+            ))
+        }
+        Err(Failure::Refused(r)) => {
+            let endpoint = if capture {
+                crate::errors::CAPTURE_PAYMENT
+            } else {
+                crate::errors::CANCEL_PAYMENT
+            };
+            let text = endpoint.answer(&r).body.description;
+            let errors = vec![(action, text)];
+            payment_view(
+                state,
+                &on,
+                payment_id,
+                None,
+                errors,
+                StatusCode::BAD_REQUEST,
+            )
+            .await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn capture(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, payment_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    act(&state, &jar, &service_id, &payment_id, &body, true).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, payment_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    act(&state, &jar, &service_id, &payment_id, &body, false).await
 }
 
 #[cfg(test)]

@@ -297,6 +297,10 @@ pub struct PaymentPage {
     pub available: String,
     pub metadata: Vec<(String, String)>,
     pub can_refund: bool,
+    pub can_capture: bool,
+    pub can_cancel: bool,
+    /// The payment's webhook messages, with each attempt.
+    pub messages: Vec<MessageRow>,
     pub refunds: Vec<RefundRow>,
     pub events: Vec<EventRow>,
     pub note: Option<String>,

@@ -475,6 +475,22 @@ impl WebhookStore for SqlStore {
         rows.into_iter().map(message_from).collect()
     }
 
+    async fn payment_webhook_messages(
+        &self,
+        payment_id: &str,
+        limit: u32,
+    ) -> Result<Vec<Message>, StoreError> {
+        let sql = format!(
+            "SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE payment_id = $1 \
+             ORDER BY created_ms DESC, id DESC LIMIT $2"
+        );
+        let rows = self
+            .db
+            .query(&sql, vals![payment_id, i64::from(limit)])
+            .await?;
+        rows.into_iter().map(message_from).collect()
+    }
+
     async fn webhook_message(&self, id: &str) -> Result<Option<Message>, StoreError> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_messages WHERE id = $1");
         self.db

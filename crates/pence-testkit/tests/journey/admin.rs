@@ -183,7 +183,47 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         "{audit:?}"
     );
 
-    // The dashboard counts both payments and the refund, today and this week.
+    // A delayed-capture payment is captured, and an unpaid one cancelled, from their pages.
+    let delayed = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 1000, "reference": "DELAYED", "description": "Permit",
+                "return_url": "https://service.example/done", "delayed_capture": true}),
+        )
+        .await;
+    let delayed = delayed.json["payment_id"].as_str().unwrap().to_string();
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{delayed}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200);
+    b.goto(&format!("{list}/{delayed}")).await;
+    assert_eq!(
+        b.text("#payment-state").await.as_deref(),
+        Some("capturable")
+    );
+    b.click("#capture").await;
+    assert_eq!(b.text("#note").await.as_deref(), Some("Payment captured."));
+    let p = server.get(&format!("/v1/payments/{delayed}")).await;
+    assert_eq!(p.json["state"]["status"], "success");
+    let unpaid = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 1000, "reference": "UNPAID", "description": "Permit",
+                "return_url": "https://service.example/done"}),
+        )
+        .await;
+    let unpaid = unpaid.json["payment_id"].as_str().unwrap().to_string();
+    b.goto(&format!("{list}/{unpaid}")).await;
+    assert!(b.text("#capture").await.is_none());
+    b.click("#cancel").await;
+    assert_eq!(b.text("#note").await.as_deref(), Some("Payment cancelled."));
+    let p = server.get(&format!("/v1/payments/{unpaid}")).await;
+    assert_eq!(p.json["state"]["code"], "P0040");
+
+    // The dashboard counts the three successful payments and the refund, today and this week.
     b.goto(&format!(
         "{}/admin/services/{}/dashboard",
         server.url, server.service.id
@@ -192,7 +232,7 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
     for period in ["today", "week"] {
         assert_eq!(
             b.text(&format!("#{period}-payments")).await.as_deref(),
-            Some("2 (£50.00)")
+            Some("3 (£60.00)")
         );
         assert_eq!(
             b.text(&format!("#{period}-refunds")).await.as_deref(),
@@ -200,12 +240,12 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         );
         assert_eq!(
             b.text(&format!("#{period}-net")).await.as_deref(),
-            Some("£44.50")
+            Some("£54.50")
         );
     }
     let chart = b.text("#payments-chart figcaption").await.unwrap();
     assert!(
-        chart.starts_with("2 successful payments in the last 14 days"),
+        chart.starts_with("3 successful payments in the last 14 days"),
         "{chart}"
     );
 
@@ -399,6 +439,20 @@ async fn admins_manage_keys_and_webhooks() {
         log.contains("card_payment_succeeded") && log.contains("HTTP 200"),
         "{log}"
     );
+    // The payment's page lists its messages too.
+    let hooked = got[0].json["resource_id"].as_str().unwrap().to_string();
+    let webhooks_page = b.url().await;
+    b.goto(&format!(
+        "{}/admin/services/{}/transactions/{hooked}",
+        server.url, server.service.id
+    ))
+    .await;
+    let messages = b.text("#payment-webhook-messages").await.unwrap();
+    assert!(
+        messages.contains("card_payment_succeeded") && messages.contains("HTTP 200"),
+        "{messages}"
+    );
+    b.goto(&webhooks_page).await;
     b.click("#toggle-webhook").await;
     assert_eq!(b.text("#webhook-state").await.as_deref(), Some("inactive"));
     // Settings: a bad surcharge is refused; saved ones are what the card pages use.
