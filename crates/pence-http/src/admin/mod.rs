@@ -3,6 +3,7 @@
 //! through the same use case as the API. Server-rendered (askama), no JavaScript, the card
 //! pages' protections (CSP, no-store, no framing), CSRF on every form.
 
+mod agreements;
 mod dashboard;
 mod download;
 mod service_settings;
@@ -48,6 +49,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/api-keys/{key_id}/revoke",
             post(settings::revoke_api_key),
+        )
+        .route(
+            "/admin/services/{service_id}/agreements",
+            get(agreements::agreements),
+        )
+        .route(
+            "/admin/services/{service_id}/agreements/{agreement_id}/cancel",
+            post(agreements::cancel),
+        )
+        .route(
+            "/admin/services/{service_id}/disputes",
+            get(agreements::disputes),
         )
         .route(
             "/admin/services/{service_id}/dashboard",

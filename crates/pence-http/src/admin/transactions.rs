@@ -367,11 +367,18 @@ pub(super) fn pence_of(pounds: &str) -> Option<i64> {
 }
 
 #[derive(Deserialize, Default)]
-pub struct RefundForm {
+/// A form of a payment-page action: its CSRF token, and the amount of a refund.
+pub(super) struct ActionForm {
     #[serde(default, rename = "csrfToken")]
     csrf: String,
     #[serde(default)]
     amount: String,
+}
+
+impl ActionForm {
+    pub(super) fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 pub async fn refund(
@@ -380,7 +387,7 @@ pub async fn refund(
     Path((service_id, payment_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    let form: RefundForm = super::form(&body);
+    let form: ActionForm = super::form(&body);
     let on = match on_service(&state, &jar, &service_id).await {
         Ok(x) => x,
         Err(to) => return to,
@@ -467,7 +474,7 @@ async fn act(
     body: &[u8],
     capture: bool,
 ) -> Response {
-    let f: RefundForm = super::form(body);
+    let f: ActionForm = super::form(body);
     let on = match on_service(state, jar, service_id).await {
         Ok(x) => x,
         Err(to) => return to,

@@ -129,6 +129,50 @@ pub struct SettingsPage {
     pub errors: Vec<(&'static str, String)>,
 }
 
+pub struct AgreementRow {
+    pub id: String,
+    pub reference: String,
+    pub description: String,
+    pub card: String,
+    pub status: &'static str,
+    pub created: String,
+    pub cancellable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/agreements.html")]
+pub struct AgreementsPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub csrf: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub total: u64,
+    pub agreements: Vec<AgreementRow>,
+    pub note: Option<String>,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct DisputeRow {
+    pub payment_id: String,
+    pub amount: String,
+    pub fee: String,
+    pub reason: String,
+    pub status: &'static str,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/disputes.html")]
+pub struct DisputesPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub service_id: String,
+    pub service_name: String,
+    pub total: u64,
+    pub disputes: Vec<DisputeRow>,
+}
+
 pub struct MemberRow {
     pub id: String,
     pub email: String,

@@ -535,3 +535,87 @@ async fn admins_manage_keys_and_webhooks() {
     b.close().await;
     server.stop().await;
 }
+
+/// Agreements (an active one cancelled from the tool, through the API's use case) and
+/// disputes (a lost one listed) of a service.
+#[tokio::test]
+async fn agreements_and_disputes_in_the_tool() {
+    let server = TestServer::start(Engine::Sqlite).await;
+    let mut service = server.service.clone();
+    service.recurring_enabled = true;
+    server.store.update_service(&service).await.unwrap();
+    let agreement = server
+        .post(
+            "/v1/agreements",
+            &json!({"reference": "CT-1", "description": "Council tax"}),
+        )
+        .await;
+    let agreement = agreement.json["agreement_id"].as_str().unwrap().to_string();
+    let setup = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 500, "reference": "SETUP", "description": "First payment",
+                "return_url": "https://service.example/done", "set_up_agreement": agreement}),
+        )
+        .await;
+    let setup = setup.json["payment_id"].as_str().unwrap().to_string();
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{setup}/pay"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    // A payment that will be disputed (and lost) a minute after capture.
+    let disputed = server
+        .post(
+            "/v1/payments",
+            &json!({"amount": 3000, "reference": "DISPUTED", "description": "Permit",
+                "return_url": "https://service.example/done"}),
+        )
+        .await;
+    let disputed = disputed.json["payment_id"].as_str().unwrap().to_string();
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{disputed}/pay"),
+            &json!({"card_number": "4000000000000259"}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    server.sweep().await;
+    let moved = server
+        .post("/sandbox/v1/clock", &json!({"advance_seconds": 120}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+    server.sweep().await;
+
+    let b = Browser::start().await;
+    sign_in(&server, &b, "ops@council.example", Role::ViewAndRefund).await;
+    b.goto(&format!(
+        "{}/admin/services/{}/agreements",
+        server.url, server.service.id
+    ))
+    .await;
+    assert_eq!(
+        b.text("#agreement-count").await.as_deref(),
+        Some("1 agreement")
+    );
+    assert!(b.text("#agreements").await.unwrap().contains("active"));
+    b.click(&format!("#cancel-{agreement}")).await;
+    assert_eq!(
+        b.text("#note").await.as_deref(),
+        Some("The agreement is cancelled.")
+    );
+    let a = server.get(&format!("/v1/agreements/{agreement}")).await;
+    assert_eq!(a.json["status"], "cancelled");
+    b.goto(&format!(
+        "{}/admin/services/{}/disputes",
+        server.url, server.service.id
+    ))
+    .await;
+    assert_eq!(b.text("#dispute-count").await.as_deref(), Some("1 dispute"));
+    let row = b.text("#disputes").await.unwrap();
+    assert!(row.contains(&disputed) && row.contains("£30.00"), "{row}");
+    b.close().await;
+    server.stop().await;
+}

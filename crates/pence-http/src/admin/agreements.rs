@@ -1,0 +1,161 @@
+//! A service's recurring-payment agreements (cancelled, by staff who may refund, through the
+//! API's use case) and its disputes, newest first.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum_extra::extract::cookie::PrivateCookieJar;
+use pence_core::agreement::AgreementStatus;
+use pence_core::refusal::Failure;
+use pence_core::timefmt;
+use pence_core::usecases::{agreements, searches, staff};
+
+use super::transactions::{on_service, ActionForm, OnService};
+use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
+use super::{failed, form, message, page, see_other};
+use crate::pages::text::money;
+use crate::state::AppState;
+
+/// Rows a list shows.
+const SHOWN: &str = "500";
+
+async fn agreements_page(
+    state: &AppState,
+    on: &OnService,
+    note: Option<String>,
+    errors: Vec<(&'static str, String)>,
+) -> Response {
+    let params = vec![("display_size".to_string(), SHOWN.to_string())];
+    let store = state.store.as_ref();
+    let (total, rows) = match agreements::search_agreements(store, &on.service, &params).await {
+        Ok((_, total, rows)) => (total, rows),
+        Err(Failure::Refused(_)) => (0, Vec::new()),
+        Err(e) => return failed(e),
+    };
+    let view = AgreementsPage {
+        title: "Agreements",
+        signed_in: Some(on.staff.signed_in()),
+        csrf: on.staff.session.csrf.clone(),
+        service_id: on.service.id.clone(),
+        service_name: on.service.name.clone(),
+        total,
+        agreements: rows
+            .into_iter()
+            .map(|a| AgreementRow {
+                card: a
+                    .instrument
+                    .as_ref()
+                    .map(|i| format!("{} •••• {}", i.card.brand.label(), i.card.last_digits))
+                    .unwrap_or_default(),
+                cancellable: a.status == AgreementStatus::Active && on.role.can_refund(),
+                status: a.status.as_str(),
+                created: timefmt::date_time(a.created_ms),
+                id: a.id,
+                reference: a.reference,
+                description: a.description,
+            })
+            .collect(),
+        note,
+        errors,
+    };
+    page(StatusCode::OK, view)
+}
+
+pub async fn agreements(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let on = match on_service(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let cancelled = query.as_deref() == Some("note=cancelled");
+    let note = cancelled.then(|| "The agreement is cancelled.".to_string());
+    agreements_page(&state, &on, note, Vec::new()).await
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, agreement_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let f: ActionForm = form(&body);
+    let on = match on_service(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    if !on.role.can_refund() || !on.staff.csrf_ok(f.csrf()) {
+        return message(
+            StatusCode::FORBIDDEN,
+            Some(&on.staff.signed_in()),
+            "You cannot do this",
+            "Your role on this service, or this form, does not allow it.",
+        );
+    }
+    let store = state.store.as_ref();
+    let clock = on.service.clock(state.clock.as_ref());
+    match agreements::cancel_agreement(store, &clock, &on.service, &agreement_id).await {
+        Ok(()) => {
+            let detail = format!("cancelled agreement {agreement_id}");
+            let _ = staff::audit(
+                store,
+                &clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "agreement",
+                &detail,
+            )
+            .await;
+            see_other(&format!(
+                "/admin/services/{}/agreements?note=cancelled",
+                on.service.id
+            ))
+        }
+        Err(Failure::Refused(r)) => {
+            let text = crate::errors::CANCEL_AGREEMENT.answer(&r).body.description;
+            agreements_page(&state, &on, None, vec![("agreements", text)]).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn disputes(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+) -> Response {
+    let on = match on_service(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let params = vec![("display_size".to_string(), SHOWN.to_string())];
+    let (total, rows) =
+        match searches::search_disputes(state.store.as_ref(), &on.service, &params).await {
+            Ok((_, total, rows)) => (total, rows),
+            Err(Failure::Refused(_)) => (0, Vec::new()),
+            Err(e) => return failed(e),
+        };
+    let view = DisputesPage {
+        title: "Disputes",
+        signed_in: Some(on.staff.signed_in()),
+        service_id: on.service.id.clone(),
+        service_name: on.service.name.clone(),
+        total,
+        disputes: rows
+            .into_iter()
+            .map(|d| DisputeRow {
+                amount: money(d.amount),
+                fee: money(d.fee),
+                reason: d.reason.clone(),
+                status: d.status.as_str(),
+                due: timefmt::date_time(d.evidence_due_ms),
+                payment_id: d.payment_id,
+            })
+            .collect(),
+    };
+    page(StatusCode::OK, view)
+}
