@@ -3,6 +3,7 @@
 //! another — drives it over HTTP from the same machine, and prints figures and their ratio
 //! to the target. Benchmarks measure; tests never assert times.
 
+mod admin_csv;
 mod api;
 mod client;
 mod consumer;
@@ -30,6 +31,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The admin tool's CSV download of N payments: rows/s and memory while it streams.
+    AdminCsv(admin_csv::AdminCsvBenchArgs),
     /// Create-payment and get-payment throughput and latency.
     Api(api::BenchArgs),
     /// What pence-client costs per call over a plain HTTP call.
@@ -53,6 +56,7 @@ fn main() -> std::process::ExitCode {
     let database = cli.database;
     let result = runtime.block_on(async {
         match cli.command {
+            Command::AdminCsv(args) => admin_csv::run(database, args).await,
             Command::Api(args) => api::run(database, args).await,
             Command::Client(args) => client::run(database, args).await,
             Command::Consumer(args) => consumer::run(database, args).await,

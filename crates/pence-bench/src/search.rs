@@ -177,7 +177,7 @@ fn reference(n: usize) -> String {
 /// payment in twenty.
 /// Payments `range` of the history, as a running node would have left them: one in twenty
 /// never paid for (expired by the sweep unless created in the last 90 minutes).
-fn history(
+pub(crate) fn history(
     service_id: &str,
     range: std::ops::Range<usize>,
     created: impl Fn(usize) -> i64,

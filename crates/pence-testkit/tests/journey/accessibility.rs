@@ -116,7 +116,10 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ("team", format!("/admin/services/{service}/team")),
         ("dashboard", format!("/admin/services/{service}/dashboard")),
         ("settings", format!("/admin/services/{service}/settings")),
-        ("agreements", format!("/admin/services/{service}/agreements")),
+        (
+            "agreements",
+            format!("/admin/services/{service}/agreements"),
+        ),
         ("disputes", format!("/admin/services/{service}/disputes")),
         (
             "not found",
