@@ -65,6 +65,8 @@ pub struct ApiKeyRecord {
     pub description: String,
     pub created_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// When a request last came with it (kept to the minute).
+    pub last_used_ms: Option<i64>,
 }
 
 #[cfg(test)]

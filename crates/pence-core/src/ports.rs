@@ -190,6 +190,9 @@ pub enum Scope<'a> {
 pub trait KeyStore: Send + Sync {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// Notes that a request came with the key at `at_ms` (a minute after the last note at
+    /// the earliest).
+    async fn key_used(&self, id: &str, at_ms: i64) -> Result<(), StoreError>;
     /// Marks a key revoked; false when there is no such key or it was already revoked.
     async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
     /// The key with this hash and its service.

@@ -102,6 +102,16 @@ pub(crate) async fn service_of_key(
     }
     match state.store.api_key_by_hash(&api_key::hash(key)).await {
         Ok(Some((record, service))) if record.revoked_ms.is_none() => {
+            let now = state.clock.now_ms();
+            if record.last_used_ms.is_none_or(|at| at < now - 60_000) {
+                // Noted beside the request, never holding it up.
+                let store = state.store.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = store.key_used(&record.id, now).await {
+                        tracing::warn!(error = %e, "could not note an API key's use");
+                    }
+                });
+            }
             let service = Arc::new(service);
             state.auth.remember(key, service.clone());
             Ok(service)

@@ -81,6 +81,10 @@ const COMMON: &[(i64, &str)] = &[
         27,
         include_str!("migrations/common/0027_webhook_messages_by_payment.sql"),
     ),
+    (
+        28,
+        include_str!("migrations/common/0028_api_key_last_use.sql"),
+    ),
 ];
 
 /// SQLite's own.

@@ -142,6 +142,7 @@ async fn keys_are_found_by_hash_and_revoked_once(engine: Engine) {
         description: "d".into(),
         created_ms: 5,
         revoked_ms: None,
+        last_used_ms: None,
     };
     store.insert_api_key(&key).await.unwrap();
     let (found, svc) = store

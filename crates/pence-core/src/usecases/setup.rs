@@ -61,6 +61,7 @@ pub async fn create_api_key(
         description: description.to_string(),
         created_ms: clock.now_ms(),
         revoked_ms: None,
+        last_used_ms: None,
     };
     store.insert_api_key(&record).await?;
     Ok((record, key))

@@ -91,6 +91,10 @@ pub fn routes() -> Router<AppState> {
             post(settings::rotate_webhook_secret),
         )
         .route(
+            "/admin/services/{service_id}/webhooks/{webhook_id}/events",
+            post(settings::webhook_events),
+        )
+        .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}/toggle",
             post(settings::toggle_webhook),
         )

@@ -15,10 +15,12 @@ use serde::Deserialize;
 
 use super::transactions::{on_service, OnService};
 use super::views::{
-    ApiKeysPage, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow, WebhooksPage,
+    ApiKeysPage, EventChoice, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
+    WebhooksPage,
 };
 use super::{failed, form, message, not_found, page, see_other};
 use crate::state::AppState;
+use pence_core::webhook::EventType;
 
 #[derive(Deserialize, Default)]
 pub struct SettingsForm {
@@ -98,6 +100,9 @@ async fn keys_page(
             description: k.description,
             prefix: format!("{}…", k.display_prefix),
             created: timefmt::date_time(k.created_ms),
+            last_used: k
+                .last_used_ms
+                .map_or_else(|| "never".to_string(), timefmt::date_time),
         })
         .collect();
     let view = ApiKeysPage {
@@ -366,7 +371,15 @@ async fn webhook_page(
         Ok(r) => r,
         Err(to) => return to,
     };
+    let events = EventType::ALL
+        .iter()
+        .map(|e| EventChoice {
+            id: e.as_str(),
+            on: w.event_types.contains(e),
+        })
+        .collect();
     let view = WebhookPage {
+        events,
         title: "Webhook",
         signed_in: Some(on.staff.signed_in()),
         csrf: on.staff.session.csrf.clone(),
@@ -431,6 +444,64 @@ pub async fn rotate_webhook_secret(
             )
             .await;
             webhook_page(&state, &on, &w, Some(secret), None).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+pub async fn webhook_events(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path((service_id, webhook_id)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrfToken")
+        .map_or("", |(_, v)| v.as_str());
+    let on = match admin_posting(&state, &jar, &service_id, csrf).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let w = match subscription_of(&state, &on, &webhook_id).await {
+        Ok(w) => w,
+        Err(to) => return to,
+    };
+    let chosen: Vec<EventType> = fields
+        .iter()
+        .filter(|(k, _)| k == "event")
+        .filter_map(|(_, v)| EventType::parse(v))
+        .collect();
+    if chosen.is_empty() {
+        return message(
+            StatusCode::BAD_REQUEST,
+            Some(&on.staff.signed_in()),
+            "Choose at least one event",
+            "A webhook sends at least one kind of event: go back and choose one, or deactivate it.",
+        );
+    }
+    let clock = state.clock.as_ref();
+    let changes = Changes {
+        event_types: Some(chosen),
+        ..Changes::default()
+    };
+    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
+        Ok(w) => {
+            let detail = format!("changed the events of webhook {}", w.id);
+            let _ = staff::audit(
+                state.store.as_ref(),
+                clock,
+                &on.staff.user,
+                Some(&on.service.id),
+                "webhook",
+                &detail,
+            )
+            .await;
+            see_other(&format!(
+                "/admin/services/{}/webhooks/{}?note=changed",
+                on.service.id, w.id
+            ))
         }
         Err(e) => failed(e),
     }

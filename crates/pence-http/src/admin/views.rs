@@ -203,6 +203,7 @@ pub struct KeyRow {
     pub description: String,
     pub prefix: String,
     pub created: String,
+    pub last_used: String,
     pub state: &'static str,
     pub active: bool,
 }
@@ -243,6 +244,11 @@ pub struct WebhooksPage {
     pub errors: Vec<(&'static str, String)>,
 }
 
+pub struct EventChoice {
+    pub id: &'static str,
+    pub on: bool,
+}
+
 pub struct MessageRow {
     pub id: String,
     pub event: String,
@@ -260,6 +266,7 @@ pub struct WebhookPage {
     pub csrf: String,
     pub service_id: String,
     pub w: WebhookRow,
+    pub events: Vec<EventChoice>,
     pub messages: Vec<MessageRow>,
     pub new_secret: Option<String>,
     pub note: Option<String>,

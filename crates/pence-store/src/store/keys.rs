@@ -17,6 +17,7 @@ columns! {
         description: &k.description,
         created_ms: k.created_ms,
         revoked_ms: k.revoked_ms,
+        last_used_ms: k.last_used_ms,
     }
 }
 
@@ -29,11 +30,22 @@ fn key_from(mut r: Row) -> Result<ApiKeyRecord, StoreError> {
         description: r.text("description")?,
         created_ms: r.i64("created_ms")?,
         revoked_ms: r.opt_i64("revoked_ms")?,
+        last_used_ms: r.opt_i64("last_used_ms")?,
     })
 }
 
 #[async_trait]
 impl KeyStore for SqlStore {
+    async fn key_used(&self, id: &str, at_ms: i64) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec(
+                "UPDATE api_keys SET last_used_ms = $2 \
+                 WHERE id = $1 AND (last_used_ms IS NULL OR last_used_ms < $2 - 60000)",
+                vals![id, at_ms],
+            )])
+            .await
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         self.db
             .apply(vec![Stmt::insert("api_keys", KEY_COLUMNS, key_values(key))])

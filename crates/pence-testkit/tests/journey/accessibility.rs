@@ -57,6 +57,14 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         .await;
     assert_eq!(paid.status, 200);
     server.sweep().await;
+    let hook = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": "https://service.example/hooks"}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let hook = hook.json["id"].as_str().unwrap().to_string();
     let email = "a11y@council.example";
     let (_, token) = staff::create_user(
         server.store.as_ref(),
@@ -113,6 +121,10 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ),
         ("API keys", format!("/admin/services/{service}/api-keys")),
         ("webhooks", format!("/admin/services/{service}/webhooks")),
+        (
+            "a webhook",
+            format!("/admin/services/{service}/webhooks/{hook}"),
+        ),
         ("team", format!("/admin/services/{service}/team")),
         ("dashboard", format!("/admin/services/{service}/dashboard")),
         ("settings", format!("/admin/services/{service}/settings")),

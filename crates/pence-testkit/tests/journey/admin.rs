@@ -395,6 +395,38 @@ async fn admins_manage_keys_and_webhooks() {
         table.contains("Finance reports") && table.contains("active"),
         "{table}"
     );
+    // Its use just now is noted beside the request, so it may take a moment to show.
+    for _ in 0..100 {
+        let keys = server.store.api_keys().await.unwrap();
+        if keys
+            .iter()
+            .any(|k| k.description == "Finance reports" && k.last_used_ms.is_some())
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    b.goto(&format!(
+        "{}/admin/services/{}/api-keys",
+        server.url, server.service.id
+    ))
+    .await;
+    let rows = b
+        .client
+        .find_all(fantoccini::Locator::Css("#api-keys tbody tr"))
+        .await
+        .unwrap();
+    let mut row = String::new();
+    for r in rows {
+        let text = r.text().await.unwrap();
+        if text.contains("Finance reports") {
+            row = text;
+        }
+    }
+    assert!(
+        row.contains("active") && !row.contains("never"),
+        "last use shown: {row}"
+    );
     // The new key's row is the one with the description; its revoke button ends it.
     let id = server
         .store
@@ -453,6 +485,20 @@ async fn admins_manage_keys_and_webhooks() {
         "{messages}"
     );
     b.goto(&webhooks_page).await;
+    b.toggle("event-card_payment_captured").await;
+    b.click("#save-events").await;
+    assert_eq!(b.text("#note").await.as_deref(), Some("Saved."));
+    let sub = server
+        .store
+        .webhooks(Some(&server.service.id))
+        .await
+        .unwrap()
+        .remove(0);
+    let types: Vec<&str> = sub.event_types.iter().map(|e| e.as_str()).collect();
+    assert!(
+        !types.contains(&"card_payment_captured") && types.contains(&"card_payment_succeeded"),
+        "{types:?}"
+    );
     b.click("#toggle-webhook").await;
     assert_eq!(b.text("#webhook-state").await.as_deref(), Some("inactive"));
     // Settings: a bad surcharge is refused; saved ones are what the card pages use.
