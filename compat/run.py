@@ -263,7 +263,7 @@ def main():
         sm_passed, sm_failed = smtp(url, key, inbox)
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=30)
         sink.stop()
     ax_passed, ax_failed = accessibility(TOOLS)
     passed = st_passed + cl_passed + sm_passed + ax_passed

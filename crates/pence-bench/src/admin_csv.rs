@@ -18,16 +18,8 @@ pub struct AdminCsvBenchArgs {
     payments: usize,
 }
 
-/// Resident memory of this process, in MiB (Linux).
 fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kib| kib / 1024.0)
+    crate::mem::status_mib("VmRSS")
 }
 
 fn csrf_of(page: &str) -> anyhow::Result<String> {

@@ -80,6 +80,13 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
     let ids = Arc::new(create.ids);
     let get = phase(addr, key, args.clients, duration, Some(ids)).await?;
     report("get payment", &get, GET_TARGET);
+    println!(
+        "memory: {:.0} MiB resident at most (VmHWM), {:.0} MiB now: the node and the {}-client \
+         load generator together, one process",
+        crate::mem::status_mib("VmHWM"),
+        crate::mem::status_mib("VmRSS"),
+        args.clients
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ mod api;
 mod client;
 mod consumer;
 mod journey;
+mod mem;
 mod node;
 mod search;
 mod webhooks;

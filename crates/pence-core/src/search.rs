@@ -36,6 +36,9 @@ pub struct PaymentFilter {
     pub first_digits: Option<String>,
     pub last_digits: Option<String>,
     pub agreement_id: Option<String>,
+    /// Text anywhere in the payment's metadata (keys or values). Not a public-API filter
+    /// (GOV.UK Pay's search has none): the admin tool's list sets it.
+    pub metadata: Option<String>,
     pub dates: Dates,
 }
 

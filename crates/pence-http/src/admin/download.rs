@@ -16,7 +16,7 @@ use pence_core::export;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
-use pence_core::usecases::{searches, staff};
+use pence_core::usecases::staff;
 
 use super::transactions::{filters_of, on_service, OnService};
 use super::{failed, message};
@@ -35,7 +35,7 @@ async fn page_of(
     let mut params = filters.to_vec();
     params.push(("page".into(), page.to_string()));
     params.push(("display_size".into(), PAGE.to_string()));
-    match searches::search_payments(state.store.as_ref(), service, &params).await {
+    match super::transactions::search(state, service, &params).await {
         Ok((_, total, rows)) => Ok((total, rows)),
         Err(Failure::Refused(Refusal::PageNotFound)) => Ok((0, Vec::new())),
         Err(e) => Err(e),

@@ -49,8 +49,43 @@ const FILTERS: &[&str] = &[
     "cardholder_name",
     "from_date",
     "to_date",
+    "metadata",
     "page",
 ];
+
+/// The list's search: the API's (its filters, validation and errors), and a metadata filter
+/// the API does not have.
+pub(super) async fn search(
+    state: &AppState,
+    service: &Service,
+    params: &[(String, String)],
+) -> Result<
+    searches::Found<pence_core::search::PaymentFilter, pence_core::payment::PaymentRecord>,
+    Failure,
+> {
+    let metadata = params
+        .iter()
+        .find(|(k, _)| k == "metadata")
+        .map(|(_, v)| v.trim().to_lowercase());
+    let api: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "metadata")
+        .cloned()
+        .collect();
+    let Some(metadata) = metadata else {
+        return searches::search_payments(state.store.as_ref(), service, &api).await;
+    };
+    let mut s = pence_core::search::parse_payment_search(&api)?;
+    s.filter.metadata = Some(metadata);
+    let (total, rows) = state
+        .store
+        .search_payments(&service.id, &s.filter, s.display_size, s.offset())
+        .await?;
+    if s.past_the_end(total) {
+        return Err(pence_core::refusal::Refusal::PageNotFound.into());
+    }
+    Ok((s, total, rows))
+}
 
 pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
     let staff = match require(&state, &jar).await {
@@ -157,6 +192,7 @@ pub async fn list(
             "cardholder_name" => &mut f.cardholder_name,
             "from_date" => &mut f.from_date,
             "to_date" => &mut f.to_date,
+            "metadata" => &mut f.metadata,
             _ => continue,
         };
         *slot = v.clone();
@@ -183,7 +219,7 @@ pub async fn list(
         prev_url: None,
         next_url: None,
     };
-    match searches::search_payments(state.store.as_ref(), &service, &params).await {
+    match search(&state, &service, &params).await {
         Ok((search, total, rows)) => {
             let size = u64::from(search.display_size.max(1));
             view.total = total;

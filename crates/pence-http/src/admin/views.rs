@@ -291,6 +291,7 @@ pub struct Filters {
     pub cardholder_name: String,
     pub from_date: String,
     pub to_date: String,
+    pub metadata: String,
 }
 
 pub struct TransactionRow {

@@ -106,6 +106,20 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         Some("1 transaction")
     );
     assert_eq!(b.value("reference").await, "PERMIT-7");
+    // Metadata, which the API cannot search: keys and values, any case.
+    b.goto(&format!("{list}?metadata=WARD")).await;
+    assert!(b
+        .text("#result-count")
+        .await
+        .unwrap()
+        .starts_with("2 transactions"));
+    b.goto(&format!("{list}?metadata=nowhere")).await;
+    assert!(b
+        .text("#result-count")
+        .await
+        .unwrap()
+        .starts_with("0 transactions"));
+    b.goto(&format!("{list}?reference=PERMIT-7")).await;
     // The filtered list as GOV.UK Pay's CSV, fetched with the browser's own session.
     let href = b
         .client
