@@ -23,6 +23,9 @@ pub struct BenchArgs {
     /// Only the create phase (for profiling it).
     #[arg(long)]
     create_only: bool,
+    /// Nodes on the one database (PostgreSQL), the clients spread over them.
+    #[arg(long, default_value_t = 1)]
+    nodes: usize,
 }
 
 /// Targets on 2 cores (issue #2), printed as ratios.
@@ -51,11 +54,25 @@ impl Phase {
 }
 
 pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()> {
-    let node = crate::node::start(database).await?;
-    let (addr, key) = (node.local_addr, node.key.clone());
+    let node = crate::node::start(database.clone()).await?;
+    let key = node.key.clone();
     let engine = node.store.engine();
+    let mut addrs = vec![node.local_addr];
+    let mut others = Vec::new();
+    if args.nodes > 1 {
+        let url = database
+            .filter(|u| u.starts_with("postgres"))
+            .ok_or_else(|| anyhow::anyhow!("--nodes needs --database postgres://…"))?;
+        for _ in 1..args.nodes {
+            let other = crate::node::another(&url).await?;
+            addrs.push(other.local_addr);
+            others.push(other);
+        }
+    }
     println!(
-        "pence-bench api: {engine}, {} clients, {} s a phase, {} cores",
+        "pence-bench api: {engine}, {} node{}, {} clients, {} s a phase, {} cores",
+        args.nodes,
+        if args.nodes == 1 { "" } else { "s" },
         args.clients,
         args.seconds,
         std::thread::available_parallelism()
@@ -65,7 +82,7 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
     let key = Arc::new(key);
     let duration = Duration::from_secs(args.seconds);
 
-    let create = phase(addr, key.clone(), args.clients, duration, None).await?;
+    let create = phase_over(&addrs, key.clone(), args.clients, duration, None).await?;
     let create_target = if engine == "postgres" {
         CREATE_TARGET_POSTGRES
     } else {
@@ -78,8 +95,11 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
     }
 
     let ids = Arc::new(create.ids);
-    let get = phase(addr, key, args.clients, duration, Some(ids)).await?;
+    let get = phase_over(&addrs, key, args.clients, duration, Some(ids)).await?;
     report("get payment", &get, GET_TARGET);
+    for other in others {
+        other.stop().await;
+    }
     println!(
         "memory: {:.0} MiB resident at most (VmHWM), {:.0} MiB now: the node and the {}-client \
          load generator together, one process",
@@ -113,12 +133,24 @@ pub(crate) async fn phase(
     duration: Duration,
     ids: Option<Arc<Vec<String>>>,
 ) -> anyhow::Result<Phase> {
+    phase_over(&[addr], key, clients, duration, ids).await
+}
+
+/// As `phase`, client i talking to node `i % addrs.len()`.
+async fn phase_over(
+    addrs: &[std::net::SocketAddr],
+    key: Arc<String>,
+    clients: usize,
+    duration: Duration,
+    ids: Option<Arc<Vec<String>>>,
+) -> anyhow::Result<Phase> {
     let start = Instant::now();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for client in 0..clients {
         let key = key.clone();
         let ids = ids.clone();
+        let addr = addrs[client % addrs.len()];
         tasks.push(tokio::spawn(async move {
             client_loop(addr, &key, deadline, client, ids).await
         }));

@@ -52,3 +52,19 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
         _temp: temp,
     })
 }
+
+/// Another node on the same (PostgreSQL) database, started as the first one is.
+pub(crate) async fn another(database_url: &str) -> anyhow::Result<Node> {
+    Node::start(Settings {
+        rate_limits: RateLimitConfig {
+            enabled: false,
+            ..RateLimitConfig::default()
+        },
+        sweep_every: None,
+        background_delivery: false,
+        bootstrap: false,
+        ..Settings::new(database_url)
+    })
+    .await
+    .context("starting another bench node")
+}
