@@ -75,6 +75,12 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
         .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
+    // Each change of a group commit runs in its own SAVEPOINT, whose sub-journal SQLite
+    // otherwise writes to a temporary file (a pwrite per page touched); it only serves to roll
+    // a change back inside the open transaction, never crash recovery (the WAL does that), so
+    // memory is enough.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(err)?;
     conn.set_prepared_statement_cache_capacity(256);
     Ok(conn)
 }
