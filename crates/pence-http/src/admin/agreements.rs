@@ -9,7 +9,7 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
 use pence_core::timefmt;
-use pence_core::usecases::{agreements, searches, staff};
+use pence_core::usecases::{agreements, searches};
 
 use super::transactions::{on_service, ActionForm, OnService};
 use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
@@ -101,15 +101,7 @@ pub async fn cancel(
     match agreements::cancel_agreement(store, &clock, &on.service, &agreement_id).await {
         Ok(()) => {
             let detail = format!("cancelled agreement {agreement_id}");
-            let _ = staff::audit(
-                store,
-                &clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "agreement",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "agreement", &detail).await;
             see_other(&format!(
                 "/admin/services/{}/agreements?note=cancelled",
                 on.service.id

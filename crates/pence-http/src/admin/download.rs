@@ -16,9 +16,8 @@ use pence_core::export;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
-use pence_core::usecases::staff;
 
-use super::transactions::{filters_of, on_service, OnService};
+use super::transactions::{filters_of, on_service};
 use super::{failed, message};
 use crate::state::AppState;
 
@@ -58,10 +57,11 @@ pub async fn csv(
     Path(service_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let OnService { staff, service, .. } = match on_service(&state, &jar, &service_id).await {
+    let on = match on_service(&state, &jar, &service_id).await {
         Ok(x) => x,
         Err(to) => return to,
     };
+    let (staff, service) = (&on.staff, on.service.clone());
     let filters: Vec<(String, String)> = filters_of(query)
         .into_iter()
         .filter(|(k, _)| k != "page")
@@ -92,15 +92,7 @@ pub async fn csv(
         }
     }
     let detail = format!("downloaded transactions CSV ({} filters)", filters.len());
-    let _ = staff::audit(
-        state.store.as_ref(),
-        state.clock.as_ref(),
-        &staff.user,
-        Some(&service.id),
-        "download",
-        &detail,
-    )
-    .await;
+    on.audit(&state, "download", &detail).await;
     let keys = Arc::new(keys);
     let header = csv_bytes([export::csv_header(&keys)]);
     let disposition = format!(

@@ -10,7 +10,6 @@ use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::card::Brand;
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
-use pence_core::usecases::staff;
 
 use super::settings::{admin_of, admin_posting};
 use super::transactions::{pence_of, OnService};
@@ -161,18 +160,11 @@ pub async fn save(
     s.emails.refund_issued = checked("emailRefund");
     let paragraph = one("customParagraph").trim();
     s.emails.custom_paragraph = (!paragraph.is_empty()).then(|| paragraph.to_string());
-    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let store = state.store.as_ref();
     if let Err(e) = store.update_service(&s).await {
         return failed(e);
     }
-    let _ = staff::audit(
-        store,
-        clock,
-        &on.staff.user,
-        Some(&s.id),
-        "settings",
-        "saved the service's settings",
-    )
-    .await;
+    on.audit(&state, "settings", "saved the service's settings")
+        .await;
     see_other(&format!("/admin/services/{}/settings?note=saved", s.id))
 }

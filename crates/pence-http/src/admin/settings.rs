@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::timefmt;
-use pence_core::usecases::{self, staff};
+use pence_core::usecases;
 use pence_core::webhook::subscription::{self, Changes, Subscription};
 use serde::Deserialize;
 
@@ -154,15 +154,7 @@ pub async fn create_api_key(
     match usecases::create_api_key(store, clock, &state.secrets, &on.service, description).await {
         Ok((record, key)) => {
             let detail = format!("created API key {} ({description})", record.id);
-            let _ = staff::audit(
-                store,
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "api key",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "api key", &detail).await;
             keys_page(&state, &on, Some(key), None, Vec::new()).await
         }
         Err(e) => failed(e),
@@ -194,15 +186,7 @@ pub async fn revoke_api_key(
         return failed(e);
     }
     let detail = format!("revoked API key {key_id}");
-    let _ = staff::audit(
-        store,
-        clock,
-        &on.staff.user,
-        Some(&on.service.id),
-        "api key",
-        &detail,
-    )
-    .await;
+    on.audit(&state, "api key", &detail).await;
     see_other(&format!(
         "/admin/services/{}/api-keys?note=revoked",
         on.service.id
@@ -283,15 +267,7 @@ pub async fn create_webhook(
     match created {
         Ok((sub, secret)) => {
             let detail = format!("added webhook {} to {}", sub.id, sub.callback_url);
-            let _ = staff::audit(
-                state.store.as_ref(),
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "webhook",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "webhook", &detail).await;
             webhooks_page(&state, &on, Some(secret), Vec::new()).await
         }
         Err(subscription::SubscriptionError::Store(e)) => failed(e),
@@ -345,6 +321,20 @@ pub(super) async fn message_rows(
         });
     }
     Ok(rows)
+}
+
+/// A form post about one of the service's subscriptions, by its admin: both, or the page to
+/// answer instead.
+async fn posted_subscription(
+    state: &AppState,
+    jar: &PrivateCookieJar,
+    service_id: &str,
+    webhook_id: &str,
+    sent_csrf: &str,
+) -> Result<(OnService, Subscription), Response> {
+    let on = admin_posting(state, jar, service_id, sent_csrf).await?;
+    let w = subscription_of(state, &on, webhook_id).await?;
+    Ok((on, w))
 }
 
 /// The subscription, if it is this service's.
@@ -422,28 +412,38 @@ pub async fn rotate_webhook_secret(
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
-    let w = match subscription_of(&state, &on, &webhook_id).await {
-        Ok(w) => w,
+    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
+        Ok(x) => x,
         Err(to) => return to,
     };
     let clock = state.clock.as_ref();
     match subscription::rotate_secret(state.webhooks.as_ref(), clock, &w.id).await {
         Ok(secret) => {
             let detail = format!("new signing secret for webhook {}", w.id);
-            let _ = staff::audit(
-                state.store.as_ref(),
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "webhook",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "webhook", &detail).await;
             webhook_page(&state, &on, &w, Some(secret), None).await
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// Saves `changes` to a subscription and records it (`what` was done to it); back to its page.
+async fn change_subscription(
+    state: &AppState,
+    on: &OnService,
+    w: Subscription,
+    changes: Changes,
+    what: &str,
+) -> Response {
+    let clock = state.clock.as_ref();
+    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
+        Ok(w) => {
+            on.audit(state, "webhook", &format!("{what} webhook {}", w.id))
+                .await;
+            see_other(&format!(
+                "/admin/services/{}/webhooks/{}?note=changed",
+                on.service.id, w.id
+            ))
         }
         Err(e) => failed(e),
     }
@@ -460,12 +460,8 @@ pub async fn webhook_events(
         .iter()
         .find(|(k, _)| k == "csrfToken")
         .map_or("", |(_, v)| v.as_str());
-    let on = match admin_posting(&state, &jar, &service_id, csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
-    let w = match subscription_of(&state, &on, &webhook_id).await {
-        Ok(w) => w,
+    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, csrf).await {
+        Ok(x) => x,
         Err(to) => return to,
     };
     let chosen: Vec<EventType> = fields
@@ -481,30 +477,11 @@ pub async fn webhook_events(
             "A webhook sends at least one kind of event: go back and choose one, or deactivate it.",
         );
     }
-    let clock = state.clock.as_ref();
     let changes = Changes {
         event_types: Some(chosen),
         ..Changes::default()
     };
-    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
-        Ok(w) => {
-            let detail = format!("changed the events of webhook {}", w.id);
-            let _ = staff::audit(
-                state.store.as_ref(),
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "webhook",
-                &detail,
-            )
-            .await;
-            see_other(&format!(
-                "/admin/services/{}/webhooks/{}?note=changed",
-                on.service.id, w.id
-            ))
-        }
-        Err(e) => failed(e),
-    }
+    change_subscription(&state, &on, w, changes, "changed the events of").await
 }
 
 pub async fn toggle_webhook(
@@ -514,40 +491,17 @@ pub async fn toggle_webhook(
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
-    let w = match subscription_of(&state, &on, &webhook_id).await {
-        Ok(w) => w,
+    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
+        Ok(x) => x,
         Err(to) => return to,
     };
     let active = !w.active;
-    let clock = state.clock.as_ref();
     let changes = Changes {
         active: Some(active),
         ..Changes::default()
     };
-    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
-        Ok(w) => {
-            let what = if active { "activated" } else { "deactivated" };
-            let detail = format!("{what} webhook {}", w.id);
-            let _ = staff::audit(
-                state.store.as_ref(),
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "webhook",
-                &detail,
-            )
-            .await;
-            see_other(&format!(
-                "/admin/services/{}/webhooks/{}?note=changed",
-                on.service.id, w.id
-            ))
-        }
-        Err(e) => failed(e),
-    }
+    let what = if active { "activated" } else { "deactivated" };
+    change_subscription(&state, &on, w, changes, what).await
 }
 
 pub async fn resend_message(
@@ -557,12 +511,8 @@ pub async fn resend_message(
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
-    let w = match subscription_of(&state, &on, &webhook_id).await {
-        Ok(w) => w,
+    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
+        Ok(x) => x,
         Err(to) => return to,
     };
     let store = state.webhooks.as_ref();

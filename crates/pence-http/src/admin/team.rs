@@ -122,15 +122,7 @@ pub async fn invite(
     match result {
         Ok(token) => {
             let detail = format!("gave {email} the {} role", role.as_str());
-            let _ = staff::audit(
-                store,
-                clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                "team",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "team", &detail).await;
             let invite = token.map(|t| {
                 let link = format!("{}/admin/set-password/{t}", state.public_url);
                 (email.clone(), link)
@@ -165,7 +157,7 @@ pub async fn change_role(
         Ok(on) => on,
         Err(to) => return to,
     };
-    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let store = state.store.as_ref();
     let members = match store.members(&on.service.id).await {
         Ok(m) => m,
         Err(e) => return failed(e),
@@ -191,14 +183,6 @@ pub async fn change_role(
         return failed(e);
     }
     let detail = format!("changed {}'s role to {}", user.email, role.as_str());
-    let _ = staff::audit(
-        store,
-        clock,
-        &on.staff.user,
-        Some(&on.service.id),
-        "team",
-        &detail,
-    )
-    .await;
+    on.audit(&state, "team", &detail).await;
     see_other(&format!("/admin/services/{}/team?note=role", on.service.id))
 }

@@ -123,6 +123,25 @@ pub(super) struct OnService {
     pub(super) service: Service,
 }
 
+impl OnService {
+    /// Records what this member of staff did on this service (the audit log); a failure to
+    /// record is logged, not shown.
+    pub(super) async fn audit(&self, state: &AppState, action: &str, detail: &str) {
+        let recorded = staff::audit(
+            state.store.as_ref(),
+            state.clock.as_ref(),
+            &self.staff.user,
+            Some(&self.service.id),
+            action,
+            detail,
+        )
+        .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = %e, action, "could not record an admin action");
+        }
+    }
+}
+
 /// The member of staff, their role and the service, or the page to answer instead (a
 /// service they have no role on is not found, as if it did not exist).
 pub(super) async fn on_service(
@@ -479,15 +498,7 @@ pub async fn refund(
                 r.id,
                 money(amount)
             );
-            let _ = staff::audit(
-                store,
-                clock,
-                &staff.user,
-                Some(&service.id),
-                "refund",
-                &detail,
-            )
-            .await;
+            on.audit(&state, "refund", &detail).await;
             see_other(&format!(
                 "/admin/services/{}/transactions/{payment_id}?note=refunded",
                 service.id
@@ -538,15 +549,7 @@ async fn act(
     match done {
         Ok(()) => {
             let detail = format!("{action} of payment {payment_id}");
-            let _ = staff::audit(
-                store,
-                &clock,
-                &on.staff.user,
-                Some(&on.service.id),
-                action,
-                &detail,
-            )
-            .await;
+            on.audit(state, action, &detail).await;
             see_other(&format!(
                 "/admin/services/{}/transactions/{payment_id}?note={note}",
                 on.service.id
