@@ -598,6 +598,12 @@ pub trait StaffStore: Send + Sync {
     async fn insert_audit(&self, entry: &crate::staff::AuditEntry) -> Result<(), StoreError>;
     /// The newest entries first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<crate::staff::AuditEntry>, StoreError>;
+    /// One service's entries, newest first.
+    async fn service_audit_log(
+        &self,
+        service_id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::staff::AuditEntry>, StoreError>;
     /// The service's successful payments and refunds per UTC day from `from_ms` on, days
     /// with neither left out.
     async fn daily_totals(

@@ -70,6 +70,7 @@ pub fn routes() -> Router<AppState> {
             "/admin/services/{service_id}/settings",
             get(service_settings::settings).post(service_settings::save),
         )
+        .route("/admin/services/{service_id}/audit", get(team::audit))
         .route(
             "/admin/services/{service_id}/team",
             get(team::team).post(team::invite),

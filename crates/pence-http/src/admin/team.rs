@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::settings::{admin_of, admin_posting};
 use super::transactions::OnService;
-use super::views::{MemberRow, TeamPage};
+use super::views::{AuditPage, AuditRow, MemberRow, TeamPage};
 use super::{failed, form, not_found, page, see_other};
 use crate::state::AppState;
 
@@ -185,4 +185,45 @@ pub async fn change_role(
     let detail = format!("changed {}'s role to {}", user.email, role.as_str());
     on.audit(&state, "team", &detail).await;
     see_other(&format!("/admin/services/{}/team?note=role", on.service.id))
+}
+
+/// What staff did on the service, newest first (the last 500), for its admins.
+pub async fn audit(
+    State(state): State<AppState>,
+    jar: PrivateCookieJar,
+    Path(service_id): Path<String>,
+) -> Response {
+    let on = match admin_of(&state, &jar, &service_id).await {
+        Ok(on) => on,
+        Err(to) => return to,
+    };
+    let store = state.store.as_ref();
+    let entries = match store.service_audit_log(&on.service.id, 500).await {
+        Ok(e) => e,
+        Err(e) => return failed(e),
+    };
+    let mut emails = std::collections::HashMap::new();
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        if !emails.contains_key(&e.user_id) {
+            let email = match store.user(&e.user_id).await {
+                Ok(u) => u.map(|u| u.email).unwrap_or_default(),
+                Err(err) => return failed(err),
+            };
+            emails.insert(e.user_id.clone(), email);
+        }
+        rows.push(AuditRow {
+            when: pence_core::timefmt::date_time(e.created_ms),
+            who: emails[&e.user_id].clone(),
+            action: e.action,
+            detail: e.detail,
+        });
+    }
+    let view = AuditPage {
+        title: "Audit log",
+        signed_in: Some(on.staff.signed_in()),
+        service_name: on.service.name.clone(),
+        entries: rows,
+    };
+    page(StatusCode::OK, view)
 }

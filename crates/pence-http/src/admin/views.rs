@@ -173,6 +173,22 @@ pub struct DisputesPage {
     pub disputes: Vec<DisputeRow>,
 }
 
+pub struct AuditRow {
+    pub when: String,
+    pub who: String,
+    pub action: String,
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/audit.html")]
+pub struct AuditPage {
+    pub title: &'static str,
+    pub signed_in: Option<SignedIn>,
+    pub service_name: String,
+    pub entries: Vec<AuditRow>,
+}
+
 pub struct MemberRow {
     pub id: String,
     pub email: String,

@@ -319,6 +319,19 @@ impl StaffStore for SqlStore {
         Ok(days.into_values().collect())
     }
 
+    async fn service_audit_log(
+        &self,
+        service_id: &str,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE service_id = $1 \
+             ORDER BY created_ms DESC, id DESC LIMIT $2"
+        );
+        self.read(&sql, vals![service_id, limit as i64], audit_from)
+            .await
+    }
+
     async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let sql = format!(
             "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY created_ms DESC, id DESC LIMIT $1"

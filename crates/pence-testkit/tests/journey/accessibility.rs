@@ -126,6 +126,7 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
             format!("/admin/services/{service}/webhooks/{hook}"),
         ),
         ("team", format!("/admin/services/{service}/team")),
+        ("audit log", format!("/admin/services/{service}/audit")),
         ("dashboard", format!("/admin/services/{service}/dashboard")),
         ("settings", format!("/admin/services/{service}/settings")),
         (

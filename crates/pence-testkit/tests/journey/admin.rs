@@ -586,6 +586,19 @@ async fn admins_manage_keys_and_webhooks() {
     assert_eq!(roles, [(server.service.id.clone(), Role::ViewAndRefund)]);
     assert!(b.text("#team").await.unwrap().contains("(you)"));
 
+    // The audit log, as the service's admins read it.
+    b.goto(&format!(
+        "{}/admin/services/{}/audit",
+        server.url, server.service.id
+    ))
+    .await;
+    let log = b.text("#audit-log").await.unwrap();
+    assert!(
+        log.contains("admin@council.example")
+            && log.contains("revoked API key")
+            && log.contains("gave bob@council.example the view-only role"),
+        "{log}"
+    );
     let audit = server.store.audit_log(20).await.unwrap();
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(

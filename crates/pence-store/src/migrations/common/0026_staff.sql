@@ -40,3 +40,4 @@ CREATE TABLE audit_log (
     created_ms BIGINT NOT NULL
 );
 CREATE INDEX audit_log_by_time ON audit_log (created_ms);
+CREATE INDEX audit_log_by_service ON audit_log (service_id, created_ms);
