@@ -5,13 +5,12 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
 use pence_core::timefmt;
 use pence_core::usecases::{agreements, searches};
 
-use super::transactions::{on_service, ActionForm, OnService};
+use super::transactions::{ActionForm, OnService};
 use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
 use super::{failed, form, message, page, see_other};
 use crate::pages::text::money;
@@ -64,14 +63,9 @@ async fn agreements_page(
 
 pub async fn agreements(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    on: OnService,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
     let cancelled = query.as_deref() == Some("note=cancelled");
     let note = cancelled.then(|| "The agreement is cancelled.".to_string());
     agreements_page(&state, &on, note, Vec::new()).await
@@ -79,15 +73,11 @@ pub async fn agreements(
 
 pub async fn cancel(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, agreement_id)): Path<(String, String)>,
+    on: OnService,
+    Path((_, agreement_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let f: ActionForm = form(&body);
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
     if !on.role.can_refund() || !on.staff.csrf_ok(f.csrf()) {
         return message(
             StatusCode::FORBIDDEN,
@@ -115,15 +105,7 @@ pub async fn cancel(
     }
 }
 
-pub async fn disputes(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-) -> Response {
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+pub async fn disputes(State(state): State<AppState>, on: OnService) -> Response {
     let params = vec![("display_size".to_string(), SHOWN.to_string())];
     let (total, rows) =
         match searches::search_disputes(state.store.as_ref(), &on.service, &params).await {

@@ -1,13 +1,12 @@
 //! A service's dashboard: today's and this week's (from Monday, UTC) successful payments,
 //! refunds and net amount, and the last fortnight's payments a day as a server-drawn SVG chart.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::ports::DayTotals;
 
-use super::transactions::{on_service, OnService};
+use super::transactions::OnService;
 use super::views::{Bar, Chart, DashboardPage, Period};
 use super::{failed, page};
 use crate::pages::text::money;
@@ -81,15 +80,8 @@ fn chart(days: &[DayTotals], today: i64) -> Chart {
     }
 }
 
-pub async fn dashboard(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-) -> Response {
-    let OnService { staff, service, .. } = match on_service(&state, &jar, &service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
+pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Response {
+    let OnService { staff, service, .. } = on;
     let today = state.clock.now_ms().div_euclid(DAY_MS);
     // Day 0 (1 January 1970) was a Thursday: Monday is 3 days after.
     let monday = today - (today - 4).rem_euclid(7);

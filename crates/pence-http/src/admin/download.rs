@@ -7,17 +7,16 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use futures_util::StreamExt;
 use pence_core::export;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 
-use super::transactions::{filters_of, on_service};
+use super::transactions::{filters_of, OnService};
 use super::{failed, message};
 use crate::state::AppState;
 
@@ -53,14 +52,9 @@ fn csv_bytes(records: impl IntoIterator<Item = Vec<String>>) -> Result<Bytes, st
 
 pub async fn csv(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    on: OnService,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
     let (staff, service) = (&on.staff, on.service.clone());
     let filters: Vec<(String, String)> = filters_of(query)
         .into_iter()

@@ -4,14 +4,13 @@
 //! `pence service update` changes, saved the same way.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::card::Brand;
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
 
-use super::settings::{admin_of, admin_posting};
+use super::settings::Admin;
 use super::transactions::{pence_of, OnService};
 use super::views::{BrandChoice, SettingsPage};
 use super::{failed, page, see_other};
@@ -66,20 +65,10 @@ fn view(
     }
 }
 
-pub async fn settings(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-    RawQuery(query): RawQuery,
-) -> Response {
-    match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => {
-            let saved = query.as_deref() == Some("note=saved");
-            let note = saved.then(|| "Your settings are saved.".to_string());
-            page(StatusCode::OK, view(&on, &on.service, note, Vec::new()))
-        }
-        Err(to) => to,
-    }
+pub async fn settings(Admin(on): Admin, RawQuery(query): RawQuery) -> Response {
+    let saved = query.as_deref() == Some("note=saved");
+    let note = saved.then(|| "Your settings are saved.".to_string());
+    page(StatusCode::OK, view(&on, &on.service, note, Vec::new()))
 }
 
 /// A surcharge in pounds: blank or `0` is none.
@@ -91,12 +80,7 @@ fn surcharge(text: &str) -> Option<i64> {
     pence_of(t)
 }
 
-pub async fn save(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-    body: Bytes,
-) -> Response {
+pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Response {
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let one = |name: &str| {
         fields
@@ -105,10 +89,9 @@ pub async fn save(
             .map(|(_, v)| v.as_str())
             .unwrap_or("")
     };
-    let on = match admin_posting(&state, &jar, &service_id, one("csrfToken")).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(one("csrfToken")) {
+        return to;
+    }
     let mut s = on.service.clone();
     let mut errors = Vec::new();
     let brands: Vec<Brand> = fields

@@ -4,16 +4,16 @@
 //! use cases as the CLI and the control API.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::timefmt;
 use pence_core::usecases;
 use pence_core::webhook::subscription::{self, Changes, Subscription};
 use serde::Deserialize;
 
-use super::transactions::{on_service, OnService};
+use super::transactions::OnService;
 use super::views::{
     ApiKeysPage, EventChoice, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
     WebhooksPage,
@@ -38,41 +38,25 @@ pub struct NoteQuery {
     note: Option<String>,
 }
 
-/// The service's admin, or the page to answer: other roles may not change settings.
-pub(super) async fn admin_of(
-    state: &AppState,
-    jar: &PrivateCookieJar,
-    service_id: &str,
-) -> Result<OnService, Response> {
-    let on = on_service(state, jar, service_id).await?;
-    if !on.role.can_administer() {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            Some(&on.staff.signed_in()),
-            "Only admins can do this",
-            "Ask an admin of this service.",
-        ));
-    }
-    Ok(on)
-}
+/// A service's admin (settings, keys, webhooks and the team are theirs alone); other roles
+/// get a page saying so.
+pub(super) struct Admin(pub(super) OnService);
 
-/// As `admin_of`, for a form post: its CSRF token checked too.
-pub(super) async fn admin_posting(
-    state: &AppState,
-    jar: &PrivateCookieJar,
-    service_id: &str,
-    sent_csrf: &str,
-) -> Result<OnService, Response> {
-    let on = admin_of(state, jar, service_id).await?;
-    if !on.staff.csrf_ok(sent_csrf) {
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            Some(&on.staff.signed_in()),
-            "This form has expired",
-            "Go back, reload the page and try again.",
-        ));
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let on = OnService::from_request_parts(parts, state).await?;
+        if !on.role.can_administer() {
+            return Err(message(
+                StatusCode::FORBIDDEN,
+                Some(&on.staff.signed_in()),
+                "Only admins can do this",
+                "Ask an admin of this service.",
+            ));
+        }
+        Ok(Admin(on))
     }
-    Ok(on)
 }
 
 async fn keys_page(
@@ -121,14 +105,9 @@ async fn keys_page(
 
 pub async fn api_keys(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    Admin(on): Admin,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let on = match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
     let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
     let note = (q.note.as_deref() == Some("revoked")).then(|| "The key is revoked.".to_string());
     keys_page(&state, &on, None, note, Vec::new()).await
@@ -136,15 +115,13 @@ pub async fn api_keys(
 
 pub async fn create_api_key(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    Admin(on): Admin,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(&f.csrf) {
+        return to;
+    }
     let description = f.description.trim();
     if description.is_empty() || description.len() > 255 {
         let error = ("api-key-description", "Say what the key is for".to_string());
@@ -163,15 +140,14 @@ pub async fn create_api_key(
 
 pub async fn revoke_api_key(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, key_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, key_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(&f.csrf) {
+        return to;
+    }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     // Only this service's keys.
     match store.api_keys().await {
@@ -232,28 +208,19 @@ async fn webhooks_page(
     page(StatusCode::OK, view)
 }
 
-pub async fn webhooks(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-) -> Response {
-    match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => webhooks_page(&state, &on, None, Vec::new()).await,
-        Err(to) => to,
-    }
+pub async fn webhooks(State(state): State<AppState>, Admin(on): Admin) -> Response {
+    webhooks_page(&state, &on, None, Vec::new()).await
 }
 
 pub async fn create_webhook(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    Admin(on): Admin,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(&f.csrf) {
+        return to;
+    }
     let clock = state.clock.as_ref();
     let created = subscription::create(
         state.webhooks.as_ref(),
@@ -327,14 +294,14 @@ pub(super) async fn message_rows(
 /// answer instead.
 async fn posted_subscription(
     state: &AppState,
-    jar: &PrivateCookieJar,
-    service_id: &str,
+    on: &OnService,
     webhook_id: &str,
     sent_csrf: &str,
-) -> Result<(OnService, Subscription), Response> {
-    let on = admin_posting(state, jar, service_id, sent_csrf).await?;
-    let w = subscription_of(state, &on, webhook_id).await?;
-    Ok((on, w))
+) -> Result<Subscription, Response> {
+    if let Some(refused) = on.form_refused(sent_csrf) {
+        return Err(refused);
+    }
+    subscription_of(state, on, webhook_id).await
 }
 
 /// The subscription, if it is this service's.
@@ -384,14 +351,10 @@ async fn webhook_page(
 
 pub async fn webhook(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, webhook_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, webhook_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let on = match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
     let w = match subscription_of(&state, &on, &webhook_id).await {
         Ok(w) => w,
         Err(to) => return to,
@@ -407,13 +370,13 @@ pub async fn webhook(
 
 pub async fn rotate_webhook_secret(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, webhook_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
-        Ok(x) => x,
+    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
+        Ok(w) => w,
         Err(to) => return to,
     };
     let clock = state.clock.as_ref();
@@ -451,8 +414,8 @@ async fn change_subscription(
 
 pub async fn webhook_events(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, webhook_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
@@ -460,8 +423,8 @@ pub async fn webhook_events(
         .iter()
         .find(|(k, _)| k == "csrfToken")
         .map_or("", |(_, v)| v.as_str());
-    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, csrf).await {
-        Ok(x) => x,
+    let w = match posted_subscription(&state, &on, &webhook_id, csrf).await {
+        Ok(w) => w,
         Err(to) => return to,
     };
     let chosen: Vec<EventType> = fields
@@ -486,13 +449,13 @@ pub async fn webhook_events(
 
 pub async fn toggle_webhook(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, webhook_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
-        Ok(x) => x,
+    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
+        Ok(w) => w,
         Err(to) => return to,
     };
     let active = !w.active;
@@ -506,13 +469,13 @@ pub async fn toggle_webhook(
 
 pub async fn resend_message(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, webhook_id, message_id)): Path<(String, String, String)>,
+    Admin(on): Admin,
+    Path((_, webhook_id, message_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Response {
     let f: SettingsForm = form(&body);
-    let (on, w) = match posted_subscription(&state, &jar, &service_id, &webhook_id, &f.csrf).await {
-        Ok(x) => x,
+    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
+        Ok(w) => w,
         Err(to) => return to,
     };
     let store = state.webhooks.as_ref();

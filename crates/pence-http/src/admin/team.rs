@@ -5,12 +5,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::staff::Role;
 use pence_core::usecases::staff::{self, StaffRefusal};
 use serde::Deserialize;
 
-use super::settings::{admin_of, admin_posting};
+use super::settings::Admin;
 use super::transactions::OnService;
 use super::views::{AuditPage, AuditRow, MemberRow, TeamPage};
 use super::{failed, form, not_found, page, see_other};
@@ -74,30 +73,19 @@ async fn team_page(
 
 pub async fn team(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    Admin(on): Admin,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let on = match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
     let changed = query.as_deref() == Some("note=role");
     let note = changed.then(|| "The role is changed.".to_string());
     team_page(&state, &on, None, note, Vec::new()).await
 }
 
-pub async fn invite(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-    body: Bytes,
-) -> Response {
+pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Response {
     let f: TeamForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(&f.csrf) {
+        return to;
+    }
     let Some(role) = Role::parse(&f.role) else {
         let error = ("invite-role", "Choose a role".to_string());
         return team_page(&state, &on, None, None, vec![error]).await;
@@ -148,15 +136,14 @@ pub async fn invite(
 
 pub async fn change_role(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, user_id)): Path<(String, String)>,
+    Admin(on): Admin,
+    Path((_, user_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let f: TeamForm = form(&body);
-    let on = match admin_posting(&state, &jar, &service_id, &f.csrf).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+    if let Some(to) = on.form_refused(&f.csrf) {
+        return to;
+    }
     let store = state.store.as_ref();
     let members = match store.members(&on.service.id).await {
         Ok(m) => m,
@@ -188,15 +175,7 @@ pub async fn change_role(
 }
 
 /// What staff did on the service, newest first (the last 500), for its admins.
-pub async fn audit(
-    State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
-) -> Response {
-    let on = match admin_of(&state, &jar, &service_id).await {
-        Ok(on) => on,
-        Err(to) => return to,
-    };
+pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Response {
     let store = state.store.as_ref();
     let entries = match store.service_audit_log(&on.service.id, 500).await {
         Ok(e) => e,

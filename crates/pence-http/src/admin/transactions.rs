@@ -3,8 +3,10 @@
 //! and refunds through the API's own use case.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::present::{self, LinkContext};
@@ -15,6 +17,7 @@ use pence_core::timefmt;
 use pence_core::usecases::{payments, refunds, searches, staff};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::HashMap;
 
 use super::session::{require, Staff};
 use super::views::{
@@ -142,9 +145,42 @@ impl OnService {
     }
 }
 
+/// Taken from a request under `/admin/services/{service_id}/…`: the signed-in member of staff
+/// with a role on that service, or the page to answer instead (sign-in, or not found).
+impl FromRequestParts<AppState> for OnService {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar =
+            PrivateCookieJar::<axum_extra::extract::cookie::Key>::from_request_parts(parts, state)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| not_found(None))?;
+        let service_id = params.get("service_id").ok_or_else(|| not_found(None))?;
+        on_service(state, &jar, service_id).await
+    }
+}
+
+impl OnService {
+    /// A form post's CSRF token checked: the page to answer when it is not the session's.
+    pub(super) fn form_refused(&self, sent: &str) -> Option<Response> {
+        if self.staff.csrf_ok(sent) {
+            return None;
+        }
+        Some(message(
+            StatusCode::FORBIDDEN,
+            Some(&self.staff.signed_in()),
+            "This form has expired",
+            "Go back, reload the page and try again.",
+        ))
+    }
+}
+
 /// The member of staff, their role and the service, or the page to answer instead (a
 /// service they have no role on is not found, as if it did not exist).
-pub(super) async fn on_service(
+async fn on_service(
     state: &AppState,
     jar: &PrivateCookieJar,
     service_id: &str,
@@ -191,14 +227,10 @@ pub(super) fn filters_of(query: Option<String>) -> Vec<(String, String)> {
 
 pub async fn list(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path(service_id): Path<String>,
+    on: OnService,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let OnService { staff, service, .. } = match on_service(&state, &jar, &service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
+    let OnService { staff, service, .. } = on;
     let given = filters_of(query);
     let mut f = Filters::default();
     for (k, v) in &given {
@@ -381,15 +413,11 @@ async fn payment_view(
 
 pub async fn payment(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, payment_id)): Path<(String, String)>,
+    on: OnService,
+    Path((_, payment_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let q: NoteQuery = super::form(query.unwrap_or_default().as_bytes());
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
     let note = match q.note.as_deref() {
         Some("refunded") => Some("Refund submitted.".to_string()),
         Some("captured") => Some("Payment captured.".to_string()),
@@ -438,15 +466,11 @@ impl ActionForm {
 
 pub async fn refund(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, payment_id)): Path<(String, String)>,
+    on: OnService,
+    Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
     let form: ActionForm = super::form(&body);
-    let on = match on_service(&state, &jar, &service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
     let OnService {
         staff,
         role,
@@ -515,17 +539,12 @@ pub async fn refund(
 /// Capture or cancel, from the payment's page: the API's use cases.
 async fn act(
     state: &AppState,
-    jar: &PrivateCookieJar,
-    service_id: &str,
+    on: OnService,
     payment_id: &str,
     body: &[u8],
     capture: bool,
 ) -> Response {
     let f: ActionForm = super::form(body);
-    let on = match on_service(state, jar, service_id).await {
-        Ok(x) => x,
-        Err(to) => return to,
-    };
     if !on.role.can_refund() || !on.staff.csrf_ok(&f.csrf) {
         return message(
             StatusCode::FORBIDDEN,
@@ -579,20 +598,20 @@ async fn act(
 
 pub async fn capture(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, payment_id)): Path<(String, String)>,
+    on: OnService,
+    Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    act(&state, &jar, &service_id, &payment_id, &body, true).await
+    act(&state, on, &payment_id, &body, true).await
 }
 
 pub async fn cancel(
     State(state): State<AppState>,
-    jar: PrivateCookieJar,
-    Path((service_id, payment_id)): Path<(String, String)>,
+    on: OnService,
+    Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    act(&state, &jar, &service_id, &payment_id, &body, false).await
+    act(&state, on, &payment_id, &body, false).await
 }
 
 #[cfg(test)]
