@@ -386,9 +386,9 @@ async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
 /// An admin creates an API key (shown once; the API takes it) and revokes it (the API stops
 /// taking it), adds a webhook (its secret shown once) and reads the delivery attempt of a
 /// message it was sent.
-#[tokio::test]
-async fn admins_manage_keys_and_webhooks() {
-    let server = TestServer::start(Engine::Sqlite).await;
+pence_testkit::engine_tests!(admins_manage_keys_and_webhooks);
+async fn admins_manage_keys_and_webhooks(engine: Engine) {
+    let server = TestServer::start(engine).await;
     let receiver = pence_testkit::Receiver::start().await;
     let b = Browser::start().await;
     sign_in(&server, &b, "admin@council.example", Role::Admin).await;
@@ -611,9 +611,9 @@ async fn admins_manage_keys_and_webhooks() {
 
 /// Agreements (an active one cancelled from the tool, through the API's use case) and
 /// disputes (a lost one listed) of a service.
-#[tokio::test]
-async fn agreements_and_disputes_in_the_tool() {
-    let server = TestServer::start(Engine::Sqlite).await;
+pence_testkit::engine_tests!(agreements_and_disputes_in_the_tool);
+async fn agreements_and_disputes_in_the_tool(engine: Engine) {
+    let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
     server.store.update_service(&service).await.unwrap();
