@@ -383,9 +383,9 @@ async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
     server.stop().await;
 }
 
-/// An admin creates an API key (shown once; the API takes it) and revokes it (the API stops
-/// taking it), adds a webhook (its secret shown once) and reads the delivery attempt of a
-/// message it was sent.
+// An admin creates an API key (shown once; the API takes it) and revokes it (the API stops
+// taking it), adds a webhook (its secret shown once) and reads the delivery attempt of a
+// message it was sent.
 pence_testkit::engine_tests!(admins_manage_keys_and_webhooks);
 async fn admins_manage_keys_and_webhooks(engine: Engine) {
     let server = TestServer::start(engine).await;
@@ -609,8 +609,8 @@ async fn admins_manage_keys_and_webhooks(engine: Engine) {
     server.stop().await;
 }
 
-/// Agreements (an active one cancelled from the tool, through the API's use case) and
-/// disputes (a lost one listed) of a service.
+// Agreements (an active one cancelled from the tool, through the API's use case) and
+// disputes (a lost one listed) of a service.
 pence_testkit::engine_tests!(agreements_and_disputes_in_the_tool);
 async fn agreements_and_disputes_in_the_tool(engine: Engine) {
     let server = TestServer::start(engine).await;
