@@ -309,9 +309,12 @@ async fn the_consumer_checks_stores_and_processes_each_event_once(engine: Engine
         (2, 1, 0),
         "{inbox:?}"
     );
-    assert_eq!(
-        consumer.events_of_payment(&payment_id).await.unwrap(),
-        ["m0", "m1"]
+    // m1 and m2 carry the same event and are processed concurrently: whichever commits
+    // first records it, the other is the duplicate.
+    let events = consumer.events_of_payment(&payment_id).await.unwrap();
+    assert!(
+        events == ["m0", "m1"] || events == ["m0", "m2"],
+        "{events:?}"
     );
 
     // A message for a payment with no journey is retried, visibly, then left unmatched.
