@@ -85,6 +85,12 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
         frozen as f64 / started.elapsed().as_secs_f64()
     );
 
+    println!(
+        "database {:.2} GiB; this process (node and searcher) {:.0} MiB resident, {:.0} MiB at most",
+        node.store.database_bytes().await? as f64 / (1u64 << 30) as f64,
+        crate::mem::status_mib("VmRSS"),
+        crate::mem::status_mib("VmHWM"),
+    );
     let mut client = Client::connect(node.local_addr, &node.key).await?;
     let mut rng = rand::rng();
     let count = args.payments.max(1);
@@ -162,6 +168,11 @@ pub async fn run(database: Option<String>, args: SearchBenchArgs) -> anyhow::Res
         );
     }
     println!("worst search against the p99 target: {worst:.2}x (above 1 meets it)");
+    println!(
+        "after the searches: {:.0} MiB resident, {:.0} MiB at most",
+        crate::mem::status_mib("VmRSS"),
+        crate::mem::status_mib("VmHWM"),
+    );
     Ok(())
 }
 

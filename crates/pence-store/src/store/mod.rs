@@ -168,6 +168,22 @@ impl SqlStore {
         }
     }
 
+    /// The database's size on disk in bytes (for benchmarks' reports).
+    pub async fn database_bytes(&self) -> Result<u64, StoreError> {
+        let sql = match self.db.engine() {
+            Engine::Postgres => "SELECT pg_database_size(current_database()) AS n",
+            Engine::Sqlite => {
+                "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"
+            }
+        };
+        let mut rows = self.db.query(sql, Vec::new()).await?;
+        let n = match rows.first_mut() {
+            Some(row) => row.i64("n")?,
+            None => 0,
+        };
+        Ok(n.max(0) as u64)
+    }
+
     /// Closes every connection; later calls fail (the node's health turns 503).
     pub async fn close(&self) {
         self.db.close().await;
