@@ -85,6 +85,10 @@ const COMMON: &[(i64, &str)] = &[
         28,
         include_str!("migrations/common/0028_api_key_last_use.sql"),
     ),
+    (
+        29,
+        include_str!("migrations/common/0029_frozen_hour_counts.sql"),
+    ),
 ];
 
 /// SQLite's own.
@@ -96,6 +100,10 @@ const SQLITE: &[(i64, &str)] = &[
         include_str!("migrations/sqlite/0010_payment_counts.sql"),
     ),
     (25, include_str!("migrations/sqlite/0025_rate_windows.sql")),
+    (
+        30,
+        include_str!("migrations/sqlite/0030_frozen_hour_trigger.sql"),
+    ),
 ];
 
 /// PostgreSQL's own.

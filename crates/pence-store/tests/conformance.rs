@@ -901,6 +901,124 @@ async fn cached_totals_stay_exact_while_payments_finish_and_freeze(engine: Engin
     assert_eq!(totals(fresh).await, expected(&now), "a node counting late");
 }
 
+pence_testkit::engine_tests!(state_and_date_totals_agree_with_a_count_at_every_boundary);
+// Totals of searches by state and creation dates alone come from the frozen payments' hour
+// counts, their partial hours and what is not frozen (store/frozen.rs): they equal a plain
+// count for ranges ending on, beside and between hour boundaries, frozen or not, before and
+// after payments finish.
+async fn state_and_date_totals_agree_with_a_count_at_every_boundary(engine: Engine) {
+    use pence_core::search::{Dates, PaymentFilter};
+    const HOUR: i64 = 3_600_000;
+    let (_db, store) = open(engine).await;
+    let svc = service(false);
+    let other = service(false);
+    store.insert_service(&svc).await.unwrap();
+    store.insert_service(&other).await.unwrap();
+    let base = 1_700_002_800_000 / HOUR * HOUR;
+    // On each boundary of five hours, a millisecond either side, and mid-hour.
+    let offsets: Vec<i64> = (0..5)
+        .flat_map(|h| [-1, 0, 1, HOUR / 2].map(|d| h * HOUR + d))
+        .collect();
+    let statuses = [Status::Captured, Status::Created, Status::UserCancelled];
+    let mut now: Vec<PaymentRecord> = Vec::new();
+    for (i, offset) in offsets.iter().enumerate() {
+        for j in 0..statuses.len() {
+            for service_id in [&svc.id, &other.id] {
+                let mut p = payment(service_id);
+                p.created_ms = base + offset;
+                p.status = statuses[(i + j) % 3];
+                now.push(p);
+            }
+        }
+    }
+    store.load(&now, &[], &[]).await.unwrap();
+    let success: Vec<Status> = Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.external().status == "success")
+        .collect();
+    let cancelled: Vec<Status> = Status::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.external().status == "cancelled")
+        .collect();
+    let points: Vec<Option<i64>> = std::iter::once(None)
+        .chain(
+            [
+                -HOUR - 1,
+                -1,
+                0,
+                1,
+                HOUR / 3,
+                HOUR - 1,
+                HOUR,
+                2 * HOUR + 1,
+                4 * HOUR,
+                5 * HOUR,
+            ]
+            .map(|d| Some(base + d)),
+        )
+        .collect();
+    let check = |all: Vec<PaymentRecord>, when: &'static str| {
+        let store = store.clone();
+        let (svc_id, points, success, cancelled) = (
+            svc.id.clone(),
+            points.clone(),
+            success.clone(),
+            cancelled.clone(),
+        );
+        async move {
+            for states in [None, Some(success.clone()), Some(cancelled.clone())] {
+                for after in &points {
+                    for before in &points {
+                        let filter = PaymentFilter {
+                            statuses: states.clone(),
+                            dates: Dates {
+                                created_after_ms: *after,
+                                created_before_ms: *before,
+                                ..Dates::default()
+                            },
+                            ..PaymentFilter::default()
+                        };
+                        let expected = all
+                            .iter()
+                            .filter(|p| p.service_id == svc_id)
+                            .filter(|p| states.as_ref().is_none_or(|s| s.contains(&p.status)))
+                            .filter(|p| after.is_none_or(|a| p.created_ms > a))
+                            .filter(|p| before.is_none_or(|b| p.created_ms < b))
+                            .count() as u64;
+                        let (total, _) =
+                            store.search_payments(&svc_id, &filter, 1, 0).await.unwrap();
+                        assert_eq!(total, expected, "{when}: {filter:?}");
+                    }
+                }
+            }
+        }
+    };
+    check(now.clone(), "nothing frozen").await;
+    assert!(store.freeze_final_payments(25).await.unwrap() > 0);
+    check(now.clone(), "some frozen").await;
+    while store.freeze_final_payments(1000).await.unwrap() > 0 {}
+    check(now.clone(), "all final ones frozen").await;
+    // The unfinished ones finish (expire) and are frozen in turn.
+    for p in now.iter_mut().filter(|p| p.status == Status::Created) {
+        let stored = store.payment(&p.service_id, &p.id).await.unwrap().unwrap();
+        let changed = PaymentRecord {
+            status: Status::Expired,
+            ..stored.clone()
+        };
+        store
+            .update_payment(&stored, &changed, &Record::default())
+            .await
+            .unwrap();
+        *p = changed;
+    }
+    check(now.clone(), "finished, not yet frozen").await;
+    while store.freeze_final_payments(7).await.unwrap() > 0 {}
+    check(now.clone(), "finished and frozen").await;
+    store.close().await;
+}
+
 pence_testkit::engine_tests!(emails_are_written_with_their_change_and_claimed_once);
 /// An email written with a change is listed by service and address, claimed for sending by
 /// one caller at a time, and left after its tries or once sent.

@@ -9,12 +9,17 @@
 //! or was frozen since, which `payments_by_service_frozen` finds. Each count reads `seq` and
 //! rows in one statement, so both come from one snapshot.
 //!
+//! The same batches are counted by service, status and hour of creation (migration 0029), so
+//! a search by state and creation dates alone is totalled from its whole hours' counts plus
+//! its partial hours and what is not frozen (`hour_total`): bounded work the first time too.
+//!
 //! Settlement dates change after a payment is final; searches by them are not cached.
 
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex};
 
 use lru::LruCache;
+use pence_core::search::PaymentFilter;
 use pence_core::status::Status;
 use pence_core::StoreError;
 
@@ -61,18 +66,35 @@ pub(crate) static FINAL_STATUSES: LazyLock<String> = LazyLock::new(|| {
 /// Freezes up to `$1` final payments as the next batch. The subquery repeats the partial
 /// index's condition word for word, which is what lets SQLite use it; SQLite is also told
 /// to (its planner would rather walk every CAPTURED payment, frozen or not, by status).
+/// On PostgreSQL the same statement adds the batch to the hour counts (migration 0029);
+/// SQLite's trigger does it there.
 fn freeze_sql(engine: Engine) -> String {
     let indexed_by = match engine {
         Engine::Sqlite => " INDEXED BY payments_to_freeze",
         Engine::Postgres => "",
     };
-    format!(
+    let freeze = format!(
         "UPDATE payments SET frozen_seq = (SELECT seq FROM freeze_state WHERE id = 1) \
          WHERE id IN (SELECT id FROM payments{indexed_by} WHERE frozen_seq IS NULL \
-         AND status IN ({}) LIMIT $1) RETURNING id",
+         AND status IN ({}) LIMIT $1)",
         *FINAL_STATUSES
-    )
+    );
+    match engine {
+        Engine::Sqlite => format!("{freeze} RETURNING id"),
+        Engine::Postgres => format!(
+            "WITH frozen AS ({freeze} RETURNING id, service_id, status, created_ms), \
+             counted AS (INSERT INTO frozen_hour_counts (service_id, status, hour, n) \
+               SELECT service_id, status, created_ms / {HOUR_MS}, COUNT(*) FROM frozen \
+               GROUP BY 1, 2, 3 ORDER BY 1, 2, 3 \
+               ON CONFLICT (service_id, status, hour) \
+               DO UPDATE SET n = frozen_hour_counts.n + EXCLUDED.n) \
+             SELECT id FROM frozen"
+        ),
+    }
 }
+
+/// The hour counts' bucket (migration 0029).
+const HOUR_MS: i64 = 3_600_000;
 static FREEZE_SQLITE: LazyLock<String> = LazyLock::new(|| freeze_sql(Engine::Sqlite));
 static FREEZE_POSTGRES: LazyLock<String> = LazyLock::new(|| freeze_sql(Engine::Postgres));
 const NEXT_BATCH: &str = "UPDATE freeze_state SET seq = seq + 1 WHERE id = 1";
@@ -160,6 +182,83 @@ impl SqlStore {
         Ok(total)
     }
 
+    /// The total of a search naming only states and creation dates (`by_state_and_dates`),
+    /// when it spans a whole hour: the frozen payments of its whole hours from their hour
+    /// counts, plus its partial first and last hours and what is not frozen from the
+    /// payments. Its cost is bounded by two hours of payments, however long the range.
+    pub(crate) async fn hour_total(
+        &self,
+        service_id: &str,
+        f: &PaymentFilter,
+    ) -> Result<Option<u64>, StoreError> {
+        if !by_state_and_dates(f) {
+            return Ok(None);
+        }
+        let (after, before) = (f.dates.created_after_ms, f.dates.created_before_ms);
+        // Whole hours h: h * HOUR_MS > after and (h + 1) * HOUR_MS <= before.
+        let first = after.map(|a| a.div_euclid(HOUR_MS) + 1);
+        let end = before.map(|b| b.div_euclid(HOUR_MS));
+        if let (Some(first), Some(end)) = (first, end) {
+            if first >= end {
+                return Ok(None);
+            }
+        }
+        let mut params = vec![Val::from(service_id)];
+        let mut arg = |v: Val| {
+            params.push(v);
+            format!("${}", params.len())
+        };
+        let states = match &f.statuses {
+            Some(statuses) if statuses.is_empty() => " AND status IS NULL".to_string(),
+            Some(statuses) => {
+                let marks: Vec<String> = statuses
+                    .iter()
+                    .map(|s| arg(Val::from(s.as_str())))
+                    .collect();
+                format!(" AND status IN ({})", marks.join(", "))
+            }
+            None => String::new(),
+        };
+        let (mut hours, mut window, mut edges) = (String::new(), String::new(), Vec::new());
+        // Each end of the range: its bound, the whole hours' end there, which end it is.
+        let lower = after.zip(first).map(|(bound, hour)| (bound, hour, true));
+        let upper = before.zip(end).map(|(bound, hour)| (bound, hour, false));
+        for (bound, hour, is_lower) in lower.into_iter().chain(upper) {
+            let (bound, hour_arg, ms) = (
+                arg(bound.into()),
+                arg(hour.into()),
+                arg((hour * HOUR_MS).into()),
+            );
+            let (op, edge) = if is_lower {
+                (">=", format!("created_ms > {bound} AND created_ms < {ms}"))
+            } else {
+                ("<", format!("created_ms >= {ms} AND created_ms < {bound}"))
+            };
+            hours.push_str(&format!(" AND hour {op} {hour_arg}"));
+            window.push_str(&format!(" AND created_ms {op} {ms}"));
+            edges.push(edge);
+        }
+        // Not frozen (few): found by the frozen index, which SQLite is told to use (its
+        // planner would rather walk the window by date).
+        let by_frozen = match self.engine_kind() {
+            Engine::Sqlite => " INDEXED BY payments_by_service_frozen",
+            Engine::Postgres => "",
+        };
+        let mut sql = format!(
+            "SELECT (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM frozen_hour_counts \
+             WHERE service_id = $1{states}{hours}) \
+             + (SELECT COUNT(*) FROM payments{by_frozen} WHERE service_id = $1 \
+             AND frozen_seq IS NULL{states}{window})"
+        );
+        for edge in edges {
+            sql.push_str(&format!(
+                " + (SELECT COUNT(*) FROM payments WHERE service_id = $1{states} AND {edge})"
+            ));
+        }
+        sql.push_str(" AS total");
+        Ok(Some(self.total(&sql, params).await?))
+    }
+
     async fn one_row(&self, sql: &str, params: Vec<Val>) -> Result<Row, StoreError> {
         self.db
             .query(sql, params)
@@ -168,6 +267,37 @@ impl SqlStore {
             .next()
             .ok_or_else(|| StoreError::database("a count answered no row"))
     }
+}
+
+/// Whether a search names nothing but states and creation dates (the hour counts' kind).
+fn by_state_and_dates(f: &PaymentFilter) -> bool {
+    // Every field named, so a new filter has to be placed here.
+    let PaymentFilter {
+        statuses: _,
+        reference,
+        email,
+        card_brand,
+        cardholder_name,
+        first_digits,
+        last_digits,
+        agreement_id,
+        metadata,
+        dates,
+    } = f;
+    [
+        reference,
+        email,
+        card_brand,
+        cardholder_name,
+        first_digits,
+        last_digits,
+        agreement_id,
+        metadata,
+    ]
+    .iter()
+    .all(|v| v.is_none())
+        && dates.settled_from_ms.is_none()
+        && dates.settled_before_ms.is_none()
 }
 
 fn count(row: &mut Row, name: &str) -> Result<u64, StoreError> {

@@ -372,6 +372,8 @@ impl PaymentStore for SqlStore {
         let total = if *filter == PaymentFilter::default() {
             // Everything the service has: the trigger-kept count.
             all().await?
+        } else if let Some(total) = self.hour_total(service_id, filter).await? {
+            total
         } else if filter.dates.settled_from_ms.is_none() && filter.dates.settled_before_ms.is_none()
         {
             self.payments_total(&w, hinted.as_ref()).await?
