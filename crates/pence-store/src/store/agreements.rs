@@ -162,6 +162,7 @@ impl AgreementStore for SqlStore {
             AGREEMENT_COLUMNS,
             w,
             None,
+            None,
             limit,
             offset,
             agreement_from,

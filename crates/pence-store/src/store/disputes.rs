@@ -149,6 +149,7 @@ impl DisputeStore for SqlStore {
             DISPUTE_COLUMNS,
             w,
             None,
+            None,
             limit,
             offset,
             dispute_from,

@@ -182,15 +182,16 @@ impl SqlStore {
         Ok(total)
     }
 
-    /// The total of a search naming only states and creation dates (`by_state_and_dates`),
-    /// when it spans a whole hour: the frozen payments of its whole hours from their hour
-    /// counts, plus its partial first and last hours and what is not frozen from the
-    /// payments. Its cost is bounded by two hours of payments, however long the range.
-    pub(crate) async fn hour_total(
+    /// How many payments a search naming only states and creation dates
+    /// (`by_state_and_dates`) matches, hour by hour, when it spans a whole hour: the frozen
+    /// payments of its whole hours from their hour counts, plus what is not frozen and its
+    /// partial first and last hours from the payments, all in one statement (one snapshot).
+    /// Its cost is bounded by two hours of payments, however long the range.
+    pub(crate) async fn hour_counts(
         &self,
         service_id: &str,
         f: &PaymentFilter,
-    ) -> Result<Option<u64>, StoreError> {
+    ) -> Result<Option<HourCounts>, StoreError> {
         if !by_state_and_dates(f) {
             return Ok(None);
         }
@@ -220,19 +221,28 @@ impl SqlStore {
             None => String::new(),
         };
         let (mut hours, mut window, mut edges) = (String::new(), String::new(), Vec::new());
+        let mut buckets = Vec::new();
         // Each end of the range: its bound, the whole hours' end there, which end it is.
         let lower = after.zip(first).map(|(bound, hour)| (bound, hour, true));
         let upper = before.zip(end).map(|(bound, hour)| (bound, hour, false));
         for (bound, hour, is_lower) in lower.into_iter().chain(upper) {
-            let (bound, hour_arg, ms) = (
+            let (bound_arg, hour_arg, ms) = (
                 arg(bound.into()),
                 arg(hour.into()),
                 arg((hour * HOUR_MS).into()),
             );
             let (op, edge) = if is_lower {
-                (">=", format!("created_ms > {bound} AND created_ms < {ms}"))
+                buckets.push(Bucket::new(bound + 1, hour * HOUR_MS));
+                (
+                    ">=",
+                    format!("created_ms > {bound_arg} AND created_ms < {ms}"),
+                )
             } else {
-                ("<", format!("created_ms >= {ms} AND created_ms < {bound}"))
+                buckets.push(Bucket::new(hour * HOUR_MS, bound));
+                (
+                    "<",
+                    format!("created_ms >= {ms} AND created_ms < {bound_arg}"),
+                )
             };
             hours.push_str(&format!(" AND hour {op} {hour_arg}"));
             window.push_str(&format!(" AND created_ms {op} {ms}"));
@@ -244,19 +254,37 @@ impl SqlStore {
             Engine::Sqlite => " INDEXED BY payments_by_service_frozen",
             Engine::Postgres => "",
         };
+        // Rows: -1 and -2 the partial hours (in `buckets`' order), else an hour's count.
         let mut sql = format!(
-            "SELECT (SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM frozen_hour_counts \
-             WHERE service_id = $1{states}{hours}) \
-             + (SELECT COUNT(*) FROM payments{by_frozen} WHERE service_id = $1 \
-             AND frozen_seq IS NULL{states}{window})"
+            "SELECT hour, CAST(SUM(n) AS BIGINT) AS n FROM frozen_hour_counts \
+             WHERE service_id = $1{states}{hours} GROUP BY hour \
+             UNION ALL SELECT created_ms / {HOUR_MS}, COUNT(*) FROM payments{by_frozen} \
+             WHERE service_id = $1 AND frozen_seq IS NULL{states}{window} \
+             GROUP BY created_ms / {HOUR_MS}"
         );
-        for edge in edges {
+        for (i, edge) in edges.iter().enumerate() {
             sql.push_str(&format!(
-                " + (SELECT COUNT(*) FROM payments WHERE service_id = $1{states} AND {edge})"
+                " UNION ALL SELECT {}, COUNT(*) FROM payments WHERE service_id = $1{states} \
+                 AND {edge}",
+                -1 - i as i64
             ));
         }
-        sql.push_str(" AS total");
-        Ok(Some(self.total(&sql, params).await?))
+        let mut by_hour = std::collections::BTreeMap::new();
+        for mut row in self.db.query(&sql, params).await? {
+            let (hour, n) = (row.i64("hour")?, count(&mut row, "n")?);
+            match hour {
+                -1 | -2 => buckets[(-1 - hour) as usize].n += n,
+                hour => *by_hour.entry(hour).or_insert(0) += n,
+            }
+        }
+        let whole = by_hour.into_iter().map(|(hour, n)| Bucket {
+            n,
+            ..Bucket::new(hour * HOUR_MS, (hour + 1) * HOUR_MS)
+        });
+        let mut buckets: Vec<Bucket> = buckets.into_iter().chain(whole).collect();
+        buckets.retain(|b| b.n > 0);
+        buckets.sort_by_key(|b| b.from_ms);
+        Ok(Some(HourCounts { buckets }))
     }
 
     async fn one_row(&self, sql: &str, params: Vec<Val>) -> Result<Row, StoreError> {
@@ -266,6 +294,64 @@ impl SqlStore {
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::database("a count answered no row"))
+    }
+}
+
+/// A search's matches by creation time, oldest first: its partial first and last hours
+/// and every whole hour with a match.
+pub(crate) struct HourCounts {
+    buckets: Vec<Bucket>,
+}
+
+/// Matches created in `from_ms..until_ms`.
+struct Bucket {
+    from_ms: i64,
+    until_ms: i64,
+    n: u64,
+}
+
+impl Bucket {
+    fn new(from_ms: i64, until_ms: i64) -> Self {
+        Bucket {
+            from_ms,
+            until_ms,
+            n: 0,
+        }
+    }
+}
+
+/// Skips shorter than this are walked in the index as they are.
+const NARROW_FROM: u64 = 5_000;
+
+impl HourCounts {
+    pub(crate) fn total(&self) -> u64 {
+        self.buckets.iter().map(|b| b.n).sum()
+    }
+
+    /// A page that skips `skip` matches from the newest (or the oldest) end starts in one
+    /// hour: the bound leaving out the hours before it (`created_ms < ?` or
+    /// `created_ms >= ?`) and what is left to skip within it, or nothing for a short skip.
+    pub(crate) fn narrow(&self, from_oldest: bool, skip: u64) -> Option<(&'static str, i64, u64)> {
+        if skip < NARROW_FROM {
+            return None;
+        }
+        let mut passed = 0;
+        let mut walk: Box<dyn Iterator<Item = &Bucket>> = if from_oldest {
+            Box::new(self.buckets.iter())
+        } else {
+            Box::new(self.buckets.iter().rev())
+        };
+        walk.find_map(|b| {
+            if passed + b.n <= skip {
+                passed += b.n;
+                return None;
+            }
+            Some(if from_oldest {
+                ("created_ms >= ?", b.from_ms, skip - passed)
+            } else {
+                ("created_ms < ?", b.until_ms, skip - passed)
+            })
+        })
     }
 }
 

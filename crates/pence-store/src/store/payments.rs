@@ -369,11 +369,18 @@ impl PaymentStore for SqlStore {
                 "SELECT CAST(SUM(n) AS BIGINT) AS total FROM payment_counts WHERE service_id = $1";
             self.total(sql, vals![service_id]).await
         };
-        let total = if *filter == PaymentFilter::default() {
+        // By state and dates alone: counted by hour, which also takes a deep page straight
+        // to its hour. Unfiltered, the trigger-kept count is cheaper unless the page is deep.
+        let hours = if *filter != PaymentFilter::default() || offset >= DEEP {
+            self.hour_counts(service_id, filter).await?
+        } else {
+            None
+        };
+        let total = if let Some(hours) = &hours {
+            hours.total()
+        } else if *filter == PaymentFilter::default() {
             // Everything the service has: the trigger-kept count.
             all().await?
-        } else if let Some(total) = self.hour_total(service_id, filter).await? {
-            total
         } else if filter.dates.settled_from_ms.is_none() && filter.dates.settled_before_ms.is_none()
         {
             self.payments_total(&w, hinted.as_ref()).await?
@@ -391,6 +398,7 @@ impl PaymentStore for SqlStore {
             "payments",
             &PAYMENT_COLUMNS,
             page_where,
+            hours.as_ref(),
             Some(total),
             limit,
             offset,
@@ -399,6 +407,9 @@ impl PaymentStore for SqlStore {
         .await
     }
 }
+
+/// From this offset an unfiltered search is worth counting by hour (`hour_counts`).
+const DEEP: u64 = 10_000;
 
 /// Whether walking the service's `size` payments in order (from whichever end `page_of`
 /// starts) meets the page's matches, spread evenly, sooner than the trigram index lists all

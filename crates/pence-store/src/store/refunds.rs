@@ -185,6 +185,7 @@ impl RefundStore for SqlStore {
             REFUND_COLUMNS,
             w,
             None,
+            None,
             limit,
             offset,
             refund_from,

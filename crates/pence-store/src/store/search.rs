@@ -4,19 +4,22 @@ use pence_core::ports::Scope;
 use pence_core::search::{Dates, PaymentFilter};
 use pence_core::StoreError;
 
+use super::frozen::HourCounts;
 use super::SqlStore;
 use crate::db::Engine;
 use crate::value::{Row, Val};
 
 impl SqlStore {
     /// How many rows of `table` match `w` (unless the caller knows: `total`), and the page
-    /// of them at `offset`, newest first.
+    /// of them at `offset`, newest first. A deep page starts in the hour `hours` says it
+    /// does, so the rows skipped are only those of that hour.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn page_of<T>(
         &self,
         table: &str,
         columns: &str,
-        w: Where,
+        mut w: Where,
+        hours: Option<&HourCounts>,
         total: Option<u64>,
         limit: u32,
         offset: u64,
@@ -36,11 +39,15 @@ impl SqlStore {
         // never more than half of the matches (page 2000 of 2000 skips none).
         let limit = (limit as u64).min(total - offset);
         let from_oldest = offset + limit > total / 2 + 1;
-        let (order, skip) = if from_oldest {
+        let (order, mut skip) = if from_oldest {
             ("created_ms ASC, id ASC", total - offset - limit)
         } else {
             ("created_ms DESC, id DESC", offset)
         };
+        if let Some((clause, bound, rest)) = hours.and_then(|h| h.narrow(from_oldest, skip)) {
+            w.add(clause, bound.into());
+            skip = rest;
+        }
         let n = w.params.len();
         let page_sql = format!(
             "SELECT {columns} FROM {table} WHERE {} ORDER BY {order} LIMIT ${} OFFSET ${}",
