@@ -11,4 +11,5 @@ pub(crate) static SCHEMA: Schema = Schema {
     common: COMMON,
     sqlite: &[],
     postgres: &[],
+    sqlite_idle: &[],
 };

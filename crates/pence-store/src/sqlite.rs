@@ -203,8 +203,33 @@ fn all_fail(jobs: &[Job], context: &str, e: rusqlite::Error) -> Vec<Result<Vec<R
         .collect()
 }
 
-fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, metrics: MetricsSlot) {
-    while let Ok(first) = rx.recv() {
+/// Groups between two runs of the idle work while changes keep coming.
+const IDLE_EVERY: u32 = 16;
+
+fn writer(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    max_batch: usize,
+    metrics: MetricsSlot,
+    idle: &'static [&'static str],
+) {
+    // Whether the idle work may have something to do, and groups since it last ran.
+    let (mut idle_due, mut groups) = (!idle.is_empty(), 0u32);
+    loop {
+        let first = match rx.try_recv() {
+            Ok(job) => job,
+            Err(mpsc::TryRecvError::Disconnected) => break,
+            Err(mpsc::TryRecvError::Empty) => {
+                if idle_due {
+                    idle_due = idle_work(&conn, idle);
+                    continue;
+                }
+                match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
+        };
         let mut group = vec![first];
         while group.len() < max_batch {
             match rx.try_recv() {
@@ -218,7 +243,33 @@ fn writer(conn: Connection, rx: mpsc::Receiver<Job>, max_batch: usize, metrics: 
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
+        if !idle.is_empty() {
+            idle_due = true;
+            groups += 1;
+            if groups >= IDLE_EVERY {
+                groups = 0;
+                idle_work(&conn, idle);
+            }
+        }
     }
+}
+
+/// One run of the schema's idle work, in its own transaction; whether there may be more.
+fn idle_work(conn: &Connection, statements: &[&str]) -> bool {
+    let run = || -> rusqlite::Result<bool> {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut changed = 0;
+        for sql in statements {
+            changed = conn.prepare_cached(sql)?.execute([])?;
+        }
+        conn.execute_batch("COMMIT")?;
+        Ok(changed > 0)
+    };
+    run().unwrap_or_else(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        tracing::warn!(error = %e, "the SQLite writer's idle work failed");
+        false
+    })
 }
 
 pub(crate) struct SqliteDb {
@@ -243,11 +294,12 @@ impl SqliteDb {
             .map(|_| open_connection(path, false))
             .collect::<Result<Vec<_>, _>>()?;
         let (tx, rx) = mpsc::channel();
+        let idle = schema.sqlite_idle;
         let metrics = MetricsSlot::default();
         let slot = metrics.clone();
         std::thread::Builder::new()
             .name("pence-sqlite-writer".into())
-            .spawn(move || writer(write, rx, max_batch.max(1), slot))
+            .spawn(move || writer(write, rx, max_batch.max(1), slot, idle))
             .map_err(|e| StoreError::driver("sqlite: writer thread", e))?;
         Ok(SqliteDb {
             permits: Semaphore::new(readers.len()),

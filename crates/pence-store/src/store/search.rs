@@ -229,8 +229,11 @@ impl Where {
             .filter_map(|(c, v)| v.as_deref().map(|v| (c, v)));
         let query = trigram_match(given)?;
         let mut w = self.clone();
+        // Payments above the index's mark (migration 0031) are candidates too.
         w.add(
-            "rowid IN (SELECT rowid FROM payments_text WHERE payments_text MATCH ?)",
+            "rowid IN (SELECT rowid FROM payments_text WHERE payments_text MATCH ? \
+             UNION ALL SELECT rowid FROM payments \
+             WHERE rowid > (SELECT upto FROM text_index_mark WHERE id = 1))",
             query.into(),
         );
         Some(w)
