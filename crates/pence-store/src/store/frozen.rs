@@ -186,7 +186,8 @@ impl SqlStore {
     /// (`by_state_and_dates`) matches, hour by hour, when it spans a whole hour: the frozen
     /// payments of its whole hours from their hour counts, plus what is not frozen and its
     /// partial first and last hours from the payments, all in one statement (one snapshot).
-    /// Its cost is bounded by two hours of payments, however long the range.
+    /// It reads two hours of payments, the unfrozen ones and a row per hour and status,
+    /// however many payments the range holds.
     pub(crate) async fn hour_counts(
         &self,
         service_id: &str,
