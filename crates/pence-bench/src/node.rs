@@ -28,18 +28,9 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
     let temp = tempfile::tempdir()?;
     let url =
         database.unwrap_or_else(|| temp.path().join("bench.db").to_string_lossy().into_owned());
-    let node = Node::start(Settings {
-        rate_limits: RateLimitConfig {
-            enabled: false,
-            ..RateLimitConfig::default()
-        },
-        sweep_every: None,
-        background_delivery: false,
-        bootstrap: false,
-        ..Settings::new(url)
-    })
-    .await
-    .context("starting the bench node")?;
+    let node = Node::start(settings(url))
+        .await
+        .context("starting the bench node")?;
     let store = node.store.as_ref() as &dyn Store;
     let service = usecases::create_service(store, node.clock.as_ref(), "bench", false).await?;
     let (_, key) =
@@ -55,7 +46,14 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
 
 /// Another node on the same (PostgreSQL) database, started as the first one is.
 pub(crate) async fn another(database_url: &str) -> anyhow::Result<Node> {
-    Node::start(Settings {
+    Node::start(settings(database_url))
+        .await
+        .context("starting another bench node")
+}
+
+/// A bench node's settings: rate limits and background work off, no bootstrap service.
+fn settings(database_url: impl Into<String>) -> Settings {
+    Settings {
         rate_limits: RateLimitConfig {
             enabled: false,
             ..RateLimitConfig::default()
@@ -64,7 +62,5 @@ pub(crate) async fn another(database_url: &str) -> anyhow::Result<Node> {
         background_delivery: false,
         bootstrap: false,
         ..Settings::new(database_url)
-    })
-    .await
-    .context("starting another bench node")
+    }
 }

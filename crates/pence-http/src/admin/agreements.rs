@@ -12,7 +12,7 @@ use pence_core::usecases::{agreements, searches};
 
 use super::transactions::{ActionForm, OnService};
 use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
-use super::{failed, form, message, page, see_other};
+use super::{failed, form, page, see_other};
 use crate::pages::text::money;
 use crate::state::AppState;
 
@@ -78,13 +78,8 @@ pub async fn cancel(
     body: Bytes,
 ) -> Response {
     let f: ActionForm = form(&body);
-    if !on.role.can_refund() || !on.staff.csrf_ok(f.csrf()) {
-        return message(
-            StatusCode::FORBIDDEN,
-            Some(&on.staff.signed_in()),
-            "You cannot do this",
-            "Your role on this service, or this form, does not allow it.",
-        );
+    if let Some(to) = on.action_refused(f.csrf()) {
+        return to;
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());

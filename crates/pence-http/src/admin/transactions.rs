@@ -176,6 +176,20 @@ impl OnService {
             "Go back, reload the page and try again.",
         ))
     }
+
+    /// A money-moving action (refund, capture, cancel): refused unless the role allows it
+    /// and the form's CSRF token is the session's.
+    pub(super) fn action_refused(&self, sent: &str) -> Option<Response> {
+        if self.role.can_refund() && self.staff.csrf_ok(sent) {
+            return None;
+        }
+        Some(message(
+            StatusCode::FORBIDDEN,
+            Some(&self.staff.signed_in()),
+            "You cannot do this",
+            "Your role on this service, or this form, does not allow it.",
+        ))
+    }
 }
 
 /// The member of staff, their role and the service, or the page to answer instead (a
@@ -545,13 +559,8 @@ async fn act(
     capture: bool,
 ) -> Response {
     let f: ActionForm = super::form(body);
-    if !on.role.can_refund() || !on.staff.csrf_ok(&f.csrf) {
-        return message(
-            StatusCode::FORBIDDEN,
-            Some(&on.staff.signed_in()),
-            "You cannot do this",
-            "Your role on this service, or this form, does not allow it.",
-        );
+    if let Some(to) = on.action_refused(&f.csrf) {
+        return to;
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());

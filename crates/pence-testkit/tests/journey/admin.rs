@@ -357,6 +357,19 @@ async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
     assert_eq!(forged.status(), 403);
     let refunds = server.get(&format!("/v1/payments/{id}/refunds")).await;
     assert_eq!(refunds.json["_embedded"]["refunds"], json!([]));
+    // Capture and cancel are refused to the role just the same.
+    for action in ["capture", "cancel"] {
+        let forged = c
+            .post(format!("{page}/{action}"))
+            .form(&[("csrfToken", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), 403, "{action}");
+        assert!(forged.text().await.unwrap().contains("You cannot do this"));
+    }
+    let payment = server.get(&format!("/v1/payments/{id}")).await;
+    assert_eq!(payment.json["state"]["status"], "success");
 
     // Five wrong passwords lock the account: the right one is refused for 15 minutes.
     let b = Browser::start().await;
