@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use pence_core::StoreError;
 
+use crate::grouped_reads::ByKey;
 use crate::value::{Change, Row, Val};
 
 /// Where the writers record group sizes and commit times, once the node gives its metrics.
@@ -38,6 +39,15 @@ pub(crate) trait Db: Send + Sync {
 
     /// A read: `sql` with `$1…` placeholders.
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError>;
+
+    /// One row by its key (`by.one`). PostgreSQL answers lookups asked at the same moment
+    /// with one query (`grouped_reads`); SQLite reads inline, where that would not pay.
+    async fn read_by_key(&self, by: &'static ByKey, key: &str) -> Result<Option<Row>, StoreError> {
+        let rows = self
+            .query(&by.one, vec![Val::Text(key.to_string())])
+            .await?;
+        Ok(rows.into_iter().next())
+    }
 
     /// Applies a change durably (group-committed with whatever else is queued), answering
     /// the rows of its `Returning` statements.

@@ -7,6 +7,7 @@
 
 mod connect;
 mod db;
+mod grouped_reads;
 mod migrate;
 mod postgres;
 pub mod sql;

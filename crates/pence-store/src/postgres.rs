@@ -3,6 +3,7 @@
 //! INSERT per table, in a few fixed sizes so the prepared statements stay few; a group with
 //! conditional statements runs change by change, each in its own SAVEPOINT.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{observe_group, Db, Engine, MetricsSlot};
+use crate::grouped_reads::{ByKey, Grouped};
 use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
 
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
@@ -65,6 +67,57 @@ fn decode(row: &PgRow, names: &Arc<[String]>) -> Result<Row, sqlx::Error> {
     })
 }
 
+/// A read: its rows, decoded. Busy connections are not pinged before use, so a read whose
+/// connection has died (the server restarted, a proxy dropped it) is tried once more.
+pub(crate) async fn query(
+    pool: &PgPool,
+    sql: &str,
+    params: &[Val],
+) -> Result<Vec<Row>, StoreError> {
+    let rows = retrying(|| bind(sqlx::query(sql), params).fetch_all(pool)).await?;
+    decode_all(&rows)
+}
+
+/// A read of `sql` whose one parameter is the array `keys`.
+pub(crate) async fn query_keys(
+    pool: &PgPool,
+    sql: &str,
+    keys: &[&str],
+) -> Result<Vec<Row>, StoreError> {
+    let rows = retrying(|| sqlx::query(sql).bind(keys).fetch_all(pool)).await?;
+    decode_all(&rows)
+}
+
+/// `read()`, and once more if the connection it used was lost.
+async fn retrying<F, Fut>(read: F) -> Result<Vec<PgRow>, StoreError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<PgRow>, sqlx::Error>>,
+{
+    match read().await {
+        Err(sqlx::Error::Io(_)) | Err(sqlx::Error::Protocol(_)) => read().await.map_err(err),
+        other => other.map_err(err),
+    }
+}
+
+fn decode_all(rows: &[PgRow]) -> Result<Vec<Row>, StoreError> {
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names: Arc<[String]> = first
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
+    rows.iter()
+        .map(|r| decode(r, &names))
+        .collect::<Result<_, _>>()
+        .map_err(err)
+}
+
+/// Reader tasks per grouped lookup (`grouped_reads`).
+const GROUPED_READERS: usize = 4;
+
 struct Job {
     change: Change,
     reply: oneshot::Sender<Result<Vec<Row>, StoreError>>,
@@ -72,6 +125,8 @@ struct Job {
 
 pub(crate) struct PgDb {
     pool: PgPool,
+    /// The grouped lookups started so far, by their `ByKey`'s address.
+    grouped: std::sync::Mutex<HashMap<usize, Arc<Grouped>>>,
     tx: mpsc::Sender<Job>,
     metrics: MetricsSlot,
 }
@@ -85,7 +140,12 @@ impl PgDb {
             let slot = metrics.clone();
             tokio::spawn(writer(pool.clone(), rx.clone(), max_batch.max(1), slot));
         }
-        PgDb { pool, tx, metrics }
+        PgDb {
+            pool,
+            grouped: Default::default(),
+            tx,
+            metrics,
+        }
     }
 }
 
@@ -137,7 +197,10 @@ async fn writer(
     }
 }
 
-/// Every insert of the group, merged per table into multi-row INSERTs, in one transaction.
+/// Every insert of the group, per table, as one statement: each table's rows go as one array
+/// per column (`INSERT … SELECT * FROM UNNEST($1::text[], …)`), the tables joined by WITH, so
+/// a group is one round trip and its own transaction, whatever its size. A column whose values
+/// are of more than one type falls back to multi-row INSERTs in a transaction.
 async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> {
     let mut tables: Vec<(&'static str, &'static str, usize, Vec<&[Val]>)> = Vec::new();
     for job in group {
@@ -155,9 +218,110 @@ async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> 
             }
         }
     }
+    let mut sql = String::new();
+    let mut arrays = Vec::new();
+    for (i, (table, columns, count, rows)) in tables.iter().enumerate() {
+        let first = arrays.len();
+        for c in 0..*count {
+            match Array::of(rows, c) {
+                Some(column) => arrays.push(column),
+                None => return chunked_inserts(pool, &tables).await,
+            }
+        }
+        let unnest = arrays[first..]
+            .iter()
+            .enumerate()
+            .map(|(k, a)| format!("${}::{}", first + k + 1, a.sql_type()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = format!("INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({unnest})");
+        // WITH t0 AS (INSERT …), t1 AS (INSERT …) INSERT …
+        sql.push_str(&match (i == 0, i + 1 == tables.len()) {
+            (_, true) => insert,
+            (true, false) => format!("WITH t{i} AS ({insert})"),
+            (false, false) => format!(", t{i} AS ({insert})"),
+        });
+        if i + 2 == tables.len() {
+            sql.push(' ');
+        }
+    }
+    let mut q = sqlx::query(&sql);
+    for a in arrays {
+        q = a.bind(q);
+    }
+    q.execute(pool).await.map(|_| ()).map_err(err)
+}
+
+/// One column of a group's rows, as the array its UNNEST takes.
+enum Array<'a> {
+    Int(Vec<Option<i64>>),
+    Text(Vec<Option<&'a str>>),
+    Bool(Vec<Option<bool>>),
+    Bytes(Vec<Option<&'a [u8]>>),
+}
+
+impl<'a> Array<'a> {
+    /// Column `c` of `rows`; `None` when its values are not all of one type.
+    fn of(rows: &[&'a [Val]], c: usize) -> Option<Array<'a>> {
+        // The first value that is not NULL decides; a column of NULLs goes by their type.
+        let decides = rows
+            .iter()
+            .map(|r| &r[c])
+            .find(|v| !matches!(v, Val::Null(_)))
+            .unwrap_or(&rows[0][c]);
+        let n = rows.len();
+        let mut out = match decides {
+            Val::Int(_) | Val::Null(Ty::Int) => Array::Int(Vec::with_capacity(n)),
+            Val::Bool(_) | Val::Null(Ty::Bool) => Array::Bool(Vec::with_capacity(n)),
+            Val::Bytes(_) => Array::Bytes(Vec::with_capacity(n)),
+            Val::Text(_) | Val::Null(Ty::Text) => Array::Text(Vec::with_capacity(n)),
+        };
+        for r in rows {
+            match (&mut out, &r[c]) {
+                (Array::Int(v), Val::Int(x)) => v.push(Some(*x)),
+                (Array::Int(v), Val::Null(_)) => v.push(None),
+                (Array::Text(v), Val::Text(x)) => v.push(Some(x)),
+                (Array::Text(v), Val::Null(_)) => v.push(None),
+                (Array::Bool(v), Val::Bool(x)) => v.push(Some(*x)),
+                (Array::Bool(v), Val::Null(_)) => v.push(None),
+                (Array::Bytes(v), Val::Bytes(x)) => v.push(Some(x)),
+                (Array::Bytes(v), Val::Null(_)) => v.push(None),
+                _ => return None,
+            }
+        }
+        Some(out)
+    }
+
+    fn sql_type(&self) -> &'static str {
+        match self {
+            Array::Int(_) => "int8[]",
+            Array::Text(_) => "text[]",
+            Array::Bool(_) => "bool[]",
+            Array::Bytes(_) => "bytea[]",
+        }
+    }
+
+    fn bind<'q>(self, q: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>
+    where
+        'a: 'q,
+    {
+        match self {
+            Array::Int(v) => q.bind(v),
+            Array::Text(v) => q.bind(v),
+            Array::Bool(v) => q.bind(v),
+            Array::Bytes(v) => q.bind(v),
+        }
+    }
+}
+
+/// The group's inserts as multi-row INSERTs in one transaction (for columns of mixed types).
+async fn chunked_inserts(
+    pool: &PgPool,
+    tables: &[(&'static str, &'static str, usize, Vec<&[Val]>)],
+) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(err)?;
     for (table, columns, count, rows) in tables {
-        insert_rows(&mut tx, table, columns, count, &rows)
+        insert_rows(&mut tx, table, columns, *count, rows)
             .await
             .map_err(err)?;
     }
@@ -297,22 +461,17 @@ impl Db for PgDb {
     }
 
     async fn query(&self, sql: &str, params: Vec<Val>) -> Result<Vec<Row>, StoreError> {
-        let rows = bind(sqlx::query(sql), &params)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(err)?;
-        let Some(first) = rows.first() else {
-            return Ok(Vec::new());
+        query(&self.pool, sql, &params).await
+    }
+
+    async fn read_by_key(&self, by: &'static ByKey, key: &str) -> Result<Option<Row>, StoreError> {
+        let grouped = {
+            let mut all = self.grouped.lock().unwrap_or_else(|e| e.into_inner());
+            all.entry(by as *const ByKey as usize)
+                .or_insert_with(|| Arc::new(Grouped::start(self.pool.clone(), by, GROUPED_READERS)))
+                .clone()
         };
-        let names: Arc<[String]> = first
-            .columns()
-            .iter()
-            .map(|c| c.name().to_string())
-            .collect();
-        rows.iter()
-            .map(|r| decode(r, &names))
-            .collect::<Result<_, _>>()
-            .map_err(err)
+        grouped.read(key).await
     }
 
     async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {

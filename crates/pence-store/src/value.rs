@@ -81,6 +81,12 @@ fn bad(name: &str, want: &str, got: &Val) -> StoreError {
 }
 
 impl Row {
+    /// A column's value, if the row has the column.
+    pub(crate) fn get(&self, name: &str) -> Option<&Val> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.vals.get(i)
+    }
+
     /// Moves a column's value out (a row is decoded once, so nothing needs copying).
     fn take(&mut self, name: &str) -> Result<Val, StoreError> {
         let i = self

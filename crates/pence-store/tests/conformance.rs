@@ -1266,3 +1266,75 @@ async fn emails_are_written_with_their_change_and_claimed_once(engine: Engine) {
         "sent"
     );
 }
+
+pence_testkit::engine_tests!(concurrent_creates_and_reads_of_every_shape_round_trip);
+/// Creates of every shape at once (optional fields on and off, so a group's columns mix
+/// values and NULLs; PostgreSQL inserts a group as one array per column), then many reads at
+/// once (PostgreSQL answers them a group at a time): each read is what a lone read answers,
+/// for repeated ids, unknown ids and another service's.
+async fn concurrent_creates_and_reads_of_every_shape_round_trip(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let store = Arc::new(store);
+    let shapes = |i: usize| {
+        let mut p = payment(if i.is_multiple_of(7) {
+            "svc-b"
+        } else {
+            "svc-a"
+        });
+        p.amount = i as i64 + 1;
+        if i.is_multiple_of(2) {
+            p.email = None;
+        }
+        if i.is_multiple_of(3) {
+            p.metadata = None;
+            p.return_url = None;
+        }
+        if i.is_multiple_of(5) {
+            p.prefilled = Prefilled::default();
+        }
+        p.moto = i.is_multiple_of(4);
+        p.delayed_capture = i.is_multiple_of(6);
+        p
+    };
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            let p = shapes(i);
+            store.insert_payment(&p, &created(&p)).await.unwrap();
+            p
+        }));
+    }
+    let mut stored = Vec::new();
+    for t in tasks {
+        stored.push(t.await.unwrap());
+    }
+    let mut reads = Vec::new();
+    for round in 0..3 {
+        for (i, p) in stored.iter().enumerate() {
+            let (store, p) = (store.clone(), p.clone());
+            reads.push(tokio::spawn(async move {
+                // The owner's read, another service's, and an id nobody has.
+                let other = if p.service_id == "svc-a" {
+                    "svc-b"
+                } else {
+                    "svc-a"
+                };
+                let unknown = new_id();
+                let (own, foreign, missing) = tokio::join!(
+                    store.payment(&p.service_id, &p.id),
+                    store.payment(other, &p.id),
+                    store.payment(&p.service_id, &unknown),
+                );
+                assert_eq!(own.unwrap().as_ref(), Some(&p), "read {i} of round {round}");
+                assert_eq!(foreign.unwrap(), None);
+                assert_eq!(missing.unwrap(), None);
+                assert_eq!(store.journey_payment(&p.id).await.unwrap(), Some(p));
+            }));
+        }
+    }
+    for r in reads {
+        r.await.unwrap();
+    }
+    store.close().await;
+}

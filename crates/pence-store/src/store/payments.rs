@@ -17,6 +17,7 @@ use pence_core::{PaymentStore, StoreError};
 use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
 use super::search::{search_where, Where};
 use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::grouped_reads::ByKey;
 use crate::value::{vals, Row, Stmt, Val};
 
 columns! {
@@ -88,15 +89,9 @@ fn billing(p: &PaymentRecord) -> Option<&Address> {
 pub(crate) static PAYMENT_COLUMNS: LazyLock<&'static str> =
     LazyLock::new(|| format!("{CREATED_COLUMNS}, {JOURNEY_COLUMNS}").leak());
 
-static SELECT_PAYMENT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {} FROM payments WHERE id = $1 AND service_id = $2",
-        *PAYMENT_COLUMNS
-    )
-});
-
-static SELECT_JOURNEY_PAYMENT: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {} FROM payments WHERE id = $1", *PAYMENT_COLUMNS));
+/// A payment by id (the hottest read: a get, each card page); the service is checked after.
+static PAYMENT_BY_ID: LazyLock<ByKey> =
+    LazyLock::new(|| ByKey::new(&PAYMENT_COLUMNS, "payments", "id"));
 
 /// The gate's conditional update: status, time, email, then the journey columns in
 /// `journey_values` order, matched by id, service and the version that was read.
@@ -246,8 +241,11 @@ impl PaymentStore for SqlStore {
     }
 
     async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
-        self.read_one(&SELECT_JOURNEY_PAYMENT, vals![id], payment_from)
-            .await
+        self.db
+            .read_by_key(&PAYMENT_BY_ID, id)
+            .await?
+            .map(payment_from)
+            .transpose()
     }
 
     async fn claim_token(
@@ -335,8 +333,10 @@ impl PaymentStore for SqlStore {
         service_id: &str,
         id: &str,
     ) -> Result<Option<PaymentRecord>, StoreError> {
-        self.read_one(&SELECT_PAYMENT, vals![id, service_id], payment_from)
-            .await
+        Ok(self
+            .journey_payment(id)
+            .await?
+            .filter(|p| p.service_id == service_id))
     }
 
     async fn payment_events(

@@ -1,0 +1,123 @@
+//! PostgreSQL's grouped key lookups: a row read by its key (a payment by id, the hottest read)
+//! waits in a queue with the others asked for at the same moment, and a few reader tasks each
+//! take what is queued and answer it with one `key = ANY($1)` query. As the writers' group
+//! commits do for changes, this turns many round trips (a send, a wake-up of a backend, a
+//! parse-bind-execute, a reply each) into one under load; alone, a lookup is still one query.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use pence_core::StoreError;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::value::{Row, Val};
+
+/// A read of one row by a text key, in both forms.
+pub(crate) struct ByKey {
+    /// `SELECT … WHERE {key} = $1`
+    pub one: String,
+    /// `SELECT … WHERE {key} = ANY($1)`
+    pub many: String,
+    /// The key's column, which `columns` must include.
+    pub key: &'static str,
+}
+
+impl ByKey {
+    pub(crate) fn new(columns: &str, table: &str, key: &'static str) -> ByKey {
+        ByKey {
+            one: format!("SELECT {columns} FROM {table} WHERE {key} = $1"),
+            many: format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),
+            key,
+        }
+    }
+}
+
+/// The most keys one query asks for.
+const MOST: usize = 256;
+
+type Answer = oneshot::Sender<Result<Option<Row>, StoreError>>;
+
+/// The queue of one `ByKey` and its reader tasks.
+pub(crate) struct Grouped {
+    tx: mpsc::UnboundedSender<(String, Answer)>,
+}
+
+impl Grouped {
+    /// Starts `readers` tasks answering `by`'s lookups through `pool`.
+    pub(crate) fn start(pool: sqlx::PgPool, by: &'static ByKey, readers: usize) -> Grouped {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..readers.max(1) {
+            tokio::spawn(reader(pool.clone(), by, rx.clone()));
+        }
+        Grouped { tx }
+    }
+
+    pub(crate) async fn read(&self, key: &str) -> Result<Option<Row>, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let gone = || StoreError::database("the database is closed");
+        self.tx
+            .send((key.to_string(), answer))
+            .map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
+    }
+}
+
+async fn reader(
+    pool: sqlx::PgPool,
+    by: &'static ByKey,
+    rx: Arc<Mutex<mpsc::UnboundedReceiver<(String, Answer)>>>,
+) {
+    let mut asked: Vec<(String, Answer)> = Vec::new();
+    loop {
+        {
+            let mut rx = rx.lock().await;
+            match rx.recv().await {
+                Some(first) => asked.push(first),
+                None => return,
+            }
+            while asked.len() < MOST {
+                match rx.try_recv() {
+                    Ok(next) => asked.push(next),
+                    Err(_) => break,
+                }
+            }
+        }
+        let mut keys: Vec<&str> = asked.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let rows = if keys.len() == 1 {
+            crate::postgres::query(&pool, &by.one, &[Val::Text(keys[0].to_string())]).await
+        } else {
+            crate::postgres::query_keys(&pool, &by.many, &keys).await
+        };
+        match rows {
+            Ok(rows) => {
+                let mut found: HashMap<String, Row> = HashMap::with_capacity(rows.len());
+                for row in rows {
+                    if let Some(Val::Text(key)) = row.get(by.key) {
+                        found.insert(key.clone(), row);
+                    }
+                }
+                // The same key asked twice gets a copy; the last asker takes the row.
+                asked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                let mut asks = asked.drain(..).peekable();
+                while let Some((key, answer)) = asks.next() {
+                    let again = asks.peek().is_some_and(|(next, _)| *next == key);
+                    let row = if again {
+                        found.get(&key).cloned()
+                    } else {
+                        found.remove(&key)
+                    };
+                    let _ = answer.send(Ok(row));
+                }
+            }
+            Err(e) => {
+                let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
+                for (_, answer) in asked.drain(..) {
+                    let _ = answer.send(Err(StoreError::shared("postgres: read", e.clone())));
+                }
+            }
+        }
+    }
+}
