@@ -12,7 +12,7 @@ use sqlx::ConnectOptions;
 
 use crate::db::Db;
 use crate::migrate::{self, Schema};
-use crate::postgres::{err, PgDb};
+use crate::postgres::{err, PgDb, IDLE_BEFORE_PING};
 use crate::sqlite::SqliteDb;
 use crate::store::SqlStore;
 
@@ -56,9 +56,6 @@ pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
     Ok(SqlStore::new(open(url, options, &migrate::PENCE).await?))
 }
-
-/// How long a PostgreSQL connection may have been idle and still be used without a ping.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Opens the database at `url` and brings `schema` up to date in it.
 pub(crate) async fn open(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use pence_core::StoreError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
+use crate::postgres::{connection_lost, decode_all, err, Own};
 use crate::value::{Row, Val};
 
 /// A read of one row by a text key, in both forms.
@@ -68,6 +69,7 @@ async fn reader(
     by: &'static ByKey,
     rx: Arc<Mutex<mpsc::UnboundedReceiver<(String, Answer)>>>,
 ) {
+    let mut own = Own::new(&pool);
     let mut asked: Vec<(String, Answer)> = Vec::new();
     loop {
         {
@@ -86,11 +88,7 @@ async fn reader(
         let mut keys: Vec<&str> = asked.iter().map(|(k, _)| k.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
-        let rows = if keys.len() == 1 {
-            crate::postgres::query(&pool, &by.one, &[Val::Text(keys[0].to_string())]).await
-        } else {
-            crate::postgres::query_keys(&pool, &by.many, &keys).await
-        };
+        let rows = read_keys(&mut own, by, &keys).await;
         match rows {
             Ok(rows) => {
                 let mut found: HashMap<String, Row> = HashMap::with_capacity(rows.len());
@@ -118,6 +116,31 @@ async fn reader(
                     let _ = answer.send(Err(StoreError::shared("postgres: read", e.clone())));
                 }
             }
+        }
+    }
+}
+
+/// The rows of `keys` on the reader's own connection; a lost connection is replaced and the
+/// read tried once more.
+async fn read_keys(own: &mut Own, by: &ByKey, keys: &[&str]) -> Result<Vec<Row>, StoreError> {
+    let mut tried = false;
+    loop {
+        let conn = own.get().await?;
+        let rows = if let [key] = keys {
+            sqlx::query(&by.one).bind(*key).fetch_all(conn).await
+        } else {
+            sqlx::query(&by.many).bind(keys).fetch_all(conn).await
+        };
+        match rows {
+            Ok(rows) => return decode_all(&rows),
+            Err(e) if connection_lost(&e) => {
+                own.lost();
+                if tried {
+                    return Err(err(e));
+                }
+                tried = true;
+            }
+            Err(e) => return Err(err(e)),
         }
     }
 }

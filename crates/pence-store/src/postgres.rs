@@ -1,16 +1,19 @@
-//! PostgreSQL through sqlx. Reads use the pool. Writes queue to a few writer tasks that
-//! group-commit: a group of insert-only changes (creating payments) becomes one multi-row
-//! INSERT per table, in a few fixed sizes so the prepared statements stay few; a group with
-//! conditional statements runs change by change, each in its own SAVEPOINT.
+//! PostgreSQL through sqlx. Reads use the pool, except a payment by id, which is looked up a
+//! group at a time (`grouped_reads`). Writes queue to a few writer tasks that group-commit: a
+//! group of insert-only changes (creating payments) is one statement, an array per column; a
+//! group with conditional statements runs change by change, each in its own SAVEPOINT. The
+//! writers and grouped readers keep their own connections (`Own`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pence_core::StoreError;
-use sqlx::postgres::{PgArguments, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 use sqlx::query::Query;
-use sqlx::{Column, PgPool, Postgres, Row as _, TypeInfo};
+use sqlx::{Column, ConnectOptions, Connection, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::db::{observe_group, Db, Engine, MetricsSlot};
@@ -78,16 +81,6 @@ pub(crate) async fn query(
     decode_all(&rows)
 }
 
-/// A read of `sql` whose one parameter is the array `keys`.
-pub(crate) async fn query_keys(
-    pool: &PgPool,
-    sql: &str,
-    keys: &[&str],
-) -> Result<Vec<Row>, StoreError> {
-    let rows = retrying(|| sqlx::query(sql).bind(keys).fetch_all(pool)).await?;
-    decode_all(&rows)
-}
-
 /// `read()`, and once more if the connection it used was lost.
 async fn retrying<F, Fut>(read: F) -> Result<Vec<PgRow>, StoreError>
 where
@@ -95,12 +88,12 @@ where
     Fut: std::future::Future<Output = Result<Vec<PgRow>, sqlx::Error>>,
 {
     match read().await {
-        Err(sqlx::Error::Io(_)) | Err(sqlx::Error::Protocol(_)) => read().await.map_err(err),
+        Err(e) if connection_lost(&e) => read().await.map_err(err),
         other => other.map_err(err),
     }
 }
 
-fn decode_all(rows: &[PgRow]) -> Result<Vec<Row>, StoreError> {
+pub(crate) fn decode_all(rows: &[PgRow]) -> Result<Vec<Row>, StoreError> {
     let Some(first) = rows.first() else {
         return Ok(Vec::new());
     };
@@ -123,11 +116,75 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Row>, StoreError>>,
 }
 
+/// How long a connection may have been idle and still be used without a ping first.
+pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
+/// A connection a writer or a grouped reader keeps to itself, so its queries skip the pool:
+/// sqlx pings each connection as it goes back to its pool, a round trip for every query.
+/// Opened when first needed and again once found lost; pinged first after a second idle.
+pub(crate) struct Own {
+    options: Arc<PgConnectOptions>,
+    conn: Option<PgConnection>,
+    used: Instant,
+}
+
+impl Own {
+    pub(crate) fn new(pool: &PgPool) -> Own {
+        Own {
+            options: pool.connect_options(),
+            conn: None,
+            used: Instant::now(),
+        }
+    }
+
+    /// The connection, opened if there is none (or the idle one no longer answers).
+    pub(crate) async fn get(&mut self) -> Result<&mut PgConnection, StoreError> {
+        if self.used.elapsed() > IDLE_BEFORE_PING {
+            self.check().await;
+        }
+        self.used = Instant::now();
+        let conn = match self.conn.take() {
+            Some(conn) => conn,
+            None => self.options.connect().await.map_err(err)?,
+        };
+        Ok(self.conn.insert(conn))
+    }
+
+    /// Keeps the connection only if it still answers (after a failure, or idleness).
+    pub(crate) async fn check(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            if conn.ping().await.is_err() {
+                self.conn = None;
+            }
+        }
+    }
+
+    /// Drops a connection found lost.
+    pub(crate) fn lost(&mut self) {
+        self.conn = None;
+    }
+}
+
+/// Whether a query failed because its connection is gone (rather than for what it asked):
+/// the socket failed, or the server ended the session (SQLSTATE class 08, connection
+/// exception, or 57P, the server shutting down or terminating the backend).
+pub(crate) fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 pub(crate) struct PgDb {
     pool: PgPool,
     /// The grouped lookups started so far, by their `ByKey`'s address.
     grouped: std::sync::Mutex<HashMap<usize, Arc<Grouped>>>,
-    tx: mpsc::Sender<Job>,
+    /// The writers' queue; taken at close, which ends them (and their connections).
+    tx: std::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    closed: AtomicBool,
     metrics: MetricsSlot,
 }
 
@@ -143,7 +200,8 @@ impl PgDb {
         PgDb {
             pool,
             grouped: Default::default(),
-            tx,
+            tx: std::sync::Mutex::new(Some(tx)),
+            closed: AtomicBool::new(false),
             metrics,
         }
     }
@@ -155,6 +213,7 @@ async fn writer(
     max_batch: usize,
     metrics: MetricsSlot,
 ) {
+    let mut own = Own::new(&pool);
     loop {
         let mut group = Vec::new();
         {
@@ -170,25 +229,13 @@ async fn writer(
                 }
             }
         }
-        let started = std::time::Instant::now();
-        let insert_only = group
-            .iter()
-            .all(|j| j.change.iter().all(|s| matches!(s, Stmt::Insert { .. })));
-        let outcomes = if insert_only {
-            match merged_inserts(&pool, &group).await {
-                Ok(()) => group.iter().map(|_| Ok(Vec::new())).collect(),
-                // One bad row must not fail its neighbours: apply each alone to find it.
-                Err(_) if group.len() > 1 => {
-                    let mut outcomes = Vec::new();
-                    for job in &group {
-                        outcomes.push(one_by_one(&pool, std::slice::from_ref(job)).await.remove(0));
-                    }
-                    outcomes
-                }
-                Err(e) => vec![Err(e)],
-            }
-        } else {
-            one_by_one(&pool, &group).await
+        let started = Instant::now();
+        // A write is never retried blindly (it may have committed), so the connection is
+        // checked before each group: a round trip a group, not a change.
+        own.check().await;
+        let outcomes = match own.get().await {
+            Ok(conn) => write_group(conn, &group).await,
+            Err(e) => shared_failure(&group, "postgres: connect", e),
         };
         observe_group(&metrics, group.len(), started.elapsed());
         for (job, outcome) in group.into_iter().zip(outcomes) {
@@ -197,11 +244,46 @@ async fn writer(
     }
 }
 
+/// A group's changes: inserts alone as one statement, else change by change.
+async fn write_group(conn: &mut PgConnection, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
+    let insert_only = group
+        .iter()
+        .all(|j| j.change.iter().all(|s| matches!(s, Stmt::Insert { .. })));
+    if !insert_only {
+        return one_by_one(conn, group).await;
+    }
+    match merged_inserts(conn, group).await {
+        Ok(()) => group.iter().map(|_| Ok(Vec::new())).collect(),
+        // One bad row must not fail its neighbours: apply each alone to find it.
+        Err(_) if group.len() > 1 => {
+            let mut outcomes = Vec::new();
+            for job in group {
+                outcomes.push(one_by_one(conn, std::slice::from_ref(job)).await.remove(0));
+            }
+            outcomes
+        }
+        Err(e) => vec![Err(e)],
+    }
+}
+
+/// The same failure for every change of a group.
+fn shared_failure(
+    group: &[Job],
+    context: &str,
+    e: StoreError,
+) -> Vec<Result<Vec<Row>, StoreError>> {
+    let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
+    group
+        .iter()
+        .map(|_| Err(StoreError::shared(context, e.clone())))
+        .collect()
+}
+
 /// Every insert of the group, per table, as one statement: each table's rows go as one array
 /// per column (`INSERT … SELECT * FROM UNNEST($1::text[], …)`), the tables joined by WITH, so
 /// a group is one round trip and its own transaction, whatever its size. A column whose values
 /// are of more than one type falls back to multi-row INSERTs in a transaction.
-async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> {
+async fn merged_inserts(conn: &mut PgConnection, group: &[Job]) -> Result<(), StoreError> {
     let mut tables: Vec<(&'static str, &'static str, usize, Vec<&[Val]>)> = Vec::new();
     for job in group {
         for stmt in &job.change {
@@ -225,7 +307,7 @@ async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> 
         for c in 0..*count {
             match Array::of(rows, c) {
                 Some(column) => arrays.push(column),
-                None => return chunked_inserts(pool, &tables).await,
+                None => return chunked_inserts(conn, &tables).await,
             }
         }
         let unnest = arrays[first..]
@@ -249,7 +331,7 @@ async fn merged_inserts(pool: &PgPool, group: &[Job]) -> Result<(), StoreError> 
     for a in arrays {
         q = a.bind(q);
     }
-    q.execute(pool).await.map(|_| ()).map_err(err)
+    q.execute(conn).await.map(|_| ()).map_err(err)
 }
 
 /// One column of a group's rows, as the array its UNNEST takes.
@@ -316,10 +398,10 @@ impl<'a> Array<'a> {
 
 /// The group's inserts as multi-row INSERTs in one transaction (for columns of mixed types).
 async fn chunked_inserts(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     tables: &[(&'static str, &'static str, usize, Vec<&[Val]>)],
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin().await.map_err(err)?;
+    let mut tx = conn.begin().await.map_err(err)?;
     for (table, columns, count, rows) in tables {
         insert_rows(&mut tx, table, columns, *count, rows)
             .await
@@ -356,15 +438,9 @@ async fn insert_rows(
 }
 
 /// The group in one transaction, each change in its own savepoint.
-async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
-    let all_fail = |e: StoreError| {
-        let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
-        group
-            .iter()
-            .map(|_| Err(StoreError::shared("postgres: transaction", e.clone())))
-            .collect()
-    };
-    let mut tx = match pool.begin().await {
+async fn one_by_one(conn: &mut PgConnection, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
+    let all_fail = |e: StoreError| shared_failure(group, "postgres: transaction", e);
+    let mut tx = match conn.begin().await {
         Ok(tx) => tx,
         Err(e) => return all_fail(err(e)),
     };
@@ -454,6 +530,10 @@ async fn one_by_one(pool: &PgPool, group: &[Job]) -> Vec<Result<Vec<Row>, StoreE
     }
 }
 
+fn gone() -> StoreError {
+    StoreError::database("the database is closed")
+}
+
 #[async_trait]
 impl Db for PgDb {
     fn engine(&self) -> Engine {
@@ -465,6 +545,9 @@ impl Db for PgDb {
     }
 
     async fn read_by_key(&self, by: &'static ByKey, key: &str) -> Result<Option<Row>, StoreError> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(gone());
+        }
         let grouped = {
             let mut all = self.grouped.lock().unwrap_or_else(|e| e.into_inner());
             all.entry(by as *const ByKey as usize)
@@ -476,8 +559,8 @@ impl Db for PgDb {
 
     async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let gone = || StoreError::database("the database is closed");
-        self.tx
+        let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        tx.ok_or_else(gone)?
             .send(Job { change, reply })
             .await
             .map_err(|_| gone())?;
@@ -485,6 +568,13 @@ impl Db for PgDb {
     }
 
     async fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Dropping the queues ends the writers and grouped readers, closing their connections.
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).take();
+        self.grouped
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.pool.close().await;
     }
 

@@ -17,6 +17,7 @@ use pence_core::StoreError;
 use pence_store::{SqlStore, StoreOptions};
 use pence_testkit::{Engine, TestDb};
 use serde_json::json;
+use sqlx::Connection as _;
 
 async fn open(engine: Engine) -> (TestDb, SqlStore) {
     let db = TestDb::new(engine).await;
@@ -1335,6 +1336,55 @@ async fn concurrent_creates_and_reads_of_every_shape_round_trip(engine: Engine) 
     }
     for r in reads {
         r.await.unwrap();
+    }
+    store.close().await;
+}
+
+/// PostgreSQL's connections dropped under the store (the server restarted, a proxy closed
+/// them): reads and changes go on, on new connections, without an error. The writers check
+/// their connection before each group; grouped reads retry once on a new one.
+#[tokio::test]
+async fn postgres_connections_lost_under_the_store_are_replaced() {
+    if !pence_testkit::db::postgres_configured() {
+        eprintln!("PENCE_TEST_POSTGRES_URL is not set: not run");
+        return;
+    }
+    let db = TestDb::new(Engine::Postgres).await;
+    let name = format!("pence_lost_{}", pence_core::ids::random_base32(8));
+    let url = format!("{}&application_name={name}", db.url);
+    let store = pence_store::connect(&url, StoreOptions::default())
+        .await
+        .unwrap();
+    // One after another, so that every writer and every grouped reader (they take turns)
+    // has a connection to lose.
+    let mut stored = Vec::new();
+    for _ in 0..8 {
+        let p = payment("svc");
+        store.insert_payment(&p, &created(&p)).await.unwrap();
+        assert_eq!(
+            store.payment("svc", &p.id).await.unwrap().as_ref(),
+            Some(&p)
+        );
+        stored.push(p);
+    }
+
+    let mut admin = sqlx::postgres::PgConnection::connect(&db.url)
+        .await
+        .unwrap();
+    let ended: Vec<(bool,)> = sqlx::query_as(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+    )
+    .bind(&name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(ended.len() >= 2, "the store's connections: {ended:?}");
+
+    for p in &stored {
+        assert_eq!(store.payment("svc", &p.id).await.unwrap().as_ref(), Some(p));
+        let q = payment("svc");
+        store.insert_payment(&q, &created(&q)).await.unwrap();
+        assert_eq!(store.payment("svc", &q.id).await.unwrap(), Some(q));
     }
     store.close().await;
 }
