@@ -412,7 +412,7 @@ async fn chunked_inserts(
 
 /// Rows of one table as multi-row INSERTs, in the fixed chunk sizes.
 async fn insert_rows(
-    tx: &mut sqlx::Transaction<'_, Postgres>,
+    conn: &mut PgConnection,
     table: &str,
     columns: &str,
     count: usize,
@@ -431,14 +431,135 @@ async fn insert_rows(
             placeholders(n, count)
         );
         let flat: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        bind(sqlx::query(&sql), &flat).execute(&mut **tx).await?;
+        bind(sqlx::query(&sql), &flat).execute(&mut *conn).await?;
         rest = tail;
     }
     Ok(())
 }
 
-/// The group in one transaction, each change in its own savepoint.
+/// What applying one change inside a transaction came to.
+enum Applied {
+    Done(Vec<Row>),
+    /// A conditional statement matched no row; `clean` when it was the change's first
+    /// statement, so that nothing of the change was written.
+    Conflict {
+        clean: bool,
+    },
+    /// A statement failed, which aborts PostgreSQL's transaction (or its savepoint).
+    Failed(StoreError),
+}
+
+/// A change's statements, in order, on `conn` (inside a transaction).
+async fn apply_change(conn: &mut PgConnection, change: &Change) -> Applied {
+    let mut returned = Vec::new();
+    let mut rest = change.as_slice();
+    let mut first = true;
+    while let Some((stmt, tail)) = rest.split_first() {
+        rest = tail;
+        let result = match stmt {
+            Stmt::Insert {
+                table,
+                columns,
+                values,
+            } => {
+                // A run of inserts into one table (a batch's log rows) goes as one.
+                let mut rows = vec![values.as_slice()];
+                while let Some((
+                    Stmt::Insert {
+                        table: t,
+                        columns: c,
+                        values: v,
+                    },
+                    tail,
+                )) = rest.split_first()
+                {
+                    if t != table || c != columns {
+                        break;
+                    }
+                    rows.push(v.as_slice());
+                    rest = tail;
+                }
+                insert_rows(conn, table, columns, values.len(), &rows)
+                    .await
+                    .map_err(err)
+            }
+            Stmt::Exec {
+                sql,
+                params,
+                expect_one,
+            } => match bind(sqlx::query(sql), params).execute(&mut *conn).await {
+                Ok(done) if *expect_one && done.rows_affected() != 1 => {
+                    return Applied::Conflict { clean: first };
+                }
+                other => other.map(|_| ()).map_err(err),
+            },
+            Stmt::Returning { sql, params } => bind(sqlx::query(sql), params)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(err)
+                .and_then(|rows| decode_all(&rows))
+                .map(|rows| returned.extend(rows)),
+        };
+        if let Err(e) = result {
+            return Applied::Failed(e);
+        }
+        first = false;
+    }
+    Applied::Done(returned)
+}
+
+/// A group with conditional statements in one transaction. Without savepoints first: they
+/// cost two round trips a change and are needed only to undo a change that failed after
+/// writing something; should that happen, the group is rolled back and applied again with a
+/// savepoint around each change.
 async fn one_by_one(conn: &mut PgConnection, group: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
+    match without_savepoints(conn, group).await {
+        Some(outcomes) => outcomes,
+        None => with_savepoints(conn, group).await,
+    }
+}
+
+/// The group's changes one after another in one transaction; `None` when one failed part
+/// way in a group of several (the transaction is then rolled back).
+async fn without_savepoints(
+    conn: &mut PgConnection,
+    group: &[Job],
+) -> Option<Vec<Result<Vec<Row>, StoreError>>> {
+    let all_fail = |e: StoreError| shared_failure(group, "postgres: transaction", e);
+    let mut tx = match conn.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return Some(all_fail(err(e))),
+    };
+    let mut outcomes = Vec::with_capacity(group.len());
+    for job in group {
+        let outcome = match apply_change(&mut tx, &job.change).await {
+            Applied::Done(rows) => Ok(rows),
+            Applied::Conflict { clean: true } => Err(StoreError::Conflict),
+            // A group of one: its transaction is the change's.
+            Applied::Conflict { clean: false } if group.len() == 1 => Err(StoreError::Conflict),
+            Applied::Failed(e) if group.len() == 1 => Err(e),
+            Applied::Conflict { .. } | Applied::Failed(_) => {
+                let _ = tx.rollback().await;
+                return None;
+            }
+        };
+        if group.len() == 1 && outcome.is_err() {
+            let _ = tx.rollback().await;
+            return Some(vec![outcome]);
+        }
+        outcomes.push(outcome);
+    }
+    Some(match tx.commit().await {
+        Ok(()) => outcomes,
+        Err(e) => all_fail(err(e)),
+    })
+}
+
+/// The group in one transaction, each change in its own savepoint.
+async fn with_savepoints(
+    conn: &mut PgConnection,
+    group: &[Job],
+) -> Vec<Result<Vec<Row>, StoreError>> {
     let all_fail = |e: StoreError| shared_failure(group, "postgres: transaction", e);
     let mut tx = match conn.begin().await {
         Ok(tx) => tx,
@@ -449,71 +570,11 @@ async fn one_by_one(conn: &mut PgConnection, group: &[Job]) -> Vec<Result<Vec<Ro
         if let Err(e) = sqlx::query("SAVEPOINT change").execute(&mut *tx).await {
             return all_fail(err(e));
         }
-        let mut outcome = Ok(Vec::new());
-        let mut rest = job.change.as_slice();
-        while let Some((stmt, tail)) = rest.split_first() {
-            rest = tail;
-            let result = match stmt {
-                Stmt::Insert {
-                    table,
-                    columns,
-                    values,
-                } => {
-                    // A run of inserts into one table (a batch's log rows) goes as one.
-                    let mut rows = vec![values.as_slice()];
-                    while let Some((
-                        Stmt::Insert {
-                            table: t,
-                            columns: c,
-                            values: v,
-                        },
-                        tail,
-                    )) = rest.split_first()
-                    {
-                        if t != table || c != columns {
-                            break;
-                        }
-                        rows.push(v.as_slice());
-                        rest = tail;
-                    }
-                    insert_rows(&mut tx, table, columns, values.len(), &rows).await
-                }
-                Stmt::Exec {
-                    sql,
-                    params,
-                    expect_one,
-                } => match bind(sqlx::query(sql), params).execute(&mut *tx).await {
-                    Ok(done) if *expect_one && done.rows_affected() != 1 => {
-                        outcome = Err(StoreError::Conflict);
-                        break;
-                    }
-                    other => other.map(|_| ()),
-                },
-                Stmt::Returning { sql, params } => {
-                    match bind(sqlx::query(sql), params).fetch_all(&mut *tx).await {
-                        Ok(rows) => {
-                            let names: Option<Arc<[String]>> = rows.first().map(|r| {
-                                r.columns().iter().map(|c| c.name().to_string()).collect()
-                            });
-                            let decoded: Result<Vec<Row>, _> = match &names {
-                                Some(names) => rows.iter().map(|r| decode(r, names)).collect(),
-                                None => Ok(Vec::new()),
-                            };
-                            decoded.map(|rows| {
-                                if let Ok(out) = &mut outcome {
-                                    out.extend(rows);
-                                }
-                            })
-                        }
-                        Err(e) => Err(e),
-                    }
-                }
-            };
-            if let Err(e) = result {
-                outcome = Err(err(e));
-                break;
-            }
-        }
+        let outcome = match apply_change(&mut tx, &job.change).await {
+            Applied::Done(rows) => Ok(rows),
+            Applied::Conflict { .. } => Err(StoreError::Conflict),
+            Applied::Failed(e) => Err(e),
+        };
         let end = if outcome.is_ok() {
             "RELEASE change"
         } else {

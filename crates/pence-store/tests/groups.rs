@@ -1,0 +1,118 @@
+//! Group commit through the engine layer (`pence_store::sql`), on both engines: many changes
+//! applied at once share transactions, and each is still all or nothing. PostgreSQL applies a
+//! group without savepoints first, so the changes that fail part way in are the ones to watch.
+
+use pence_store::sql::{Database, Schema, Stmt, Val};
+use pence_store::StoreOptions;
+use pence_testkit::{Engine, TestDb};
+
+static SCHEMA: Schema = Schema {
+    table: "groups_migrations",
+    lock_key: 0x67726f757073,
+    common: &[(
+        1,
+        "CREATE TABLE counters (k TEXT PRIMARY KEY, n BIGINT NOT NULL);
+         CREATE TABLE notes (k TEXT NOT NULL, note TEXT NOT NULL);",
+    )],
+    sqlite: &[],
+    postgres: &[],
+    sqlite_idle: &[],
+};
+
+const BUMP: &str = "UPDATE counters SET n = n + 1 WHERE k = $1 AND n >= $2";
+const NOTE: &str = "INSERT INTO notes (k, note) VALUES ($1, $2)";
+
+fn text(s: &str) -> Val {
+    Val::Text(s.to_string())
+}
+
+/// Change `i` of kind `kind`: bumps and notes; refused by its first statement; refused after
+/// noting; a duplicate key after noting.
+fn change(kind: usize, i: usize) -> Vec<Stmt> {
+    match kind {
+        0 => vec![
+            Stmt::exec_one(BUMP, vec![text("a"), Val::Int(0)]),
+            Stmt::exec(NOTE, vec![text("a"), text(&format!("bumped {i}"))]),
+        ],
+        1 => vec![
+            Stmt::exec_one(BUMP, vec![text("b"), Val::Int(1_000_000)]),
+            Stmt::exec(NOTE, vec![text("b"), text("refused first")]),
+        ],
+        2 => vec![
+            Stmt::exec(NOTE, vec![text("b"), text("noted, then refused")]),
+            Stmt::exec_one(BUMP, vec![text("b"), Val::Int(1_000_000)]),
+        ],
+        _ => vec![
+            Stmt::exec(NOTE, vec![text("b"), text("noted, then a duplicate")]),
+            Stmt::exec(
+                "INSERT INTO counters (k, n) VALUES ($1, 0)",
+                vec![text("a")],
+            ),
+        ],
+    }
+}
+
+pence_testkit::engine_tests!(each_change_of_a_group_is_all_or_nothing);
+/// Four kinds of change, 700 at once: one that bumps a counter and notes it; one refused by
+/// its first, conditional statement; one refused by a conditional statement after it has
+/// noted something; one that inserts a key that exists. Only the first kind leaves anything.
+async fn each_change_of_a_group_is_all_or_nothing(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let database = Database::open(&db.url, StoreOptions::default(), &SCHEMA)
+        .await
+        .unwrap();
+    for k in ["a", "b"] {
+        database
+            .apply(vec![Stmt::exec(
+                "INSERT INTO counters (k, n) VALUES ($1, 0)",
+                vec![text(k)],
+            )])
+            .await
+            .unwrap();
+    }
+    // Without a change that fails outright first (which sends its whole group down the
+    // savepoint path), then with one in every four.
+    for (from, to, kinds) in [(0, 300, 3), (300, 700, 4)] {
+        let mut tasks = Vec::new();
+        for i in from..to {
+            let database = database.clone();
+            tasks.push(tokio::spawn(async move {
+                let kind = i % kinds;
+                (kind, database.apply(change(kind, i)).await)
+            }));
+        }
+        for t in tasks {
+            let (kind, result) = t.await.unwrap();
+            match kind {
+                0 => result.unwrap(),
+                1 | 2 => assert!(
+                    matches!(result, Err(pence_core::StoreError::Conflict)),
+                    "kind {kind}: {result:?}"
+                ),
+                _ => assert!(
+                    matches!(result, Err(pence_core::StoreError::Duplicate)),
+                    "{result:?}"
+                ),
+            }
+        }
+    }
+    let count = |sql: &'static str| {
+        let database = database.clone();
+        async move {
+            let mut rows = database.query(sql, vec![]).await.unwrap();
+            rows.remove(0).i64("n").unwrap()
+        }
+    };
+    assert_eq!(count("SELECT n FROM counters WHERE k = 'a'").await, 200);
+    assert_eq!(count("SELECT n FROM counters WHERE k = 'b'").await, 0);
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM notes WHERE k = 'a'").await,
+        200
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM notes WHERE k = 'b'").await,
+        0,
+        "a refused change left a note"
+    );
+    database.close().await;
+}
