@@ -68,7 +68,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    config::init_logging(&settings, matches!(cli.command, Command::Serve(_)));
+    let _log = config::init_logging(&settings, matches!(cli.command, Command::Serve(_)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -697,7 +697,20 @@ async fn the_access_log_names_each_request() {
         .unwrap();
     let next = created["_links"]["next_url"]["href"].as_str().unwrap();
     http.get(next).send().await.unwrap();
-    drop(server); // the log is complete once the process is gone
+    // Lines are written by the server's log thread just after their answers: wait for the
+    // last request's line (at most 10 s) before stopping the server.
+    let waited = std::time::Instant::now();
+    while !std::fs::read_to_string(&log_path)
+        .unwrap_or_default()
+        .contains("/secure/…")
+    {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(10),
+            "no line for next_url"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    drop(server);
     let logs = std::fs::read_to_string(&log_path).unwrap();
     let lines: Vec<serde_json::Value> = logs
         .lines()
