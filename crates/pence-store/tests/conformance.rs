@@ -1388,3 +1388,73 @@ async fn postgres_connections_lost_under_the_store_are_replaced() {
     }
     store.close().await;
 }
+
+pence_testkit::engine_tests!(searches_by_a_common_prefix_find_exactly_the_matches);
+/// 25,000 payments whose references all start `INV-` and whose emails all start `user` and
+/// end `@example.org`: on PostgreSQL the trigram index is then asked for the rare part of a
+/// search only (`probes.rs`), and the answer must still be exactly the payments containing
+/// the whole text, as counted here.
+async fn searches_by_a_common_prefix_find_exactly_the_matches(engine: Engine) {
+    use pence_core::search::PaymentFilter;
+    let (db, store) = open(engine).await;
+    let svc = service(false);
+    store.insert_service(&svc).await.unwrap();
+    let made: Vec<PaymentRecord> = (0..25_000i64)
+        .map(|i| {
+            let mut p = payment(&svc.id);
+            p.reference = format!("INV-{:07}", i * 7_919 % 1_000_003);
+            p.email = Some(format!("user{i}@example.org"));
+            p.created_ms += i;
+            p
+        })
+        .collect();
+    for chunk in made.chunks(5_000) {
+        store.load(chunk, &[], &[]).await.unwrap();
+    }
+    if engine == Engine::Postgres {
+        // The table's size as PostgreSQL's planner knows it, which decides whether to sample.
+        let mut conn = sqlx::postgres::PgConnection::connect(&db.url)
+            .await
+            .unwrap();
+        sqlx::query("ANALYZE payments")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let expected = |field: &str, text: &str| -> usize {
+        made.iter()
+            .filter(|p| match field {
+                "reference" => p.reference.to_lowercase().contains(text),
+                _ => p.email.as_deref().unwrap_or("").contains(text),
+            })
+            .count()
+    };
+    for (field, text) in [
+        ("reference", "inv-0079190"),
+        ("reference", "inv-00791"),
+        ("reference", "v-0012"),
+        ("reference", "inv-"),
+        ("email", "user1234"),
+        ("email", "user12345@example"),
+        ("email", "r2499"),
+        ("email", "@example.org"),
+    ] {
+        let mut f = PaymentFilter::default();
+        match field {
+            "reference" => f.reference = Some(text.into()),
+            _ => f.email = Some(text.into()),
+        }
+        let (total, rows) = store.search_payments(&svc.id, &f, 500, 0).await.unwrap();
+        let want = expected(field, text);
+        assert_eq!(total as usize, want, "{field} {text}: total");
+        assert_eq!(rows.len(), want.min(500), "{field} {text}: page");
+        for p in &rows {
+            let value = match field {
+                "reference" => p.reference.to_lowercase(),
+                _ => p.email.clone().unwrap_or_default(),
+            };
+            assert!(value.contains(text), "{field} {text}: {value}");
+        }
+    }
+    store.close().await;
+}

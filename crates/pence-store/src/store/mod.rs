@@ -21,6 +21,7 @@ mod idempotency;
 mod keys;
 mod ledger;
 mod payments;
+mod probes;
 mod refunds;
 mod search;
 mod services;
@@ -71,6 +72,8 @@ pub struct SqlStore {
     frozen: Arc<frozen::FrozenTotals>,
     /// Where committed status changes are counted, once the node gives one.
     telemetry: Arc<std::sync::OnceLock<Arc<pence_telemetry::Telemetry>>>,
+    /// Samples of the text columns' trigrams (PostgreSQL, `probes.rs`).
+    samples: Arc<probes::Samples>,
 }
 
 impl SqlStore {
@@ -79,6 +82,7 @@ impl SqlStore {
             db,
             frozen: Arc::default(),
             telemetry: Arc::default(),
+            samples: Arc::default(),
         }
     }
 

@@ -15,7 +15,7 @@ use pence_core::status::Status;
 use pence_core::{PaymentStore, StoreError};
 
 use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
-use super::search::{search_where, Where};
+use super::search::{search_where, texts, Probes, Where};
 use super::{columns, corrupt, count, set_clause, SqlStore};
 use crate::grouped_reads::ByKey;
 use crate::value::{vals, Row, Stmt, Val};
@@ -362,7 +362,13 @@ impl PaymentStore for SqlStore {
         limit: u32,
         offset: u64,
     ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
-        let w = search_where(service_id, filter);
+        let mut probes = Probes::default();
+        for ((column, value), probe) in texts(filter).into_iter().zip(&mut probes) {
+            if let Some(v) = value {
+                *probe = self.probe(column, v).await?;
+            }
+        }
+        let w = search_where(service_id, filter, &probes);
         let hinted = w.with_trigram_hint(self.engine_kind(), filter);
         let all = || async {
             let sql =
