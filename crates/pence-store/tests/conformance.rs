@@ -1458,3 +1458,19 @@ async fn searches_by_a_common_prefix_find_exactly_the_matches(engine: Engine) {
     }
     store.close().await;
 }
+
+pence_testkit::engine_tests!(a_lookup_no_row_can_match_fails_no_other_lookup);
+/// An id with a NUL (no stored text holds one) asked at the same moment as a real one: it
+/// finds nothing, and the other is still found (PostgreSQL answers both in one query).
+async fn a_lookup_no_row_can_match_fails_no_other_lookup(engine: Engine) {
+    let (_db, store) = open(engine).await;
+    let p = payment("svc");
+    store.insert_payment(&p, &created(&p)).await.unwrap();
+    let (found, nul) = tokio::join!(
+        store.journey_payment(&p.id),
+        store.journey_payment("1k8nkbrc82fe\0md6rq7kvrb6cm"),
+    );
+    assert_eq!(found.unwrap(), Some(p));
+    assert_eq!(nul.unwrap(), None);
+    store.close().await;
+}
