@@ -10,7 +10,7 @@ use std::sync::Arc;
 use pence_core::StoreError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::postgres::{connection_lost, decode_all, err, Own};
+use crate::postgres::{connection_lost, decode_all, err, next_group, Own};
 use crate::value::{Row, Val};
 
 /// A read of one row by a text key, in both forms.
@@ -40,13 +40,13 @@ type Answer = oneshot::Sender<Result<Option<Row>, StoreError>>;
 
 /// The queue of one `ByKey` and its reader tasks.
 pub(crate) struct Grouped {
-    tx: mpsc::UnboundedSender<(String, Answer)>,
+    tx: mpsc::Sender<(String, Answer)>,
 }
 
 impl Grouped {
     /// Starts `readers` tasks answering `by`'s lookups through `pool`.
     pub(crate) fn start(pool: sqlx::PgPool, by: &'static ByKey, readers: usize) -> Grouped {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::channel(16_384);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..readers.max(1) {
             tokio::spawn(reader(pool.clone(), by, rx.clone()));
@@ -59,6 +59,7 @@ impl Grouped {
         let gone = || StoreError::database("the database is closed");
         self.tx
             .send((key.to_string(), answer))
+            .await
             .map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
     }
@@ -67,24 +68,10 @@ impl Grouped {
 async fn reader(
     pool: sqlx::PgPool,
     by: &'static ByKey,
-    rx: Arc<Mutex<mpsc::UnboundedReceiver<(String, Answer)>>>,
+    rx: Arc<Mutex<mpsc::Receiver<(String, Answer)>>>,
 ) {
     let mut own = Own::new(&pool);
-    let mut asked: Vec<(String, Answer)> = Vec::new();
-    loop {
-        {
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(first) => asked.push(first),
-                None => return,
-            }
-            while asked.len() < MOST {
-                match rx.try_recv() {
-                    Ok(next) => asked.push(next),
-                    Err(_) => break,
-                }
-            }
-        }
+    while let Some(mut asked) = next_group(&rx, MOST).await {
         let mut keys: Vec<&str> = asked.iter().map(|(k, _)| k.as_str()).collect();
         keys.sort_unstable();
         keys.dedup();
@@ -99,7 +86,7 @@ async fn reader(
                 }
                 // The same key asked twice gets a copy; the last asker takes the row.
                 asked.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-                let mut asks = asked.drain(..).peekable();
+                let mut asks = asked.into_iter().peekable();
                 while let Some((key, answer)) = asks.next() {
                     let again = asks.peek().is_some_and(|(next, _)| *next == key);
                     let row = if again {
@@ -112,7 +99,7 @@ async fn reader(
             }
             Err(e) => {
                 let e: Arc<dyn std::error::Error + Send + Sync> = Arc::new(e);
-                for (_, answer) in asked.drain(..) {
+                for (_, answer) in asked {
                     let _ = answer.send(Err(StoreError::shared("postgres: read", e.clone())));
                 }
             }

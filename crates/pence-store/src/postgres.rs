@@ -207,6 +207,23 @@ impl PgDb {
     }
 }
 
+/// What is queued, `most` at most, once there is something (`None`: the queue has closed).
+/// Tasks sharing a queue take turns: one waits on it while the others work.
+pub(crate) async fn next_group<T>(
+    rx: &tokio::sync::Mutex<mpsc::Receiver<T>>,
+    most: usize,
+) -> Option<Vec<T>> {
+    let mut rx = rx.lock().await;
+    let mut group = vec![rx.recv().await?];
+    while group.len() < most {
+        match rx.try_recv() {
+            Ok(next) => group.push(next),
+            Err(_) => break,
+        }
+    }
+    Some(group)
+}
+
 async fn writer(
     pool: PgPool,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
@@ -214,21 +231,7 @@ async fn writer(
     metrics: MetricsSlot,
 ) {
     let mut own = Own::new(&pool);
-    loop {
-        let mut group = Vec::new();
-        {
-            let mut rx = rx.lock().await;
-            match rx.recv().await {
-                Some(job) => group.push(job),
-                None => return,
-            }
-            while group.len() < max_batch {
-                match rx.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
-                }
-            }
-        }
+    while let Some(group) = next_group(&rx, max_batch).await {
         let started = Instant::now();
         // A write is never retried blindly (it may have committed), so the connection is
         // checked before each group: a round trip a group, not a change.
