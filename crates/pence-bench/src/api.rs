@@ -1,13 +1,13 @@
 //! `pence-bench api`: starts a node on loopback (a temporary SQLite file unless `--database` says
 //! otherwise), then drives create-payment and get-payment with N concurrent keep-alive HTTP/1.1
-//! clients, and prints throughput and latency. Payments are durable before their 201: the
+//! clients (lean ones, as wrk's), and prints throughput, latency and CPU time a request. Payments are durable before their 201: the
 //! store runs with fsync on (SQLite WAL synchronous=FULL; PostgreSQL's defaults).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use pence_core::ports::prelude::*;
@@ -40,6 +40,8 @@ pub(crate) struct Phase {
     pub latencies_us: Vec<u32>,
     pub elapsed: Duration,
     pub ids: Vec<String>,
+    /// CPU seconds the process used during the phase (node and load generator).
+    pub cpu_s: f64,
 }
 
 impl Phase {
@@ -115,12 +117,13 @@ fn report(name: &str, p: &Phase, target: f64) {
     let pct = |q: f64| p.percentile_ms(q);
     let rate = p.ok as f64 / p.elapsed.as_secs_f64();
     println!(
-        "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x",
+        "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x   cpu {:.0} µs/req",
         pct(0.50),
         pct(0.99),
         p.ok,
         p.errors,
-        rate / target
+        rate / target,
+        p.cpu_s * 1e6 / (p.ok + p.errors).max(1) as f64
     );
 }
 
@@ -146,6 +149,7 @@ async fn phase_over(
     ids: Option<Arc<Vec<String>>>,
 ) -> anyhow::Result<Phase> {
     let start = Instant::now();
+    let cpu_at_start = crate::mem::cpu_seconds();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -162,6 +166,7 @@ async fn phase_over(
         latencies_us: Vec::new(),
         elapsed: Duration::ZERO,
         ids: Vec::new(),
+        cpu_s: 0.0,
     };
     for t in tasks {
         let r = t.await??;
@@ -171,6 +176,7 @@ async fn phase_over(
         out.ids.extend(r.ids);
     }
     out.elapsed = start.elapsed();
+    out.cpu_s = crate::mem::cpu_seconds() - cpu_at_start;
     Ok(out)
 }
 
@@ -181,47 +187,44 @@ async fn client_loop(
     client: usize,
     ids: Option<Arc<Vec<String>>>,
 ) -> anyhow::Result<Phase> {
-    let Client {
-        mut sender,
-        auth,
-        host,
-    } = Client::connect(addr, key).await?;
-    let create_url = format!("http://{addr}/v1/payments");
+    let mut conn = Lean::connect(addr).await?;
+    let head =
+        |line: &str| format!("{line} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {key}\r\n");
+    let create = format!(
+        "{}content-type: application/json\r\ncontent-length: {}\r\n\r\n{CREATE_BODY}",
+        head("POST /v1/payments"),
+        CREATE_BODY.len()
+    );
     let mut out = Phase {
         ok: 0,
         errors: 0,
         latencies_us: Vec::with_capacity(1 << 16),
         elapsed: Duration::ZERO,
         ids: Vec::new(),
+        cpu_s: 0.0,
     };
+    let mut get = String::new();
     let mut i = client;
     while Instant::now() < deadline {
-        let req = match &ids {
-            None => hyper::Request::post(&create_url)
-                .header("host", &host)
-                .header("authorization", &auth)
-                .header("content-type", "application/json")
-                .body(Full::new(Bytes::from_static(CREATE_BODY.as_bytes())))?,
+        let request = match &ids {
+            None => create.as_bytes(),
             Some(ids) => {
                 i = (i + 7919) % ids.len();
-                hyper::Request::get(format!("{create_url}/{}", ids[i]))
-                    .header("host", &host)
-                    .header("authorization", &auth)
-                    .body(Full::new(Bytes::new()))?
+                get.clear();
+                get.push_str(&head(&format!("GET /v1/payments/{}", ids[i])));
+                get.push_str("\r\n");
+                get.as_bytes()
             }
         };
         let sent = Instant::now();
-        sender.ready().await?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let body = resp.into_body().collect().await?.to_bytes();
+        let (status, body) = conn.exchange(request).await?;
         out.latencies_us
             .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
         let expected = if ids.is_none() { 201 } else { 200 };
         if status == expected {
             out.ok += 1;
             if ids.is_none() && out.ids.len() < 20_000 {
-                if let Some(id) = payment_id(&body) {
+                if let Some(id) = payment_id(body) {
                     out.ids.push(id);
                 }
             }
@@ -230,6 +233,67 @@ async fn client_loop(
         }
     }
     Ok(out)
+}
+
+/// The load generator's side of one keep-alive connection, as lean as wrk's: the request is
+/// written as prepared bytes and the answer read by its `content-length`, in the client's own
+/// task (a hyper client connection is a task of its own, so each request crossed tasks twice,
+/// and built and parsed header maps): what is measured is the node, not the generator.
+struct Lean {
+    stream: tokio::net::TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Lean {
+    async fn connect(addr: std::net::SocketAddr) -> anyhow::Result<Lean> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Lean {
+            stream,
+            buf: Vec::with_capacity(16 * 1024),
+        })
+    }
+
+    /// Sends `request` and reads its answer: the status and the body.
+    async fn exchange(&mut self, request: &[u8]) -> anyhow::Result<(u16, &[u8])> {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(request).await?;
+        self.buf.clear();
+        let (status, body_at, length) = loop {
+            let mut headers = [httparse::EMPTY_HEADER; 32];
+            let mut response = httparse::Response::new(&mut headers);
+            if let httparse::Status::Complete(at) = response.parse(&self.buf)? {
+                let length = response
+                    .headers
+                    .iter()
+                    .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                    .and_then(|h| std::str::from_utf8(h.value).ok()?.parse::<usize>().ok())
+                    .ok_or_else(|| anyhow::anyhow!("an answer without content-length"))?;
+                break (response.code.unwrap_or(0), at, length);
+            }
+            self.read_more().await?;
+        };
+        while self.buf.len() < body_at + length {
+            self.read_more().await?;
+        }
+        anyhow::ensure!(
+            self.buf.len() == body_at + length,
+            "more bytes than the answer"
+        );
+        Ok((status, &self.buf[body_at..]))
+    }
+
+    async fn read_more(&mut self) -> anyhow::Result<()> {
+        use tokio::io::AsyncReadExt;
+        if self.buf.capacity() - self.buf.len() < 4096 {
+            self.buf.reserve(16 * 1024);
+        }
+        anyhow::ensure!(
+            self.stream.read_buf(&mut self.buf).await? > 0,
+            "the node closed the connection"
+        );
+        Ok(())
+    }
 }
 
 /// One keep-alive HTTP/1.1 connection to the node, with the key to send.

@@ -1,4 +1,4 @@
-//! This process's memory, from `/proc/self/status` (Linux): the node under test runs in it.
+//! This process's memory and CPU time, from `/proc/self` (Linux): the node under test runs in it.
 
 /// A `/proc/self/status` figure (`VmRSS`, `VmHWM`…) in MiB; 0 where there is none.
 pub(crate) fn status_mib(field: &str) -> f64 {
@@ -10,4 +10,23 @@ pub(crate) fn status_mib(field: &str) -> f64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
         })
         .map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// CPU time this process has used so far, user and system, in seconds, from
+/// `/proc/self/stat` (Linux reports it in USER_HZ, 100 a second on every architecture Pence
+/// builds for). Unlike requests a second, CPU time a request hardly moves when the machine is
+/// busy with something else, so small changes show.
+pub(crate) fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // The command name (field 2) may hold spaces; the fields after it are plain.
+            let rest = &s[s.rfind(')')? + 2..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            // utime and stime: fields 14 and 15 of the whole line, 12 and 13 after the name.
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
 }

@@ -64,10 +64,7 @@ fn decode(row: &PgRow, names: &Arc<[String]>) -> Result<Row, sqlx::Error> {
         };
         vals.push(v.unwrap_or(Val::Null(Ty::Text)));
     }
-    Ok(Row {
-        names: names.clone(),
-        vals,
-    })
+    Ok(Row::new(names.clone(), vals))
 }
 
 /// A read: its rows, decoded. Busy connections are not pinged before use, so a read whose

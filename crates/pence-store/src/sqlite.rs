@@ -1,8 +1,9 @@
 //! SQLite through rusqlite. Reads run inline on a small pool of connections (a primary-key
 //! lookup takes microseconds; handing it to another thread would cost more than running it).
 //! Writes all go to one writer thread, which owns the only writing connection: it takes every
-//! change queued, applies each inside its own SAVEPOINT, and commits them together: one fsync
-//! (WAL, synchronous=FULL) for the whole group.
+//! change queued, applies them in one transaction (a SAVEPOINT around each only when one is
+//! refused after writing) and commits them together: one fsync (WAL, synchronous=FULL) for
+//! the whole group.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -127,44 +128,96 @@ fn run_query(conn: &Connection, sql: &str, params: &[Val]) -> Result<Vec<Row>, S
                 ValueRef::Blob(b) => Val::Bytes(b.to_vec()),
             });
         }
-        out.push(Row {
-            names: names.clone(),
-            vals,
-        });
+        out.push(Row::new(names.clone(), vals));
     }
     Ok(out)
 }
 
+/// A statement a change runs, named by the addresses of its `&'static str` parts.
+#[derive(PartialEq, Eq, Hash)]
+enum Written {
+    Exec {
+        sql: usize,
+        len: usize,
+    },
+    Insert {
+        table: usize,
+        columns: usize,
+        values: usize,
+    },
+}
+
+thread_local! {
+    /// The writer's statements in SQLite's text, worked out once each.
+    static WRITTEN: std::cell::RefCell<std::collections::HashMap<Written, std::rc::Rc<str>>> =
+        Default::default();
+}
+
+/// A change's statement in SQLite's text, from the writer's cache.
+fn written_sql(key: Written, make: impl FnOnce() -> String) -> std::rc::Rc<str> {
+    WRITTEN.with(|w| {
+        w.borrow_mut()
+            .entry(key)
+            .or_insert_with(|| sqlite_sql(&make()).into_owned().into())
+            .clone()
+    })
+}
+
 fn execute(conn: &Connection, sql: &str, params: &[Val]) -> Result<usize, StoreError> {
-    let mut stmt = conn.prepare_cached(&sqlite_sql(sql)).map_err(err)?;
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
     for (i, p) in params.iter().enumerate() {
         stmt.raw_bind_parameter(i + 1, p).map_err(err)?;
     }
     stmt.raw_execute().map_err(err)
 }
 
-fn apply_change(conn: &Connection, change: &Change) -> Result<Vec<Row>, StoreError> {
+/// A change that did not apply: why, and whether it wrote nothing before failing (its first
+/// statement failed, and SQLite undoes a failing statement by itself), so that the rest of
+/// its group's transaction can stand without a savepoint around it.
+struct Refused {
+    error: StoreError,
+    clean: bool,
+}
+
+fn apply_change(conn: &Connection, change: &Change) -> Result<Vec<Row>, Refused> {
     let mut returned = Vec::new();
-    for stmt in change {
+    for (i, stmt) in change.iter().enumerate() {
+        let refused = |error: StoreError, wrote: bool| Refused {
+            error,
+            clean: i == 0 && !wrote,
+        };
         match stmt {
             Stmt::Insert {
                 table,
                 columns,
                 values,
             } => {
-                execute(conn, &insert_sql(table, columns, values.len()), values)?;
+                let key = Written::Insert {
+                    table: table.as_ptr() as usize,
+                    columns: columns.as_ptr() as usize,
+                    values: values.len(),
+                };
+                let sql = written_sql(key, || insert_sql(table, columns, values.len()));
+                execute(conn, &sql, values).map_err(|e| refused(e, false))?;
             }
             Stmt::Exec {
                 sql,
                 params,
                 expect_one,
             } => {
-                let n = execute(conn, sql, params)?;
+                let key = Written::Exec {
+                    sql: sql.as_ptr() as usize,
+                    len: sql.len(),
+                };
+                let sql = written_sql(key, || sql.to_string());
+                let n = execute(conn, &sql, params).map_err(|e| refused(e, false))?;
                 if *expect_one && n != 1 {
-                    return Err(StoreError::Conflict);
+                    return Err(refused(StoreError::Conflict, n > 0));
                 }
             }
-            Stmt::Returning { sql, params } => returned.extend(run_query(conn, sql, params)?),
+            Stmt::Returning { sql, params } => {
+                returned.extend(run_query(conn, sql, params).map_err(|e| refused(e, false))?)
+            }
         }
     }
     Ok(returned)
@@ -175,24 +228,78 @@ struct Job {
     reply: oneshot::Sender<Result<Vec<Row>, StoreError>>,
 }
 
-/// Applies a group of changes in one transaction, each in its own savepoint so that one
-/// failing change does not take the others with it.
+/// Applies a group of changes in one transaction, so that one failing change does not take
+/// the others with it: first without savepoints (each costs a statement before and after a
+/// change, and SQLite copies every page a change touches into the savepoint's journal); a
+/// change refused after writing something is undone only by a savepoint, so then the group
+/// is applied again with one around each change.
 fn write_group(conn: &Connection, jobs: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    without_savepoints(conn, jobs).unwrap_or_else(|| with_savepoints(conn, jobs))
+}
+
+/// A transaction statement, prepared once per connection.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// The group with nothing around each change; None (and nothing written) when a change was
+/// refused after writing, which only a savepoint undoes.
+fn without_savepoints(
+    conn: &Connection,
+    jobs: &[Job],
+) -> Option<Vec<Result<Vec<Row>, StoreError>>> {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
+        return Some(all_fail(jobs, "sqlite: begin", e));
+    }
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        match apply_change(conn, &job.change) {
+            Ok(rows) => outcomes.push(Ok(rows)),
+            // Some failures (a full disk, I/O) end SQLite's transaction, not just the
+            // statement: then nothing of the group stands.
+            Err(refused) if refused.clean && !conn.is_autocommit() => {
+                outcomes.push(Err(refused.error))
+            }
+            Err(refused) => {
+                if !conn.is_autocommit() {
+                    let _ = run(conn, "ROLLBACK");
+                }
+                // A group of one: its transaction was the change's.
+                return (jobs.len() == 1).then(|| vec![Err(refused.error)]);
+            }
+        }
+    }
+    Some(commit(conn, jobs, outcomes))
+}
+
+/// The group in one transaction, each change in its own savepoint.
+fn with_savepoints(conn: &Connection, jobs: &[Job]) -> Vec<Result<Vec<Row>, StoreError>> {
+    if let Err(e) = run(conn, "BEGIN IMMEDIATE") {
         return all_fail(jobs, "sqlite: begin", e);
     }
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let outcome =
-            execute(conn, "SAVEPOINT change", &[]).and_then(|_| apply_change(conn, &job.change));
+        let outcome = execute(conn, "SAVEPOINT change", &[])
+            .and_then(|_| apply_change(conn, &job.change).map_err(|refused| refused.error));
         if outcome.is_err() {
             let _ = execute(conn, "ROLLBACK TO change", &[]);
         }
         let _ = execute(conn, "RELEASE change", &[]);
         outcomes.push(outcome);
     }
-    if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
+    commit(conn, jobs, outcomes)
+}
+
+/// Commits the group's transaction: `outcomes` stand, or every change fails.
+fn commit(
+    conn: &Connection,
+    jobs: &[Job],
+    outcomes: Vec<Result<Vec<Row>, StoreError>>,
+) -> Vec<Result<Vec<Row>, StoreError>> {
+    if let Err(e) = run(conn, "COMMIT") {
+        if !conn.is_autocommit() {
+            let _ = run(conn, "ROLLBACK");
+        }
         return all_fail(jobs, "sqlite: commit", e);
     }
     outcomes

@@ -74,6 +74,9 @@ pub(crate) use vals;
 pub struct Row {
     pub(crate) names: Arc<[String]>,
     pub(crate) vals: Vec<Val>,
+    /// Where the next `take` looks first: rows are mostly decoded in column order, and a
+    /// payment has some sixty columns to search by name otherwise.
+    next: usize,
 }
 
 fn bad(name: &str, want: &str, got: &Val) -> StoreError {
@@ -81,6 +84,14 @@ fn bad(name: &str, want: &str, got: &Val) -> StoreError {
 }
 
 impl Row {
+    pub(crate) fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
+        Row {
+            names,
+            vals,
+            next: 0,
+        }
+    }
+
     /// A column's value, if the row has the column.
     pub(crate) fn get(&self, name: &str) -> Option<&Val> {
         let i = self.names.iter().position(|n| n == name)?;
@@ -89,11 +100,14 @@ impl Row {
 
     /// Moves a column's value out (a row is decoded once, so nothing needs copying).
     fn take(&mut self, name: &str) -> Result<Val, StoreError> {
-        let i = self
-            .names
+        let (earlier, later) = self.names.split_at(self.next.min(self.names.len()));
+        let i = later
             .iter()
             .position(|n| n == name)
+            .map(|i| i + earlier.len())
+            .or_else(|| earlier.iter().position(|n| n == name))
             .ok_or_else(|| StoreError::database(format!("no column {name}")))?;
+        self.next = i + 1;
         Ok(std::mem::replace(&mut self.vals[i], Val::Null(Ty::Text)))
     }
 
