@@ -174,8 +174,7 @@ async fn limit_requests(
     req: Request,
     next: Next,
 ) -> Response {
-    let uri = req.uri().to_string().len();
-    if uri > MAX_URI {
+    if uri_len(req.uri()) > MAX_URI {
         return crate::errors::dropwizard(StatusCode::URI_TOO_LONG, "HTTP 414 URI Too Long");
     }
     let headers = req.headers();
@@ -189,9 +188,22 @@ async fn limit_requests(
             "HTTP 431 Request Header Fields Too Large",
         );
     }
+    // A request with no body (a GET) has nothing to time.
+    if req.body().is_end_stream() {
+        return next.run(req).await;
+    }
     let deadline = tokio::time::Instant::now() + limits.body_read;
     next.run(req.map(|body| Body::new(Deadline::new(body, deadline))))
         .await
+}
+
+/// The length of the request target as the client sent it (origin form, or absolute form
+/// with its scheme and authority), without writing it out.
+fn uri_len(uri: &axum::http::Uri) -> usize {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + 3);
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let rest = uri.path_and_query().map_or(0, |p| p.as_str().len());
+    scheme + authority + rest
 }
 
 /// A request body that fails once its deadline has passed, however slowly it trickles.

@@ -12,12 +12,12 @@ use crate::state::AppState;
 
 /// The route template a request matched, as a response extension.
 #[derive(Clone, Debug)]
-pub(crate) struct Route(pub String);
+pub(crate) struct Route(pub MatchedPath);
 
 async fn note_route(matched: Option<MatchedPath>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     if let Some(m) = matched {
-        resp.extensions_mut().insert(Route(m.as_str().to_string()));
+        resp.extensions_mut().insert(Route(m));
     }
     resp
 }

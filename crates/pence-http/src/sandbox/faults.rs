@@ -28,12 +28,12 @@ pub(crate) async fn inject(State(state): State<AppState>, req: Request, next: Ne
     }
     // The path as the client wrote it (the router has taken `/v1` off).
     let path = match req.extensions().get::<OriginalUri>() {
-        Some(OriginalUri(uri)) => uri.path().to_string(),
-        None => req.uri().path().to_string(),
+        Some(OriginalUri(uri)) => uri.path(),
+        None => req.uri().path(),
     };
     let target = Target::Request {
         method: req.method().as_str(),
-        path: &path,
+        path,
     };
     let fired = state
         .faults
