@@ -76,10 +76,11 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
         .map_err(err)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(err)?;
-    // Each change of a group commit runs in its own SAVEPOINT, whose sub-journal SQLite
-    // otherwise writes to a temporary file (a pwrite per page touched); it only serves to roll
-    // a change back inside the open transaction, never crash recovery (the WAL does that), so
-    // memory is enough.
+    // A statement that may need undoing alone (one firing a trigger, as a create's insert
+    // does), and a change inside a SAVEPOINT (when its group is applied again), keep a
+    // sub-journal that SQLite otherwise writes to a temporary file (a pwrite per page
+    // touched); it only serves to roll back inside the open transaction, never crash recovery
+    // (the WAL does that), so memory is enough.
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(err)?;
     // No memory map (`mmap_size`): it made get payment 8% faster, but every page a
