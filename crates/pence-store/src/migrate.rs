@@ -34,11 +34,17 @@ pub(crate) const PENCE: Schema = Schema {
     sqlite_idle: TEXT_INDEXING,
 };
 
-/// Fills the trigram index behind its mark (SQLite's 0031), 2,000 payments a batch.
+/// Fills the trigram index and counts each service's payments behind their mark (SQLite's
+/// 0031 and 0032), 2,000 payments a batch.
 const TEXT_INDEXING: &[&str] = &[
     "INSERT INTO payments_text (rowid, reference, email, cardholder_name) \
      SELECT rowid, reference, email, cardholder_name FROM payments \
      WHERE rowid > (SELECT upto FROM text_index_mark WHERE id = 1) ORDER BY rowid LIMIT 2000",
+    "INSERT INTO payment_counts (service_id, shard, n) \
+     SELECT service_id, 0, COUNT(*) FROM (SELECT service_id FROM payments \
+     WHERE rowid > (SELECT upto FROM text_index_mark WHERE id = 1) ORDER BY rowid LIMIT 2000) \
+     WHERE true GROUP BY service_id \
+     ON CONFLICT (service_id, shard) DO UPDATE SET n = n + excluded.n",
     "UPDATE text_index_mark SET upto = (SELECT MAX(rowid) FROM (SELECT rowid FROM payments \
      WHERE rowid > upto ORDER BY rowid LIMIT 2000)) \
      WHERE id = 1 AND EXISTS (SELECT 1 FROM payments WHERE rowid > upto)",
@@ -122,6 +128,10 @@ const SQLITE: &[(i64, &str)] = &[
     (
         31,
         include_str!("migrations/sqlite/0031_text_index_mark.sql"),
+    ),
+    (
+        32,
+        include_str!("migrations/sqlite/0032_payment_counts_mark.sql"),
     ),
 ];
 

@@ -367,17 +367,17 @@ fn writer(
 
 /// One run of the schema's idle work, in its own transaction; whether there may be more.
 fn idle_work(conn: &Connection, statements: &[&str]) -> bool {
-    let run = || -> rusqlite::Result<bool> {
-        conn.execute_batch("BEGIN IMMEDIATE")?;
+    let work = || -> rusqlite::Result<bool> {
+        run(conn, "BEGIN IMMEDIATE")?;
         let mut changed = 0;
         for sql in statements {
             changed = conn.prepare_cached(sql)?.execute([])?;
         }
-        conn.execute_batch("COMMIT")?;
+        run(conn, "COMMIT")?;
         Ok(changed > 0)
     };
-    run().unwrap_or_else(|e| {
-        let _ = conn.execute_batch("ROLLBACK");
+    work().unwrap_or_else(|e| {
+        let _ = run(conn, "ROLLBACK");
         tracing::warn!(error = %e, "the SQLite writer's idle work failed");
         false
     })

@@ -1097,9 +1097,10 @@ async fn deep_pages_start_in_their_hour_and_match_the_order(engine: Engine) {
     store.close().await;
 }
 
-/// SQLite's trigram index is filled behind a mark by the writer when idle (migration 0031):
-/// payments above the mark are still found by text searches, exactly, and once the writer
-/// has had a change to make, they are indexed.
+/// SQLite's trigram index is filled, and each service's payments counted, behind a mark by
+/// the writer when idle (migrations 0031, 0032): payments above the mark are still found by
+/// text searches and counted in totals, exactly, and once the writer has had a change to
+/// make, they are indexed and counted, once.
 #[tokio::test]
 async fn text_searches_find_payments_the_trigram_index_has_not_reached() {
     use pence_core::search::PaymentFilter;
@@ -1162,11 +1163,41 @@ async fn text_searches_find_payments_the_trigram_index_has_not_reached() {
     assert_eq!(search("late-inv").await, late, "above the mark");
     assert_eq!(search("INV-0000").await.len(), 20, "both sides of the mark");
     assert_eq!(search("INV-0299").await.len(), 10, "indexed only");
-    // Any change wakes the writer, which then indexes what is above the mark.
-    store.insert_service(&service(false)).await.unwrap();
+    // The service's count (migration 0032) is kept behind the same mark: the total of an
+    // unfiltered search adds what is above it.
+    let total = |svc_id: String| {
+        let store = store.clone();
+        async move {
+            let (total, _) = store
+                .search_payments(&svc_id, &PaymentFilter::default(), 1, 0)
+                .await
+                .unwrap();
+            total
+        }
+    };
+    let counted = || -> i64 {
+        raw.query_row(
+            "SELECT n FROM payment_counts WHERE service_id = ?1",
+            [&svc.id],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(counted(), 3_000);
+    assert_eq!(
+        total(svc.id.clone()).await,
+        3_010,
+        "counted and above the mark"
+    );
+    // Any change wakes the writer, which then indexes and counts what is above the mark.
+    let other = service(false);
+    store.insert_service(&other).await.unwrap();
     caught_up().await;
     assert_eq!(search("late-inv").await, late, "indexed");
     assert_eq!(search("INV-0000").await.len(), 20);
+    assert_eq!(counted(), 3_010, "counted once");
+    assert_eq!(total(svc.id.clone()).await, 3_010);
+    assert_eq!(total(other.id.clone()).await, 0);
     store.close().await;
 }
 
