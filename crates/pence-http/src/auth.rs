@@ -153,14 +153,25 @@ pub(crate) async fn authenticate(
         resp.extensions_mut().insert(MadeBy(service.id.clone()));
         return resp;
     }
-    run_as(service, req, next).await
+    // The service's fault rules here rather than in a layer of their own: axum clones what a
+    // layer wraps on every request, so each layer costs more than its own work.
+    run_as(service, req, next, Some(&state)).await
 }
 
-/// Runs the request as `service`, naming it in the access log.
-pub(crate) async fn run_as(service: Arc<Service>, mut req: Request, next: Next) -> Response {
+/// Runs the request as `service`, naming it in the access log; with `faults`, through the
+/// service's fault rules first (the public API's requests).
+pub(crate) async fn run_as(
+    service: Arc<Service>,
+    mut req: Request,
+    next: Next,
+    faults: Option<&AppState>,
+) -> Response {
     let made_by = MadeBy(service.id.clone());
-    req.extensions_mut().insert(Authed(service));
-    let mut resp = next.run(req).await;
+    req.extensions_mut().insert(Authed(service.clone()));
+    let mut resp = match faults {
+        Some(state) => crate::sandbox::faults::inject(state, &service, req, next).await,
+        None => next.run(req).await,
+    };
     resp.extensions_mut().insert(made_by);
     resp
 }

@@ -36,7 +36,7 @@ pub fn metrics_router(state: AppState) -> Router {
 
 /// Everything but `/metrics`.
 pub fn public_router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(telemetry::marked(health::routes()))
         .merge(telemetry::marked(pages::routes()))
         .merge(telemetry::marked(admin::routes()))
@@ -48,12 +48,34 @@ pub fn public_router(state: AppState) -> Router {
         )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            request_log::log_request,
-        ))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            errors::panic_response,
-        ))
-        .with_state(state)
+        .with_state(state.clone());
+    around_all(
+        routes,
+        tower::ServiceBuilder::new()
+            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+                errors::panic_response,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                state,
+                request_log::log_request,
+            )),
+    )
+}
+
+/// `layer` around `router` as a whole, once. `Router::layer` wraps each route instead, and
+/// axum clones the whole chain below a layer at every layer a request passes (a `from_fn`
+/// layer clones what it wraps on each call): stacked per-route layers cost more with each
+/// one, while a layer around the router clones only the router (a reference count).
+pub(crate) fn around_all<L>(router: Router, layer: L) -> Router
+where
+    L: tower::Layer<Router>,
+    L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<axum::extract::Request>>::Response: axum::response::IntoResponse,
+    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
+{
+    Router::new().fallback_service(layer.layer(router))
 }

@@ -51,10 +51,6 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
-        // Test services' fault rules, once the key has said whose request it is.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::sandbox::faults::inject,
-        ))
+        // The key, the rate limit, then test services' fault rules.
         .layer(middleware::from_fn_with_state(state, auth::authenticate))
 }

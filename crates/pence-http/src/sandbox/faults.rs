@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::faults::{FaultAction, FaultRule, RuleRequest, Target};
+use pence_core::service::Service;
 use serde_json::{json, Value};
 
 use super::SandboxProblem;
@@ -19,10 +20,12 @@ use crate::state::AppState;
 
 /// Applies the service's fault rules to a public-API request (inside authentication, so the
 /// service is known; live services have none).
-pub(crate) async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(Authed(service)) = req.extensions().get::<Authed>().cloned() else {
-        return next.run(req).await;
-    };
+pub(crate) async fn inject(
+    state: &AppState,
+    service: &Service,
+    req: Request,
+    next: Next,
+) -> Response {
     if service.live {
         return next.run(req).await;
     }
