@@ -42,6 +42,8 @@ pub(crate) struct Phase {
     pub ids: Vec<String>,
     /// CPU seconds the process used during the phase (node and load generator).
     pub cpu_s: f64,
+    /// The share of the machine's cores idle (or waiting on I/O) during the phase.
+    pub idle: f64,
 }
 
 impl Phase {
@@ -117,13 +119,14 @@ fn report(name: &str, p: &Phase, target: f64) {
     let pct = |q: f64| p.percentile_ms(q);
     let rate = p.ok as f64 / p.elapsed.as_secs_f64();
     println!(
-        "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x   cpu {:.0} µs/req",
+        "{name:<15} {rate:>9.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ok {}  errors {}   target {target:.0}/s: {:.2}x   cpu {:.0} µs/req   cores idle {:.0}%",
         pct(0.50),
         pct(0.99),
         p.ok,
         p.errors,
         rate / target,
-        p.cpu_s * 1e6 / (p.ok + p.errors).max(1) as f64
+        p.cpu_s * 1e6 / (p.ok + p.errors).max(1) as f64,
+        p.idle * 100.0
     );
 }
 
@@ -150,6 +153,7 @@ async fn phase_over(
 ) -> anyhow::Result<Phase> {
     let start = Instant::now();
     let cpu_at_start = crate::mem::cpu_seconds();
+    let machine_at_start = crate::mem::machine_ticks();
     let deadline = start + duration;
     let mut tasks = Vec::new();
     for client in 0..clients {
@@ -167,6 +171,7 @@ async fn phase_over(
         elapsed: Duration::ZERO,
         ids: Vec::new(),
         cpu_s: 0.0,
+        idle: 0.0,
     };
     for t in tasks {
         let r = t.await??;
@@ -177,6 +182,9 @@ async fn phase_over(
     }
     out.elapsed = start.elapsed();
     out.cpu_s = crate::mem::cpu_seconds() - cpu_at_start;
+    let machine = crate::mem::machine_ticks();
+    let all = machine.1.saturating_sub(machine_at_start.1).max(1);
+    out.idle = machine.0.saturating_sub(machine_at_start.0) as f64 / all as f64;
     Ok(out)
 }
 
@@ -202,6 +210,7 @@ async fn client_loop(
         elapsed: Duration::ZERO,
         ids: Vec::new(),
         cpu_s: 0.0,
+        idle: 0.0,
     };
     let mut get = String::new();
     let mut i = client;

@@ -30,3 +30,25 @@ pub(crate) fn cpu_seconds() -> f64 {
         })
         .unwrap_or(0.0)
 }
+
+/// The machine's CPU time so far from `/proc/stat`, in USER_HZ ticks: (idle and waiting on
+/// I/O, all). Two readings give the share of the cores nothing ran on in between: during
+/// creates it shows the writer and the HTTP side taking turns rather than the cores running
+/// out.
+pub(crate) fn machine_ticks() -> (u64, u64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let fields: Vec<u64> = s
+                .lines()
+                .next()?
+                .strip_prefix("cpu ")?
+                .split_whitespace()
+                .filter_map(|f| f.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal …: idle is the 4th, iowait the 5th.
+            let idle = fields.get(3)? + fields.get(4)?;
+            Some((idle, fields.iter().sum()))
+        })
+        .unwrap_or((0, 0))
+}
