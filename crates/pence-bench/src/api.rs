@@ -87,6 +87,7 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
     let key = Arc::new(key);
     let duration = Duration::from_secs(args.seconds);
 
+    let groups_before = Groups::of(node.local_addr).await?;
     let create = phase_over(&addrs, key.clone(), args.clients, duration, None).await?;
     let (create_target, get_target) = if engine == "postgres" {
         (CREATE_TARGET_POSTGRES, GET_TARGET_POSTGRES)
@@ -94,6 +95,10 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
         (CREATE_TARGET_SQLITE, GET_TARGET_SQLITE)
     };
     report("create payment", &create, create_target);
+    Groups::of(node.local_addr)
+        .await?
+        .since(&groups_before)
+        .report(create.elapsed);
     anyhow::ensure!(!create.ids.is_empty(), "no payment was created");
     if args.create_only {
         return Ok(());
@@ -242,6 +247,56 @@ async fn client_loop(
         }
     }
     Ok(out)
+}
+
+/// The node's group commits so far, from its `/metrics`: how many, their changes and time.
+#[derive(Default)]
+struct Groups {
+    count: f64,
+    changes: f64,
+    seconds: f64,
+}
+
+impl Groups {
+    async fn of(addr: std::net::SocketAddr) -> anyhow::Result<Groups> {
+        let mut conn = Lean::connect(addr).await?;
+        let request = format!("GET /metrics HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+        let (_, body) = conn.exchange(request.as_bytes()).await?;
+        let text = String::from_utf8_lossy(body);
+        let figure = |name: &str| -> f64 {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .unwrap_or(0.0)
+        };
+        Ok(Groups {
+            count: figure("pence_db_commit_group_size_count"),
+            changes: figure("pence_db_commit_group_size_sum"),
+            seconds: figure("pence_db_commit_duration_seconds_sum"),
+        })
+    }
+
+    fn since(&self, before: &Groups) -> Groups {
+        Groups {
+            count: self.count - before.count,
+            changes: self.changes - before.changes,
+            seconds: self.seconds - before.seconds,
+        }
+    }
+
+    /// The writers' side of a phase: how often they committed, how much at once, and for
+    /// how much of the phase a writer was applying or committing.
+    fn report(&self, elapsed: Duration) {
+        if self.count == 0.0 {
+            return;
+        }
+        println!(
+            "  group commits {:.0}/s of {:.1} changes, {:.2} ms each: writers busy {:.0}% of the phase",
+            self.count / elapsed.as_secs_f64(),
+            self.changes / self.count,
+            self.seconds * 1000.0 / self.count,
+            self.seconds * 100.0 / elapsed.as_secs_f64()
+        );
+    }
 }
 
 /// The load generator's side of one keep-alive connection, as lean as wrk's: the request is

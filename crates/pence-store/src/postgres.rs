@@ -116,6 +116,9 @@ struct Job {
 /// How long a connection may have been idle and still be used without a ping first.
 pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
+/// How long a writer may wait for work before its connection is checked again.
+const WRITER_IDLE_BEFORE_PING: Duration = Duration::from_millis(1);
+
 /// A connection a writer or a grouped reader keeps to itself, so its queries skip the pool:
 /// sqlx pings each connection as it goes back to its pool, a round trip for every query.
 /// Opened when first needed and again once found lost; pinged first after a second idle.
@@ -228,15 +231,26 @@ async fn writer(
     metrics: MetricsSlot,
 ) {
     let mut own = Own::new(&pool);
+    // When the last group ended, and whether it failed for a reason other than a refusal.
+    let (mut done, mut doubt) = (Instant::now(), false);
     while let Some(group) = next_group(&rx, max_batch).await {
         let started = Instant::now();
-        // A write is never retried blindly (it may have committed), so the connection is
-        // checked before each group: a round trip a group, not a change.
-        own.check().await;
+        // A write is never retried blindly (it may have committed), so a connection that
+        // may have gone is checked before a group: after the writer has waited for work a
+        // moment (the server may have ended the session meanwhile), or after a failure.
+        // Groups back to back under load skip the round trip, which cost a fifth of
+        // PostgreSQL's creates.
+        if doubt || done.elapsed() > WRITER_IDLE_BEFORE_PING {
+            own.check().await;
+        }
         let outcomes = match own.get().await {
             Ok(conn) => write_group(conn, &group).await,
             Err(e) => shared_failure(&group, "postgres: connect", e),
         };
+        doubt = outcomes
+            .iter()
+            .any(|o| matches!(o, Err(StoreError::Database { .. })));
+        done = Instant::now();
         observe_group(&metrics, group.len(), started.elapsed());
         for (job, outcome) in group.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);

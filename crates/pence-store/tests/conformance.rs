@@ -1372,8 +1372,10 @@ async fn concurrent_creates_and_reads_of_every_shape_round_trip(engine: Engine) 
 }
 
 /// PostgreSQL's connections dropped under the store (the server restarted, a proxy closed
-/// them): reads and changes go on, on new connections, without an error. The writers check
-/// their connection before each group; grouped reads retry once on a new one.
+/// them) while it waits for work: reads and changes go on, on new connections, without an
+/// error. A writer checks its connection before a group when it has waited for work (here,
+/// while the admin connection is made: longer than the writers' millisecond) or its last
+/// group failed; grouped reads retry once on a new connection.
 #[tokio::test]
 async fn postgres_connections_lost_under_the_store_are_replaced() {
     if !pence_testkit::db::postgres_configured() {
