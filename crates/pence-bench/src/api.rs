@@ -87,7 +87,7 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
     let key = Arc::new(key);
     let duration = Duration::from_secs(args.seconds);
 
-    let groups_before = Groups::of(node.local_addr).await?;
+    let groups_before = Groups::of(&addrs).await?;
     let create = phase_over(&addrs, key.clone(), args.clients, duration, None).await?;
     let (create_target, get_target) = if engine == "postgres" {
         (CREATE_TARGET_POSTGRES, GET_TARGET_POSTGRES)
@@ -95,7 +95,7 @@ pub async fn run(database: Option<String>, args: BenchArgs) -> anyhow::Result<()
         (CREATE_TARGET_SQLITE, GET_TARGET_SQLITE)
     };
     report("create payment", &create, create_target);
-    Groups::of(node.local_addr)
+    Groups::of(&addrs)
         .await?
         .since(&groups_before)
         .report(create.elapsed);
@@ -249,7 +249,7 @@ async fn client_loop(
     Ok(out)
 }
 
-/// The node's group commits so far, from its `/metrics`: how many, their changes and time.
+/// The nodes' group commits so far, from their `/metrics`: how many, their changes and time.
 #[derive(Default)]
 struct Groups {
     count: f64,
@@ -258,21 +258,23 @@ struct Groups {
 }
 
 impl Groups {
-    async fn of(addr: std::net::SocketAddr) -> anyhow::Result<Groups> {
-        let mut conn = Lean::connect(addr).await?;
-        let request = format!("GET /metrics HTTP/1.1\r\nhost: {addr}\r\n\r\n");
-        let (_, body) = conn.exchange(request.as_bytes()).await?;
-        let text = String::from_utf8_lossy(body);
-        let figure = |name: &str| -> f64 {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
-                .unwrap_or(0.0)
-        };
-        Ok(Groups {
-            count: figure("pence_db_commit_group_size_count"),
-            changes: figure("pence_db_commit_group_size_sum"),
-            seconds: figure("pence_db_commit_duration_seconds_sum"),
-        })
+    async fn of(addrs: &[std::net::SocketAddr]) -> anyhow::Result<Groups> {
+        let mut all = Groups::default();
+        for addr in addrs {
+            let mut conn = Lean::connect(*addr).await?;
+            let request = format!("GET /metrics HTTP/1.1\r\nhost: {addr}\r\n\r\n");
+            let (_, body) = conn.exchange(request.as_bytes()).await?;
+            let text = String::from_utf8_lossy(body);
+            let figure = |name: &str| -> f64 {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                    .unwrap_or(0.0)
+            };
+            all.count += figure("pence_db_commit_group_size_count");
+            all.changes += figure("pence_db_commit_group_size_sum");
+            all.seconds += figure("pence_db_commit_duration_seconds_sum");
+        }
+        Ok(all)
     }
 
     fn since(&self, before: &Groups) -> Groups {
