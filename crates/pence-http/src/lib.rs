@@ -79,3 +79,47 @@ where
 {
     Router::new().fallback_service(layer.layer(router))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::extract::MatchedPath;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A layer around the router sees every route's request, the router still matches its
+    /// routes (the matched path the metrics need), and a panicking handler is caught.
+    #[tokio::test]
+    async fn a_layer_around_the_router_reaches_every_route_and_catches_its_panics() {
+        async fn boom() -> &'static str {
+            panic!("a handler's bug")
+        }
+        let routes = Router::new().route("/boom", get(boom)).route(
+            "/payments/{id}",
+            get(|m: MatchedPath| async move { m.as_str().to_string() }),
+        );
+        let app = around_all(
+            routes,
+            tower_http::catch_panic::CatchPanicLayer::custom(errors::panic_response),
+        );
+        let call = |path: &str| {
+            let request = Request::get(path).body(Body::empty()).unwrap();
+            app.clone().oneshot(request)
+        };
+        let matched = call("/payments/abc").await.unwrap();
+        assert_eq!(matched.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(matched.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"/payments/{id}");
+        let panicked = call("/boom").await.unwrap();
+        assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            call("/nowhere").await.unwrap().status(),
+            StatusCode::NOT_FOUND
+        );
+    }
+}

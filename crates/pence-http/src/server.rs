@@ -253,3 +253,24 @@ impl HttpBody for Deadline {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::uri_len;
+
+    /// The length counted is the length of the URI as written, in each form a client may send.
+    #[test]
+    fn a_uri_is_measured_as_written() {
+        for uri in [
+            "/v1/payments",
+            "/v1/payments?reference=a%20b&page=2",
+            "http://node.example:8080/v1/payments/abc?x=1",
+            "https://node.example/",
+            "node.example:443",
+            "*",
+        ] {
+            let parsed: axum::http::Uri = uri.parse().unwrap();
+            assert_eq!(uri_len(&parsed), parsed.to_string().len(), "{uri}");
+        }
+    }
+}

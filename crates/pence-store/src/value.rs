@@ -232,3 +232,24 @@ pub(crate) fn insert_sql(table: &str, columns: &str, count: usize) -> String {
         placeholders(1, count)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Columns are found by name whatever the order they are taken in; the one taken first
+    /// is only where the search starts.
+    #[test]
+    fn columns_are_taken_by_name_in_any_order() {
+        let names: Arc<[String]> = ["a", "b", "c", "d"].iter().map(|n| n.to_string()).collect();
+        let vals = (1..=4).map(Val::Int).collect();
+        let mut row = Row::new(names, vals);
+        assert_eq!(row.i64("c").unwrap(), 3);
+        assert_eq!(row.i64("d").unwrap(), 4);
+        assert_eq!(row.i64("a").unwrap(), 1);
+        assert_eq!(row.i64("b").unwrap(), 2);
+        assert!(row.take("e").is_err());
+        // Taken already: moved out.
+        assert_eq!(row.opt_i64("c").unwrap(), None);
+    }
+}
