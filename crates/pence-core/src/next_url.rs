@@ -24,7 +24,9 @@ pub struct TokenClaims {
 
 #[derive(Clone)]
 pub struct TokenSigner {
-    secret: Vec<u8>,
+    /// The MAC with the secret already taken in: HMAC hashes the key into a block of its
+    /// own on each side before any message, work every token would repeat.
+    keyed: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -35,11 +37,13 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     pub fn new(secret: Vec<u8>) -> Self {
-        TokenSigner { secret }
+        TokenSigner {
+            keyed: Hmac::<Sha256>::new_from_slice(&secret).expect("any key length"),
+        }
     }
 
     fn mac(&self, payload: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("any key length");
+        let mut mac = self.keyed.clone();
         mac.update(payload.as_bytes());
         let bytes = mac.finalize().into_bytes();
         data_encoding::BASE32HEX_NOPAD
