@@ -55,7 +55,12 @@ impl TokenSigner {
     pub fn mint(&self, payment_id: &str, now_ms: i64) -> String {
         let mut payload = String::with_capacity(TOKEN_LEN);
         payload.push_str(payment_id);
-        payload.push_str(&format!("{:0>11}", to_base32(now_ms.max(0) as u64)));
+        let issued = to_base32(now_ms.max(0) as u64);
+        payload.extend(std::iter::repeat_n(
+            '0',
+            ISSUED_LEN.saturating_sub(issued.len()),
+        ));
+        payload.push_str(&issued);
         payload.push_str(&ids::random_base32(NONCE_LEN));
         let mac = self.mac(&payload);
         payload + &mac

@@ -105,12 +105,15 @@ pub fn payment(p: &PaymentRecord, ctx: &LinkContext<'_>) -> Payment {
     }
 }
 
-/// The links a payment's state allows (next_url only outside searches).
+/// The links a payment's state allows (next_url only outside searches). Each href is
+/// joined with `concat` (one allocation of the right size): a read builds up to seven, and
+/// `format!` machinery took a twentieth of a get's instructions.
 fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
-    let self_href = format!("{}/v1/payments/{}", ctx.base_url, p.id);
+    let base = ctx.base_url;
+    let self_href = [base, "/v1/payments/", &p.id].concat();
     let mut links = PaymentLinks {
-        events: Link::get(format!("{self_href}/events")),
-        refunds: Link::get(format!("{self_href}/refunds")),
+        events: Link::get([&self_href, "/events"].concat()),
+        refunds: Link::get([&self_href, "/refunds"].concat()),
         self_link: Link::get(self_href.clone()),
         next_url: None,
         next_url_post: None,
@@ -120,9 +123,9 @@ fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
     };
     if needs_next_url(p) && !ctx.in_search {
         let token = ctx.signer.mint(&p.id, ctx.now_ms);
-        links.next_url = Some(Link::get(format!("{}/secure/{token}", ctx.base_url)));
+        links.next_url = Some(Link::get([base, "/secure/", &token].concat()));
         links.next_url_post = Some(PostLink::with_param(
-            format!("{}/secure", ctx.base_url),
+            [base, "/secure"].concat(),
             "application/x-www-form-urlencoded",
             "chargeTokenId",
             token,
@@ -134,17 +137,17 @@ fn links(p: &PaymentRecord, ctx: &LinkContext<'_>) -> PaymentLinks {
         && !ctx.in_search
     {
         links.auth_url_post = Some(PostLink::with_param(
-            format!("{}/v1/auth", ctx.base_url),
+            [base, "/v1/auth"].concat(),
             "application/json",
             "one_time_token",
             ctx.signer.mint(&p.id, ctx.now_ms),
         ));
     }
     if !p.status.external().finished && p.authorisation_mode != AuthorisationMode::Agreement {
-        links.cancel = Some(PostLink::post(format!("{self_href}/cancel")));
+        links.cancel = Some(PostLink::post([&self_href, "/cancel"].concat()));
     }
     if p.status == Status::AwaitingCaptureRequest {
-        links.capture = Some(PostLink::post(format!("{self_href}/capture")));
+        links.capture = Some(PostLink::post([&self_href, "/capture"].concat()));
     }
     links
 }
