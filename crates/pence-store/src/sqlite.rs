@@ -95,7 +95,7 @@ type Prepared = std::rc::Rc<(String, Arc<[String]>)>;
 
 thread_local! {
     /// Per query text, worked out once. Hashed with foldhash: a lookup hashes the whole text
-    /// (a payment's SELECT names every column), and the standard SipHash took 2,600
+    /// (a payment's SELECT names every column), and the standard SipHash took about 3,000
     /// instructions of a get; nothing outside chooses these keys.
     static PREPARED: std::cell::RefCell<foldhash::HashMap<String, Prepared>> = Default::default();
 }
