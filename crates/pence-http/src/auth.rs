@@ -155,23 +155,26 @@ pub(crate) async fn authenticate(
     }
     // The service's fault rules here rather than in a layer of their own: axum clones what a
     // layer wraps on every request, so each layer costs more than its own work.
-    run_as(service, req, next, Some(&state)).await
+    let as_service = service.clone();
+    run_as(service, req, |req| {
+        crate::sandbox::faults::inject(&state, &as_service, req, next)
+    })
+    .await
 }
 
-/// Runs the request as `service`, naming it in the access log; with `faults`, through the
-/// service's fault rules first (the public API's requests).
-pub(crate) async fn run_as(
+/// Runs the request as `service` through `handle` (the rest of the chain), naming the
+/// service to the handlers and in the access log.
+pub(crate) async fn run_as<F>(
     service: Arc<Service>,
     mut req: Request,
-    next: Next,
-    faults: Option<&AppState>,
-) -> Response {
+    handle: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     let made_by = MadeBy(service.id.clone());
-    req.extensions_mut().insert(Authed(service.clone()));
-    let mut resp = match faults {
-        Some(state) => crate::sandbox::faults::inject(state, &service, req, next).await,
-        None => next.run(req).await,
-    };
+    req.extensions_mut().insert(Authed(service));
+    let mut resp = handle(req).await;
     resp.extensions_mut().insert(made_by);
     resp
 }

@@ -152,7 +152,7 @@ enum Written {
 
 thread_local! {
     /// The writer's statements in SQLite's text, worked out once each.
-    static WRITTEN: std::cell::RefCell<std::collections::HashMap<Written, std::rc::Rc<str>>> =
+    static WRITTEN: std::cell::RefCell<foldhash::HashMap<Written, std::rc::Rc<str>>> =
         Default::default();
 }
 

@@ -64,7 +64,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
 /// A test service's key, or no control API at all.
 async fn test_services_only(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match auth::service_of_key(&state, req.headers()).await {
-        Ok(service) if !service.live => auth::run_as(service, req, next, None).await,
+        Ok(service) if !service.live => auth::run_as(service, req, |req| next.run(req)).await,
         Ok(_) => errors::not_found().await,
         Err(resp) => resp,
     }
