@@ -3,7 +3,8 @@
 //! Writes all go to one writer thread, which owns the only writing connection: it takes every
 //! change queued, applies them in one transaction (a SAVEPOINT around each only when one is
 //! refused after writing) and commits them together: one fsync (WAL, synchronous=FULL) for
-//! the whole group.
+//! the whole group. How the bundled SQLite is compiled (each connection its own page cache, no
+//! global mutex around it) is set in the workspace's `.cargo/config.toml`.
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -481,5 +482,31 @@ impl Db for SqliteDb {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    /// `.cargo/config.toml` compiles SQLite with a page cache per connection and without
+    /// memory statistics; a build that missed it would pass every other test, only slower.
+    #[test]
+    fn sqlite_is_compiled_with_a_page_cache_per_connection() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
     }
 }
