@@ -217,7 +217,11 @@ async fn client_loop(
         cpu_s: 0.0,
         idle: 0.0,
     };
-    let mut get = String::new();
+    // A get's request is the same but for the id: its two halves are prepared once (two
+    // `format!`s a request were a fifth of the generator's own time).
+    let get_head = head("GET /v1/payments/{}") + "\r\n";
+    let (get_before, get_after) = get_head.split_once("{}").unwrap_or((&get_head, ""));
+    let mut get = Vec::with_capacity(get_head.len() + 32);
     let mut i = client;
     while Instant::now() < deadline {
         let request = match &ids {
@@ -225,9 +229,10 @@ async fn client_loop(
             Some(ids) => {
                 i = (i + 7919) % ids.len();
                 get.clear();
-                get.push_str(&head(&format!("GET /v1/payments/{}", ids[i])));
-                get.push_str("\r\n");
-                get.as_bytes()
+                get.extend_from_slice(get_before.as_bytes());
+                get.extend_from_slice(ids[i].as_bytes());
+                get.extend_from_slice(get_after.as_bytes());
+                get.as_slice()
             }
         };
         let sent = Instant::now();
