@@ -13,6 +13,7 @@ use pence_core::{Store, WebhookStore};
 
 use crate::auth::AuthCache;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
+use crate::request_log::AccessLog;
 
 pub struct AppStateParts {
     pub store: Arc<dyn Store>,
@@ -30,6 +31,8 @@ pub struct AppStateParts {
     pub faults: Arc<Faults>,
     /// What the node counts for `/metrics`.
     pub telemetry: Arc<pence_telemetry::Telemetry>,
+    /// Where the access log's lines go; `None`: as tracing events.
+    pub access_log: Option<AccessLog>,
 }
 
 #[derive(Clone)]
@@ -48,6 +51,7 @@ pub struct Inner {
     pub psp: Arc<dyn PaymentProvider>,
     pub(crate) faults: Arc<Faults>,
     pub(crate) telemetry: Arc<pence_telemetry::Telemetry>,
+    pub(crate) access_log: Option<AccessLog>,
     pub(crate) cookie_key: Key,
     /// Session cookies are marked Secure when the node is reached over https.
     pub(crate) secure_cookies: bool,
@@ -68,6 +72,7 @@ impl AppState {
             psp: parts.psp,
             faults: parts.faults,
             telemetry: parts.telemetry,
+            access_log: parts.access_log,
             store: parts.store,
             webhooks: parts.webhooks,
             clock: parts.clock,

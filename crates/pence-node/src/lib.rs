@@ -16,7 +16,7 @@ use pence_core::service::Service;
 use pence_core::sweeps::{self, Swept};
 use pence_core::usecases::{self, Secrets};
 use pence_core::{Store, StoreError};
-use pence_http::{AppState, AppStateParts, Limits, RateLimitConfig};
+use pence_http::{AccessLog, AppState, AppStateParts, Limits, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
 use pence_telemetry::Telemetry;
 use pence_webhooks::{Delivered, Deliverer, DeliverySettings, Metrics};
@@ -55,6 +55,8 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// Serve `/metrics` here alone (and not on `listen`); `None`: on `listen`.
     pub metrics_listen: Option<String>,
+    /// Where the access log's lines go; `None`: as tracing events.
+    pub access_log: Option<AccessLog>,
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             background_delivery: true,
             bootstrap: true,
             smtp: None,
+            access_log: None,
         }
     }
 }
@@ -176,6 +179,7 @@ impl Node {
             psp: psp.clone(),
             faults,
             telemetry: telemetry.clone(),
+            access_log: settings.access_log.clone(),
         });
         let metrics = Arc::new(Metrics::default());
         let deliverer = Deliverer::new(

@@ -246,33 +246,33 @@ fn redact(url: &str) -> String {
 
 /// Logs go to stderr (JSON unless the file says `log_format = "text"`); stdout is kept for
 /// what commands print. Admin commands log warnings only. Lines are written by a thread of
-/// their own, as many as are waiting in one write: a request no longer waits on a write to
-/// stderr for its access-log line (a server with its log on answered 14,800 creates/s and
-/// 30,400 gets/s where one without answered 16,800 and 37,900). No line is dropped: should
-/// the writer fall 128,000 lines behind, logging waits for it. Keep the guard until the end:
-/// dropping it writes what is left.
-pub fn init_logging(
-    settings: &Settings,
-    server: bool,
-) -> tracing_appender::non_blocking::WorkerGuard {
+/// their own, many in one write (`log_writer`), so a request never waits on stderr. Keep the
+/// returned `Logging` until the end: dropping it writes what is left.
+pub struct Logging {
+    _flush: crate::log_writer::Flush,
+    /// The node's access log, written by the node to the same writer in the same layout.
+    pub access_log: pence_http::AccessLog,
+}
+
+pub fn init_logging(settings: &Settings, server: bool) -> Logging {
     let default = if server { "info" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_env("PENCE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, flush) = crate::log_writer::LogWriter::start(std::io::stderr());
+    let access_log =
+        pence_http::AccessLog::new(std::sync::Arc::new(writer.clone()), settings.json_logs);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);
     let _ = if settings.json_logs {
         builder.json().try_init()
     } else {
-        builder.try_init()
+        builder.with_ansi(false).try_init()
     };
-    guard
+    Logging {
+        _flush: flush,
+        access_log,
+    }
 }
 
 #[cfg(test)]

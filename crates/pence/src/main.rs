@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod log_writer;
 mod payments;
 mod sandbox;
 mod serve;
@@ -68,14 +69,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let _log = config::init_logging(&settings, matches!(cli.command, Command::Serve(_)));
+    let logging = config::init_logging(&settings, matches!(cli.command, Command::Serve(_)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(_) => serve::run(settings).await,
+            Command::Serve(_) => serve::run(settings, logging.access_log.clone()).await,
             Command::Migrate => admin::migrate(&settings).await,
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,

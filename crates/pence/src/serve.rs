@@ -37,7 +37,7 @@ pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>
     Ok(Arc::new(store))
 }
 
-pub async fn run(settings: Settings) -> anyhow::Result<()> {
+pub async fn run(settings: Settings, access_log: pence_http::AccessLog) -> anyhow::Result<()> {
     tracing::info!(
         listen = %settings.listen,
         database = %settings.redacted_database(),
@@ -45,9 +45,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         rate_limits = settings.rate_limits.enabled,
         "starting pence"
     );
-    let node = Node::start(node_settings(&settings))
-        .await
-        .with_context(|| format!("starting on {}", settings.redacted_database()))?;
+    let node = Node::start(pence_node::Settings {
+        access_log: Some(access_log),
+        ..node_settings(&settings)
+    })
+    .await
+    .with_context(|| format!("starting on {}", settings.redacted_database()))?;
     print_banner(&node, &settings);
     node.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");
