@@ -5,9 +5,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use pence_core::api_key;
 use pence_core::service::Service;
@@ -129,13 +128,17 @@ pub(crate) async fn service_of_key(
     }
 }
 
-/// The public API's gate: the key, then the service's rate limit.
-pub(crate) async fn authenticate(
-    State(state): State<AppState>,
+/// The public API's gate: the key, then the service's rate limit, then test services' fault
+/// rules; `handle` (the router) answers what passes.
+pub(crate) async fn authenticate<F>(
+    state: &AppState,
     req: Request,
-    next: Next,
-) -> Response {
-    let service = match service_of_key(&state, req.headers()).await {
+    handle: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
+    let service = match service_of_key(state, req.headers()).await {
         Ok(service) => service,
         Err(resp) => return resp,
     };
@@ -153,11 +156,9 @@ pub(crate) async fn authenticate(
         resp.extensions_mut().insert(MadeBy(service.id.clone()));
         return resp;
     }
-    // The service's fault rules here rather than in a layer of their own: axum clones what a
-    // layer wraps on every request, so each layer costs more than its own work.
     let as_service = service.clone();
     run_as(service, req, |req| {
-        crate::sandbox::faults::inject(&state, &as_service, req, next)
+        crate::sandbox::faults::inject(state, &as_service, req, handle)
     })
     .await
 }

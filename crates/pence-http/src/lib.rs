@@ -21,11 +21,24 @@ pub use request_log::{AccessLog, LineWriter};
 pub use server::{serve, Limits};
 pub use state::{AppState, AppStateParts};
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::Response;
 use axum::Router;
+use futures_util::FutureExt;
+use tower::ServiceExt;
 
 /// The whole HTTP surface of a Pence node, `/metrics` included.
-pub fn router(state: AppState) -> Router {
-    public_router(state.clone()).merge(metrics_router(state))
+pub fn router(state: AppState) -> Front {
+    Front::new(
+        routes(state.clone()).merge(metrics_router(state.clone())),
+        state,
+    )
 }
 
 /// `GET /metrics` alone, for a listen address of its own (kept off the public one).
@@ -36,91 +49,139 @@ pub fn metrics_router(state: AppState) -> Router {
 }
 
 /// Everything but `/metrics`.
-pub fn public_router(state: AppState) -> Router {
-    let routes = Router::new()
+pub fn public_router(state: AppState) -> Front {
+    Front::new(routes(state.clone()), state)
+}
+
+fn routes(state: AppState) -> Router {
+    Router::new()
         .merge(telemetry::marked(health::routes()))
         .merge(telemetry::marked(pages::routes()))
         .merge(telemetry::marked(admin::routes()))
         .merge(telemetry::marked(api::unauthenticated_routes()))
-        .nest("/v1", telemetry::marked(api::routes(state.clone())))
+        .merge(telemetry::marked(api::routes()))
         .nest(
             "/sandbox/v1",
             telemetry::marked(sandbox::routes(state.clone())),
         )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
-        .with_state(state.clone());
-    around_all(
-        routes,
-        tower::ServiceBuilder::new()
-            .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-                errors::panic_response,
-            ))
-            .layer(axum::middleware::from_fn_with_state(
-                state,
-                request_log::log_request,
-            )),
-    )
+        .with_state(state)
 }
 
-/// `layer` around `router` as a whole, once. `Router::layer` wraps each route instead, and
-/// axum clones the whole chain below a layer at every layer a request passes (a `from_fn`
-/// layer clones what it wraps on each call): stacked per-route layers cost more with each
-/// one, while a layer around the router clones only the router (a reference count).
-pub(crate) fn around_all<L>(router: Router, layer: L) -> Router
-where
-    L: tower::Layer<Router>,
-    L::Service: tower::Service<axum::extract::Request, Error = std::convert::Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    <L::Service as tower::Service<axum::extract::Request>>::Response: axum::response::IntoResponse,
-    <L::Service as tower::Service<axum::extract::Request>>::Future: Send + 'static,
-{
-    Router::new().fallback_service(layer.layer(router))
+/// What every request passes through, around the router: the request id, the access log and
+/// the metrics (`request_log`), the panic guard, and for the public API the key, the rate
+/// limit and test services' fault rules (`auth::authenticate`). One service with one boxed
+/// future: as axum `from_fn` layers each of these boxed what it wrapped, a `Next` and its
+/// future on every request, and a layer on the API's router wrapped each of its routes.
+#[derive(Clone)]
+pub struct Front {
+    router: Router,
+    state: AppState,
+}
+
+impl Front {
+    fn new(router: Router, state: AppState) -> Front {
+        Front { router, state }
+    }
+
+    async fn answer(self, req: Request) -> Response {
+        let state = self.state.clone();
+        request_log::logged(&state, req, |req| guarded(self.route(req))).await
+    }
+
+    async fn route(self, req: Request) -> Response {
+        let Front { router, state } = self;
+        let routed = |req| async move {
+            match router.oneshot(req).await {
+                Ok(resp) => resp,
+                Err(never) => match never {},
+            }
+        };
+        if api::gated(req.uri().path()) {
+            auth::authenticate(&state, req, routed).await
+        } else {
+            routed(req).await
+        }
+    }
+}
+
+/// `answer`, or the 500 a panic in it gets (a handler's bug must not end the connection
+/// without an answer).
+async fn guarded(answer: impl Future<Output = Response>) -> Response {
+    AssertUnwindSafe(answer)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(errors::panic_response)
+}
+
+impl tower::Service<Request> for Front {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let front = self.clone();
+        Box::pin(async move { Ok(front.answer(req).await) })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use axum::body::Body;
-    use axum::extract::MatchedPath;
     use axum::http::{Request, StatusCode};
     use axum::routing::get;
     use tower::ServiceExt;
 
     use super::*;
 
-    /// A layer around the router sees every route's request, the router still matches its
-    /// routes (the matched path the metrics need), and a panicking handler is caught.
+    /// Marked routes put the template they matched on their answer (the metrics' label).
     #[tokio::test]
-    async fn a_layer_around_the_router_reaches_every_route_and_catches_its_panics() {
-        async fn boom() -> &'static str {
-            panic!("a handler's bug")
+    async fn a_marked_route_notes_its_template() {
+        let routes = telemetry::marked(Router::new().route("/payments/{id}", get(|| async { "" })));
+        let request = Request::get("/payments/abc").body(Body::empty()).unwrap();
+        let resp = routes.oneshot(request).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let route = resp.extensions().get::<telemetry::Route>().unwrap();
+        assert_eq!(route.0.as_str(), "/payments/{id}");
+    }
+
+    /// A panic while answering is a 500 with the API's error body.
+    #[tokio::test]
+    async fn a_panic_is_answered() {
+        let resp = guarded(async { panic!("a handler's bug") }).await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert!(
+            std::str::from_utf8(&body).unwrap().contains("P0198"),
+            "{body:?}"
+        );
+    }
+
+    #[test]
+    fn the_api_gate_covers_every_v1_path_but_auth() {
+        for path in [
+            "/v1",
+            "/v1/",
+            "/v1/payments",
+            "/v1/payments/x/",
+            "/v1/auth/",
+            "/v1/nothing",
+        ] {
+            assert!(api::gated(path), "{path}");
         }
-        let routes = Router::new().route("/boom", get(boom)).route(
-            "/payments/{id}",
-            get(|m: MatchedPath| async move { m.as_str().to_string() }),
-        );
-        let app = around_all(
-            routes,
-            tower_http::catch_panic::CatchPanicLayer::custom(errors::panic_response),
-        );
-        let call = |path: &str| {
-            let request = Request::get(path).body(Body::empty()).unwrap();
-            app.clone().oneshot(request)
-        };
-        let matched = call("/payments/abc").await.unwrap();
-        assert_eq!(matched.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(matched.into_body(), 1024)
-            .await
-            .unwrap();
-        assert_eq!(&body[..], b"/payments/{id}");
-        let panicked = call("/boom").await.unwrap();
-        assert_eq!(panicked.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert_eq!(
-            call("/nowhere").await.unwrap().status(),
-            StatusCode::NOT_FOUND
-        );
+        for path in [
+            "/v1/auth",
+            "/v10/payments",
+            "/sandbox/v1/clock",
+            "/healthcheck",
+            "/",
+        ] {
+            assert!(!api::gated(path), "{path}");
+        }
     }
 }

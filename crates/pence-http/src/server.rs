@@ -13,9 +13,9 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
+use futures_util::future::{ready, Either, Ready};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -57,14 +57,11 @@ const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 /// in flight finish (idle connections close at once; `SHUTDOWN_GRACE` at most) and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    app: axum::Router,
+    app: crate::Front,
     limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = crate::around_all(
-        app,
-        axum::middleware::from_fn_with_state(limits, limit_requests),
-    );
+    let app = Limited { inner: app, limits };
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -171,33 +168,67 @@ async fn refuse_malformed(mut stream: tokio::net::TcpStream) {
     let _ = stream.shutdown().await;
 }
 
-/// Refuses oversized requests with a JSON body, and bounds the time the body may take.
-async fn limit_requests(
-    axum::extract::State(limits): axum::extract::State<Limits>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// `inner` behind the size limits (answered with a JSON body) and the body's time limit.
+/// A service of its own rather than an axum `from_fn` layer, which boxes what it wraps and
+/// its future on every request.
+#[derive(Clone)]
+struct Limited<S> {
+    inner: S,
+    limits: Limits,
+}
+
+impl<S, B> tower::Service<axum::http::Request<B>> for Limited<S>
+where
+    S: tower::Service<Request, Response = Response, Error = std::convert::Infallible>,
+    B: HttpBody<Data = Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Either<Ready<Result<Response, Self::Error>>, S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let req = req.map(Body::new);
+        match oversized(&req) {
+            Some(refused) => Either::Left(ready(Ok(refused))),
+            None => Either::Right(self.inner.call(in_time(req, self.limits))),
+        }
+    }
+}
+
+/// The answer refusing an oversized request, if it is one.
+fn oversized(req: &Request) -> Option<Response> {
     if uri_len(req.uri()) > MAX_URI {
-        return crate::errors::dropwizard(StatusCode::URI_TOO_LONG, "HTTP 414 URI Too Long");
+        return Some(crate::errors::dropwizard(
+            StatusCode::URI_TOO_LONG,
+            "HTTP 414 URI Too Long",
+        ));
     }
     let headers = req.headers();
     let header_bytes: usize = headers
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 4)
         .sum();
-    if headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES {
-        return crate::errors::dropwizard(
+    (headers.len() > MAX_HEADERS || header_bytes > MAX_HEADER_BYTES).then(|| {
+        crate::errors::dropwizard(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             "HTTP 431 Request Header Fields Too Large",
-        );
-    }
+        )
+    })
+}
+
+/// The request with its body bounded in time.
+fn in_time(req: Request, limits: Limits) -> Request {
     // A request with no body (a GET) has nothing to time.
     if req.body().is_end_stream() {
-        return next.run(req).await;
+        return req;
     }
     let deadline = tokio::time::Instant::now() + limits.body_read;
-    next.run(req.map(|body| Body::new(Deadline::new(body, deadline))))
-        .await
+    req.map(|body| Body::new(Deadline::new(body, deadline)))
 }
 
 /// The length of the request target as the client sent it (origin form, or absolute form

@@ -387,7 +387,7 @@ fn idle_work(conn: &Connection, statements: &[&str]) -> bool {
 }
 
 pub(crate) struct SqliteDb {
-    readers: Mutex<Vec<Connection>>,
+    readers: Arc<Readers>,
     permits: Semaphore,
     reader_count: u32,
     metrics: MetricsSlot,
@@ -404,9 +404,24 @@ impl SqliteDb {
     ) -> Result<SqliteDb, StoreError> {
         let write = open_connection(path, true)?;
         migrate::sqlite(&write, schema)?;
+        let wal: String = write
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .map_err(err)?;
         let readers = (0..readers.max(1))
-            .map(|_| open_connection(path, false))
+            .map(|_| {
+                open_connection(path, false).map(|conn| Reader {
+                    conn,
+                    snapshot: None,
+                })
+            })
             .collect::<Result<Vec<_>, _>>()?;
+        let reader_count = readers.len();
+        let readers = Readers::new(
+            readers,
+            wal.eq_ignore_ascii_case("wal")
+                .then(|| shm_path(path))
+                .flatten(),
+        );
         let (tx, rx) = mpsc::channel();
         let idle = schema.sqlite_idle;
         let metrics = MetricsSlot::default();
@@ -416,10 +431,10 @@ impl SqliteDb {
             .spawn(move || writer(write, rx, max_batch.max(1), slot, idle))
             .map_err(|e| StoreError::driver("sqlite: writer thread", e))?;
         Ok(SqliteDb {
-            permits: Semaphore::new(readers.len()),
-            reader_count: readers.len() as u32,
+            permits: Semaphore::new(reader_count),
+            reader_count: reader_count as u32,
             metrics,
-            readers: Mutex::new(readers),
+            readers,
             writer: Mutex::new(Some(tx)),
             closed: AtomicBool::new(false),
         })
@@ -441,17 +456,9 @@ impl Db for SqliteDb {
         if self.closed.load(Ordering::Acquire) {
             return Err(Self::gone());
         }
-        let conn = self
-            .readers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .ok_or_else(Self::gone)?;
-        let result = run_query(&conn, sql, &params);
-        self.readers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(conn);
+        let mut reader = self.readers.take().ok_or_else(Self::gone)?;
+        let result = self.readers.read(&mut reader, sql, &params);
+        self.readers.give_back(reader);
         result
     }
 
@@ -478,16 +485,215 @@ impl Db for SqliteDb {
         self.closed.store(true, Ordering::Release);
         self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
         self.permits.close();
-        self.readers
+        self.readers.close();
+    }
+}
+
+/// A reading connection, and the snapshot it keeps between reads.
+struct Reader {
+    conn: Connection,
+    /// A read transaction is open, begun when the database's WAL-index header read so.
+    snapshot: Option<Header>,
+}
+
+/// The WAL-index header (the first 48 bytes of the `-shm` file): SQLite rewrites it at every
+/// commit, by any connection of any process (<https://www.sqlite.org/walformat.html>).
+type Header = [u8; 48];
+
+/// How often idle readers' outdated snapshots are ended.
+const TIDY_EVERY: Duration = Duration::from_millis(100);
+
+/// The reading connections. Each keeps its read transaction open between reads for as long as
+/// nothing is committed: starting and ending one takes SQLite's shared-memory mutex and two
+/// `fcntl` locks, which the readers on both tokio workers waited on each other for (futex
+/// waits, a tenth of a get's CPU); checking the WAL-index header is one `pread`. A snapshot
+/// is refreshed at the first read after any commit, here or by another process (the CLI), so
+/// every read sees everything committed before it started. Idle readers' outdated snapshots
+/// are ended every `TIDY_EVERY`, so that none holds back a checkpoint for long.
+struct Readers {
+    idle: Mutex<Vec<Reader>>,
+    /// The `-shm` file, when the database is in WAL mode; without it, every read is its own
+    /// transaction.
+    shm: Option<std::fs::File>,
+}
+
+/// The `-shm` file beside a database file (none for in-memory or URI names).
+fn shm_path(path: &str) -> Option<String> {
+    (!path.starts_with("file:") && !path.starts_with(':')).then(|| format!("{path}-shm"))
+}
+
+impl Readers {
+    fn new(readers: Vec<Reader>, shm: Option<String>) -> Arc<Readers> {
+        let shm = shm.and_then(|path| std::fs::File::open(path).ok());
+        let keeps = shm.is_some();
+        let readers = Arc::new(Readers {
+            idle: Mutex::new(readers),
+            shm,
+        });
+        if keeps {
+            let weak = Arc::downgrade(&readers);
+            let _ = std::thread::Builder::new()
+                .name("pence-sqlite-tidy".into())
+                .spawn(move || loop {
+                    std::thread::sleep(TIDY_EVERY);
+                    match weak.upgrade() {
+                        Some(readers) => readers.tidy(),
+                        None => break,
+                    }
+                });
+        }
+        readers
+    }
+
+    /// The header as it is now; `None` when it cannot be read (no snapshot is kept then).
+    fn header(&self) -> Option<Header> {
+        use std::os::unix::fs::FileExt;
+        let mut header = [0u8; 48];
+        self.shm.as_ref()?.read_exact_at(&mut header, 0).ok()?;
+        Some(header)
+    }
+
+    fn take(&self) -> Option<Reader> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn give_back(&self, reader: Reader) {
+        self.idle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clear();
+            .push(reader);
+    }
+
+    /// `sql` on `reader`, in its snapshot when nothing was committed since it began.
+    fn read(&self, reader: &mut Reader, sql: &str, params: &[Val]) -> Result<Vec<Row>, StoreError> {
+        let now = self.header();
+        if reader.snapshot.is_some() && (now.is_none() || reader.snapshot != now) {
+            end_snapshot(reader);
+        }
+        if reader.snapshot.is_none() && now.is_some() {
+            // The header is read before the transaction's first read, so the snapshot holds
+            // at least what the header says: a commit in between only makes it look older.
+            if run(&reader.conn, "BEGIN").is_ok() {
+                reader.snapshot = now;
+            }
+        }
+        let result = run_query(&reader.conn, sql, params);
+        if result.is_err() && reader.snapshot.is_some() {
+            end_snapshot(reader);
+        }
+        result
+    }
+
+    /// Ends the outdated snapshots of the readers not in use.
+    fn tidy(&self) {
+        let now = self.header();
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        for reader in idle.iter_mut() {
+            if reader.snapshot.is_some() && (now.is_none() || reader.snapshot != now) {
+                end_snapshot(reader);
+            }
+        }
+    }
+
+    fn close(&self) {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+fn end_snapshot(reader: &mut Reader) {
+    reader.snapshot = None;
+    if !reader.conn.is_autocommit() {
+        let _ = run(&reader.conn, "ROLLBACK");
     }
 }
 
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
+
+    use super::*;
+
+    const SCHEMA: migrate::Schema = migrate::Schema {
+        table: "test_migrations",
+        lock_key: 0,
+        common: &[(
+            1,
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+        )],
+        sqlite: &[],
+        postgres: &[],
+        sqlite_idle: &[],
+    };
+
+    fn value(rows: &[Row]) -> Option<String> {
+        match rows.first()?.get("v")? {
+            Val::Text(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    async fn read(db: &SqliteDb) -> Option<String> {
+        value(
+            &db.query("SELECT v FROM t WHERE id = 1", Vec::new())
+                .await
+                .unwrap(),
+        )
+    }
+
+    /// A reader keeps its snapshot between reads only while nothing is committed: a change by
+    /// this node's writer, or by another connection as another process (the CLI) makes, is
+    /// seen by the next read.
+    #[tokio::test]
+    async fn a_read_sees_every_commit_made_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db").to_string_lossy().into_owned();
+        let db = SqliteDb::open(&path, 1, 8, &SCHEMA).unwrap();
+        assert!(db.readers.shm.is_some(), "WAL mode keeps snapshots");
+        assert_eq!(read(&db).await, None);
+        db.apply(vec![Stmt::exec(
+            "INSERT INTO t VALUES (1, 'ours')",
+            Vec::new(),
+        )])
+        .await
+        .unwrap();
+        assert_eq!(read(&db).await.as_deref(), Some("ours"));
+        assert_eq!(read(&db).await.as_deref(), Some("ours"));
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute("UPDATE t SET v = 'theirs' WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(read(&db).await.as_deref(), Some("theirs"));
+        other
+            .execute("UPDATE t SET v = 'again' WHERE id = 1", [])
+            .unwrap();
+        assert_eq!(read(&db).await.as_deref(), Some("again"));
+    }
+
+    /// A reader not in use does not hold an outdated snapshot for long (it would keep a
+    /// checkpoint from reaching the end of the WAL).
+    #[tokio::test]
+    async fn idle_readers_let_go_of_outdated_snapshots() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db").to_string_lossy().into_owned();
+        let db = SqliteDb::open(&path, 1, 8, &SCHEMA).unwrap();
+        read(&db).await;
+        let open = |db: &SqliteDb| {
+            let idle = db.readers.idle.lock().unwrap();
+            !idle[0].conn.is_autocommit()
+        };
+        assert!(open(&db), "the snapshot is kept after a read");
+        db.apply(vec![Stmt::exec(
+            "INSERT INTO t VALUES (1, 'x')",
+            Vec::new(),
+        )])
+        .await
+        .unwrap();
+        let waited = std::time::Instant::now();
+        while open(&db) {
+            assert!(waited.elapsed() < TIDY_EVERY * 20, "never ended");
+            tokio::time::sleep(TIDY_EVERY / 4).await;
+        }
+    }
 
     /// `.cargo/config.toml` compiles SQLite with a page cache per connection and without
     /// memory statistics; a build that missed it would pass every other test, only slower.

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{OriginalUri, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::faults::{FaultAction, FaultRule, RuleRequest, Target};
@@ -20,20 +19,20 @@ use crate::state::AppState;
 
 /// Applies the service's fault rules to a public-API request (inside authentication, so the
 /// service is known; live services have none).
-pub(crate) async fn inject(
+pub(crate) async fn inject<F>(
     state: &AppState,
     service: &Service,
     req: Request,
-    next: Next,
-) -> Response {
+    handle: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     if service.live {
-        return next.run(req).await;
+        return handle(req).await;
     }
-    // The path as the client wrote it (the router has taken `/v1` off).
-    let path = match req.extensions().get::<OriginalUri>() {
-        Some(OriginalUri(uri)) => uri.path(),
-        None => req.uri().path(),
-    };
+    // The path as the client wrote it (the API's gate runs before the router).
+    let path = req.uri().path();
     let target = Target::Request {
         method: req.method().as_str(),
         path,
@@ -57,10 +56,10 @@ pub(crate) async fn inject(
         }
         Some(FaultAction::Delay { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
-            next.run(req).await
+            handle(req).await
         }
         Some(FaultAction::Drop) => dropped(),
-        _ => next.run(req).await,
+        _ => handle(req).await,
     }
 }
 
