@@ -24,8 +24,15 @@ pub struct JourneyBenchArgs {
     seconds: u64,
     /// Attach a webhook subscriber (a local receiver answering 200) and deliver in the
     /// background.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     webhooks: bool,
+    /// Drive a node already running at this URL (`pence serve` as shipped, access log on)
+    /// instead of one started in this process.
+    #[arg(long, requires = "key")]
+    url: Option<String>,
+    /// A test API key of that node's service (`pence key create`).
+    #[arg(long, requires = "url")]
+    key: Option<String>,
 }
 
 const STEPS: [&str; 5] = ["create", "open", "card", "confirm", "return"];
@@ -141,6 +148,13 @@ async fn journey(c: &reqwest::Client, base: &str, key: &str) -> anyhow::Result<[
 }
 
 pub async fn run(database: Option<String>, args: JourneyBenchArgs) -> anyhow::Result<()> {
+    if let (Some(url), Some(key)) = (&args.url, &args.key) {
+        println!(
+            "pence-bench journey: the node at {url}, {} paying users, {} s",
+            args.users, args.seconds
+        );
+        return journeys(url.trim_end_matches('/'), key, &args, None).await;
+    }
     let node = crate::node::start(database).await?;
     let base = format!("http://{}", node.local_addr);
     let delivered = Arc::new(AtomicU64::new(0));
@@ -169,11 +183,21 @@ pub async fn run(database: Option<String>, args: JourneyBenchArgs) -> anyhow::Re
             ""
         }
     );
+    journeys(&base, &node.key, &args, args.webhooks.then_some(&delivered)).await
+}
+
+/// Runs the paying users against `base` and prints journeys/s and each step's latency.
+async fn journeys(
+    base: &str,
+    key: &str,
+    args: &JourneyBenchArgs,
+    delivered: Option<&AtomicU64>,
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let key = Arc::new(node.key.clone());
+    let key = Arc::new(key.to_string());
     let mut users = Vec::new();
     for _ in 0..args.users {
-        let (base, key) = (base.clone(), key.clone());
+        let (base, key) = (base.to_string(), key.clone());
         users.push(tokio::spawn(async move {
             let c = reqwest::Client::builder()
                 .cookie_store(true)
@@ -197,7 +221,7 @@ pub async fn run(database: Option<String>, args: JourneyBenchArgs) -> anyhow::Re
         journeys.len() as f64 / elapsed,
         journeys.len()
     );
-    if args.webhooks {
+    if let Some(delivered) = delivered {
         println!(
             "webhooks   {} card_payment_succeeded messages delivered while the journeys ran",
             delivered.load(Ordering::Relaxed)
