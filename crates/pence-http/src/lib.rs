@@ -17,7 +17,7 @@ mod telemetry;
 
 pub use pages::text::problem as card_problem_text;
 pub use rate_limit::RateLimitConfig;
-pub use request_log::{AccessLog, LineWriter};
+pub use request_log::{request_id, timestamp as log_timestamp, AccessLog, LineWriter};
 pub use server::{serve, Limits};
 pub use state::{AppState, AppStateParts};
 

@@ -261,14 +261,13 @@ pub fn init_logging(settings: &Settings, server: bool) -> Logging {
     let (writer, flush) = crate::log_writer::LogWriter::start(std::io::stderr());
     let access_log =
         pence_http::AccessLog::new(std::sync::Arc::new(writer.clone()), settings.json_logs);
-    let builder = tracing_subscriber::fmt()
+    let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
-    let _ = if settings.json_logs {
-        builder.json().try_init()
-    } else {
-        builder.with_ansi(false).try_init()
-    };
+        .with_writer(writer)
+        .event_format(crate::log_format::Lines {
+            json: settings.json_logs,
+        })
+        .try_init();
     Logging {
         _flush: flush,
         access_log,

@@ -2,6 +2,7 @@
 
 mod admin;
 mod config;
+mod log_format;
 mod log_writer;
 mod payments;
 mod sandbox;
