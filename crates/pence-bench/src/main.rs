@@ -42,6 +42,8 @@ enum Command {
     Consumer(consumer::ConsumerBenchArgs),
     /// Complete card payments through the pages over HTTP, N paying users at once.
     Journey(journey::JourneyBenchArgs),
+    /// Store a month of payments (a million by default) in --database, and stop.
+    Load(search::LoadArgs),
     /// Load a million payments and time typical searches (p50/p99).
     Search(search::SearchBenchArgs),
     /// Deliver 100,000 pending webhook messages to a local receiver (messages/s, API latency).
@@ -62,6 +64,7 @@ fn main() -> std::process::ExitCode {
             Command::Client(args) => client::run(database, args).await,
             Command::Consumer(args) => consumer::run(database, args).await,
             Command::Journey(args) => journey::run(database, args).await,
+            Command::Load(args) => search::run_load(database, args).await,
             Command::Search(args) => search::run(database, args).await,
             Command::Webhooks(args) => webhooks::run(database, args).await,
         }

@@ -12,6 +12,8 @@ pub(crate) struct BenchNode {
     pub node: Node,
     pub key: String,
     pub service: Service,
+    /// The database the node runs on.
+    url: String,
     /// Holds the temporary SQLite file while the node runs.
     _temp: tempfile::TempDir,
 }
@@ -28,7 +30,7 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
     let temp = tempfile::tempdir()?;
     let url =
         database.unwrap_or_else(|| temp.path().join("bench.db").to_string_lossy().into_owned());
-    let node = Node::start(settings(url))
+    let node = Node::start(settings(url.clone()))
         .await
         .context("starting the bench node")?;
     let store = node.store.as_ref() as &dyn Store;
@@ -40,8 +42,34 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
         node,
         key,
         service,
+        url,
         _temp: temp,
     })
+}
+
+impl BenchNode {
+    /// Stops the node and starts another on the same database, as a deploy does: what the
+    /// node kept in memory is gone, what it stored is not.
+    pub(crate) async fn restart(self) -> anyhow::Result<BenchNode> {
+        let BenchNode {
+            node,
+            key,
+            service,
+            url,
+            _temp,
+        } = self;
+        node.stop().await;
+        let node = Node::start(settings(url.clone()))
+            .await
+            .context("restarting the bench node")?;
+        Ok(BenchNode {
+            node,
+            key,
+            service,
+            url,
+            _temp,
+        })
+    }
 }
 
 /// Another node on the same (PostgreSQL) database, started as the first one is.

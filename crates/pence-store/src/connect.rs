@@ -25,6 +25,9 @@ pub struct StoreOptions {
     pub max_batch: usize,
     /// Group-commit writers (PostgreSQL only; SQLite has one writer).
     pub writers: usize,
+    /// A search's first full count that takes this long is kept in the database, so the
+    /// next node to start does not count it again (`store/frozen.rs`).
+    pub keep_counts_slower_than: Duration,
 }
 
 impl Default for StoreOptions {
@@ -38,6 +41,7 @@ impl Default for StoreOptions {
             // cores, 64 clients: 3 writers 20,700-21,700 creates/s (groups of 11), 2 writers
             // 22,700-24,700/s (groups of 16), 5 or 8 writers fewer again.
             writers: 2,
+            keep_counts_slower_than: Duration::from_millis(20),
         }
     }
 }
@@ -59,7 +63,11 @@ pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
 
 /// Opens (and migrates) Pence's database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
-    Ok(SqlStore::new(open(url, options, &migrate::PENCE).await?))
+    let keep = options.keep_counts_slower_than;
+    Ok(SqlStore::new(
+        open(url, options, &migrate::PENCE).await?,
+        keep,
+    ))
 }
 
 /// Opens the database at `url` and brings `schema` up to date in it.

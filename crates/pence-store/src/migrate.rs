@@ -110,6 +110,7 @@ const COMMON: &[(i64, &str)] = &[
         29,
         include_str!("migrations/common/0029_frozen_hour_counts.sql"),
     ),
+    (33, include_str!("migrations/common/0033_search_counts.sql")),
 ];
 
 /// SQLite's own.

@@ -772,7 +772,13 @@ pence_testkit::engine_tests!(multi_thread: cached_totals_stay_exact_while_paymen
 async fn cached_totals_stay_exact_while_payments_finish_and_freeze(engine: Engine) {
     use pence_core::search::PaymentFilter;
     let (db, one) = open(engine).await;
-    let two = pence_store::connect(&db.url, StoreOptions::default())
+    // The second node keeps every count in the database, and one started at the end starts
+    // from them: kept counts stay exact too.
+    let keeping = StoreOptions {
+        keep_counts_slower_than: std::time::Duration::ZERO,
+        ..StoreOptions::default()
+    };
+    let two = pence_store::connect(&db.url, keeping.clone())
         .await
         .unwrap();
     let svc = service(false);
@@ -896,10 +902,125 @@ async fn cached_totals_stay_exact_while_payments_finish_and_freeze(engine: Engin
     while one.freeze_final_payments(7).await.unwrap() > 0 {}
     assert_eq!(totals(one.clone()).await, expected(&now), "one, all frozen");
     assert_eq!(totals(two.clone()).await, expected(&now), "two, all frozen");
-    let fresh = pence_store::connect(&db.url, StoreOptions::default())
+    let fresh = pence_store::connect(&db.url, keeping).await.unwrap();
+    assert_eq!(totals(fresh).await, expected(&now), "a node counting late");
+}
+
+pence_testkit::engine_tests!(multi_thread: a_node_starts_from_the_counts_another_kept);
+/// A search's count over frozen payments is kept in the database (`search_counts`, named by
+/// an HMAC of the search, never its text), and a node started later takes it from there
+/// rather than counting every match again: a kept count altered by hand is what the later
+/// node adds to. A search nobody kept is counted in full.
+async fn a_node_starts_from_the_counts_another_kept(engine: Engine) {
+    use pence_core::search::PaymentFilter;
+    let db = TestDb::new(engine).await;
+    let keeping = StoreOptions {
+        keep_counts_slower_than: std::time::Duration::ZERO,
+        ..StoreOptions::default()
+    };
+    let one = pence_store::connect(&db.url, keeping).await.unwrap();
+    let svc = service(false);
+    one.insert_service(&svc).await.unwrap();
+    let captured = |i: i64| {
+        let mut p = payment(&svc.id);
+        p.created_ms += i;
+        p.email = Some(format!("payer{i}@example.org"));
+        p.status = Status::Captured;
+        p
+    };
+    let history: Vec<PaymentRecord> = (0..30).map(captured).collect();
+    one.load(&history, &[], &[]).await.unwrap();
+    while one.freeze_final_payments(1000).await.unwrap() > 0 {}
+    let by_email = PaymentFilter {
+        email: Some("example".into()),
+        ..Default::default()
+    };
+    let total = |store: SqlStore, f: PaymentFilter| {
+        let service = svc.id.clone();
+        async move { store.search_payments(&service, &f, 1, 0).await.unwrap().0 }
+    };
+    assert_eq!(total(one.clone(), by_email.clone()).await, 30);
+
+    // Kept in the background: wait for the row.
+    let mut kept = Vec::new();
+    for _ in 0..500 {
+        kept = raw_query(&db, "SELECT key, n FROM search_counts").await;
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(kept.len(), 1, "one search, one kept count: {kept:?}");
+    let (name, n) = &kept[0];
+    assert_eq!(*n, 30);
+    assert!(
+        name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()),
+        "named by an HMAC, not the filter: {name}"
+    );
+    raw_exec(&db, "UPDATE search_counts SET n = n + 1000").await;
+    one.close().await;
+
+    let two = pence_store::connect(&db.url, StoreOptions::default())
         .await
         .unwrap();
-    assert_eq!(totals(fresh).await, expected(&now), "a node counting late");
+    assert_eq!(
+        total(two.clone(), by_email.clone()).await,
+        1030,
+        "the kept count, not a recount"
+    );
+    let more: Vec<PaymentRecord> = (30..35).map(captured).collect();
+    for p in &more {
+        two.insert_payment(p, &created(p)).await.unwrap();
+    }
+    assert_eq!(total(two.clone(), by_email.clone()).await, 1035);
+    while two.freeze_final_payments(2).await.unwrap() > 0 {}
+    assert_eq!(
+        total(two.clone(), by_email).await,
+        1035,
+        "after freezing more"
+    );
+    let by_state = PaymentFilter {
+        cardholder_name: Some("bogs".into()),
+        ..Default::default()
+    };
+    assert_eq!(total(two.clone(), by_state).await, 0, "counted in full");
+    two.close().await;
+}
+
+/// Rows of two columns (text, integer) read past the store.
+async fn raw_query(db: &TestDb, sql: &str) -> Vec<(String, i64)> {
+    match db.engine {
+        Engine::Sqlite => {
+            let raw = rusqlite::Connection::open(db.path.as_ref().unwrap()).unwrap();
+            let mut stmt = raw.prepare(sql).unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        }
+        Engine::Postgres => {
+            let mut conn = sqlx::postgres::PgConnection::connect(&db.url)
+                .await
+                .unwrap();
+            sqlx::query_as(sql).fetch_all(&mut conn).await.unwrap()
+        }
+    }
+}
+
+/// A statement run past the store.
+async fn raw_exec(db: &TestDb, sql: &str) {
+    match db.engine {
+        Engine::Sqlite => {
+            let raw = rusqlite::Connection::open(db.path.as_ref().unwrap()).unwrap();
+            raw.execute(sql, []).unwrap();
+        }
+        Engine::Postgres => {
+            let mut conn = sqlx::postgres::PgConnection::connect(&db.url)
+                .await
+                .unwrap();
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+    }
 }
 
 pence_testkit::engine_tests!(state_and_date_totals_agree_with_a_count_at_every_boundary);

@@ -7,7 +7,9 @@
 //! lock, so batches commit in number order). A search's count over the batches up to `seq`
 //! is then true for good: the node keeps it, and later totals add only what is not frozen
 //! or was frozen since, which `payments_by_service_frozen` finds. Each count reads `seq` and
-//! rows in one statement, so both come from one snapshot.
+//! rows in one statement, so both come from one snapshot. A count that was slow to take is
+//! kept in the database too (migration 0033, named by an HMAC of the search so no filter
+//! text is stored), so a node after a restart, or another node, starts from it.
 //!
 //! The same batches are counted by service, status and hour of creation (migration 0029), so
 //! a search by state and creation dates alone is totalled from its whole hours' counts plus
@@ -17,8 +19,13 @@
 
 use std::num::NonZeroUsize;
 use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use lru::LruCache;
+use pence_core::ports::InstanceStore;
 use pence_core::search::PaymentFilter;
 use pence_core::status::Status;
 use pence_core::StoreError;
@@ -31,24 +38,40 @@ use crate::value::{vals, Row, Stmt, Val};
 /// Searches a node remembers the frozen count of.
 const REMEMBERED: usize = 4096;
 
-/// What one search counted over the frozen batches up to `seq`.
+/// A kept count behind the freezing sweep is kept again this often when used, so a node
+/// starting later counts only a little of what was frozen since.
+const KEEP_AGAIN_AFTER: Duration = Duration::from_secs(600);
+/// Kept counts not kept again for this long are deleted.
+const FORGET_AFTER_MS: i64 = 30 * 24 * 3_600_000;
+/// Part of every kept count's name: a change to what a search's text means changes it.
+const KEPT_VERSION: &str = "1|";
+
+/// What one search counted over the frozen batches up to `seq`, and when it was last kept
+/// in the database (the batch and the time), if it was.
 #[derive(Debug, Clone, Copy)]
 struct Frozen {
     count: u64,
     seq: i64,
+    kept: Option<(i64, Instant)>,
 }
 
-/// The frozen counts this node has taken, by search.
+/// The frozen counts this node has taken, by search, and the secret naming kept ones.
 pub(crate) struct FrozenTotals {
     counts: Mutex<LruCache<String, Frozen>>,
+    secret: tokio::sync::OnceCell<Vec<u8>>,
+    /// A count that took this long is kept in the database too (`search_counts`), so the
+    /// next node to start does not take it again; quicker ones are only remembered.
+    keep_slower_than: Duration,
 }
 
-impl Default for FrozenTotals {
-    fn default() -> Self {
+impl FrozenTotals {
+    pub(crate) fn new(keep_slower_than: Duration) -> Self {
         FrozenTotals {
             counts: Mutex::new(LruCache::new(
                 NonZeroUsize::new(REMEMBERED).expect("non-zero"),
             )),
+            secret: tokio::sync::OnceCell::new(),
+            keep_slower_than,
         }
     }
 }
@@ -116,23 +139,29 @@ impl SqlStore {
     }
 
     /// How many payments match `w` (a payments search's WHERE clause): the count kept for
-    /// its frozen payments plus a count of the rest, or, the first time, a full count, using
-    /// `hinted` (`w` and SQLite's trigram hint) when there is one. The hint stays out of the
-    /// rest's count: it would list every match before the frozen index narrows them.
+    /// its frozen payments (by this node, or in `search_counts`) plus a count of the rest,
+    /// or, the first time, a full count, using `hinted` (`w` and SQLite's trigram hint) when
+    /// there is one. The hint stays out of the rest's count: it would list every match
+    /// before the frozen index narrows them.
     pub(crate) async fn payments_total(
         &self,
         w: &Where,
         hinted: Option<&Where>,
     ) -> Result<u64, StoreError> {
-        let key = format!("{}|{:?}", w.sql, w.params);
-        let known = self
+        let search = format!("{}|{:?}", w.sql, w.params);
+        let remembered = self
             .frozen
             .counts
             .lock()
             .expect("not poisoned")
-            .get(&key)
+            .get(&search)
             .copied();
-        let (total, frozen) = match known {
+        let known = match remembered {
+            Some(before) => Some(before),
+            None => self.kept_count(&search).await?,
+        };
+        let started = Instant::now();
+        let (total, mut frozen) = match known {
             Some(before) => {
                 let sql = format!(
                     "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, \
@@ -149,6 +178,7 @@ impl SqlStore {
                     Frozen {
                         count: before.count + count(&mut row, "frozen")?,
                         seq: row.i64("seq")?,
+                        kept: before.kept,
                     },
                 )
             }
@@ -170,16 +200,100 @@ impl SqlStore {
                     Frozen {
                         count: total.saturating_sub(count(&mut row, "live")?),
                         seq: row.i64("seq")?,
+                        kept: None,
                     },
                 )
             }
         };
+        let costly = started.elapsed() >= self.frozen.keep_slower_than;
+        let stale = frozen
+            .kept
+            .is_some_and(|(seq, at)| seq < frozen.seq && at.elapsed() >= KEEP_AGAIN_AFTER);
+        if costly || stale {
+            frozen.kept = Some((frozen.seq, Instant::now()));
+            self.keep_count(&search, frozen).await;
+        }
         self.frozen
             .counts
             .lock()
             .expect("not poisoned")
-            .put(key, frozen);
+            .put(search, frozen);
         Ok(total)
+    }
+
+    /// The name `search` is kept under in `search_counts`: an HMAC under an instance
+    /// secret, so the table holds no filter text (an email fragment, a name).
+    async fn kept_name(&self, search: &str) -> Result<String, StoreError> {
+        let secret = self
+            .frozen
+            .secret
+            .get_or_try_init(|| async {
+                let fresh = pence_core::ids::random_base32(52).into_bytes();
+                self.secret("search_counts", &fresh).await
+            })
+            .await?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
+        mac.update(KEPT_VERSION.as_bytes());
+        mac.update(search.as_bytes());
+        Ok(mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
+    /// The count another node, or this one before a restart, kept for `search`.
+    async fn kept_count(&self, search: &str) -> Result<Option<Frozen>, StoreError> {
+        let name = self.kept_name(search).await?;
+        let rows = self
+            .db
+            .query(
+                "SELECT n, seq FROM search_counts WHERE key = $1",
+                vals![name],
+            )
+            .await?;
+        let Some(mut row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let seq = row.i64("seq")?;
+        Ok(Some(Frozen {
+            count: count(&mut row, "n")?,
+            seq,
+            kept: Some((seq, Instant::now())),
+        }))
+    }
+
+    /// Keeps `frozen` as `search`'s count in the database, unless a later one is kept
+    /// already, and lets counts unused for `FORGET_AFTER_MS` go. In the background: the
+    /// search's answer does not wait for a commit, and a count that is not kept is only
+    /// counted again.
+    async fn keep_count(&self, search: &str, frozen: Frozen) {
+        let name = match self.kept_name(search).await {
+            Ok(name) => name,
+            Err(e) => return tracing::warn!(error = %e, "a search count was not kept"),
+        };
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let change = vec![
+            Stmt::exec(
+                "INSERT INTO search_counts (key, n, seq, kept_ms) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (key) DO UPDATE SET n = EXCLUDED.n, seq = EXCLUDED.seq, \
+                 kept_ms = EXCLUDED.kept_ms WHERE search_counts.seq < EXCLUDED.seq",
+                vals![name, frozen.count as i64, frozen.seq, now_ms],
+            ),
+            Stmt::exec(
+                "DELETE FROM search_counts WHERE kept_ms < $1",
+                vals![now_ms - FORGET_AFTER_MS],
+            ),
+        ];
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.apply(change).await {
+                tracing::warn!(error = %e, "a search count was not kept");
+            }
+        });
     }
 
     /// How many payments a search naming only states and creation dates

@@ -77,10 +77,12 @@ pub struct SqlStore {
 }
 
 impl SqlStore {
-    pub(crate) fn new(db: Arc<dyn Db>) -> Self {
+    /// A store on `db` keeping search counts that took at least `keep_counts_slower_than`
+    /// in the database (`frozen.rs`).
+    pub(crate) fn new(db: Arc<dyn Db>, keep_counts_slower_than: std::time::Duration) -> Self {
         SqlStore {
             db,
-            frozen: Arc::default(),
+            frozen: Arc::new(frozen::FrozenTotals::new(keep_counts_slower_than)),
             telemetry: Arc::default(),
             samples: Arc::default(),
         }
