@@ -90,8 +90,9 @@ impl Front {
         request_log::logged(&state, req, |req| guarded(self.route(req))).await
     }
 
-    async fn route(self, req: Request) -> Response {
+    async fn route(self, mut req: Request) -> Response {
         let Front { router, state } = self;
+        without_trailing_slash(&mut req);
         let routed = |req| async move {
             match router.oneshot(req).await {
                 Ok(resp) => resp,
@@ -102,6 +103,27 @@ impl Front {
             auth::authenticate(&state, req, routed).await
         } else {
             routed(req).await
+        }
+    }
+}
+
+/// `/v1/payments/` is `/v1/payments`: GOV.UK Pay's frameworks (Jersey for the API, Express
+/// for the pages) match a path with one trailing slash as the path without it, and services
+/// in production send it. The path keeps its query.
+fn without_trailing_slash(req: &mut Request) {
+    let path = req.uri().path();
+    if path.len() < 2 || !path.ends_with('/') {
+        return;
+    }
+    let trimmed = match req.uri().query() {
+        Some(query) => format!("{}?{query}", &path[..path.len() - 1]),
+        None => path[..path.len() - 1].to_string(),
+    };
+    let mut parts = req.uri().clone().into_parts();
+    if let Ok(path_and_query) = trimmed.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
         }
     }
 }

@@ -122,3 +122,68 @@ async fn healthcheck_names_the_database_state(engine: Engine) {
         reply.status
     );
 }
+
+pence_testkit::engine_tests!(a_trailing_slash_names_the_same_route);
+/// A path with one trailing slash is the path without it, on the public API, the control API
+/// and the health check: GOV.UK Pay's API framework (Jersey) matches it so, and services in
+/// production add the slash to every URL. Two slashes name nothing.
+async fn a_trailing_slash_names_the_same_route(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let created = server
+        .post(
+            "/v1/payments/",
+            &json!({"amount": 14500, "reference": "slash-1", "description": "Council tax",
+                    "return_url": "https://your.service.gov.uk/completed"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    let fetched = server.get(&format!("/v1/payments/{id}/")).await;
+    assert_eq!(
+        (fetched.status, &fetched.json["payment_id"]),
+        (200, &json!(id))
+    );
+    let events = server.get(&format!("/v1/payments/{id}/events/")).await;
+    assert_eq!(events.status, 200, "{}", events.text);
+    let found = server.get("/v1/payments/?reference=slash-1").await;
+    assert_eq!((found.status, &found.json["total"]), (200, &json!(1)));
+
+    let paid = server
+        .post(
+            &format!("/sandbox/v1/payments/{id}/pay/"),
+            &json!({"card_number": "4444333322221111"}),
+        )
+        .await;
+    assert_eq!(paid.json["state"]["status"], "success", "{}", paid.text);
+    server.sweep().await; // the capture
+    let refund = server
+        .post(
+            &format!("/v1/payments/{id}/refunds/"),
+            &json!({"amount": 100, "refund_amount_available": 14500}),
+        )
+        .await;
+    assert_eq!(refund.status, 202, "{}", refund.text);
+    let refund_id = refund.json["refund_id"].as_str().unwrap();
+    for path in [
+        format!("/v1/payments/{id}/refunds/"),
+        format!("/v1/payments/{id}/refunds/{refund_id}/"),
+        "/v1/refunds/?page=1".to_string(),
+        "/sandbox/v1/clock/".to_string(),
+    ] {
+        let reply = server.get(&path).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+    }
+    let health = server
+        .send(Method::GET, "/healthcheck/", None, &[], None)
+        .await;
+    assert_eq!(health.status, 200);
+
+    let twice = server
+        .send(Method::GET, "/healthcheck//", None, &[], None)
+        .await;
+    assert_eq!(
+        (twice.status, &twice.json),
+        (404, &json!({"code": 404, "message": "HTTP 404 Not Found"}))
+    );
+    server.stop().await;
+}
