@@ -149,7 +149,8 @@ pub async fn create_payment(
     });
     match store.insert_payment(&payment, &record).await {
         Ok(()) => Ok(Created::New(payment)),
-        // Another create with the same key got there first (GOV.UK Pay answers 409 too).
+        // Another create with the same key got there first: GOV.UK Pay's connector answers
+        // its unique-key race 409 too, not a replay (reference §9), so this does as well.
         Err(StoreError::Duplicate) if record.idempotency_key.is_some() => {
             Err(Refusal::IdempotencyKeyUsed.into())
         }
