@@ -10,7 +10,7 @@ use axum::response::IntoResponse;
 use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::present::{self, LinkContext};
-use pence_core::refusal::Failure;
+use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 use pence_core::staff::Role;
 use pence_core::timefmt;
@@ -396,6 +396,7 @@ async fn payment_view(
         amount: money(payment.total()),
         refunded: money(payment.refund_submitted),
         available: money(available),
+        available_pence: available,
         metadata,
         can_refund,
         can_capture,
@@ -470,6 +471,9 @@ pub(super) struct ActionForm {
     csrf: String,
     #[serde(default)]
     amount: String,
+    /// What the page said was left to refund, in pence.
+    #[serde(default)]
+    refund_amount_available: String,
 }
 
 impl ActionForm {
@@ -516,10 +520,15 @@ pub async fn refund(
     let Some(amount) = pence_of(&form.amount) else {
         return refused("Enter an amount in pounds and pence, like 12.50".into()).await;
     };
+    // The API's guard against refunding twice: the refund is made only while what is left
+    // is what the page showed (a double click, a resubmit or another tab finds it changed).
+    let Ok(available) = form.refund_amount_available.parse::<i64>() else {
+        return refused(CHANGED_SINCE.into()).await;
+    };
     let store = state.store.as_ref();
     let service_clock = service.clock(state.clock.as_ref());
     let clock = &service_clock;
-    let body = json!({ "amount": amount });
+    let body = json!({ "amount": amount, "refund_amount_available": available });
     match refunds::create_refund(
         store,
         clock,
@@ -542,6 +551,7 @@ pub async fn refund(
                 service.id
             ))
         }
+        Err(Failure::Refused(Refusal::RefundAmountMismatch)) => refused(CHANGED_SINCE.into()).await,
         Err(Failure::Refused(r)) => {
             let answer = crate::errors::CREATE_REFUND.answer(&r);
             refused(answer.body.description).await
@@ -549,6 +559,10 @@ pub async fn refund(
         Err(e) => failed(e),
     }
 }
+
+/// A refund form whose amount left to refund is no longer true.
+const CHANGED_SINCE: &str =
+    "This payment has been refunded since the page was loaded. Check its refunds below before refunding again.";
 
 /// Capture or cancel, from the payment's page: the API's use cases.
 async fn act(

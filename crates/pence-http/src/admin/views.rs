@@ -363,6 +363,9 @@ pub struct PaymentPage {
     pub amount: String,
     pub refunded: String,
     pub available: String,
+    /// What is left to refund, in pence, as the refund form sends it back: a form submitted
+    /// twice, or after another refund, is refused rather than refunding again.
+    pub available_pence: i64,
     pub metadata: Vec<(String, String)>,
     pub can_refund: bool,
     pub can_capture: bool,

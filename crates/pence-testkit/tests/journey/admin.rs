@@ -305,49 +305,7 @@ async fn view_only_staff_cannot_refund_and_failures_lock_the_account() {
     b.close().await;
 
     // The POST itself is refused, even with the session's own CSRF token.
-    let c = pence_testkit::paying_user::browser_like();
-    let login = c
-        .get(format!("{}/admin/login", server.url))
-        .send()
-        .await
-        .unwrap();
-    let csrf = pence_testkit::paying_user::csrf_of(&login.text().await.unwrap());
-    let signed = c
-        .post(format!("{}/admin/login", server.url))
-        .form(&[
-            ("csrfToken", csrf.as_str()),
-            ("email", "viewer@council.example"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signed.status(), 303);
-    let user = server
-        .store
-        .user_by_email("viewer@council.example")
-        .await
-        .unwrap()
-        .unwrap();
-    let code = secrets::code_at(
-        user.totp_secret.as_deref().unwrap(),
-        &user.email,
-        server.clock.now_ms(),
-    )
-    .unwrap();
-    let two = c
-        .get(format!("{}/admin/two-factor", server.url))
-        .send()
-        .await
-        .unwrap();
-    let csrf = pence_testkit::paying_user::csrf_of(&two.text().await.unwrap());
-    let done = c
-        .post(format!("{}/admin/two-factor", server.url))
-        .form(&[("csrfToken", csrf.as_str()), ("code", code.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(done.headers()["location"], "/admin");
+    let (c, csrf) = signed_in_client(&server, "viewer@council.example").await;
     let forged = c
         .post(format!("{page}/refund"))
         .form(&[("csrfToken", csrf.as_str()), ("amount", "1.00")])
@@ -703,5 +661,144 @@ async fn agreements_and_disputes_in_the_tool(engine: Engine) {
     let row = b.text("#disputes").await.unwrap();
     assert!(row.contains(&disputed) && row.contains("£30.00"), "{row}");
     b.close().await;
+    server.stop().await;
+}
+
+/// A cookie-keeping HTTP client signed in as `email` (whose password is set) with password
+/// and authenticator code, and the session's CSRF token.
+async fn signed_in_client(server: &TestServer, email: &str) -> (reqwest::Client, String) {
+    let c = pence_testkit::paying_user::browser_like();
+    let login = c
+        .get(format!("{}/admin/login", server.url))
+        .send()
+        .await
+        .unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&login.text().await.unwrap());
+    let signed = c
+        .post(format!("{}/admin/login", server.url))
+        .form(&[
+            ("csrfToken", csrf.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let two = c
+        .get(format!("{}/admin/two-factor", server.url))
+        .send()
+        .await
+        .unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&two.text().await.unwrap());
+    let user = server.store.user_by_email(email).await.unwrap().unwrap();
+    let code = secrets::code_at(
+        user.totp_secret.as_deref().unwrap(),
+        &user.email,
+        server.clock.now_ms(),
+    )
+    .unwrap();
+    let done = c
+        .post(format!("{}/admin/two-factor", server.url))
+        .form(&[("csrfToken", csrf.as_str()), ("code", code.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.headers()["location"], "/admin");
+    (c, csrf)
+}
+
+/// A new user with `role` on the server's service whose password is set (over HTTP).
+async fn new_user(server: &TestServer, email: &str, role: Role) {
+    let (_, token) = staff::create_user(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        email,
+        &server.service.id,
+        role,
+    )
+    .await
+    .unwrap();
+    let c = pence_testkit::paying_user::browser_like();
+    let url = format!("{}/admin/set-password/{token}", server.url);
+    let page = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&page);
+    let set = c
+        .post(&url)
+        .form(&[
+            ("csrfToken", csrf.as_str()),
+            ("password", PASSWORD),
+            ("passwordConfirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 303, "{}", set.text().await.unwrap());
+}
+
+pence_testkit::engine_tests!(multi_thread: a_refund_form_sent_twice_refunds_once);
+/// The refund form carries what was left to refund when the page was shown, as the API's
+/// `refund_amount_available` does: sent twice at once (a double click), or sent again after
+/// it refunded (back and resubmit), it refunds once, and the other answer says why.
+async fn a_refund_form_sent_twice_refunds_once(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let id = paid_payment(&server, &server.key, "PERMIT-2X").await;
+    server.sweep().await;
+    new_user(&server, "refunds@council.example", Role::ViewAndRefund).await;
+    let (c, _) = signed_in_client(&server, "refunds@council.example").await;
+    let page = format!(
+        "{}/admin/services/{}/transactions/{id}",
+        server.url, server.service.id
+    );
+    let shown = c.get(&page).send().await.unwrap().text().await.unwrap();
+    let csrf = pence_testkit::paying_user::csrf_of(&shown);
+    let available = shown
+        .split("name=\"refund_amount_available\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the form says what is left to refund")
+        .to_string();
+    assert_eq!(available, "2500");
+    let submit = || {
+        let form = [
+            ("csrfToken", csrf.clone()),
+            ("amount", "1.00".to_string()),
+            ("refund_amount_available", available.clone()),
+        ];
+        c.post(format!("{page}/refund")).form(&form).send()
+    };
+    let (one, two) = tokio::join!(submit(), submit());
+    let mut statuses = vec![one.unwrap().status(), two.unwrap().status()];
+    statuses.sort();
+    assert_eq!(statuses, [303, 400], "one refunds, the other is told");
+    let again = submit().await.unwrap();
+    assert_eq!(again.status(), 400);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("This payment has been refunded since the page was loaded"));
+    let refunds = server.get(&format!("/v1/payments/{id}/refunds")).await;
+    let refunds = refunds.json["_embedded"]["refunds"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(refunds.len(), 1, "{refunds:?}");
+    // A form without the amount left (an old page) refunds nothing either.
+    let old = c
+        .post(format!("{page}/refund"))
+        .form(&[("csrfToken", csrf.as_str()), ("amount", "1.00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old.status(), 400);
+    let refunds = server.get(&format!("/v1/payments/{id}/refunds")).await;
+    assert_eq!(
+        refunds.json["_embedded"]["refunds"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     server.stop().await;
 }
