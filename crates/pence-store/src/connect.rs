@@ -64,10 +64,9 @@ pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
 /// Opens (and migrates) Pence's database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
     let keep = options.keep_counts_slower_than;
-    Ok(SqlStore::new(
-        open(url, options, &migrate::PENCE).await?,
-        keep,
-    ))
+    let store = SqlStore::new(open(url, options, &migrate::PENCE).await?, keep);
+    store.ready_kept_counts().await?;
+    Ok(store)
 }
 
 /// Opens the database at `url` and brings `schema` up to date in it.

@@ -221,17 +221,24 @@ impl SqlStore {
         Ok(total)
     }
 
-    /// The name `search` is kept under in `search_counts`: an HMAC under an instance
-    /// secret, so the table holds no filter text (an email fragment, a name).
-    async fn kept_name(&self, search: &str) -> Result<String, StoreError> {
-        let secret = self
-            .frozen
+    /// Reads (or, the first time, makes) the secret naming kept counts: at start, so that
+    /// a search never writes it.
+    pub(crate) async fn ready_kept_counts(&self) -> Result<(), StoreError> {
+        self.frozen
             .secret
             .get_or_try_init(|| async {
                 let fresh = pence_core::ids::random_base32(52).into_bytes();
                 self.secret("search_counts", &fresh).await
             })
-            .await?;
+            .await
+            .map(|_| ())
+    }
+
+    /// The name `search` is kept under in `search_counts`: an HMAC under an instance
+    /// secret, so the table holds no filter text (an email fragment, a name).
+    async fn kept_name(&self, search: &str) -> Result<String, StoreError> {
+        self.ready_kept_counts().await?;
+        let secret = self.frozen.secret.get().expect("just made ready");
         let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("any key length");
         mac.update(KEPT_VERSION.as_bytes());
         mac.update(search.as_bytes());
