@@ -586,15 +586,44 @@ pub trait StaffStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The user of a link that is unused and unexpired at `now_ms`.
     async fn link_user(&self, token_hash: &str, now_ms: i64) -> Result<Option<String>, StoreError>;
-    /// Marks a live link used; false if it was not live (used meanwhile, or expired).
-    async fn spend_link(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError>;
     async fn insert_session(&self, session: &crate::staff::StaffSession) -> Result<(), StoreError>;
     async fn session(
         &self,
         id_hash: &str,
     ) -> Result<Option<crate::staff::StaffSession>, StoreError>;
-    async fn update_session(&self, session: &crate::staff::StaffSession) -> Result<(), StoreError>;
+    /// Replaces a session with another (a new token once the second factor is given), in
+    /// one change; false if the old one was gone.
+    async fn replace_session(
+        &self,
+        old_id_hash: &str,
+        new: &crate::staff::StaffSession,
+    ) -> Result<bool, StoreError>;
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// In one change: spends the live link `link_hash` (false, changing nothing, if it is
+    /// not live), sets the user's password hash, spends every other link of the user and
+    /// ends every session of the user.
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        link_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// Counts a sign-in guess under `key` before it is checked, in one conditional write:
+    /// false (nothing counted) while the key is locked; the `max`th guess locks it until
+    /// `now_ms + lock_ms`. Keys unused for a day go.
+    async fn claim_sign_in(
+        &self,
+        key: &str,
+        now_ms: i64,
+        max: i64,
+        lock_ms: i64,
+    ) -> Result<bool, StoreError>;
+    /// A sign-in under `key` succeeded: its count starts again.
+    async fn clear_sign_in(&self, key: &str) -> Result<(), StoreError>;
+    /// Records that the user's authenticator code of time step `step` was used; false if
+    /// that step or a later one was used already (a code signs in once).
+    async fn spend_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError>;
     async fn insert_audit(&self, entry: &crate::staff::AuditEntry) -> Result<(), StoreError>;
     /// The newest entries first.
     async fn audit_log(&self, limit: u32) -> Result<Vec<crate::staff::AuditEntry>, StoreError>;

@@ -78,11 +78,26 @@ fn routes(state: AppState) -> Router {
 pub struct Front {
     router: Router,
     state: AppState,
+    /// The connection's client, given to handlers as `ConnectInfo` (sign-in counts guesses
+    /// by it).
+    peer: Option<std::net::SocketAddr>,
 }
 
 impl Front {
     fn new(router: Router, state: AppState) -> Front {
-        Front { router, state }
+        Front {
+            router,
+            state,
+            peer: None,
+        }
+    }
+
+    /// This front for a connection from `peer`.
+    pub(crate) fn for_peer(&self, peer: std::net::SocketAddr) -> Front {
+        Front {
+            peer: Some(peer),
+            ..self.clone()
+        }
     }
 
     async fn answer(self, req: Request) -> Response {
@@ -91,8 +106,16 @@ impl Front {
     }
 
     async fn route(self, mut req: Request) -> Response {
-        let Front { router, state } = self;
+        let Front {
+            router,
+            state,
+            peer,
+        } = self;
         without_trailing_slash(&mut req);
+        if let Some(peer) = peer {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+        }
         let routed = |req| async move {
             match router.oneshot(req).await {
                 Ok(resp) => resp,

@@ -52,10 +52,6 @@ pub struct User {
     /// The app gave a right code once: sign-ins now ask for one.
     pub totp_confirmed: bool,
     pub disabled: bool,
-    /// Wrong passwords or codes in a row.
-    pub failed_attempts: i64,
-    /// Sign-in refused until then after too many failures.
-    pub locked_until_ms: i64,
     pub created_ms: i64,
 }
 

@@ -43,8 +43,8 @@ fn totp(secret: &str, email: &str) -> Option<TOTP> {
     TOTP::new(
         Algorithm::SHA1,
         6,
-        1,
-        30,
+        0,
+        STEP_S,
         bytes,
         Some("Pence".into()),
         email.to_string(),
@@ -52,11 +52,22 @@ fn totp(secret: &str, email: &str) -> Option<TOTP> {
     .ok()
 }
 
-/// Whether `code` is right for `secret` at `now_ms` (a step either side allowed).
-pub fn code_matches(secret: &str, email: &str, code: &str, now_ms: i64) -> bool {
+/// An authenticator code's time step, in seconds.
+const STEP_S: u64 = 30;
+
+/// The time step (`now / 30 s`) whose code `code` is, for `secret` at `now_ms`: the current
+/// step or one either side (a phone's clock drifts), the current first.
+pub fn code_step(secret: &str, email: &str, code: &str, now_ms: i64) -> Option<i64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
-    code.len() == 6
-        && totp(secret, email).is_some_and(|t| t.check(&code, (now_ms / 1000).max(0) as u64))
+    if code.len() != 6 {
+        return None;
+    }
+    let totp = totp(secret, email)?;
+    let now = now_ms.max(0) / 1000 / STEP_S as i64;
+    [now, now - 1, now + 1]
+        .into_iter()
+        .filter(|step| *step >= 0)
+        .find(|step| totp.check(&code, *step as u64 * STEP_S))
 }
 
 /// The code an app shows at `now_ms` (tests play the app).
@@ -98,10 +109,12 @@ mod tests {
         let secret = new_totp_secret();
         let now = 1_800_000_000_000;
         let code = code_at(&secret, "a@b.c", now).unwrap();
-        assert!(code_matches(&secret, "a@b.c", &code, now));
-        assert!(code_matches(&secret, "a@b.c", &code, now + 30_000));
-        assert!(!code_matches(&secret, "a@b.c", &code, now + 90_000));
-        assert!(!code_matches(&secret, "a@b.c", "12345", now));
+        let step = now / 30_000;
+        assert_eq!(code_step(&secret, "a@b.c", &code, now), Some(step));
+        assert_eq!(code_step(&secret, "a@b.c", &code, now + 30_000), Some(step));
+        assert_eq!(code_step(&secret, "a@b.c", &code, now - 30_000), Some(step));
+        assert_eq!(code_step(&secret, "a@b.c", &code, now + 90_000), None);
+        assert_eq!(code_step(&secret, "a@b.c", "12345", now), None);
         let url = otpauth_url(&secret, "a@b.c").unwrap();
         assert!(
             url.starts_with("otpauth://totp/Pence:a%40b.c?secret="),

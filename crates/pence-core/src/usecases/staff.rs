@@ -73,8 +73,6 @@ pub async fn create_user(
         totp_secret: None,
         totp_confirmed: false,
         disabled: false,
-        failed_attempts: 0,
-        locked_until_ms: 0,
         created_ms: now,
     };
     match store.insert_user(&user).await {
@@ -116,7 +114,9 @@ pub async fn link_user(
         .ok_or(StaffRefusal::BadLink)
 }
 
-/// Sets the password from a link, spending it (once, even if two tabs race).
+/// Sets the password from a link, spending it (once, even if two tabs race), and with it
+/// every other link of the user; every session of the user ends (a password is set when
+/// the old one may be known to someone else).
 pub async fn set_password(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -131,78 +131,95 @@ pub async fn set_password(
     if password != confirm {
         return Err(StaffRefusal::PasswordsDiffer);
     }
+    let hash = secrets::hash_password(password);
+    let link = secrets::token_hash(token);
     if !store
-        .spend_link(&secrets::token_hash(token), clock.now_ms())
+        .set_password(&user.id, &hash, &link, clock.now_ms())
         .await?
     {
         return Err(StaffRefusal::BadLink);
     }
-    user.password_hash = Some(secrets::hash_password(password));
-    user.failed_attempts = 0;
-    user.locked_until_ms = 0;
-    store.update_user(&user).await?;
+    user.password_hash = Some(hash);
     Ok(user)
 }
 
-async fn failed(store: &dyn Store, clock: &dyn Clock, mut user: User) -> Result<(), StoreError> {
-    user.failed_attempts += 1;
-    if user.failed_attempts >= MAX_FAILURES {
-        user.locked_until_ms = clock.now_ms() + LOCKOUT_MS;
-        user.failed_attempts = 0;
-    }
-    store.update_user(&user).await
+/// Where a sign-in comes from: the client's address as the node sees it.
+pub struct Source<'a>(pub &'a str);
+
+/// The key guesses are counted under: the email as typed (whether or not it has an
+/// account, so the answers do not tell) and the source (so a stranger's guesses lock only
+/// their own source, not the user's).
+fn attempts_key(email: &str, source: &Source) -> String {
+    secrets::token_hash(&format!("{email}\n{}", source.0))
 }
 
-/// The first factor: the user, if the password is theirs and the account is open.
+/// Counts a guess before checking it: `Locked` once `MAX_FAILURES` guesses were made
+/// without a completed sign-in, for `LOCKOUT_MS`.
+async fn claim(store: &dyn Store, clock: &dyn Clock, key: &str) -> Result<(), StaffRefusal> {
+    match store
+        .claim_sign_in(key, clock.now_ms(), MAX_FAILURES, LOCKOUT_MS)
+        .await?
+    {
+        true => Ok(()),
+        false => Err(StaffRefusal::Locked),
+    }
+}
+
+/// The first factor: the user, if the password is theirs and the account is open. Every
+/// guess counts towards the lock until the second factor is given too.
 pub async fn check_password(
     store: &dyn Store,
     clock: &dyn Clock,
     email: &str,
     password: &str,
+    source: Source<'_>,
 ) -> Result<User, StaffRefusal> {
     let email = email.trim().to_lowercase();
+    claim(store, clock, &attempts_key(&email, &source)).await?;
     let Some(user) = store.user_by_email(&email).await? else {
         // Hash anyway, so a wrong email takes as long as a wrong password.
         let _ = secrets::password_matches(password, &secrets::hash_password("x"));
         return Err(StaffRefusal::WrongPassword);
     };
-    if user.locked_until_ms > clock.now_ms() {
-        return Err(StaffRefusal::Locked);
-    }
     let right = !user.disabled
         && user
             .password_hash
             .as_deref()
             .is_some_and(|h| secrets::password_matches(password, h));
     if !right {
-        failed(store, clock, user).await?;
         return Err(StaffRefusal::WrongPassword);
     }
     Ok(user)
 }
 
-/// The second factor: an authenticator code. Confirms the app's set-up the first time.
+/// The second factor: an authenticator code, which signs in once (a code seen over a
+/// shoulder or replayed is refused). Confirms the app's set-up the first time; the
+/// guesses' count starts again.
 pub async fn check_code(
     store: &dyn Store,
     clock: &dyn Clock,
     user_id: &str,
     code: &str,
+    source: Source<'_>,
 ) -> Result<User, StaffRefusal> {
     let mut user = store.user(user_id).await?.ok_or(StaffRefusal::NoSuchUser)?;
-    if user.locked_until_ms > clock.now_ms() {
-        return Err(StaffRefusal::Locked);
-    }
-    let right = user
+    let key = attempts_key(&user.email, &source);
+    claim(store, clock, &key).await?;
+    let step = user
         .totp_secret
         .as_deref()
-        .is_some_and(|s| secrets::code_matches(s, &user.email, code, clock.now_ms()));
-    if !right {
-        failed(store, clock, user).await?;
+        .and_then(|s| secrets::code_step(s, &user.email, code, clock.now_ms()));
+    let Some(step) = step else {
+        return Err(StaffRefusal::WrongCode);
+    };
+    if !store.spend_totp_step(&user.id, step).await? {
         return Err(StaffRefusal::WrongCode);
     }
-    user.totp_confirmed = true;
-    user.failed_attempts = 0;
-    store.update_user(&user).await?;
+    if !user.totp_confirmed {
+        user.totp_confirmed = true;
+        store.update_user(&user).await?;
+    }
+    store.clear_sign_in(&key).await?;
     Ok(user)
 }
 
@@ -233,6 +250,25 @@ pub async fn start_session(
     };
     store.insert_session(&session).await?;
     Ok((token, session))
+}
+
+/// The second factor given: the session goes on under a new token (so a token seen
+/// before sign-in is worth nothing after it), marked signed in. The new cookie's token.
+pub async fn complete_sign_in(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    session: &StaffSession,
+) -> Result<Option<String>, StoreError> {
+    let (token, id_hash) = secrets::new_token();
+    let signed_in = StaffSession {
+        id_hash,
+        two_factor_ms: Some(clock.now_ms()),
+        ..session.clone()
+    };
+    Ok(store
+        .replace_session(&session.id_hash, &signed_in)
+        .await?
+        .then_some(token))
 }
 
 /// The live session a cookie's token names, and its user (open, not disabled).

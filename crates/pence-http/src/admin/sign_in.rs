@@ -2,13 +2,15 @@
 //! authenticator code (set up on the first sign-in: the key as text and as a QR code), sign-out.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::staff::secrets;
-use pence_core::usecases::staff::{self, StaffRefusal};
+use pence_core::usecases::staff::{self, Source, StaffRefusal};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 use super::session::{self, anonymous_csrf, anonymous_csrf_ok};
 use super::views::{LoginPage, SetPasswordPage, TotpSetup, TwoFactorPage};
@@ -69,13 +71,29 @@ fn field_error(e: &StaffRefusal) -> (&'static str, String) {
     (field, e.to_string())
 }
 
-pub async fn login(State(state): State<AppState>, jar: PrivateCookieJar, body: Bytes) -> Response {
+/// The client's address, which sign-in guesses are counted by (`staff::Source`).
+fn source(peer: &Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
+    peer.as_ref()
+        .map_or_else(String::new, |Extension(ConnectInfo(addr))| {
+            addr.ip().to_string()
+        })
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    jar: PrivateCookieJar,
+    body: Bytes,
+) -> Response {
     let form: LoginForm = super::form(&body);
     if !anonymous_csrf_ok(&jar, &form.csrf) {
         return refused_form();
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    match staff::check_password(store, clock, &form.email, &form.password).await {
+    let from = source(&peer);
+    let checked =
+        staff::check_password(store, clock, &form.email, &form.password, Source(&from)).await;
+    match checked {
         Ok(user) => match staff::start_session(store, clock, &user).await {
             Ok((token, _)) => {
                 let jar = session::start(&state, jar, token);
@@ -159,26 +177,30 @@ pub struct CodeForm {
 
 pub async fn two_factor(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     jar: PrivateCookieJar,
     body: Bytes,
 ) -> Response {
     let form: CodeForm = super::form(&body);
-    let Some((mut s, user)) = session::current(&state, &jar).await else {
+    let Some((s, user)) = session::current(&state, &jar).await else {
         return see_other("/admin/login");
     };
     if !session::same(&s.csrf, &form.csrf) {
         return refused_form();
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    match staff::check_code(store, clock, &user.id, &form.code).await {
-        Ok(user) => {
-            s.two_factor_ms = Some(clock.now_ms());
-            if let Err(e) = store.update_session(&s).await {
-                return failed(e);
+    let from = source(&peer);
+    match staff::check_code(store, clock, &user.id, &form.code, Source(&from)).await {
+        Ok(user) => match staff::complete_sign_in(store, clock, &s).await {
+            Ok(Some(token)) => {
+                let _ = staff::audit(store, clock, &user, None, "signed in", "").await;
+                let jar = session::start(&state, jar, token);
+                (jar, see_other("/admin")).into_response()
             }
-            let _ = staff::audit(store, clock, &user, None, "signed in", "").await;
-            see_other("/admin")
-        }
+            // Signed out meanwhile (in another tab).
+            Ok(None) => see_other("/admin/login"),
+            Err(e) => failed(e),
+        },
         Err(StaffRefusal::Store(e)) => failed(e),
         Err(e) => {
             let user = match store.user(&user.id).await {

@@ -19,8 +19,6 @@ columns! {
         totp_secret: u.totp_secret.as_deref(),
         totp_confirmed: u.totp_confirmed,
         disabled: u.disabled,
-        failed_attempts: u.failed_attempts,
-        locked_until_ms: u.locked_until_ms,
         created_ms: u.created_ms,
     }
 }
@@ -57,8 +55,6 @@ fn user_from(mut r: Row) -> Result<User, StoreError> {
         totp_secret: r.opt_text("totp_secret")?,
         totp_confirmed: r.bool("totp_confirmed")?,
         disabled: r.bool("disabled")?,
-        failed_attempts: r.i64("failed_attempts")?,
-        locked_until_ms: r.i64("locked_until_ms")?,
         created_ms: r.i64("created_ms")?,
     })
 }
@@ -101,6 +97,19 @@ fn update_user_sql() -> String {
         set_clause("users", USER_COLUMNS, 1),
         n + 1
     )
+}
+
+/// Sign-in counts unused this long are deleted.
+const FORGET_ATTEMPTS_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A conditional change refused (a statement that had to change one row changed none, and
+/// the change was undone) as `false`.
+fn refused_as_false(applied: Result<(), StoreError>) -> Result<bool, StoreError> {
+    match applied {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 #[async_trait]
@@ -205,22 +214,6 @@ impl StaffStore for SqlStore {
             .transpose()
     }
 
-    async fn spend_link(&self, token_hash: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let spent = self
-            .db
-            .apply(vec![Stmt::exec_one(
-                "UPDATE user_links SET used_ms = $2 \
-                 WHERE token_hash = $1 AND used_ms IS NULL AND expires_ms > $2",
-                vals![token_hash, now_ms],
-            )])
-            .await;
-        match spent {
-            Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
     async fn insert_session(&self, session: &StaffSession) -> Result<(), StoreError> {
         self.db
             .apply(vec![Stmt::insert(
@@ -236,13 +229,108 @@ impl StaffStore for SqlStore {
         self.read_one(&sql, vals![id_hash], session_from).await
     }
 
-    async fn update_session(&self, session: &StaffSession) -> Result<(), StoreError> {
+    async fn replace_session(
+        &self,
+        old_id_hash: &str,
+        new: &StaffSession,
+    ) -> Result<bool, StoreError> {
+        let replaced = self
+            .db
+            .apply(vec![
+                Stmt::exec_one(
+                    "DELETE FROM staff_sessions WHERE id_hash = $1",
+                    vals![old_id_hash],
+                ),
+                Stmt::insert("staff_sessions", SESSION_COLUMNS, session_values(new)),
+            ])
+            .await;
+        refused_as_false(replaced)
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        link_hash: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let set = self
+            .db
+            .apply(vec![
+                Stmt::exec_one(
+                    "UPDATE user_links SET used_ms = $2 WHERE token_hash = $1 \
+                     AND user_id = $3 AND used_ms IS NULL AND expires_ms > $2",
+                    vals![link_hash, now_ms, user_id],
+                ),
+                Stmt::exec_one(
+                    "UPDATE users SET password_hash = $2 WHERE id = $1",
+                    vals![user_id, password_hash],
+                ),
+                Stmt::exec(
+                    "UPDATE user_links SET used_ms = $2 WHERE user_id = $1 AND used_ms IS NULL",
+                    vals![user_id, now_ms],
+                ),
+                Stmt::exec(
+                    "DELETE FROM staff_sessions WHERE user_id = $1",
+                    vals![user_id],
+                ),
+            ])
+            .await;
+        refused_as_false(set)
+    }
+
+    async fn claim_sign_in(
+        &self,
+        key: &str,
+        now_ms: i64,
+        max: i64,
+        lock_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let claimed = self
+            .db
+            .apply(vec![
+                Stmt::exec(
+                    "INSERT INTO sign_in_attempts (key, failures, locked_until_ms, updated_ms) \
+                     VALUES ($1, 0, 0, $2) ON CONFLICT (key) DO NOTHING",
+                    vals![key, now_ms],
+                ),
+                // The lock and the count in one write: concurrent guesses queue on the row.
+                Stmt::exec_one(
+                    "UPDATE sign_in_attempts SET \
+                     failures = CASE WHEN failures + 1 >= $3 THEN 0 ELSE failures + 1 END, \
+                     locked_until_ms = CASE WHEN failures + 1 >= $3 THEN $2 + $4 \
+                       ELSE locked_until_ms END, \
+                     updated_ms = $2 \
+                     WHERE key = $1 AND locked_until_ms <= $2",
+                    vals![key, now_ms, max, lock_ms],
+                ),
+                Stmt::exec(
+                    "DELETE FROM sign_in_attempts WHERE updated_ms < $1",
+                    vals![now_ms - FORGET_ATTEMPTS_MS],
+                ),
+            ])
+            .await;
+        refused_as_false(claimed)
+    }
+
+    async fn clear_sign_in(&self, key: &str) -> Result<(), StoreError> {
         self.db
-            .apply(vec![Stmt::exec_one(
-                "UPDATE staff_sessions SET expires_ms = $1, two_factor_ms = $2 WHERE id_hash = $3",
-                vals![session.expires_ms, session.two_factor_ms, &session.id_hash],
+            .apply(vec![Stmt::exec(
+                "UPDATE sign_in_attempts SET failures = 0, locked_until_ms = 0 WHERE key = $1",
+                vals![key],
             )])
             .await
+    }
+
+    async fn spend_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let spent = self
+            .db
+            .apply(vec![Stmt::exec_one(
+                "UPDATE users SET totp_step = $2 WHERE id = $1 AND totp_step < $2",
+                vals![user_id, step],
+            )])
+            .await;
+        refused_as_false(spent)
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {

@@ -11,7 +11,7 @@ use pence_core::usecases::staff;
 use pence_testkit::{Browser, Engine, TestServer};
 use serde_json::json;
 
-const PASSWORD: &str = "a long enough password";
+pub(crate) const PASSWORD: &str = "a long enough password";
 
 async fn paid_payment(server: &TestServer, key: &str, reference: &str) -> String {
     let created = server
@@ -665,8 +665,13 @@ async fn agreements_and_disputes_in_the_tool(engine: Engine) {
 }
 
 /// A cookie-keeping HTTP client signed in as `email` (whose password is set) with password
-/// and authenticator code, and the session's CSRF token.
-async fn signed_in_client(server: &TestServer, email: &str) -> (reqwest::Client, String) {
+/// and authenticator code, and the session's CSRF token. The node's clock moves on 30
+/// seconds first: a code signs in once, and the user may have just used this one.
+pub(crate) async fn signed_in_client(
+    server: &TestServer,
+    email: &str,
+) -> (reqwest::Client, String) {
+    server.clock.advance(30_000);
     let c = pence_testkit::paying_user::browser_like();
     let login = c
         .get(format!("{}/admin/login", server.url))
@@ -709,7 +714,7 @@ async fn signed_in_client(server: &TestServer, email: &str) -> (reqwest::Client,
 }
 
 /// A new user with `role` on the server's service whose password is set (over HTTP).
-async fn new_user(server: &TestServer, email: &str, role: Role) {
+pub(crate) async fn new_user(server: &TestServer, email: &str, role: Role) {
     let (_, token) = staff::create_user(
         server.store.as_ref(),
         server.clock.as_ref(),

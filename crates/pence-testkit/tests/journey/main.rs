@@ -10,6 +10,7 @@ mod browser;
 mod disputes;
 mod http;
 mod property;
+mod sign_in;
 mod webhooks;
 
 use pence_testkit::{Browser, ServiceSite, TestServer};
