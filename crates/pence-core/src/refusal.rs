@@ -65,8 +65,6 @@ pub enum Refusal {
     ReturnUrlNotHttps,
     /// The payment is in a state that cannot be cancelled (finished, capture under way).
     NotCancellable,
-    /// A cancel of this payment is already under way.
-    CancelInProgress,
     /// The payment is not awaiting capture.
     NotCapturable,
     /// The agreement has no active card to stop using.

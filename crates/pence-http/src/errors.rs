@@ -195,7 +195,6 @@ impl Endpoint {
             NotCancellable => plain(400, ErrorCode::CANCEL_PAYMENT_FAILED),
             // GOV.UK Pay's connector answers 202 for a cancel already under way, which its
             // public API maps to a 500.
-            CancelInProgress => plain(500, ErrorCode::CANCEL_PAYMENT_CONNECTOR),
             NotCapturable => plain(409, ErrorCode::CAPTURE_NOT_CAPTURABLE),
             AgreementNotActive => plain(400, ErrorCode::CANCEL_AGREEMENT_FAILED),
             Conflict => match self.conflict {

@@ -196,9 +196,10 @@ pub async fn cancel_payment(
             | Authorisation3dsReady
             | AuthorisationSuccess
             | AwaitingCaptureRequest => SystemCancelReady,
-            // GOV.UK Pay's connector accepts a cancel already under way without doing it
-            // again; its public API then answers with an error (pence-http's table).
-            SystemCancelReady | SystemCancelSubmitted => return Err(Refusal::CancelInProgress),
+            // A cancel under way in another request ends SYSTEM CANCELLED within it (the
+            // sandbox voids at once; a failed void is cancelled anyway): answered as a
+            // cancel after it is. GOV.UK Pay answers 500 P0598 while its provider voids,
+            // which a service sending one cancel twice should not meet here.
             _ => return Err(Refusal::NotCancellable),
         };
         Ok(Some(Move::to(

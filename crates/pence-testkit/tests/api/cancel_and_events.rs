@@ -122,13 +122,44 @@ async fn unknown_payments_are_not_found(engine: Engine) {
 }
 
 pence_testkit::engine_tests!(concurrent_cancels_cancel_once);
+/// Twenty cancels at once: one cancels (204), the others answer as a cancel after it would
+/// (400 P0501), never a 500 — for a payment cancelled in one step and for a capturable one,
+/// which passes through SYSTEM CANCEL READY while the provider voids.
 async fn concurrent_cancels_cancel_once(engine: Engine) {
+    use pence_core::status::Status::*;
     let server = Arc::new(TestServer::start(engine).await);
+    let capturable = create(&server).await;
+    crate::move_to(
+        &server,
+        &capturable,
+        &[
+            EnteringCardDetails,
+            AuthorisationReady,
+            AuthorisationSuccess,
+            AwaitingCaptureRequest,
+        ],
+    )
+    .await;
+    race_cancels(&server, &capturable).await;
+    let shown = server.get(&format!("/v1/payments/{capturable}")).await;
+    assert_eq!(shown.json["state"]["status"], "cancelled");
     let id = create(&server).await;
+    race_cancels(&server, &id).await;
+    // Exactly one state change was written: created, then one cancel.
+    let events = server
+        .store
+        .payment_events(&server.service.id, &id)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+}
+
+/// Sends twenty cancels of `id` at once: one 204, nineteen 400 P0501.
+async fn race_cancels(server: &Arc<TestServer>, id: &str) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let server = server.clone();
-        let id = id.clone();
+        let id = id.to_string();
         tasks.push(tokio::spawn(async move { cancel(&server, &id).await }));
     }
     let mut statuses = Vec::new();
@@ -152,11 +183,4 @@ async fn concurrent_cancels_cancel_once(engine: Engine) {
         19,
         "{statuses:?}"
     );
-    // Exactly one state change was written: created, then one cancel.
-    let events = server
-        .store
-        .payment_events(&server.service.id, &id)
-        .await
-        .unwrap();
-    assert_eq!(events.len(), 2, "{events:?}");
 }
