@@ -94,7 +94,7 @@ pub struct CardOptions {
     /// Card brands accepted, comma-separated: visa, master-card, american-express,
     /// diners-club, discover, jcb, unionpay, maestro.
     #[arg(long, value_parser = parse_brands)]
-    accepted_brands: Option<Vec<Brand>>,
+    accepted_brands: Option<Brands>,
     /// all, debit or credit.
     #[arg(long, value_parser = parse_types)]
     card_types: Option<AcceptedTypes>,
@@ -124,8 +124,16 @@ pub struct CardOptions {
     moto_mask_security_code: Option<bool>,
 }
 
-fn parse_brands(s: &str) -> Result<Vec<Brand>, String> {
-    CardSettings::parse_brands(s).ok_or_else(|| format!("unknown brand in {s:?}"))
+/// The brands of one `--accepted-brands` list. Its own type: clap takes an
+/// `Option<Vec<T>>` as a flag given many times, each value one `T`, and a parser returning
+/// the whole list then fails at run time.
+#[derive(Clone)]
+struct Brands(Vec<Brand>);
+
+fn parse_brands(s: &str) -> Result<Brands, String> {
+    CardSettings::parse_brands(s)
+        .map(Brands)
+        .ok_or_else(|| format!("unknown brand in {s:?}"))
 }
 
 fn parse_types(s: &str) -> Result<AcceptedTypes, String> {
@@ -138,7 +146,7 @@ fn parse_email(s: &str) -> Result<EmailCollection, String> {
 
 impl CardOptions {
     fn apply(self, c: &mut CardSettings) {
-        if let Some(v) = self.accepted_brands {
+        if let Some(Brands(v)) = self.accepted_brands {
             c.accepted_brands = v;
         }
         if let Some(v) = self.card_types {

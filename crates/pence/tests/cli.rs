@@ -86,6 +86,28 @@ async fn services_and_keys(engine: Engine) {
     assert_ne!(code, 0, "revoking twice fails");
 
     ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    // The README's own line: a list of brands is one value.
+    ok(
+        url,
+        &[
+            "service",
+            "update",
+            id,
+            "--accepted-brands",
+            "visa,master-card,maestro",
+        ],
+    );
+    let shown = ok(url, &["service", "show", id]);
+    assert!(
+        shown.contains("visa, master-card, maestro") || shown.contains("visa,master-card,maestro"),
+        "{shown}"
+    );
+    let (code, _, err) = pence(
+        url,
+        &["service", "update", id, "--accepted-brands", "visa,nope"],
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("unknown brand"), "{err}");
     ok(
         url,
         &[
