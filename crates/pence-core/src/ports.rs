@@ -148,6 +148,12 @@ pub trait InstanceStore: Send + Sync {
     /// on one database gets the same value.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// The instance setting `name`, if one was recorded (`instance_settings`).
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Records the instance setting `name` (the last node to record it wins).
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
     /// Counts one request in a rate-limit window shared by every node of the database
     /// (`key`: the service, `bucket`: the kind of request, `second`: the window), answering
     /// the window's count so far; `None` where each node counts alone (one node's SQLite).

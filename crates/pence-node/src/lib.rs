@@ -163,6 +163,7 @@ impl Node {
             clock.clone(),
         ));
         let secrets = usecases::secrets(store.as_ref()).await?;
+        usecases::note_public_url(store.as_ref(), &public_url).await?;
         let first = if settings.bootstrap {
             usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?
         } else {

@@ -115,6 +115,10 @@ const COMMON: &[(i64, &str)] = &[
         34,
         include_str!("migrations/common/0034_sign_in_attempts.sql"),
     ),
+    (
+        35,
+        include_str!("migrations/common/0035_instance_settings.sql"),
+    ),
 ];
 
 /// SQLite's own.

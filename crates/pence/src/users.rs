@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::clock::AdjustableClock;
 use pence_core::staff::Role;
-use pence_core::usecases::staff;
+use pence_core::usecases::{self, staff};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -55,8 +55,16 @@ fn role_of(text: &str) -> anyhow::Result<Role> {
         .with_context(|| format!("no role {text:?}: admin, view-and-refund or view-only"))
 }
 
-fn link(settings: &Settings, token: &str) -> String {
-    format!("{}/admin/set-password/{token}", settings.public_url)
+/// The set-password link: on the address users reach the nodes at (the settings', when
+/// given; else the one the last node to start recorded; else the default).
+async fn link(settings: &Settings, store: &dyn Store, token: &str) -> anyhow::Result<String> {
+    let base = match settings.public_url_given {
+        true => settings.public_url.clone(),
+        false => usecases::public_url(store)
+            .await?
+            .unwrap_or_else(|| settings.public_url.clone()),
+    };
+    Ok(format!("{base}/admin/set-password/{token}"))
 }
 
 pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
@@ -85,7 +93,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 staff::create_user(store.as_ref(), &clock, &email, &service, role).await?;
             println!("{} ({}) on service {service}", user.email, role.as_str());
             println!("Send them this link to set their password (it works once, for a day):");
-            println!("{}", link(settings, &token));
+            println!("{}", link(settings, store.as_ref(), &token).await?);
         }
         UserCommand::Role {
             email,
@@ -127,7 +135,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Link { email } => {
             let user = user_of(email).await?;
             let token = staff::new_link(store.as_ref(), &clock, &user).await?;
-            println!("{}", link(settings, &token));
+            println!("{}", link(settings, store.as_ref(), &token).await?);
         }
     }
     Ok(())

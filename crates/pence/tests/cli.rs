@@ -1096,6 +1096,14 @@ async fn staff_users_from_the_command_line() {
         .unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("ada@council.example"));
+    // Once a node has run, links use the address it is reached at, not the default.
+    let out = ok(url, &["user", "link", "--email", "ada@council.example"]);
+    let link = out.lines().last().unwrap();
+    assert!(
+        link.starts_with(&format!("{}/admin/set-password/", node.public_url)),
+        "{out} (node at {})",
+        node.public_url
+    );
     node.stop().await;
 
     ok(url, &["user", "disable", "--email", "ada@council.example"]);

@@ -16,4 +16,7 @@ pub use payments::{
 };
 pub use refunds::{create_refund, refund, refunds};
 pub use searches::{search_disputes, search_payments, search_refunds, Found};
-pub use setup::{bootstrap, create_api_key, create_service, default_service, secrets, Secrets};
+pub use setup::{
+    bootstrap, create_api_key, create_service, default_service, note_public_url, public_url,
+    secrets, Secrets,
+};

@@ -32,6 +32,19 @@ pub async fn secrets(store: &dyn Store) -> Result<Secrets, StoreError> {
     })
 }
 
+/// Records the address users reach the nodes at, for the command line's links (`pence user`
+/// prints set-password links).
+pub async fn note_public_url(store: &dyn Store, url: &str) -> Result<(), StoreError> {
+    store.put_setting(PUBLIC_URL, url).await
+}
+
+/// The address a node recorded with `note_public_url`, if one has run.
+pub async fn public_url(store: &dyn Store) -> Result<Option<String>, StoreError> {
+    store.setting(PUBLIC_URL).await
+}
+
+const PUBLIC_URL: &str = "public_url";
+
 /// A new sandbox service (test unless `live`).
 pub async fn create_service(
     store: &dyn Store,

@@ -231,6 +231,30 @@ impl InstanceStore for SqlStore {
             .bytes("value")
     }
 
+    async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT value FROM instance_settings WHERE name = $1",
+                vals![name],
+            )
+            .await?;
+        rows.into_iter()
+            .next()
+            .map(|mut r| r.text("value"))
+            .transpose()
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.db
+            .apply(vec![Stmt::exec(
+                "INSERT INTO instance_settings (name, value) VALUES ($1, $2) \
+                 ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value",
+                vals![name, value],
+            )])
+            .await
+    }
+
     async fn count_request(
         &self,
         key: &str,
