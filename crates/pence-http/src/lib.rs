@@ -28,7 +28,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::FutureExt;
 use tower::ServiceExt;
@@ -112,6 +112,9 @@ impl Front {
             peer,
         } = self;
         without_trailing_slash(&mut req);
+        if let Some(nowhere) = nul_in_path(req.uri().path()) {
+            return nowhere;
+        }
         if let Some(peer) = peer {
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
@@ -122,11 +125,72 @@ impl Front {
                 Err(never) => match never {},
             }
         };
-        if api::gated(req.uri().path()) {
+        let json_only = json_answers(req.uri().path());
+        let resp = if api::gated(req.uri().path()) {
             auth::authenticate(&state, req, routed).await
         } else {
             routed(req).await
+        };
+        match json_only {
+            Some(kind) => as_json(kind, resp),
+            None => resp,
         }
+    }
+}
+
+/// A path holding a NUL character (`%00`) names no record of the admin tool or the control
+/// API (no id holds one, and PostgreSQL text cannot): their 404, before any lookup. The
+/// public API's handlers check their ids, answering each endpoint's own 404.
+fn nul_in_path(path: &str) -> Option<Response> {
+    if !path.contains("%00") {
+        return None;
+    }
+    if path.starts_with("/admin/") {
+        Some(admin::no_such_page())
+    } else if path.starts_with("/sandbox/") {
+        Some(sandbox::SandboxProblem::not_found().into_response())
+    } else {
+        None
+    }
+}
+
+/// Which JSON errors a path's answers take: every answer of the public API and the control
+/// API is JSON, refusals by the framework (a body over its limit, an unreadable one)
+/// included.
+#[derive(Clone, Copy)]
+enum JsonErrors {
+    /// Dropwizard's `{"code": 413, "message": "HTTP 413 Payload Too Large"}`.
+    Api,
+    /// The control API's `{"code": "S0413", "description": ...}`.
+    Sandbox,
+}
+
+fn json_answers(path: &str) -> Option<JsonErrors> {
+    if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/healthcheck") {
+        Some(JsonErrors::Api)
+    } else if path.starts_with("/sandbox/") {
+        Some(JsonErrors::Sandbox)
+    } else {
+        None
+    }
+}
+
+/// `resp`, or for an error answered in something other than JSON, the same status in JSON.
+fn as_json(kind: JsonErrors, resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let reason = status.canonical_reason().unwrap_or("Error");
+    match kind {
+        JsonErrors::Api => {
+            errors::dropwizard(status, &format!("HTTP {} {reason}", status.as_u16()))
+        }
+        JsonErrors::Sandbox => sandbox::SandboxProblem::new(status, reason).into_response(),
     }
 }
 

@@ -49,6 +49,10 @@ const MAX_URI: usize = 8 * 1024;
 /// The most header bytes and header lines answered (more: 431).
 const MAX_HEADER_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 100;
+/// The most header lines hyper reads (past it, hyper answers without a body).
+const HYPER_HEADERS: usize = MAX_HEADERS * 4;
+/// The most of a head hyper reads (past it, hyper answers without a body).
+const HYPER_READS: usize = MAX_URI + MAX_HEADER_BYTES + 64 * 1024;
 
 /// How long a stopping node waits for requests in flight.
 const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -67,9 +71,10 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
-        // Above our own limits, so that we, not hyper, answer (with a body).
-        .max_buf_size(MAX_URI + MAX_HEADER_BYTES + 64 * 1024)
-        .max_headers(MAX_HEADERS * 4);
+        // Above our own limits, so that we, not hyper, answer (with a body); a first head
+        // longer still is answered by `first_head`.
+        .max_buf_size(HYPER_READS)
+        .max_headers(HYPER_HEADERS);
     tokio::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -97,7 +102,8 @@ pub async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             match first_head(&stream, limits.header_read).await {
-                Head::Malformed => refuse_malformed(stream).await,
+                Head::Malformed => refuse(stream, StatusCode::BAD_REQUEST).await,
+                Head::TooLong(status) => refuse(stream, status).await,
                 Head::Gone => {}
                 Head::Ok => {
                     let connection = builder.serve_connection(TokioIo::new(stream), service);
@@ -125,6 +131,9 @@ enum Head {
     Ok,
     /// Not HTTP/1: answered with a JSON 400 here, as hyper's own has no body.
     Malformed,
+    /// Longer than hyper reads: answered here with a JSON 414 (the request line alone is
+    /// too long) or 431, as hyper's own have no body.
+    TooLong(StatusCode),
     /// The client went away (or sent nothing in time).
     Gone,
 }
@@ -133,7 +142,7 @@ enum Head {
 /// header line gets a JSON answer like every other error.
 async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
     let deadline = tokio::time::Instant::now() + wait;
-    let mut buf = vec![0u8; 8 * 1024];
+    let mut buf = vec![0u8; HYPER_READS];
     loop {
         let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Head::Gone,
@@ -142,11 +151,28 @@ async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         match httparse::Request::new(&mut headers).parse(&buf[..n]) {
             Ok(httparse::Status::Complete(_)) => return Head::Ok,
-            // Too many headers or too long a head: ours to answer (431, 414) once hyper,
-            // whose limits are higher, has read it.
-            Err(httparse::Error::TooManyHeaders) => return Head::Ok,
+            // Too many headers: ours to answer (431) once hyper, whose limit is higher, has
+            // read them; past hyper's limit too, here.
+            Err(httparse::Error::TooManyHeaders) => {
+                let head = &buf[..n];
+                let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(n);
+                let lines = head[..end].windows(2).filter(|w| *w == b"\r\n").count();
+                return match lines >= HYPER_HEADERS {
+                    true => Head::TooLong(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE),
+                    false => Head::Ok,
+                };
+            }
             Err(_) => return Head::Malformed,
-            Ok(httparse::Status::Partial) if n == buf.len() => return Head::Ok,
+            // As much as hyper takes and still not all of it: hyper would refuse it without
+            // a body.
+            Ok(httparse::Status::Partial) if n == buf.len() => {
+                let line_ends = buf.windows(2).any(|w| w == b"\r\n");
+                return Head::TooLong(if line_ends {
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+                } else {
+                    StatusCode::URI_TOO_LONG
+                });
+            }
             // More is on its way: look again shortly (peeking does not wait for new bytes).
             Ok(httparse::Status::Partial) => {
                 if tokio::time::Instant::now() >= deadline {
@@ -158,11 +184,15 @@ async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
     }
 }
 
-async fn refuse_malformed(mut stream: tokio::net::TcpStream) {
+/// Answers a request hyper would refuse without a body (Dropwizard's JSON, as every other
+/// error), and closes the connection.
+async fn refuse(mut stream: tokio::net::TcpStream, status: StatusCode) {
     use tokio::io::AsyncWriteExt;
-    let body = r#"{"code":400,"message":"HTTP 400 Bad Request"}"#;
+    let reason = status.canonical_reason().unwrap_or("Bad Request");
+    let code = status.as_u16();
+    let body = format!(r#"{{"code":{code},"message":"HTTP {code} {reason}"}}"#);
     let answer = format!(
-        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n\
+        "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );

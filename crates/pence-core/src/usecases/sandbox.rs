@@ -23,6 +23,8 @@ pub enum SandboxRefusal {
     CardDetails(Vec<(Field, Problem)>),
     /// A service's clock only moves forward (or back to the node's time).
     ClockBackwards,
+    /// A service's clock stops short of the dates the API can write (four-digit years).
+    ClockTooFar,
     /// No active webhook subscription of the service takes this event type.
     NoSubscription(crate::webhook::EventType),
 }
@@ -82,6 +84,11 @@ impl std::fmt::Display for SandboxRefusal {
             SandboxRefusal::ClockBackwards => {
                 f.write_str("The clock only moves forward (DELETE it to go back to real time)")
             }
+            SandboxRefusal::ClockTooFar => write!(
+                f,
+                "The clock cannot move past {}",
+                crate::timefmt::date_time(LATEST_CLOCK_MS).replace(".000", "")
+            ),
             SandboxRefusal::NoSubscription(t) => write!(
                 f,
                 "No active webhook subscription of this service takes {}",
@@ -328,6 +335,10 @@ pub async fn clock(
 
 /// Moves a test service's clock (stored, so every node agrees), then runs its sweeps on the
 /// new time until they have nothing left to do; answers the new time and what they did.
+/// The latest time a service's clock moves to, 9999-01-01T00:00:00Z: a year short of the
+/// last date the API can write, which a clock running on from there takes a year to reach.
+pub const LATEST_CLOCK_MS: i64 = 253_370_764_800_000;
+
 pub async fn move_clock(
     store: &dyn crate::ports::Store,
     node: &dyn Clock,
@@ -339,14 +350,16 @@ pub async fn move_clock(
     // What is due now happens now (a confirmed payment is captured at the time it was due),
     // then the rest at the new time.
     let mut swept = settle_all(store, node, psp, service_id, before.offset_ms).await?;
-    let offset_ms = match how {
-        ClockMove::Advance { ms } if ms >= 0 => before.offset_ms.saturating_add(ms),
-        ClockMove::To { now_ms } if now_ms >= before.now_ms => {
-            before.offset_ms + (now_ms - before.now_ms)
-        }
-        ClockMove::Reset => 0,
+    let to_ms = match how {
+        ClockMove::Advance { ms } if ms >= 0 => before.now_ms.checked_add(ms),
+        ClockMove::To { now_ms } if now_ms >= before.now_ms => Some(now_ms),
+        ClockMove::Reset => Some(before.now_ms - before.offset_ms),
         _ => return Err(refused(SandboxRefusal::ClockBackwards)),
     };
+    let Some(to_ms) = to_ms.filter(|t| *t <= LATEST_CLOCK_MS) else {
+        return Err(refused(SandboxRefusal::ClockTooFar));
+    };
+    let offset_ms = before.offset_ms + (to_ms - before.now_ms);
     if !store.set_clock_offset(service_id, offset_ms).await? {
         return Err(Refusal::NotFound.into());
     }

@@ -171,8 +171,28 @@ fn not_found(signed_in: Option<&views::SignedIn>) -> Response {
 
 /// A form's fields; anything unreadable is empty (and then refused by its checks, with the
 /// page's own words rather than a framework's plain-text rejection).
+/// A value holding a NUL character (which no stored text holds, and PostgreSQL text cannot)
+/// is read as empty.
 fn form<T: serde::de::DeserializeOwned + Default>(body: &[u8]) -> T {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
+    let has_nul = body.contains(&0) || body.windows(3).any(|w| w == b"%00");
+    if !has_nul {
+        return serde_urlencoded::from_bytes(body).unwrap_or_default();
+    }
+    let cleaned: Vec<(String, String)> = form_urlencoded::parse(body)
+        .map(|(k, v)| {
+            let v = if v.contains('\0') { "" } else { v.as_ref() };
+            (k.into_owned(), v.to_string())
+        })
+        .collect();
+    serde_urlencoded::to_string(&cleaned)
+        .ok()
+        .and_then(|text| serde_urlencoded::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// The admin tool's page for a path holding a NUL character (`%00`): none names anything.
+pub(crate) fn no_such_page() -> Response {
+    not_found(None)
 }
 
 /// A redirect carrying the admin pages' protections.

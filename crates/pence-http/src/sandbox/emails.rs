@@ -22,10 +22,16 @@ pub(crate) async fn list(
     let to = form_urlencoded::parse(query.unwrap_or_default().as_bytes())
         .find(|(k, _)| k == "to")
         .map(|(_, v)| v.into_owned());
-    let emails = state
-        .store
-        .emails(&service.id, to.as_deref(), LIMIT)
-        .await?;
+    // No stored address holds a NUL character (nor can PostgreSQL text): none sent to it.
+    let emails = match &to {
+        Some(to) if to.contains('\0') => Vec::new(),
+        _ => {
+            state
+                .store
+                .emails(&service.id, to.as_deref(), LIMIT)
+                .await?
+        }
+    };
     let shown: Vec<_> = emails
         .iter()
         .map(|e| {

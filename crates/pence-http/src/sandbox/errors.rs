@@ -38,6 +38,11 @@ impl SandboxProblem {
         if let Some(path) = null_in(&value, "") {
             return Err(SandboxProblem::bad_body(format!("{path} must not be null")));
         }
+        if let Some(path) = nul_in(&value, "") {
+            return Err(SandboxProblem::bad_body(format!(
+                "{path} must not contain NUL characters"
+            )));
+        }
         serde_json::from_value(value).map_err(unreadable)
     }
 
@@ -57,7 +62,9 @@ impl SandboxProblem {
                 let mut problem = SandboxProblem::new(StatusCode::CONFLICT, r.to_string());
                 if matches!(
                     r,
-                    SandboxRefusal::ClockBackwards | SandboxRefusal::NoSubscription(_)
+                    SandboxRefusal::ClockBackwards
+                        | SandboxRefusal::ClockTooFar
+                        | SandboxRefusal::NoSubscription(_)
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }
@@ -150,6 +157,33 @@ fn null_in(value: &Value, at: &str) -> Option<String> {
             null_in(v, &path)
         }
     })
+}
+
+/// The first string in `value` holding a NUL character (which no stored text holds, and
+/// PostgreSQL text cannot), by its path: `event_types[1]`, `billing_address.city`.
+fn nul_in(value: &Value, at: &str) -> Option<String> {
+    let inner = |key: String| {
+        if at.is_empty() {
+            key
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        Value::String(s) if s.contains('\0') => Some(if at.is_empty() {
+            "the body".into()
+        } else {
+            at.to_string()
+        }),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(k, v)| nul_in(v, &inner(k.clone()))),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| nul_in(v, &format!("{at}[{i}]"))),
+        _ => None,
+    }
 }
 
 pub(crate) async fn not_found() -> Response {

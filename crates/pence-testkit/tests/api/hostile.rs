@@ -94,3 +94,145 @@ async fn nul_characters_are_refused_as_invalid_input(engine: Engine) {
     assert_eq!(p.json["reference"], base()["reference"]);
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(the_control_api_refuses_nul_characters);
+/// NUL characters anywhere in the control API (a path id, a query, any string of a body)
+/// are bad input, answered in JSON (never a 500), the same on both engines; nothing is
+/// stored.
+async fn the_control_api_refuses_nul_characters(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let id = captured_payment(&server, 1000).await;
+    let hook = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": "https://example.org/hook"}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let hook_id = hook.json["id"].as_str().unwrap().to_string();
+    let n = "a%00b";
+    let card = json!({"card_number": "4444333322221111"});
+    let cases: Vec<(Method, String, Option<serde_json::Value>, u16)> = vec![
+        (Method::GET, format!("/sandbox/v1/webhooks/{n}"), None, 404),
+        (
+            Method::PATCH,
+            format!("/sandbox/v1/webhooks/{n}"),
+            Some(json!({"description": "x"})),
+            404,
+        ),
+        (
+            Method::POST,
+            format!("/sandbox/v1/webhooks/{n}/rotate-secret"),
+            None,
+            404,
+        ),
+        (
+            Method::GET,
+            format!("/sandbox/v1/webhooks/{n}/messages"),
+            None,
+            404,
+        ),
+        (
+            Method::GET,
+            format!("/sandbox/v1/webhooks/{n}/faults"),
+            None,
+            404,
+        ),
+        (
+            Method::POST,
+            format!("/sandbox/v1/webhooks/messages/{n}/resend"),
+            None,
+            404,
+        ),
+        (Method::DELETE, format!("/sandbox/v1/faults/{n}"), None, 404),
+        (
+            Method::POST,
+            format!("/sandbox/v1/payments/{n}/pay"),
+            Some(card.clone()),
+            404,
+        ),
+        (
+            Method::POST,
+            format!("/sandbox/v1/payments/{n}/abandon"),
+            None,
+            404,
+        ),
+        (
+            Method::POST,
+            format!("/sandbox/v1/payments/{n}/cancel"),
+            None,
+            404,
+        ),
+        (Method::GET, format!("/sandbox/v1/emails?to={n}"), None, 200),
+        (
+            Method::GET,
+            format!("/sandbox/v1/webhooks/{hook_id}/messages?status={n}"),
+            None,
+            422,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/webhooks".into(),
+            Some(json!({"callback_url": "https://example.org/\u{0}"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/webhooks".into(),
+            Some(json!({"callback_url": "https://example.org/h", "description": "a\u{0}"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/webhooks".into(),
+            Some(
+                json!({"callback_url": "https://example.org/h", "event_types": ["card_payment_succeeded\u{0}"]}),
+            ),
+            400,
+        ),
+        (
+            Method::PATCH,
+            format!("/sandbox/v1/webhooks/{hook_id}"),
+            Some(json!({"callback_url": "https://example.org/\u{0}"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/webhooks/trigger".into(),
+            Some(json!({"payment_id": "a\u{0}b", "event_type": "card_payment_succeeded"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/faults".into(),
+            Some(json!({"provider": "capture_failure\u{0}", "next": 1})),
+            400,
+        ),
+        (
+            Method::POST,
+            format!("/sandbox/v1/payments/{id}/pay"),
+            Some(json!({"card_number": "4444\u{0}333322221111"})),
+            400,
+        ),
+        (
+            Method::POST,
+            "/sandbox/v1/clock".into(),
+            Some(json!({"now": "2030-01-01T00:00:00Z\u{0}"})),
+            400,
+        ),
+    ];
+    for (method, path, body, status) in cases {
+        let headers = [("Content-Type", "application/json")];
+        let body = body.map(|b| b.to_string().into_bytes());
+        let reply = server
+            .send(method.clone(), &path, Some(&server.key), &headers, body)
+            .await;
+        assert_eq!(reply.status, status, "{method} {path}: {}", reply.text);
+        assert!(reply.json.is_object(), "{method} {path}: {}", reply.text);
+    }
+    let hooks = server.get("/sandbox/v1/webhooks").await;
+    assert_eq!(hooks.json["webhooks"].as_array().unwrap().len(), 1);
+    let faults = server.get("/sandbox/v1/faults").await;
+    assert_eq!(faults.json["faults"], json!([]));
+    server.stop().await;
+}

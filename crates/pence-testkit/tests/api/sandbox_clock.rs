@@ -136,6 +136,32 @@ async fn clock_moves_are_checked(engine: Engine) {
     assert_eq!(backwards.json["code"], "S0422");
     let past = advance(&server, &key, json!({"now": "2020-01-01T00:00:00Z"})).await;
     assert_eq!(past.status, 422);
+    // Past the dates the API can write: refused, not saturated (new payments were once
+    // dated 1970-01-01 after this).
+    for too_far in [
+        json!({"advance_seconds": i64::MAX}),
+        json!({"advance_seconds": 300_000_000_000i64}),
+        json!({"now": "9999-06-01T00:00:00Z"}),
+    ] {
+        let refused = advance(&server, &key, too_far.clone()).await;
+        assert_eq!(
+            (refused.status, &refused.json),
+            (
+                422,
+                &json!({"code": "S0422", "description": "The clock cannot move past 9999-01-01T00:00:00Z"})
+            ),
+            "{too_far}"
+        );
+    }
+    let created = server.post("/v1/payments", &crate::base()).await;
+    assert!(
+        created.json["created_date"]
+            .as_str()
+            .unwrap()
+            .starts_with("20"),
+        "{}",
+        created.text
+    );
     for bad in [
         json!({}),
         json!({"advance_seconds": 60, "now": "2030-01-01T00:00:00Z"}),

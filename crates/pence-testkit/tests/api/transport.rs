@@ -217,3 +217,58 @@ async fn malformed_heads_get_json() {
     }
     server.stop().await;
 }
+
+#[tokio::test]
+async fn heads_longer_than_any_limit_get_json() {
+    let server = node(Limits::default()).await;
+    let long_line = format!(
+        "GET /v1/payments?reference={} HTTP/1.1\r\nHost: pence\r\n\r\n",
+        "r".repeat(200_000)
+    );
+    let long_headers = format!(
+        "GET /healthcheck HTTP/1.1\r\nHost: pence\r\n{}\r\n",
+        (0..4000)
+            .map(|i| format!("x-h-{i}: {}\r\n", "v".repeat(40)))
+            .collect::<String>()
+    );
+    for (head, status) in [(long_line, 414), (long_headers, 431)] {
+        let mut conn = connect(&server).await;
+        // The node may answer and close before the whole head is written.
+        let _ = conn.write_all(head.as_bytes()).await;
+        let (answer, _) = until_closed(&mut conn, Duration::from_secs(3)).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains(&format!(r#"{{"code":{status},"message":"HTTP {status} "#)),
+            "{answer}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_control_api_answers_an_oversized_body_in_json() {
+    let server = node(Limits::default()).await;
+    let body = format!(
+        r#"{{"callback_url": "https://example.org/h", "description": "{}"}}"#,
+        "d".repeat(3 * 1024 * 1024)
+    );
+    let reply = server
+        .send(
+            reqwest::Method::POST,
+            "/sandbox/v1/webhooks",
+            Some(&server.key),
+            &[("Content-Type", "application/json")],
+            Some(body.into_bytes()),
+        )
+        .await;
+    assert_eq!(reply.status, 413, "{}", reply.text);
+    assert_eq!(reply.json["code"], "S0413", "{}", reply.text);
+    server.stop().await;
+}

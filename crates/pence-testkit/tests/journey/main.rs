@@ -5,6 +5,7 @@
 
 mod accessibility;
 mod admin;
+mod admin_input;
 mod agreements;
 mod browser;
 mod disputes;
