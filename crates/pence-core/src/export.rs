@@ -38,8 +38,23 @@ pub fn csv_header(metadata_keys: &BTreeSet<String>) -> Vec<String> {
     CSV_COLUMNS
         .iter()
         .map(|c| c.to_string())
-        .chain(metadata_keys.iter().map(|k| format!("{k} (metadata)")))
+        .chain(
+            metadata_keys
+                .iter()
+                .map(|k| inert(format!("{k} (metadata)"))),
+        )
         .collect()
+}
+
+/// Text a payer or a service chose, as a cell no spreadsheet runs: one starting with `=`,
+/// `+`, `-`, `@`, a tab or a carriage return is a formula to Excel and its kin, so it gets a
+/// leading `'` (OWASP's advice on CSV injection). Amounts and dates are ours and keep their
+/// signs.
+fn inert(text: String) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text,
+    }
 }
 
 /// Adds `p`'s metadata keys to `keys`.
@@ -89,12 +104,12 @@ pub fn csv_row(p: &PaymentRecord, metadata_keys: &BTreeSet<String>) -> Vec<Strin
     let card = p.card.as_ref();
     let (date, time) = time_parts(&timefmt::date_time(p.created_ms));
     let mut row = vec![
-        p.reference.clone(),
-        p.description.clone(),
-        p.email.clone().unwrap_or_default(),
+        inert(p.reference.clone()),
+        inert(p.description.clone()),
+        inert(p.email.clone().unwrap_or_default()),
         pounds(p.amount),
         card.map_or("", |c| c.brand.label()).to_string(),
-        card.map_or("", |c| c.cardholder_name.as_str()).to_string(),
+        inert(card.map_or("", |c| c.cardholder_name.as_str()).to_string()),
         card.map_or("", |c| c.expiry.as_str()).to_string(),
         card.map_or("", |c| c.last_digits.as_str()).to_string(),
         csv_state(p).to_string(),
@@ -116,7 +131,7 @@ pub fn csv_row(p: &PaymentRecord, metadata_keys: &BTreeSet<String>) -> Vec<Strin
     for key in metadata_keys {
         let value = p.metadata.as_ref().and_then(|m| m.get(key));
         row.push(match value {
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => inert(s.clone()),
             Some(Value::Null) | None => String::new(),
             Some(other) => other.to_string(),
         });
@@ -126,6 +141,23 @@ pub fn csv_row(p: &PaymentRecord, metadata_keys: &BTreeSet<String>) -> Vec<Strin
 
 #[cfg(test)]
 mod tests {
+    /// Every cell a spreadsheet would run as a formula is made text; others are as given.
+    #[test]
+    fn chosen_text_is_never_a_formula() {
+        for (given, written) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("INV-1", "INV-1"),
+            ("", ""),
+        ] {
+            assert_eq!(super::inert(given.to_string()), written, "{given:?}");
+        }
+    }
+
     #[test]
     fn amounts_and_dates_as_gov_uk_pay_writes_them() {
         assert_eq!(super::pounds(123), "1.23");

@@ -878,6 +878,25 @@ async fn payments_at_a_terminal() {
             && cancelled.contains(",Cancelled,true,P0040,Payment was cancelled by the service,"),
         "{cancelled}"
     );
+    // Text a spreadsheet would run is written as text (OWASP's advice on CSV injection).
+    let body = serde_json::json!({"amount": 100, "reference": "=HYPERLINK(1)", "description": "@SUM(A1)", "return_url": "https://example.org/r", "metadata": {"-k": "+1"}});
+    assert_eq!(server.post("/v1/payments", &body).await.status, 201);
+    let csv = ok(
+        &url,
+        &[
+            "payment",
+            "export",
+            "--format",
+            "csv",
+            "--reference",
+            "hyperlink",
+        ],
+    );
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().ends_with(",'-k (metadata)"), "{csv}");
+    let row = lines.next().unwrap();
+    assert!(row.starts_with("'=HYPERLINK(1),'@SUM(A1),"), "{row}");
+    assert!(row.ends_with(",'+1"), "{row}");
 
     let help = |args: &[&str]| {
         let out = Command::new(PENCE)
