@@ -81,11 +81,17 @@ pub struct Front {
     /// The connection's client, given to handlers as `ConnectInfo` (sign-in counts guesses
     /// by it).
     peer: Option<std::net::SocketAddr>,
+    /// Users reach the node over https: every answer tells browsers to keep to it (HSTS).
+    https: bool,
 }
+
+/// A year of https only, as browsers are told when the node is reached over https.
+const HSTS: axum::http::HeaderValue = axum::http::HeaderValue::from_static("max-age=31536000");
 
 impl Front {
     fn new(router: Router, state: AppState) -> Front {
         Front {
+            https: state.public_url.starts_with("https://"),
             router,
             state,
             peer: None,
@@ -110,6 +116,7 @@ impl Front {
             router,
             state,
             peer,
+            https,
         } = self;
         without_trailing_slash(&mut req);
         if let Some(nowhere) = nul_in_path(req.uri().path()) {
@@ -131,10 +138,15 @@ impl Front {
         } else {
             routed(req).await
         };
-        match json_only {
+        let mut resp = match json_only {
             Some(kind) => as_json(kind, resp),
             None => resp,
+        };
+        if https {
+            resp.headers_mut()
+                .insert(axum::http::header::STRICT_TRANSPORT_SECURITY, HSTS);
         }
+        resp
     }
 }
 

@@ -30,6 +30,9 @@ pub struct ServerOptions {
     pub delivery: pence_webhooks::DeliverySettings,
     /// Deliver in the background; off, the test drives delivery (`deliver_once`).
     pub background_delivery: bool,
+    /// The address users reach the node at, when a test names one (links show it; the
+    /// test still talks to the node's own address).
+    pub public_url: Option<String>,
 }
 
 impl ServerOptions {
@@ -60,6 +63,7 @@ impl Default for ServerOptions {
                 ..Default::default()
             },
             background_delivery: true,
+            public_url: None,
         }
     }
 }
@@ -110,13 +114,14 @@ impl TestServer {
                 .then(|| std::time::Duration::from_millis(250)),
             webhooks: options.delivery,
             background_delivery: options.background_delivery,
+            public_url: options.public_url,
             ..Settings::new(db.url.clone())
         })
         .await
         .expect("start the node");
         let (service, key) = node.first.clone().expect("fresh database");
         TestServer {
-            url: node.public_url.clone(),
+            url: format!("http://{}", node.local_addr),
             key,
             service,
             store: node.store.clone(),

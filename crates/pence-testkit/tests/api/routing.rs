@@ -187,3 +187,30 @@ async fn a_trailing_slash_names_the_same_route(engine: Engine) {
     );
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(https_nodes_tell_browsers_to_keep_to_https);
+/// A node reached over https sends HSTS on every answer (API, pages, errors); one reached
+/// over plain http does not (browsers ignore it there, and it would be a promise not kept).
+async fn https_nodes_tell_browsers_to_keep_to_https(engine: Engine) {
+    let https = TestServer::start_with(
+        engine,
+        pence_testkit::ServerOptions {
+            public_url: Some("https://pay.council.example".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    for path in ["/healthcheck", "/v1/payments", "/admin/login", "/nowhere"] {
+        let reply = https.get(path).await;
+        assert_eq!(
+            reply.header("strict-transport-security"),
+            Some("max-age=31536000"),
+            "{path}"
+        );
+    }
+    https.stop().await;
+    let http = TestServer::start(engine).await;
+    let reply = http.get("/v1/payments").await;
+    assert_eq!(reply.header("strict-transport-security"), None);
+    http.stop().await;
+}
