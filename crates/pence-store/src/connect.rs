@@ -79,6 +79,15 @@ pub(crate) async fn open(
         let connect = PgConnectOptions::from_str(url)
             .map_err(err)?
             .disable_statement_logging();
+        // One connection first, so that a server that cannot be reached is reported at once
+        // with its cause ("Connection refused"), not as the pool's timeout ten seconds on.
+        sqlx::Connection::close(
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect)
+                .await
+                .map_err(err)?,
+        )
+        .await
+        .map_err(err)?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections * 4 + options.writers as u32)
             .acquire_timeout(Duration::from_secs(10))

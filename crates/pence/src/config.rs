@@ -55,7 +55,8 @@ struct Config {
     /// Where `/metrics` is served alone; none: on `listen` with everything else.
     metrics_listen: Option<String>,
     auth_cache_ms: u64,
-    log_format: String,
+    /// `json` or `text`; unset: text on a terminal, JSON lines elsewhere.
+    log_format: Option<LogFormat>,
     rate_limits: RateLimitsConfig,
     webhooks: WebhooksConfig,
     http: HttpConfig,
@@ -110,7 +111,7 @@ impl Default for Config {
             public_url: None,
             metrics_listen: None,
             auth_cache_ms: 1000,
-            log_format: "json".into(),
+            log_format: None,
             rate_limits: RateLimitsConfig {
                 enabled: true,
                 create_payment: limits.create_payment,
@@ -146,7 +147,8 @@ pub struct Settings {
     /// False when the public URL was derived from the listen address.
     pub public_url_given: bool,
     pub auth_cache_ms: u64,
-    pub json_logs: bool,
+    /// The log lines' layout, if the settings name one.
+    pub log_format: Option<LogFormat>,
     pub rate_limits: RateLimitConfig,
     pub limits: pence_http::Limits,
     /// None: this node sends no webhooks (others on the database may).
@@ -184,7 +186,7 @@ impl Settings {
         let public_url_given = config.public_url.is_some();
         let public_url = config
             .public_url
-            .unwrap_or_else(|| format!("http://{}", config.listen));
+            .unwrap_or_else(|| format!("http://{}", listen_address(&config.listen)));
         let hooks = config.webhooks;
         let delivery = pence_webhooks::DeliverySettings {
             timeout: Duration::from_millis(hooks.timeout_ms.max(1)),
@@ -204,7 +206,7 @@ impl Settings {
             database_url: config.database_url,
             public_url: public_url.trim_end_matches('/').to_string(),
             public_url_given,
-            listen: config.listen,
+            listen: listen_address(&config.listen),
             metrics_listen: config.metrics_listen,
             auth_cache_ms: config.auth_cache_ms,
             webhooks: hooks.enabled.then_some(delivery),
@@ -212,7 +214,7 @@ impl Settings {
                 url,
                 from: config.email.from,
             }),
-            json_logs: config.log_format != "text",
+            log_format: config.log_format,
             rate_limits: RateLimitConfig {
                 enabled: limits.enabled,
                 defaults: RateLimits {
@@ -225,9 +227,35 @@ impl Settings {
         })
     }
 
+    /// Whether log lines are JSON: as the settings say, else unless stderr is a terminal
+    /// (where people read them).
+    pub fn json_logs(&self) -> bool {
+        use std::io::IsTerminal;
+        match self.log_format {
+            Some(format) => format == LogFormat::Json,
+            None => !std::io::stderr().is_terminal(),
+        }
+    }
+
     /// The database URL with any password replaced, for printing.
     pub fn redacted_database(&self) -> String {
         redact(&self.database_url)
+    }
+}
+
+/// How log lines are written.
+#[derive(Deserialize, Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+/// `8080` alone is `127.0.0.1:8080` (loopback, as the default is); anything else as given.
+fn listen_address(listen: &str) -> String {
+    match listen.parse::<u16>() {
+        Ok(port) => format!("127.0.0.1:{port}"),
+        Err(_) => listen.to_string(),
     }
 }
 
@@ -260,12 +288,12 @@ pub fn init_logging(settings: &Settings, server: bool) -> Logging {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let (writer, flush) = crate::log_writer::LogWriter::start(std::io::stderr());
     let access_log =
-        pence_http::AccessLog::new(std::sync::Arc::new(writer.clone()), settings.json_logs);
+        pence_http::AccessLog::new(std::sync::Arc::new(writer.clone()), settings.json_logs());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
         .event_format(crate::log_format::Lines {
-            json: settings.json_logs,
+            json: settings.json_logs(),
         })
         .try_init();
     Logging {
@@ -296,12 +324,36 @@ mod tests {
         (dir, path)
     }
 
+    /// A port alone listens on loopback; an unknown log format is refused like any bad
+    /// setting.
+    #[test]
+    fn a_bare_port_and_a_bad_log_format() {
+        let serve = ServeArgs {
+            listen: Some("8080".into()),
+            ..ServeArgs::default()
+        };
+        let s = Settings::load(&args(None), &serve).unwrap();
+        assert_eq!(
+            (s.listen.as_str(), s.public_url.as_str()),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080")
+        );
+        let (_dir, path) = file("log_format = \"yaml\"\n");
+        let refused = load(&args(Some(path)))
+            .map(|_| ())
+            .expect_err("refused")
+            .to_string();
+        assert!(
+            refused.contains("yaml") && refused.contains("log_format"),
+            "{refused}"
+        );
+    }
+
     #[test]
     fn defaults_then_file_then_flags() {
         let s = load(&args(None)).unwrap();
         assert_eq!(s.listen, DEFAULT_LISTEN);
         assert_eq!(s.public_url, "http://127.0.0.1:8080");
-        assert!(!s.public_url_given && s.json_logs && s.rate_limits.enabled);
+        assert!(!s.public_url_given && s.log_format.is_none() && s.rate_limits.enabled);
         assert!(s.webhooks.is_some());
         assert!(s.smtp.is_none(), "emails stay in the sink by default");
 
@@ -320,7 +372,7 @@ mod tests {
             s.rate_limits.defaults.create_payment, 15,
             "the rest default"
         );
-        assert!(!s.json_logs && s.webhooks.is_none());
+        assert!(s.log_format == Some(LogFormat::Text) && s.webhooks.is_none());
 
         let serve = ServeArgs {
             listen: Some("127.0.0.1:9001".into()),

@@ -144,6 +144,22 @@ fn bad_settings_are_refused() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"));
+    // A PostgreSQL nobody answers at is reported at once, with its cause.
+    let started = std::time::Instant::now();
+    let out = Command::new(PENCE)
+        .args([
+            "service",
+            "list",
+            "--database",
+            "postgres://pence@127.0.0.1:1/pence",
+        ])
+        .env_remove("PENCE_CONFIG")
+        .output()
+        .unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
 struct Server(Child);
