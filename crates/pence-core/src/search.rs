@@ -266,18 +266,20 @@ pub fn parse_payment_search(params: &[(String, String)]) -> Result<PaymentSearch
     }
     // A NUL cannot be part of any stored value (PostgreSQL text refuses it; an FTS query
     // breaks on it): such a filter is refused like any malformed one.
+    // Text filters keep their case: the store folds them as it folds the stored values, with
+    // one function per engine, so a value always finds itself whatever its letters.
     let text = |name: &'static str, max: usize, bad: &mut Vec<&str>| -> Option<String> {
         let v = get(name)?;
         if java_len(v) > max || v.contains('\0') {
             bad.push(name);
             None
         } else {
-            Some(v.to_lowercase())
+            Some(v.to_string())
         }
     };
     filter.reference = text("reference", 255, &mut bad);
     filter.email = text("email", 254, &mut bad);
-    filter.card_brand = text("card_brand", 20, &mut bad);
+    filter.card_brand = text("card_brand", 20, &mut bad).map(|b| b.to_lowercase());
     (
         filter.dates.created_after_ms,
         filter.dates.created_before_ms,

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use pence_core::StoreError;
+use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{oneshot, Semaphore};
@@ -92,7 +93,31 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
     // connection touched counted in the node's resident memory, once per connection (a
     // 2-phase bench peaked at 230 MiB against 93 MiB), and a node must stay under 150 MB.
     conn.set_prepared_statement_cache_capacity(256);
+    conn.create_scalar_function(
+        "fold",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| fold(ctx.get_raw(0)),
+    )
+    .map_err(err)?;
     Ok(conn)
+}
+
+/// `fold(x)`: text in lower case for searches, every letter (SQLite's LOWER folds only
+/// ASCII, so `TALU-ŴYL` could not find itself); NULL stays NULL, numbers are their text.
+fn fold(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<String>> {
+    use rusqlite::types::ValueRef;
+    Ok(match value {
+        ValueRef::Null => None,
+        ValueRef::Text(t) => Some(match std::str::from_utf8(t) {
+            Ok(s) if s.is_ascii() => s.to_ascii_lowercase(),
+            Ok(s) => s.to_lowercase(),
+            Err(_) => String::from_utf8_lossy(t).to_lowercase(),
+        }),
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(r) => Some(r.to_string()),
+        ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).to_lowercase()),
+    })
 }
 
 /// A query's SQLite text and its column names.

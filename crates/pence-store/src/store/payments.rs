@@ -369,7 +369,7 @@ impl PaymentStore for SqlStore {
                 *probe = self.probe(column, v).await?;
             }
         }
-        let w = search_where(service_id, filter, &probes);
+        let w = search_where(service_id, filter, &probes, self.engine_kind());
         let hinted = w.with_trigram_hint(self.engine_kind(), filter);
         let all = || async {
             let sql = match self.engine_kind() {

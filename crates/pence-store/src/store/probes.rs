@@ -114,7 +114,8 @@ impl SqlStore {
                 c
             }
         };
-        Ok(commonness.and_then(|c| c.probe(text)))
+        // The samples are folded (LOWER), so the text is too before its runs are weighed.
+        Ok(commonness.and_then(|c| c.probe(&text.to_lowercase())))
     }
 
     /// A sample of the column's values across the table (whole pages picked at random), or

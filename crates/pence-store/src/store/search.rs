@@ -180,7 +180,12 @@ fn trigram_match<'a>(texts: impl Iterator<Item = (&'a str, &'a str)>) -> Option<
 /// `probes` are the parts of the text filters (in `texts` order) to ask PostgreSQL's trigram
 /// indexes for instead of the whole (`probes.rs`); the whole text's LIKE then still decides,
 /// written so that no index serves it (`|| ''`).
-pub(crate) fn search_where(service_id: &str, f: &PaymentFilter, probes: &Probes) -> Where {
+pub(crate) fn search_where(
+    service_id: &str,
+    f: &PaymentFilter,
+    probes: &Probes,
+    engine: Engine,
+) -> Where {
     let mut w = Where::new("service_id = ?", service_id.into());
     if let Some(statuses) = &f.statuses {
         w.add_in(
@@ -188,12 +193,19 @@ pub(crate) fn search_where(service_id: &str, f: &PaymentFilter, probes: &Probes)
             statuses.iter().map(|s| Val::from(s.as_str())).collect(),
         );
     }
-    let like = "LOWER({}) LIKE ? ESCAPE '\\'";
+    // Both sides folded by one function: SQLite's own LOWER knows only ASCII letters, so it
+    // has `fold` (Unicode, `sqlite::fold`); PostgreSQL's LOWER is what its trigram indexes
+    // are built on.
+    let fold = match engine {
+        Engine::Sqlite => "fold",
+        Engine::Postgres => "LOWER",
+    };
+    let like = format!("{fold}({{}}) LIKE {fold}(?) ESCAPE '\\'");
     for ((column, value), probe) in texts(f).into_iter().zip(probes) {
         if let Some(v) = value {
             if let Some(probe) = probe {
                 w.add(&like.replace("{}", column), contains_pattern(probe).into());
-                let unindexed = format!("LOWER({column}) || ''");
+                let unindexed = format!("{fold}({column}) || ''");
                 w.add(&like.replace("{}", &unindexed), contains_pattern(v).into());
             } else {
                 w.add(&like.replace("{}", column), contains_pattern(v).into());

@@ -210,3 +210,46 @@ async fn invalid_parameters_are_listed_in_order(engine: Engine) {
     assert_eq!(ok.status, 200, "{}", ok.text);
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(any_letters_find_their_payment_in_any_case);
+/// A payment is found by its own reference, email or cardholder name as given, in lower case
+/// and in upper case, whatever its letters (SQLite's own LOWER folds only ASCII).
+async fn any_letters_find_their_payment_in_any_case(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let cases = [
+        ("TALU-ŴYL-2026", "Zoë.Ŵyn@Example.org", "Émile Ŵyn"),
+        ("Ωμέγα-ΔΕΛΤΑ-7", "Ωmega@Example.org", "Ωλγα Σμιθ"),
+        ("ÆØÅ-Ünïcödé-9", "Åsa@Example.org", "Åsa Ørsted"),
+        ("ПЛАТЁЖ-42", "Иван@Example.org", "Иван Петров"),
+    ];
+    let mut made = Vec::new();
+    for (reference, email, name) in cases {
+        let body = with(json!({"reference": reference, "email": email}));
+        let created = server.post("/v1/payments", &body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let id = created.json["payment_id"].as_str().unwrap().to_string();
+        let paid = server
+            .post(
+                &format!("/sandbox/v1/payments/{id}/pay"),
+                &json!({"card_number": "4444333322221111", "cardholder_name": name}),
+            )
+            .await;
+        assert_eq!(paid.status, 200, "{}", paid.text);
+        made.push((id, reference, email, name));
+    }
+    for (id, reference, email, name) in &made {
+        for (field, value) in [
+            ("reference", reference),
+            ("email", email),
+            ("cardholder_name", name),
+        ] {
+            for text in [value.to_string(), value.to_lowercase(), value.to_uppercase()] {
+                let query: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
+                let found = server.get(&format!("/v1/payments?{field}={query}")).await;
+                assert_eq!(found.status, 200, "{}", found.text);
+                assert_eq!(ids(&found), vec![id.clone()], "{field}={text}");
+            }
+        }
+    }
+    server.stop().await;
+}
