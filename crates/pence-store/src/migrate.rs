@@ -193,6 +193,7 @@ pub(crate) fn sqlite(conn: &rusqlite::Connection, schema: &Schema) -> Result<(),
         "INSERT INTO {} (version, applied_ms) VALUES (?1, ?2)",
         schema.table
     );
+    let mut applied_now = Vec::new();
     for (version, sql) in in_order(schema.common, schema.sqlite) {
         conn.execute_batch("BEGIN EXCLUSIVE").map_err(err)?;
         let done: bool = conn
@@ -203,7 +204,7 @@ pub(crate) fn sqlite(conn: &rusqlite::Connection, schema: &Schema) -> Result<(),
         } else {
             conn.execute_batch(sql)
                 .and_then(|_| conn.execute(&record_sql, [*version, now_ms()]))
-                .map(|_| tracing::info!(version, "applied migration"))
+                .map(|_| applied_now.push(*version))
         };
         match applied {
             Ok(()) => conn.execute_batch("COMMIT").map_err(err)?,
@@ -213,7 +214,19 @@ pub(crate) fn sqlite(conn: &rusqlite::Connection, schema: &Schema) -> Result<(),
             }
         }
     }
+    summarise(&applied_now);
     Ok(())
+}
+
+/// One line for the migrations a start applied, however many (none: nothing said).
+fn summarise(applied: &[i64]) {
+    if let (Some(first), Some(last)) = (applied.first(), applied.last()) {
+        tracing::info!(
+            count = applied.len(),
+            "applied {} migrations ({first} to {last})",
+            applied.len()
+        );
+    }
 }
 
 pub(crate) async fn postgres(pool: &PgPool, schema: &Schema) -> Result<(), StoreError> {
@@ -234,6 +247,7 @@ pub(crate) async fn postgres(pool: &PgPool, schema: &Schema) -> Result<(), Store
             "INSERT INTO {} (version, applied_ms) VALUES ($1, $2)",
             schema.table
         );
+        let mut applied_now = Vec::new();
         for (version, sql) in in_order(schema.common, schema.postgres) {
             let done: Option<(i64,)> = sqlx::query_as(&done_sql)
                 .bind(version)
@@ -252,8 +266,9 @@ pub(crate) async fn postgres(pool: &PgPool, schema: &Schema) -> Result<(), Store
                 .await
                 .map_err(err)?;
             tx.commit().await.map_err(err)?;
-            tracing::info!(version, "applied migration");
+            applied_now.push(*version);
         }
+        summarise(&applied_now);
         Ok::<(), StoreError>(())
     }
     .await;

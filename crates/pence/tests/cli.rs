@@ -750,6 +750,10 @@ async fn the_access_log_names_each_request() {
     }
     drop(server);
     let logs = std::fs::read_to_string(&log_path).unwrap();
+    // A first start migrates a new database: one line says so, not one per migration.
+    let migrated: Vec<&str> = logs.lines().filter(|l| l.contains("migration")).collect();
+    assert_eq!(migrated.len(), 1, "{migrated:?}");
+    assert!(migrated[0].contains("applied") && migrated[0].contains("migrations (1 to "));
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
