@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod errors;
 mod health;
+mod open_connections;
 mod pages;
 mod rate_limit;
 mod request_log;

@@ -22,6 +22,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 
+use crate::open_connections::{Counted, Open};
+
 /// How long and how much a client may take.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -75,12 +77,9 @@ pub async fn serve(
         // longer still is answered by `first_head`.
         .max_buf_size(HYPER_READS)
         .max_headers(HYPER_HEADERS);
+    let open = Arc::new(Open::default());
     tokio::pin!(shutdown);
     loop {
-        let permit = tokio::select! {
-            _ = &mut shutdown => break,
-            permit = permits.clone().acquire_owned() => permit.expect("never closed"),
-        };
         let (stream, peer) = tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -93,23 +92,44 @@ pub async fn serve(
                 }
             },
         };
+        // At the cap, the oldest connection with nothing in flight makes room (an idle
+        // keep-alive one, or one that has sent nothing), rather than this one waiting behind
+        // connections that may never send anything.
+        let permit = match permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                open.evict_idle();
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    permit = permits.clone().acquire_owned() => permit.expect("never closed"),
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(Limited {
-            inner: app.for_peer(peer),
-            limits,
+        let opened = open.add();
+        let service = TowerToHyperService::new(Counted {
+            inner: Limited {
+                inner: app.for_peer(peer),
+                limits,
+            },
+            conn: opened.conn(),
         });
         let builder = builder.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
-            match first_head(&stream, limits.header_read).await {
-                Head::Malformed => refuse(stream, StatusCode::BAD_REQUEST).await,
-                Head::TooLong(status) => refuse(stream, status).await,
-                Head::Gone => {}
-                Head::Ok => {
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    let _ = watcher.watch(connection).await;
+            let served = async {
+                match first_head(&stream, limits.header_read).await {
+                    Head::Malformed => refuse(stream, StatusCode::BAD_REQUEST).await,
+                    Head::TooLong(status) => refuse(stream, status).await,
+                    Head::Gone => {}
+                    Head::Ok => {
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let _ = watcher.watch(connection).await;
+                    }
                 }
-            }
+            };
+            opened.serve(served).await;
+            drop(opened);
             drop(permit);
         });
     }
@@ -142,7 +162,9 @@ enum Head {
 /// header line gets a JSON answer like every other error.
 async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
     let deadline = tokio::time::Instant::now() + wait;
-    let mut buf = vec![0u8; HYPER_READS];
+    // Most heads fit in 8 KiB; the buffer grows to what hyper reads only for one that does
+    // not (a connection that has sent nothing holds 8 KiB, not 88).
+    let mut buf = vec![0u8; 8 * 1024];
     loop {
         let n = match tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await {
             Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return Head::Gone,
@@ -153,6 +175,9 @@ async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
             Ok(httparse::Status::Complete(_)) => return Head::Ok,
             // Too many headers: ours to answer (431) once hyper, whose limit is higher, has
             // read them; past hyper's limit too, here.
+            Err(httparse::Error::TooManyHeaders) if n == buf.len() && n < HYPER_READS => {
+                buf.resize(HYPER_READS, 0);
+            }
             Err(httparse::Error::TooManyHeaders) => {
                 let head = &buf[..n];
                 let end = head.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(n);
@@ -163,6 +188,9 @@ async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
                 };
             }
             Err(_) => return Head::Malformed,
+            Ok(httparse::Status::Partial) if n == buf.len() && n < HYPER_READS => {
+                buf.resize(HYPER_READS, 0);
+            }
             // As much as hyper takes and still not all of it: hyper would refuse it without
             // a body.
             Ok(httparse::Status::Partial) if n == buf.len() => {

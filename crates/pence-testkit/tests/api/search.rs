@@ -243,7 +243,11 @@ async fn any_letters_find_their_payment_in_any_case(engine: Engine) {
             ("email", email),
             ("cardholder_name", name),
         ] {
-            for text in [value.to_string(), value.to_lowercase(), value.to_uppercase()] {
+            for text in [
+                value.to_string(),
+                value.to_lowercase(),
+                value.to_uppercase(),
+            ] {
                 let query: String = form_urlencoded::byte_serialize(text.as_bytes()).collect();
                 let found = server.get(&format!("/v1/payments?{field}={query}")).await;
                 assert_eq!(found.status, 200, "{}", found.text);

@@ -172,10 +172,26 @@ async fn open_connections_are_capped() {
         ..Limits::default()
     })
     .await;
-    let first = connect(&server).await;
-    let _second = connect(&server).await;
+    // Two connections each with a request in flight (its body still to come).
+    let busy = |server: &TestServer| {
+        let head = format!(
+            "POST /v1/payments HTTP/1.1\r\nHost: pence\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+            server.key
+        );
+        let url = server.url.clone();
+        async move {
+            let mut conn = TcpStream::connect(url.trim_start_matches("http://"))
+                .await
+                .unwrap();
+            conn.write_all(head.as_bytes()).await.unwrap();
+            conn
+        }
+    };
+    let first = busy(&server).await;
+    let _second = busy(&server).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    // The third waits in the backlog: no answer while two are open.
+    // The third waits: no answer while two requests are in flight.
     let mut third = connect(&server).await;
     third
         .write_all(b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\nConnection: close\r\n\r\n")
@@ -191,6 +207,47 @@ async fn open_connections_are_capped() {
     drop(first);
     let (answer, _) = until_closed(&mut third, Duration::from_secs(3)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.stop().await;
+}
+
+/// One client holding hundreds of connections open and idle (some having sent nothing, some
+/// after one request) does not keep others waiting: at the cap the oldest idle connection is
+/// closed to make room, as its idle timeout (here 30 s) would later.
+#[tokio::test]
+async fn idle_connections_make_room_for_other_clients() {
+    let server = node(Limits {
+        header_read: Duration::from_secs(30),
+        max_connections: 20,
+        ..Limits::default()
+    })
+    .await;
+    let mut held = Vec::new();
+    for i in 0..300 {
+        let mut conn = connect(&server).await;
+        if i % 2 == 0 {
+            conn.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\n\r\n")
+                .await
+                .unwrap();
+        }
+        held.push(conn);
+    }
+    for _ in 0..20 {
+        let started = Instant::now();
+        let fresh = reqwest::Client::new();
+        let reply = fresh
+            .get(format!("{}/healthcheck", server.url))
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .expect("answered while the idle connections are held");
+        assert_eq!(reply.status(), 200);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "waited {:?} behind idle connections",
+            started.elapsed()
+        );
+    }
+    drop(held);
     server.stop().await;
 }
 
