@@ -7,7 +7,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::card::Brand;
 use pence_core::clock::{AdjustableClock, Clock};
-use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings};
+use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings, Service};
 use pence_core::usecases;
 use pence_core::Store;
 
@@ -218,7 +218,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             println!("{}", service.id);
         }
         ServiceCommand::List => {
-            let mut t = table::new(&["ID", "MODE", "TAKES", "CREATED", "NAME"], &[0]);
+            let mut t = table::new(&["ID", "MODE", "TAKES", "CREATED", "NAME"]);
             for s in store.services().await? {
                 let mode = if s.live { "live" } else { "test" };
                 // The kinds of payment beyond web ones the service has switched on.
@@ -244,7 +244,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             let c = &s.cards;
             let on = |b: bool| if b { "on" } else { "off" };
             let limit = |v: Option<u32>| v.map_or("instance default".into(), |n| format!("{n}/s"));
-            let mut t = table::new(&["SETTING", "VALUE"], &[]);
+            let mut t = table::new(&["SETTING", "VALUE"]);
             for (k, v) in [
                 ("id", s.id.clone()),
                 ("name", s.name.clone()),
@@ -311,6 +311,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             let Some(mut s) = store.service(&id).await? else {
                 bail!("no service {id}");
             };
+            let before = s.clone();
             let limit = |v: u32| (v > 0).then_some(v);
             if let Some(v) = rate_limit_post {
                 s.rate_limit_post = limit(v);
@@ -330,9 +331,44 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             cards.apply(&mut s.cards);
             emails.apply(&mut s.emails);
             store.update_service(&s).await?;
+            eprintln!("{}", changed(&before, &s));
         }
     }
     Ok(())
+}
+
+/// What `service update` changed, in a line: the settings whose values differ.
+fn changed(before: &Service, after: &Service) -> String {
+    let differs = [
+        (
+            "POST rate limit",
+            before.rate_limit_post != after.rate_limit_post,
+        ),
+        (
+            "GET rate limit",
+            before.rate_limit_get != after.rate_limit_get,
+        ),
+        (
+            "recurring",
+            before.recurring_enabled != after.recurring_enabled,
+        ),
+        ("moto", before.moto_enabled != after.moto_enabled),
+        (
+            "moto_api",
+            before.moto_api_enabled != after.moto_api_enabled,
+        ),
+        ("card page settings", before.cards != after.cards),
+        ("email settings", before.emails != after.emails),
+    ];
+    let names: Vec<&str> = differs
+        .iter()
+        .filter(|(_, d)| *d)
+        .map(|(name, _)| *name)
+        .collect();
+    match names.is_empty() {
+        true => format!("service {}: nothing changed", after.id),
+        false => format!("service {}: changed {}", after.id, names.join(", ")),
+    }
 }
 
 pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
@@ -365,7 +401,7 @@ pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                 if service.as_ref().is_some_and(|id| *id != svc.id) {
                     continue;
                 }
-                let mut t = table::new(&["ID", "KEY", "STATE", "DESCRIPTION"], &[0]);
+                let mut t = table::new(&["ID", "KEY", "STATE", "DESCRIPTION"]);
                 for k in keys.iter().filter(|k| k.service_id == svc.id) {
                     let state = if k.revoked_ms.is_some() {
                         "revoked"

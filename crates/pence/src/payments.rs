@@ -106,6 +106,19 @@ impl Filters {
     }
 }
 
+/// What a filter takes, for the error naming it.
+fn expected(param: &str) -> Option<&'static str> {
+    Some(match param {
+        "from_date" | "to_date" => "a date and time like 2026-11-30T09:00:00Z",
+        "state" => "created, started, submitted, capturable, success, failed, cancelled or error",
+        "first_digits_card_number" => "the card's first 6 digits",
+        "last_digits_card_number" => "the card's last 4 digits",
+        "page" => "a page number from 1",
+        "display_size" => "1 to 500",
+        _ => return None,
+    })
+}
+
 async fn service(store: &dyn Store, id: Option<&str>) -> anyhow::Result<Service> {
     Ok(match id {
         Some(id) => store
@@ -133,11 +146,23 @@ async fn search(
         Err(Failure::Refused(Refusal::Invalid(Invalid::Params(bad)))) => {
             let flags: Vec<String> = bad
                 .iter()
-                .map(|p| format!("--{}", p.replace('_', "-")))
+                .map(|p| match expected(p) {
+                    Some(form) => format!("--{} ({form})", p.replace('_', "-")),
+                    None => format!("--{}", p.replace('_', "-")),
+                })
                 .collect();
             bail!("invalid {}", flags.join(", "))
         }
-        Err(Failure::Refused(Refusal::PageNotFound)) => Ok((0, Vec::new())),
+        // A page past the end: none of its rows, but the true total (from the first page).
+        Err(Failure::Refused(Refusal::PageNotFound)) => {
+            params.retain(|(k, _)| k != "page" && k != "display_size");
+            params.push(("display_size".into(), "1".into()));
+            let total = match usecases::search_payments(store, service, &params).await {
+                Ok((_, total, _)) => total,
+                Err(_) => 0,
+            };
+            Ok((total, Vec::new()))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -154,7 +179,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             let service = service(store, filters.service.as_deref()).await?;
             let (total, rows) =
                 search(store, &service, filters.params(), page, display_size).await?;
-            let mut t = table::new(&["ID", "CREATED", "AMOUNT", "STATE", "REFERENCE"], &[0]);
+            let mut t = table::new(&["ID", "CREATED", "AMOUNT", "STATE", "REFERENCE"]);
             for p in &rows {
                 t.add_row(vec![
                     p.id.clone(),
@@ -173,7 +198,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
                 .await
                 .map_err(|_| anyhow::anyhow!("no payment {id} in service {}", service.id))?;
             let state = p.status.external();
-            let mut t = table::new(&["FIELD", "VALUE"], &[]);
+            let mut t = table::new(&["FIELD", "VALUE"]);
             let mut row = |k: &str, v: String| {
                 t.add_row(vec![k.to_string(), v]);
             };
@@ -213,7 +238,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             }
             row("refunded", export::pounds(p.refund_submitted));
             table::print(&t);
-            let mut t = table::new(&["TIME", "EVENT", "STATUS"], &[]);
+            let mut t = table::new(&["TIME", "EVENT", "STATUS"]);
             for e in events {
                 t.add_row(vec![
                     timefmt::date_time(e.created_ms),
@@ -225,7 +250,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             table::print(&t);
             let refunds = usecases::refunds(store, &service, &id).await?;
             if !refunds.is_empty() {
-                let mut t = table::new(&["REFUND", "CREATED", "AMOUNT", "STATUS"], &[0]);
+                let mut t = table::new(&["REFUND", "CREATED", "AMOUNT", "STATUS"]);
                 for r in refunds {
                     t.add_row(vec![
                         r.id,

@@ -179,7 +179,7 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
                     );
                 }
             } else {
-                let mut t = table::new(&["SENT", "TO", "SUBJECT"], &[0]);
+                let mut t = table::new(&["SENT", "TO", "SUBJECT"]);
                 for e in &emails {
                     t.add_row(vec![
                         table::minute(e.created_ms),
@@ -368,7 +368,7 @@ async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow
         FaultCommand::List { service } => {
             let service = test_service(store, service).await?;
             let rules = store.fault_rules(&service.id, node.now_ms()).await?;
-            let mut t = table::new(&["ID", "REQUESTS", "WHAT", "LEFT", "UNTIL"], &[0, 1, 2]);
+            let mut t = table::new(&["ID", "REQUESTS", "WHAT", "LEFT", "UNTIL"]);
             for r in rules {
                 let when = match (&r.method, &r.path) {
                     (_, None) => "provider".to_string(),

@@ -106,9 +106,10 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
                 bail!("no service {service}");
             }
             store.set_role(&user.id, &service, role).await?;
+            eprintln!("{} is now {} on {service}", user.email, role.as_str());
         }
         UserCommand::List => {
-            let mut t = table::new(&["EMAIL", "STATE", "ROLES"], &[]);
+            let mut t = table::new(&["EMAIL", "STATE", "ROLES"]);
             for user in store.users().await? {
                 let roles: Vec<String> = store
                     .roles(&user.id)
@@ -131,6 +132,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
             let mut user = user_of(email).await?;
             user.disabled = true;
             store.update_user(&user).await?;
+            eprintln!("disabled {}: their sessions have ended", user.email);
         }
         UserCommand::Link { email } => {
             let user = user_of(email).await?;

@@ -152,7 +152,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             // A table per service: the ids keep their width and the URLs get the rest.
             let subs = store.webhooks(service.as_deref()).await?;
             for svc in store.services().await? {
-                let mut t = table::new(&["ID", "STATE", "URL"], &[0]);
+                let mut t = table::new(&["ID", "STATE", "URL"]);
                 for w in subs.iter().filter(|w| w.service_id == svc.id) {
                     let state = if w.active { "active" } else { "inactive" };
                     t.add_row(vec![w.id.clone(), state.into(), w.callback_url.clone()]);
@@ -169,7 +169,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 .await?
                 .with_context(|| format!("no webhook {id}"))?;
             let events: Vec<&str> = w.event_types.iter().map(|t| t.as_str()).collect();
-            let mut t = table::new(&["FIELD", "VALUE"], &[]);
+            let mut t = table::new(&["FIELD", "VALUE"]);
             for (k, v) in [
                 ("id", w.id.clone()),
                 ("service", w.service_id.clone()),
@@ -258,8 +258,8 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 bail!("no webhook {id}");
             }
             let messages = store.webhook_messages(&id, status, limit).await?;
-            let mut t = table::new(&["MESSAGE", "EVENT", "STATUS", "TRIES", "PAYMENT"], &[0]);
-            let mut log = table::new(&["MESSAGE", "AT", "OUTCOME", "MS"], &[0]);
+            let mut t = table::new(&["MESSAGE", "EVENT", "STATUS", "TRIES", "PAYMENT"]);
+            let mut log = table::new(&["MESSAGE", "AT", "OUTCOME", "MS"]);
             for m in &messages {
                 t.add_row(vec![
                     m.id.clone(),

@@ -8,13 +8,22 @@ use pence_testkit::{Engine, TestDb};
 
 const PENCE: &str = env!("CARGO_BIN_EXE_pence");
 
+/// Runs `pence` on `db` as at an 80-column terminal (`COLUMNS`).
 fn pence(db: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(PENCE)
+    pence_with(db, args, Some("80"))
+}
+
+fn pence_with(db: &str, args: &[&str], columns: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::new(PENCE);
+    command
         .args(args)
         .env("PENCE_DATABASE_URL", db)
         .env_remove("PENCE_CONFIG")
-        .output()
-        .expect("run pence");
+        .env_remove("COLUMNS");
+    if let Some(columns) = columns {
+        command.env("COLUMNS", columns);
+    }
+    let out = command.output().expect("run pence");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -85,7 +94,13 @@ async fn services_and_keys(engine: Engine) {
     let (code, _, _) = pence(url, &["key", "revoke", &key_id]);
     assert_ne!(code, 0, "revoking twice fails");
 
-    ok(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    let (_, _, said) = pence(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    assert!(
+        said.contains(&format!("service {id}: changed POST rate limit")),
+        "{said}"
+    );
+    let (_, _, said) = pence(url, &["service", "update", id, "--rate-limit-post", "40"]);
+    assert!(said.contains("nothing changed"), "{said}");
     // The README's own line: a list of brands is one value.
     ok(
         url,
@@ -860,7 +875,44 @@ async fn payments_at_a_terminal() {
     );
     let (code, _, stderr) = pence(&url, &["payment", "list", "--state", "paid"]);
     assert_ne!(code, 0);
-    assert!(stderr.contains("invalid --state"), "{stderr}");
+    assert!(
+        stderr.contains("invalid --state (created, started"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = pence(&url, &["payment", "list", "--from-date", "yesterday"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("invalid --from-date (a date and time like 2026-11-30T09:00:00Z)"),
+        "{stderr}"
+    );
+    // A page past the end still says how many there are.
+    let (code, _, stderr) = pence(
+        &url,
+        &["payment", "list", "--reference", "inv", "--page", "9"],
+    );
+    assert_eq!(code, 0);
+    assert!(stderr.contains("0 of 2 (page 9)"), "{stderr}");
+    // Narrow or piped, ids, dates and states are never split; piped, nothing wraps.
+    let long = "A-REFERENCE-LONG-ENOUGH-TO-WRAP-AT-ANY-WIDTH-".repeat(3);
+    let body = serde_json::json!({"amount": 1250, "reference": long, "description": "Parking permit", "return_url": "https://example.org/r"});
+    let made = server.post("/v1/payments", &body).await;
+    let long_id = made.json["payment_id"].as_str().unwrap().to_string();
+    let (_, narrow, _) = pence(&url, &["payment", "list"]);
+    for id in [&ids[0], &ids[1], &long_id] {
+        assert!(narrow.contains(id.as_str()), "{id} whole: {narrow}");
+    }
+    assert!(narrow.lines().all(|l| l.chars().count() <= 80), "{narrow}");
+    assert!(
+        !narrow.contains(&long),
+        "the long reference wraps: {narrow}"
+    );
+    let (_, piped, _) = pence_with(&url, &["payment", "list"], None);
+    assert!(
+        piped
+            .lines()
+            .any(|l| l.contains(&long_id) && l.contains(&long)),
+        "one line a payment when piped: {piped}"
+    );
 
     let shown = ok(&url, &["payment", "show", &ids[1]]);
     for expected in [
@@ -1145,6 +1197,7 @@ async fn staff_users_from_the_command_line() {
     );
     node.stop().await;
 
-    ok(url, &["user", "disable", "--email", "ada@council.example"]);
+    let (_, _, said) = pence(url, &["user", "disable", "--email", "ada@council.example"]);
+    assert!(said.contains("disabled ada@council.example"), "{said}");
     assert!(ok(url, &["user", "list"]).contains("disabled"));
 }
