@@ -148,6 +148,10 @@ pub trait InstanceStore: Send + Sync {
     /// on one database gets the same value.
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError>;
 
+    /// Seals every secret the node reads back under its current key, in one change (after
+    /// a new key is given, with the old one as previous); how many were sealed anew.
+    async fn reseal_secrets(&self) -> Result<u64, StoreError>;
+
     /// The instance setting `name`, if one was recorded (`instance_settings`).
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError>;
 

@@ -28,6 +28,8 @@ pub struct StoreOptions {
     /// A search's first full count that takes this long is kept in the database, so the
     /// next node to start does not count it again (`store/frozen.rs`).
     pub keep_counts_slower_than: Duration,
+    /// The keys secrets are sealed with (`sealing.rs`); none: stored as they are.
+    pub sealing: Option<crate::SealingKeys>,
 }
 
 impl Default for StoreOptions {
@@ -42,6 +44,7 @@ impl Default for StoreOptions {
             // 22,700-24,700/s (groups of 16), 5 or 8 writers fewer again.
             writers: 2,
             keep_counts_slower_than: Duration::from_millis(20),
+            sealing: None,
         }
     }
 }
@@ -64,7 +67,12 @@ pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
 /// Opens (and migrates) Pence's database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
     let keep = options.keep_counts_slower_than;
-    let store = SqlStore::new(open(url, options, &migrate::PENCE).await?, keep);
+    let sealing = options.sealing.clone();
+    let store = SqlStore::new(
+        open(url, options, &migrate::PENCE).await?,
+        keep,
+        sealing.as_ref(),
+    );
     store.ready_kept_counts().await?;
     Ok(store)
 }

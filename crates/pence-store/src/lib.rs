@@ -10,10 +10,12 @@ mod db;
 mod grouped_reads;
 mod migrate;
 mod postgres;
+mod sealing;
 pub mod sql;
 mod sqlite;
 mod store;
 mod value;
 
 pub use connect::{connect, create_postgres_schema, sqlite_file, StoreOptions};
+pub use sealing::{SealingKey, SealingKeys};
 pub use store::SqlStore;

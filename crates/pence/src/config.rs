@@ -57,6 +57,11 @@ struct Config {
     auth_cache_ms: u64,
     /// `json` or `text`; unset: text on a terminal, JSON lines elsewhere.
     log_format: Option<LogFormat>,
+    /// The key secrets are sealed with at rest (64 hexadecimal digits); unset, on SQLite, a
+    /// key file beside the database (`sealing_keys.rs`). Best given as PENCE_SECRET_KEY.
+    secret_key: Option<String>,
+    /// Keys secrets may still be sealed with (after a rotation).
+    previous_secret_keys: Vec<String>,
     rate_limits: RateLimitsConfig,
     webhooks: WebhooksConfig,
     http: HttpConfig,
@@ -112,6 +117,8 @@ impl Default for Config {
             metrics_listen: None,
             auth_cache_ms: 1000,
             log_format: None,
+            secret_key: None,
+            previous_secret_keys: Vec::new(),
             rate_limits: RateLimitsConfig {
                 enabled: true,
                 create_payment: limits.create_payment,
@@ -149,6 +156,10 @@ pub struct Settings {
     pub auth_cache_ms: u64,
     /// The log lines' layout, if the settings name one.
     pub log_format: Option<LogFormat>,
+    /// The sealing key given, if any (`sealing_keys::resolve` finds one otherwise).
+    pub secret_key: Option<pence_store::SealingKey>,
+    /// Keys secrets may still be sealed with.
+    pub previous_secret_keys: Vec<pence_store::SealingKey>,
     pub rate_limits: RateLimitConfig,
     pub limits: pence_http::Limits,
     /// None: this node sends no webhooks (others on the database may).
@@ -178,6 +189,15 @@ impl Settings {
         }
         if serve.no_rate_limits {
             figment = figment.merge(Serialized::default("rate_limits.enabled", false));
+        }
+        // Keys come from the environment (or the file), never a flag: a command line is
+        // visible to every user of the machine.
+        if let Ok(key) = std::env::var("PENCE_SECRET_KEY") {
+            figment = figment.merge(Serialized::default("secret_key", key));
+        }
+        if let Ok(keys) = std::env::var("PENCE_PREVIOUS_SECRET_KEYS") {
+            let keys: Vec<String> = keys.split(',').map(|k| k.trim().to_string()).collect();
+            figment = figment.merge(Serialized::default("previous_secret_keys", keys));
         }
         let config: Config = figment.extract().map_err(|e| match &args.config {
             Some(path) => anyhow::anyhow!("{e} (settings file {})", path.display()),
@@ -215,6 +235,12 @@ impl Settings {
                 from: config.email.from,
             }),
             log_format: config.log_format,
+            secret_key: config.secret_key.as_deref().map(key).transpose()?,
+            previous_secret_keys: config
+                .previous_secret_keys
+                .iter()
+                .map(|k| key(k))
+                .collect::<anyhow::Result<_>>()?,
             rate_limits: RateLimitConfig {
                 enabled: limits.enabled,
                 defaults: RateLimits {
@@ -241,6 +267,15 @@ impl Settings {
     pub fn redacted_database(&self) -> String {
         redact(&self.database_url)
     }
+}
+
+/// A sealing key as given, or why it is refused (without repeating it).
+fn key(text: &str) -> anyhow::Result<pence_store::SealingKey> {
+    pence_store::SealingKey::parse(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "a secret key must be 64 hexadecimal digits (`pence secrets new-key` makes one)"
+        )
+    })
 }
 
 /// How log lines are written.

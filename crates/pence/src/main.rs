@@ -6,6 +6,7 @@ mod log_format;
 mod log_writer;
 mod payments;
 mod sandbox;
+mod sealing_keys;
 mod serve;
 mod table;
 mod users;
@@ -55,6 +56,9 @@ enum Command {
     /// Staff of the admin tool (/admin): create with a role, list, disable.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The key secrets are sealed with at rest: make one, move every secret to it.
+    #[command(subcommand)]
+    Secrets(sealing_keys::SecretsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -85,6 +89,7 @@ fn main() -> std::process::ExitCode {
             Command::Payment(cmd) => payments::run(&settings, cmd).await,
             Command::Sandbox(cmd) => sandbox::run(&settings, cmd).await,
             Command::User(cmd) => users::run(&settings, cmd).await,
+            Command::Secrets(cmd) => sealing_keys::run(&settings, cmd).await,
         }
     });
     match result {

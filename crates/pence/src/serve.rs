@@ -31,7 +31,11 @@ pub async fn existing_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>
 /// The store with every port it implements (the webhook admin and delivery need more than
 /// the `Store`).
 pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>> {
-    let store = pence_store::connect(&settings.database_url, StoreOptions::default())
+    let options = StoreOptions {
+        sealing: Some(crate::sealing_keys::resolve(settings)?),
+        ..StoreOptions::default()
+    };
+    let store = pence_store::connect(&settings.database_url, options)
         .await
         .with_context(|| format!("opening database {}", settings.redacted_database()))?;
     Ok(Arc::new(store))
@@ -47,7 +51,7 @@ pub async fn run(settings: Settings, access_log: pence_http::AccessLog) -> anyho
     );
     let node = Node::start(pence_node::Settings {
         access_log: Some(access_log),
-        ..node_settings(&settings)
+        ..node_settings(&settings)?
     })
     .await
     .with_context(|| format!("starting on {}", settings.redacted_database()))?;
@@ -58,8 +62,12 @@ pub async fn run(settings: Settings, access_log: pence_http::AccessLog) -> anyho
 }
 
 /// The node `pence serve` runs, from its settings.
-pub fn node_settings(settings: &Settings) -> pence_node::Settings {
-    pence_node::Settings {
+pub fn node_settings(settings: &Settings) -> anyhow::Result<pence_node::Settings> {
+    Ok(pence_node::Settings {
+        store: StoreOptions {
+            sealing: Some(crate::sealing_keys::resolve(settings)?),
+            ..StoreOptions::default()
+        },
         listen: settings.listen.clone(),
         public_url: settings
             .public_url_given
@@ -72,7 +80,7 @@ pub fn node_settings(settings: &Settings) -> pence_node::Settings {
         smtp: settings.smtp.clone(),
         metrics_listen: settings.metrics_listen.clone(),
         ..pence_node::Settings::new(settings.database_url.clone())
-    }
+    })
 }
 
 fn print_banner(node: &Node, settings: &Settings) {

@@ -1174,9 +1174,19 @@ async fn staff_users_from_the_command_line() {
         "{list}"
     );
 
-    // The link works on a node serving that database, once.
+    // The link works on a node serving that database, once. The CLI sealed the node's own
+    // secrets with the key file it made beside the database; the node is given that key.
+    let key = std::fs::read_to_string(format!("{url}.key")).expect("a key file beside it");
+    let sealing = pence_store::SealingKeys {
+        current: pence_store::SealingKey::parse(&key).unwrap(),
+        previous: Vec::new(),
+    };
     let node = pence_node::Node::start(pence_node::Settings {
         sweep_every: None,
+        store: pence_store::StoreOptions {
+            sealing: Some(sealing),
+            ..Default::default()
+        },
         ..pence_node::Settings::new(url)
     })
     .await
@@ -1200,4 +1210,67 @@ async fn staff_users_from_the_command_line() {
     let (_, _, said) = pence(url, &["user", "disable", "--email", "ada@council.example"]);
     assert!(said.contains("disabled ada@council.example"), "{said}");
     assert!(ok(url, &["user", "list"]).contains("disabled"));
+}
+
+/// Secrets at rest: a new SQLite database gets a key file beside it (its owner's only), and
+/// a rotation is a new key given with the old one as previous, then `secrets reseal`; after
+/// it the new key alone opens the database.
+#[tokio::test]
+async fn secrets_are_sealed_with_a_key_that_rotates() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    let url = db.url.as_str();
+    ok(url, &["migrate"]);
+    let key_file = format!("{url}.key");
+    let old = std::fs::read_to_string(&key_file).expect("a key file beside the database");
+    let old = old.trim();
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by its owner only");
+    ok(url, &["service", "create", "--name", "Parking permits"]);
+
+    let new = ok(url, &["secrets", "new-key"]);
+    let new = new.trim();
+    assert_eq!(new.len(), 64);
+    let run = |envs: &[(&str, &str)], args: &[&str]| {
+        let mut command = Command::new(PENCE);
+        command
+            .args(args)
+            .env("PENCE_DATABASE_URL", url)
+            .env_remove("PENCE_CONFIG")
+            .env_remove("PENCE_SECRET_KEY")
+            .env_remove("PENCE_PREVIOUS_SECRET_KEYS");
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let rotated = run(
+        &[
+            ("PENCE_SECRET_KEY", new),
+            ("PENCE_PREVIOUS_SECRET_KEYS", old),
+        ],
+        &["secrets", "reseal"],
+    );
+    let said = String::from_utf8_lossy(&rotated.stderr);
+    assert!(
+        rotated.status.success() && said.contains("sealed"),
+        "{said}"
+    );
+    let listed = run(&[("PENCE_SECRET_KEY", new)], &["service", "list"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    // The old key (the file) alone no longer opens it, and says why.
+    let refused = run(&[], &["service", "list"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("not given"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let bad = run(&[("PENCE_SECRET_KEY", "short")], &["service", "list"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("64 hexadecimal digits"));
 }

@@ -18,5 +18,5 @@ pub use refunds::{create_refund, refund, refunds};
 pub use searches::{search_disputes, search_payments, search_refunds, Found};
 pub use setup::{
     bootstrap, create_api_key, create_service, default_service, note_public_url, public_url,
-    secrets, Secrets,
+    reseal_secrets, secrets, Secrets,
 };

@@ -45,6 +45,12 @@ pub async fn public_url(store: &dyn Store) -> Result<Option<String>, StoreError>
 
 const PUBLIC_URL: &str = "public_url";
 
+/// Seals every stored secret with the node's current key (after a key rotation); how many
+/// were sealed anew.
+pub async fn reseal_secrets(store: &dyn Store) -> Result<u64, StoreError> {
+    store.reseal_secrets().await
+}
+
 /// A new sandbox service (test unless `live`).
 pub async fn create_service(
     store: &dyn Store,

@@ -74,18 +74,55 @@ pub struct SqlStore {
     telemetry: Arc<std::sync::OnceLock<Arc<pence_telemetry::Telemetry>>>,
     /// Samples of the text columns' trigrams (PostgreSQL, `probes.rs`).
     samples: Arc<probes::Samples>,
+    /// Seals the secrets the node reads back, when it was given keys (`sealing.rs`).
+    sealer: Option<Arc<crate::sealing::Sealer>>,
 }
 
 impl SqlStore {
     /// A store on `db` keeping search counts that took at least `keep_counts_slower_than`
     /// in the database (`frozen.rs`).
-    pub(crate) fn new(db: Arc<dyn Db>, keep_counts_slower_than: std::time::Duration) -> Self {
+    pub(crate) fn new(
+        db: Arc<dyn Db>,
+        keep_counts_slower_than: std::time::Duration,
+        sealing: Option<&crate::SealingKeys>,
+    ) -> Self {
         SqlStore {
             db,
             frozen: Arc::new(frozen::FrozenTotals::new(keep_counts_slower_than)),
             telemetry: Arc::default(),
             samples: Arc::default(),
+            sealer: sealing.map(|keys| Arc::new(crate::sealing::Sealer::new(keys))),
         }
+    }
+
+    /// A secret as it is stored: sealed when the node has keys.
+    pub(crate) fn sealed(&self, plain: &[u8]) -> Vec<u8> {
+        match &self.sealer {
+            Some(sealer) => sealer.seal(plain).into_bytes(),
+            None => plain.to_vec(),
+        }
+    }
+
+    /// `sealed`, for a text column.
+    pub(crate) fn sealed_text(&self, plain: &str) -> String {
+        String::from_utf8(self.sealed(plain.as_bytes())).expect("sealed text is ASCII")
+    }
+
+    /// A stored secret opened (one stored before sealing reads as it is).
+    pub(crate) fn opened(&self, stored: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        match &self.sealer {
+            Some(sealer) => sealer.open(&stored),
+            None if stored.starts_with(b"sealed:") => Err(StoreError::database(
+                "a secret is sealed, and this node was given no key (PENCE_SECRET_KEY)",
+            )),
+            None => Ok(stored),
+        }
+    }
+
+    /// `opened`, for a text column.
+    pub(crate) fn opened_text(&self, stored: String) -> Result<String, StoreError> {
+        String::from_utf8(self.opened(stored.into_bytes())?)
+            .map_err(|_| StoreError::database("a sealed secret is not text"))
     }
 
     /// Counts every committed status change of a payment in `telemetry` (`/metrics`).
@@ -215,20 +252,83 @@ impl InstanceStore for SqlStore {
     }
 
     async fn secret(&self, name: &str, fresh: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let rows = self
+            .db
+            .query("SELECT value FROM secrets WHERE name = $1", vals![name])
+            .await?;
+        if let Some(mut row) = rows.into_iter().next() {
+            return self.opened(row.bytes("value")?);
+        }
+        let sealed = self.sealed(fresh);
         self.db
             .apply(vec![Stmt::exec(
                 "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-                vals![name, fresh],
+                vals![name, sealed.as_slice()],
             )])
             .await?;
         let rows = self
             .db
             .query("SELECT value FROM secrets WHERE name = $1", vals![name])
             .await?;
-        rows.into_iter()
+        let stored = rows
+            .into_iter()
             .next()
             .ok_or_else(|| StoreError::database(format!("secret {name} missing")))?
-            .bytes("value")
+            .bytes("value")?;
+        self.opened(stored)
+    }
+
+    async fn reseal_secrets(&self) -> Result<u64, StoreError> {
+        let Some(sealer) = &self.sealer else {
+            return Err(StoreError::database(
+                "this node was given no key to seal with (PENCE_SECRET_KEY)",
+            ));
+        };
+        // Each sealed column: how its rows are read (key, value) and written, and whether
+        // it holds bytes.
+        let columns: [(&str, &'static str, bool); 3] = [
+            (
+                "SELECT name AS k, value AS v FROM secrets",
+                "UPDATE secrets SET value = $1 WHERE name = $2",
+                true,
+            ),
+            (
+                "SELECT id AS k, totp_secret AS v FROM users WHERE totp_secret IS NOT NULL",
+                "UPDATE users SET totp_secret = $1 WHERE id = $2",
+                false,
+            ),
+            (
+                "SELECT webhook_id || ':' || CAST(version AS TEXT) AS k, secret AS v \
+                 FROM webhook_secrets",
+                "UPDATE webhook_secrets SET secret = $1 \
+                 WHERE webhook_id || ':' || CAST(version AS TEXT) = $2",
+                false,
+            ),
+        ];
+        let mut change = Vec::new();
+        for (read, write, bytes) in columns {
+            for mut row in self.db.query(read, vec![]).await? {
+                let k = row.text("k")?;
+                let stored = match bytes {
+                    true => row.bytes("v")?,
+                    false => row.text("v")?.into_bytes(),
+                };
+                if sealer.is_current(&stored) {
+                    continue;
+                }
+                let sealed = sealer.seal(&sealer.open(&stored)?);
+                let value = match bytes {
+                    true => Val::Bytes(sealed.into_bytes()),
+                    false => Val::from(sealed.as_str()),
+                };
+                change.push(Stmt::exec_one(write, vec![value, Val::from(k.as_str())]));
+            }
+        }
+        let n = change.len() as u64;
+        if n > 0 {
+            self.db.apply(change).await?;
+        }
+        Ok(n)
     }
 
     async fn setting(&self, name: &str) -> Result<Option<String>, StoreError> {

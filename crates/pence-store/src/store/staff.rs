@@ -99,6 +99,24 @@ fn update_user_sql() -> String {
     )
 }
 
+impl SqlStore {
+    /// The user as stored: the authenticator key sealed.
+    fn sealed_user(&self, user: &User) -> User {
+        User {
+            totp_secret: user.totp_secret.as_deref().map(|s| self.sealed_text(s)),
+            ..user.clone()
+        }
+    }
+
+    /// The user as read: the authenticator key opened.
+    fn opened_user(&self, user: User) -> Result<User, StoreError> {
+        Ok(User {
+            totp_secret: user.totp_secret.map(|s| self.opened_text(s)).transpose()?,
+            ..user
+        })
+    }
+}
+
 /// Sign-in counts unused this long are deleted.
 const FORGET_ATTEMPTS_MS: i64 = 24 * 60 * 60 * 1000;
 
@@ -115,14 +133,19 @@ fn refused_as_false(applied: Result<(), StoreError>) -> Result<bool, StoreError>
 #[async_trait]
 impl StaffStore for SqlStore {
     async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+        let stored = self.sealed_user(user);
         self.db
-            .apply(vec![Stmt::insert("users", USER_COLUMNS, user_values(user))])
+            .apply(vec![Stmt::insert(
+                "users",
+                USER_COLUMNS,
+                user_values(&stored),
+            )])
             .await
     }
 
     async fn update_user(&self, user: &User) -> Result<(), StoreError> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(update_user_sql);
-        let mut params = user_values(user);
+        let mut params = user_values(&self.sealed_user(user));
         params.push(user.id.clone().into());
         let sql: &'static str = SQL.as_str();
         self.db.apply(vec![Stmt::exec_one(sql, params)]).await
@@ -130,17 +153,20 @@ impl StaffStore for SqlStore {
 
     async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
-        self.read_one(&sql, vals![id], user_from).await
+        let user = self.read_one(&sql, vals![id], user_from).await?;
+        user.map(|u| self.opened_user(u)).transpose()
     }
 
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1");
-        self.read_one(&sql, vals![email], user_from).await
+        let user = self.read_one(&sql, vals![email], user_from).await?;
+        user.map(|u| self.opened_user(u)).transpose()
     }
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY email");
-        self.read(&sql, vec![], user_from).await
+        let users = self.read(&sql, vec![], user_from).await?;
+        users.into_iter().map(|u| self.opened_user(u)).collect()
     }
 
     async fn set_role(
@@ -170,7 +196,7 @@ impl StaffStore for SqlStore {
             .map(|mut r| {
                 let role = r.text("role")?;
                 let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
-                Ok((user_from(r)?, role))
+                Ok((self.opened_user(user_from(r)?)?, role))
             })
             .collect()
     }

@@ -236,7 +236,12 @@ impl WebhookStore for SqlStore {
             Stmt::insert(
                 "webhook_secrets",
                 "webhook_id, version, secret, created_ms",
-                vals![&sub.id, sub.secret_version, secret, sub.created_ms],
+                vals![
+                    &sub.id,
+                    sub.secret_version,
+                    self.sealed_text(secret),
+                    sub.created_ms
+                ],
             ),
         ];
         change.extend(event_type_rows(sub));
@@ -291,7 +296,7 @@ impl WebhookStore for SqlStore {
             Stmt::exec(
                 "INSERT INTO webhook_secrets (webhook_id, version, secret, created_ms) \
                  SELECT id, secret_version, $1, $2 FROM webhooks WHERE id = $3",
-                vals![secret, at_ms, id],
+                vals![self.sealed_text(secret), at_ms, id],
             ),
         ];
         match self.db.apply(change).await {
@@ -350,7 +355,7 @@ impl WebhookStore for SqlStore {
             .await?;
         rows.into_iter()
             .next()
-            .map(|mut r| r.text("secret"))
+            .map(|mut r| self.opened_text(r.text("secret")?))
             .transpose()
     }
 
