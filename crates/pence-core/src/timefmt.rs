@@ -16,6 +16,25 @@ pub fn date_time(ms: i64) -> String {
     at(ms).format(DATE_TIME).unwrap_or_default()
 }
 
+/// UTC epoch milliseconds as a person reads them on a page: `7 December 2026, 1:09am UTC`
+/// (the day without a leading zero, the month in words, a 12-hour clock).
+pub fn readable(ms: i64) -> String {
+    let t = at(ms);
+    let (hour, half) = match t.hour() {
+        0 => (12, "am"),
+        h @ 1..=11 => (h, "am"),
+        12 => (12, "pm"),
+        h => (h - 12, "pm"),
+    };
+    format!(
+        "{} {} {}, {hour}:{:02}{half} UTC",
+        t.day(),
+        t.month(),
+        t.year(),
+        t.minute()
+    )
+}
+
 /// UTC epoch milliseconds as `YYYY-MM-DD`.
 pub fn date(ms: i64) -> String {
     at(ms).format(DATE).unwrap_or_default()
@@ -58,5 +77,22 @@ mod tests {
             "2016-01-21T17:15:00.007Z"
         );
         assert_eq!(super::date(1_453_396_500_000), "2016-01-21");
+    }
+
+    #[test]
+    fn dates_a_person_reads() {
+        // 2026-12-07T01:09:00Z and 2026-06-21T13:05:00Z, 2026-01-01T00:00:00Z.
+        assert_eq!(
+            super::readable(1_796_605_740_000),
+            "7 December 2026, 1:09am UTC"
+        );
+        assert_eq!(
+            super::readable(1_782_047_100_000),
+            "21 June 2026, 1:05pm UTC"
+        );
+        assert_eq!(
+            super::readable(1_767_225_600_000),
+            "1 January 2026, 12:00am UTC"
+        );
     }
 }

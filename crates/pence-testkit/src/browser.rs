@@ -120,6 +120,29 @@ impl Browser {
         self.client.source().await.expect("source")
     }
 
+    /// Makes the page `width` CSS pixels wide (as a phone's or a desktop's), whatever the
+    /// window's frame takes.
+    pub async fn viewport_width(&self, width: u32) {
+        self.client
+            .set_window_size(width, 900)
+            .await
+            .expect("window size");
+        let inner = self.script("return window.innerWidth").await;
+        let outer = self.client.get_window_size().await.expect("window size").0;
+        let frame = (outer as u32).saturating_sub(inner.as_u64().unwrap_or(width as u64) as u32);
+        if frame > 0 {
+            self.client
+                .set_window_size(width + frame, 900)
+                .await
+                .expect("window size");
+        }
+    }
+
+    /// Runs JavaScript in the page (with JavaScript on): what it returns.
+    pub async fn script(&self, js: &str) -> Value {
+        self.client.execute(js, Vec::new()).await.expect("script")
+    }
+
     /// Types into the input with this id (clearing it first).
     pub async fn fill(&self, id: &str, text: &str) {
         let el = self

@@ -49,7 +49,7 @@ async fn agreements_page(
                     .unwrap_or_default(),
                 cancellable: a.status == AgreementStatus::Active && on.role.can_refund(),
                 status: a.status.as_str(),
-                created: timefmt::date_time(a.created_ms),
+                created: timefmt::readable(a.created_ms),
                 id: a.id,
                 reference: a.reference,
                 description: a.description,
@@ -121,7 +121,7 @@ pub async fn disputes(State(state): State<AppState>, on: OnService) -> Response 
                 fee: money(d.fee),
                 reason: d.reason.clone(),
                 status: d.status.as_str(),
-                due: timefmt::date_time(d.evidence_due_ms),
+                due: timefmt::readable(d.evidence_due_ms),
                 payment_id: d.payment_id,
             })
             .collect(),

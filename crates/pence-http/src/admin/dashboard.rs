@@ -42,7 +42,8 @@ fn day_label(day: i64) -> String {
 }
 
 fn chart(days: &[DayTotals], today: i64) -> Chart {
-    let (width, height, top, bottom) = (560, 180, 10, 20);
+    // The bars start right of the axis, whose labels (0 and the day's most) say the scale.
+    let (width, height, top, bottom, left) = (600, 180, 10, 20, 40);
     let first = today - CHART_DAYS + 1;
     let counts: Vec<(i64, i64)> = (first..=today)
         .map(|day| {
@@ -51,20 +52,22 @@ fn chart(days: &[DayTotals], today: i64) -> Chart {
         })
         .collect();
     let most = counts.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1);
-    let slot = width / CHART_DAYS;
+    let slot = (width - left) / CHART_DAYS;
     let bars = counts
         .iter()
         .enumerate()
         .map(|(i, (day, n))| {
             let h = (height - top - bottom) * n / most;
-            let x = i as i64 * slot + 4;
+            let x = left + i as i64 * slot + 4;
+            // Counting back from today, so today's bar is always named.
+            let named = (CHART_DAYS - 1 - i as i64) % 2 == 0;
             Bar {
                 x,
                 y: height - bottom - h,
                 w: slot - 8,
                 h,
                 label_x: x + (slot - 8) / 2,
-                day: day_label(*day),
+                day: named.then(|| day_label(*day)),
                 label: format!("{}: {n} successful payments", day_label(*day)),
             }
         })
@@ -77,6 +80,10 @@ fn chart(days: &[DayTotals], today: i64) -> Chart {
         summary: format!(
             "{total} successful payments in the last {CHART_DAYS} days, at most {most} in a day"
         ),
+        most,
+        axis_x: left - 6,
+        top_y: top,
+        base_y: height - bottom,
     }
 }
 

@@ -83,10 +83,10 @@ async fn keys_page(
             id: k.id,
             description: k.description,
             prefix: format!("{}…", k.display_prefix),
-            created: timefmt::date_time(k.created_ms),
+            created: timefmt::readable(k.created_ms),
             last_used: k
                 .last_used_ms
-                .map_or_else(|| "never".to_string(), timefmt::date_time),
+                .map_or_else(|| "never".to_string(), timefmt::readable),
         })
         .collect();
     let view = ApiKeysPage {
@@ -280,7 +280,7 @@ pub(super) async fn message_rows(
                     };
                     format!(
                         "{}: {outcome} in {} ms",
-                        timefmt::date_time(a.at_ms),
+                        timefmt::readable(a.at_ms),
                         a.response_ms
                     )
                 })

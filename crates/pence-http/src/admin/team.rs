@@ -192,7 +192,7 @@ pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Response 
             emails.insert(e.user_id.clone(), email);
         }
         rows.push(AuditRow {
-            when: pence_core::timefmt::date_time(e.created_ms),
+            when: pence_core::timefmt::readable(e.created_ms),
             who: emails[&e.user_id].clone(),
             action: e.action,
             detail: e.detail,

@@ -310,7 +310,7 @@ pub async fn list(
                         .map(|c| format!("{} •••• {}", c.brand.label(), c.last_digits))
                         .unwrap_or_default(),
                     state: p.status.external().status.to_string(),
-                    date: timefmt::date_time(p.created_ms),
+                    date: timefmt::readable(p.created_ms),
                 })
                 .collect();
         }
@@ -408,7 +408,7 @@ async fn payment_view(
                 id: r.id.clone(),
                 amount: money(r.amount),
                 status: r.status.as_str().to_string(),
-                date: timefmt::date_time(r.created_ms),
+                date: timefmt::readable(r.created_ms),
             })
             .collect(),
         events: present::events(&payment, &ledger, &state.public_url)

@@ -72,8 +72,8 @@ pub struct Bar {
     pub w: i64,
     pub h: i64,
     pub label_x: i64,
-    /// `Mon 30`.
-    pub day: String,
+    /// `Mon 30`, on every other bar (a label a bar would overlap its neighbours').
+    pub day: Option<String>,
     /// What the bar shows, in words.
     pub label: String,
 }
@@ -83,6 +83,11 @@ pub struct Chart {
     pub height: i64,
     pub bars: Vec<Bar>,
     pub summary: String,
+    /// The scale: the most in a day, at the top of the axis, and where the axis runs.
+    pub most: i64,
+    pub axis_x: i64,
+    pub top_y: i64,
+    pub base_y: i64,
 }
 
 #[derive(Template)]

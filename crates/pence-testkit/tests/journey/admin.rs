@@ -13,7 +13,7 @@ use serde_json::json;
 
 pub(crate) const PASSWORD: &str = "a long enough password";
 
-async fn paid_payment(server: &TestServer, key: &str, reference: &str) -> String {
+pub(crate) async fn paid_payment(server: &TestServer, key: &str, reference: &str) -> String {
     let created = server
         .post_as(
             key,
@@ -36,7 +36,7 @@ async fn paid_payment(server: &TestServer, key: &str, reference: &str) -> String
 }
 
 /// Invites `email` with `role` on the server's service and signs in all the way in `b`.
-async fn sign_in(server: &TestServer, b: &Browser, email: &str, role: Role) {
+pub(crate) async fn sign_in(server: &TestServer, b: &Browser, email: &str, role: Role) {
     let (_, token) = staff::create_user(
         server.store.as_ref(),
         server.clock.as_ref(),

@@ -6,6 +6,7 @@
 mod accessibility;
 mod admin;
 mod admin_input;
+mod admin_layout;
 mod agreements;
 mod browser;
 mod disputes;
