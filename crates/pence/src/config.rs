@@ -315,6 +315,8 @@ pub struct Logging {
     _flush: crate::log_writer::Flush,
     /// The node's access log, written by the node to the same writer in the same layout.
     pub access_log: pence_http::AccessLog,
+    /// The writer itself, to wait for what is queued (`LogWriter::settle`).
+    pub writer: crate::log_writer::LogWriter,
 }
 
 pub fn init_logging(settings: &Settings, server: bool) -> Logging {
@@ -326,7 +328,7 @@ pub fn init_logging(settings: &Settings, server: bool) -> Logging {
         pence_http::AccessLog::new(std::sync::Arc::new(writer.clone()), settings.json_logs());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer)
+        .with_writer(writer.clone())
         .event_format(crate::log_format::Lines {
             json: settings.json_logs(),
         })
@@ -334,6 +336,7 @@ pub fn init_logging(settings: &Settings, server: bool) -> Logging {
     Logging {
         _flush: flush,
         access_log,
+        writer,
     }
 }
 

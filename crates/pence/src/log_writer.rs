@@ -19,6 +19,8 @@ const MAX_WAITING: usize = 8 << 20;
 struct Waiting {
     bytes: Vec<u8>,
     closed: bool,
+    /// A batch taken from `bytes` is being written.
+    writing: bool,
 }
 
 #[derive(Default)]
@@ -52,6 +54,19 @@ impl LogWriter {
                 .ok()
         };
         (LogWriter(shared.clone()), Flush { shared, thread })
+    }
+
+    /// Waits until every line queued so far is written (so that what a command prints next,
+    /// such as `pence serve`'s banner, comes after them).
+    pub fn settle(&self) {
+        let shared = &self.0;
+        let mut waiting = shared.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        while (!waiting.bytes.is_empty() || waiting.writing) && !waiting.closed {
+            waiting = shared
+                .written
+                .wait(waiting)
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     /// Queues `line` (whole lines only, so that lines never interleave).
@@ -92,11 +107,18 @@ fn write_batches(shared: &Shared, mut out: impl Write) {
         {
             let mut waiting = shared.waiting.lock().unwrap_or_else(|e| e.into_inner());
             std::mem::swap(&mut batch, &mut waiting.bytes);
+            waiting.writing = true;
         }
         shared.written.notify_all();
         // Nowhere else to say that stderr failed.
         let _ = out.write_all(&batch).and_then(|_| out.flush());
         batch.clear();
+        shared
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .writing = false;
+        shared.written.notify_all();
         if closed {
             let waiting = shared.waiting.lock().unwrap_or_else(|e| e.into_inner());
             if waiting.bytes.is_empty() {

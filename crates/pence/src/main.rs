@@ -81,7 +81,7 @@ fn main() -> std::process::ExitCode {
         .expect("tokio runtime");
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(_) => serve::run(settings, logging.access_log.clone()).await,
+            Command::Serve(_) => serve::run(settings, &logging).await,
             Command::Migrate => admin::migrate(&settings).await,
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,

@@ -41,7 +41,8 @@ pub async fn open_sql_store(settings: &Settings) -> anyhow::Result<Arc<SqlStore>
     Ok(Arc::new(store))
 }
 
-pub async fn run(settings: Settings, access_log: pence_http::AccessLog) -> anyhow::Result<()> {
+pub async fn run(settings: Settings, logging: &crate::config::Logging) -> anyhow::Result<()> {
+    let access_log = logging.access_log.clone();
     tracing::info!(
         listen = %settings.listen,
         database = %settings.redacted_database(),
@@ -55,6 +56,8 @@ pub async fn run(settings: Settings, access_log: pence_http::AccessLog) -> anyho
     })
     .await
     .with_context(|| format!("starting on {}", settings.redacted_database()))?;
+    // The banner, with the one-time key, comes last: after the start's log lines.
+    logging.writer.settle();
     print_banner(&node, &settings);
     node.run_until(shutdown_signal()).await?;
     tracing::info!("stopped");

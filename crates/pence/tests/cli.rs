@@ -1274,3 +1274,44 @@ async fn secrets_are_sealed_with_a_key_that_rotates() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("64 hexadecimal digits"));
 }
+
+/// On a first start the banner with the one-time key comes after the start's log lines
+/// (stderr and stdout read as one, as a terminal shows them).
+#[tokio::test]
+async fn the_banner_comes_after_the_start_log() {
+    let db = TestDb::new(Engine::Sqlite).await;
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "exec {PENCE} serve --listen 127.0.0.1:0 --database {} 2>&1",
+                db.url
+            ),
+        ])
+        .env_remove("PENCE_CONFIG")
+        .env_remove("PENCE_LOG")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.contains("The key is shown only now");
+        seen.push(line);
+        if done {
+            break;
+        }
+    }
+    let _server = Server(child);
+    let at = |text: &str| seen.iter().position(|l| l.contains(text));
+    let migrated = at("applied").expect("the migrations' line");
+    let banner = at("Pence is running at").expect("the banner");
+    let key = at("test API key").expect("the key");
+    assert!(migrated < banner && banner < key, "{seen:#?}");
+    assert_eq!(
+        key + 2,
+        seen.len(),
+        "nothing after the banner yet: {seen:#?}"
+    );
+}
