@@ -2,6 +2,8 @@
 //! `pence-connector`, as a service team would build one. It runs unchanged against Pence or
 //! GOV.UK Pay; only `--pay-base-url` and `--api-key` differ.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod config;
 mod pages;
 

@@ -1,3 +1,4 @@
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
 use clap::Parser;
 use parking_permit::Config;
 

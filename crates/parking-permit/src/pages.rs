@@ -105,7 +105,7 @@ async fn start(
         );
     }
     let payment = CreatePayment::new(
-        crate::PRICE,
+        PRICE,
         permit_reference(),
         format!("Parking permit for {registration}"),
         "",

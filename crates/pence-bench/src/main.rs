@@ -3,6 +3,8 @@
 //! another — drives it over HTTP from the same machine, and prints figures and their ratio
 //! to the target. Benchmarks measure; tests never assert times.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod admin_csv;
 mod api;
 mod client;

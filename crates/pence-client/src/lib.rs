@@ -21,6 +21,8 @@
 //! - Searches as streams over every page (`search_*_all`), following `next_page`.
 //! - Webhook messages verified and parsed (`webhooks`).
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod error;
 mod requests;
 mod retry;

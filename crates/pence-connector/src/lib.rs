@@ -9,6 +9,8 @@
 //! - `mop_up`: the periodic check of journeys nobody finished.
 //! - `reconcile`: settled payments and refunds as CSV, one row per money movement.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod clock;
 mod journeys;
 pub mod mop_up;

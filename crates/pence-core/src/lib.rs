@@ -3,6 +3,8 @@
 //! can meet (`refusal`), use cases, and the ports the domain needs (Store, Clock). No HTTP,
 //! no SQL.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod agreement;
 pub mod api_key;
 pub mod card;

@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_differ_each_time() {
         let signer = TokenSigner::new(b"k".to_vec());
-        let id = crate::ids::new_id();
+        let id = ids::new_id();
         let a = signer.mint(&id, 1_700_000_000_123);
         let b = signer.mint(&id, 1_700_000_000_123);
         assert_ne!(a, b);

@@ -45,7 +45,7 @@ pub fn date(ms: i64) -> String {
 pub fn parse(s: &str) -> Option<i64> {
     // Java's ISO_ZONED_DATE_TIME: seconds optional, an offset required, a [zone] suffix allowed.
     let s = s.split('[').next().unwrap_or(s);
-    let parsed = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+    let parsed = OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .ok()
         .or_else(|| {
             let t = s.find('T')?;
@@ -54,7 +54,7 @@ pub fn parse(s: &str) -> Option<i64> {
             (rest[..zone].len() == 5)
                 .then(|| format!("{}:00{}", &s[..t + 1 + zone], &rest[zone..]))
                 .and_then(|with_seconds| {
-                    time::OffsetDateTime::parse(
+                    OffsetDateTime::parse(
                         &with_seconds,
                         &time::format_description::well_known::Rfc3339,
                     )

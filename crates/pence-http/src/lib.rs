@@ -2,6 +2,8 @@
 //! pence-core, map errors through the one error table. No axum rejection ever reaches a
 //! client as plain text.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod admin;
 mod api;
 mod auth;

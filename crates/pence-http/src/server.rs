@@ -57,7 +57,7 @@ const HYPER_HEADERS: usize = MAX_HEADERS * 4;
 const HYPER_READS: usize = MAX_URI + MAX_HEADER_BYTES + 64 * 1024;
 
 /// How long a stopping node waits for requests in flight.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets requests
 /// in flight finish (idle connections close at once; `SHUTDOWN_GRACE` at most) and returns.

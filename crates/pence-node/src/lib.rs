@@ -3,6 +3,8 @@
 //! test kit and the benchmarks. Background work also has a step a caller can drive
 //! (`sweep`, `deliver_once`), so tests never wait on timers.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;

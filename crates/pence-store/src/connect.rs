@@ -60,8 +60,8 @@ fn sqlite_path(url: &str) -> &str {
 }
 
 /// The SQLite file `url` names; `None` for PostgreSQL.
-pub fn sqlite_file(url: &str) -> Option<&std::path::Path> {
-    (!is_postgres(url)).then(|| std::path::Path::new(sqlite_path(url)))
+pub fn sqlite_file(url: &str) -> Option<&Path> {
+    (!is_postgres(url)).then(|| Path::new(sqlite_path(url)))
 }
 
 /// Opens (and migrates) Pence's database at `url`.

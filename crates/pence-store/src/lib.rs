@@ -5,6 +5,8 @@
 //! statements that commit together) which each engine group-commits: many concurrent changes
 //! share one transaction and one fsync, each still atomic on its own.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod connect;
 mod db;
 mod grouped_reads;

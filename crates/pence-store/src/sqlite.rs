@@ -105,7 +105,7 @@ fn open_connection(path: &str, write: bool) -> Result<Connection, StoreError> {
 
 /// `fold(x)`: text in lower case for searches, every letter (SQLite's LOWER folds only
 /// ASCII, so `TALU-ŴYL` could not find itself); NULL stays NULL, numbers are their text.
-fn fold(value: rusqlite::types::ValueRef<'_>) -> rusqlite::Result<Option<String>> {
+fn fold(value: ValueRef<'_>) -> rusqlite::Result<Option<String>> {
     use rusqlite::types::ValueRef;
     Ok(match value {
         ValueRef::Null => None,

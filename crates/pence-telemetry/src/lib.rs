@@ -5,6 +5,8 @@
 //! connections. One `Telemetry` (one registry) a node, so several nodes in one process (tests)
 //! count apart.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, RwLock};
 use std::time::Duration;

@@ -4,6 +4,8 @@
 //! every attempt and each message's next state in one transaction. A slow or dead receiver
 //! only ever occupies its own subscription's workers.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod metrics;
 mod send;
 mod worker;

@@ -3,6 +3,8 @@
 //! Pure data: serde structs for requests and responses, HAL links, the error body and the one
 //! table of public error codes. No I/O, so the server and the client share it.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 pub mod agreement;
 pub mod dispute;
 pub mod error;

@@ -434,9 +434,9 @@ mod tests {
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
-            super::redact("postgres://pence:secret@127.0.0.1:5432/pence"),
+            redact("postgres://pence:secret@127.0.0.1:5432/pence"),
             "postgres://pence:****@127.0.0.1:5432/pence"
         );
-        assert_eq!(super::redact("pence-data/pence.db"), "pence-data/pence.db");
+        assert_eq!(redact("pence-data/pence.db"), "pence-data/pence.db");
     }
 }

@@ -1,5 +1,7 @@
 //! `pence`: the server and its admin commands (benchmarks are `pence-bench`).
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
 mod admin;
 mod config;
 mod log_format;

@@ -160,7 +160,7 @@ fn bad_settings_are_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_key"));
     // A PostgreSQL nobody answers at is reported at once, with its cause.
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let out = Command::new(PENCE)
         .args([
             "service",
@@ -174,7 +174,7 @@ fn bad_settings_are_refused() {
     assert_ne!(out.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Connection refused"), "{stderr}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(started.elapsed() < Duration::from_secs(5));
 }
 
 struct Server(Child);
@@ -370,7 +370,7 @@ fn serve_logging(db: &str, log: &std::path::Path, level: Option<&str>) -> (Serve
 /// and in no database file.
 #[tokio::test]
 async fn card_numbers_stay_out_of_logs_and_database() {
-    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let db = TestDb::new(Engine::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("pence.log");
     let (_server, Banner { url, key, service }) = serve_logging(&db.url, &log_path, Some("trace"));
@@ -724,7 +724,7 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
 /// service it was made as, and a 401's reason; the next_url token is not in it.
 #[tokio::test]
 async fn the_access_log_names_each_request() {
-    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let db = TestDb::new(Engine::Sqlite).await;
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("pence.log");
     let (server, Banner { url, key, service }) = serve_logging(&db.url, &log_path, None);
@@ -752,16 +752,16 @@ async fn the_access_log_names_each_request() {
     http.get(next).send().await.unwrap();
     // Lines are written by the server's log thread just after their answers: wait for the
     // last request's line (at most 10 s) before stopping the server.
-    let waited = std::time::Instant::now();
+    let waited = Instant::now();
     while !std::fs::read_to_string(&log_path)
         .unwrap_or_default()
         .contains("/secure/…")
     {
         assert!(
-            waited.elapsed() < std::time::Duration::from_secs(10),
+            waited.elapsed() < Duration::from_secs(10),
             "no line for next_url"
         );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(server);
     let logs = std::fs::read_to_string(&log_path).unwrap();
@@ -812,7 +812,7 @@ async fn the_access_log_names_each_request() {
 /// service and key), so the next start still shows the first key.
 #[tokio::test]
 async fn a_first_start_that_cannot_listen_keeps_the_key_for_the_next() {
-    let db = TestDb::new(pence_testkit::Engine::Sqlite).await;
+    let db = TestDb::new(Engine::Sqlite).await;
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
     let out = Command::new(PENCE)

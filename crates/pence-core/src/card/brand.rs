@@ -103,17 +103,17 @@ impl CardType {
     /// `card_details.card_type`.
     pub fn api(self) -> Option<&'static str> {
         match self {
-            CardType::Debit => Some("debit"),
-            CardType::Credit => Some("credit"),
-            CardType::CreditOrDebit => None,
+            Debit => Some("debit"),
+            Credit => Some("credit"),
+            CreditOrDebit => None,
         }
     }
 
     pub fn parse_api(s: Option<&str>) -> CardType {
         match s {
-            Some("debit") => CardType::Debit,
-            Some("credit") => CardType::Credit,
-            _ => CardType::CreditOrDebit,
+            Some("debit") => Debit,
+            Some("credit") => Credit,
+            _ => CreditOrDebit,
         }
     }
 }

@@ -149,7 +149,7 @@ pub struct Source<'a>(pub &'a str);
 /// The key guesses are counted under: the email as typed (whether or not it has an
 /// account, so the answers do not tell) and the source (so a stranger's guesses lock only
 /// their own source, not the user's).
-fn attempts_key(email: &str, source: &Source) -> String {
+fn attempts_key(email: &str, source: &Source<'_>) -> String {
     secrets::token_hash(&format!("{email}\n{}", source.0))
 }
 

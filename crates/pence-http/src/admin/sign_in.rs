@@ -124,7 +124,7 @@ fn qr_svg(secret: &str, email: &str) -> Option<String> {
     let url = secrets::otpauth_url(secret, email)?;
     let code = qrcode::QrCode::new(url.as_bytes()).ok()?;
     let svg = code
-        .render::<qrcode::render::svg::Color>()
+        .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)
         .build();
     // Inline in the page: without the XML prolog.

@@ -85,7 +85,7 @@ pub(super) async fn search(
         .search_payments(&service.id, &s.filter, s.display_size, s.offset())
         .await?;
     if s.past_the_end(total) {
-        return Err(pence_core::refusal::Refusal::PageNotFound.into());
+        return Err(Refusal::PageNotFound.into());
     }
     Ok((s, total, rows))
 }
@@ -349,7 +349,7 @@ async fn payment_view(
         Err(Failure::Refused(_)) => return not_found(Some(&staff.signed_in())),
         Err(e) => return failed(e),
     };
-    let refunds = match refunds::refunds(store, service, payment_id).await {
+    let refunds = match refunds(store, service, payment_id).await {
         Ok(r) => r,
         Err(e) => return failed(e),
     };

@@ -180,7 +180,7 @@ async fn body_level_rules(engine: Engine) {
     let valid = base().to_string();
     let server = TestServer::start(engine).await;
     type Case<'a> = (&'a str, Option<&'a str>, &'a [u8], u16, &'a Value);
-    let cases: Vec<Case> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("no content type", None, valid.as_bytes(), 400, &denied),
         (
             "text/plain",

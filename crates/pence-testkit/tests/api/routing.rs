@@ -90,8 +90,8 @@ async fn healthcheck_names_the_database_state(engine: Engine) {
         .send(Method::GET, "/healthcheck", None, &[], None)
         .await;
     let name = match engine {
-        pence_testkit::Engine::Sqlite => "sqlite",
-        pence_testkit::Engine::Postgres => "postgres",
+        Engine::Sqlite => "sqlite",
+        Engine::Postgres => "postgres",
     };
     // GOV.UK Pay's shape, which clients read as `ping.healthy && deadlocks.healthy`.
     assert_eq!(

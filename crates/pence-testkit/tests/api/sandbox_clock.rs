@@ -153,7 +153,7 @@ async fn clock_moves_are_checked(engine: Engine) {
             "{too_far}"
         );
     }
-    let created = server.post("/v1/payments", &crate::base()).await;
+    let created = server.post("/v1/payments", &base()).await;
     assert!(
         created.json["created_date"]
             .as_str()

@@ -367,11 +367,8 @@ async fn an_idempotency_key_takes_an_agreement_payment_once(engine: Engine) {
 pence_testkit::engine_tests!(agreement_payments_send_webhooks_like_any_payment);
 async fn agreement_payments_send_webhooks_like_any_payment(engine: Engine) {
     use pence_core::webhook::{subscription, EventType};
-    let server = pence_testkit::TestServer::start_with(
-        engine,
-        pence_testkit::ServerOptions::driven_delivery(),
-    )
-    .await;
+    let server =
+        TestServer::start_with(engine, pence_testkit::ServerOptions::driven_delivery()).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
     server.store.update_service(&service).await.unwrap();

@@ -73,7 +73,7 @@ pence_testkit::engine_tests!(multi_thread: a_burst_of_guesses_meets_the_lock_aft
 /// an account is answered word for word the same. From another address the user still
 /// signs in.
 async fn a_burst_of_guesses_meets_the_lock_after_five(engine: Engine) {
-    let server = std::sync::Arc::new(TestServer::start(engine).await);
+    let server = Arc::new(TestServer::start(engine).await);
     new_user(&server, "clerk@council.example", Role::ViewOnly).await;
     for email in ["clerk@council.example", "nobody@council.example"] {
         let c = client_from("127.0.0.1");
@@ -104,7 +104,7 @@ async fn a_burst_of_guesses_meets_the_lock_after_five(engine: Engine) {
     )
     .await;
     assert_eq!(status, 303, "signed in from another address");
-    std::sync::Arc::into_inner(server).unwrap().stop().await;
+    Arc::into_inner(server).unwrap().stop().await;
 }
 
 pence_testkit::engine_tests!(a_code_signs_in_once_and_the_token_changes);

@@ -218,11 +218,7 @@ async fn every_event_type_fires_exactly_when_it_should(engine: Engine) {
 
 #[tokio::test]
 async fn delayed_capture_succeeds_when_the_service_captures() {
-    let server = TestServer::start_with(
-        pence_testkit::Engine::Sqlite,
-        ServerOptions::driven_delivery(),
-    )
-    .await;
+    let server = TestServer::start_with(Engine::Sqlite, ServerOptions::driven_delivery()).await;
     let site = ServiceSite::start().await;
     let receiver = Receiver::start().await;
     let (_, secret) = subscribe(
@@ -382,7 +378,7 @@ async fn a_rotation_signs_only_later_messages(engine: Engine) {
 /// nor the API; deactivating it stops its messages.
 #[tokio::test]
 async fn a_dead_receiver_holds_up_nobody() {
-    let server = TestServer::start(pence_testkit::Engine::Sqlite).await;
+    let server = TestServer::start(Engine::Sqlite).await;
     let site = ServiceSite::start().await;
     let (dead, fast) = (Receiver::start().await, Receiver::start().await);
     dead.script((0..200).map(|_| Answer::Slow(Duration::from_secs(30))));
@@ -476,11 +472,7 @@ async fn two_nodes_never_send_one_message_at_once(engine: Engine) {
 /// The log keeps the first 1 KiB of what a receiver answers.
 #[tokio::test]
 async fn the_log_keeps_the_first_kib_of_the_answer() {
-    let server = TestServer::start_with(
-        pence_testkit::Engine::Sqlite,
-        ServerOptions::driven_delivery(),
-    )
-    .await;
+    let server = TestServer::start_with(Engine::Sqlite, ServerOptions::driven_delivery()).await;
     let site = ServiceSite::start().await;
     let receiver = Receiver::start().await;
     receiver.script([Answer::Body("é".repeat(3000))]);
@@ -507,11 +499,7 @@ async fn the_log_keeps_the_first_kib_of_the_answer() {
 #[tokio::test]
 async fn default_types_and_header_names_as_gov_uk_pay_sends_them() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let server = TestServer::start_with(
-        pence_testkit::Engine::Sqlite,
-        ServerOptions::driven_delivery(),
-    )
-    .await;
+    let server = TestServer::start_with(Engine::Sqlite, ServerOptions::driven_delivery()).await;
     let site = ServiceSite::start().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
