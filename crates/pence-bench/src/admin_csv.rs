@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use pence_core::ports::prelude::*;
 use pence_core::staff::{secrets, Role};
+use pence_core::usecases::administer::{self, Actor};
 use pence_core::usecases::staff;
 
 #[derive(clap::Args, Debug)]
@@ -48,9 +49,10 @@ pub async fn run(database: Option<String>, args: AdminCsvBenchArgs) -> anyhow::R
     let store = node.store.as_ref() as &dyn Store;
     let email = "bench@council.example";
     let password = "a bench password";
-    let (_, token) = staff::create_user(
+    let (_, token) = administer::invite_user(
         store,
         node.clock.as_ref(),
+        Actor::Operator,
         email,
         &node.service.id,
         Role::Admin,

@@ -47,7 +47,7 @@ async fn every_operation_against_pence(engine: Engine) {
     let mut service = server.service.clone();
     service.recurring_enabled = true;
     service.moto_api_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let (pay_api, _proxy) = client(&server).await;
 
     // Payments: create, get, events, search, refund.

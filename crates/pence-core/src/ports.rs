@@ -176,7 +176,12 @@ pub trait InstanceStore: Send + Sync {
 #[async_trait]
 pub trait ServiceStore: Send + Sync {
     async fn insert_service(&self, service: &Service) -> Result<(), StoreError>;
-    async fn update_service(&self, service: &Service) -> Result<(), StoreError>;
+    /// Saves a service's settings, with the audit row of the staff action that changed them.
+    async fn update_service(
+        &self,
+        service: &Service,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
     async fn services(&self) -> Result<Vec<Service>, StoreError>;
     async fn service(&self, id: &str) -> Result<Option<Service>, StoreError>;
     /// Sets a test service's clock offset (`Service::clock_offset_ms`); false when there is
@@ -203,8 +208,14 @@ pub trait KeyStore: Send + Sync {
     /// Notes that a request came with the key at `at_ms` (a minute after the last note at
     /// the earliest).
     async fn key_used(&self, id: &str, at_ms: i64) -> Result<(), StoreError>;
-    /// Marks a key revoked; false when there is no such key or it was already revoked.
-    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError>;
+    /// Marks a key revoked, with the audit row of the staff action that revoked it; false
+    /// (and no audit row) when there is no such key or it was already revoked.
+    async fn revoke_api_key(
+        &self,
+        id: &str,
+        at_ms: i64,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<bool, StoreError>;
     /// The key with this hash and its service.
     async fn api_key_by_hash(
         &self,
@@ -567,19 +578,32 @@ pub struct DayTotals {
 /// The admin tool's users, their roles, sign-in links, sessions and the audit log.
 #[async_trait]
 pub trait StaffStore: Send + Sync {
-    /// `Duplicate` when the email is taken.
-    async fn insert_user(&self, user: &crate::staff::User) -> Result<(), StoreError>;
-    async fn update_user(&self, user: &crate::staff::User) -> Result<(), StoreError>;
+    /// A new user with their role and sign-in link, and the audit row of the staff action
+    /// that invited them, in one change; `Duplicate` (and nothing written) when the email is
+    /// taken.
+    async fn insert_user(
+        &self,
+        user: &crate::staff::User,
+        invitation: &crate::staff::Invitation<'_>,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
+    async fn update_user(
+        &self,
+        user: &crate::staff::User,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
     async fn user(&self, id: &str) -> Result<Option<crate::staff::User>, StoreError>;
     async fn user_by_email(&self, email: &str) -> Result<Option<crate::staff::User>, StoreError>;
     /// Every user, by email.
     async fn users(&self) -> Result<Vec<crate::staff::User>, StoreError>;
-    /// Gives (or changes) the user's role on a service.
+    /// Gives (or changes) the user's role on a service, with the audit row of the staff
+    /// action that did.
     async fn set_role(
         &self,
         user_id: &str,
         service_id: &str,
         role: crate::staff::Role,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<(), StoreError>;
     /// The users with a role on a service, and their role there, by email.
     async fn members(

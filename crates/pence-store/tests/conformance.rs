@@ -124,7 +124,7 @@ async fn services_round_trip(engine: Engine) {
         moto_mask_card_number: true,
         moto_mask_security_code: false,
     };
-    store.update_service(&changed).await.unwrap();
+    store.update_service(&changed, None).await.unwrap();
     assert_eq!(store.service(&a.id).await.unwrap(), Some(changed));
     assert_eq!(store.service("nope").await.unwrap(), None);
     store.close().await;
@@ -153,8 +153,8 @@ async fn keys_are_found_by_hash_and_revoked_once(engine: Engine) {
         .unwrap();
     assert_eq!((found, svc), (key.clone(), s.clone()));
     assert!(store.api_key_by_hash("other").await.unwrap().is_none());
-    assert!(store.revoke_api_key(&key.id, 9).await.unwrap());
-    assert!(!store.revoke_api_key(&key.id, 10).await.unwrap());
+    assert!(store.revoke_api_key(&key.id, 9, None).await.unwrap());
+    assert!(!store.revoke_api_key(&key.id, 10, None).await.unwrap());
     let (found, _) = store
         .api_key_by_hash(&key.token_hash)
         .await
@@ -457,7 +457,7 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
     store.insert_service(&live).await.unwrap();
     assert!(!store.set_clock_offset(&live.id, 60_000).await.unwrap());
     // A settings update keeps the clock.
-    store.update_service(&moved).await.unwrap();
+    store.update_service(&moved, None).await.unwrap();
     assert_eq!(
         store
             .service(&moved.id)

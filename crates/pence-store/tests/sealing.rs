@@ -4,7 +4,7 @@
 //! right key is refused with a reason.
 
 use pence_core::ports::prelude::*;
-use pence_core::staff::User;
+use pence_core::staff::{Invitation, Role, User};
 use pence_core::webhook::{EventType, Subscription};
 use pence_store::{SealingKey, SealingKeys, SqlStore, StoreOptions};
 use pence_testkit::{Engine, TestDb};
@@ -86,7 +86,13 @@ async fn secrets_are_sealed_at_rest_and_rotate(engine: Engine) {
         disabled: false,
         created_ms: 1,
     };
-    one.insert_user(&user).await.unwrap();
+    let invitation = Invitation {
+        service_id: "svc",
+        role: Role::Admin,
+        link_hash: "h",
+        link_expires_ms: 2,
+    };
+    one.insert_user(&user, &invitation, None).await.unwrap();
     let sub = Subscription {
         id: "w1".into(),
         service_id: "svc".into(),

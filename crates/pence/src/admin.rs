@@ -6,9 +6,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::card::Brand;
-use pence_core::clock::{AdjustableClock, Clock};
+use pence_core::clock::AdjustableClock;
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings, Service};
 use pence_core::usecases;
+use pence_core::usecases::administer::{self, Actor, Revoked};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -330,7 +331,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
             }
             cards.apply(&mut s.cards);
             emails.apply(&mut s.emails);
-            store.update_service(&s).await?;
+            administer::save_settings(store.as_ref(), &clock, Actor::Operator, &s).await?;
             eprintln!("{}", changed(&before, &s));
         }
     }
@@ -422,7 +423,10 @@ pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
             }
         }
         KeyCommand::Revoke { key_id } => {
-            if !store.revoke_api_key(&key_id, clock.now_ms()).await? {
+            let revoked =
+                administer::revoke_key(store.as_ref(), &clock, Actor::Operator, None, &key_id)
+                    .await?;
+            if revoked != Revoked::Now {
                 bail!("no active key {key_id}");
             }
             eprintln!("revoked {key_id}");

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::Subcommand;
 use pence_core::clock::AdjustableClock;
 use pence_core::staff::Role;
-use pence_core::usecases::{self, staff};
+use pence_core::usecases;
+use pence_core::usecases::administer::{self, Actor};
+use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -67,6 +69,14 @@ async fn link(settings: &Settings, store: &dyn Store, token: &str) -> anyhow::Re
     Ok(format!("{base}/admin/set-password/{token}"))
 }
 
+/// A refusal in the command line's words: the service named as given.
+fn naming(service: &str) -> impl Fn(StaffRefusal) -> anyhow::Error + '_ {
+    move |refusal| match refusal {
+        StaffRefusal::NoSuchService => anyhow::anyhow!("no service {service}"),
+        other => other.into(),
+    }
+}
+
 pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
     let store: Arc<dyn Store> = existing_store(settings).await?;
     let clock = AdjustableClock::default();
@@ -86,11 +96,16 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
             role,
         } => {
             let role = role_of(&role)?;
-            if store.service(&service).await?.is_none() {
-                bail!("no service {service}");
-            }
-            let (user, token) =
-                staff::create_user(store.as_ref(), &clock, &email, &service, role).await?;
+            let (user, token) = administer::invite_user(
+                store.as_ref(),
+                &clock,
+                Actor::Operator,
+                &email,
+                &service,
+                role,
+            )
+            .await
+            .map_err(naming(&service))?;
             println!("{} ({}) on service {service}", user.email, role.as_str());
             println!("Send them this link to set their password (it works once, for a day):");
             println!("{}", link(settings, store.as_ref(), &token).await?);
@@ -102,10 +117,16 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
         } => {
             let role = role_of(&role)?;
             let user = user_of(email).await?;
-            if store.service(&service).await?.is_none() {
-                bail!("no service {service}");
-            }
-            store.set_role(&user.id, &service, role).await?;
+            administer::set_role(
+                store.as_ref(),
+                &clock,
+                Actor::Operator,
+                &service,
+                &user,
+                role,
+            )
+            .await
+            .map_err(naming(&service))?;
             eprintln!("{} is now {} on {service}", user.email, role.as_str());
         }
         UserCommand::List => {
@@ -129,9 +150,8 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
             table::print(&t);
         }
         UserCommand::Disable { email } => {
-            let mut user = user_of(email).await?;
-            user.disabled = true;
-            store.update_user(&user).await?;
+            let user = user_of(email).await?;
+            administer::disable_user(store.as_ref(), &clock, Actor::Operator, &user).await?;
             eprintln!("disabled {}: their sessions have ended", user.email);
         }
         UserCommand::Link { email } => {

@@ -69,6 +69,16 @@ pub struct StaffSession {
     pub two_factor_ms: Option<i64>,
 }
 
+/// What inviting a user writes beside them: their role on a service, and the hash of the
+/// one-time link that lets them set a password.
+#[derive(Debug, Clone, Copy)]
+pub struct Invitation<'a> {
+    pub service_id: &'a str,
+    pub role: Role,
+    pub link_hash: &'a str,
+    pub link_expires_ms: i64,
+}
+
 /// One thing a user did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

@@ -1,6 +1,7 @@
 //! Use cases: what a request does, independent of HTTP and SQL, split by what they serve.
 //! Each returns the domain's `Failure` (a `Refusal` or a store fault); pence-http answers it.
 
+pub mod administer;
 pub mod agreements;
 pub mod moto;
 pub mod payments;

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ids;
 use crate::ports::{Store, StoreError};
 use crate::staff::secrets::{self, MIN_PASSWORD};
-use crate::staff::{AuditEntry, Role, StaffSession, User};
+use crate::staff::{AuditEntry, StaffSession, User};
 
 /// A sign-in link works for a day.
 pub const LINK_MS: i64 = 24 * 60 * 60 * 1000;
@@ -37,51 +37,21 @@ pub enum StaffRefusal {
     Exists,
     #[error("There is no such user")]
     NoSuchUser,
+    #[error("There is no such service")]
+    NoSuchService,
+    #[error("You cannot change your own role")]
+    OwnRole,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-fn valid_email(email: &str) -> bool {
+pub(crate) fn valid_email(email: &str) -> bool {
     let email = email.trim();
     email.len() <= 254
         && email
             .split_once('@')
             .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
         && !email.chars().any(char::is_whitespace)
-}
-
-/// A new user with `role` on `service_id`, and the one-time link token to set a password.
-pub async fn create_user(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    email: &str,
-    service_id: &str,
-    role: Role,
-) -> Result<(User, String), StaffRefusal> {
-    let email = email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(StaffRefusal::BadEmail);
-    }
-    if store.service(service_id).await?.is_none() {
-        return Err(StaffRefusal::NoSuchUser);
-    }
-    let now = clock.now_ms();
-    let user = User {
-        id: ids::new_id(),
-        email,
-        password_hash: None,
-        totp_secret: None,
-        totp_confirmed: false,
-        disabled: false,
-        created_ms: now,
-    };
-    match store.insert_user(&user).await {
-        Err(StoreError::Duplicate) => return Err(StaffRefusal::Exists),
-        other => other?,
-    }
-    store.set_role(&user.id, service_id, role).await?;
-    let token = new_link(store, clock, &user).await?;
-    Ok((user, token))
 }
 
 /// A fresh one-time link token for `user` (an invitation, or a reset).
@@ -217,7 +187,7 @@ pub async fn check_code(
     }
     if !user.totp_confirmed {
         user.totp_confirmed = true;
-        store.update_user(&user).await?;
+        store.update_user(&user, None).await?;
     }
     store.clear_sign_in(&key).await?;
     Ok(user)
@@ -227,7 +197,7 @@ pub async fn check_code(
 pub async fn totp_secret(store: &dyn Store, mut user: User) -> Result<User, StaffRefusal> {
     if user.totp_secret.is_none() {
         user.totp_secret = Some(secrets::new_totp_secret());
-        store.update_user(&user).await?;
+        store.update_user(&user, None).await?;
     }
     Ok(user)
 }

@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::card::Brand;
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
+use pence_core::usecases::administer::{self, Actor};
 
 use super::settings::Admin;
 use super::transactions::{pence_of, OnService};
@@ -143,11 +144,10 @@ pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) 
     s.emails.refund_issued = checked("emailRefund");
     let paragraph = one("customParagraph").trim();
     s.emails.custom_paragraph = (!paragraph.is_empty()).then(|| paragraph.to_string());
-    let store = state.store.as_ref();
-    if let Err(e) = store.update_service(&s).await {
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let actor = Actor::Staff(&on.staff.user);
+    if let Err(e) = administer::save_settings(store, clock, actor, &s).await {
         return failed(e);
     }
-    on.audit(&state, "settings", "saved the service's settings")
-        .await;
     see_other(&format!("/admin/services/{}/settings?note=saved", s.id))
 }

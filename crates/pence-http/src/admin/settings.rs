@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::timefmt;
 use pence_core::usecases;
+use pence_core::usecases::administer::{self, Actor, Revoked};
 use pence_core::webhook::subscription::{self, Changes, Subscription};
 use serde::Deserialize;
 
@@ -149,20 +150,13 @@ pub async fn revoke_api_key(
         return to;
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    // Only this service's keys.
-    match store.api_keys().await {
-        Ok(keys)
-            if keys
-                .iter()
-                .any(|k| k.id == key_id && k.service_id == on.service.id) => {}
-        Ok(_) => return not_found(Some(&on.staff.signed_in())),
+    let actor = Actor::Staff(&on.staff.user);
+    // Only this service's keys; one revoked already is as good as gone.
+    match administer::revoke_key(store, clock, actor, Some(&on.service.id), &key_id).await {
+        Ok(Revoked::Now | Revoked::Already) => {}
+        Ok(Revoked::NoSuchKey) => return not_found(Some(&on.staff.signed_in())),
         Err(e) => return failed(e),
     }
-    if let Err(e) = store.revoke_api_key(&key_id, clock.now_ms()).await {
-        return failed(e);
-    }
-    let detail = format!("revoked API key {key_id}");
-    on.audit(&state, "api key", &detail).await;
     see_other(&format!(
         "/admin/services/{}/api-keys?note=revoked",
         on.service.id

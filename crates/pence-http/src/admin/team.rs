@@ -6,7 +6,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::staff::Role;
-use pence_core::usecases::staff::{self, StaffRefusal};
+use pence_core::usecases::administer::{self, Actor, Given};
+use pence_core::usecases::staff::StaffRefusal;
 use serde::Deserialize;
 
 use super::settings::Admin;
@@ -91,34 +92,15 @@ pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes
         return team_page(&state, &on, None, None, vec![error]).await;
     };
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    let email = f.email.trim().to_lowercase();
-    // Someone already known (on another service) is given the role; a newcomer is invited.
-    let known = match store.user_by_email(&email).await {
-        Ok(u) => u,
-        Err(e) => return failed(e),
-    };
-    let result = match known {
-        Some(user) => store
-            .set_role(&user.id, &on.service.id, role)
-            .await
-            .map(|()| None)
-            .map_err(StaffRefusal::from),
-        None => staff::create_user(store, clock, &email, &on.service.id, role)
-            .await
-            .map(|(_, token)| Some(token)),
-    };
-    match result {
-        Ok(token) => {
-            let detail = format!("gave {email} the {} role", role.as_str());
-            on.audit(&state, "team", &detail).await;
-            let invite = token.map(|t| {
-                let link = format!("{}/admin/set-password/{t}", state.public_url);
-                (email.clone(), link)
-            });
-            let note = invite
-                .is_none()
-                .then(|| format!("{email} now has the {} role.", role.as_str()));
-            team_page(&state, &on, invite, note, Vec::new()).await
+    let actor = Actor::Staff(&on.staff.user);
+    match administer::give_role(store, clock, actor, &on.service.id, &f.email, role).await {
+        Ok(Given::Invited(user, token)) => {
+            let link = format!("{}/admin/set-password/{token}", state.public_url);
+            team_page(&state, &on, Some((user.email, link)), None, Vec::new()).await
+        }
+        Ok(Given::Role(user)) => {
+            let note = format!("{} now has the {} role.", user.email, role.as_str());
+            team_page(&state, &on, None, Some(note), Vec::new()).await
         }
         Err(StaffRefusal::Store(e)) => failed(e),
         Err(e) => {
@@ -144,34 +126,18 @@ pub async fn change_role(
     if let Some(to) = on.form_refused(&f.csrf) {
         return to;
     }
-    let store = state.store.as_ref();
-    let members = match store.members(&on.service.id).await {
-        Ok(m) => m,
-        Err(e) => return failed(e),
-    };
-    let Some((user, _)) = members.into_iter().find(|(u, _)| u.id == user_id) else {
-        return not_found(Some(&on.staff.signed_in()));
-    };
     let Some(role) = Role::parse(&f.role) else {
-        return team_page(
-            &state,
-            &on,
-            None,
-            None,
-            vec![("team", "Choose a role".into())],
-        )
-        .await;
+        let error = ("team", "Choose a role".to_string());
+        return team_page(&state, &on, None, None, vec![error]).await;
     };
-    if user.id == on.staff.user.id {
-        let error = "You cannot change your own role".to_string();
-        return team_page(&state, &on, None, None, vec![("team", error)]).await;
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let actor = Actor::Staff(&on.staff.user);
+    match administer::change_role(store, clock, actor, &on.service.id, &user_id, role).await {
+        Ok(_) => see_other(&format!("/admin/services/{}/team?note=role", on.service.id)),
+        Err(StaffRefusal::NoSuchUser) => not_found(Some(&on.staff.signed_in())),
+        Err(StaffRefusal::Store(e)) => failed(e),
+        Err(e) => team_page(&state, &on, None, None, vec![("team", e.to_string())]).await,
     }
-    if let Err(e) = store.set_role(&user.id, &on.service.id, role).await {
-        return failed(e);
-    }
-    let detail = format!("changed {}'s role to {}", user.email, role.as_str());
-    on.audit(&state, "team", &detail).await;
-    see_other(&format!("/admin/services/{}/team?note=role", on.service.id))
 }
 
 /// What staff did on the service, newest first (the last 500), for its admins.

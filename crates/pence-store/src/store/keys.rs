@@ -3,8 +3,10 @@
 use async_trait::async_trait;
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::service::Service;
+use pence_core::staff::AuditEntry;
 use pence_core::{KeyStore, ServiceStore, StoreError};
 
+use super::staff::audited;
 use super::{columns, SqlStore};
 use crate::value::{vals, Row, Stmt};
 
@@ -57,12 +59,17 @@ impl KeyStore for SqlStore {
         self.read(&sql, vec![], key_from).await
     }
 
-    async fn revoke_api_key(&self, id: &str, at_ms: i64) -> Result<bool, StoreError> {
+    async fn revoke_api_key(
+        &self,
+        id: &str,
+        at_ms: i64,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
         let change = vec![Stmt::exec_one(
             "UPDATE api_keys SET revoked_ms = $2 WHERE id = $1 AND revoked_ms IS NULL",
             vals![id, at_ms],
         )];
-        match self.db.apply(change).await {
+        match self.db.apply(audited(change, audit)).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(e) => Err(e),

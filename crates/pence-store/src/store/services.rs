@@ -4,8 +4,10 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings, Service};
+use pence_core::staff::AuditEntry;
 use pence_core::{ServiceStore, StoreError};
 
+use super::staff::audited;
 use super::{columns, corrupt, count, set_clause, SqlStore};
 use crate::value::{vals, Row, Stmt};
 
@@ -106,13 +108,13 @@ impl ServiceStore for SqlStore {
             .await
     }
 
-    async fn update_service(&self, service: &Service) -> Result<(), StoreError> {
-        self.db
-            .apply(vec![Stmt::exec_one(
-                &UPDATE_SERVICE,
-                service_values(service),
-            )])
-            .await
+    async fn update_service(
+        &self,
+        service: &Service,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let change = vec![Stmt::exec_one(&UPDATE_SERVICE, service_values(service))];
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn services(&self) -> Result<Vec<Service>, StoreError> {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use pence_core::ports::DayTotals;
-use pence_core::staff::{AuditEntry, Role, StaffSession, User};
+use pence_core::staff::{AuditEntry, Invitation, Role, StaffSession, User};
 use pence_core::status::Status;
 use pence_core::{StaffStore, StoreError};
 
@@ -45,6 +45,26 @@ columns! {
         detail: &e.detail,
         created_ms: e.created_ms,
     }
+}
+
+/// `change` with the audit row of the staff action it is, if any: both commit or neither.
+pub(super) fn audited(mut change: Vec<Stmt>, audit: Option<&AuditEntry>) -> Vec<Stmt> {
+    if let Some(entry) = audit {
+        change.push(Stmt::insert(
+            "audit_log",
+            AUDIT_COLUMNS,
+            audit_values(entry),
+        ));
+    }
+    change
+}
+
+fn set_role_stmt(user_id: &str, service_id: &str, role: Role) -> Stmt {
+    Stmt::exec(
+        "INSERT INTO user_roles (user_id, service_id, role) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, service_id) DO UPDATE SET role = $3",
+        vals![user_id, service_id, role.as_str()],
+    )
 }
 
 fn user_from(mut r: Row) -> Result<User, StoreError> {
@@ -132,23 +152,32 @@ fn refused_as_false(applied: Result<(), StoreError>) -> Result<bool, StoreError>
 
 #[async_trait]
 impl StaffStore for SqlStore {
-    async fn insert_user(&self, user: &User) -> Result<(), StoreError> {
+    async fn insert_user(
+        &self,
+        user: &User,
+        invitation: &Invitation<'_>,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let stored = self.sealed_user(user);
-        self.db
-            .apply(vec![Stmt::insert(
-                "users",
-                USER_COLUMNS,
-                user_values(&stored),
-            )])
-            .await
+        let change = vec![
+            Stmt::insert("users", USER_COLUMNS, user_values(&stored)),
+            set_role_stmt(&user.id, invitation.service_id, invitation.role),
+            Stmt::insert(
+                "user_links",
+                "token_hash, user_id, expires_ms",
+                vals![invitation.link_hash, &user.id, invitation.link_expires_ms],
+            ),
+        ];
+        self.db.apply(audited(change, audit)).await
     }
 
-    async fn update_user(&self, user: &User) -> Result<(), StoreError> {
+    async fn update_user(&self, user: &User, audit: Option<&AuditEntry>) -> Result<(), StoreError> {
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(update_user_sql);
         let mut params = user_values(&self.sealed_user(user));
         params.push(user.id.clone().into());
         let sql: &'static str = SQL.as_str();
-        self.db.apply(vec![Stmt::exec_one(sql, params)]).await
+        let change = vec![Stmt::exec_one(sql, params)];
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -174,14 +203,10 @@ impl StaffStore for SqlStore {
         user_id: &str,
         service_id: &str,
         role: Role,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
-        self.db
-            .apply(vec![Stmt::exec(
-                "INSERT INTO user_roles (user_id, service_id, role) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id, service_id) DO UPDATE SET role = $3",
-                vals![user_id, service_id, role.as_str()],
-            )])
-            .await
+        let change = vec![set_role_stmt(user_id, service_id, role)];
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn members(&self, service_id: &str) -> Result<Vec<(User, Role)>, StoreError> {

@@ -9,7 +9,7 @@ async fn recurring_server(engine: Engine) -> TestServer {
     let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     server
 }
 

@@ -81,8 +81,16 @@ async fn revoked_keys_stop_working(engine: Engine) {
     assert_eq!(server.post("/v1/payments", &base()).await.status, 201);
     let keys = server.store.api_keys().await.unwrap();
     assert_eq!(keys.len(), 1);
-    assert!(server.store.revoke_api_key(&keys[0].id, 1).await.unwrap());
-    assert!(!server.store.revoke_api_key(&keys[0].id, 2).await.unwrap());
+    assert!(server
+        .store
+        .revoke_api_key(&keys[0].id, 1, None)
+        .await
+        .unwrap());
+    assert!(!server
+        .store
+        .revoke_api_key(&keys[0].id, 2, None)
+        .await
+        .unwrap());
     let bearer = format!("Bearer {}", server.key);
     assert_unauthorized(&server, &[("Authorization", bearer.as_str())], "revoked").await;
     // No key is ever stored in clear.

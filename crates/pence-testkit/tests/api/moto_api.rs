@@ -12,7 +12,7 @@ async fn moto_api(engine: Engine) -> TestServer {
     let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.moto_api_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     server
 }
 
@@ -246,7 +246,7 @@ async fn refused_cards_fail_the_payment_and_spend_the_token(engine: Engine) {
         .cards
         .accepted_brands
         .retain(|b| b.id() != "american-express");
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let (_, token) = payment(&server).await;
     let mut amex = card(&token, "371449635398431");
     amex["cvc"] = json!("1234");

@@ -72,7 +72,7 @@ async fn over_the_limit_answers_p0900(engine: Engine) {
     // Another service has its own buckets, and its own override.
     let (mut other, other_key) = server.new_service(false).await;
     other.rate_limit_post = Some(1000);
-    server.store.update_service(&other).await.unwrap();
+    server.store.update_service(&other, None).await.unwrap();
     let (ok, refused) = burst(&server, 11, &other_key, true).await;
     assert_eq!((ok, refused), (11, 0));
 }

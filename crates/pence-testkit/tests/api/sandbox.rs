@@ -235,7 +235,7 @@ async fn only_test_services_have_a_sandbox(engine: Engine) {
     // MOTO API payments have no card pages.
     let mut service = server.service.clone();
     service.moto_api_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let moto = create(
         &server,
         &with(json!({"authorisation_mode": "moto_api", "return_url": "__remove__"})),

@@ -39,7 +39,7 @@ async fn paying_users_get_their_emails(engine: Engine) {
         .unwrap()
         .unwrap();
     service.emails.custom_paragraph = Some("Your permit number is $reference.".into());
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
 
     let id = paid(
         &server,
@@ -90,12 +90,12 @@ async fn paying_users_get_their_emails(engine: Engine) {
 
     // None when the service sends none, or does not ask for addresses.
     service.emails.payment_confirmed = false;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     paid(&server, with(json!({"email": "off@example.org"}))).await;
     assert!(emails_to(&server, "off@example.org").await.is_empty());
     service.emails.payment_confirmed = true;
     service.cards.email_collection = EmailCollection::Off;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     paid(&server, with(json!({"email": "nocollect@example.org"}))).await;
     assert!(emails_to(&server, "nocollect@example.org").await.is_empty());
 

@@ -5,7 +5,7 @@
 
 use pence_core::clock::Clock;
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::staff;
+use pence_core::usecases::administer::{self, Actor};
 use pence_testkit::{Browser, Engine, TestServer};
 use serde_json::{json, Value};
 
@@ -66,9 +66,10 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
     assert_eq!(hook.status, 201, "{}", hook.text);
     let hook = hook.json["id"].as_str().unwrap().to_string();
     let email = "a11y@council.example";
-    let (_, token) = staff::create_user(
+    let (_, token) = administer::invite_user(
         server.store.as_ref(),
         server.clock.as_ref(),
+        Actor::Operator,
         email,
         &server.service.id,
         Role::Admin,

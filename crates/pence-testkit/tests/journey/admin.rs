@@ -7,7 +7,7 @@
 use pence_core::clock::Clock;
 use pence_core::ports::prelude::*;
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::staff;
+use pence_core::usecases::administer::{self, Actor};
 use pence_testkit::{Browser, Engine, TestServer};
 use serde_json::json;
 
@@ -37,9 +37,10 @@ pub(crate) async fn paid_payment(server: &TestServer, key: &str, reference: &str
 
 /// Invites `email` with `role` on the server's service and signs in all the way in `b`.
 pub(crate) async fn sign_in(server: &TestServer, b: &Browser, email: &str, role: Role) {
-    let (_, token) = staff::create_user(
+    let (_, token) = administer::invite_user(
         server.store.as_ref(),
         server.clock.as_ref(),
+        Actor::Operator,
         email,
         &server.service.id,
         role,
@@ -567,7 +568,8 @@ async fn admins_manage_keys_and_webhooks(engine: Engine) {
     assert!(
         log.contains("admin@council.example")
             && log.contains("revoked API key")
-            && log.contains("gave bob@council.example the view-only role"),
+            && log.contains("invited bob@council.example as view-only")
+            && log.contains("changed bob@council.example's role to view-and-refund"),
         "{log}"
     );
     let audit = server.store.audit_log(20).await.unwrap();
@@ -587,7 +589,7 @@ async fn agreements_and_disputes_in_the_tool(engine: Engine) {
     let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let agreement = server
         .post(
             "/v1/agreements",
@@ -715,9 +717,10 @@ pub(crate) async fn signed_in_client(
 
 /// A new user with `role` on the server's service whose password is set (over HTTP).
 pub(crate) async fn new_user(server: &TestServer, email: &str, role: Role) {
-    let (_, token) = staff::create_user(
+    let (_, token) = administer::invite_user(
         server.store.as_ref(),
         server.clock.as_ref(),
+        Actor::Operator,
         email,
         &server.service.id,
         role,

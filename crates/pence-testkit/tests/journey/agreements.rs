@@ -14,7 +14,7 @@ async fn recurring(engine: Engine) -> TestServer {
     let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     server
 }
 
@@ -371,7 +371,7 @@ async fn agreement_payments_send_webhooks_like_any_payment(engine: Engine) {
         TestServer::start_with(engine, pence_testkit::ServerOptions::driven_delivery()).await;
     let mut service = server.service.clone();
     service.recurring_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let site = ServiceSite::start().await;
     let good = set_up(&server, &site, "4444333322221111").await;
     let refused = set_up(&server, &site, "5105105105105100").await;

@@ -335,7 +335,7 @@ async fn corporate_cards_pay_the_service_surcharge(engine: Engine) {
     let mut service = server.service.clone();
     service.cards.surcharge_credit = 250;
     service.cards.surcharge_debit = 50;
-    pence_core::ServiceStore::update_service(server.store.as_ref(), &service)
+    pence_core::ServiceStore::update_service(server.store.as_ref(), &service, None)
         .await
         .unwrap();
     let site = ServiceSite::start().await;

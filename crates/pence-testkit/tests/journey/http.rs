@@ -279,7 +279,7 @@ async fn card_numbers_never_reach_the_database() {
     let moto_card = "5101180000000007";
     let mut service = server.service.clone();
     service.moto_api_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let created = server
         .post(
             "/v1/payments",
@@ -380,7 +380,7 @@ async fn prefilled_details_and_per_service_brands() {
         .cards
         .accepted_brands
         .push(pence_core::card::Brand::Maestro);
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let accepted = c
         .post(&url)
         .form(&card_form(&csrf, maestro))
@@ -702,7 +702,7 @@ async fn moto_payments_are_not_challenged(engine: Engine) {
     service.moto_enabled = true;
     service.cards.moto_mask_card_number = true;
     service.cards.moto_mask_security_code = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let site = ServiceSite::start().await;
     // The service masks the card number and security code of MOTO payments as typed.
     let masked = |page: &str| {
@@ -749,7 +749,7 @@ async fn a_lost_moto_api_answer_is_recovered_by_the_sweep(engine: Engine) {
     let server = TestServer::start(engine).await;
     let mut service = server.service.clone();
     service.moto_api_enabled = true;
-    server.store.update_service(&service).await.unwrap();
+    server.store.update_service(&service, None).await.unwrap();
     let created = server
         .post(
             "/v1/payments",

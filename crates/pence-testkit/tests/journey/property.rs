@@ -205,7 +205,7 @@ fn random_journeys_keep_the_invariants(engine: Engine) {
     let mut service = server.service.clone();
     service.cards.surcharge_credit = 250;
     runtime
-        .block_on(server.store.update_service(&service))
+        .block_on(server.store.update_service(&service, None))
         .unwrap();
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 48,

@@ -1,0 +1,249 @@
+//! Staff actions and their audit rows commit together, on both engines: an action that
+//! commits is always audited, and an audit row never tells of an action that did not happen.
+
+use pence_core::api_key::ApiKeyRecord;
+use pence_core::clock::AdjustableClock;
+use pence_core::ids::new_id;
+use pence_core::ports::prelude::*;
+use pence_core::service::Service;
+use pence_core::staff::{AuditEntry, Invitation, Role, User};
+use pence_core::usecases::administer::{self, Actor, Given, Revoked};
+use pence_core::usecases::staff::StaffRefusal;
+use pence_core::StoreError;
+use pence_store::{SqlStore, StoreOptions};
+use pence_testkit::{Engine, TestDb};
+
+async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
+    let db = TestDb::new(engine).await;
+    let store = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
+    store.insert_service(&service).await.unwrap();
+    (db, store, service)
+}
+
+fn user(email: &str) -> User {
+    User {
+        id: new_id(),
+        email: email.into(),
+        password_hash: None,
+        totp_secret: None,
+        totp_confirmed: false,
+        disabled: false,
+        created_ms: 1,
+    }
+}
+
+fn key(service_id: &str) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: new_id(),
+        service_id: service_id.into(),
+        token_hash: new_id(),
+        display_prefix: "api_test_abcd".into(),
+        description: "d".into(),
+        created_ms: 5,
+        revoked_ms: None,
+        last_used_ms: None,
+    }
+}
+
+fn failed<T: std::fmt::Debug>(r: Result<T, StoreError>) {
+    assert!(matches!(r, Err(StoreError::Duplicate)), "{r:?}");
+}
+
+/// An audit row already stored: writing another with its id fails, as any write can (a full
+/// disk, a lost connection), in the middle of the action's change.
+async fn taken_audit_id(store: &SqlStore, by: &User) -> AuditEntry {
+    let entry = AuditEntry {
+        id: new_id(),
+        user_id: by.id.clone(),
+        service_id: None,
+        action: "earlier".into(),
+        detail: String::new(),
+        created_ms: 1,
+    };
+    store.insert_audit(&entry).await.unwrap();
+    AuditEntry {
+        action: "later".into(),
+        ..entry
+    }
+}
+
+pence_testkit::engine_tests!(an_action_whose_audit_row_fails_is_not_applied);
+async fn an_action_whose_audit_row_fails_is_not_applied(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let admin = user("admin@council.example");
+    let bob = user("bob@council.example");
+    let invitation = |role| Invitation {
+        service_id: &service.id,
+        role,
+        link_hash: "link",
+        link_expires_ms: 10,
+    };
+    store
+        .insert_user(&admin, &invitation(Role::Admin), None)
+        .await
+        .unwrap();
+    let key = key(&service.id);
+    store.insert_api_key(&key).await.unwrap();
+    let clash = taken_audit_id(&store, &admin).await;
+
+    let mut changed = service.clone();
+    changed.moto_enabled = !service.moto_enabled;
+    failed(store.update_service(&changed, Some(&clash)).await);
+    assert_eq!(
+        store.service(&service.id).await.unwrap(),
+        Some(service.clone())
+    );
+
+    failed(
+        store
+            .set_role(&admin.id, &service.id, Role::ViewOnly, Some(&clash))
+            .await,
+    );
+    assert_eq!(
+        store.roles(&admin.id).await.unwrap(),
+        [(service.id.clone(), Role::Admin)]
+    );
+
+    failed(store.revoke_api_key(&key.id, 9, Some(&clash)).await);
+    assert_eq!(store.api_keys().await.unwrap()[0].revoked_ms, None);
+
+    let invite = Invitation {
+        link_hash: "other link",
+        ..invitation(Role::ViewOnly)
+    };
+    failed(store.insert_user(&bob, &invite, Some(&clash)).await);
+    assert_eq!(store.user_by_email(&bob.email).await.unwrap(), None);
+    assert_eq!(store.roles(&bob.id).await.unwrap(), []);
+    assert_eq!(store.link_user("other link", 0).await.unwrap(), None);
+
+    let disabled = User {
+        disabled: true,
+        ..admin.clone()
+    };
+    failed(store.update_user(&disabled, Some(&clash)).await);
+    assert!(!store.user(&admin.id).await.unwrap().unwrap().disabled);
+
+    // Only the row that was there before.
+    assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(staff_actions_are_audited_with_what_they_did_and_operators_not);
+async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let clock = AdjustableClock::default();
+    let (admin, _) = administer::invite_user(
+        &store,
+        &clock,
+        Actor::Operator,
+        "Admin@Council.example",
+        &service.id,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    assert_eq!(admin.email, "admin@council.example");
+    assert!(
+        store.audit_log(10).await.unwrap().is_empty(),
+        "an operator is not audited"
+    );
+    let staff = Actor::Staff(&admin);
+
+    let given = administer::give_role(
+        &store,
+        &clock,
+        staff,
+        &service.id,
+        "bob@council.example",
+        Role::ViewOnly,
+    )
+    .await
+    .unwrap();
+    let Given::Invited(bob, token) = given else {
+        panic!("bob is new: {given:?}")
+    };
+    assert!(!token.is_empty());
+    let changed = administer::change_role(
+        &store,
+        &clock,
+        staff,
+        &service.id,
+        &bob.id,
+        Role::ViewAndRefund,
+    )
+    .await
+    .unwrap();
+    assert_eq!(changed.id, bob.id);
+    let own = administer::change_role(
+        &store,
+        &clock,
+        staff,
+        &service.id,
+        &admin.id,
+        Role::ViewOnly,
+    );
+    assert!(matches!(own.await, Err(StaffRefusal::OwnRole)));
+    let stranger =
+        administer::change_role(&store, &clock, staff, &service.id, "nobody", Role::ViewOnly);
+    assert!(matches!(stranger.await, Err(StaffRefusal::NoSuchUser)));
+
+    let mut settings = service.clone();
+    settings.moto_enabled = true;
+    administer::save_settings(&store, &clock, staff, &settings)
+        .await
+        .unwrap();
+
+    let key = key(&service.id);
+    store.insert_api_key(&key).await.unwrap();
+    let revoke = || administer::revoke_key(&store, &clock, staff, Some(&service.id), &key.id);
+    assert_eq!(revoke().await.unwrap(), Revoked::Now);
+    assert_eq!(
+        revoke().await.unwrap(),
+        Revoked::Already,
+        "a form sent twice acts once"
+    );
+    let elsewhere = administer::revoke_key(&store, &clock, staff, Some("other"), &key.id);
+    assert_eq!(elsewhere.await.unwrap(), Revoked::NoSuchKey);
+
+    let mut log: Vec<(String, String)> = store
+        .service_audit_log(&service.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.user_id, admin.id);
+            (e.action, e.detail)
+        })
+        .collect();
+    log.sort();
+    let expected = [
+        ("api key", format!("revoked API key {}", key.id)),
+        ("settings", "saved the service's settings".into()),
+        (
+            "team",
+            "changed bob@council.example's role to view-and-refund".into(),
+        ),
+        ("team", "invited bob@council.example as view-only".into()),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(a, d)| (a.to_string(), d))
+        .collect();
+    assert_eq!(log, expected);
+    assert!(
+        store
+            .service(&service.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .moto_enabled
+    );
+    assert_eq!(
+        store.roles(&bob.id).await.unwrap(),
+        [(service.id.clone(), Role::ViewAndRefund)]
+    );
+    store.close().await;
+}
