@@ -1315,3 +1315,29 @@ async fn the_banner_comes_after_the_start_log() {
         "nothing after the banner yet: {seen:#?}"
     );
 }
+
+/// Output piped into a command that stops reading (`pence key list | head -1`) ends the
+/// command quietly, not with a panic's backtrace.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    ok(&db, &["migrate"]);
+    ok(&db, &["service", "create", "--name", "Council"]);
+    for _ in 0..3 {
+        ok(&db, &["key", "create"]);
+    }
+    let mut child = Command::new(PENCE)
+        .args(["key", "list"])
+        .env("PENCE_DATABASE_URL", &db)
+        .env("COLUMNS", "80")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
