@@ -33,6 +33,7 @@ pub mod search;
 pub mod service;
 pub mod staff;
 pub mod status;
+pub mod store_error;
 pub mod sweeps;
 pub mod text;
 pub mod timefmt;

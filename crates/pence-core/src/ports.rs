@@ -1,59 +1,16 @@
 //! The ports the domain needs. The Store is implemented for SQLite and PostgreSQL in
 //! `pence-store`; the Clock lives in `clock`.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
 use crate::api_key::ApiKeyRecord;
 use crate::idempotency::IdempotencyKey;
-use crate::ledger::{LedgerEvent, Record};
+use crate::ledger::record::Record;
+use crate::ledger::LedgerEvent;
 use crate::payment::PaymentRecord;
 use crate::service::Service;
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be reached or answered with an error; the driver's error, when
-    /// there is one, is kept as the source so logs show the whole chain.
-    #[error("database error: {message}")]
-    Database {
-        message: String,
-        #[source]
-        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
-    },
-    /// A row the change expected was changed concurrently (a conditional update matched 0 rows).
-    #[error("concurrent change")]
-    Conflict,
-    /// A unique key already exists.
-    #[error("already exists")]
-    Duplicate,
-}
-
-impl StoreError {
-    /// A database failure Pence itself detected (a corrupt value, a missing row).
-    pub fn database(message: impl Into<String>) -> Self {
-        StoreError::Database {
-            message: message.into(),
-            source: None,
-        }
-    }
-
-    /// A failure the driver reported, kept as the source.
-    pub fn driver(context: &str, e: impl std::error::Error + Send + Sync + 'static) -> Self {
-        StoreError::Database {
-            message: context.to_string(),
-            source: Some(Arc::new(e)),
-        }
-    }
-
-    /// A failure shared by several changes (one group commit failed for all of them).
-    pub fn shared(context: &str, e: Arc<dyn std::error::Error + Send + Sync>) -> Self {
-        StoreError::Database {
-            message: context.to_string(),
-            source: Some(e),
-        }
-    }
-}
+pub use crate::store_error::StoreError;
 
 /// The whole store: every aggregate's storage, as one object the use cases are given.
 /// `pence-store` implements each part for SQLite and PostgreSQL.
@@ -116,13 +73,16 @@ pub trait EmailStore: Send + Sync {
 /// Test services' fault rules (`faults`).
 #[async_trait]
 pub trait FaultStore: Send + Sync {
-    async fn insert_fault_rule(&self, rule: &crate::faults::FaultRule) -> Result<(), StoreError>;
+    async fn insert_fault_rule(
+        &self,
+        rule: &crate::faults::rule::FaultRule,
+    ) -> Result<(), StoreError>;
     /// A service's rules neither expired at `now_ms` nor used up, oldest first.
     async fn fault_rules(
         &self,
         service_id: &str,
         now_ms: i64,
-    ) -> Result<Vec<crate::faults::FaultRule>, StoreError>;
+    ) -> Result<Vec<crate::faults::rule::FaultRule>, StoreError>;
     /// Removes a service's rule; false when it had none of that id.
     async fn delete_fault_rule(&self, service_id: &str, id: &str) -> Result<bool, StoreError>;
     /// Counts one more match of a rule still live at `now_ms`: the match's number, or `None`
@@ -549,7 +509,7 @@ pub trait WebhookStore: Send + Sync {
     /// active subscriptions that take its event type; their ids.
     async fn insert_triggered_messages(
         &self,
-        notice: &crate::ledger::Notice,
+        notice: &crate::ledger::record::Notice,
     ) -> Result<Vec<String>, StoreError>;
 }
 

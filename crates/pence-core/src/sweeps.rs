@@ -3,7 +3,8 @@
 //! Several nodes may sweep at once: every change is conditional, so each happens once.
 
 use crate::clock::Clock;
-use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::ledger::record::Record;
+use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::{Scope, Store, StoreError};
 use crate::psp::PaymentProvider;

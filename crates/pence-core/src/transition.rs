@@ -8,7 +8,8 @@
 //! the state it finds. One retry rule and one version rule hold for every caller.
 
 use crate::clock::Clock;
-use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::ledger::record::Record;
+use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::PaymentRecord;
 use crate::ports::{Store, StoreError};
 use crate::refusal::{Failure, Refusal};
@@ -170,14 +171,16 @@ pub async fn apply(
                 next.agreement_id
                     .clone()
                     .zip(next.card.clone())
-                    .map(|(agreement_id, card)| crate::ledger::AgreementSetUp {
-                        agreement_id,
-                        service_id: next.service_id.clone(),
-                        instrument: crate::agreement::PaymentInstrument {
-                            created_ms: now,
-                            card,
+                    .map(
+                        |(agreement_id, card)| crate::ledger::record::AgreementSetUp {
+                            agreement_id,
+                            service_id: next.service_id.clone(),
+                            instrument: crate::agreement::PaymentInstrument {
+                                created_ms: now,
+                                card,
+                            },
                         },
-                    });
+                    );
         }
         match store.update_payment(&current, &next, &record).await {
             Ok(()) => {

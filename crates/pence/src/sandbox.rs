@@ -4,13 +4,14 @@
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use pence_core::clock::{AdjustableClock, Clock};
-use pence_core::faults::{AnswerRequest, FaultAction, RuleRequest};
+use pence_core::faults::rule::{AnswerRequest, FaultAction, RuleRequest};
 use pence_core::journey::Deps;
 use pence_core::payment::PaymentRecord;
+use pence_core::refusal::sandbox::SandboxRefusal;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 use pence_core::timefmt;
-use pence_core::usecases::sandbox::{self, ClockMove, PayRequest, SandboxRefusal};
+use pence_core::usecases::sandbox::{self, ClockMove, PayRequest};
 use pence_core::webhook::EventType;
 use pence_core::Store;
 

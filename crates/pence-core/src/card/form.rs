@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::address::Address;
 use super::brand::{identify, luhn_ok, Brand, CardInfo, CardType, Prepaid};
 use crate::service::{AcceptedTypes, CardSettings, EmailCollection};
 
@@ -121,15 +122,6 @@ pub enum Problem {
     EmailMissing,
     EmailInvalid,
     TooLong,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
-    pub line1: String,
-    pub line2: Option<String>,
-    pub postcode: String,
-    pub city: String,
-    pub country: String,
 }
 
 /// A form that passed every check. The full number lives only here, in memory, on its way

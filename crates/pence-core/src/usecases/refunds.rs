@@ -4,7 +4,8 @@ use serde_json::Value;
 
 use crate::clock::Clock;
 use crate::ids;
-use crate::ledger::{EventKind, LedgerEvent, Record};
+use crate::ledger::record::Record;
+use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::PaymentRecord;
 use crate::ports::{Store, StoreError};
 use crate::psp::{PaymentProvider, RefundOutcome};

@@ -2,32 +2,16 @@
 //! payment's card journey over the control API, through the same steps, rules and
 //! conditional changes as the card pages (`journey`), so what it gets is what a browser would.
 
-use crate::card::form::{self, CardForm, Field, Problem};
+use crate::card::form::{self, CardForm};
 use crate::clock::Clock;
 use crate::journey::{self, Deps};
 use crate::ledger::EventKind;
 use crate::payment::{AuthorisationMode, PaymentRecord};
+use crate::refusal::sandbox::{SandboxRefusal, LATEST_CLOCK_MS};
 use crate::refusal::{Failure, Refusal};
 use crate::service::{EmailCollection, Service};
 use crate::status::Status;
 use crate::transition::{self, Move};
-
-/// Why the sandbox's paying user could not do what was asked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SandboxRefusal {
-    /// Agreement and MOTO API payments have no card pages.
-    NoCardPages,
-    /// The payment is past the step asked for (paid, cancelled, expired...).
-    NotAwaitingCard { status: Status },
-    /// The card page would show these errors.
-    CardDetails(Vec<(Field, Problem)>),
-    /// A service's clock only moves forward (or back to the node's time).
-    ClockBackwards,
-    /// A service's clock stops short of the dates the API can write (four-digit years).
-    ClockTooFar,
-    /// No active webhook subscription of the service takes this event type.
-    NoSubscription(crate::webhook::EventType),
-}
 
 /// A billing address as the sandbox's paying user types it.
 #[derive(Debug, Clone, Default)]
@@ -64,37 +48,6 @@ impl std::fmt::Debug for PayRequest {
             .field("three_ds_passes", &self.three_ds_passes)
             .field("confirm", &self.confirm)
             .finish_non_exhaustive()
-    }
-}
-
-/// The words for each refusal, as the control API and the CLI give them (card details are
-/// worded by the pages, in the payment's language).
-impl std::fmt::Display for SandboxRefusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SandboxRefusal::NoCardPages => {
-                f.write_str("The payment has no card pages (agreement and MOTO API payments)")
-            }
-            SandboxRefusal::NotAwaitingCard { status } => write!(
-                f,
-                "The payment is not waiting for the paying user: it is {}",
-                status.external().status
-            ),
-            SandboxRefusal::CardDetails(_) => f.write_str("The card page refused the card details"),
-            SandboxRefusal::ClockBackwards => {
-                f.write_str("The clock only moves forward (DELETE it to go back to real time)")
-            }
-            SandboxRefusal::ClockTooFar => write!(
-                f,
-                "The clock cannot move past {}",
-                crate::timefmt::date_time(LATEST_CLOCK_MS).replace(".000", "")
-            ),
-            SandboxRefusal::NoSubscription(t) => write!(
-                f,
-                "No active webhook subscription of this service takes {}",
-                t.as_str()
-            ),
-        }
     }
 }
 
@@ -335,10 +288,6 @@ pub async fn clock(
 
 /// Moves a test service's clock (stored, so every node agrees), then runs its sweeps on the
 /// new time until they have nothing left to do; answers the new time and what they did.
-/// The latest time a service's clock moves to, 9999-01-01T00:00:00Z: a year short of the
-/// last date the API can write, which a clock running on from there takes a year to reach.
-pub const LATEST_CLOCK_MS: i64 = 253_370_764_800_000;
-
 pub async fn move_clock(
     store: &dyn crate::ports::Store,
     node: &dyn Clock,
@@ -384,7 +333,7 @@ pub async fn trigger_webhook(
         return Err(Refusal::NotFound.into());
     }
     let p = super::find_payment(store, service, payment_id).await?;
-    let notice = crate::ledger::Notice {
+    let notice = crate::ledger::record::Notice {
         event_type,
         payment_id: p.id.clone(),
         service_id: service.id.clone(),

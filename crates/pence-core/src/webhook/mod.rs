@@ -7,7 +7,6 @@ pub mod delivery;
 pub mod subscription;
 
 pub use delivery::{Attempt, DeliveryFaults, DeliveryStatus, Message};
-pub use subscription::Subscription;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -116,6 +115,26 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Where a service wants to hear about which events, and which of its secrets signs
+/// what it hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    /// External id, like GOV.UK Pay's.
+    pub id: String,
+    pub service_id: String,
+    /// Six base-32 digits unique to this subscription; its messages' ids end with it, so one
+    /// statement can create every subscription's message for an event with distinct ids.
+    pub tag: String,
+    pub callback_url: String,
+    pub description: String,
+    pub event_types: Vec<EventType>,
+    pub active: bool,
+    /// Which of its secrets signs new messages (rotation adds one).
+    pub secret_version: i64,
+    pub created_ms: i64,
+    pub updated_ms: i64,
 }
 
 #[cfg(test)]

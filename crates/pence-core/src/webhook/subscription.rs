@@ -7,25 +7,7 @@ use crate::ports::{StoreError, WebhookStore};
 use crate::return_url;
 use crate::service::Service;
 
-use super::EventType;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscription {
-    /// External id, like GOV.UK Pay's.
-    pub id: String,
-    pub service_id: String,
-    /// Six base-32 digits unique to this subscription; its messages' ids end with it, so one
-    /// statement can create every subscription's message for an event with distinct ids.
-    pub tag: String,
-    pub callback_url: String,
-    pub description: String,
-    pub event_types: Vec<EventType>,
-    pub active: bool,
-    /// Which of its secrets signs new messages (rotation adds one).
-    pub secret_version: i64,
-    pub created_ms: i64,
-    pub updated_ms: i64,
-}
+use super::{EventType, Subscription};
 
 /// What a caller may change; `None` keeps the value.
 #[derive(Debug, Clone, Default)]

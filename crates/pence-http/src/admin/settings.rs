@@ -11,7 +11,8 @@ use axum::response::Response;
 use pence_core::timefmt;
 use pence_core::usecases;
 use pence_core::usecases::administer::{self, Actor, Revoked};
-use pence_core::webhook::subscription::{self, Changes, Subscription};
+use pence_core::webhook::subscription::{self, Changes};
+use pence_core::webhook::Subscription;
 use serde::Deserialize;
 
 use super::transactions::OnService;

@@ -4,8 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use pence_core::refusal::sandbox::SandboxRefusal;
 use pence_core::refusal::{Failure, Refusal};
-use pence_core::usecases::sandbox::SandboxRefusal;
 use serde_json::{json, Value};
 
 use crate::pages::text;

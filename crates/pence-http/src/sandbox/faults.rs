@@ -9,7 +9,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pence_core::faults::{FaultAction, FaultRule, RuleRequest, Target};
+use pence_core::faults::rule::{FaultAction, FaultRule, RuleRequest, Target};
 use pence_core::service::Service;
 use serde_json::{json, Value};
 

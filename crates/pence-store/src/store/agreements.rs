@@ -5,7 +5,8 @@ use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
-use pence_core::ledger::{AgreementSetUp, EventKind};
+use pence_core::ledger::record::AgreementSetUp;
+use pence_core::ledger::EventKind;
 use pence_core::{AgreementStore, StoreError};
 
 use super::payments::card_from;

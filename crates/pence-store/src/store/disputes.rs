@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use pence_core::dispute::{DisputeRecord, DisputeStatus};
-use pence_core::ledger::Record;
+use pence_core::ledger::record::Record;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::Scope;
 use pence_core::search::DisputeFilter;

@@ -1,8 +1,9 @@
 //! The `payment_events` table (the ledger) and the webhook outbox rows: what every change
 //! records, written in the change's own transaction. Which events cause which messages is
-//! pence-core's decision (`ledger::Record`); here they are only written.
+//! pence-core's decision (`ledger::record::Record`); here they are only written.
 
-use pence_core::ledger::{EventKind, LedgerEvent, Notice, Record};
+use pence_core::ledger::record::{Notice, Record};
+use pence_core::ledger::{EventKind, LedgerEvent};
 use pence_core::status::Status;
 use pence_core::webhook::DeliveryStatus;
 use pence_core::{ids, StoreError};

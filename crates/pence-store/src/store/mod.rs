@@ -132,7 +132,7 @@ impl SqlStore {
     }
 
     /// A change to payments committed: what it recorded, counted.
-    pub(crate) fn committed(&self, record: &pence_core::ledger::Record) {
+    pub(crate) fn committed(&self, record: &pence_core::ledger::record::Record) {
         if let Some(t) = self.telemetry.get() {
             for e in &record.events {
                 t.transition(e.status.as_str(), e.kind.as_str());

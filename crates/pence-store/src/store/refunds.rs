@@ -2,7 +2,7 @@
 //! refunded total that takes each one.
 
 use async_trait::async_trait;
-use pence_core::ledger::Record;
+use pence_core::ledger::record::Record;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::Scope;
 use pence_core::refund::{RefundRecord, RefundStatus};

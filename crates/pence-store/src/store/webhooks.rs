@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use pence_core::ledger::Notice;
+use pence_core::ledger::record::Notice;
 use pence_core::webhook::DeliveryFaults;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};

@@ -2,9 +2,10 @@
 //! transaction as the change (GOV.UK Pay's ledger event names), and the record a change
 //! leaves: its events and the webhook messages they cause.
 
+pub mod record;
+
 use crate::payment::PaymentRecord;
 use crate::status::Status;
-use crate::webhook::{self, EventType};
 
 macro_rules! kinds {
     ($($name:ident = $text:literal,)*) => {
@@ -99,83 +100,6 @@ impl LedgerEvent {
     /// An event of `p` in the status it has.
     pub fn for_payment(p: &PaymentRecord, kind: EventKind, at_ms: i64) -> Self {
         Self::new(p, kind, p.status, at_ms)
-    }
-}
-
-/// A webhook message a change causes: its type and the payment as the change left it (the
-/// message's `resource`). The Store writes one outbox row per subscription that wants it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Notice {
-    pub event_type: EventType,
-    pub payment_id: String,
-    pub service_id: String,
-    pub at_ms: i64,
-    /// The `resource` JSON: the payment as `GET /v1/payments/{id}` shows it, without links.
-    pub resource: String,
-}
-
-/// An agreement a payment sets up: it becomes active with the payment's card, in the same
-/// transaction as the payment's confirmation (reference §7).
-#[derive(Debug, Clone, PartialEq)]
-pub struct AgreementSetUp {
-    pub agreement_id: String,
-    pub service_id: String,
-    pub instrument: crate::agreement::PaymentInstrument,
-}
-
-/// What one change records, in its own transaction: the ledger events and the webhook
-/// messages they cause, and an agreement it sets up. Built here, so the Store never decides
-/// what a service is told.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Record {
-    pub events: Vec<LedgerEvent>,
-    pub notices: Vec<Notice>,
-    pub agreement_set_up: Option<AgreementSetUp>,
-    /// An agreement whose card can no longer be used (`(agreement id, service id)`): a
-    /// payment taken under it was refused for good.
-    pub agreement_inactivated: Option<(String, String)>,
-    /// The `Idempotency-Key` a new payment was created with.
-    pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
-    /// Emails to the paying user the change causes (`emails`).
-    pub emails: Vec<crate::emails::Email>,
-}
-
-impl Record {
-    /// `events` of a change that left the payment as `after`.
-    pub fn of(events: Vec<LedgerEvent>, after: &PaymentRecord) -> Record {
-        let mut resource = None;
-        let notices = events
-            .iter()
-            .filter_map(|e| {
-                let event_type = webhook::event_type(e)?;
-                let resource = resource
-                    .get_or_insert_with(|| {
-                        serde_json::to_string(&crate::present::resource(after))
-                            .expect("a payment serialises")
-                    })
-                    .clone();
-                Some(Notice {
-                    event_type,
-                    payment_id: e.payment_id.clone(),
-                    service_id: e.service_id.clone(),
-                    at_ms: e.created_ms,
-                    resource,
-                })
-            })
-            .collect();
-        Record {
-            events,
-            notices,
-            agreement_set_up: None,
-            agreement_inactivated: None,
-            idempotency_key: None,
-            emails: Vec::new(),
-        }
-    }
-
-    /// One event of a change that left the payment as `after`.
-    pub fn one(event: LedgerEvent, after: &PaymentRecord) -> Record {
-        Record::of(vec![event], after)
     }
 }
 

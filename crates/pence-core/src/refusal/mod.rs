@@ -2,8 +2,10 @@
 //! refusal with GOV.UK Pay's status, code and description for the endpoint (its one table,
 //! `pence-http/src/errors.rs`), so no HTTP status lives in the domain.
 
-use crate::ports::StoreError;
+pub mod sandbox;
+
 use crate::status::Status;
+use crate::store_error::StoreError;
 
 /// A broken validation rule. GOV.UK Pay validates in stages, and the stage decides the
 /// answer's status: its JSON parser (presence, type, format) answers Bad Request, bean
@@ -76,7 +78,7 @@ pub enum Refusal {
     /// `POST /v1/auth` refused the card or its token (reference §8).
     Moto(crate::moto_api::MotoRefusal),
     /// The sandbox's paying user could not do what the control API asked (issue 15).
-    Sandbox(crate::usecases::sandbox::SandboxRefusal),
+    Sandbox(sandbox::SandboxRefusal),
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,
     /// `unavailable`) or `amount_not_available`.
     RefundNotAvailable(&'static str),
