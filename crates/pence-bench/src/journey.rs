@@ -163,6 +163,7 @@ pub async fn run(database: Option<String>, args: JourneyBenchArgs) -> anyhow::Re
         subscription::create(
             node.store.as_ref(),
             node.clock.as_ref(),
+            pence_core::staff::Actor::Operator,
             &node.service,
             &url,
             "bench",

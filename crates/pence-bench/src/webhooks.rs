@@ -96,6 +96,7 @@ pub async fn run(database: Option<String>, args: WebhookBenchArgs) -> anyhow::Re
     let (sub, _) = subscription::create(
         store.as_ref(),
         clock.as_ref(),
+        pence_core::staff::Actor::Operator,
         &node.service,
         &url,
         "bench",

@@ -417,23 +417,29 @@ pub trait AgreementStore: Send + Sync {
 /// `Store`'s changes (in the same transaction as the ledger events that cause them).
 #[async_trait]
 pub trait WebhookStore: Send + Sync {
-    /// Stores a new subscription with its first secret (version 1). `Duplicate` when its tag
-    /// is taken.
+    /// Stores a new subscription with its first secret (version 1), and the audit row of the
+    /// staff action that added it. `Duplicate` when its tag is taken.
     async fn insert_webhook(
         &self,
         sub: &crate::webhook::Subscription,
         secret: &str,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<(), StoreError>;
     /// Saves the subscription's url, description, event types and active flag; deactivating
-    /// marks its pending messages `will_not_send` in the same transaction.
-    async fn update_webhook(&self, sub: &crate::webhook::Subscription) -> Result<(), StoreError>;
-    /// Adds `secret` as the subscription's newest version; false when there is no such
-    /// subscription.
+    /// marks its pending messages `will_not_send` in the same transaction, as is the audit row.
+    async fn update_webhook(
+        &self,
+        sub: &crate::webhook::Subscription,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
+    /// Adds `secret` as the subscription's newest version, with the audit row; false (and no
+    /// audit row) when there is no such subscription.
     async fn rotate_webhook_secret(
         &self,
         id: &str,
         secret: &str,
         at_ms: i64,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<bool, StoreError>;
     async fn webhook(&self, id: &str) -> Result<Option<crate::webhook::Subscription>, StoreError>;
     /// Every subscription (of one service when given), oldest first.

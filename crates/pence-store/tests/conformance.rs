@@ -621,16 +621,16 @@ async fn the_outbox_follows_the_changes_that_commit(engine: Engine) {
         updated_ms: 1,
     };
     let wants = sub("w1", "aaaaaa", "svc", &[EventType::Failed], true);
-    store.insert_webhook(&wants, "s1").await.unwrap();
+    store.insert_webhook(&wants, "s1", None).await.unwrap();
     for other in [
         sub("w2", "bbbbbb", "svc", &[EventType::Captured], true),
         sub("w3", "cccccc", "svc", &[EventType::Failed], false),
         sub("w4", "dddddd", "other", &[EventType::Failed], true),
     ] {
-        store.insert_webhook(&other, "s").await.unwrap();
+        store.insert_webhook(&other, "s", None).await.unwrap();
     }
     let dup = store
-        .insert_webhook(&sub("w5", "aaaaaa", "svc", &[], true), "s")
+        .insert_webhook(&sub("w5", "aaaaaa", "svc", &[], true), "s", None)
         .await;
     assert!(matches!(dup, Err(StoreError::Duplicate)), "tags are unique");
 
@@ -719,8 +719,14 @@ async fn the_outbox_follows_the_changes_that_commit(engine: Engine) {
         .is_empty());
 
     // Rotation: version 2 for messages created after it; resend re-signs.
-    assert!(store.rotate_webhook_secret("w1", "s2", 5).await.unwrap());
-    assert!(!store.rotate_webhook_secret("nope", "s", 5).await.unwrap());
+    assert!(store
+        .rotate_webhook_secret("w1", "s2", 5, None)
+        .await
+        .unwrap());
+    assert!(!store
+        .rotate_webhook_secret("nope", "s", 5, None)
+        .await
+        .unwrap());
     assert_eq!(
         store.webhook("w1").await.unwrap().unwrap().secret_version,
         2
@@ -757,7 +763,7 @@ async fn the_outbox_follows_the_changes_that_commit(engine: Engine) {
     // Deactivating stops what is pending.
     let mut off = store.webhook("w1").await.unwrap().unwrap();
     off.active = false;
-    store.update_webhook(&off).await.unwrap();
+    store.update_webhook(&off, None).await.unwrap();
     assert_eq!(
         store.webhook_message(&m.id).await.unwrap().unwrap().status,
         DeliveryStatus::WillNotSend

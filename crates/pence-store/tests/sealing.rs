@@ -105,7 +105,7 @@ async fn secrets_are_sealed_at_rest_and_rotate(engine: Engine) {
         created_ms: 1,
         updated_ms: 1,
     };
-    one.insert_webhook(&sub, SIGNING).await.unwrap();
+    one.insert_webhook(&sub, SIGNING, None).await.unwrap();
 
     let stored = at_rest(&db).await;
     assert!(stored.len() >= 3, "{stored:?}");

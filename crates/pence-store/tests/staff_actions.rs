@@ -1,4 +1,5 @@
-//! Staff actions and their audit rows commit together, on both engines: an action that
+//! Staff actions (service settings, team, API keys, webhooks) and their audit rows commit
+//! together, on both engines: an action that
 //! commits is always audited, and an audit row never tells of an action that did not happen.
 
 use pence_core::api_key::ApiKeyRecord;
@@ -9,6 +10,8 @@ use pence_core::service::Service;
 use pence_core::staff::{AuditEntry, Invitation, Role, User};
 use pence_core::usecases::administer::{self, Actor, Given, Revoked};
 use pence_core::usecases::staff::StaffRefusal;
+use pence_core::webhook::subscription::{self, Changes};
+use pence_core::webhook::Subscription;
 use pence_core::StoreError;
 use pence_store::{SqlStore, StoreOptions};
 use pence_testkit::{Engine, TestDb};
@@ -126,6 +129,34 @@ async fn an_action_whose_audit_row_fails_is_not_applied(engine: Engine) {
     failed(store.update_user(&disabled, Some(&clash)).await);
     assert!(!store.user(&admin.id).await.unwrap().unwrap().disabled);
 
+    let (webhook, secret) = subscription::create(
+        &store,
+        &AdjustableClock::default(),
+        Actor::Operator,
+        &service,
+        "https://example.org/hook",
+        "",
+        &[],
+    )
+    .await
+    .unwrap();
+    let mut other = webhook.clone();
+    other.id = new_id();
+    other.tag = "zzzzzz".into();
+    failed(store.insert_webhook(&other, &secret, Some(&clash)).await);
+    assert_eq!(store.webhook(&other.id).await.unwrap(), None);
+    let off = Subscription {
+        active: false,
+        ..webhook.clone()
+    };
+    failed(store.update_webhook(&off, Some(&clash)).await);
+    failed(
+        store
+            .rotate_webhook_secret(&webhook.id, "new", 9, Some(&clash))
+            .await,
+    );
+    assert_eq!(store.webhook(&webhook.id).await.unwrap(), Some(webhook));
+
     // Only the row that was there before.
     assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
     store.close().await;
@@ -205,6 +236,28 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
         Revoked::Already,
         "a form sent twice acts once"
     );
+    let clock_ref = &clock;
+    let (hook, _) = subscription::create(
+        &store,
+        clock_ref,
+        staff,
+        &service,
+        "https://example.org/hook",
+        "",
+        &[],
+    )
+    .await
+    .unwrap();
+    subscription::rotate_secret(&store, clock_ref, staff, &hook)
+        .await
+        .unwrap();
+    let off = Changes {
+        active: Some(false),
+        ..Changes::default()
+    };
+    subscription::update(&store, clock_ref, staff, &service, hook.clone(), off)
+        .await
+        .unwrap();
     let elsewhere = administer::revoke_key(&store, &clock, staff, Some("other"), &key.id);
     assert_eq!(elsewhere.await.unwrap(), Revoked::NoSuchKey);
 
@@ -223,15 +276,25 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
         ("api key", format!("revoked API key {}", key.id)),
         ("settings", "saved the service's settings".into()),
         (
+            "webhook",
+            format!("added webhook {} to https://example.org/hook", hook.id),
+        ),
+        ("webhook", format!("deactivated webhook {}", hook.id)),
+        (
+            "webhook",
+            format!("new signing secret for webhook {}", hook.id),
+        ),
+        (
             "team",
             "changed bob@council.example's role to view-and-refund".into(),
         ),
         ("team", "invited bob@council.example as view-only".into()),
     ];
-    let expected: Vec<(String, String)> = expected
+    let mut expected: Vec<(String, String)> = expected
         .into_iter()
         .map(|(a, d)| (a.to_string(), d))
         .collect();
+    expected.sort();
     assert_eq!(log, expected);
     assert!(
         store

@@ -5,6 +5,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::ports::prelude::*;
+use pence_core::staff::Actor;
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType};
 
@@ -138,6 +139,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             let (sub, secret) = subscription::create(
                 store.as_ref(),
                 &clock,
+                Actor::Operator,
                 &service,
                 &url,
                 &description,
@@ -240,10 +242,13 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             );
         }
         WebhookCommand::RotateSecret { id } => {
-            println!(
-                "{}",
-                subscription::rotate_secret(store.as_ref(), &clock, &id).await?
-            );
+            let sub = store
+                .webhook(&id)
+                .await?
+                .with_context(|| format!("no webhook {id}"))?;
+            let secret =
+                subscription::rotate_secret(store.as_ref(), &clock, Actor::Operator, &sub).await?;
+            println!("{secret}");
         }
         WebhookCommand::Deactivate { id } => {
             let changes = Changes {
@@ -311,6 +316,6 @@ async fn update(
         .service(&sub.service_id)
         .await?
         .with_context(|| format!("no service {}", sub.service_id))?;
-    subscription::update(store, clock, &service, sub, changes).await?;
+    subscription::update(store, clock, Actor::Operator, &service, sub, changes).await?;
     Ok(())
 }

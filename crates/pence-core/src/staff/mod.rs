@@ -6,6 +6,9 @@ pub mod secrets;
 
 use serde::Serialize;
 
+use crate::clock::Clock;
+use crate::ids;
+
 /// What a user may do on a service (GOV.UK Pay's roles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Role {
@@ -88,4 +91,42 @@ pub struct AuditEntry {
     pub action: String,
     pub detail: String,
     pub created_ms: i64,
+}
+
+/// Who makes a change.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// A member of staff, signed in to the admin tool.
+    Staff(&'a User),
+    /// Not a member of staff: whoever runs the command line on the node's own database, or a
+    /// service's own software through the control API. Not audited: the audit log is of what
+    /// staff did in the admin tool.
+    Operator,
+}
+
+impl Actor<'_> {
+    /// The audit row of this actor's change, if it is audited.
+    pub(crate) fn entry(
+        &self,
+        clock: &dyn Clock,
+        service_id: Option<&str>,
+        action: &str,
+        detail: String,
+    ) -> Option<AuditEntry> {
+        let Actor::Staff(user) = self else {
+            return None;
+        };
+        Some(AuditEntry {
+            id: ids::new_id(),
+            user_id: user.id.clone(),
+            service_id: service_id.map(str::to_string),
+            action: action.to_string(),
+            detail,
+            created_ms: clock.now_ms(),
+        })
+    }
+
+    pub(crate) fn is(&self, user: &User) -> bool {
+        matches!(self, Actor::Staff(me) if me.id == user.id)
+    }
 }

@@ -10,45 +10,10 @@ use crate::ids;
 use crate::ports::{Store, StoreError};
 use crate::service::Service;
 use crate::staff::secrets;
-use crate::staff::{AuditEntry, Invitation, Role, User};
+pub use crate::staff::Actor;
+use crate::staff::{Invitation, Role, User};
 
 use super::staff::{valid_email, StaffRefusal, LINK_MS};
-
-/// Who makes a change.
-#[derive(Debug, Clone, Copy)]
-pub enum Actor<'a> {
-    /// A member of staff, signed in to the admin tool.
-    Staff(&'a User),
-    /// Whoever runs the command line on the node's own database.
-    Operator,
-}
-
-impl Actor<'_> {
-    /// The audit row of this actor's change, if it is audited.
-    fn entry(
-        &self,
-        clock: &dyn Clock,
-        service_id: Option<&str>,
-        action: &str,
-        detail: String,
-    ) -> Option<AuditEntry> {
-        let Actor::Staff(user) = self else {
-            return None;
-        };
-        Some(AuditEntry {
-            id: ids::new_id(),
-            user_id: user.id.clone(),
-            service_id: service_id.map(str::to_string),
-            action: action.to_string(),
-            detail,
-            created_ms: clock.now_ms(),
-        })
-    }
-
-    fn is(&self, user: &User) -> bool {
-        matches!(self, Actor::Staff(me) if me.id == user.id)
-    }
-}
 
 /// Saves a service's settings as `service` has them.
 pub async fn save_settings(

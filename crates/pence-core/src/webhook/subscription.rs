@@ -6,6 +6,7 @@ use crate::ids;
 use crate::ports::{StoreError, WebhookStore};
 use crate::return_url;
 use crate::service::Service;
+use crate::staff::Actor;
 
 use super::{EventType, Subscription};
 
@@ -54,6 +55,7 @@ fn check_url(service: &Service, url: &str) -> Result<(), SubscriptionError> {
 pub async fn create(
     store: &dyn WebhookStore,
     clock: &dyn Clock,
+    actor: Actor<'_>,
     service: &Service,
     callback_url: &str,
     description: &str,
@@ -82,7 +84,9 @@ pub async fn create(
             created_ms: now,
             updated_ms: now,
         };
-        match store.insert_webhook(&sub, &secret).await {
+        let detail = format!("added webhook {} to {}", sub.id, sub.callback_url);
+        let audit = actor.entry(clock, Some(&service.id), "webhook", detail);
+        match store.insert_webhook(&sub, &secret, audit.as_ref()).await {
             // A tag already taken (one in a billion): draw again.
             Err(StoreError::Duplicate) => continue,
             other => return other.map(|()| (sub, secret)).map_err(Into::into),
@@ -95,6 +99,7 @@ pub async fn create(
 pub async fn update(
     store: &dyn WebhookStore,
     clock: &dyn Clock,
+    actor: Actor<'_>,
     service: &Service,
     mut sub: Subscription,
     changes: Changes,
@@ -102,6 +107,19 @@ pub async fn update(
     if sub.service_id != service.id {
         return Err(SubscriptionError::NotFound(sub.id));
     }
+    let what = match changes.active {
+        Some(active) if active != sub.active => {
+            if active {
+                "activated"
+            } else {
+                "deactivated"
+            }
+        }
+        _ if changes.callback_url.is_none() && changes.description.is_none() => {
+            "changed the events of"
+        }
+        _ => "changed",
+    };
     if let Some(url) = changes.callback_url {
         check_url(service, &url)?;
         sub.callback_url = url;
@@ -118,7 +136,9 @@ pub async fn update(
         sub.active = active;
     }
     sub.updated_ms = clock.now_ms();
-    store.update_webhook(&sub).await?;
+    let detail = format!("{what} webhook {}", sub.id);
+    let audit = actor.entry(clock, Some(&service.id), "webhook", detail);
+    store.update_webhook(&sub, audit.as_ref()).await?;
     Ok(sub)
 }
 
@@ -126,11 +146,14 @@ pub async fn update(
 pub async fn rotate_secret(
     store: &dyn WebhookStore,
     clock: &dyn Clock,
-    id: &str,
+    actor: Actor<'_>,
+    sub: &Subscription,
 ) -> Result<String, SubscriptionError> {
-    let secret = new_secret();
+    let (id, secret) = (sub.id.as_str(), new_secret());
+    let detail = format!("new signing secret for webhook {id}");
+    let audit = actor.entry(clock, Some(&sub.service_id), "webhook", detail);
     if !store
-        .rotate_webhook_secret(id, &secret, clock.now_ms())
+        .rotate_webhook_secret(id, &secret, clock.now_ms(), audit.as_ref())
         .await?
     {
         return Err(SubscriptionError::NotFound(id.into()));

@@ -8,9 +8,10 @@ use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::Response;
+use pence_core::staff::Actor;
 use pence_core::timefmt;
 use pence_core::usecases;
-use pence_core::usecases::administer::{self, Actor, Revoked};
+use pence_core::usecases::administer::{self, Revoked};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use serde::Deserialize;
@@ -220,6 +221,7 @@ pub async fn create_webhook(
     let created = subscription::create(
         state.webhooks.as_ref(),
         clock,
+        Actor::Staff(&on.staff.user),
         &on.service,
         f.url.trim(),
         f.description.trim(),
@@ -227,11 +229,7 @@ pub async fn create_webhook(
     )
     .await;
     match created {
-        Ok((sub, secret)) => {
-            let detail = format!("added webhook {} to {}", sub.id, sub.callback_url);
-            on.audit(&state, "webhook", &detail).await;
-            webhooks_page(&state, &on, Some(secret), Vec::new()).await
-        }
+        Ok((_, secret)) => webhooks_page(&state, &on, Some(secret), Vec::new()).await,
         Err(subscription::SubscriptionError::Store(e)) => failed(e),
         Err(e) => webhooks_page(&state, &on, None, vec![("webhook-url", e.to_string())]).await,
     }
@@ -375,34 +373,27 @@ pub async fn rotate_webhook_secret(
         Err(to) => return to,
     };
     let clock = state.clock.as_ref();
-    match subscription::rotate_secret(state.webhooks.as_ref(), clock, &w.id).await {
-        Ok(secret) => {
-            let detail = format!("new signing secret for webhook {}", w.id);
-            on.audit(&state, "webhook", &detail).await;
-            webhook_page(&state, &on, &w, Some(secret), None).await
-        }
+    let actor = Actor::Staff(&on.staff.user);
+    match subscription::rotate_secret(state.webhooks.as_ref(), clock, actor, &w).await {
+        Ok(secret) => webhook_page(&state, &on, &w, Some(secret), None).await,
         Err(e) => failed(e),
     }
 }
 
-/// Saves `changes` to a subscription and records it (`what` was done to it); back to its page.
+/// Saves `changes` to a subscription; back to its page.
 async fn change_subscription(
     state: &AppState,
     on: &OnService,
     w: Subscription,
     changes: Changes,
-    what: &str,
 ) -> Response {
-    let clock = state.clock.as_ref();
-    match subscription::update(state.webhooks.as_ref(), clock, &on.service, w, changes).await {
-        Ok(w) => {
-            on.audit(state, "webhook", &format!("{what} webhook {}", w.id))
-                .await;
-            see_other(&format!(
-                "/admin/services/{}/webhooks/{}?note=changed",
-                on.service.id, w.id
-            ))
-        }
+    let (clock, actor) = (state.clock.as_ref(), Actor::Staff(&on.staff.user));
+    let webhooks = state.webhooks.as_ref();
+    match subscription::update(webhooks, clock, actor, &on.service, w, changes).await {
+        Ok(w) => see_other(&format!(
+            "/admin/services/{}/webhooks/{}?note=changed",
+            on.service.id, w.id
+        )),
         Err(e) => failed(e),
     }
 }
@@ -439,7 +430,7 @@ pub async fn webhook_events(
         event_types: Some(chosen),
         ..Changes::default()
     };
-    change_subscription(&state, &on, w, changes, "changed the events of").await
+    change_subscription(&state, &on, w, changes).await
 }
 
 pub async fn toggle_webhook(
@@ -458,8 +449,7 @@ pub async fn toggle_webhook(
         active: Some(active),
         ..Changes::default()
     };
-    let what = if active { "activated" } else { "deactivated" };
-    change_subscription(&state, &on, w, changes, what).await
+    change_subscription(&state, &on, w, changes).await
 }
 
 pub async fn resend_message(

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::payment::Language;
+use pence_core::staff::Actor;
 use pence_core::timefmt;
 use pence_core::usecases::sandbox;
 use pence_core::webhook::subscription::{self, Changes, SubscriptionError};
@@ -118,6 +119,7 @@ pub(crate) async fn create(
     let (sub, secret) = subscription::create(
         state.webhooks.as_ref(),
         &clock,
+        Actor::Operator,
         &service,
         &body.callback_url,
         body.description.as_deref().unwrap_or(""),
@@ -170,7 +172,8 @@ pub(crate) async fn update(
         active: body.active,
     };
     let clock = service.clock(state.clock.as_ref());
-    let sub = subscription::update(state.webhooks.as_ref(), &clock, &service, sub, changes)
+    let webhooks = state.webhooks.as_ref();
+    let sub = subscription::update(webhooks, &clock, Actor::Operator, &service, sub, changes)
         .await
         .map_err(failed)?;
     Ok(Json(shown(&sub)).into_response())
@@ -183,9 +186,10 @@ pub(crate) async fn rotate_secret(
 ) -> Result<Response, SandboxProblem> {
     let sub = own(&state, &service.id, id).await?;
     let clock = service.clock(state.clock.as_ref());
-    let secret = subscription::rotate_secret(state.webhooks.as_ref(), &clock, &sub.id)
-        .await
-        .map_err(failed)?;
+    let secret =
+        subscription::rotate_secret(state.webhooks.as_ref(), &clock, Actor::Operator, &sub)
+            .await
+            .map_err(failed)?;
     Ok(Json(json!({"secret": secret})).into_response())
 }
 

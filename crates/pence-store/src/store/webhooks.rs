@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use pence_core::ledger::record::Notice;
+use pence_core::staff::AuditEntry;
 use pence_core::webhook::DeliveryFaults;
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
 use pence_core::{StoreError, WebhookStore};
 
+use super::staff::audited;
 use super::{corrupt, SqlStore};
 use crate::db::Engine;
 use crate::value::{vals, Row, Stmt};
@@ -216,7 +218,12 @@ impl WebhookStore for SqlStore {
             .collect()
     }
 
-    async fn insert_webhook(&self, sub: &Subscription, secret: &str) -> Result<(), StoreError> {
+    async fn insert_webhook(
+        &self,
+        sub: &Subscription,
+        secret: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let mut change = vec![
             Stmt::insert(
                 "webhooks",
@@ -245,10 +252,14 @@ impl WebhookStore for SqlStore {
             ),
         ];
         change.extend(event_type_rows(sub));
-        self.db.apply(change).await
+        self.db.apply(audited(change, audit)).await
     }
 
-    async fn update_webhook(&self, sub: &Subscription) -> Result<(), StoreError> {
+    async fn update_webhook(
+        &self,
+        sub: &Subscription,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
         let mut change = vec![
             Stmt::exec_one(
                 "UPDATE webhooks SET callback_url = $1, description = $2, active = $3, \
@@ -278,7 +289,7 @@ impl WebhookStore for SqlStore {
                 ],
             ));
         }
-        self.db.apply(change).await
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn rotate_webhook_secret(
@@ -286,6 +297,7 @@ impl WebhookStore for SqlStore {
         id: &str,
         secret: &str,
         at_ms: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
         let change = vec![
             Stmt::exec_one(
@@ -299,7 +311,7 @@ impl WebhookStore for SqlStore {
                 vals![self.sealed_text(secret), at_ms, id],
             ),
         ];
-        match self.db.apply(change).await {
+        match self.db.apply(audited(change, audit)).await {
             Ok(()) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(e) => Err(e),

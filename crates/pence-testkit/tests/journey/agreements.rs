@@ -379,6 +379,7 @@ async fn agreement_payments_send_webhooks_like_any_payment(engine: Engine) {
     subscription::create(
         server.store.as_ref(),
         server.clock.as_ref(),
+        pence_core::staff::Actor::Operator,
         &server.service,
         &receiver.url,
         "test receiver",

@@ -21,6 +21,7 @@ async fn subscribe(server: &TestServer, url: &str, events: &[EventType]) -> (Sub
     subscription::create(
         server.store.as_ref(),
         server.clock.as_ref(),
+        pence_core::staff::Actor::Operator,
         &server.service,
         url,
         "test receiver",
@@ -321,9 +322,14 @@ async fn failures_climb_the_retry_ladder_then_the_message_fails(engine: Engine) 
     assert_eq!(receiver.received().len(), 6);
 
     // Pence can resend (GOV.UK Pay cannot); after a rotation it is signed anew.
-    let fresh = subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
-        .await
-        .unwrap();
+    let fresh = subscription::rotate_secret(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        pence_core::staff::Actor::Operator,
+        &sub,
+    )
+    .await
+    .unwrap();
     assert_ne!(fresh, secret);
     assert!(server
         .store
@@ -354,9 +360,14 @@ async fn a_rotation_signs_only_later_messages(engine: Engine) {
         .post(&format!("/v1/payments/{first}/cancel"), &json!({}))
         .await;
     assert_eq!(server.drain_webhooks().await, 1);
-    let new = subscription::rotate_secret(server.store.as_ref(), server.clock.as_ref(), &sub.id)
-        .await
-        .unwrap();
+    let new = subscription::rotate_secret(
+        server.store.as_ref(),
+        server.clock.as_ref(),
+        pence_core::staff::Actor::Operator,
+        &sub,
+    )
+    .await
+    .unwrap();
     let (second, _) = new_payment(&server, &site, json!({})).await;
     server
         .post(&format!("/v1/payments/{second}/cancel"), &json!({}))
@@ -405,6 +416,7 @@ async fn a_dead_receiver_holds_up_nobody() {
     subscription::update(
         server.store.as_ref(),
         server.clock.as_ref(),
+        pence_core::staff::Actor::Operator,
         &server.service,
         dead_sub.clone(),
         Changes {
