@@ -598,7 +598,13 @@ pub trait StaffStore: Send + Sync {
         old_id_hash: &str,
         new: &crate::staff::StaffSession,
     ) -> Result<bool, StoreError>;
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+    /// Ends a session, with the audit row of the sign-out that ended it (written only when
+    /// this call ended it: signing out in two tabs is one sign-out).
+    async fn delete_session(
+        &self,
+        id_hash: &str,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
     /// In one change: spends the live link `link_hash` (false, changing nothing, if it is
     /// not live), sets the user's password hash, spends every other link of the user and
     /// ends every session of the user.

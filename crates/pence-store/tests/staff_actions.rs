@@ -9,7 +9,7 @@ use pence_core::ports::prelude::*;
 use pence_core::service::Service;
 use pence_core::staff::{AuditEntry, Invitation, Role, User};
 use pence_core::usecases::administer::{self, Actor, Given, Revoked};
-use pence_core::usecases::staff::StaffRefusal;
+use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use pence_core::StoreError;
@@ -308,5 +308,38 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
         store.roles(&bob.id).await.unwrap(),
         [(service.id.clone(), Role::ViewAndRefund)]
     );
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(signing_out_is_audited_once_with_the_session_it_ends);
+async fn signing_out_is_audited_once_with_the_session_it_ends(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let clock = AdjustableClock::default();
+    let (user, _) = administer::invite_user(
+        &store,
+        &clock,
+        Actor::Operator,
+        "ada@council.example",
+        &service.id,
+        Role::Admin,
+    )
+    .await
+    .unwrap();
+    let (_, session) = staff::start_session(&store, &clock, &user).await.unwrap();
+    let clash = taken_audit_id(&store, &user).await;
+    failed(store.delete_session(&session.id_hash, Some(&clash)).await);
+    assert!(store.session(&session.id_hash).await.unwrap().is_some());
+
+    // Two tabs sign out: the session ends, and one sign-out is recorded.
+    staff::sign_out(&store, &clock, &session, &user)
+        .await
+        .unwrap();
+    staff::sign_out(&store, &clock, &session, &user)
+        .await
+        .unwrap();
+    assert!(store.session(&session.id_hash).await.unwrap().is_none());
+    let log = store.audit_log(10).await.unwrap();
+    let signed_out = log.iter().filter(|e| e.action == "signed out").count();
+    assert_eq!((log.len(), signed_out), (2, 1));
     store.close().await;
 }

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ids;
 use crate::ports::{Store, StoreError};
 use crate::staff::secrets::{self, MIN_PASSWORD};
-use crate::staff::{AuditEntry, StaffSession, User};
+use crate::staff::{Actor, AuditEntry, StaffSession, User};
 
 /// A sign-in link works for a day.
 pub const LINK_MS: i64 = 24 * 60 * 60 * 1000;
@@ -251,11 +251,22 @@ pub async fn session(
         return Ok(None);
     };
     if session.expires_ms <= clock.now_ms() {
-        store.delete_session(&session.id_hash).await?;
+        store.delete_session(&session.id_hash, None).await?;
         return Ok(None);
     }
     let user = store.user(&session.user_id).await?;
     Ok(user.filter(|u| !u.disabled).map(|u| (session, u)))
+}
+
+/// Signs `user` out of `session`, audited in the same change.
+pub async fn sign_out(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    session: &StaffSession,
+    user: &User,
+) -> Result<(), StoreError> {
+    let audit = Actor::Staff(user).entry(clock, None, "signed out", String::new());
+    store.delete_session(&session.id_hash, audit.as_ref()).await
 }
 
 /// Records `action` by `user` (on `service_id`, if it concerns one).

@@ -225,8 +225,9 @@ pub async fn logout(State(state): State<AppState>, jar: PrivateCookieJar, body: 
             return refused_form();
         }
         let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-        let _ = store.delete_session(&s.id_hash).await;
-        let _ = staff::audit(store, clock, &user, None, "signed out", "").await;
+        if let Err(e) = staff::sign_out(store, clock, &s, &user).await {
+            return failed(e);
+        }
     }
     (session::end(jar), see_other("/admin/login?from=signed-out")).into_response()
 }

@@ -384,13 +384,20 @@ impl StaffStore for SqlStore {
         refused_as_false(spent)
     }
 
-    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
-        self.db
-            .apply(vec![Stmt::exec(
-                "DELETE FROM staff_sessions WHERE id_hash = $1",
-                vals![id_hash],
-            )])
-            .await
+    async fn delete_session(
+        &self,
+        id_hash: &str,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        const SQL: &str = "DELETE FROM staff_sessions WHERE id_hash = $1";
+        let Some(audit) = audit else {
+            return self.db.apply(vec![Stmt::exec(SQL, vals![id_hash])]).await;
+        };
+        let change = audited(vec![Stmt::exec_one(SQL, vals![id_hash])], Some(audit));
+        match self.db.apply(change).await {
+            Err(StoreError::Conflict) => Ok(()),
+            other => other,
+        }
     }
 
     async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
