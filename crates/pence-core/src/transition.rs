@@ -53,6 +53,8 @@ pub struct Move {
     inactivates_agreement: bool,
     /// Emails to the paying user, written with the change.
     emails: Vec<crate::emails::Email>,
+    /// The audit row of the staff action the move is, written with it.
+    audit: Option<crate::staff::AuditEntry>,
 }
 
 impl Move {
@@ -68,6 +70,7 @@ impl Move {
             sets_up_agreement: false,
             emails: Vec::new(),
             inactivates_agreement: false,
+            audit: None,
         }
     }
 
@@ -95,6 +98,12 @@ impl Move {
     /// An email the move sends the paying user, if there is one.
     pub fn emailing(mut self, email: Option<crate::emails::Email>) -> Move {
         self.emails.extend(email);
+        self
+    }
+
+    /// The move is a staff action (`None` when it is not): its audit row is written with it.
+    pub fn audited(mut self, audit: Option<crate::staff::AuditEntry>) -> Move {
+        self.audit = audit;
         self
     }
 
@@ -141,6 +150,7 @@ pub async fn apply(
             sets_up_agreement,
             inactivates_agreement,
             emails,
+            audit,
         }) = decide(&current, now)?
         else {
             return Ok(Applied {
@@ -166,6 +176,7 @@ pub async fn apply(
         let mut record = Record::of(events, &next);
         record.agreement_inactivated = inactivated;
         record.emails = emails;
+        record.audit = audit;
         if sets_up_agreement {
             record.agreement_set_up =
                 next.agreement_id

@@ -5,10 +5,16 @@
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::clock::AdjustableClock;
 use pence_core::ids::new_id;
+use pence_core::ledger::EventKind;
 use pence_core::ports::prelude::*;
+use pence_core::refusal::Failure;
 use pence_core::service::Service;
 use pence_core::staff::{AuditEntry, Invitation, Role, User};
+use pence_core::status::Status;
+use pence_core::transition::{self, Move, Target};
+use pence_core::usecases;
 use pence_core::usecases::administer::{self, Actor, Given, Revoked};
+use pence_core::usecases::payments::Created;
 use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
@@ -53,6 +59,20 @@ fn key(service_id: &str) -> ApiKeyRecord {
 
 fn failed<T: std::fmt::Debug>(r: Result<T, StoreError>) {
     assert!(matches!(r, Err(StoreError::Duplicate)), "{r:?}");
+}
+
+/// An admin of `service`, invited by the operator (so not audited).
+async fn admin_of(store: &SqlStore, clock: &AdjustableClock, service: &Service) -> User {
+    let email = "ada@council.example";
+    let invited = administer::invite_user(
+        store,
+        clock,
+        Actor::Operator,
+        email,
+        &service.id,
+        Role::Admin,
+    );
+    invited.await.unwrap().0
 }
 
 /// An audit row already stored: writing another with its id fails, as any write can (a full
@@ -315,16 +335,7 @@ pence_testkit::engine_tests!(signing_out_is_audited_once_with_the_session_it_end
 async fn signing_out_is_audited_once_with_the_session_it_ends(engine: Engine) {
     let (_db, store, service) = open(engine).await;
     let clock = AdjustableClock::default();
-    let (user, _) = administer::invite_user(
-        &store,
-        &clock,
-        Actor::Operator,
-        "ada@council.example",
-        &service.id,
-        Role::Admin,
-    )
-    .await
-    .unwrap();
+    let user = admin_of(&store, &clock, &service).await;
     let (_, session) = staff::start_session(&store, &clock, &user).await.unwrap();
     let clash = taken_audit_id(&store, &user).await;
     failed(store.delete_session(&session.id_hash, Some(&clash)).await);
@@ -341,5 +352,70 @@ async fn signing_out_is_audited_once_with_the_session_it_ends(engine: Engine) {
     let log = store.audit_log(10).await.unwrap();
     let signed_out = log.iter().filter(|e| e.action == "signed out").count();
     assert_eq!((log.len(), signed_out), (2, 1));
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(a_payment_move_and_its_audit_row_commit_together);
+/// A payment's move through the gate carries the audit row of the staff action it is (a
+/// capture, cancel or refund from the admin tool): a move whose row cannot be written does
+/// not happen, and a move that finds nothing to do records nothing.
+async fn a_payment_move_and_its_audit_row_commit_together(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let clock = AdjustableClock::default();
+    let user = admin_of(&store, &clock, &service).await;
+    let body = serde_json::json!({
+        "amount": 1000, "reference": "r", "description": "d",
+        "return_url": "https://example.org/back"
+    });
+    let Created::New(payment) = usecases::create_payment(&store, &clock, &service, &body, None)
+        .await
+        .unwrap()
+    else {
+        panic!("a new payment")
+    };
+    let target = Target::Of {
+        service_id: &service.id,
+        id: &payment.id,
+    };
+    let clash = taken_audit_id(&store, &user).await;
+    let cancel = |audit: Option<AuditEntry>| {
+        transition::apply(&store, &clock, target, move |p, now| {
+            let to = Status::SystemCancelled;
+            let kind = EventKind::CancelledByExternalService;
+            Ok((p.status == Status::Created)
+                .then(|| Move::to(p, to, kind, now).audited(audit.clone())))
+        })
+    };
+    assert!(matches!(
+        cancel(Some(clash.clone())).await,
+        Err(Failure::Store(StoreError::Duplicate))
+    ));
+    let stored = store
+        .payment(&service.id, &payment.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, Status::Created);
+    assert_eq!(
+        store
+            .payment_events(&service.id, &payment.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let entry = AuditEntry {
+        id: new_id(),
+        ..clash
+    };
+    assert!(cancel(Some(entry.clone())).await.unwrap().moved().is_some());
+    assert!(cancel(Some(entry)).await.unwrap().moved().is_none());
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(
+        log.len(),
+        2,
+        "the earlier row and the cancel's, once: {log:?}"
+    );
     store.close().await;
 }

@@ -41,6 +41,9 @@ pub struct Record {
     pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
     /// Emails to the paying user the change causes (`emails`).
     pub emails: Vec<crate::emails::Email>,
+    /// The audit row of the staff action the change is (a refund, capture or cancel from
+    /// the admin tool): written with it, so neither stands without the other.
+    pub audit: Option<crate::staff::AuditEntry>,
 }
 
 impl Record {
@@ -73,6 +76,7 @@ impl Record {
             agreement_inactivated: None,
             idempotency_key: None,
             emails: Vec::new(),
+            audit: None,
         }
     }
 

@@ -93,14 +93,15 @@ pub struct AuditEntry {
     pub created_ms: i64,
 }
 
-/// Who makes a change.
+/// Who makes a change. Only staff's changes are audited: the audit log is of what people did
+/// in the admin tool, as GOV.UK Pay's is.
 #[derive(Debug, Clone, Copy)]
 pub enum Actor<'a> {
     /// A member of staff, signed in to the admin tool.
     Staff(&'a User),
-    /// Not a member of staff: whoever runs the command line on the node's own database, or a
-    /// service's own software through the control API. Not audited: the audit log is of what
-    /// staff did in the admin tool.
+    /// A service's own software, through the API or the control API.
+    Service,
+    /// Whoever runs the command line on the node's own database.
     Operator,
 }
 

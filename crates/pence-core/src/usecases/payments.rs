@@ -14,6 +14,7 @@ use crate::ports::{Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::{Failure, Invalid, Refusal};
 use crate::service::Service;
+use crate::staff::Actor;
 use crate::status::Status;
 use crate::transition::{self, Move, Target};
 
@@ -182,6 +183,7 @@ pub async fn cancel_payment(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    actor: Actor<'_>,
     service: &Service,
     id: &str,
 ) -> Result<(), Failure> {
@@ -203,12 +205,11 @@ pub async fn cancel_payment(
             // which a service sending one cancel twice should not meet here.
             _ => return Err(Refusal::NotCancellable),
         };
-        Ok(Some(Move::to(
-            p,
-            next,
-            EventKind::CancelledByExternalService,
-            now,
-        )))
+        let detail = format!("cancel of payment {id}");
+        let audit = actor.entry(clock, Some(&service.id), "cancel", detail);
+        Ok(Some(
+            Move::to(p, next, EventKind::CancelledByExternalService, now).audited(audit),
+        ))
     })
     .await?;
     let Some(ready) = first.moved().filter(|p| p.status == SystemCancelReady) else {
@@ -237,6 +238,7 @@ pub async fn cancel_payment(
 pub async fn capture_payment(
     store: &dyn Store,
     clock: &dyn Clock,
+    actor: Actor<'_>,
     service: &Service,
     id: &str,
 ) -> Result<(), Failure> {
@@ -246,12 +248,19 @@ pub async fn capture_payment(
         id,
     };
     transition::apply(store, clock, target, |p, now| match p.status {
-        AwaitingCaptureRequest => Ok(Some(Move::to(
-            p,
-            CaptureApproved,
-            EventKind::ServiceApprovedForCapture,
-            now,
-        ))),
+        AwaitingCaptureRequest => {
+            let detail = format!("capture of payment {id}");
+            let audit = actor.entry(clock, Some(&service.id), "capture", detail);
+            Ok(Some(
+                Move::to(
+                    p,
+                    CaptureApproved,
+                    EventKind::ServiceApprovedForCapture,
+                    now,
+                )
+                .audited(audit),
+            ))
+        }
         CaptureApproved | CaptureApprovedRetry | CaptureReady | CaptureSubmitted | Captured => {
             Ok(None)
         }

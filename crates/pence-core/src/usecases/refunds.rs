@@ -12,6 +12,7 @@ use crate::psp::{PaymentProvider, RefundOutcome};
 use crate::refund::{self, RefundRecord, RefundStatus};
 use crate::refusal::{Failure, Refusal};
 use crate::service::Service;
+use crate::staff::Actor;
 use crate::transition::TRIES;
 
 use super::payments::find_payment;
@@ -28,6 +29,7 @@ pub async fn create_refund(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
+    actor: Actor<'_>,
     service: &Service,
     payment_id: &str,
     body: &Value,
@@ -59,13 +61,15 @@ pub async fn create_refund(
         let judged_total = request
             .refund_amount_available
             .map(|_| payment.refund_submitted);
+        let mut change = Record::one(created, &after);
+        let detail = format!(
+            "refund {} of {} on payment {payment_id}",
+            record.id,
+            crate::text::money(record.amount)
+        );
+        change.audit = actor.entry(clock, Some(&service.id), "refund", detail);
         match store
-            .insert_refund(
-                &payment,
-                &record,
-                judged_total,
-                &Record::one(created, &after),
-            )
+            .insert_refund(&payment, &record, judged_total, &change)
             .await
         {
             Ok(()) => {

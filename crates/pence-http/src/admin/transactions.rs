@@ -12,6 +12,7 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::present::{self, LinkContext};
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
+use pence_core::staff::Actor;
 use pence_core::staff::Role;
 use pence_core::timefmt;
 use pence_core::usecases::{payments, refunds, searches, staff};
@@ -533,24 +534,17 @@ pub async fn refund(
         store,
         clock,
         state.psp.as_ref(),
+        Actor::Staff(&on.staff.user),
         service,
         &payment_id,
         &body,
     )
     .await
     {
-        Ok(r) => {
-            let detail = format!(
-                "refund {} of {} on payment {payment_id}",
-                r.id,
-                money(amount)
-            );
-            on.audit(&state, "refund", &detail).await;
-            see_other(&format!(
-                "/admin/services/{}/transactions/{payment_id}?note=refunded",
-                service.id
-            ))
-        }
+        Ok(_) => see_other(&format!(
+            "/admin/services/{}/transactions/{payment_id}?note=refunded",
+            service.id
+        )),
         Err(Failure::Refused(Refusal::RefundAmountMismatch)) => refused(CHANGED_SINCE.into()).await,
         Err(Failure::Refused(r)) => {
             let answer = crate::errors::CREATE_REFUND.answer(&r);
@@ -578,10 +572,15 @@ async fn act(
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());
+    let (actor, service, psp) = (
+        Actor::Staff(&on.staff.user),
+        &on.service,
+        state.psp.as_ref(),
+    );
     let done = if capture {
-        payments::capture_payment(store, &clock, &on.service, payment_id).await
+        payments::capture_payment(store, &clock, actor, service, payment_id).await
     } else {
-        payments::cancel_payment(store, &clock, state.psp.as_ref(), &on.service, payment_id).await
+        payments::cancel_payment(store, &clock, psp, actor, service, payment_id).await
     };
     let (action, note) = if capture {
         ("capture", "captured")
@@ -589,14 +588,10 @@ async fn act(
         ("cancel", "cancelled")
     };
     match done {
-        Ok(()) => {
-            let detail = format!("{action} of payment {payment_id}");
-            on.audit(state, action, &detail).await;
-            see_other(&format!(
-                "/admin/services/{}/transactions/{payment_id}?note={note}",
-                on.service.id
-            ))
-        }
+        Ok(()) => see_other(&format!(
+            "/admin/services/{}/transactions/{payment_id}?note={note}",
+            on.service.id
+        )),
         Err(Failure::Refused(r)) => {
             let endpoint = if capture {
                 crate::errors::CAPTURE_PAYMENT

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use pence_core::payment::PaymentRecord;
 use pence_core::present::{self, LinkContext};
+use pence_core::staff::Actor;
 use pence_core::usecases;
 use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
@@ -176,6 +177,7 @@ pub(crate) async fn cancel(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
+        Actor::Service,
         &service,
         &payment_id,
     )
@@ -206,6 +208,7 @@ pub(crate) async fn capture(
     usecases::capture_payment(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
+        Actor::Service,
         &service,
         &payment_id,
     )

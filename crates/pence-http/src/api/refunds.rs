@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use pence_core::staff::Actor;
 use pence_core::{present, usecases};
 
 use super::payments::{json_body, path_id, query_params, uncached};
@@ -27,6 +28,7 @@ pub(crate) async fn create(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
+        Actor::Service,
         &service,
         &payment_id,
         &json,

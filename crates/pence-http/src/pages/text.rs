@@ -2,6 +2,8 @@
 //! way: a `Text` table per language (placeholders like `{fee}` filled in where used). The
 //! wording is Pence's own; the Welsh is our translation.
 
+pub use pence_core::text::money;
+
 use pence_core::card::Problem;
 use pence_core::payment::Language;
 
@@ -327,28 +329,5 @@ pub fn problem(lang: Language, problem: Problem) -> String {
         EmailInvalid => p.email_invalid.to_string(),
         BrandNotAccepted(brand) => p.brand_not_accepted.replace("{brand}", brand.label()),
         TooLong => p.too_long.to_string(),
-    }
-}
-
-/// `£1,234.56` from pence.
-pub fn money(pence: i64) -> String {
-    let pounds = (pence / 100).to_string();
-    let mut grouped = String::new();
-    for (i, c) in pounds.chars().enumerate() {
-        if i > 0 && (pounds.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("£{grouped}.{:02}", pence % 100)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn money() {
-        assert_eq!(super::money(5), "£0.05");
-        assert_eq!(super::money(123456789), "£1,234,567.89");
-        assert_eq!(super::money(100000), "£1,000.00");
     }
 }

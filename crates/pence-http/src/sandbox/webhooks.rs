@@ -119,7 +119,7 @@ pub(crate) async fn create(
     let (sub, secret) = subscription::create(
         state.webhooks.as_ref(),
         &clock,
-        Actor::Operator,
+        Actor::Service,
         &service,
         &body.callback_url,
         body.description.as_deref().unwrap_or(""),
@@ -173,7 +173,7 @@ pub(crate) async fn update(
     };
     let clock = service.clock(state.clock.as_ref());
     let webhooks = state.webhooks.as_ref();
-    let sub = subscription::update(webhooks, &clock, Actor::Operator, &service, sub, changes)
+    let sub = subscription::update(webhooks, &clock, Actor::Service, &service, sub, changes)
         .await
         .map_err(failed)?;
     Ok(Json(shown(&sub)).into_response())
@@ -186,10 +186,9 @@ pub(crate) async fn rotate_secret(
 ) -> Result<Response, SandboxProblem> {
     let sub = own(&state, &service.id, id).await?;
     let clock = service.clock(state.clock.as_ref());
-    let secret =
-        subscription::rotate_secret(state.webhooks.as_ref(), &clock, Actor::Operator, &sub)
-            .await
-            .map_err(failed)?;
+    let secret = subscription::rotate_secret(state.webhooks.as_ref(), &clock, Actor::Service, &sub)
+        .await
+        .map_err(failed)?;
     Ok(Json(json!({"secret": secret})).into_response())
 }
 

@@ -91,10 +91,12 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .iter()
         .flat_map(super::idempotency::key_rows);
     let emails = record.emails.iter().map(super::emails::insert);
+    let audit = record.audit.iter().map(super::staff::audit_insert);
     events
         .chain(messages)
         .chain(set_up)
         .chain(inactivated)
         .chain(key)
         .chain(emails)
+        .chain(audit)
 }

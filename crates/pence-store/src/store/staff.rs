@@ -49,14 +49,13 @@ columns! {
 
 /// `change` with the audit row of the staff action it is, if any: both commit or neither.
 pub(super) fn audited(mut change: Vec<Stmt>, audit: Option<&AuditEntry>) -> Vec<Stmt> {
-    if let Some(entry) = audit {
-        change.push(Stmt::insert(
-            "audit_log",
-            AUDIT_COLUMNS,
-            audit_values(entry),
-        ));
-    }
+    change.extend(audit.map(audit_insert));
     change
+}
+
+/// The statement writing an audit row.
+pub(super) fn audit_insert(entry: &AuditEntry) -> Stmt {
+    Stmt::insert("audit_log", AUDIT_COLUMNS, audit_values(entry))
 }
 
 fn set_role_stmt(user_id: &str, service_id: &str, role: Role) -> Stmt {
