@@ -401,6 +401,7 @@ pub trait AgreementStore: Send + Sync {
         next: &crate::agreement::AgreementRecord,
         event: crate::ledger::EventKind,
         at_ms: i64,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<(), StoreError>;
     /// One page of this service's agreements matching `filter`, newest first, and how many
     /// match in all.
@@ -592,11 +593,13 @@ pub trait StaffStore: Send + Sync {
         id_hash: &str,
     ) -> Result<Option<crate::staff::StaffSession>, StoreError>;
     /// Replaces a session with another (a new token once the second factor is given), in
-    /// one change; false if the old one was gone.
+    /// one change, with its audit row (the sign-in it completes); false if the old one was
+    /// gone.
     async fn replace_session(
         &self,
         old_id_hash: &str,
         new: &crate::staff::StaffSession,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<bool, StoreError>;
     /// Ends a session, with the audit row of the sign-out that ended it (written only when
     /// this call ended it: signing out in two tabs is one sign-out).
@@ -607,13 +610,14 @@ pub trait StaffStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// In one change: spends the live link `link_hash` (false, changing nothing, if it is
     /// not live), sets the user's password hash, spends every other link of the user and
-    /// ends every session of the user.
+    /// ends every session of the user; with its audit row.
     async fn set_password(
         &self,
         user_id: &str,
         password_hash: &str,
         link_hash: &str,
         now_ms: i64,
+        audit: Option<&crate::staff::AuditEntry>,
     ) -> Result<bool, StoreError>;
     /// Counts a sign-in guess under `key` before it is checked, in one conditional write:
     /// false (nothing counted) while the key is locked; the `max`th guess locks it until

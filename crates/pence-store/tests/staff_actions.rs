@@ -2,6 +2,7 @@
 //! together, on both engines: an action that
 //! commits is always audited, and an audit row never tells of an action that did not happen.
 
+use pence_core::agreement::{AgreementRecord, AgreementStatus};
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::clock::AdjustableClock;
 use pence_core::ids::new_id;
@@ -331,13 +332,20 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
     store.close().await;
 }
 
-pence_testkit::engine_tests!(signing_out_is_audited_once_with_the_session_it_ends);
-async fn signing_out_is_audited_once_with_the_session_it_ends(engine: Engine) {
+pence_testkit::engine_tests!(signing_in_and_out_are_audited_with_the_session_change);
+async fn signing_in_and_out_are_audited_with_the_session_change(engine: Engine) {
     let (_db, store, service) = open(engine).await;
     let clock = AdjustableClock::default();
     let user = admin_of(&store, &clock, &service).await;
-    let (_, session) = staff::start_session(&store, &clock, &user).await.unwrap();
+    let (_, half) = staff::start_session(&store, &clock, &user).await.unwrap();
     let clash = taken_audit_id(&store, &user).await;
+    // The second factor given: the session is replaced, and the sign-in recorded with it.
+    let token = staff::complete_sign_in(&store, &clock, &half, &user).await;
+    let token = token.unwrap().expect("the session was live");
+    let (session, _) = staff::session(&store, &clock, &token)
+        .await
+        .unwrap()
+        .unwrap();
     failed(store.delete_session(&session.id_hash, Some(&clash)).await);
     assert!(store.session(&session.id_hash).await.unwrap().is_some());
 
@@ -350,8 +358,9 @@ async fn signing_out_is_audited_once_with_the_session_it_ends(engine: Engine) {
         .unwrap();
     assert!(store.session(&session.id_hash).await.unwrap().is_none());
     let log = store.audit_log(10).await.unwrap();
-    let signed_out = log.iter().filter(|e| e.action == "signed out").count();
-    assert_eq!((log.len(), signed_out), (2, 1));
+    let mut actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    actions.sort();
+    assert_eq!(actions, ["earlier", "signed in", "signed out"]);
     store.close().await;
 }
 
@@ -417,5 +426,31 @@ async fn a_payment_move_and_its_audit_row_commit_together(engine: Engine) {
         2,
         "the earlier row and the cancel's, once: {log:?}"
     );
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(an_agreement_change_and_its_audit_row_commit_together);
+async fn an_agreement_change_and_its_audit_row_commit_together(engine: Engine) {
+    let (_db, store, mut service) = open(engine).await;
+    service.recurring_enabled = true;
+    store.update_service(&service, None).await.unwrap();
+    let clock = AdjustableClock::default();
+    let user = admin_of(&store, &clock, &service).await;
+    let body = serde_json::json!({"reference": "ref", "description": "d", "user_identifier": "u"});
+    let agreement = usecases::create_agreement(&store, &clock, &service, &body)
+        .await
+        .unwrap();
+    let cancelled = AgreementRecord {
+        status: AgreementStatus::Cancelled,
+        cancelled_ms: Some(5),
+        ..agreement.clone()
+    };
+    let kind = EventKind::AgreementCancelledByService;
+    let clash = taken_audit_id(&store, &user).await;
+    let change = store.update_agreement(&agreement, &cancelled, kind, 5, Some(&clash));
+    failed(change.await);
+    let found = usecases::find_agreement(&store, &service, &agreement.id).await;
+    assert_eq!(found.unwrap().status, agreement.status);
+    assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
     store.close().await;
 }

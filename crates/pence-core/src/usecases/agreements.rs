@@ -9,6 +9,7 @@ use crate::ledger::EventKind;
 use crate::ports::{Store, StoreError};
 use crate::refusal::{Failure, Refusal};
 use crate::service::Service;
+use crate::staff::Actor;
 use crate::transition::TRIES;
 
 use super::searches::Found;
@@ -66,6 +67,7 @@ pub async fn find_agreement(
 pub async fn cancel_agreement(
     store: &dyn Store,
     clock: &dyn Clock,
+    actor: Actor<'_>,
     service: &Service,
     id: &str,
 ) -> Result<(), Failure> {
@@ -80,8 +82,11 @@ pub async fn cancel_agreement(
             cancelled_ms: Some(now),
             ..current.clone()
         };
+        let detail = format!("cancelled agreement {id}");
+        let audit = actor.entry(clock, Some(&service.id), "agreement", detail);
+        let kind = EventKind::AgreementCancelledByService;
         match store
-            .update_agreement(&current, &next, EventKind::AgreementCancelledByService, now)
+            .update_agreement(&current, &next, kind, now, audit.as_ref())
             .await
         {
             Ok(()) => return Ok(()),

@@ -103,8 +103,9 @@ pub async fn set_password(
     }
     let hash = secrets::hash_password(password);
     let link = secrets::token_hash(token);
+    let audit = Actor::Staff(&user).entry(clock, None, "set password", String::new());
     if !store
-        .set_password(&user.id, &hash, &link, clock.now_ms())
+        .set_password(&user.id, &hash, &link, clock.now_ms(), audit.as_ref())
         .await?
     {
         return Err(StaffRefusal::BadLink);
@@ -228,15 +229,17 @@ pub async fn complete_sign_in(
     store: &dyn Store,
     clock: &dyn Clock,
     session: &StaffSession,
+    user: &User,
 ) -> Result<Option<String>, StoreError> {
     let (token, id_hash) = secrets::new_token();
+    let audit = Actor::Staff(user).entry(clock, None, "signed in", String::new());
     let signed_in = StaffSession {
         id_hash,
         two_factor_ms: Some(clock.now_ms()),
         ..session.clone()
     };
     Ok(store
-        .replace_session(&session.id_hash, &signed_in)
+        .replace_session(&session.id_hash, &signed_in, audit.as_ref())
         .await?
         .then_some(token))
 }

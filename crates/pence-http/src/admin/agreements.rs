@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
+use pence_core::staff::Actor;
 use pence_core::timefmt;
 use pence_core::usecases::{agreements, searches};
 
@@ -83,15 +84,12 @@ pub async fn cancel(
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());
-    match agreements::cancel_agreement(store, &clock, &on.service, &agreement_id).await {
-        Ok(()) => {
-            let detail = format!("cancelled agreement {agreement_id}");
-            on.audit(&state, "agreement", &detail).await;
-            see_other(&format!(
-                "/admin/services/{}/agreements?note=cancelled",
-                on.service.id
-            ))
-        }
+    let actor = Actor::Staff(&on.staff.user);
+    match agreements::cancel_agreement(store, &clock, actor, &on.service, &agreement_id).await {
+        Ok(()) => see_other(&format!(
+            "/admin/services/{}/agreements?note=cancelled",
+            on.service.id
+        )),
         Err(Failure::Refused(r)) => {
             let text = crate::errors::CANCEL_AGREEMENT.answer(&r).body.description;
             agreements_page(&state, &on, None, vec![("agreements", text)]).await

@@ -191,9 +191,8 @@ pub async fn two_factor(
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let from = source(&peer);
     match staff::check_code(store, clock, &user.id, &form.code, Source(&from)).await {
-        Ok(user) => match staff::complete_sign_in(store, clock, &s).await {
+        Ok(user) => match staff::complete_sign_in(store, clock, &s, &user).await {
             Ok(Some(token)) => {
-                let _ = staff::audit(store, clock, &user, None, "signed in", "").await;
                 let jar = session::start(&state, jar, token);
                 (jar, see_other("/admin")).into_response()
             }
@@ -285,10 +284,7 @@ pub async fn set_password(
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     match staff::set_password(store, clock, &token, &form.password, &form.password_confirm).await {
-        Ok(user) => {
-            let _ = staff::audit(store, clock, &user, None, "set password", "").await;
-            see_other("/admin/login?from=password")
-        }
+        Ok(_) => see_other("/admin/login?from=password"),
         Err(StaffRefusal::Store(e)) => failed(e),
         Err(StaffRefusal::BadLink) => link_refused(),
         Err(e) => {

@@ -7,6 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use pence_core::staff::Actor;
 use pence_core::{present, usecases};
 
 use super::payments::{json_body, path_id, query_params, uncached};
@@ -55,6 +56,7 @@ pub(crate) async fn cancel(
     usecases::cancel_agreement(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
+        Actor::Service,
         &service,
         &id,
     )

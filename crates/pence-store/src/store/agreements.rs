@@ -7,10 +7,12 @@ use async_trait::async_trait;
 use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
 use pence_core::ledger::record::AgreementSetUp;
 use pence_core::ledger::EventKind;
+use pence_core::staff::AuditEntry;
 use pence_core::{AgreementStore, StoreError};
 
 use super::payments::card_from;
 use super::search::Where;
+use super::staff::audited;
 use super::{columns, corrupt, count, set_clause, SqlStore};
 use crate::value::{vals, Row, Stmt};
 
@@ -131,17 +133,17 @@ impl AgreementStore for SqlStore {
         next: &AgreementRecord,
         kind: EventKind,
         at_ms: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<(), StoreError> {
         let mut bumped = next.clone();
         bumped.version = current.version + 1;
         let mut params = agreement_values(&bumped);
         params.extend(vals![&current.id, &current.service_id, current.version]);
-        self.db
-            .apply(vec![
-                Stmt::exec_one(&UPDATE_AGREEMENT, params),
-                event(&bumped, kind, at_ms),
-            ])
-            .await
+        let change = vec![
+            Stmt::exec_one(&UPDATE_AGREEMENT, params),
+            event(&bumped, kind, at_ms),
+        ];
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn search_agreements(

@@ -283,18 +283,16 @@ impl StaffStore for SqlStore {
         &self,
         old_id_hash: &str,
         new: &StaffSession,
+        audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
-        let replaced = self
-            .db
-            .apply(vec![
-                Stmt::exec_one(
-                    "DELETE FROM staff_sessions WHERE id_hash = $1",
-                    vals![old_id_hash],
-                ),
-                Stmt::insert("staff_sessions", SESSION_COLUMNS, session_values(new)),
-            ])
-            .await;
-        refused_as_false(replaced)
+        let change = vec![
+            Stmt::exec_one(
+                "DELETE FROM staff_sessions WHERE id_hash = $1",
+                vals![old_id_hash],
+            ),
+            Stmt::insert("staff_sessions", SESSION_COLUMNS, session_values(new)),
+        ];
+        refused_as_false(self.db.apply(audited(change, audit)).await)
     }
 
     async fn set_password(
@@ -303,30 +301,28 @@ impl StaffStore for SqlStore {
         password_hash: &str,
         link_hash: &str,
         now_ms: i64,
+        audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
-        let set = self
-            .db
-            .apply(vec![
-                Stmt::exec_one(
-                    "UPDATE user_links SET used_ms = $2 WHERE token_hash = $1 \
+        let change = vec![
+            Stmt::exec_one(
+                "UPDATE user_links SET used_ms = $2 WHERE token_hash = $1 \
                      AND user_id = $3 AND used_ms IS NULL AND expires_ms > $2",
-                    vals![link_hash, now_ms, user_id],
-                ),
-                Stmt::exec_one(
-                    "UPDATE users SET password_hash = $2 WHERE id = $1",
-                    vals![user_id, password_hash],
-                ),
-                Stmt::exec(
-                    "UPDATE user_links SET used_ms = $2 WHERE user_id = $1 AND used_ms IS NULL",
-                    vals![user_id, now_ms],
-                ),
-                Stmt::exec(
-                    "DELETE FROM staff_sessions WHERE user_id = $1",
-                    vals![user_id],
-                ),
-            ])
-            .await;
-        refused_as_false(set)
+                vals![link_hash, now_ms, user_id],
+            ),
+            Stmt::exec_one(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                vals![user_id, password_hash],
+            ),
+            Stmt::exec(
+                "UPDATE user_links SET used_ms = $2 WHERE user_id = $1 AND used_ms IS NULL",
+                vals![user_id, now_ms],
+            ),
+            Stmt::exec(
+                "DELETE FROM staff_sessions WHERE user_id = $1",
+                vals![user_id],
+            ),
+        ];
+        refused_as_false(self.db.apply(audited(change, audit)).await)
     }
 
     async fn claim_sign_in(
