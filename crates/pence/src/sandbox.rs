@@ -382,7 +382,11 @@ async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow
                     FaultAction::Drop => "drop the connection".into(),
                     FaultAction::Provider(p) => p.as_str().into(),
                 };
-                let left = r.remaining.map_or("all".into(), |n| n.to_string());
+                let mut left = r.remaining.map_or("all".into(), |n| n.to_string());
+                // A rule firing on a share of its matches says so, with the seed that draws them.
+                if let Some(fraction) = r.fraction {
+                    left.push_str(&format!(", {}% (seed {})", fraction * 100.0, r.seed));
+                }
                 t.add_row(vec![
                     r.id.clone(),
                     when,

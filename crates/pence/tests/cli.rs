@@ -691,10 +691,15 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
             "--duplicate",
             "--drop-first-attempts",
             "2",
+            "--out-of-order",
+            "--wrong-secret",
         ],
     );
     assert!(
-        faults.contains("duplicate true") && faults.contains("dropped 2"),
+        faults.contains("duplicate true")
+            && faults.contains("dropped 2")
+            && faults.contains("out of order true")
+            && faults.contains("wrong secret true"),
         "{faults}"
     );
     let shown = ok(url, &["webhook", "faults", id]);
@@ -711,6 +716,9 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
     assert!(rotated.trim_end().starts_with("webhook_secret_") && rotated.trim_end() != secret);
     ok(url, &["webhook", "deactivate", id]);
     assert!(ok(url, &["webhook", "list", "--service", test]).contains("inactive"));
+    ok(url, &["webhook", "update", id, "--active", "true"]);
+    assert!(!ok(url, &["webhook", "list", "--service", test]).contains("inactive"));
+    ok(url, &["webhook", "update", id, "--active", "false"]);
     assert_eq!(
         ok(url, &["webhook", "messages", id, "--status", "failed"]),
         ""
@@ -1103,6 +1111,36 @@ async fn sandbox_controls_from_the_command_line(engine: Engine) {
     ok(url, &["sandbox", "fault", "remove", rule, "--service", id]);
     let (code, _, _) = pence(url, &["sandbox", "fault", "remove", rule, "--service", id]);
     assert_ne!(code, 0, "removed once");
+    let fault = |args: &[&str]| {
+        let base = ["sandbox", "fault", "add", "--service", id];
+        ok(url, &base.iter().chain(args).copied().collect::<Vec<_>>())
+    };
+    fault(&[
+        "--provider",
+        "capture_failure",
+        "--fraction",
+        "0.5",
+        "--seed",
+        "7",
+        "--expires-in",
+        "60",
+    ]);
+    fault(&["--path", "/v1/payments", "--drop-connection"]);
+    let listed = ok(url, &["sandbox", "fault", "list", "--service", id]);
+    let row = |what: &str| {
+        let line = listed.lines().find(|l| l.contains(what));
+        line.unwrap_or_else(|| panic!("no {what} in {listed}"))
+            .to_string()
+    };
+    let (provider, dropping) = (row("capture_failure"), row("drop the connection"));
+    assert!(provider.contains("all, 50% (seed 7)"), "{provider}");
+    assert!(dropping.contains("/v1/payments"), "{dropping}");
+    // Until: a minute on against the default hour (the last column, a date and time).
+    let until = |line: &str| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words[words.len() - 2..].join(" ")
+    };
+    assert!(until(&provider) < until(&dropping), "{listed}");
     let (code, _, stderr) = pence(
         url,
         &["sandbox", "fault", "list", "--service", live.trim_end()],
@@ -1340,4 +1378,281 @@ fn a_closed_pipe_ends_a_command_quietly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
+
+/// Every setting `service update` takes, set at once and read back by `service show`.
+#[test]
+fn every_service_setting_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    ok(&db, &["migrate"]);
+    let id = ok(&db, &["service", "create", "--name", "Council"]);
+    let id = id.trim();
+    let said = {
+        let (code, _, stderr) = pence(
+            &db,
+            &[
+                "service",
+                "update",
+                id,
+                "--rate-limit-get",
+                "7",
+                "--moto",
+                "true",
+                "--moto-mask-card-number",
+                "true",
+                "--moto-mask-security-code",
+                "true",
+                "--block-prepaid",
+                "true",
+                "--surcharge-credit",
+                "250",
+                "--surcharge-debit",
+                "50",
+                "--surcharge-prepaid-debit",
+                "75",
+                "--email-confirmation",
+                "false",
+            ],
+        );
+        assert_eq!(code, 0, "{stderr}");
+        stderr
+    };
+    assert!(said.contains("changed GET rate limit, moto"), "{said}");
+    let shown = ok(&db, &["service", "show", id]);
+    let value = |setting: &str| {
+        let line = shown.lines().find(|l| l.trim_start().starts_with(setting));
+        let line = line.unwrap_or_else(|| panic!("no {setting} in {shown}"));
+        line.trim_start()[setting.len()..].trim().to_string()
+    };
+    assert_eq!(value("rate limit (GET)"), "7/s");
+    assert_eq!(value("MOTO "), "on");
+    assert_eq!(value("MOTO card number masked"), "on");
+    assert_eq!(value("MOTO security code masked"), "on");
+    assert_eq!(value("prepaid cards"), "refused");
+    assert_eq!(value("confirmation emails"), "off");
+    assert_eq!(
+        value("surcharges (pence)"),
+        "credit 250, debit 50, prepaid debit 75"
+    );
+}
+
+/// The sandbox's paying user with a name and expiry of their own, one stopping at the confirm
+/// page; then the card filters of `payment list` and `payment export` find exactly the paid
+/// one, and `sandbox emails --full` prints its confirmation's text.
+#[tokio::test]
+async fn payments_found_by_their_card_from_the_command_line() {
+    let server = pence_testkit::TestServer::start(Engine::Sqlite).await;
+    let url = server.db.url.clone();
+    let mut ids = Vec::new();
+    for reference in ["CARD-1", "CARD-2"] {
+        let body = serde_json::json!({"amount": 1250, "reference": reference, "description": "Parking permit", "return_url": "https://example.org/r", "email": "payer@example.org"});
+        let reply = server.post("/v1/payments", &body).await;
+        assert_eq!(reply.status, 201);
+        ids.push(reply.json["payment_id"].as_str().unwrap().to_string());
+    }
+    let paid = ok(
+        &url,
+        &[
+            "sandbox",
+            "pay",
+            &ids[0],
+            "--card",
+            "4000056655665556",
+            "--cardholder-name",
+            "Grace Hopper",
+            "--expiry",
+            "01/32",
+        ],
+    );
+    assert!(paid.contains("success"), "{paid}");
+    let stopped = ok(
+        &url,
+        &[
+            "sandbox",
+            "pay",
+            &ids[1],
+            "--card",
+            "4444333322221111",
+            "--no-confirm",
+        ],
+    );
+    assert!(!stopped.contains("success"), "{stopped}");
+    let second = server.get(&format!("/v1/payments/{}", ids[1])).await;
+    assert_eq!(
+        second.json["state"]["status"], "submitted",
+        "{}",
+        second.json
+    );
+    let first = server.get(&format!("/v1/payments/{}", ids[0])).await;
+    assert_eq!(first.json["card_details"]["expiry_date"], "01/32");
+    assert_eq!(
+        first.json["card_details"]["cardholder_name"],
+        "Grace Hopper"
+    );
+
+    let filters = [
+        "--card-brand",
+        "visa",
+        "--cardholder-name",
+        "grace",
+        "--first-digits-card-number",
+        "400005",
+        "--last-digits-card-number",
+        "5556",
+        "--to-date",
+        "2999-01-01T00:00:00Z",
+    ];
+    let list: Vec<&str> = ["payment", "list", "--display-size", "1"]
+        .into_iter()
+        .chain(filters)
+        .collect();
+    let (code, listed, stderr) = pence(&url, &list);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        listed.contains(&ids[0]) && !listed.contains(&ids[1]),
+        "{listed}"
+    );
+    assert!(stderr.contains("1 of 1"), "{stderr}");
+    let export: Vec<&str> = ["payment", "export"].into_iter().chain(filters).collect();
+    let csv = ok(&url, &export);
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "a header and the one payment: {csv}"
+    );
+    assert!(
+        csv.contains(&ids[0]) && csv.contains("Grace Hopper"),
+        "{csv}"
+    );
+    for (flag, other) in [
+        ("--card-brand", "master-card"),
+        ("--cardholder-name", "ada"),
+        ("--first-digits-card-number", "444433"),
+        ("--last-digits-card-number", "1111"),
+        ("--to-date", "2001-01-01T00:00:00Z"),
+    ] {
+        let csv = ok(&url, &["payment", "export", flag, other]);
+        assert!(!csv.contains(&ids[0]), "{flag} {other}: {csv}");
+    }
+
+    // A 3-D Secure challenge failed: the payment fails.
+    let body = serde_json::json!({"amount": 500, "reference": "CARD-3", "description": "d", "return_url": "https://example.org/r"});
+    let third = server.post("/v1/payments", &body).await;
+    let third = third.json["payment_id"].as_str().unwrap().to_string();
+    let refused = [
+        "sandbox",
+        "pay",
+        &third,
+        "--card",
+        "4000002500003155",
+        "--3ds",
+        "fail",
+    ];
+    let (_, said, stderr) = pence(&url, &refused);
+    let status = server.get(&format!("/v1/payments/{third}")).await.json["state"]["status"].clone();
+    assert_eq!(status, "failed", "{said} {stderr}");
+
+    let service = server.service.id.clone();
+    let short = ok(&url, &["sandbox", "emails", "--service", &service]);
+    let full = ok(
+        &url,
+        &["sandbox", "emails", "--service", &service, "--full"],
+    );
+    assert!(short.contains("payer@example.org"), "{short}");
+    assert!(
+        full.len() > short.len() && full.contains("CARD-1"),
+        "{full}"
+    );
+}
+
+/// `pence serve --metrics-listen` answers /metrics on its own address.
+#[tokio::test]
+async fn metrics_on_an_address_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("p.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let metrics = format!("127.0.0.1:{port}");
+    let mut child = Command::new(PENCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", &db])
+        .args(["--metrics-listen", &metrics])
+        .env_remove("PENCE_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _banner = read_banner(&mut child);
+    let _server = Server(child);
+    let body = reqwest::get(format!("http://{metrics}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(body.contains("# TYPE"), "{body}");
+}
+
+/// Every flag of every command is run by a test: each appears, quoted, in this crate's or the
+/// test kit's tests (a flag added without one fails here).
+#[test]
+fn every_flag_is_run_by_a_test() {
+    let sources: String = ["tests", "../pence-testkit/tests"]
+        .iter()
+        .flat_map(|dir| walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let mut missing = Vec::new();
+    let mut commands = vec![Vec::<String>::new()];
+    while let Some(command) = commands.pop() {
+        let out = Command::new(PENCE)
+            .args(&command)
+            .arg("--help")
+            .output()
+            .unwrap();
+        let help = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut in_commands = false;
+        for line in help.lines() {
+            if line.starts_with("Commands:") {
+                in_commands = true;
+                continue;
+            }
+            if in_commands {
+                match line.split_whitespace().next() {
+                    Some("help") | None => in_commands = !line.trim().is_empty(),
+                    Some(sub) => {
+                        commands.push(command.iter().cloned().chain([sub.to_string()]).collect())
+                    }
+                }
+                continue;
+            }
+            let Some(flag) = line.split_whitespace().find(|w| w.starts_with("--")) else {
+                continue;
+            };
+            let flag = flag.trim_end_matches(',');
+            let common = ["--help", "--database", "--config", "--version"];
+            if !common.contains(&flag) && !sources.contains(&format!("\"{flag}\"")) {
+                missing.push(format!("pence {} {flag}", command.join(" ")));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    assert!(missing.is_empty(), "flags no test runs: {missing:#?}");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
 }
