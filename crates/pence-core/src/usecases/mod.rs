@@ -10,6 +10,7 @@ pub mod sandbox;
 pub mod searches;
 pub mod setup;
 pub mod staff;
+pub mod staff_views;
 
 pub use agreements::{cancel_agreement, create_agreement, find_agreement, search_agreements};
 pub use payments::{

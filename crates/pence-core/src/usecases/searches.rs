@@ -32,6 +32,23 @@ pub async fn search_payments(
     found(s, rows)
 }
 
+/// The admin tool's payment search: the API's (its filters, validation and errors), and a
+/// `metadata` parameter the API does not have (a key or value, any case).
+pub async fn search_payments_with_metadata(
+    store: &dyn Store,
+    service: &Service,
+    params: &[(String, String)],
+) -> Result<Found<PaymentFilter, PaymentRecord>, Failure> {
+    let (metadata, api): (Vec<_>, Vec<_>) =
+        params.iter().cloned().partition(|(k, _)| k == "metadata");
+    let mut s = search::parse_payment_search(&api)?;
+    s.filter.metadata = metadata.last().map(|(_, v)| v.trim().to_lowercase());
+    let rows = store
+        .search_payments(&service.id, &s.filter, s.display_size, s.offset())
+        .await?;
+    found(s, rows)
+}
+
 /// `GET /v1/refunds`: one page of the service's refunds, newest first.
 pub async fn search_refunds(
     store: &dyn Store,

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::ports::DayTotals;
+use pence_core::usecases::staff_views;
 
 use super::transactions::OnService;
 use super::views::{Bar, Chart, DashboardPage, Period};
@@ -93,7 +94,7 @@ pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Response
     // Day 0 (1 January 1970) was a Thursday: Monday is 3 days after.
     let monday = today - (today - 4).rem_euclid(7);
     let from = (today - CHART_DAYS + 1).min(monday) * DAY_MS;
-    let days = match state.store.daily_totals(&service.id, from).await {
+    let days = match staff_views::daily_totals(state.store.as_ref(), &service.id, from).await {
         Ok(d) => d,
         Err(e) => return failed(e),
     };

@@ -4,7 +4,7 @@
 
 use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, PrivateCookieJar, SameSite};
-use pence_core::staff::{Role, StaffSession, User};
+use pence_core::staff::{StaffSession, User};
 use pence_core::usecases::staff;
 use subtle::ConstantTimeEq;
 
@@ -26,15 +26,6 @@ impl Staff {
             email: self.user.email.clone(),
             csrf: self.session.csrf.clone(),
         }
-    }
-
-    /// The user's role on `service_id`, if any.
-    pub async fn role(&self, state: &AppState, service_id: &str) -> Option<Role> {
-        let roles = state.store.roles(&self.user.id).await.ok()?;
-        roles
-            .into_iter()
-            .find(|(s, _)| s == service_id)
-            .map(|(_, r)| r)
     }
 
     pub fn csrf_ok(&self, sent: &str) -> bool {

@@ -12,6 +12,7 @@ use pence_core::staff::Actor;
 use pence_core::timefmt;
 use pence_core::usecases;
 use pence_core::usecases::administer::{self, Revoked};
+use pence_core::usecases::staff_views::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use serde::Deserialize;
@@ -69,13 +70,12 @@ async fn keys_page(
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Response {
-    let keys = match state.store.api_keys().await {
+    let keys = match staff_views::api_keys(state.store.as_ref(), &on.service.id).await {
         Ok(k) => k,
         Err(e) => return failed(e),
     };
     let keys = keys
         .into_iter()
-        .filter(|k| k.service_id == on.service.id)
         .map(|k| KeyRow {
             active: k.revoked_ms.is_none(),
             state: if k.revoked_ms.is_none() {
@@ -187,7 +187,7 @@ async fn webhooks_page(
     new_secret: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Response {
-    let subs = match state.webhooks.webhooks(Some(&on.service.id)).await {
+    let subs = match staff_views::webhooks(state.webhooks.as_ref(), &on.service.id).await {
         Ok(s) => s,
         Err(e) => return failed(e),
     };
@@ -235,29 +235,16 @@ pub async fn create_webhook(
     }
 }
 
-/// Whose webhook messages to list.
-pub(super) enum MessagesOf<'a> {
-    Subscription(&'a str),
-    Payment(&'a str),
-}
-
 /// Messages with their attempts in words, newest first, 50 at most.
 pub(super) async fn message_rows(
     state: &AppState,
     of: MessagesOf<'_>,
 ) -> Result<Vec<MessageRow>, Response> {
-    let messages = match of {
-        MessagesOf::Subscription(id) => state.webhooks.webhook_messages(id, None, 50).await,
-        MessagesOf::Payment(id) => state.webhooks.payment_webhook_messages(id, 50).await,
-    }
-    .map_err(failed)?;
+    let messages = staff_views::messages(state.webhooks.as_ref(), of, 50)
+        .await
+        .map_err(failed)?;
     let mut rows = Vec::new();
-    for m in messages {
-        let attempts = state
-            .webhooks
-            .webhook_attempts(&m.id)
-            .await
-            .map_err(failed)?;
+    for (m, attempts) in messages {
         rows.push(MessageRow {
             id: m.id.clone(),
             event: m.event_type.clone(),
@@ -303,9 +290,9 @@ async fn subscription_of(
     on: &OnService,
     webhook_id: &str,
 ) -> Result<Subscription, Response> {
-    match state.webhooks.webhook(webhook_id).await {
-        Ok(Some(w)) if w.service_id == on.service.id => Ok(w),
-        Ok(_) => Err(not_found(Some(&on.staff.signed_in()))),
+    match staff_views::webhook(state.webhooks.as_ref(), &on.service.id, webhook_id).await {
+        Ok(Some(w)) => Ok(w),
+        Ok(None) => Err(not_found(Some(&on.staff.signed_in()))),
         Err(e) => Err(failed(e)),
     }
 }
@@ -464,9 +451,9 @@ pub async fn resend_message(
         Err(to) => return to,
     };
     let store = state.webhooks.as_ref();
-    match store.webhook_message(&message_id).await {
-        Ok(Some(m)) if m.webhook_id == w.id => {}
-        Ok(_) => return not_found(Some(&on.staff.signed_in())),
+    match staff_views::message(store, &w.id, &message_id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return not_found(Some(&on.staff.signed_in())),
         Err(e) => return failed(e),
     }
     match subscription::resend(store, state.clock.as_ref(), &message_id).await {

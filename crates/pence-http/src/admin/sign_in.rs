@@ -9,6 +9,7 @@ use axum::Extension;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::staff::secrets;
 use pence_core::usecases::staff::{self, Source, StaffRefusal};
+use pence_core::usecases::staff_views;
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -202,7 +203,7 @@ pub async fn two_factor(
         },
         Err(StaffRefusal::Store(e)) => failed(e),
         Err(e) => {
-            let user = match store.user(&user.id).await {
+            let user = match staff_views::user(store, &user.id).await {
                 Ok(Some(u)) => u,
                 _ => user,
             };

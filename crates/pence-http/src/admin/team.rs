@@ -8,6 +8,7 @@ use axum::response::Response;
 use pence_core::staff::Role;
 use pence_core::usecases::administer::{self, Actor, Given};
 use pence_core::usecases::staff::StaffRefusal;
+use pence_core::usecases::staff_views::{self, Audited};
 use serde::Deserialize;
 
 use super::settings::Admin;
@@ -33,7 +34,7 @@ async fn team_page(
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Response {
-    let members = match state.store.members(&on.service.id).await {
+    let members = match staff_views::team(state.store.as_ref(), &on.service.id).await {
         Ok(m) => m,
         Err(e) => return failed(e),
     };
@@ -142,28 +143,19 @@ pub async fn change_role(
 
 /// What staff did on the service, newest first (the last 500), for its admins.
 pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Response {
-    let store = state.store.as_ref();
-    let entries = match store.service_audit_log(&on.service.id, 500).await {
-        Ok(e) => e,
+    let log = match staff_views::audit_log(state.store.as_ref(), &on.service.id, 500).await {
+        Ok(log) => log,
         Err(e) => return failed(e),
     };
-    let mut emails = std::collections::HashMap::new();
-    let mut rows = Vec::with_capacity(entries.len());
-    for e in entries {
-        if !emails.contains_key(&e.user_id) {
-            let email = match store.user(&e.user_id).await {
-                Ok(u) => u.map(|u| u.email).unwrap_or_default(),
-                Err(err) => return failed(err),
-            };
-            emails.insert(e.user_id.clone(), email);
-        }
-        rows.push(AuditRow {
-            when: pence_core::timefmt::readable(e.created_ms),
-            who: emails[&e.user_id].clone(),
-            action: e.action,
-            detail: e.detail,
-        });
-    }
+    let rows = log
+        .into_iter()
+        .map(|Audited { entry, email }| AuditRow {
+            when: pence_core::timefmt::readable(entry.created_ms),
+            who: email,
+            action: entry.action,
+            detail: entry.detail,
+        })
+        .collect();
     let view = AuditPage {
         title: "Audit log",
         signed_in: Some(on.staff.signed_in()),

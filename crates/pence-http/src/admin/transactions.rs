@@ -15,6 +15,7 @@ use pence_core::service::Service;
 use pence_core::staff::Actor;
 use pence_core::staff::Role;
 use pence_core::timefmt;
+use pence_core::usecases::staff_views::{self, MessagesOf};
 use pence_core::usecases::{payments, refunds, searches, staff};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -67,28 +68,7 @@ pub(super) async fn search(
     searches::Found<pence_core::search::PaymentFilter, pence_core::payment::PaymentRecord>,
     Failure,
 > {
-    let metadata = params
-        .iter()
-        .find(|(k, _)| k == "metadata")
-        .map(|(_, v)| v.trim().to_lowercase());
-    let api: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| k != "metadata")
-        .cloned()
-        .collect();
-    let Some(metadata) = metadata else {
-        return searches::search_payments(state.store.as_ref(), service, &api).await;
-    };
-    let mut s = pence_core::search::parse_payment_search(&api)?;
-    s.filter.metadata = Some(metadata);
-    let (total, rows) = state
-        .store
-        .search_payments(&service.id, &s.filter, s.display_size, s.offset())
-        .await?;
-    if s.past_the_end(total) {
-        return Err(Refusal::PageNotFound.into());
-    }
-    Ok((s, total, rows))
+    searches::search_payments_with_metadata(state.store.as_ref(), service, params).await
 }
 
 pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
@@ -96,22 +76,20 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> R
         Ok(s) => s,
         Err(to) => return to,
     };
-    let roles = match state.store.roles(&staff.user.id).await {
-        Ok(r) => r,
+    let services = match staff_views::services_of(state.store.as_ref(), &staff.user.id).await {
+        Ok(s) => s,
         Err(e) => return failed(e),
     };
-    let mut services = Vec::new();
-    for (id, role) in roles {
-        if let Ok(Some(s)) = state.store.service(&id).await {
-            services.push(ServiceRow {
-                id: s.id,
-                name: s.name,
-                live: s.live,
-                role: role.as_str(),
-                admin: role.can_administer(),
-            });
-        }
-    }
+    let services = services
+        .into_iter()
+        .map(|(s, role)| ServiceRow {
+            id: s.id,
+            name: s.name,
+            live: s.live,
+            role: role.as_str(),
+            admin: role.can_administer(),
+        })
+        .collect();
     let view = ServicesPage {
         title: "Your services",
         signed_in: Some(staff.signed_in()),
@@ -201,11 +179,8 @@ async fn on_service(
     service_id: &str,
 ) -> Result<OnService, Response> {
     let staff = require(state, jar).await?;
-    let Some(role) = staff.role(state, service_id).await else {
-        return Err(not_found(Some(&staff.signed_in())));
-    };
-    match state.store.service(service_id).await {
-        Ok(Some(service)) => Ok(OnService {
+    match staff_views::on_service(state.store.as_ref(), &staff.user.id, service_id).await {
+        Ok(Some((service, role))) => Ok(OnService {
             staff,
             role,
             service,
@@ -354,11 +329,7 @@ async fn payment_view(
         Ok(r) => r,
         Err(e) => return failed(e),
     };
-    let messages = match super::settings::message_rows(
-        state,
-        super::settings::MessagesOf::Payment(payment_id),
-    )
-    .await
+    let messages = match super::settings::message_rows(state, MessagesOf::Payment(payment_id)).await
     {
         Ok(m) => m,
         Err(to) => return to,

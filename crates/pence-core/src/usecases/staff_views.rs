@@ -1,0 +1,154 @@
+//! What the admin tool shows staff, read for it: the services a user works on and their role
+//! there, a service's team, API keys, takings by day and audit log, its webhooks and their
+//! messages. The access rule lives here with the reads: a service's things are found only
+//! through that service, and a user sees only the services they have a role on.
+
+use std::collections::HashMap;
+
+use crate::api_key::ApiKeyRecord;
+use crate::ports::{DayTotals, Store, StoreError, WebhookStore};
+use crate::service::Service;
+use crate::staff::{AuditEntry, Role, User};
+use crate::webhook::{Attempt, Message, Subscription};
+
+/// The services `user_id` has a role on, with the role, by service id.
+pub async fn services_of(
+    store: &dyn Store,
+    user_id: &str,
+) -> Result<Vec<(Service, Role)>, StoreError> {
+    let mut services = Vec::new();
+    for (id, role) in store.roles(user_id).await? {
+        if let Some(service) = store.service(&id).await? {
+            services.push((service, role));
+        }
+    }
+    Ok(services)
+}
+
+/// The service and `user_id`'s role on it; `None` when they have none (for them the service
+/// does not exist).
+pub async fn on_service(
+    store: &dyn Store,
+    user_id: &str,
+    service_id: &str,
+) -> Result<Option<(Service, Role)>, StoreError> {
+    let roles = store.roles(user_id).await?;
+    let Some((_, role)) = roles.into_iter().find(|(s, _)| s == service_id) else {
+        return Ok(None);
+    };
+    Ok(store.service(service_id).await?.map(|s| (s, role)))
+}
+
+/// A user as stored now (their guesses and set-up may have changed since the page began).
+pub async fn user(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
+    store.user(id).await
+}
+
+/// The people with a role on the service, by email.
+pub async fn team(store: &dyn Store, service_id: &str) -> Result<Vec<(User, Role)>, StoreError> {
+    store.members(service_id).await
+}
+
+/// The service's API keys, oldest first.
+pub async fn api_keys(
+    store: &dyn Store,
+    service_id: &str,
+) -> Result<Vec<ApiKeyRecord>, StoreError> {
+    let mut keys = store.api_keys().await?;
+    keys.retain(|k| k.service_id == service_id);
+    Ok(keys)
+}
+
+/// The service's takings and refunds per day from `from_ms`.
+pub async fn daily_totals(
+    store: &dyn Store,
+    service_id: &str,
+    from_ms: i64,
+) -> Result<Vec<DayTotals>, StoreError> {
+    store.daily_totals(service_id, from_ms).await
+}
+
+/// An audit entry and the email of who made it.
+pub struct Audited {
+    pub entry: AuditEntry,
+    pub email: String,
+}
+
+/// What staff did on the service, newest first, `limit` at most.
+pub async fn audit_log(
+    store: &dyn Store,
+    service_id: &str,
+    limit: u32,
+) -> Result<Vec<Audited>, StoreError> {
+    let entries = store.service_audit_log(service_id, limit).await?;
+    let mut emails: HashMap<String, String> = HashMap::new();
+    let mut log = Vec::with_capacity(entries.len());
+    for entry in entries {
+        if !emails.contains_key(&entry.user_id) {
+            let email = store.user(&entry.user_id).await?.map(|u| u.email);
+            emails.insert(entry.user_id.clone(), email.unwrap_or_default());
+        }
+        let email = emails[&entry.user_id].clone();
+        log.push(Audited { entry, email });
+    }
+    Ok(log)
+}
+
+/// The service's webhook subscriptions, oldest first.
+pub async fn webhooks(
+    store: &dyn WebhookStore,
+    service_id: &str,
+) -> Result<Vec<Subscription>, StoreError> {
+    store.webhooks(Some(service_id)).await
+}
+
+/// Subscription `id`, if it is the service's.
+pub async fn webhook(
+    store: &dyn WebhookStore,
+    service_id: &str,
+    id: &str,
+) -> Result<Option<Subscription>, StoreError> {
+    Ok(store
+        .webhook(id)
+        .await?
+        .filter(|w| w.service_id == service_id))
+}
+
+/// Whose webhook messages to list.
+#[derive(Debug, Clone, Copy)]
+pub enum MessagesOf<'a> {
+    /// A subscription's (of the service: see `webhook`).
+    Subscription(&'a str),
+    /// A payment's, to any of its service's subscriptions.
+    Payment(&'a str),
+}
+
+/// Messages with their attempts, newest first, `limit` at most.
+pub async fn messages(
+    store: &dyn WebhookStore,
+    of: MessagesOf<'_>,
+    limit: u32,
+) -> Result<Vec<(Message, Vec<Attempt>)>, StoreError> {
+    let messages = match of {
+        MessagesOf::Subscription(id) => store.webhook_messages(id, None, limit).await?,
+        MessagesOf::Payment(id) => store.payment_webhook_messages(id, limit).await?,
+    };
+    let mut with_attempts = Vec::with_capacity(messages.len());
+    for m in messages {
+        let attempts = store.webhook_attempts(&m.id).await?;
+        with_attempts.push((m, attempts));
+    }
+    Ok(with_attempts)
+}
+
+/// Message `id`, if it is subscription `webhook_id`'s.
+pub async fn message(
+    store: &dyn WebhookStore,
+    webhook_id: &str,
+    id: &str,
+) -> Result<Option<Message>, StoreError> {
+    Ok(store
+        .webhook_message(id)
+        .await?
+        .filter(|m| m.webhook_id == webhook_id))
+}
