@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::PaymentRecord;
-use crate::ports::{Store, StoreError};
+use crate::ports::{PaymentStore, StoreError};
 use crate::refusal::{Failure, Refusal};
 use crate::status::Status;
 
@@ -30,7 +30,7 @@ pub enum Target<'a> {
 }
 
 impl Target<'_> {
-    async fn read(self, store: &dyn Store) -> Result<Option<PaymentRecord>, StoreError> {
+    async fn read(self, store: &dyn PaymentStore) -> Result<Option<PaymentRecord>, StoreError> {
         let (Target::Of { id, .. } | Target::Any(id)) = self;
         if !crate::ids::could_be_id(id) {
             return Ok(None);
@@ -134,7 +134,7 @@ impl Applied {
 /// is `Refusal::Conflict`; a move the state machine forbids is logged and refused as
 /// `Failure::Impossible`.
 pub async fn apply(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     clock: &dyn Clock,
     target: Target<'_>,
     decide: impl Fn(&PaymentRecord, i64) -> Result<Option<Move>, Refusal>,
@@ -211,7 +211,7 @@ pub async fn apply(
 /// `apply` for callers that never refuse (the pages and the sweeps): the payment after, or
 /// `None` when it does not exist.
 pub async fn step(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     clock: &dyn Clock,
     id: &str,
     decide: impl Fn(&PaymentRecord, i64) -> Option<Move>,
@@ -220,5 +220,268 @@ pub async fn step(
         Ok(applied) => Ok(Some(applied)),
         Err(Failure::Refused(Refusal::NotFound)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The gate against a small in-memory `PaymentStore`: the store's own behaviour on both
+    //! engines is the conformance suite's; here, what the gate does with its answers.
+
+    use std::future::Future;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll, Waker};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::clock::AdjustableClock;
+    use crate::idempotency::IdempotencyKey;
+    use crate::payment::{AuthorisationMode, Language, Prefilled};
+    use crate::ports::Scope;
+
+    /// One payment; `update_payment` answers `Conflict` `losses` times first (another
+    /// change got there), then compares versions as the real stores do.
+    struct OnePayment {
+        stored: Mutex<PaymentRecord>,
+        losses: Mutex<usize>,
+        writes: Mutex<Vec<Record>>,
+        tries: Mutex<usize>,
+    }
+
+    impl OnePayment {
+        fn new(losses: usize) -> OnePayment {
+            OnePayment {
+                stored: Mutex::new(payment()),
+                losses: Mutex::new(losses),
+                writes: Mutex::new(Vec::new()),
+                tries: Mutex::new(0),
+            }
+        }
+    }
+
+    #[async_trait]
+    impl PaymentStore for OnePayment {
+        async fn update_payment(
+            &self,
+            current: &PaymentRecord,
+            next: &PaymentRecord,
+            record: &Record,
+        ) -> Result<(), StoreError> {
+            *self.tries.lock().unwrap() += 1;
+            let mut losses = self.losses.lock().unwrap();
+            let mut stored = self.stored.lock().unwrap();
+            if *losses > 0 || stored.version != current.version {
+                *losses = losses.saturating_sub(1);
+                return Err(StoreError::Conflict);
+            }
+            *stored = PaymentRecord {
+                version: current.version + 1,
+                ..next.clone()
+            };
+            self.writes.lock().unwrap().push(record.clone());
+            Ok(())
+        }
+        async fn payment(
+            &self,
+            service_id: &str,
+            id: &str,
+        ) -> Result<Option<PaymentRecord>, StoreError> {
+            let p = self.stored.lock().unwrap().clone();
+            Ok((p.service_id == service_id && p.id == id).then_some(p))
+        }
+        async fn journey_payment(&self, id: &str) -> Result<Option<PaymentRecord>, StoreError> {
+            let p = self.stored.lock().unwrap().clone();
+            Ok((p.id == id).then_some(p))
+        }
+        async fn insert_payment(&self, _: &PaymentRecord, _: &Record) -> Result<(), StoreError> {
+            unreachable!("the gate never inserts")
+        }
+        async fn idempotency_key(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> Result<Option<IdempotencyKey>, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn purge_idempotency_keys(&self, _: Scope<'_>, _: i64) -> Result<u64, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn claim_token(&self, _: &str, _: &str, _: i64) -> Result<bool, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn due_payments(
+            &self,
+            _: Scope<'_>,
+            _: &[Status],
+            _: i64,
+            _: i64,
+            _: u32,
+        ) -> Result<Vec<PaymentRecord>, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn unsettled_payments(
+            &self,
+            _: Scope<'_>,
+            _: i64,
+            _: u32,
+        ) -> Result<Vec<PaymentRecord>, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn payment_events(&self, _: &str, _: &str) -> Result<Vec<LedgerEvent>, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn freeze_final_payments(&self, _: u32) -> Result<u64, StoreError> {
+            unreachable!("not the gate's")
+        }
+        async fn search_payments(
+            &self,
+            _: &str,
+            _: &crate::search::PaymentFilter,
+            _: u32,
+            _: u64,
+        ) -> Result<(u64, Vec<PaymentRecord>), StoreError> {
+            unreachable!("not the gate's")
+        }
+    }
+
+    fn payment() -> PaymentRecord {
+        PaymentRecord {
+            id: "p1".into(),
+            service_id: "s1".into(),
+            amount: 1000,
+            reference: "r".into(),
+            description: "d".into(),
+            return_url: None,
+            language: Language::En,
+            email: None,
+            delayed_capture: true,
+            moto: false,
+            authorisation_mode: AuthorisationMode::Web,
+            metadata: None,
+            prefilled: Prefilled::default(),
+            payment_provider: "sandbox".into(),
+            status: Status::AwaitingCaptureRequest,
+            refund_submitted: 0,
+            created_ms: 1,
+            updated_ms: 1,
+            version: 7,
+            card: None,
+            provider_id: None,
+            three_ds_required: false,
+            corporate_surcharge: None,
+            capture_submit_ms: None,
+            captured_ms: None,
+            settled_ms: None,
+            disputed: false,
+            dispute_due_ms: None,
+            agreement_id: None,
+            agreement_payment_type: None,
+            can_retry: None,
+        }
+    }
+
+    /// Runs a future that never waits (the fake answers at once).
+    fn run<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = f.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+    }
+
+    const TARGET: Target<'static> = Target::Of {
+        service_id: "s1",
+        id: "p1",
+    };
+
+    fn approve(store: &OnePayment) -> Result<Applied, Failure> {
+        let clock = AdjustableClock::default();
+        run(apply(store, &clock, TARGET, |p, now| {
+            let kind = EventKind::ServiceApprovedForCapture;
+            Ok(Some(Move::to(p, Status::CaptureApproved, kind, now)))
+        }))
+    }
+
+    #[test]
+    fn a_move_returns_the_payment_with_the_stored_version() {
+        let store = OnePayment::new(2);
+        let applied = approve(&store).unwrap();
+        let stored = store.stored.lock().unwrap().clone();
+        assert!(applied.changed);
+        assert_eq!(applied.payment, stored);
+        assert_eq!(
+            (stored.version, stored.status),
+            (8, Status::CaptureApproved)
+        );
+        assert_eq!(
+            *store.tries.lock().unwrap(),
+            3,
+            "two lost races, then the move"
+        );
+        let writes = store.writes.lock().unwrap();
+        assert_eq!(writes.len(), 1);
+        assert_eq!(writes[0].events[0].status, Status::CaptureApproved);
+    }
+
+    #[test]
+    fn lost_races_end_in_conflict_after_the_retry_budget() {
+        let store = OnePayment::new(usize::MAX);
+        let lost = approve(&store);
+        assert!(
+            matches!(lost, Err(Failure::Refused(Refusal::Conflict))),
+            "{lost:?}"
+        );
+        assert_eq!(*store.tries.lock().unwrap(), TRIES);
+        assert_eq!(store.stored.lock().unwrap().version, 7, "nothing written");
+    }
+
+    #[test]
+    fn an_impossible_move_is_refused_before_anything_is_written() {
+        let store = OnePayment::new(0);
+        let clock = AdjustableClock::default();
+        let refused = run(apply(&store, &clock, TARGET, |p, now| {
+            Ok(Some(Move::to(
+                p,
+                Status::Created,
+                EventKind::PaymentCreated,
+                now,
+            )))
+        }));
+        assert!(
+            matches!(
+                refused,
+                Err(Failure::Impossible {
+                    from: Status::AwaitingCaptureRequest,
+                    to: Status::Created
+                })
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(*store.tries.lock().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_refusal_or_nothing_to_do_writes_nothing() {
+        let store = OnePayment::new(0);
+        let clock = AdjustableClock::default();
+        let refused = run(apply(&store, &clock, TARGET, |_, _| {
+            Err(Refusal::NotCapturable)
+        }));
+        assert!(matches!(
+            refused,
+            Err(Failure::Refused(Refusal::NotCapturable))
+        ));
+        let idle = run(apply(&store, &clock, TARGET, |_, _| Ok(None))).unwrap();
+        assert!(!idle.changed && idle.payment.version == 7);
+        let other = Target::Of {
+            service_id: "s2",
+            id: "p1",
+        };
+        let unknown = run(apply(&store, &clock, other, |_, _| Ok(None)));
+        assert!(matches!(unknown, Err(Failure::Refused(Refusal::NotFound))));
+        assert_eq!(*store.tries.lock().unwrap(), 0);
     }
 }
