@@ -6,7 +6,7 @@ use crate::agreement::{self, AgreementFilter, AgreementRecord, AgreementStatus};
 use crate::clock::Clock;
 use crate::ids;
 use crate::ledger::EventKind;
-use crate::ports::{Store, StoreError};
+use crate::ports::{AgreementStore, StoreError};
 use crate::refusal::{Failure, Refusal};
 use crate::service::Service;
 use crate::staff::Actor;
@@ -17,7 +17,7 @@ use super::searches::Found;
 /// `POST /v1/agreements`: the body's rules first, then whether the service takes recurring
 /// payments (422 P0942), as GOV.UK Pay's API checks before its connector.
 pub async fn create_agreement(
-    store: &dyn Store,
+    store: &dyn AgreementStore,
     clock: &dyn Clock,
     service: &Service,
     body: &Value,
@@ -49,7 +49,7 @@ pub async fn create_agreement(
 
 /// The service's agreement, or `NotFound`.
 pub async fn find_agreement(
-    store: &dyn Store,
+    store: &dyn AgreementStore,
     service: &Service,
     id: &str,
 ) -> Result<AgreementRecord, Failure> {
@@ -65,7 +65,7 @@ pub async fn find_agreement(
 /// `POST /v1/agreements/{id}/cancel`: only an agreement with an active card can be cancelled
 /// (400 P2501 otherwise, cancelled ones included); a race with another change is judged again.
 pub async fn cancel_agreement(
-    store: &dyn Store,
+    store: &dyn AgreementStore,
     clock: &dyn Clock,
     actor: Actor<'_>,
     service: &Service,
@@ -99,7 +99,7 @@ pub async fn cancel_agreement(
 
 /// `GET /v1/agreements`: one page of the service's agreements, newest first.
 pub async fn search_agreements(
-    store: &dyn Store,
+    store: &dyn AgreementStore,
     service: &Service,
     params: &[(String, String)],
 ) -> Result<Found<AgreementFilter, AgreementRecord>, Failure> {

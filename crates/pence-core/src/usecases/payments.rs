@@ -10,7 +10,7 @@ use crate::ids;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::{AuthorisationMode, PaymentRecord};
-use crate::ports::{Store, StoreError};
+use crate::ports::{PaymentStore, Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::{Failure, Invalid, Refusal};
 use crate::service::Service;
@@ -162,7 +162,7 @@ pub async fn create_payment(
 
 /// The service's payment, or `NotFound`.
 pub async fn find_payment(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     service: &Service,
     id: &str,
 ) -> Result<PaymentRecord, Failure> {
@@ -180,7 +180,7 @@ pub async fn find_payment(
 /// are stored as SYSTEM CANCEL READY before the provider is asked to void them, then become
 /// SYSTEM CANCELLED. A race with the paying user or another cancel has one winner.
 pub async fn cancel_payment(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
     actor: Actor<'_>,
@@ -236,7 +236,7 @@ pub async fn cancel_payment(
 /// capture is approved for capture; one already approved or captured is a no-op (204 again);
 /// anything else cannot be captured.
 pub async fn capture_payment(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     clock: &dyn Clock,
     actor: Actor<'_>,
     service: &Service,
@@ -272,7 +272,7 @@ pub async fn capture_payment(
 
 /// The payment and its ledger events, for `GET /v1/payments/{id}/events`.
 pub async fn payment_events(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     service: &Service,
     id: &str,
 ) -> Result<(PaymentRecord, Vec<LedgerEvent>), Failure> {

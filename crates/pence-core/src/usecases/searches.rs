@@ -2,7 +2,7 @@
 
 use crate::dispute::DisputeRecord;
 use crate::payment::PaymentRecord;
-use crate::ports::Store;
+use crate::ports::{DisputeStore, PaymentStore, RefundStore};
 use crate::refund::RefundRecord;
 use crate::refusal::{Failure, Refusal};
 use crate::search::{self, Dates, DisputeFilter, PaymentFilter, Search};
@@ -21,7 +21,7 @@ fn found<F, R>(search: Search<F>, (total, rows): (u64, Vec<R>)) -> Result<Found<
 
 /// `GET /v1/payments`: one page of the service's payments, newest first.
 pub async fn search_payments(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     service: &Service,
     params: &[(String, String)],
 ) -> Result<Found<PaymentFilter, PaymentRecord>, Failure> {
@@ -35,7 +35,7 @@ pub async fn search_payments(
 /// The admin tool's payment search: the API's (its filters, validation and errors), and a
 /// `metadata` parameter the API does not have (a key or value, any case).
 pub async fn search_payments_with_metadata(
-    store: &dyn Store,
+    store: &dyn PaymentStore,
     service: &Service,
     params: &[(String, String)],
 ) -> Result<Found<PaymentFilter, PaymentRecord>, Failure> {
@@ -51,7 +51,7 @@ pub async fn search_payments_with_metadata(
 
 /// `GET /v1/refunds`: one page of the service's refunds, newest first.
 pub async fn search_refunds(
-    store: &dyn Store,
+    store: &dyn RefundStore,
     service: &Service,
     params: &[(String, String)],
 ) -> Result<Found<Dates, RefundRecord>, Failure> {
@@ -64,7 +64,7 @@ pub async fn search_refunds(
 
 /// `GET /v1/disputes`: one page of the service's disputes, newest first.
 pub async fn search_disputes(
-    store: &dyn Store,
+    store: &dyn DisputeStore,
     service: &Service,
     params: &[(String, String)],
 ) -> Result<Found<DisputeFilter, DisputeRecord>, Failure> {

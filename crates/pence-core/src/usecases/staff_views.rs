@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::api_key::ApiKeyRecord;
-use crate::ports::{DayTotals, Store, StoreError, WebhookStore};
+use crate::ports::{DayTotals, KeyStore, StaffStore, Store, StoreError, WebhookStore};
 use crate::service::Service;
 use crate::staff::{AuditEntry, Role, User};
 use crate::webhook::{Attempt, Message, Subscription};
@@ -40,18 +40,21 @@ pub async fn on_service(
 }
 
 /// A user as stored now (their guesses and set-up may have changed since the page began).
-pub async fn user(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
+pub async fn user(store: &dyn StaffStore, id: &str) -> Result<Option<User>, StoreError> {
     store.user(id).await
 }
 
 /// The people with a role on the service, by email.
-pub async fn team(store: &dyn Store, service_id: &str) -> Result<Vec<(User, Role)>, StoreError> {
+pub async fn team(
+    store: &dyn StaffStore,
+    service_id: &str,
+) -> Result<Vec<(User, Role)>, StoreError> {
     store.members(service_id).await
 }
 
 /// The service's API keys, oldest first.
 pub async fn api_keys(
-    store: &dyn Store,
+    store: &dyn KeyStore,
     service_id: &str,
 ) -> Result<Vec<ApiKeyRecord>, StoreError> {
     let mut keys = store.api_keys().await?;
@@ -61,7 +64,7 @@ pub async fn api_keys(
 
 /// The service's takings and refunds per day from `from_ms`.
 pub async fn daily_totals(
-    store: &dyn Store,
+    store: &dyn StaffStore,
     service_id: &str,
     from_ms: i64,
 ) -> Result<Vec<DayTotals>, StoreError> {
@@ -76,7 +79,7 @@ pub struct Audited {
 
 /// What staff did on the service, newest first, `limit` at most.
 pub async fn audit_log(
-    store: &dyn Store,
+    store: &dyn StaffStore,
     service_id: &str,
     limit: u32,
 ) -> Result<Vec<Audited>, StoreError> {
