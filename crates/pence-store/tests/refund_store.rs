@@ -114,7 +114,7 @@ async fn refunds_stay_within_what_is_left_and_end_once(engine: Engine) {
     );
     assert_eq!(
         ids(store.submitted_refunds(scope, 11, 10).await.unwrap()),
-        [first.id.clone()]
+        [first.id.as_str()]
     );
 
     // One succeeds, once; the other errs and its amount is available again.
@@ -146,7 +146,7 @@ async fn refunds_stay_within_what_is_left_and_end_once(engine: Engine) {
         .is_empty());
     assert_eq!(
         ids(store.unsettled_refunds(scope, 2_001, 10).await.unwrap()),
-        [first.id.clone()]
+        [first.id.as_str()]
     );
     store.settle_refund(&first, 90_000).await.unwrap();
     conflict(store.settle_refund(&first, 90_001).await);
