@@ -15,7 +15,7 @@ use pence_core::service::Service;
 use pence_core::status::Status;
 use pence_core::usecases::{self, payments::Created};
 use pence_core::StoreError;
-use pence_store::{SqlStore, StoreOptions};
+use pence_store::StoreOptions;
 use pence_testkit::{Engine, TestDb};
 
 fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
@@ -103,7 +103,7 @@ async fn a_dispute_is_raised_once_and_advanced_once_per_step(engine: Engine) {
         .is_empty());
     assert_eq!(
         store.due_disputes(scope, step + 1, 10).await.unwrap(),
-        [raised.clone()]
+        std::slice::from_ref(&raised)
     );
     let (next, _) = dispute::advanced(&raised, step).expect("a step is due");
     store
