@@ -11,7 +11,8 @@ use pence_core::staff::Actor;
 use pence_core::timefmt;
 use pence_core::usecases::{agreements, searches};
 
-use super::transactions::{ActionForm, OnService};
+use super::access::OnService;
+use super::transactions::ActionForm;
 use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
 use super::{failed, form, page, see_other};
 use crate::pages::text::money;

@@ -7,7 +7,7 @@ use axum::response::Response;
 use pence_core::ports::DayTotals;
 use pence_core::usecases::staff_views;
 
-use super::transactions::OnService;
+use super::access::OnService;
 use super::views::{Bar, Chart, DashboardPage, Period};
 use super::{failed, page};
 use crate::pages::text::money;

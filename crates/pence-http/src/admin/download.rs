@@ -16,7 +16,8 @@ use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 
-use super::transactions::{filters_of, OnService};
+use super::access::OnService;
+use super::transactions::filters_of;
 use super::{failed, message};
 use crate::state::AppState;
 

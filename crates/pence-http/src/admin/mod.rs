@@ -3,6 +3,7 @@
 //! through the same use case as the API. Server-rendered (askama), no JavaScript, the card
 //! pages' protections (CSP, no-store, no framing), CSRF on every form.
 
+mod access;
 mod agreements;
 mod dashboard;
 mod download;

@@ -11,8 +11,9 @@ use pence_core::card::Brand;
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
 use pence_core::usecases::administer::{self, Actor};
 
-use super::settings::Admin;
-use super::transactions::{pence_of, OnService};
+use super::access::Admin;
+use super::access::OnService;
+use super::transactions::pence_of;
 use super::views::{BrandChoice, SettingsPage};
 use super::{failed, page, see_other};
 use crate::state::AppState;

@@ -4,8 +4,7 @@
 //! use cases as the CLI and the control API.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, RawQuery, State};
-use axum::http::request::Parts;
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::staff::Actor;
@@ -17,7 +16,7 @@ use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use serde::Deserialize;
 
-use super::transactions::OnService;
+use super::access::{Admin, OnService};
 use super::views::{
     ApiKeysPage, EventChoice, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
     WebhooksPage,
@@ -40,27 +39,6 @@ pub struct SettingsForm {
 pub struct NoteQuery {
     #[serde(default)]
     note: Option<String>,
-}
-
-/// A service's admin (settings, keys, webhooks and the team are theirs alone); other roles
-/// get a page saying so.
-pub(super) struct Admin(pub(super) OnService);
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = Response;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let on = OnService::from_request_parts(parts, state).await?;
-        if !on.role.can_administer() {
-            return Err(message(
-                StatusCode::FORBIDDEN,
-                Some(&on.staff.signed_in()),
-                "Only admins can do this",
-                "Ask an admin of this service.",
-            ));
-        }
-        Ok(Admin(on))
-    }
 }
 
 async fn keys_page(

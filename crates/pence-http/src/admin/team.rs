@@ -11,8 +11,8 @@ use pence_core::usecases::staff::StaffRefusal;
 use pence_core::usecases::staff_views::{self, Audited};
 use serde::Deserialize;
 
-use super::settings::Admin;
-use super::transactions::OnService;
+use super::access::Admin;
+use super::access::OnService;
 use super::views::{AuditPage, AuditRow, MemberRow, TeamPage};
 use super::{failed, form, not_found, page, see_other};
 use crate::state::AppState;
