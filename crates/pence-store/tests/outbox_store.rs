@@ -1,0 +1,138 @@
+//! The storage conformance suite for the webhook outbox's bookkeeping and the takings chart,
+//! on SQLite and (when `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL.
+
+use pence_core::clock::AdjustableClock;
+use pence_core::ids::new_id;
+use pence_core::ledger::record::{Notice, Record};
+use pence_core::payment::PaymentRecord;
+use pence_core::ports::prelude::*;
+use pence_core::service::Service;
+use pence_core::status::Status;
+use pence_core::usecases::{self, payments::Created};
+use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
+use pence_store::{SqlStore, StoreOptions};
+use pence_testkit::{Engine, TestDb};
+
+async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
+    let db = TestDb::new(engine).await;
+    let store = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
+    store.insert_service(&service).await.unwrap();
+    (db, store, service)
+}
+
+pence_testkit::engine_tests!(triggered_messages_are_claimed_attempted_and_counted);
+async fn triggered_messages_are_claimed_attempted_and_counted(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let sub = Subscription {
+        id: new_id(),
+        service_id: service.id.clone(),
+        tag: "bbbbbb".into(),
+        callback_url: "https://example.org/h".into(),
+        description: String::new(),
+        event_types: vec![EventType::Succeeded],
+        active: true,
+        secret_version: 1,
+        created_ms: 1,
+        updated_ms: 1,
+    };
+    store.insert_webhook(&sub, "s", None).await.unwrap();
+    let notice = |event_type| Notice {
+        event_type,
+        payment_id: "p1".into(),
+        service_id: service.id.clone(),
+        at_ms: 100,
+        resource: "{}".into(),
+    };
+    let ids = store
+        .insert_triggered_messages(&notice(EventType::Succeeded))
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 1);
+    let none = store
+        .insert_triggered_messages(&notice(EventType::Refunded))
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "no subscription takes it");
+    let of_payment = store.payment_webhook_messages("p1", 10).await.unwrap();
+    assert_eq!(of_payment.len(), 1);
+    assert!(of_payment[0].triggered && of_payment[0].id == ids[0]);
+    assert!(store
+        .payment_webhook_messages("p2", 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let claimed = store
+        .claim_webhook_messages(&sub.id, i64::MAX, 0, 1_000, "c1", 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let attempt = Attempt {
+        message_id: claimed[0].id.clone(),
+        at_ms: 200,
+        status_code: Some(200),
+        error: None,
+        response_ms: 12,
+        response_body: Some("ok".into()),
+    };
+    let delivered = Message {
+        status: DeliveryStatus::Successful,
+        attempts: 1,
+        ..claimed[0].clone()
+    };
+    store
+        .record_webhook_attempts("c1", &[(delivered, attempt.clone())])
+        .await
+        .unwrap();
+    assert_eq!(store.webhook_attempts(&ids[0]).await.unwrap(), [attempt]);
+    let stored = store.webhook_message(&ids[0]).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.attempts),
+        (DeliveryStatus::Successful, 1)
+    );
+    let counts = store.webhook_message_counts().await.unwrap();
+    assert_eq!(counts, [("successful".to_string(), 1)]);
+    store.close().await;
+}
+
+pence_testkit::engine_tests!(the_takings_chart_counts_successful_payments_by_day);
+async fn the_takings_chart_counts_successful_payments_by_day(engine: Engine) {
+    let (_db, store, service) = open(engine).await;
+    let clock = AdjustableClock::default();
+    let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        match usecases::create_payment(&store, &clock, &service, &body, None)
+            .await
+            .unwrap()
+        {
+            Created::New(p) | Created::Replayed(p) => made.push(p),
+        }
+    }
+    // Two succeed; the third is still waiting for its user.
+    for p in &made[..2] {
+        let paid = PaymentRecord {
+            status: Status::Captured,
+            ..p.clone()
+        };
+        store
+            .update_payment(p, &paid, &Record::default())
+            .await
+            .unwrap();
+    }
+    let days = store.daily_totals(&service.id, 0).await.unwrap();
+    let today = made[0].created_ms.div_euclid(86_400_000);
+    let totals: Vec<(i64, i64, i64)> = days.iter().map(|d| (d.day, d.payments, d.paid)).collect();
+    assert_eq!(totals, [(today, 2, 2000)]);
+    let later = (today + 1) * 86_400_000;
+    assert!(store
+        .daily_totals(&service.id, later)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.daily_totals("other", 0).await.unwrap().is_empty());
+    store.close().await;
+}
