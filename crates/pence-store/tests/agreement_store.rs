@@ -1,8 +1,9 @@
 //! The storage conformance suite for agreements (`AgreementStore`) and the payments'
 //! `Idempotency-Key`s, on SQLite and (when `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+mod common;
+
 use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
-use pence_core::clock::AdjustableClock;
 use pence_core::idempotency::IdempotencyKey;
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
@@ -10,22 +11,9 @@ use pence_core::ledger::EventKind;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;
-use pence_core::service::Service;
-use pence_core::usecases::{self, payments::Created};
-use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{Engine, TestDb};
+use pence_testkit::Engine;
 
-async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let mut service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    service.recurring_enabled = true;
-    store.insert_service(&service).await.unwrap();
-    (db, store, service)
-}
-
+use common::{a_payment, open};
 pence_testkit::engine_tests!(agreements_are_found_by_their_service_and_searched);
 async fn agreements_are_found_by_their_service_and_searched(engine: Engine) {
     let (_db, store, service) = open(engine).await;
@@ -90,19 +78,6 @@ async fn agreements_are_found_by_their_service_and_searched(engine: Engine) {
     assert_eq!(total, 0);
     store.close().await;
 }
-
-/// A payment made through the use case, as stored.
-async fn a_payment(store: &SqlStore, service: &Service) -> PaymentRecord {
-    let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
-    let clock = AdjustableClock::default();
-    match usecases::create_payment(store, &clock, service, &body, None)
-        .await
-        .unwrap()
-    {
-        Created::New(p) | Created::Replayed(p) => p,
-    }
-}
-
 pence_testkit::engine_tests!(idempotency_keys_are_kept_with_their_payment_and_purged_by_age);
 async fn idempotency_keys_are_kept_with_their_payment_and_purged_by_age(engine: Engine) {
     let (_db, store, service) = open(engine).await;

@@ -31,7 +31,8 @@ fn every_store_method_is_called_by_a_conformance_test() {
     let mut tests = String::new();
     for entry in std::fs::read_dir(root.join("tests")).unwrap() {
         let path = entry.unwrap().path();
-        if path.file_name().is_some_and(|n| n != "coverage.rs") {
+        let test_file = path.extension().is_some_and(|e| e == "rs");
+        if test_file && path.file_name().is_some_and(|n| n != "coverage.rs") {
             tests.push_str(&std::fs::read_to_string(path).unwrap());
         }
     }

@@ -2,7 +2,8 @@
 //! `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL: a captured payment whose dispute is due,
 //! raised once, advanced once per step, and searched.
 
-use pence_core::clock::AdjustableClock;
+mod common;
+
 use pence_core::dispute::{self, DisputeRecord, DisputeStatus};
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
@@ -11,12 +12,11 @@ use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;
 use pence_core::psp::DisputePlan;
 use pence_core::search::DisputeFilter;
-use pence_core::service::Service;
 use pence_core::status::Status;
-use pence_core::usecases::{self, payments::Created};
 use pence_core::StoreError;
-use pence_store::StoreOptions;
-use pence_testkit::{Engine, TestDb};
+use pence_testkit::Engine;
+
+use common::{a_payment, open};
 
 fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
@@ -24,20 +24,8 @@ fn conflict<T: std::fmt::Debug>(r: Result<T, StoreError>) {
 
 pence_testkit::engine_tests!(a_dispute_is_raised_once_and_advanced_once_per_step);
 async fn a_dispute_is_raised_once_and_advanced_once_per_step(engine: Engine) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
-    let clock = AdjustableClock::default();
-    let Created::New(made) = usecases::create_payment(&store, &clock, &service, &body, None)
-        .await
-        .unwrap()
-    else {
-        panic!("a new payment")
-    };
+    let (_db, store, service) = open(engine).await;
+    let made = a_payment(&store, &service).await;
     // Captured, with a dispute announced for 1_000.
     let announced = PaymentRecord {
         status: Status::Captured,

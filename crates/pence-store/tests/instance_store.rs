@@ -2,25 +2,16 @@
 //! (`InstanceStore`, `FaultStore`, the keys' last use, webhook delivery faults), on SQLite and
 //! (when `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+mod common;
+
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::faults::rule::{FaultAction, FaultRule};
 use pence_core::ids::new_id;
 use pence_core::ports::prelude::*;
-use pence_core::service::Service;
-use pence_core::webhook::{DeliveryFaults, EventType, Subscription};
-use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{Engine, TestDb};
+use pence_core::webhook::DeliveryFaults;
+use pence_testkit::Engine;
 
-async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    (db, store, service)
-}
-
+use common::{open, subscription};
 pence_testkit::engine_tests!(settings_ping_and_rate_windows);
 async fn settings_ping_and_rate_windows(engine: Engine) {
     let (_db, store, _) = open(engine).await;
@@ -150,18 +141,7 @@ async fn fault_rules_count_their_matches_and_run_out(engine: Engine) {
 pence_testkit::engine_tests!(delivery_faults_are_set_read_and_cleared);
 async fn delivery_faults_are_set_read_and_cleared(engine: Engine) {
     let (_db, store, service) = open(engine).await;
-    let sub = Subscription {
-        id: new_id(),
-        service_id: service.id.clone(),
-        tag: "aaaaaa".into(),
-        callback_url: "https://example.org/h".into(),
-        description: String::new(),
-        event_types: vec![EventType::Succeeded],
-        active: true,
-        secret_version: 1,
-        created_ms: 1,
-        updated_ms: 1,
-    };
+    let sub = subscription(&service.id, "aaaaaa");
     store.insert_webhook(&sub, "s", None).await.unwrap();
     let none = DeliveryFaults::default();
     assert_eq!(store.delivery_faults_of(&sub.id).await.unwrap(), none);

@@ -1,43 +1,22 @@
 //! The storage conformance suite for the webhook outbox's bookkeeping and the takings chart,
 //! on SQLite and (when `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL.
 
+mod common;
+
 use pence_core::clock::AdjustableClock;
-use pence_core::ids::new_id;
 use pence_core::ledger::record::{Notice, Record};
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::prelude::*;
-use pence_core::service::Service;
 use pence_core::status::Status;
 use pence_core::usecases::{self, payments::Created};
-use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message, Subscription};
-use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{Engine, TestDb};
+use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message};
+use pence_testkit::Engine;
 
-async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    (db, store, service)
-}
-
+use common::{open, subscription};
 pence_testkit::engine_tests!(triggered_messages_are_claimed_attempted_and_counted);
 async fn triggered_messages_are_claimed_attempted_and_counted(engine: Engine) {
     let (_db, store, service) = open(engine).await;
-    let sub = Subscription {
-        id: new_id(),
-        service_id: service.id.clone(),
-        tag: "bbbbbb".into(),
-        callback_url: "https://example.org/h".into(),
-        description: String::new(),
-        event_types: vec![EventType::Succeeded],
-        active: true,
-        secret_version: 1,
-        created_ms: 1,
-        updated_ms: 1,
-    };
+    let sub = subscription(&service.id, "bbbbbb");
     store.insert_webhook(&sub, "s", None).await.unwrap();
     let notice = |event_type| Notice {
         event_type,

@@ -2,7 +2,8 @@
 //! `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL: the guard that keeps refunds within what is
 //! left, their end, pay-out, and searches.
 
-use pence_core::clock::AdjustableClock;
+mod common;
+
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
 use pence_core::payment::PaymentRecord;
@@ -12,27 +13,16 @@ use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::Dates;
 use pence_core::service::Service;
 use pence_core::status::Status;
-use pence_core::usecases::{self, payments::Created};
 use pence_core::StoreError;
-use pence_store::{SqlStore, StoreOptions};
+use pence_store::SqlStore;
 use pence_testkit::{Engine, TestDb};
+
+use common::{a_payment, open};
 
 /// A store with one service and one payment of 10.00 on it, captured.
 async fn captured(engine: Engine) -> (TestDb, SqlStore, Service, PaymentRecord) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
-    let clock = AdjustableClock::default();
-    let Created::New(created) = usecases::create_payment(&store, &clock, &service, &body, None)
-        .await
-        .unwrap()
-    else {
-        panic!("a new payment")
-    };
+    let (db, store, service) = open(engine).await;
+    let created = a_payment(&store, &service).await;
     let next = PaymentRecord {
         status: Status::Captured,
         ..created.clone()

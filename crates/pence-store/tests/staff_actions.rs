@@ -2,6 +2,8 @@
 //! together, on both engines: an action that
 //! commits is always audited, and an audit row never tells of an action that did not happen.
 
+mod common;
+
 use pence_core::agreement::{AgreementRecord, AgreementStatus};
 use pence_core::api_key::ApiKeyRecord;
 use pence_core::clock::AdjustableClock;
@@ -20,19 +22,10 @@ use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use pence_core::StoreError;
-use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{Engine, TestDb};
+use pence_store::SqlStore;
+use pence_testkit::Engine;
 
-async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    (db, store, service)
-}
-
+use common::open;
 fn user(email: &str) -> User {
     User {
         id: new_id(),

@@ -2,23 +2,16 @@
 //! (when `PENCE_TEST_POSTGRES_URL` is set) PostgreSQL: users, roles, links, sessions, sign-in
 //! guesses and authenticator codes.
 
+mod common;
+
 use pence_core::ids::new_id;
 use pence_core::ports::prelude::*;
 use pence_core::service::Service;
 use pence_core::staff::{Invitation, Role, StaffSession, User};
-use pence_store::{SqlStore, StoreOptions};
-use pence_testkit::{Engine, TestDb};
+use pence_store::SqlStore;
+use pence_testkit::Engine;
 
-async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
-    let db = TestDb::new(engine).await;
-    let store = pence_store::connect(&db.url, StoreOptions::default())
-        .await
-        .unwrap();
-    let service = Service::new_sandbox(new_id(), "svc".into(), false, 1_700_000_000_000);
-    store.insert_service(&service).await.unwrap();
-    (db, store, service)
-}
-
+use common::open;
 /// A user invited to `service_id` with `role`, and a link `link` live until 100.
 async fn invited(store: &SqlStore, email: &str, service_id: &str, role: Role, link: &str) -> User {
     let user = User {
