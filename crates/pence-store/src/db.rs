@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 use pence_core::StoreError;
 
-use crate::grouped_reads::ByKey;
 use crate::value::{Change, Row, Val};
 
 /// Where the writers record group sizes and commit times, once the node gives its metrics.
@@ -66,4 +65,24 @@ pub(crate) trait Db: Send + Sync {
 
     /// Read connections (PostgreSQL: the pool's): (in use, idle).
     fn connections(&self) -> (u32, u32);
+}
+
+/// A read of one row by a text key, in both forms.
+pub(crate) struct ByKey {
+    /// `SELECT … WHERE {key} = $1`
+    pub one: String,
+    /// `SELECT … WHERE {key} = ANY($1)`
+    pub many: String,
+    /// The key's column, which `columns` must include.
+    pub key: &'static str,
+}
+
+impl ByKey {
+    pub(crate) fn new(columns: &str, table: &str, key: &'static str) -> ByKey {
+        ByKey {
+            one: format!("SELECT {columns} FROM {table} WHERE {key} = $1"),
+            many: format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),
+            key,
+        }
+    }
 }

@@ -9,7 +9,6 @@
 
 mod connect;
 mod db;
-mod grouped_reads;
 mod migrate;
 mod postgres;
 mod sealing;

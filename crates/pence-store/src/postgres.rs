@@ -4,6 +4,8 @@
 //! group with conditional statements runs change by change, each in its own SAVEPOINT. The
 //! writers and grouped readers keep their own connections (`Own`).
 
+mod grouped_reads;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,9 +18,10 @@ use sqlx::query::Query;
 use sqlx::{Column, ConnectOptions, Connection, PgPool, Postgres, Row as _, TypeInfo};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::db::ByKey;
 use crate::db::{observe_group, Db, Engine, MetricsSlot};
-use crate::grouped_reads::{ByKey, Grouped};
 use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
+use grouped_reads::Grouped;
 
 const CHUNKS: [usize; 4] = [64, 16, 4, 1];
 

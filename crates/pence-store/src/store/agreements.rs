@@ -10,8 +10,8 @@ use pence_core::ledger::EventKind;
 use pence_core::staff::AuditEntry;
 use pence_core::{AgreementStore, StoreError};
 
-use super::payments::card_from;
-use super::search::Where;
+use super::cards::card_from;
+use super::clause::Where;
 use super::staff::audited;
 use super::{columns, corrupt, count, set_clause, SqlStore};
 use crate::value::{vals, Row, Stmt};

@@ -9,9 +9,9 @@ use pence_core::ports::Scope;
 use pence_core::search::DisputeFilter;
 use pence_core::{DisputeStore, StoreError};
 
+use super::clause::Where;
 use super::ledger::record_rows;
 use super::payments::{payment_from, PAYMENT_COLUMNS};
-use super::search::Where;
 use super::{columns, corrupt, SqlStore};
 use crate::value::{vals, Row, Stmt};
 

@@ -30,7 +30,7 @@ use pence_core::search::PaymentFilter;
 use pence_core::status::Status;
 use pence_core::StoreError;
 
-use super::search::Where;
+use super::clause::Where;
 use super::SqlStore;
 use crate::db::Engine;
 use crate::value::{vals, Row, Stmt, Val};

@@ -13,6 +13,8 @@ use crate::db::{Db, Engine};
 use crate::value::{vals, Row, Stmt, Val};
 
 mod agreements;
+mod cards;
+mod clause;
 mod disputes;
 mod emails;
 mod faults;

@@ -5,21 +5,23 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use pence_core::card::{Address, Brand, CardType};
+use pence_core::card::Address;
 use pence_core::idempotency::IdempotencyKey;
 use pence_core::ledger::record::Record;
 use pence_core::ledger::LedgerEvent;
-use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
+use pence_core::payment::{AuthorisationMode, Language, PaymentRecord, Prefilled};
 use pence_core::ports::Scope;
 use pence_core::search::PaymentFilter;
 use pence_core::status::Status;
 use pence_core::{PaymentStore, StoreError};
 
+use super::cards::card_from;
+use super::clause::Where;
 use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
-use super::search::{search_where, texts, Probes, Where};
+use super::search::{search_where, texts, Probes};
 use super::{columns, corrupt, count, set_clause, SqlStore};
+use crate::db::ByKey;
 use crate::db::Engine;
-use crate::grouped_reads::ByKey;
 use crate::value::{vals, Row, Stmt, Val};
 
 columns! {
@@ -179,31 +181,6 @@ pub(crate) fn payment_from(mut r: Row) -> Result<PaymentRecord, StoreError> {
         agreement_payment_type: r.opt_text("agreement_payment_type")?,
         can_retry: r.opt_i64("can_retry")?.map(|v| v != 0),
     })
-}
-
-pub(crate) fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {
-    let Some(brand) = r.opt_text("card_brand")? else {
-        return Ok(None);
-    };
-    let billing_address = match r.opt_text("billing_line1")? {
-        Some(line1) => Some(Address {
-            line1,
-            line2: r.opt_text("billing_line2")?,
-            postcode: r.opt_text("billing_postcode")?.unwrap_or_default(),
-            city: r.opt_text("billing_city")?.unwrap_or_default(),
-            country: r.opt_text("billing_country")?.unwrap_or_default(),
-        }),
-        None => None,
-    };
-    Ok(Some(CardDetails {
-        first_digits: r.opt_text("first_digits")?.unwrap_or_default(),
-        last_digits: r.opt_text("last_digits")?.unwrap_or_default(),
-        cardholder_name: r.opt_text("cardholder_name")?.unwrap_or_default(),
-        expiry: r.opt_text("card_expiry")?.unwrap_or_default(),
-        brand: Brand::parse(&brand).ok_or_else(|| corrupt("card_brand", &brand))?,
-        card_type: CardType::parse_api(r.opt_text("card_type")?.as_deref()),
-        billing_address,
-    }))
 }
 
 #[async_trait]

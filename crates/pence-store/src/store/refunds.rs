@@ -10,8 +10,8 @@ use pence_core::search::Dates;
 use pence_core::status::Status;
 use pence_core::{RefundStore, StoreError};
 
+use super::clause::Where;
 use super::ledger::record_rows;
-use super::search::Where;
 use super::{columns, corrupt, SqlStore};
 use crate::value::{vals, Row, Stmt};
 

@@ -10,28 +10,9 @@ use std::sync::Arc;
 use pence_core::StoreError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::postgres::{connection_lost, decode_all, err, next_group, Own};
+use super::{connection_lost, decode_all, err, next_group, Own};
+use crate::db::ByKey;
 use crate::value::{Row, Val};
-
-/// A read of one row by a text key, in both forms.
-pub(crate) struct ByKey {
-    /// `SELECT … WHERE {key} = $1`
-    pub one: String,
-    /// `SELECT … WHERE {key} = ANY($1)`
-    pub many: String,
-    /// The key's column, which `columns` must include.
-    pub key: &'static str,
-}
-
-impl ByKey {
-    pub(crate) fn new(columns: &str, table: &str, key: &'static str) -> ByKey {
-        ByKey {
-            one: format!("SELECT {columns} FROM {table} WHERE {key} = $1"),
-            many: format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),
-            key,
-        }
-    }
-}
 
 /// The most keys one query asks for.
 const MOST: usize = 256;
