@@ -17,7 +17,6 @@ use pence_core::status::Status;
 use pence_core::transition::{self, Move, Target};
 use pence_core::usecases;
 use pence_core::usecases::administer::{self, Actor, Given, Revoked};
-use pence_core::usecases::payments::Created;
 use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
@@ -25,7 +24,7 @@ use pence_core::StoreError;
 use pence_store::SqlStore;
 use pence_testkit::Engine;
 
-use common::open;
+use common::{a_payment, open};
 fn user(email: &str) -> User {
     User {
         id: new_id(),
@@ -365,16 +364,7 @@ async fn a_payment_move_and_its_audit_row_commit_together(engine: Engine) {
     let (_db, store, service) = open(engine).await;
     let clock = AdjustableClock::default();
     let user = admin_of(&store, &clock, &service).await;
-    let body = serde_json::json!({
-        "amount": 1000, "reference": "r", "description": "d",
-        "return_url": "https://example.org/back"
-    });
-    let Created::New(payment) = usecases::create_payment(&store, &clock, &service, &body, None)
-        .await
-        .unwrap()
-    else {
-        panic!("a new payment")
-    };
+    let payment = a_payment(&store, &service).await;
     let target = Target::Of {
         service_id: &service.id,
         id: &payment.id,
