@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
 use pence_core::staff::Actor;
@@ -14,7 +13,7 @@ use pence_core::usecases::{agreements, searches};
 use super::access::OnService;
 use super::transactions::ActionForm;
 use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
-use super::{failed, form, page, see_other};
+use super::{form, page, see_other, Answer};
 use crate::pages::text::money;
 use crate::state::AppState;
 
@@ -26,13 +25,13 @@ async fn agreements_page(
     on: &OnService,
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Response {
+) -> Answer {
     let params = vec![("display_size".to_string(), SHOWN.to_string())];
     let store = state.store.as_ref();
     let (total, rows) = match agreements::search_agreements(store, &on.service, &params).await {
         Ok((_, total, rows)) => (total, rows),
         Err(Failure::Refused(_)) => (0, Vec::new()),
-        Err(e) => return failed(e),
+        Err(e) => return Err(e.into()),
     };
     let view = AgreementsPage {
         title: "Agreements",
@@ -60,14 +59,14 @@ async fn agreements_page(
         note,
         errors,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 pub async fn agreements(
     State(state): State<AppState>,
     on: OnService,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let cancelled = query.as_deref() == Some("note=cancelled");
     let note = cancelled.then(|| "The agreement is cancelled.".to_string());
     agreements_page(&state, &on, note, Vec::new()).await
@@ -78,34 +77,34 @@ pub async fn cancel(
     on: OnService,
     Path((_, agreement_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: ActionForm = form(&body);
     if let Some(to) = on.action_refused(f.csrf()) {
-        return to;
+        return Err(to.into());
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());
     let actor = Actor::Staff(&on.staff.user);
     match agreements::cancel_agreement(store, &clock, actor, &on.service, &agreement_id).await {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "/admin/services/{}/agreements?note=cancelled",
             on.service.id
-        )),
+        ))),
         Err(Failure::Refused(r)) => {
             let text = crate::errors::CANCEL_AGREEMENT.answer(&r).body.description;
             agreements_page(&state, &on, None, vec![("agreements", text)]).await
         }
-        Err(e) => failed(e),
+        Err(e) => Err(e.into()),
     }
 }
 
-pub async fn disputes(State(state): State<AppState>, on: OnService) -> Response {
+pub async fn disputes(State(state): State<AppState>, on: OnService) -> Answer {
     let params = vec![("display_size".to_string(), SHOWN.to_string())];
     let (total, rows) =
         match searches::search_disputes(state.store.as_ref(), &on.service, &params).await {
             Ok((_, total, rows)) => (total, rows),
             Err(Failure::Refused(_)) => (0, Vec::new()),
-            Err(e) => return failed(e),
+            Err(e) => return Err(e.into()),
         };
     let view = DisputesPage {
         title: "Disputes",
@@ -125,5 +124,5 @@ pub async fn disputes(State(state): State<AppState>, on: OnService) -> Response 
             })
             .collect(),
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }

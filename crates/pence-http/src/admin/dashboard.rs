@@ -3,13 +3,12 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use pence_core::ports::DayTotals;
 use pence_core::usecases::staff_views;
 
 use super::access::OnService;
 use super::views::{Bar, Chart, DashboardPage, Period};
-use super::{failed, page};
+use super::{page, Answer};
 use crate::pages::text::money;
 use crate::state::AppState;
 
@@ -88,16 +87,13 @@ fn chart(days: &[DayTotals], today: i64) -> Chart {
     }
 }
 
-pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Response {
+pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Answer {
     let OnService { staff, service, .. } = on;
     let today = state.clock.now_ms().div_euclid(DAY_MS);
     // Day 0 (1 January 1970) was a Thursday: Monday is 3 days after.
     let monday = today - (today - 4).rem_euclid(7);
     let from = (today - CHART_DAYS + 1).min(monday) * DAY_MS;
-    let days = match staff_views::daily_totals(state.store.as_ref(), &service.id, from).await {
-        Ok(d) => d,
-        Err(e) => return failed(e),
-    };
+    let days = staff_views::daily_totals(state.store.as_ref(), &service.id, from).await?;
     let view = DashboardPage {
         title: "Dashboard",
         signed_in: Some(staff.signed_in()),
@@ -109,7 +105,7 @@ pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Response
         ],
         chart: chart(&days, today),
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use pence_core::service::Service;
 
 use super::access::OnService;
 use super::transactions::filters_of;
-use super::{failed, message};
+use super::{message, AdminError, Answer};
 use crate::state::AppState;
 
 /// Rows read at a time.
@@ -55,7 +55,7 @@ pub async fn csv(
     State(state): State<AppState>,
     on: OnService,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let (staff, service) = (&on.staff, on.service.clone());
     let filters: Vec<(String, String)> = filters_of(query)
         .into_iter()
@@ -76,14 +76,14 @@ pub async fn csv(
             }
             Err(Failure::Refused(r)) => {
                 let answer = crate::errors::SEARCH_PAYMENTS.answer(&r);
-                return message(
+                return Ok(message(
                     StatusCode::BAD_REQUEST,
                     Some(&staff.signed_in()),
                     "These filters cannot be used",
                     &answer.body.description,
-                );
+                ));
             }
-            Err(e) => return failed(e),
+            Err(e) => return Err(AdminError::fault(e)),
         }
     }
     let detail = format!("downloaded transactions CSV ({} filters)", filters.len());
@@ -127,5 +127,5 @@ pub async fn csv(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     crate::pages::protect(h);
-    resp
+    Ok(resp)
 }

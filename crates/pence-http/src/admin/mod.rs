@@ -126,6 +126,52 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// What an admin handler answers instead of its own page, so that handlers use `?` as the
+/// API's do: a fault (logged; the problem page, 500) or another page (sign-in, not found, a
+/// refused form).
+pub(super) enum AdminError {
+    Fault(String),
+    Page(Response),
+}
+
+impl AdminError {
+    /// A fault of any kind: logged, answered with the problem page.
+    pub(super) fn fault(e: impl std::fmt::Display) -> Self {
+        AdminError::Fault(e.to_string())
+    }
+}
+
+/// An admin handler's answer.
+pub(super) type Answer = Result<Response, AdminError>;
+
+impl From<pence_core::StoreError> for AdminError {
+    fn from(e: pence_core::StoreError) -> Self {
+        AdminError::Fault(e.to_string())
+    }
+}
+
+/// A use case's failure that the handler did not answer itself (its refusals come first).
+impl From<pence_core::refusal::Failure> for AdminError {
+    fn from(e: pence_core::refusal::Failure) -> Self {
+        AdminError::Fault(e.to_string())
+    }
+}
+
+impl From<Response> for AdminError {
+    fn from(page: Response) -> Self {
+        AdminError::Page(page)
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        match self {
+            AdminError::Fault(e) => failed(e),
+            AdminError::Page(page) => page,
+        }
+    }
+}
+
 /// A page with the card pages' protections.
 fn page(status: StatusCode, view: impl Template) -> Response {
     match view.render() {

@@ -6,7 +6,6 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use pence_core::card::Brand;
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
 use pence_core::usecases::administer::{self, Actor};
@@ -15,7 +14,7 @@ use super::access::Admin;
 use super::access::OnService;
 use super::transactions::pence_of;
 use super::views::{BrandChoice, SettingsPage};
-use super::{failed, page, see_other};
+use super::{page, see_other, Answer};
 use crate::state::AppState;
 
 /// Pounds with two decimals (`0.00` for nothing), as the surcharge inputs show them.
@@ -67,10 +66,13 @@ fn view(
     }
 }
 
-pub async fn settings(Admin(on): Admin, RawQuery(query): RawQuery) -> Response {
+pub async fn settings(Admin(on): Admin, RawQuery(query): RawQuery) -> Answer {
     let saved = query.as_deref() == Some("note=saved");
     let note = saved.then(|| "Your settings are saved.".to_string());
-    page(StatusCode::OK, view(&on, &on.service, note, Vec::new()))
+    Ok(page(
+        StatusCode::OK,
+        view(&on, &on.service, note, Vec::new()),
+    ))
 }
 
 /// A surcharge in pounds: blank or `0` is none.
@@ -82,7 +84,7 @@ fn surcharge(text: &str) -> Option<i64> {
     pence_of(t)
 }
 
-pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Response {
+pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Answer {
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let one = |name: &str| {
         fields
@@ -92,7 +94,7 @@ pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) 
             .unwrap_or("")
     };
     if let Some(to) = on.form_refused(one("csrfToken")) {
-        return to;
+        return Err(to.into());
     }
     let mut s = on.service.clone();
     let mut errors = Vec::new();
@@ -123,10 +125,10 @@ pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) 
         }
     }
     if !errors.is_empty() {
-        return page(
+        return Ok(page(
             StatusCode::BAD_REQUEST,
             view(&on, &on.service, None, errors),
-        );
+        ));
     }
     s.cards.accepted_brands = brands;
     s.cards.accepted_types = AcceptedTypes::parse(one("types")).unwrap_or(s.cards.accepted_types);
@@ -147,8 +149,9 @@ pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) 
     s.emails.custom_paragraph = (!paragraph.is_empty()).then(|| paragraph.to_string());
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let actor = Actor::Staff(&on.staff.user);
-    if let Err(e) = administer::save_settings(store, clock, actor, &s).await {
-        return failed(e);
-    }
-    see_other(&format!("/admin/services/{}/settings?note=saved", s.id))
+    administer::save_settings(store, clock, actor, &s).await?;
+    Ok(see_other(&format!(
+        "/admin/services/{}/settings?note=saved",
+        s.id
+    )))
 }

@@ -21,7 +21,7 @@ use super::views::{
     ApiKeysPage, EventChoice, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
     WebhooksPage,
 };
-use super::{failed, form, message, not_found, page, see_other};
+use super::{failed, form, message, not_found, page, see_other, AdminError, Answer};
 use crate::state::AppState;
 use pence_core::webhook::EventType;
 
@@ -47,11 +47,8 @@ async fn keys_page(
     new_key: Option<String>,
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Response {
-    let keys = match staff_views::api_keys(state.store.as_ref(), &on.service.id).await {
-        Ok(k) => k,
-        Err(e) => return failed(e),
-    };
+) -> Answer {
+    let keys = staff_views::api_keys(state.store.as_ref(), &on.service.id).await?;
     let keys = keys
         .into_iter()
         .map(|k| KeyRow {
@@ -81,14 +78,14 @@ async fn keys_page(
         note,
         errors,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 pub async fn api_keys(
     State(state): State<AppState>,
     Admin(on): Admin,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
     let note = (q.note.as_deref() == Some("revoked")).then(|| "The key is revoked.".to_string());
     keys_page(&state, &on, None, note, Vec::new()).await
@@ -98,10 +95,10 @@ pub async fn create_api_key(
     State(state): State<AppState>,
     Admin(on): Admin,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
     if let Some(to) = on.form_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let description = f.description.trim();
     if description.is_empty() || description.len() > 255 {
@@ -115,7 +112,7 @@ pub async fn create_api_key(
             on.audit(&state, "api key", &detail).await;
             keys_page(&state, &on, Some(key), None, Vec::new()).await
         }
-        Err(e) => failed(e),
+        Err(e) => Err(AdminError::fault(e)),
     }
 }
 
@@ -124,23 +121,23 @@ pub async fn revoke_api_key(
     Admin(on): Admin,
     Path((_, key_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
     if let Some(to) = on.form_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let actor = Actor::Staff(&on.staff.user);
     // Only this service's keys; one revoked already is as good as gone.
     match administer::revoke_key(store, clock, actor, Some(&on.service.id), &key_id).await {
         Ok(Revoked::Now | Revoked::Already) => {}
-        Ok(Revoked::NoSuchKey) => return not_found(Some(&on.staff.signed_in())),
-        Err(e) => return failed(e),
+        Ok(Revoked::NoSuchKey) => return Ok(not_found(Some(&on.staff.signed_in()))),
+        Err(e) => return Err(AdminError::fault(e)),
     }
-    see_other(&format!(
+    Ok(see_other(&format!(
         "/admin/services/{}/api-keys?note=revoked",
         on.service.id
-    ))
+    )))
 }
 
 fn webhook_row(w: &Subscription) -> WebhookRow {
@@ -164,11 +161,8 @@ async fn webhooks_page(
     on: &OnService,
     new_secret: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Response {
-    let subs = match staff_views::webhooks(state.webhooks.as_ref(), &on.service.id).await {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
+) -> Answer {
+    let subs = staff_views::webhooks(state.webhooks.as_ref(), &on.service.id).await?;
     let view = WebhooksPage {
         title: "Webhooks",
         signed_in: Some(on.staff.signed_in()),
@@ -179,10 +173,10 @@ async fn webhooks_page(
         new_secret,
         errors,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
-pub async fn webhooks(State(state): State<AppState>, Admin(on): Admin) -> Response {
+pub async fn webhooks(State(state): State<AppState>, Admin(on): Admin) -> Answer {
     webhooks_page(&state, &on, None, Vec::new()).await
 }
 
@@ -190,10 +184,10 @@ pub async fn create_webhook(
     State(state): State<AppState>,
     Admin(on): Admin,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
     if let Some(to) = on.form_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let clock = state.clock.as_ref();
     let created = subscription::create(
@@ -208,7 +202,7 @@ pub async fn create_webhook(
     .await;
     match created {
         Ok((_, secret)) => webhooks_page(&state, &on, Some(secret), Vec::new()).await,
-        Err(subscription::SubscriptionError::Store(e)) => failed(e),
+        Err(subscription::SubscriptionError::Store(e)) => Err(AdminError::fault(e)),
         Err(e) => webhooks_page(&state, &on, None, vec![("webhook-url", e.to_string())]).await,
     }
 }
@@ -312,18 +306,15 @@ pub async fn webhook(
     Admin(on): Admin,
     Path((_, webhook_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-) -> Response {
-    let w = match subscription_of(&state, &on, &webhook_id).await {
-        Ok(w) => w,
-        Err(to) => return to,
-    };
+) -> Answer {
+    let w = subscription_of(&state, &on, &webhook_id).await?;
     let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
     let note = match q.note.as_deref() {
         Some("resent") => Some("The message will be sent again now.".to_string()),
         Some("changed") => Some("Saved.".to_string()),
         _ => None,
     };
-    webhook_page(&state, &on, &w, None, note).await
+    Ok(webhook_page(&state, &on, &w, None, note).await)
 }
 
 pub async fn rotate_webhook_secret(
@@ -331,17 +322,14 @@ pub async fn rotate_webhook_secret(
     Admin(on): Admin,
     Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
-    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
-        Ok(w) => w,
-        Err(to) => return to,
-    };
+    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
     let clock = state.clock.as_ref();
     let actor = Actor::Staff(&on.staff.user);
     match subscription::rotate_secret(state.webhooks.as_ref(), clock, actor, &w).await {
-        Ok(secret) => webhook_page(&state, &on, &w, Some(secret), None).await,
-        Err(e) => failed(e),
+        Ok(secret) => Ok(webhook_page(&state, &on, &w, Some(secret), None).await),
+        Err(e) => Err(AdminError::fault(e)),
     }
 }
 
@@ -351,15 +339,15 @@ async fn change_subscription(
     on: &OnService,
     w: Subscription,
     changes: Changes,
-) -> Response {
+) -> Answer {
     let (clock, actor) = (state.clock.as_ref(), Actor::Staff(&on.staff.user));
     let webhooks = state.webhooks.as_ref();
     match subscription::update(webhooks, clock, actor, &on.service, w, changes).await {
-        Ok(w) => see_other(&format!(
+        Ok(w) => Ok(see_other(&format!(
             "/admin/services/{}/webhooks/{}?note=changed",
             on.service.id, w.id
-        )),
-        Err(e) => failed(e),
+        ))),
+        Err(e) => Err(AdminError::fault(e)),
     }
 }
 
@@ -368,28 +356,25 @@ pub async fn webhook_events(
     Admin(on): Admin,
     Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
     let csrf = fields
         .iter()
         .find(|(k, _)| k == "csrfToken")
         .map_or("", |(_, v)| v.as_str());
-    let w = match posted_subscription(&state, &on, &webhook_id, csrf).await {
-        Ok(w) => w,
-        Err(to) => return to,
-    };
+    let w = posted_subscription(&state, &on, &webhook_id, csrf).await?;
     let chosen: Vec<EventType> = fields
         .iter()
         .filter(|(k, _)| k == "event")
         .filter_map(|(_, v)| EventType::parse(v))
         .collect();
     if chosen.is_empty() {
-        return message(
+        return Ok(message(
             StatusCode::BAD_REQUEST,
             Some(&on.staff.signed_in()),
             "Choose at least one event",
             "A webhook sends at least one kind of event: go back and choose one, or deactivate it.",
-        );
+        ));
     }
     let changes = Changes {
         event_types: Some(chosen),
@@ -403,12 +388,9 @@ pub async fn toggle_webhook(
     Admin(on): Admin,
     Path((_, webhook_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
-    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
-        Ok(w) => w,
-        Err(to) => return to,
-    };
+    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
     let active = !w.active;
     let changes = Changes {
         active: Some(active),
@@ -422,30 +404,27 @@ pub async fn resend_message(
     Admin(on): Admin,
     Path((_, webhook_id, message_id)): Path<(String, String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: SettingsForm = form(&body);
-    let w = match posted_subscription(&state, &on, &webhook_id, &f.csrf).await {
-        Ok(w) => w,
-        Err(to) => return to,
-    };
+    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
     let store = state.webhooks.as_ref();
     match staff_views::message(store, &w.id, &message_id).await {
         Ok(Some(_)) => {}
-        Ok(None) => return not_found(Some(&on.staff.signed_in())),
-        Err(e) => return failed(e),
+        Ok(None) => return Ok(not_found(Some(&on.staff.signed_in()))),
+        Err(e) => return Err(AdminError::fault(e)),
     }
     match subscription::resend(store, state.clock.as_ref(), &message_id).await {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "/admin/services/{}/webhooks/{}?note=resent",
             on.service.id, w.id
-        )),
+        ))),
         Err(e) => {
             let view = MessagePage {
                 title: "The message cannot be sent again".into(),
                 signed_in: Some(on.staff.signed_in()),
                 text: e.to_string(),
             };
-            page(StatusCode::CONFLICT, view)
+            Ok(page(StatusCode::CONFLICT, view))
         }
     }
 }

@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 
 use super::session::{self, anonymous_csrf, anonymous_csrf_ok};
 use super::views::{LoginPage, SetPasswordPage, TotpSetup, TwoFactorPage};
-use super::{failed, message, page, see_other};
+use super::{message, page, see_other, AdminError, Answer};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -39,7 +39,7 @@ pub async fn login_page(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let q: LoginQuery = super::form(query.unwrap_or_default().as_bytes());
     let (jar, csrf) = anonymous_csrf(&state, jar);
     let mut view = login_view(csrf, String::new(), Vec::new());
@@ -48,7 +48,7 @@ pub async fn login_page(
         Some("signed-out") => Some("You have signed out.".into()),
         _ => None,
     };
-    (jar, page(StatusCode::OK, view)).into_response()
+    Ok((jar, page(StatusCode::OK, view)).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -85,10 +85,10 @@ pub async fn login(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     jar: PrivateCookieJar,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let form: LoginForm = super::form(&body);
     if !anonymous_csrf_ok(&jar, &form.csrf) {
-        return refused_form();
+        return Ok(refused_form());
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let from = source(&peer);
@@ -98,15 +98,15 @@ pub async fn login(
         Ok(user) => match staff::start_session(store, clock, &user).await {
             Ok((token, _)) => {
                 let jar = session::start(&state, jar, token);
-                (jar, see_other("/admin/two-factor")).into_response()
+                Ok((jar, see_other("/admin/two-factor")).into_response())
             }
-            Err(e) => failed(e),
+            Err(e) => Err(AdminError::fault(e)),
         },
-        Err(StaffRefusal::Store(e)) => failed(e),
+        Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
         Err(e) => {
             let (jar, csrf) = anonymous_csrf(&state, jar);
             let view = login_view(csrf, form.email, vec![field_error(&e)]);
-            (jar, page(StatusCode::OK, view)).into_response()
+            Ok((jar, page(StatusCode::OK, view)).into_response())
         }
     }
 }
@@ -137,7 +137,7 @@ async fn two_factor_view(
     csrf: String,
     user: pence_core::staff::User,
     errors: Vec<(&'static str, String)>,
-) -> Response {
+) -> Answer {
     let setup = if user.totp_confirmed {
         None
     } else {
@@ -147,7 +147,7 @@ async fn two_factor_view(
                 let qr_svg = qr_svg(&secret, &user.email).unwrap_or_default();
                 Some(TotpSetup { secret, qr_svg })
             }
-            Err(e) => return failed(e),
+            Err(e) => return Err(AdminError::fault(e)),
         }
     };
     let view = TwoFactorPage {
@@ -157,14 +157,14 @@ async fn two_factor_view(
         setup,
         errors,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
-pub async fn two_factor_page(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
+pub async fn two_factor_page(State(state): State<AppState>, jar: PrivateCookieJar) -> Answer {
     match session::current(&state, &jar).await {
-        Some((s, _)) if s.two_factor_ms.is_some() => see_other("/admin"),
+        Some((s, _)) if s.two_factor_ms.is_some() => Ok(see_other("/admin")),
         Some((s, user)) => two_factor_view(&state, s.csrf, user, Vec::new()).await,
-        None => see_other("/admin/login"),
+        None => Ok(see_other("/admin/login")),
     }
 }
 
@@ -181,13 +181,13 @@ pub async fn two_factor(
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     jar: PrivateCookieJar,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let form: CodeForm = super::form(&body);
     let Some((s, user)) = session::current(&state, &jar).await else {
-        return see_other("/admin/login");
+        return Ok(see_other("/admin/login"));
     };
     if !session::same(&s.csrf, &form.csrf) {
-        return refused_form();
+        return Ok(refused_form());
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let from = source(&peer);
@@ -195,13 +195,13 @@ pub async fn two_factor(
         Ok(user) => match staff::complete_sign_in(store, clock, &s, &user).await {
             Ok(Some(token)) => {
                 let jar = session::start(&state, jar, token);
-                (jar, see_other("/admin")).into_response()
+                Ok((jar, see_other("/admin")).into_response())
             }
             // Signed out meanwhile (in another tab).
-            Ok(None) => see_other("/admin/login"),
-            Err(e) => failed(e),
+            Ok(None) => Ok(see_other("/admin/login")),
+            Err(e) => Err(AdminError::fault(e)),
         },
-        Err(StaffRefusal::Store(e)) => failed(e),
+        Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
         Err(e) => {
             let user = match staff_views::user(store, &user.id).await {
                 Ok(Some(u)) => u,
@@ -218,18 +218,16 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(State(state): State<AppState>, jar: PrivateCookieJar, body: Bytes) -> Response {
+pub async fn logout(State(state): State<AppState>, jar: PrivateCookieJar, body: Bytes) -> Answer {
     let form: CsrfForm = super::form(&body);
     if let Some((s, user)) = session::current(&state, &jar).await {
         if !session::same(&s.csrf, &form.csrf) {
-            return refused_form();
+            return Ok(refused_form());
         }
         let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-        if let Err(e) = staff::sign_out(store, clock, &s, &user).await {
-            return failed(e);
-        }
+        staff::sign_out(store, clock, &s, &user).await?;
     }
-    (session::end(jar), see_other("/admin/login?from=signed-out")).into_response()
+    Ok((session::end(jar), see_other("/admin/login?from=signed-out")).into_response())
 }
 
 fn link_refused() -> Response {
@@ -245,7 +243,7 @@ pub async fn set_password_page(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     Path(token): Path<String>,
-) -> Response {
+) -> Answer {
     match staff::link_user(state.store.as_ref(), state.clock.as_ref(), &token).await {
         Ok(user) => {
             let (jar, csrf) = anonymous_csrf(&state, jar);
@@ -256,10 +254,10 @@ pub async fn set_password_page(
                 email: user.email,
                 errors: Vec::new(),
             };
-            (jar, page(StatusCode::OK, view)).into_response()
+            Ok((jar, page(StatusCode::OK, view)).into_response())
         }
-        Err(StaffRefusal::Store(e)) => failed(e),
-        Err(_) => link_refused(),
+        Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
+        Err(_) => Ok(link_refused()),
     }
 }
 
@@ -278,16 +276,16 @@ pub async fn set_password(
     jar: PrivateCookieJar,
     Path(token): Path<String>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let form: PasswordForm = super::form(&body);
     if !anonymous_csrf_ok(&jar, &form.csrf) {
-        return refused_form();
+        return Ok(refused_form());
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     match staff::set_password(store, clock, &token, &form.password, &form.password_confirm).await {
-        Ok(_) => see_other("/admin/login?from=password"),
-        Err(StaffRefusal::Store(e)) => failed(e),
-        Err(StaffRefusal::BadLink) => link_refused(),
+        Ok(_) => Ok(see_other("/admin/login?from=password")),
+        Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
+        Err(StaffRefusal::BadLink) => Ok(link_refused()),
         Err(e) => {
             let email = staff::link_user(store, clock, &token)
                 .await
@@ -306,7 +304,7 @@ pub async fn set_password(
                 email,
                 errors: vec![(field, e.to_string())],
             };
-            (jar, page(StatusCode::OK, view)).into_response()
+            Ok((jar, page(StatusCode::OK, view)).into_response())
         }
     }
 }

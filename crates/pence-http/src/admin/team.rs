@@ -4,7 +4,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use pence_core::staff::Role;
 use pence_core::usecases::administer::{self, Actor, Given};
 use pence_core::usecases::staff::StaffRefusal;
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use super::access::Admin;
 use super::access::OnService;
 use super::views::{AuditPage, AuditRow, MemberRow, TeamPage};
-use super::{failed, form, not_found, page, see_other};
+use super::{form, not_found, page, see_other, Answer};
 use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
@@ -33,11 +32,8 @@ async fn team_page(
     invite: Option<(String, String)>,
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Response {
-    let members = match staff_views::team(state.store.as_ref(), &on.service.id).await {
-        Ok(m) => m,
-        Err(e) => return failed(e),
-    };
+) -> Answer {
+    let members = staff_views::team(state.store.as_ref(), &on.service.id).await?;
     let (invited, invite_link) = match invite {
         Some((email, link)) => (email, Some(link)),
         None => (String::new(), None),
@@ -70,23 +66,23 @@ async fn team_page(
         note,
         errors,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 pub async fn team(
     State(state): State<AppState>,
     Admin(on): Admin,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let changed = query.as_deref() == Some("note=role");
     let note = changed.then(|| "The role is changed.".to_string());
     team_page(&state, &on, None, note, Vec::new()).await
 }
 
-pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Response {
+pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Answer {
     let f: TeamForm = form(&body);
     if let Some(to) = on.form_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let Some(role) = Role::parse(&f.role) else {
         let error = ("invite-role", "Choose a role".to_string());
@@ -103,7 +99,7 @@ pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes
             let note = format!("{} now has the {} role.", user.email, role.as_str());
             team_page(&state, &on, None, Some(note), Vec::new()).await
         }
-        Err(StaffRefusal::Store(e)) => failed(e),
+        Err(StaffRefusal::Store(e)) => Err(e.into()),
         Err(e) => {
             team_page(
                 &state,
@@ -122,10 +118,10 @@ pub async fn change_role(
     Admin(on): Admin,
     Path((_, user_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let f: TeamForm = form(&body);
     if let Some(to) = on.form_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let Some(role) = Role::parse(&f.role) else {
         let error = ("team", "Choose a role".to_string());
@@ -134,19 +130,19 @@ pub async fn change_role(
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let actor = Actor::Staff(&on.staff.user);
     match administer::change_role(store, clock, actor, &on.service.id, &user_id, role).await {
-        Ok(_) => see_other(&format!("/admin/services/{}/team?note=role", on.service.id)),
-        Err(StaffRefusal::NoSuchUser) => not_found(Some(&on.staff.signed_in())),
-        Err(StaffRefusal::Store(e)) => failed(e),
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/services/{}/team?note=role",
+            on.service.id
+        ))),
+        Err(StaffRefusal::NoSuchUser) => Err(not_found(Some(&on.staff.signed_in())).into()),
+        Err(StaffRefusal::Store(e)) => Err(e.into()),
         Err(e) => team_page(&state, &on, None, None, vec![("team", e.to_string())]).await,
     }
 }
 
 /// What staff did on the service, newest first (the last 500), for its admins.
-pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Response {
-    let log = match staff_views::audit_log(state.store.as_ref(), &on.service.id, 500).await {
-        Ok(log) => log,
-        Err(e) => return failed(e),
-    };
+pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Answer {
+    let log = staff_views::audit_log(state.store.as_ref(), &on.service.id, 500).await?;
     let rows = log
         .into_iter()
         .map(|Audited { entry, email }| AuditRow {
@@ -162,5 +158,5 @@ pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Response 
         service_name: on.service.name.clone(),
         entries: rows,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }

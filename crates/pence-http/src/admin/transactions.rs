@@ -5,7 +5,6 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::present::{self, LinkContext};
 use pence_core::refusal::{Failure, Refusal};
@@ -23,7 +22,7 @@ use super::views::{
     EventRow, Filters, PaymentPage, RefundRow, ServiceRow, ServicesPage, TransactionRow,
     TransactionsPage,
 };
-use super::{failed, message, not_found, page, see_other};
+use super::{message, not_found, page, see_other, AdminError, Answer};
 use crate::pages::text::money;
 use crate::state::AppState;
 
@@ -68,15 +67,9 @@ pub(super) async fn search(
     searches::search_payments_with_metadata(state.store.as_ref(), service, params).await
 }
 
-pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Response {
-    let staff = match require(&state, &jar).await {
-        Ok(s) => s,
-        Err(to) => return to,
-    };
-    let services = match staff_views::services_of(state.store.as_ref(), &staff.user.id).await {
-        Ok(s) => s,
-        Err(e) => return failed(e),
-    };
+pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Answer {
+    let staff = require(&state, &jar).await?;
+    let services = staff_views::services_of(state.store.as_ref(), &staff.user.id).await?;
     let services = services
         .into_iter()
         .map(|(s, role)| ServiceRow {
@@ -92,7 +85,7 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> R
         signed_in: Some(staff.signed_in()),
         services,
     };
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 fn list_url(service_id: &str, params: &[(String, String)], page: u32) -> String {
@@ -124,7 +117,7 @@ pub async fn list(
     State(state): State<AppState>,
     on: OnService,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let OnService { staff, service, .. } = on;
     let given = filters_of(query);
     let mut f = Filters::default();
@@ -199,9 +192,9 @@ pub async fn list(
             let answer = crate::errors::SEARCH_PAYMENTS.answer(&r);
             view.errors.push(("reference", answer.body.description));
         }
-        Err(e) => return failed(e),
+        Err(e) => return Err(AdminError::fault(e)),
     }
-    page(StatusCode::OK, view)
+    Ok(page(StatusCode::OK, view))
 }
 
 #[derive(Deserialize, Default)]
@@ -218,7 +211,7 @@ async fn payment_view(
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
     status: StatusCode,
-) -> Response {
+) -> Answer {
     let OnService {
         staff,
         role,
@@ -227,17 +220,17 @@ async fn payment_view(
     let store = state.store.as_ref();
     let (payment, ledger) = match payments::payment_events(store, service, payment_id).await {
         Ok(x) => x,
-        Err(Failure::Refused(_)) => return not_found(Some(&staff.signed_in())),
-        Err(e) => return failed(e),
+        Err(Failure::Refused(_)) => return Ok(not_found(Some(&staff.signed_in()))),
+        Err(e) => return Err(AdminError::fault(e)),
     };
     let refunds = match refunds(store, service, payment_id).await {
         Ok(r) => r,
-        Err(e) => return failed(e),
+        Err(e) => return Err(AdminError::fault(e)),
     };
     let messages = match super::settings::message_rows(state, MessagesOf::Payment(payment_id)).await
     {
         Ok(m) => m,
-        Err(to) => return to,
+        Err(to) => return Ok(to),
     };
     let ctx = LinkContext {
         base_url: &state.public_url,
@@ -300,7 +293,7 @@ async fn payment_view(
         note,
         errors,
     };
-    page(status, view)
+    Ok(page(status, view))
 }
 
 pub async fn payment(
@@ -308,7 +301,7 @@ pub async fn payment(
     on: OnService,
     Path((_, payment_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
-) -> Response {
+) -> Answer {
     let q: NoteQuery = super::form(query.unwrap_or_default().as_bytes());
     let note = match q.note.as_deref() {
         Some("refunded") => Some("Refund submitted.".to_string()),
@@ -364,7 +357,7 @@ pub async fn refund(
     on: OnService,
     Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     let form: ActionForm = super::form(&body);
     let OnService {
         staff,
@@ -372,20 +365,20 @@ pub async fn refund(
         service,
     } = &on;
     if !role.can_refund() {
-        return message(
+        return Ok(message(
             StatusCode::FORBIDDEN,
             Some(&staff.signed_in()),
             "You cannot refund payments",
             "Your role on this service lets you view payments only.",
-        );
+        ));
     }
     if !staff.csrf_ok(&form.csrf) {
-        return message(
+        return Ok(message(
             StatusCode::FORBIDDEN,
             Some(&staff.signed_in()),
             "This form has expired",
             "Go back, reload the page and try again.",
-        );
+        ));
     }
     let refused = |text: String| {
         let (state, on, payment_id) = (&state, &on, &payment_id);
@@ -417,16 +410,16 @@ pub async fn refund(
     )
     .await
     {
-        Ok(_) => see_other(&format!(
+        Ok(_) => Ok(see_other(&format!(
             "/admin/services/{}/transactions/{payment_id}?note=refunded",
             service.id
-        )),
+        ))),
         Err(Failure::Refused(Refusal::RefundAmountMismatch)) => refused(CHANGED_SINCE.into()).await,
         Err(Failure::Refused(r)) => {
             let answer = crate::errors::CREATE_REFUND.answer(&r);
             refused(answer.body.description).await
         }
-        Err(e) => failed(e),
+        Err(e) => Err(AdminError::fault(e)),
     }
 }
 
@@ -441,10 +434,10 @@ async fn act(
     payment_id: &str,
     body: &[u8],
     capture: bool,
-) -> Response {
+) -> Answer {
     let f: ActionForm = super::form(body);
     if let Some(to) = on.action_refused(&f.csrf) {
-        return to;
+        return Err(to.into());
     }
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());
@@ -464,10 +457,10 @@ async fn act(
         ("cancel", "cancelled")
     };
     match done {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "/admin/services/{}/transactions/{payment_id}?note={note}",
             on.service.id
-        )),
+        ))),
         Err(Failure::Refused(r)) => {
             let endpoint = if capture {
                 crate::errors::CAPTURE_PAYMENT
@@ -486,7 +479,7 @@ async fn act(
             )
             .await
         }
-        Err(e) => failed(e),
+        Err(e) => Err(AdminError::fault(e)),
     }
 }
 
@@ -495,7 +488,7 @@ pub async fn capture(
     on: OnService,
     Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     act(&state, on, &payment_id, &body, true).await
 }
 
@@ -504,7 +497,7 @@ pub async fn cancel(
     on: OnService,
     Path((_, payment_id)): Path<(String, String)>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     act(&state, on, &payment_id, &body, false).await
 }
 
