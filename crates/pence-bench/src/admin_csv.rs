@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use pence_core::ports::prelude::*;
+use pence_core::service::administer::{self, Actor};
+use pence_core::staff;
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::administer::{self, Actor};
-use pence_core::usecases::staff;
 
 #[derive(clap::Args, Debug)]
 pub struct AdminCsvBenchArgs {
@@ -58,7 +58,7 @@ pub async fn run(database: Option<String>, args: AdminCsvBenchArgs) -> anyhow::R
         Role::Admin,
     )
     .await?;
-    staff::set_password(store, node.clock.as_ref(), &token, password, password).await?;
+    staff::operations::set_password(store, node.clock.as_ref(), &token, password, password).await?;
     let c = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

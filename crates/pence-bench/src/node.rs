@@ -3,8 +3,8 @@
 
 use anyhow::Context;
 use pence_core::ports::prelude::*;
+use pence_core::service;
 use pence_core::service::Service;
-use pence_core::usecases;
 use pence_http::RateLimitConfig;
 use pence_node::{Node, Settings};
 
@@ -34,9 +34,9 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
         .await
         .context("starting the bench node")?;
     let store = node.store.as_ref() as &dyn Store;
-    let service = usecases::create_service(store, node.clock.as_ref(), "bench", false).await?;
+    let service = service::create_service(store, node.clock.as_ref(), "bench", false).await?;
     let (_, key) =
-        usecases::create_api_key(store, node.clock.as_ref(), &node.secrets, &service, "bench")
+        service::create_api_key(store, node.clock.as_ref(), &node.secrets, &service, "bench")
             .await?;
     Ok(BenchNode {
         node,

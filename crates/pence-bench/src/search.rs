@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use pence_core::card::{Brand, CardType};
+use pence_core::journey::card::{Brand, CardType};
 use pence_core::ledger::{EventKind, LedgerEvent};
+use pence_core::payment::status::Status;
 use pence_core::payment::{AuthorisationMode, CardDetails, Language, PaymentRecord, Prefilled};
 use pence_core::ports::prelude::*;
 use pence_core::refund::{RefundRecord, RefundStatus};
-use pence_core::status::Status;
 use pence_core::timefmt;
 use rand::Rng;
 

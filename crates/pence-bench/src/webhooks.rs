@@ -15,7 +15,7 @@ use pence_core::clock::Clock;
 use pence_core::ports::prelude::*;
 use pence_core::webhook::subscription;
 use pence_core::webhook::{DeliveryStatus, Message};
-use pence_core::{ids, present};
+use pence_core::{ids, payment::present};
 
 use crate::api::phase;
 

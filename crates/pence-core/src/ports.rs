@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 
-use crate::api_key::ApiKeyRecord;
-use crate::idempotency::IdempotencyKey;
 use crate::ledger::record::Record;
 use crate::ledger::LedgerEvent;
+use crate::payment::idempotency::IdempotencyKey;
 use crate::payment::PaymentRecord;
+use crate::service::api_key::ApiKeyRecord;
 use crate::service::Service;
 
 pub use crate::store_error::StoreError;
@@ -75,14 +75,14 @@ pub trait EmailStore: Send + Sync {
 pub trait FaultStore: Send + Sync {
     async fn insert_fault_rule(
         &self,
-        rule: &crate::faults::rule::FaultRule,
+        rule: &crate::sandbox::faults::rule::FaultRule,
     ) -> Result<(), StoreError>;
     /// A service's rules neither expired at `now_ms` nor used up, oldest first.
     async fn fault_rules(
         &self,
         service_id: &str,
         now_ms: i64,
-    ) -> Result<Vec<crate::faults::rule::FaultRule>, StoreError>;
+    ) -> Result<Vec<crate::sandbox::faults::rule::FaultRule>, StoreError>;
     /// Removes a service's rule; false when it had none of that id.
     async fn delete_fault_rule(&self, service_id: &str, id: &str) -> Result<bool, StoreError>;
     /// Counts one more match of a rule still live at `now_ms`: the match's number, or `None`
@@ -228,7 +228,7 @@ pub trait PaymentStore: Send + Sync {
     async fn due_payments(
         &self,
         scope: Scope<'_>,
-        statuses: &[crate::status::Status],
+        statuses: &[crate::payment::status::Status],
         created_before_ms: i64,
         updated_before_ms: i64,
         limit: u32,

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::card::ValidCard;
+use crate::journey::card::ValidCard;
 use crate::payment::PaymentRecord;
 
 /// A provider's answer to an authorisation.

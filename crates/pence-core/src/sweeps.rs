@@ -5,12 +5,12 @@
 use crate::clock::Clock;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Applied, Move};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::{Scope, Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::Failure;
-use crate::status::Status;
-use crate::transition::{self, Applied, Move};
 
 /// Unfinished payments expire this long after creation.
 pub const EXPIRY_MS: i64 = 90 * 60 * 1000;
@@ -82,14 +82,17 @@ pub async fn round(
 ) -> Result<Swept, Failure> {
     Ok(Swept {
         resumed: resume_authorisations(store, clock, psp, scope).await?,
-        recurring: crate::recurring::authorise_queued(store, clock, psp, scope).await?,
+        recurring: crate::agreement::recurring::authorise_queued(store, clock, psp, scope).await?,
         captured: capture(store, clock, psp, scope).await?,
         expired: expire(store, clock, psp, scope).await?,
         refunds: refunds(store, clock, psp, scope).await?,
         settled: settle(store, clock, scope).await? + settle_refunds(store, clock, scope).await?,
         disputes: disputes(store, clock, psp, scope).await?,
         keys_forgotten: store
-            .purge_idempotency_keys(scope, clock.now_ms() - crate::idempotency::WINDOW_MS)
+            .purge_idempotency_keys(
+                scope,
+                clock.now_ms() - crate::payment::idempotency::WINDOW_MS,
+            )
             .await? as usize,
         frozen: 0,
     })
@@ -131,7 +134,7 @@ pub async fn freeze(store: &dyn Store) -> Result<usize, Failure> {
 
 /// Finishes authorisations whose answer was lost: payments waiting for the provider for
 /// longer than `STUCK_AFTER_MS` are asked about again (`journey::resume_authorisation`,
-/// `recurring::authorise`, `usecases::moto::resume`).
+/// `recurring::authorise`, `payment::moto::resume`).
 /// The journey's own conditional write settles a race with an answer that does arrive.
 async fn resume_authorisations(
     store: &dyn Store,
@@ -157,8 +160,8 @@ async fn resume_authorisations(
         // agreement's saved card, the MOTO API).
         let after = match p.authorisation_mode {
             AuthorisationMode::Web => Some(crate::journey::resume_authorisation(deps, p).await?),
-            AuthorisationMode::Agreement => crate::recurring::authorise(deps, p).await?,
-            AuthorisationMode::MotoApi => crate::usecases::moto::resume(deps, p).await?,
+            AuthorisationMode::Agreement => crate::agreement::recurring::authorise(deps, p).await?,
+            AuthorisationMode::MotoApi => crate::payment::moto::resume(deps, p).await?,
         };
         let Some(after) = after else { continue };
         if after.status != before {
@@ -273,7 +276,7 @@ async fn refunds(
             continue;
         };
         let outcome = psp.refund_result(&payment, refund.amount).await;
-        if crate::usecases::refunds::finish(store, clock, &payment, &refund, outcome)
+        if crate::refund::operations::finish(store, clock, &payment, &refund, outcome)
             .await?
             .is_some()
         {

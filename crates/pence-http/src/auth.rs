@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Request;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use pence_core::api_key;
+use pence_core::service::api_key;
 use pence_core::service::Service;
 
 use crate::errors::too_many_requests;

@@ -371,8 +371,8 @@ pub(crate) fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Resp
 
 /// `POST /v1/auth`'s answers (reference §8): code and description only, no `field` (the
 /// spec's `ErrorResponse` for this operation).
-fn moto(r: &pence_core::moto_api::MotoRefusal) -> ApiError {
-    use pence_core::moto_api::MotoRefusal::*;
+fn moto(r: &pence_core::payment::moto_api::MotoRefusal) -> ApiError {
+    use pence_core::payment::moto_api::MotoRefusal::*;
     match r {
         Missing(field) => {
             let code = ErrorCode::CREATE_PAYMENT_MISSING_FIELD;

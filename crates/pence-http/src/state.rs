@@ -5,10 +5,10 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 use pence_core::clock::Clock;
-use pence_core::faults::Faults;
-use pence_core::next_url::TokenSigner;
+use pence_core::journey::next_url::TokenSigner;
 use pence_core::psp::PaymentProvider;
-use pence_core::usecases::Secrets;
+use pence_core::sandbox::faults::Faults;
+use pence_core::service::setup::Secrets;
 use pence_core::{Store, WebhookStore};
 
 use crate::auth::AuthCache;

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pence_core::clock::AdjustableClock;
-use pence_core::faults::{Faults, FaultyProvider};
 use pence_core::psp::PaymentProvider;
 use pence_core::refusal::Failure;
+use pence_core::sandbox::faults::{Faults, FaultyProvider};
 use pence_core::service::Service;
+use pence_core::service::{self, Secrets};
 use pence_core::sweeps::{self, Swept};
-use pence_core::usecases::{self, Secrets};
 use pence_core::{Store, StoreError};
 use pence_http::{AccessLog, AppState, AppStateParts, Limits, RateLimitConfig};
 use pence_store::{SqlStore, StoreOptions};
@@ -164,10 +164,10 @@ impl Node {
             faults.clone(),
             clock.clone(),
         ));
-        let secrets = usecases::secrets(store.as_ref()).await?;
-        usecases::note_public_url(store.as_ref(), &public_url).await?;
+        let secrets = service::secrets(store.as_ref()).await?;
+        service::note_public_url(store.as_ref(), &public_url).await?;
         let first = if settings.bootstrap {
-            usecases::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?
+            service::bootstrap(store.as_ref(), clock.as_ref(), &secrets).await?
         } else {
             None
         };

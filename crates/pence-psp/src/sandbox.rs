@@ -5,10 +5,10 @@
 //! with 4000000000000259 / 4000000000002685 are disputed after capture (lost / won).
 
 use async_trait::async_trait;
-use pence_core::card::ValidCard;
+use pence_core::journey::card::ValidCard;
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
 use pence_core::psp::{Authorisation, DisputePlan, PaymentProvider, RefundOutcome};
-use pence_core::status::Status;
 
 /// Gateway error: the sandbox's own message, typo included.
 const ERROR_CARDS: &[&str] = &["4000000000000119"];
@@ -246,8 +246,11 @@ mod tests {
             }
         );
         for card in GOOD_CARDS.iter().chain(DECLINED_CARDS).chain(ERROR_CARDS) {
-            assert!(pence_core::card::brand::luhn_ok(card), "{card}");
-            assert!(pence_core::card::identify(card).is_some(), "{card}");
+            assert!(pence_core::journey::card::brand::luhn_ok(card), "{card}");
+            assert!(
+                pence_core::journey::card::identify(card).is_some(),
+                "{card}"
+            );
         }
         let Authorisation::Authorised { provider_id } = decide("4242424242424242") else {
             unreachable!()

@@ -4,10 +4,10 @@
 mod common;
 
 use pence_core::agreement::{AgreementFilter, AgreementRecord, AgreementStatus};
-use pence_core::idempotency::IdempotencyKey;
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
 use pence_core::ledger::EventKind;
+use pence_core::payment::idempotency::IdempotencyKey;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;

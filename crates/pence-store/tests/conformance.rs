@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use pence_core::api_key::ApiKeyRecord;
-use pence_core::card::{Address, Brand, CardType};
 use pence_core::ids::new_id;
+use pence_core::journey::card::{Address, Brand, CardType};
 use pence_core::ledger::record::Record;
 use pence_core::ledger::{EventKind, LedgerEvent};
+use pence_core::payment::status::Status;
 use pence_core::payment::CardDetails;
 use pence_core::payment::{AuthorisationMode, Language, PaymentRecord, Prefilled};
 use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;
+use pence_core::service::api_key::ApiKeyRecord;
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, Service};
-use pence_core::status::Status;
 use pence_core::StoreError;
 use pence_store::{SqlStore, StoreOptions};
 use pence_testkit::{Engine, TestDb};

@@ -7,12 +7,12 @@ mod common;
 use pence_core::dispute::{self, DisputeRecord, DisputeStatus};
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;
 use pence_core::psp::DisputePlan;
 use pence_core::search::DisputeFilter;
-use pence_core::status::Status;
 use pence_core::StoreError;
 use pence_testkit::Engine;
 

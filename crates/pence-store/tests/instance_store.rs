@@ -4,10 +4,10 @@
 
 mod common;
 
-use pence_core::api_key::ApiKeyRecord;
-use pence_core::faults::rule::{FaultAction, FaultRule};
 use pence_core::ids::new_id;
 use pence_core::ports::prelude::*;
+use pence_core::sandbox::faults::rule::{FaultAction, FaultRule};
+use pence_core::service::api_key::ApiKeyRecord;
 use pence_core::webhook::DeliveryFaults;
 use pence_testkit::Engine;
 

@@ -5,10 +5,10 @@ mod common;
 
 use pence_core::clock::AdjustableClock;
 use pence_core::ledger::record::{Notice, Record};
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
+use pence_core::payment::{self, Created};
 use pence_core::ports::prelude::*;
-use pence_core::status::Status;
-use pence_core::usecases::{self, payments::Created};
 use pence_core::webhook::{Attempt, DeliveryStatus, EventType, Message};
 use pence_testkit::Engine;
 
@@ -84,7 +84,7 @@ async fn the_takings_chart_counts_successful_payments_by_day(engine: Engine) {
     let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
     let mut made = Vec::new();
     for _ in 0..3 {
-        match usecases::create_payment(&store, &clock, &service, &body, None)
+        match payment::create_payment(&store, &clock, &service, &body, None)
             .await
             .unwrap()
         {

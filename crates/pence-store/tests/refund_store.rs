@@ -6,13 +6,13 @@ mod common;
 
 use pence_core::ids::new_id;
 use pence_core::ledger::record::Record;
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::prelude::*;
 use pence_core::ports::Scope;
 use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::Dates;
 use pence_core::service::Service;
-use pence_core::status::Status;
 use pence_core::StoreError;
 use pence_store::SqlStore;
 use pence_testkit::{Engine, TestDb};

@@ -4,20 +4,20 @@
 
 mod common;
 
+use pence_core::agreement;
 use pence_core::agreement::{AgreementRecord, AgreementStatus};
-use pence_core::api_key::ApiKeyRecord;
 use pence_core::clock::AdjustableClock;
 use pence_core::ids::new_id;
 use pence_core::ledger::EventKind;
+use pence_core::payment::status::Status;
+use pence_core::payment::transition::{self, Move, Target};
 use pence_core::ports::prelude::*;
 use pence_core::refusal::Failure;
+use pence_core::service::administer::{self, Actor, Given, Revoked};
+use pence_core::service::api_key::ApiKeyRecord;
 use pence_core::service::Service;
+use pence_core::staff::{self, operations::StaffRefusal};
 use pence_core::staff::{AuditEntry, Invitation, Role, User};
-use pence_core::status::Status;
-use pence_core::transition::{self, Move, Target};
-use pence_core::usecases;
-use pence_core::usecases::administer::{self, Actor, Given, Revoked};
-use pence_core::usecases::staff::{self, StaffRefusal};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use pence_core::StoreError;
@@ -329,12 +329,14 @@ async fn signing_in_and_out_are_audited_with_the_session_change(engine: Engine) 
     let (_db, store, service) = open(engine).await;
     let clock = AdjustableClock::default();
     let user = admin_of(&store, &clock, &service).await;
-    let (_, half) = staff::start_session(&store, &clock, &user).await.unwrap();
+    let (_, half) = staff::operations::start_session(&store, &clock, &user)
+        .await
+        .unwrap();
     let clash = taken_audit_id(&store, &user).await;
     // The second factor given: the session is replaced, and the sign-in recorded with it.
-    let token = staff::complete_sign_in(&store, &clock, &half, &user).await;
+    let token = staff::operations::complete_sign_in(&store, &clock, &half, &user).await;
     let token = token.unwrap().expect("the session was live");
-    let (session, _) = staff::session(&store, &clock, &token)
+    let (session, _) = staff::operations::session(&store, &clock, &token)
         .await
         .unwrap()
         .unwrap();
@@ -342,10 +344,10 @@ async fn signing_in_and_out_are_audited_with_the_session_change(engine: Engine) 
     assert!(store.session(&session.id_hash).await.unwrap().is_some());
 
     // Two tabs sign out: the session ends, and one sign-out is recorded.
-    staff::sign_out(&store, &clock, &session, &user)
+    staff::operations::sign_out(&store, &clock, &session, &user)
         .await
         .unwrap();
-    staff::sign_out(&store, &clock, &session, &user)
+    staff::operations::sign_out(&store, &clock, &session, &user)
         .await
         .unwrap();
     assert!(store.session(&session.id_hash).await.unwrap().is_none());
@@ -420,7 +422,7 @@ async fn an_agreement_change_and_its_audit_row_commit_together(engine: Engine) {
     let clock = AdjustableClock::default();
     let user = admin_of(&store, &clock, &service).await;
     let body = serde_json::json!({"reference": "ref", "description": "d", "user_identifier": "u"});
-    let agreement = usecases::create_agreement(&store, &clock, &service, &body)
+    let agreement = agreement::create_agreement(&store, &clock, &service, &body)
         .await
         .unwrap();
     let cancelled = AgreementRecord {
@@ -432,7 +434,7 @@ async fn an_agreement_change_and_its_audit_row_commit_together(engine: Engine) {
     let clash = taken_audit_id(&store, &user).await;
     let change = store.update_agreement(&agreement, &cancelled, kind, 5, Some(&clash));
     failed(change.await);
-    let found = usecases::find_agreement(&store, &service, &agreement.id).await;
+    let found = agreement::find_agreement(&store, &service, &agreement.id).await;
     assert_eq!(found.unwrap().status, agreement.status);
     assert_eq!(store.audit_log(10).await.unwrap().len(), 1);
     store.close().await;

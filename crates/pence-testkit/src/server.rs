@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use pence_core::clock::AdjustableClock;
 use pence_core::service::Service;
-use pence_core::usecases::{self, Secrets};
+use pence_core::service::{self, Secrets};
 use pence_core::Store;
 use pence_http::RateLimitConfig;
 use pence_node::{Node, Settings};
@@ -162,11 +162,11 @@ impl TestServer {
     /// Another service on this node with its own key.
     pub async fn new_service(&self, live: bool) -> (Service, String) {
         let store = self.store.as_ref() as &dyn Store;
-        let service = usecases::create_service(store, self.clock.as_ref(), "Other service", live)
+        let service = service::create_service(store, self.clock.as_ref(), "Other service", live)
             .await
             .expect("service");
         let (_, key) =
-            usecases::create_api_key(store, self.clock.as_ref(), &self.secrets, &service, "test")
+            service::create_api_key(store, self.clock.as_ref(), &self.secrets, &service, "test")
                 .await
                 .expect("key");
         (service, key)

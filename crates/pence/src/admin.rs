@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
-use pence_core::card::Brand;
 use pence_core::clock::AdjustableClock;
+use pence_core::journey::card::Brand;
+use pence_core::service;
+use pence_core::service::administer::{self, Actor, Revoked};
 use pence_core::service::{AcceptedTypes, CardSettings, EmailCollection, EmailSettings, Service};
-use pence_core::usecases;
-use pence_core::usecases::administer::{self, Actor, Revoked};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -215,7 +215,7 @@ pub async fn service(settings: &Settings, cmd: ServiceCommand) -> anyhow::Result
     let clock = AdjustableClock::default();
     match cmd {
         ServiceCommand::Create { name, live } => {
-            let service = usecases::create_service(store.as_ref(), &clock, &name, live).await?;
+            let service = service::create_service(store.as_ref(), &clock, &name, live).await?;
             println!("{}", service.id);
         }
         ServiceCommand::List => {
@@ -385,13 +385,13 @@ pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                     .service(&id)
                     .await?
                     .with_context(|| format!("no service {id}"))?,
-                None => usecases::default_service(store.as_ref())
+                None => service::default_service(store.as_ref())
                     .await?
                     .context("no sandbox test service: create one with `pence service create`")?,
             };
-            let secrets = usecases::secrets(store.as_ref()).await?;
+            let secrets = service::secrets(store.as_ref()).await?;
             let (_, key) =
-                usecases::create_api_key(store.as_ref(), &clock, &secrets, &service, &description)
+                service::create_api_key(store.as_ref(), &clock, &secrets, &service, &description)
                     .await?;
             println!("{key}");
         }

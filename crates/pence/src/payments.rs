@@ -7,9 +7,10 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
 use pence_core::payment::PaymentRecord;
+use pence_core::payment::{self, export};
 use pence_core::refusal::{Failure, Invalid, Refusal};
 use pence_core::service::Service;
-use pence_core::{export, timefmt, usecases, Store};
+use pence_core::{refund, search, service, timefmt, Store};
 
 use crate::config::Settings;
 use crate::serve::existing_store;
@@ -125,7 +126,7 @@ async fn service(store: &dyn Store, id: Option<&str>) -> anyhow::Result<Service>
             .service(id)
             .await?
             .with_context(|| format!("no service {id}"))?,
-        None => usecases::default_service(store)
+        None => service::default_service(store)
             .await?
             .context("no sandbox test service: name one with --service")?,
     })
@@ -141,7 +142,7 @@ async fn search(
 ) -> anyhow::Result<(u64, Vec<PaymentRecord>)> {
     params.push(("page".into(), page.to_string()));
     params.push(("display_size".into(), display_size.to_string()));
-    match usecases::search_payments(store, service, &params).await {
+    match search::search_payments(store, service, &params).await {
         Ok((_, total, rows)) => Ok((total, rows)),
         Err(Failure::Refused(Refusal::Invalid(Invalid::Params(bad)))) => {
             let flags: Vec<String> = bad
@@ -157,7 +158,7 @@ async fn search(
         Err(Failure::Refused(Refusal::PageNotFound)) => {
             params.retain(|(k, _)| k != "page" && k != "display_size");
             params.push(("display_size".into(), "1".into()));
-            let total = match usecases::search_payments(store, service, &params).await {
+            let total = match search::search_payments(store, service, &params).await {
                 Ok((_, total, _)) => total,
                 Err(_) => 0,
             };
@@ -194,7 +195,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
         }
         PaymentCommand::Show { id, service: sid } => {
             let service = service(store, sid.as_deref()).await?;
-            let (p, events) = usecases::payment_events(store, &service, &id)
+            let (p, events) = payment::payment_events(store, &service, &id)
                 .await
                 .map_err(|_| anyhow::anyhow!("no payment {id} in service {}", service.id))?;
             let state = p.status.external();
@@ -248,7 +249,7 @@ pub async fn run(settings: &Settings, cmd: PaymentCommand) -> anyhow::Result<()>
             }
             println!();
             table::print(&t);
-            let refunds = usecases::refunds(store, &service, &id).await?;
+            let refunds = refund::refunds(store, &service, &id).await?;
             if !refunds.is_empty() {
                 let mut t = table::new(&["REFUND", "CREATED", "AMOUNT", "STATUS"]);
                 for r in refunds {

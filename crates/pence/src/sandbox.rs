@@ -1,17 +1,20 @@
-//! `pence sandbox …`: the control API's paying user at a terminal (`usecases::sandbox`), on
+//! `pence sandbox …`: the control API's paying user at a terminal (`pence_core::sandbox::operations`), on
 //! the database directly like the other admin commands. Test services' payments only.
 
 use anyhow::{bail, Context};
 use clap::{Subcommand, ValueEnum};
 use pence_core::clock::{AdjustableClock, Clock};
-use pence_core::faults::rule::{AnswerRequest, FaultAction, RuleRequest};
 use pence_core::journey::Deps;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::sandbox::SandboxRefusal;
 use pence_core::refusal::{Failure, Refusal};
+use pence_core::sandbox::faults::rule::{AnswerRequest, FaultAction, RuleRequest};
+use pence_core::sandbox::{
+    self,
+    operations::{ClockMove, PayRequest},
+};
 use pence_core::service::Service;
 use pence_core::timefmt;
-use pence_core::usecases::sandbox::{self, ClockMove, PayRequest};
 use pence_core::webhook::EventType;
 use pence_core::Store;
 
@@ -199,8 +202,15 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             let service = service_of(store, &payment_id).await?;
             let event = EventType::parse(&event_type)
                 .with_context(|| format!("{event_type} is not a webhook event type"))?;
-            match sandbox::trigger_webhook(store, sql.as_ref(), &node, &service, &payment_id, event)
-                .await
+            match sandbox::operations::trigger_webhook(
+                store,
+                sql.as_ref(),
+                &node,
+                &service,
+                &payment_id,
+                event,
+            )
+            .await
             {
                 Ok(ids) => {
                     for id in ids {
@@ -236,17 +246,17 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
                 three_ds_passes: three_ds == ThreeDs::Pass,
                 confirm: !no_confirm,
             };
-            let done = sandbox::pay(deps, &service, &payment_id, &request).await;
+            let done = sandbox::operations::pay(deps, &service, &payment_id, &request).await;
             report(store, &payment_id, done).await
         }
         SandboxCommand::Abandon { payment_id } => {
             let service = service_of(store, &payment_id).await?;
-            let done = sandbox::abandon(deps, &service, &payment_id).await;
+            let done = sandbox::operations::abandon(deps, &service, &payment_id).await;
             report(store, &payment_id, done).await
         }
         SandboxCommand::Cancel { payment_id } => {
             let service = service_of(store, &payment_id).await?;
-            let done = sandbox::cancel(deps, &service, &payment_id).await;
+            let done = sandbox::operations::cancel(deps, &service, &payment_id).await;
             report(store, &payment_id, done).await
         }
     }
@@ -313,7 +323,7 @@ async fn test_service(store: &dyn Store, id: Option<String>) -> anyhow::Result<S
             .service(&id)
             .await?
             .with_context(|| format!("no service {id}"))?,
-        None => pence_core::usecases::default_service(store)
+        None => pence_core::service::setup::default_service(store)
             .await?
             .context("no sandbox test service: name one with --service")?,
     };
@@ -435,12 +445,14 @@ async fn clock(
         _ => None,
     };
     let answer = match how {
-        None => sandbox::clock(store, &node, &service)
+        None => sandbox::operations::clock(store, &node, &service)
             .await
             .map(|t| (t, None)),
-        Some(how) => sandbox::move_clock(store, &node, &pence_psp::Sandbox, &service, how)
-            .await
-            .map(|(t, swept)| (t, Some(swept))),
+        Some(how) => {
+            sandbox::operations::move_clock(store, &node, &pence_psp::Sandbox, &service, how)
+                .await
+                .map(|(t, swept)| (t, Some(swept)))
+        }
     };
     let (time, swept) = match answer {
         Ok(done) => done,

@@ -92,7 +92,7 @@ pub async fn run(settings: &Settings, cmd: SecretsCommand) -> anyhow::Result<()>
         SecretsCommand::NewKey => println!("{}", SealingKey::generate()),
         SecretsCommand::Reseal => {
             let store = existing_store(settings).await?;
-            let n = pence_core::usecases::reseal_secrets(store.as_ref()).await?;
+            let n = pence_core::service::setup::reseal_secrets(store.as_ref()).await?;
             eprintln!("sealed {n} secrets with the current key");
         }
     }

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Subcommand;
 use pence_core::clock::AdjustableClock;
+use pence_core::service;
+use pence_core::service::administer::{self, Actor};
 use pence_core::staff::Role;
-use pence_core::usecases;
-use pence_core::usecases::administer::{self, Actor};
-use pence_core::usecases::staff::{self, StaffRefusal};
+use pence_core::staff::{self, operations::StaffRefusal};
 use pence_core::Store;
 
 use crate::config::Settings;
@@ -62,7 +62,7 @@ fn role_of(text: &str) -> anyhow::Result<Role> {
 async fn link(settings: &Settings, store: &dyn Store, token: &str) -> anyhow::Result<String> {
     let base = match settings.public_url_given {
         true => settings.public_url.clone(),
-        false => usecases::public_url(store)
+        false => service::public_url(store)
             .await?
             .unwrap_or_else(|| settings.public_url.clone()),
     };
@@ -156,7 +156,7 @@ pub async fn run(settings: &Settings, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::Link { email } => {
             let user = user_of(email).await?;
-            let token = staff::new_link(store.as_ref(), &clock, &user).await?;
+            let token = staff::operations::new_link(store.as_ref(), &clock, &user).await?;
             println!("{}", link(settings, store.as_ref(), &token).await?);
         }
     }

@@ -4,8 +4,8 @@
 
 pub mod record;
 
+use crate::payment::status::Status;
 use crate::payment::PaymentRecord;
-use crate::status::Status;
 
 macro_rules! kinds {
     ($($name:ident = $text:literal,)*) => {

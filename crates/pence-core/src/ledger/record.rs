@@ -38,7 +38,7 @@ pub struct Record {
     /// payment taken under it was refused for good.
     pub agreement_inactivated: Option<(String, String)>,
     /// The `Idempotency-Key` a new payment was created with.
-    pub idempotency_key: Option<crate::idempotency::IdempotencyKey>,
+    pub idempotency_key: Option<crate::payment::idempotency::IdempotencyKey>,
     /// Emails to the paying user the change causes (`emails`).
     pub emails: Vec<crate::emails::Email>,
     /// The audit row of the staff action the change is (a refund, capture or cancel from
@@ -56,7 +56,7 @@ impl Record {
                 let event_type = webhook::event_type(e)?;
                 let resource = resource
                     .get_or_insert_with(|| {
-                        serde_json::to_string(&crate::present::resource(after))
+                        serde_json::to_string(&crate::payment::present::resource(after))
                             .expect("a payment serialises")
                     })
                     .clone();

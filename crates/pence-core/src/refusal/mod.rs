@@ -4,7 +4,7 @@
 
 pub mod sandbox;
 
-use crate::status::Status;
+use crate::payment::status::Status;
 use crate::store_error::StoreError;
 
 /// A broken validation rule. GOV.UK Pay validates in stages, and the stage decides the
@@ -76,7 +76,7 @@ pub enum Refusal {
     /// The `Idempotency-Key` created a payment from another request (409 P0191).
     IdempotencyKeyUsed,
     /// `POST /v1/auth` refused the card or its token (reference §8).
-    Moto(crate::moto_api::MotoRefusal),
+    Moto(crate::payment::moto_api::MotoRefusal),
     /// The sandbox's paying user could not do what the control API asked (issue 15).
     Sandbox(sandbox::SandboxRefusal),
     /// Refunds are not possible now; GOV.UK Pay names the refund status (`pending`, `full`,

@@ -1,7 +1,7 @@
 //! Why the sandbox's paying user, or its clock, could not do what the control API asked.
 
-use crate::card::form::{Field, Problem};
-use crate::status::Status;
+use crate::journey::card::form::{Field, Problem};
+use crate::payment::status::Status;
 
 /// The latest time a service's clock moves to, 9999-01-01T00:00:00Z: a year short of the
 /// last date the API can write, which a clock running on from there takes a year to reach.

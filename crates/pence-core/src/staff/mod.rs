@@ -2,7 +2,9 @@
 //! Pay's three), passwords (argon2id), an authenticator app's codes (TOTP), sessions that
 //! expire, and an audit log of what they did.
 
+pub mod operations;
 pub mod secrets;
+pub mod views;
 
 use serde::Serialize;
 

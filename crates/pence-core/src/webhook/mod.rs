@@ -70,7 +70,7 @@ impl EventType {
 /// go through a provider void are recorded twice (the step before the void, then the end);
 /// only the end is an event.
 pub fn event_type(e: &LedgerEvent) -> Option<EventType> {
-    use crate::status::Status as S;
+    use crate::payment::status::Status as S;
     let finished = !matches!(
         e.status,
         S::UserCancelReady
@@ -140,7 +140,7 @@ pub struct Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::Status;
+    use crate::payment::status::Status;
 
     fn event(kind: &str, status: Status) -> LedgerEvent {
         LedgerEvent {

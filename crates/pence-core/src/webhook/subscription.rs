@@ -3,8 +3,8 @@
 
 use crate::clock::Clock;
 use crate::ids;
+use crate::payment::return_url;
 use crate::ports::{StoreError, WebhookStore};
-use crate::return_url;
 use crate::service::Service;
 use crate::staff::Actor;
 

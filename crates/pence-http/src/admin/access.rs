@@ -11,8 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::service::Service;
+use pence_core::staff;
 use pence_core::staff::Role;
-use pence_core::usecases::{staff, staff_views};
 
 use super::session::{require, Staff};
 use super::{failed, message, not_found};
@@ -29,7 +29,7 @@ impl OnService {
     /// Records what this member of staff did on this service (the audit log); a failure to
     /// record is logged, not shown.
     pub(super) async fn audit(&self, state: &AppState, action: &str, detail: &str) {
-        let recorded = staff::audit(
+        let recorded = staff::operations::audit(
             state.store.as_ref(),
             state.clock.as_ref(),
             &self.staff.user,
@@ -99,7 +99,7 @@ async fn on_service(
     service_id: &str,
 ) -> Result<OnService, Response> {
     let staff = require(state, jar).await?;
-    match staff_views::on_service(state.store.as_ref(), &staff.user.id, service_id).await {
+    match staff::views::on_service(state.store.as_ref(), &staff.user.id, service_id).await {
         Ok(Some((service, role))) => Ok(OnService {
             staff,
             role,

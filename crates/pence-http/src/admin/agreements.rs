@@ -8,7 +8,7 @@ use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
 use pence_core::staff::Actor;
 use pence_core::timefmt;
-use pence_core::usecases::{agreements, searches};
+use pence_core::{agreement, search};
 
 use super::access::OnService;
 use super::transactions::ActionForm;
@@ -28,7 +28,7 @@ async fn agreements_page(
 ) -> Answer {
     let params = vec![("display_size".to_string(), SHOWN.to_string())];
     let store = state.store.as_ref();
-    let (total, rows) = match agreements::search_agreements(store, &on.service, &params).await {
+    let (total, rows) = match agreement::search_agreements(store, &on.service, &params).await {
         Ok((_, total, rows)) => (total, rows),
         Err(Failure::Refused(_)) => (0, Vec::new()),
         Err(e) => return Err(e.into()),
@@ -85,7 +85,7 @@ pub async fn cancel(
     let store = state.store.as_ref();
     let clock = on.service.clock(state.clock.as_ref());
     let actor = Actor::Staff(&on.staff.user);
-    match agreements::cancel_agreement(store, &clock, actor, &on.service, &agreement_id).await {
+    match agreement::cancel_agreement(store, &clock, actor, &on.service, &agreement_id).await {
         Ok(()) => Ok(see_other(&format!(
             "/admin/services/{}/agreements?note=cancelled",
             on.service.id
@@ -101,7 +101,7 @@ pub async fn cancel(
 pub async fn disputes(State(state): State<AppState>, on: OnService) -> Answer {
     let params = vec![("display_size".to_string(), SHOWN.to_string())];
     let (total, rows) =
-        match searches::search_disputes(state.store.as_ref(), &on.service, &params).await {
+        match search::search_disputes(state.store.as_ref(), &on.service, &params).await {
             Ok((_, total, rows)) => (total, rows),
             Err(Failure::Refused(_)) => (0, Vec::new()),
             Err(e) => return Err(e.into()),

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use pence_core::ports::DayTotals;
-use pence_core::usecases::staff_views;
+use pence_core::staff;
 
 use super::access::OnService;
 use super::views::{Bar, Chart, DashboardPage, Period};
@@ -93,7 +93,7 @@ pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Answer {
     // Day 0 (1 January 1970) was a Thursday: Monday is 3 days after.
     let monday = today - (today - 4).rem_euclid(7);
     let from = (today - CHART_DAYS + 1).min(monday) * DAY_MS;
-    let days = staff_views::daily_totals(state.store.as_ref(), &service.id, from).await?;
+    let days = staff::views::daily_totals(state.store.as_ref(), &service.id, from).await?;
     let view = DashboardPage {
         title: "Dashboard",
         signed_in: Some(staff.signed_in()),

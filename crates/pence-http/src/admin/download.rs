@@ -1,4 +1,4 @@
-//! `#download-csv`: the filtered transactions as GOV.UK Pay's CSV (`pence_core::export`),
+//! `#download-csv`: the filtered transactions as GOV.UK Pay's CSV (`pence_core::payment::export`),
 //! streamed a page at a time, so a million rows never sit in memory: a first pass over the
 //! pages finds the metadata keys (the header's extra columns), then the rows follow as each
 //! page is read.
@@ -11,7 +11,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use futures_util::StreamExt;
-use pence_core::export;
+use pence_core::payment::export;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;

@@ -6,9 +6,9 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use pence_core::card::Brand;
+use pence_core::journey::card::Brand;
+use pence_core::service::administer::{self, Actor};
 use pence_core::service::{AcceptedTypes, EmailCollection, Service};
-use pence_core::usecases::administer::{self, Actor};
 
 use super::access::Admin;
 use super::access::OnService;

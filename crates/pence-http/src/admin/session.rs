@@ -1,11 +1,11 @@
 //! Staff sessions in the browser: a private (encrypted, authenticated) cookie holding the
-//! session's random token, looked up by its hash (`usecases::staff::session`); and, before
+//! session's random token, looked up by its hash (`staff::operations::session`); and, before
 //! sign-in, a private cookie with the CSRF token of the sign-in and password forms.
 
 use axum::response::Response;
 use axum_extra::extract::cookie::{Cookie, PrivateCookieJar, SameSite};
+use pence_core::staff;
 use pence_core::staff::{StaffSession, User};
-use pence_core::usecases::staff;
 use subtle::ConstantTimeEq;
 
 use super::views::SignedIn;
@@ -50,7 +50,7 @@ fn cookie(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
 /// The browser's session at any stage (the second factor perhaps still to come).
 pub async fn current(state: &AppState, jar: &PrivateCookieJar) -> Option<(StaffSession, User)> {
     let token = jar.get(SESSION)?;
-    staff::session(state.store.as_ref(), state.clock.as_ref(), token.value())
+    staff::operations::session(state.store.as_ref(), state.clock.as_ref(), token.value())
         .await
         .ok()
         .flatten()

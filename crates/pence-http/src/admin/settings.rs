@@ -7,11 +7,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use pence_core::service;
+use pence_core::service::administer::{self, Revoked};
 use pence_core::staff::Actor;
+use pence_core::staff::{self, views::MessagesOf};
 use pence_core::timefmt;
-use pence_core::usecases;
-use pence_core::usecases::administer::{self, Revoked};
-use pence_core::usecases::staff_views::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use serde::Deserialize;
@@ -48,7 +48,7 @@ async fn keys_page(
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Answer {
-    let keys = staff_views::api_keys(state.store.as_ref(), &on.service.id).await?;
+    let keys = staff::views::api_keys(state.store.as_ref(), &on.service.id).await?;
     let keys = keys
         .into_iter()
         .map(|k| KeyRow {
@@ -106,7 +106,7 @@ pub async fn create_api_key(
         return keys_page(&state, &on, None, None, vec![error]).await;
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    match usecases::create_api_key(store, clock, &state.secrets, &on.service, description).await {
+    match service::create_api_key(store, clock, &state.secrets, &on.service, description).await {
         Ok((record, key)) => {
             let detail = format!("created API key {} ({description})", record.id);
             on.audit(&state, "api key", &detail).await;
@@ -162,7 +162,7 @@ async fn webhooks_page(
     new_secret: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Answer {
-    let subs = staff_views::webhooks(state.webhooks.as_ref(), &on.service.id).await?;
+    let subs = staff::views::webhooks(state.webhooks.as_ref(), &on.service.id).await?;
     let view = WebhooksPage {
         title: "Webhooks",
         signed_in: Some(on.staff.signed_in()),
@@ -212,7 +212,7 @@ pub(super) async fn message_rows(
     state: &AppState,
     of: MessagesOf<'_>,
 ) -> Result<Vec<MessageRow>, Response> {
-    let messages = staff_views::messages(state.webhooks.as_ref(), of, 50)
+    let messages = staff::views::messages(state.webhooks.as_ref(), of, 50)
         .await
         .map_err(failed)?;
     let mut rows = Vec::new();
@@ -262,7 +262,7 @@ async fn subscription_of(
     on: &OnService,
     webhook_id: &str,
 ) -> Result<Subscription, Response> {
-    match staff_views::webhook(state.webhooks.as_ref(), &on.service.id, webhook_id).await {
+    match staff::views::webhook(state.webhooks.as_ref(), &on.service.id, webhook_id).await {
         Ok(Some(w)) => Ok(w),
         Ok(None) => Err(not_found(Some(&on.staff.signed_in()))),
         Err(e) => Err(failed(e)),
@@ -408,7 +408,7 @@ pub async fn resend_message(
     let f: SettingsForm = form(&body);
     let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
     let store = state.webhooks.as_ref();
-    match staff_views::message(store, &w.id, &message_id).await {
+    match staff::views::message(store, &w.id, &message_id).await {
         Ok(Some(_)) => {}
         Ok(None) => return Ok(not_found(Some(&on.staff.signed_in()))),
         Err(e) => return Err(AdminError::fault(e)),

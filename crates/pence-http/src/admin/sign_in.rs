@@ -8,8 +8,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::staff::secrets;
-use pence_core::usecases::staff::{self, Source, StaffRefusal};
-use pence_core::usecases::staff_views;
+use pence_core::staff::{
+    self,
+    operations::{Source, StaffRefusal},
+};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -72,7 +74,7 @@ fn field_error(e: &StaffRefusal) -> (&'static str, String) {
     (field, e.to_string())
 }
 
-/// The client's address, which sign-in guesses are counted by (`staff::Source`).
+/// The client's address, which sign-in guesses are counted by (`staff::operations::Source`).
 fn source(peer: &Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
     peer.as_ref()
         .map_or_else(String::new, |Extension(ConnectInfo(addr))| {
@@ -93,9 +95,10 @@ pub async fn login(
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let from = source(&peer);
     let checked =
-        staff::check_password(store, clock, &form.email, &form.password, Source(&from)).await;
+        staff::operations::check_password(store, clock, &form.email, &form.password, Source(&from))
+            .await;
     match checked {
-        Ok(user) => match staff::start_session(store, clock, &user).await {
+        Ok(user) => match staff::operations::start_session(store, clock, &user).await {
             Ok((token, _)) => {
                 let jar = session::start(&state, jar, token);
                 Ok((jar, see_other("/admin/two-factor")).into_response())
@@ -135,13 +138,13 @@ fn qr_svg(secret: &str, email: &str) -> Option<String> {
 async fn two_factor_view(
     state: &AppState,
     csrf: String,
-    user: pence_core::staff::User,
+    user: staff::User,
     errors: Vec<(&'static str, String)>,
 ) -> Answer {
     let setup = if user.totp_confirmed {
         None
     } else {
-        match staff::totp_secret(state.store.as_ref(), user).await {
+        match staff::operations::totp_secret(state.store.as_ref(), user).await {
             Ok(user) => {
                 let secret = user.totp_secret.clone().unwrap_or_default();
                 let qr_svg = qr_svg(&secret, &user.email).unwrap_or_default();
@@ -191,8 +194,8 @@ pub async fn two_factor(
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
     let from = source(&peer);
-    match staff::check_code(store, clock, &user.id, &form.code, Source(&from)).await {
-        Ok(user) => match staff::complete_sign_in(store, clock, &s, &user).await {
+    match staff::operations::check_code(store, clock, &user.id, &form.code, Source(&from)).await {
+        Ok(user) => match staff::operations::complete_sign_in(store, clock, &s, &user).await {
             Ok(Some(token)) => {
                 let jar = session::start(&state, jar, token);
                 Ok((jar, see_other("/admin")).into_response())
@@ -203,7 +206,7 @@ pub async fn two_factor(
         },
         Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
         Err(e) => {
-            let user = match staff_views::user(store, &user.id).await {
+            let user = match staff::views::user(store, &user.id).await {
                 Ok(Some(u)) => u,
                 _ => user,
             };
@@ -225,7 +228,7 @@ pub async fn logout(State(state): State<AppState>, jar: PrivateCookieJar, body: 
             return Ok(refused_form());
         }
         let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-        staff::sign_out(store, clock, &s, &user).await?;
+        staff::operations::sign_out(store, clock, &s, &user).await?;
     }
     Ok((session::end(jar), see_other("/admin/login?from=signed-out")).into_response())
 }
@@ -244,7 +247,7 @@ pub async fn set_password_page(
     jar: PrivateCookieJar,
     Path(token): Path<String>,
 ) -> Answer {
-    match staff::link_user(state.store.as_ref(), state.clock.as_ref(), &token).await {
+    match staff::operations::link_user(state.store.as_ref(), state.clock.as_ref(), &token).await {
         Ok(user) => {
             let (jar, csrf) = anonymous_csrf(&state, jar);
             let view = SetPasswordPage {
@@ -282,12 +285,20 @@ pub async fn set_password(
         return Ok(refused_form());
     }
     let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    match staff::set_password(store, clock, &token, &form.password, &form.password_confirm).await {
+    match staff::operations::set_password(
+        store,
+        clock,
+        &token,
+        &form.password,
+        &form.password_confirm,
+    )
+    .await
+    {
         Ok(_) => Ok(see_other("/admin/login?from=password")),
         Err(StaffRefusal::Store(e)) => Err(AdminError::fault(e)),
         Err(StaffRefusal::BadLink) => Ok(link_refused()),
         Err(e) => {
-            let email = staff::link_user(store, clock, &token)
+            let email = staff::operations::link_user(store, clock, &token)
                 .await
                 .map(|u| u.email)
                 .unwrap_or_default();

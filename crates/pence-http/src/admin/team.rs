@@ -4,10 +4,10 @@
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use pence_core::service::administer::{self, Actor, Given};
+use pence_core::staff::operations::StaffRefusal;
 use pence_core::staff::Role;
-use pence_core::usecases::administer::{self, Actor, Given};
-use pence_core::usecases::staff::StaffRefusal;
-use pence_core::usecases::staff_views::{self, Audited};
+use pence_core::staff::{self, views::Audited};
 use serde::Deserialize;
 
 use super::access::Admin;
@@ -33,7 +33,7 @@ async fn team_page(
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Answer {
-    let members = staff_views::team(state.store.as_ref(), &on.service.id).await?;
+    let members = staff::views::team(state.store.as_ref(), &on.service.id).await?;
     let (invited, invite_link) = match invite {
         Some((email, link)) => (email, Some(link)),
         None => (String::new(), None),
@@ -142,7 +142,7 @@ pub async fn change_role(
 
 /// What staff did on the service, newest first (the last 500), for its admins.
 pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Answer {
-    let log = staff_views::audit_log(state.store.as_ref(), &on.service.id, 500).await?;
+    let log = staff::views::audit_log(state.store.as_ref(), &on.service.id, 500).await?;
     let rows = log
         .into_iter()
         .map(|Audited { entry, email }| AuditRow {

@@ -6,13 +6,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum_extra::extract::cookie::PrivateCookieJar;
-use pence_core::present::{self, LinkContext};
+use pence_core::payment::present::{self, LinkContext};
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
 use pence_core::staff::Actor;
+use pence_core::staff::{self, views::MessagesOf};
 use pence_core::timefmt;
-use pence_core::usecases::staff_views::{self, MessagesOf};
-use pence_core::usecases::{payments, refunds, searches};
+use pence_core::{payment, refund, search};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -60,16 +60,13 @@ pub(super) async fn search(
     state: &AppState,
     service: &Service,
     params: &[(String, String)],
-) -> Result<
-    searches::Found<pence_core::search::PaymentFilter, pence_core::payment::PaymentRecord>,
-    Failure,
-> {
-    searches::search_payments_with_metadata(state.store.as_ref(), service, params).await
+) -> Result<search::Found<search::PaymentFilter, payment::PaymentRecord>, Failure> {
+    search::search_payments_with_metadata(state.store.as_ref(), service, params).await
 }
 
 pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> Answer {
     let staff = require(&state, &jar).await?;
-    let services = staff_views::services_of(state.store.as_ref(), &staff.user.id).await?;
+    let services = staff::views::services_of(state.store.as_ref(), &staff.user.id).await?;
     let services = services
         .into_iter()
         .map(|(s, role)| ServiceRow {
@@ -218,12 +215,12 @@ async fn payment_view(
         service,
     } = on;
     let store = state.store.as_ref();
-    let (payment, ledger) = match payments::payment_events(store, service, payment_id).await {
+    let (payment, ledger) = match payment::payment_events(store, service, payment_id).await {
         Ok(x) => x,
         Err(Failure::Refused(_)) => return Ok(not_found(Some(&staff.signed_in()))),
         Err(e) => return Err(AdminError::fault(e)),
     };
-    let refunds = match refunds(store, service, payment_id).await {
+    let refunds = match refund::refunds(store, service, payment_id).await {
         Ok(r) => r,
         Err(e) => return Err(AdminError::fault(e)),
     };
@@ -399,7 +396,7 @@ pub async fn refund(
     let service_clock = service.clock(state.clock.as_ref());
     let clock = &service_clock;
     let body = json!({ "amount": amount, "refund_amount_available": available });
-    match refunds::create_refund(
+    match refund::create_refund(
         store,
         clock,
         state.psp.as_ref(),
@@ -447,9 +444,9 @@ async fn act(
         state.psp.as_ref(),
     );
     let done = if capture {
-        payments::capture_payment(store, &clock, actor, service, payment_id).await
+        payment::capture_payment(store, &clock, actor, service, payment_id).await
     } else {
-        payments::cancel_payment(store, &clock, psp, actor, service, payment_id).await
+        payment::cancel_payment(store, &clock, psp, actor, service, payment_id).await
     };
     let (action, note) = if capture {
         ("capture", "captured")

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::staff::Actor;
-use pence_core::{present, usecases};
+use pence_core::{agreement, payment::present};
 
 use super::payments::{json_body, path_id, query_params, uncached};
 use crate::auth::Authed;
@@ -24,7 +24,7 @@ pub(crate) async fn create(
     body: Body,
 ) -> Result<Response, Problem> {
     let json = json_body(&headers, body, CREATE_AGREEMENT).await?;
-    let agreement = usecases::create_agreement(
+    let agreement = agreement::create_agreement(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         &service,
@@ -41,7 +41,7 @@ pub(crate) async fn get(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let id = path_id(path, GET_AGREEMENT)?;
-    let agreement = usecases::find_agreement(state.store.as_ref(), &service, &id)
+    let agreement = agreement::find_agreement(state.store.as_ref(), &service, &id)
         .await
         .at(GET_AGREEMENT)?;
     Ok(Json(present::agreement(&agreement)).into_response())
@@ -53,7 +53,7 @@ pub(crate) async fn cancel(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let id = path_id(path, CANCEL_AGREEMENT)?;
-    usecases::cancel_agreement(
+    agreement::cancel_agreement(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         Actor::Service,
@@ -73,7 +73,7 @@ pub(crate) async fn search(
 ) -> Result<Response, Problem> {
     let params = query_params(query);
     let (search, total, rows) =
-        usecases::search_agreements(state.store.as_ref(), &service, &params)
+        agreement::search_agreements(state.store.as_ref(), &service, &params)
             .await
             .at(SEARCH_AGREEMENTS)?;
     let body = present::agreement_search(&search, total, &rows, &state.public_url);

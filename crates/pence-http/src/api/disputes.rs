@@ -3,7 +3,7 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use axum::{Extension, Json};
-use pence_core::{present, usecases};
+use pence_core::{payment::present, search};
 
 use super::payments::{query_params, uncached};
 use crate::auth::Authed;
@@ -17,7 +17,7 @@ pub(crate) async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let params = query_params(query);
-    let (search, total, rows) = usecases::search_disputes(state.store.as_ref(), &service, &params)
+    let (search, total, rows) = search::search_disputes(state.store.as_ref(), &service, &params)
         .await
         .at(SEARCH_DISPUTES)?;
     let body = present::dispute_search(&search, total, &rows, &state.public_url);

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use pence_core::journey::Deps;
-use pence_core::usecases;
+use pence_core::payment;
 
 use super::payments::json_body;
 use crate::errors::{too_many_requests, At, Problem, AUTHORISE};
@@ -29,7 +29,7 @@ pub(crate) async fn authorise(
         clock: state.clock.as_ref(),
         psp: state.psp.as_ref(),
     };
-    usecases::moto::authorise(deps, &state.signer, &json)
+    payment::moto::authorise(deps, &state.signer, &json)
         .await
         .at(AUTHORISE)?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -6,10 +6,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use pence_core::payment::present::{self, LinkContext};
 use pence_core::payment::PaymentRecord;
-use pence_core::present::{self, LinkContext};
 use pence_core::staff::Actor;
-use pence_core::usecases;
+use pence_core::{payment, search};
 use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
@@ -136,7 +136,7 @@ pub(crate) async fn create(
 ) -> Result<Response, Problem> {
     let json = json_body(&headers, body, CREATE_PAYMENT).await?;
     let key = idempotency_key(&headers).map_err(Problem)?;
-    let created = usecases::create_payment(
+    let created = payment::create_payment(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         &service,
@@ -146,12 +146,12 @@ pub(crate) async fn create(
     .await
     .at(CREATE_PAYMENT)?;
     Ok(match created {
-        usecases::Created::New(p) => {
+        payment::Created::New(p) => {
             state.telemetry.payment_created();
             payment_response(&state, StatusCode::CREATED, &p)
         }
         // A replay answers 200 with the first payment, without a Location header.
-        usecases::Created::Replayed(p) => payment_response(&state, StatusCode::OK, &p),
+        payment::Created::Replayed(p) => payment_response(&state, StatusCode::OK, &p),
     })
 }
 
@@ -161,7 +161,7 @@ pub(crate) async fn get(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let payment_id = path_id(path, GET_PAYMENT)?;
-    let payment = usecases::find_payment(state.store.as_ref(), &service, &payment_id)
+    let payment = payment::find_payment(state.store.as_ref(), &service, &payment_id)
         .await
         .at(GET_PAYMENT)?;
     Ok(payment_response(&state, StatusCode::OK, &payment))
@@ -173,7 +173,7 @@ pub(crate) async fn cancel(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let payment_id = path_id(path, CANCEL_PAYMENT)?;
-    usecases::cancel_payment(
+    payment::cancel_payment(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
@@ -192,7 +192,7 @@ pub(crate) async fn events(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let payment_id = path_id(path, PAYMENT_EVENTS)?;
-    let (payment, ledger) = usecases::payment_events(state.store.as_ref(), &service, &payment_id)
+    let (payment, ledger) = payment::payment_events(state.store.as_ref(), &service, &payment_id)
         .await
         .at(PAYMENT_EVENTS)?;
     let body = present::events(&payment, &ledger, &state.public_url);
@@ -205,7 +205,7 @@ pub(crate) async fn capture(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, Problem> {
     let payment_id = path_id(path, CAPTURE_PAYMENT)?;
-    usecases::capture_payment(
+    payment::capture_payment(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         Actor::Service,
@@ -223,7 +223,7 @@ pub(crate) async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let params = query_params(query);
-    let (search, total, rows) = usecases::search_payments(state.store.as_ref(), &service, &params)
+    let (search, total, rows) = search::search_payments(state.store.as_ref(), &service, &params)
         .await
         .at(SEARCH_PAYMENTS)?;
     let ctx = LinkContext {

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::staff::Actor;
-use pence_core::{present, usecases};
+use pence_core::{payment::present, refund, search};
 
 use super::payments::{json_body, path_id, query_params, uncached};
 use crate::auth::Authed;
@@ -24,7 +24,7 @@ pub(crate) async fn create(
 ) -> Result<Response, Problem> {
     let payment_id = path_id(path, CREATE_REFUND)?;
     let json = json_body(&headers, body, CREATE_REFUND).await?;
-    let refund = usecases::create_refund(
+    let refund = refund::create_refund(
         state.store.as_ref(),
         &service.clock(state.clock.as_ref()),
         state.psp.as_ref(),
@@ -45,7 +45,7 @@ pub(crate) async fn list(
     path: Result<Path<String>, PathRejection>,
 ) -> Result<Response, Problem> {
     let payment_id = path_id(path, GET_REFUNDS)?;
-    let list = usecases::refunds(state.store.as_ref(), &service, &payment_id)
+    let list = refund::refunds(state.store.as_ref(), &service, &payment_id)
         .await
         .at(GET_REFUNDS)?;
     Ok(Json(present::refunds(&payment_id, &list, &state.public_url)).into_response())
@@ -57,7 +57,7 @@ pub(crate) async fn get(
     path: Result<Path<(String, String)>, PathRejection>,
 ) -> Result<Response, Problem> {
     let (payment_id, refund_id) = path_id(path, GET_REFUND)?;
-    let refund = usecases::refund(state.store.as_ref(), &service, &payment_id, &refund_id)
+    let refund = refund::refund(state.store.as_ref(), &service, &payment_id, &refund_id)
         .await
         .at(GET_REFUND)?;
     Ok(Json(present::refund(&refund, &state.public_url)).into_response())
@@ -70,7 +70,7 @@ pub(crate) async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Response, Problem> {
     let params = query_params(query);
-    let (search, total, rows) = usecases::search_refunds(state.store.as_ref(), &service, &params)
+    let (search, total, rows) = search::search_refunds(state.store.as_ref(), &service, &params)
         .await
         .at(SEARCH_REFUNDS)?;
     let body = present::refund_search(&search, total, &rows, &state.public_url);

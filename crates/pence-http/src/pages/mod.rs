@@ -13,8 +13,8 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
-use pence_core::status::Status;
 
 use crate::state::AppState;
 

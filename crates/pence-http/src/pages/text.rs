@@ -4,7 +4,7 @@
 
 pub use pence_core::text::money;
 
-use pence_core::card::Problem;
+use pence_core::journey::card::Problem;
 use pence_core::payment::Language;
 
 /// The message for each refused field, in one language.

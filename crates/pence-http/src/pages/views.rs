@@ -1,7 +1,7 @@
 //! The pages' templates (askama, auto-escaped) and what each shows.
 
 use askama::Template;
-use pence_core::card::CardForm;
+use pence_core::journey::card::CardForm;
 
 use super::text::Text;
 

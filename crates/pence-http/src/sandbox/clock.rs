@@ -6,8 +6,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use pence_core::sandbox::{
+    self,
+    operations::{ClockMove, ServiceTime},
+};
 use pence_core::timefmt;
-use pence_core::usecases::sandbox::{self, ClockMove, ServiceTime};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -23,7 +26,8 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     Extension(authed): Extension<Authed>,
 ) -> Result<Response, SandboxProblem> {
-    let t = sandbox::clock(state.store.as_ref(), state.clock.as_ref(), &authed.0.id).await?;
+    let t = sandbox::operations::clock(state.store.as_ref(), state.clock.as_ref(), &authed.0.id)
+        .await?;
     Ok(Json(shown(t)).into_response())
 }
 
@@ -76,7 +80,7 @@ async fn moved(
     how: ClockMove,
 ) -> Result<Response, SandboxProblem> {
     let service_id = &authed.0.id;
-    let result = sandbox::move_clock(
+    let result = sandbox::operations::move_clock(
         state.store.as_ref(),
         state.clock.as_ref(),
         state.psp.as_ref(),

@@ -1,4 +1,4 @@
-//! `/sandbox/v1/faults`: a test service's fault rules (`pence_core::faults`), and `inject`,
+//! `/sandbox/v1/faults`: a test service's fault rules (`pence_core::sandbox::faults`), and `inject`,
 //! which applies them to the service's public-API requests.
 
 use std::time::Duration;
@@ -9,7 +9,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use pence_core::faults::rule::{FaultAction, FaultRule, RuleRequest, Target};
+use pence_core::sandbox::faults::rule::{FaultAction, FaultRule, RuleRequest, Target};
 use pence_core::service::Service;
 use serde_json::{json, Value};
 

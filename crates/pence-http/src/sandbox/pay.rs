@@ -1,5 +1,5 @@
 //! `POST /sandbox/v1/payments/{paymentId}/pay`, `/abandon` and `/cancel`: the paying user
-//! without a browser (`usecases::sandbox`), answered with the payment as GET shows it.
+//! without a browser (`pence_core::sandbox::operations`), answered with the payment as GET shows it.
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
@@ -7,8 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
+use pence_core::payment::find_payment;
 use pence_core::payment::Language;
-use pence_core::usecases::{find_payment, sandbox};
+use pence_core::sandbox;
 use serde::Deserialize;
 
 use super::SandboxProblem;
@@ -46,20 +47,22 @@ struct PayBody {
     confirm: Option<bool>,
 }
 
-impl From<PayBody> for sandbox::PayRequest {
+impl From<PayBody> for sandbox::operations::PayRequest {
     fn from(b: PayBody) -> Self {
-        sandbox::PayRequest {
+        sandbox::operations::PayRequest {
             card_number: b.card_number,
             cardholder_name: b.cardholder_name,
             expiry: b.expiry,
             cvc: b.cvc,
-            billing_address: b.billing_address.map(|a| sandbox::AddressInput {
-                line1: a.line1,
-                line2: a.line2,
-                city: a.city,
-                postcode: a.postcode,
-                country: a.country,
-            }),
+            billing_address: b
+                .billing_address
+                .map(|a| sandbox::operations::AddressInput {
+                    line1: a.line1,
+                    line2: a.line2,
+                    city: a.city,
+                    postcode: a.postcode,
+                    country: a.country,
+                }),
             email: b.email,
             three_ds_passes: b.three_d_secure != Some(ThreeDs::Fail),
             confirm: b.confirm.unwrap_or(true),
@@ -85,8 +88,8 @@ pub(crate) async fn pay(
         return Err(SandboxProblem::not_found());
     };
     let body: PayBody = SandboxProblem::parse(&body)?;
-    let request = sandbox::PayRequest::from(body);
-    match sandbox::pay(
+    let request = sandbox::operations::PayRequest::from(body);
+    match sandbox::operations::pay(
         state.journey(state.clock.as_ref()),
         &authed.0,
         &id,
@@ -137,10 +140,10 @@ async fn choose(
     };
     let done = match choice {
         Choice::Abandon => {
-            sandbox::abandon(state.journey(state.clock.as_ref()), &authed.0, &id).await
+            sandbox::operations::abandon(state.journey(state.clock.as_ref()), &authed.0, &id).await
         }
         Choice::Cancel => {
-            sandbox::cancel(state.journey(state.clock.as_ref()), &authed.0, &id).await
+            sandbox::operations::cancel(state.journey(state.clock.as_ref()), &authed.0, &id).await
         }
     };
     Ok(payment_response(&state, StatusCode::OK, &done?))

@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use pence_core::payment::Language;
+use pence_core::sandbox;
 use pence_core::staff::Actor;
 use pence_core::timefmt;
-use pence_core::usecases::sandbox;
 use pence_core::webhook::subscription::{self, Changes, SubscriptionError};
 use pence_core::webhook::Subscription;
 use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType, Message};
@@ -255,7 +255,7 @@ pub(crate) async fn trigger(
     let event_type = event_types(Some(vec![body.event_type]))?
         .and_then(|t| t.into_iter().next())
         .expect("one type asked, one parsed");
-    let ids = sandbox::trigger_webhook(
+    let ids = sandbox::operations::trigger_webhook(
         state.store.as_ref(),
         state.webhooks.as_ref(),
         state.clock.as_ref(),

@@ -20,7 +20,7 @@ fn card(a: &AgreementRecord) -> Option<&pence_core::payment::CardDetails> {
     a.instrument.as_ref().map(|i| &i.card)
 }
 
-fn billing(a: &AgreementRecord) -> Option<&pence_core::card::Address> {
+fn billing(a: &AgreementRecord) -> Option<&pence_core::journey::card::Address> {
     card(a).and_then(|c| c.billing_address.as_ref())
 }
 

@@ -1,7 +1,7 @@
 //! A card's columns as payments and agreements keep them (never the full number or the
 //! security code), read back into `CardDetails`.
 
-use pence_core::card::{Address, Brand, CardType};
+use pence_core::journey::card::{Address, Brand, CardType};
 use pence_core::payment::CardDetails;
 use pence_core::StoreError;
 

@@ -2,7 +2,7 @@
 //! firings taken, by conditional updates, so every node sees one count.
 
 use async_trait::async_trait;
-use pence_core::faults::rule::{FaultAction, FaultRule, ProviderFault};
+use pence_core::sandbox::faults::rule::{FaultAction, FaultRule, ProviderFault};
 use pence_core::{FaultStore, StoreError};
 
 use super::{columns, corrupt, SqlStore};

@@ -25,9 +25,9 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use lru::LruCache;
+use pence_core::payment::status::Status;
 use pence_core::ports::InstanceStore;
 use pence_core::search::PaymentFilter;
-use pence_core::status::Status;
 use pence_core::StoreError;
 
 use super::clause::Where;

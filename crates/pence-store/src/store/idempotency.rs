@@ -1,7 +1,7 @@
 //! The `idempotency_keys` table: the key an agreement payment was created with, written in
 //! the creation's transaction (reference §9).
 
-use pence_core::idempotency::{IdempotencyKey, WINDOW_MS};
+use pence_core::payment::idempotency::{IdempotencyKey, WINDOW_MS};
 use pence_core::StoreError;
 
 use super::columns;

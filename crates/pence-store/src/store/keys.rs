@@ -1,7 +1,7 @@
 //! The `api_keys` table: API keys, kept as hashes.
 
 use async_trait::async_trait;
-use pence_core::api_key::ApiKeyRecord;
+use pence_core::service::api_key::ApiKeyRecord;
 use pence_core::service::Service;
 use pence_core::staff::AuditEntry;
 use pence_core::{KeyStore, ServiceStore, StoreError};

@@ -4,7 +4,7 @@
 
 use pence_core::ledger::record::{Notice, Record};
 use pence_core::ledger::{EventKind, LedgerEvent};
-use pence_core::status::Status;
+use pence_core::payment::status::Status;
 use pence_core::webhook::DeliveryStatus;
 use pence_core::{ids, StoreError};
 

@@ -5,14 +5,14 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use pence_core::card::Address;
-use pence_core::idempotency::IdempotencyKey;
+use pence_core::journey::card::Address;
 use pence_core::ledger::record::Record;
 use pence_core::ledger::LedgerEvent;
+use pence_core::payment::idempotency::IdempotencyKey;
+use pence_core::payment::status::Status;
 use pence_core::payment::{AuthorisationMode, Language, PaymentRecord, Prefilled};
 use pence_core::ports::Scope;
 use pence_core::search::PaymentFilter;
-use pence_core::status::Status;
 use pence_core::{PaymentStore, StoreError};
 
 use super::cards::card_from;

@@ -3,11 +3,11 @@
 
 use async_trait::async_trait;
 use pence_core::ledger::record::Record;
+use pence_core::payment::status::Status;
 use pence_core::payment::PaymentRecord;
 use pence_core::ports::Scope;
 use pence_core::refund::{RefundRecord, RefundStatus};
 use pence_core::search::Dates;
-use pence_core::status::Status;
 use pence_core::{RefundStore, StoreError};
 
 use super::clause::Where;

@@ -2,9 +2,9 @@
 //! `staff_sessions`, `audit_log`.
 
 use async_trait::async_trait;
+use pence_core::payment::status::Status;
 use pence_core::ports::DayTotals;
 use pence_core::staff::{AuditEntry, Invitation, Role, StaffSession, User};
-use pence_core::status::Status;
 use pence_core::{StaffStore, StoreError};
 
 use super::{columns, corrupt, count, set_clause, SqlStore};

@@ -6,9 +6,9 @@
 use pence_core::clock::AdjustableClock;
 use pence_core::ids::new_id;
 use pence_core::payment::PaymentRecord;
+use pence_core::payment::{self, Created};
 use pence_core::ports::prelude::*;
 use pence_core::service::Service;
-use pence_core::usecases::{self, payments::Created};
 use pence_core::webhook::{EventType, Subscription};
 use pence_store::{SqlStore, StoreOptions};
 use pence_testkit::{Engine, TestDb};
@@ -28,7 +28,7 @@ pub async fn open(engine: Engine) -> (TestDb, SqlStore, Service) {
 pub async fn a_payment(store: &SqlStore, service: &Service) -> PaymentRecord {
     let body = serde_json::json!({"amount": 1000, "reference": "r", "description": "d", "return_url": "https://example.org/r"});
     let clock = AdjustableClock::default();
-    match usecases::create_payment(store, &clock, service, &body, None)
+    match payment::create_payment(store, &clock, service, &body, None)
         .await
         .unwrap()
     {

@@ -1,8 +1,8 @@
 //! API keys (reference §15): missing, malformed, unknown and revoked keys are refused with
 //! 401 and a JSON body.
 
-use pence_core::api_key;
 use pence_core::ports::prelude::*;
+use pence_core::service::api_key;
 use pence_testkit::{Engine, TestServer};
 use reqwest::Method;
 

@@ -126,7 +126,7 @@ pence_testkit::engine_tests!(concurrent_cancels_cancel_once);
 /// (400 P0501), never a 500 — for a payment cancelled in one step and for a capturable one,
 /// which passes through SYSTEM CANCEL READY while the provider voids.
 async fn concurrent_cancels_cancel_once(engine: Engine) {
-    use pence_core::status::Status::*;
+    use pence_core::payment::status::Status::*;
     let server = Arc::new(TestServer::start(engine).await);
     let capturable = create(&server).await;
     crate::move_to(

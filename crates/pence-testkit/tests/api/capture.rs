@@ -1,8 +1,8 @@
 //! `POST /v1/payments/{id}/capture` (reference §6.1). Until the card pages exist, a payment
 //! is brought to `capturable` through the store, as the sandbox journey will.
 
+use pence_core::payment::status::Status;
 use pence_core::ports::prelude::*;
-use pence_core::status::Status;
 use pence_testkit::{Engine, TestServer};
 use reqwest::Method;
 use serde_json::json;

@@ -2,10 +2,10 @@
 //! nothing; a lost race is judged again on the payment as the winner left it.
 
 use pence_core::ledger::EventKind;
+use pence_core::payment::status::Status;
+use pence_core::payment::transition::{self, Move};
 use pence_core::ports::prelude::*;
 use pence_core::refusal::Failure;
-use pence_core::status::Status;
-use pence_core::transition::{self, Move};
 use pence_testkit::{Engine, TestServer};
 use serde_json::json;
 

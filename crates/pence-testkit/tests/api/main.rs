@@ -27,8 +27,8 @@ mod search;
 mod transport;
 
 use pence_core::ledger::EventKind;
-use pence_core::status::Status;
-use pence_core::transition::{self, Move};
+use pence_core::payment::status::Status;
+use pence_core::payment::transition::{self, Move};
 use pence_testkit::TestServer;
 use serde_json::{json, Value};
 

@@ -2,7 +2,7 @@
 //! issue 15): the card journey driven without a browser, through the card pages' own rules,
 //! for test services only. Responses are validated against `spec/pence-sandbox-openapi.json`.
 
-use pence_core::card::form::Problem;
+use pence_core::journey::card::form::Problem;
 use pence_core::ledger::EventKind;
 use pence_core::payment::Language;
 use pence_core::ports::prelude::*;

@@ -4,8 +4,8 @@
 //! which has no npm packages; without `PENCE_AXE` it fails rather than pass unchecked.
 
 use pence_core::clock::Clock;
+use pence_core::service::administer::{self, Actor};
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::administer::{self, Actor};
 use pence_testkit::{Browser, Engine, TestServer};
 use serde_json::{json, Value};
 

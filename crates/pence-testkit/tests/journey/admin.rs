@@ -6,8 +6,8 @@
 
 use pence_core::clock::Clock;
 use pence_core::ports::prelude::*;
+use pence_core::service::administer::{self, Actor};
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::administer::{self, Actor};
 use pence_testkit::{Browser, Engine, TestServer};
 use serde_json::json;
 
@@ -521,7 +521,7 @@ async fn admins_manage_keys_and_webhooks(engine: Engine) {
     assert!(saved
         .cards
         .accepted_brands
-        .contains(&pence_core::card::Brand::Maestro));
+        .contains(&pence_core::journey::card::Brand::Maestro));
     assert_eq!(
         saved.emails.custom_paragraph.as_deref(),
         Some("Keep $reference for your records.")

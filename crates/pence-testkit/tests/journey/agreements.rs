@@ -356,7 +356,9 @@ async fn an_idempotency_key_takes_an_agreement_payment_once(engine: Engine) {
     assert!(seen.iter().all(|p| *p == created[0]));
 
     // A day later the key is forgotten: the same request takes another payment.
-    server.clock.advance(pence_core::idempotency::WINDOW_MS);
+    server
+        .clock
+        .advance(pence_core::payment::idempotency::WINDOW_MS);
     let later = take_with_key(&server, "instalment-2", &body.to_string()).await;
     assert_eq!(later.status, 201, "{}", later.text);
     assert_ne!(later.json["payment_id"], first.json["payment_id"]);

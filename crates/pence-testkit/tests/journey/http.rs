@@ -379,7 +379,7 @@ async fn prefilled_details_and_per_service_brands() {
     service
         .cards
         .accepted_brands
-        .push(pence_core::card::Brand::Maestro);
+        .push(pence_core::journey::card::Brand::Maestro);
     server.store.update_service(&service, None).await.unwrap();
     let accepted = c
         .post(&url)
@@ -613,11 +613,11 @@ async fn control_characters_typed_into_the_card_page_are_dropped(engine: Engine)
 /// The state a crash between storing AUTHORISATION READY and the provider's answer leaves:
 /// the payment moved as the card form moves it, with the card it keeps, and no answer.
 async fn stranded(server: &TestServer, id: &str, first: &str, last: &str) {
-    use pence_core::card::{Brand, CardType};
+    use pence_core::journey::card::{Brand, CardType};
     use pence_core::ledger::EventKind;
+    use pence_core::payment::status::Status;
+    use pence_core::payment::transition::{self, Move};
     use pence_core::payment::CardDetails;
-    use pence_core::status::Status;
-    use pence_core::transition::{self, Move};
     let moved = transition::step(
         server.store.as_ref(),
         server.clock.as_ref(),

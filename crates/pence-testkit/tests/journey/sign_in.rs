@@ -12,8 +12,8 @@ use reqwest::cookie::{CookieStore, Jar};
 
 use pence_core::clock::Clock;
 use pence_core::ports::prelude::*;
+use pence_core::staff;
 use pence_core::staff::{secrets, Role};
-use pence_core::usecases::staff;
 use pence_testkit::paying_user::csrf_of;
 use pence_testkit::{Engine, TestServer};
 
@@ -192,8 +192,12 @@ async fn a_new_password_ends_other_sessions_and_links(engine: Engine) {
     assert_eq!(signed.get(&admin).send().await.unwrap().status(), 200);
     let user = server.store.user_by_email(email).await.unwrap().unwrap();
     let (store, clock) = (server.store.as_ref(), server.clock.as_ref());
-    let older = staff::new_link(store, clock, &user).await.unwrap();
-    let newer = staff::new_link(store, clock, &user).await.unwrap();
+    let older = staff::operations::new_link(store, clock, &user)
+        .await
+        .unwrap();
+    let newer = staff::operations::new_link(store, clock, &user)
+        .await
+        .unwrap();
 
     let c = client_from("127.0.0.1");
     let url = format!("{}/admin/set-password/{newer}", server.url);

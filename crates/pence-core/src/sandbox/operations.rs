@@ -2,16 +2,16 @@
 //! payment's card journey over the control API, through the same steps, rules and
 //! conditional changes as the card pages (`journey`), so what it gets is what a browser would.
 
-use crate::card::form::{self, CardForm};
 use crate::clock::Clock;
+use crate::journey::card::form::{self, CardForm};
 use crate::journey::{self, Deps};
 use crate::ledger::EventKind;
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Move};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::refusal::sandbox::{SandboxRefusal, LATEST_CLOCK_MS};
 use crate::refusal::{Failure, Refusal};
 use crate::service::{EmailCollection, Service};
-use crate::status::Status;
-use crate::transition::{self, Move};
 
 /// A billing address as the sandbox's paying user types it.
 #[derive(Debug, Clone, Default)]
@@ -64,7 +64,7 @@ async fn web_payment(
     if service.live {
         return Err(Refusal::NotFound.into());
     }
-    let p = super::find_payment(deps.store, service, id).await?;
+    let p = crate::payment::operations::find_payment(deps.store, service, id).await?;
     if p.authorisation_mode != AuthorisationMode::Web {
         return Err(refused(SandboxRefusal::NoCardPages));
     }
@@ -332,13 +332,13 @@ pub async fn trigger_webhook(
     if service.live {
         return Err(Refusal::NotFound.into());
     }
-    let p = super::find_payment(store, service, payment_id).await?;
+    let p = crate::payment::operations::find_payment(store, service, payment_id).await?;
     let notice = crate::ledger::record::Notice {
         event_type,
         payment_id: p.id.clone(),
         service_id: service.id.clone(),
         at_ms: service.clock(node).now_ms(),
-        resource: serde_json::to_string(&crate::present::resource(&p))
+        resource: serde_json::to_string(&crate::payment::present::resource(&p))
             .expect("a payment serialises"),
     };
     let ids = webhooks.insert_triggered_messages(&notice).await?;

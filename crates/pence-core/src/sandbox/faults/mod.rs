@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use self::rule::{FaultAction, FaultRule, ProviderFault, Target};
-use crate::card::ValidCard;
+use crate::journey::card::ValidCard;
 use crate::payment::PaymentRecord;
 use crate::ports::{Store, StoreError};
 use crate::psp::{Authorisation, DisputePlan, PaymentProvider, RefundOutcome};

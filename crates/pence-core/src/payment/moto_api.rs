@@ -1,12 +1,12 @@
 //! `POST /v1/auth` (reference §8): a service's own staff pass the card of a `moto_api`
 //! payment, with the one-time token its `auth_url_post` link carries. This module checks the
-//! body as GOV.UK Pay's public API and connector do, in their order; `usecases::moto` spends
+//! body as GOV.UK Pay's public API and connector do, in their order; `payment::moto` spends
 //! the token and authorises.
 
 use serde_json::Value;
 
-use crate::card::form::check_number;
-use crate::card::{CardInfo, Problem};
+use crate::journey::card::form::check_number;
+use crate::journey::card::{CardInfo, Problem};
 use crate::service::CardSettings;
 
 /// What `POST /v1/auth` refuses, each with GOV.UK Pay's status and code.
@@ -162,7 +162,7 @@ pub fn check_card(number: &str, settings: &CardSettings) -> Result<CardInfo, Mot
                 format!("The card type is not enabled: {}", brand.id())
             }
             Problem::DebitNotAccepted | Problem::CreditNotAccepted => {
-                let info = crate::card::identify(number);
+                let info = crate::journey::card::identify(number);
                 let brand = info.map_or("", |i| i.brand.id());
                 let kind = match problem {
                     Problem::DebitNotAccepted => "debit",

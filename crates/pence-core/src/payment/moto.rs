@@ -4,16 +4,16 @@
 
 use serde_json::Value;
 
-use crate::card::ValidCard;
+use crate::journey::card::ValidCard;
+use crate::journey::next_url::TokenSigner;
 use crate::journey::{token_hash, Deps};
 use crate::ledger::EventKind;
-use crate::moto_api::{self, MotoRefusal};
-use crate::next_url::TokenSigner;
+use crate::payment::moto_api::{self, MotoRefusal};
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Move};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::psp::Authorisation;
 use crate::refusal::{Failure, Refusal};
-use crate::status::Status;
-use crate::transition::{self, Move};
 
 fn refused(r: MotoRefusal) -> Failure {
     Failure::Refused(Refusal::Moto(r))
@@ -146,7 +146,7 @@ async fn settle(
         (p.status == AuthorisationReady).then(|| match outcome {
             Authorisation::Authorised { provider_id }
             | Authorisation::ThreeDsRequired { provider_id } => {
-                crate::recurring::authorised_and_queued(p, provider_id, now)
+                crate::agreement::recurring::authorised_and_queued(p, provider_id, now)
             }
             Authorisation::Rejected { provider_id } => Move::to(
                 p,

@@ -1,11 +1,15 @@
 //! Refunds (reference §5): the request's validation, the refund as stored, and availability.
 
+pub mod operations;
+
+pub use operations::{create_refund, refund, refunds};
+
 use serde_json::Value;
 
-use crate::create_payment::MAX_AMOUNT;
+use crate::payment::create::MAX_AMOUNT;
+use crate::payment::status::Status;
 use crate::payment::PaymentRecord;
 use crate::refusal::{Invalid, Refusal};
-use crate::status::Status;
 
 /// Public refund status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,12 +1,18 @@
 //! Search payments (reference §11, §12): query parameters validated in GOV.UK Pay's order, all
 //! failures reported together; the filter they describe; pagination.
 
+pub mod queries;
+
+pub use queries::{
+    search_disputes, search_payments, search_payments_with_metadata, search_refunds, Found,
+};
+
 use time::macros::format_description;
 use time::Date;
 
 use crate::dispute::DisputeStatus;
+use crate::payment::status::Status;
 use crate::refusal::Invalid;
-use crate::status::Status;
 use crate::text::java_len;
 
 pub const DEFAULT_DISPLAY_SIZE: u32 = MAX_DISPLAY_SIZE;

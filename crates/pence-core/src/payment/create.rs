@@ -8,10 +8,10 @@
 
 use serde_json::{Map, Value};
 
-use crate::metadata;
+use crate::payment::metadata;
+use crate::payment::return_url;
 use crate::payment::{AuthorisationMode, Language, Prefilled};
 use crate::refusal::{Invalid, Refusal};
-use crate::return_url;
 use crate::service::Service;
 use crate::text::{is_blank, java_len};
 

@@ -4,17 +4,20 @@
 //! (cancel) or the expiry sweep has exactly one winner; the loser finds the payment as the
 //! winner left it. The state a provider call is about to decide is stored before the call.
 
-use crate::card::ValidCard;
+pub mod card;
+pub mod next_url;
+
 use crate::clock::Clock;
+use crate::journey::card::ValidCard;
+use crate::journey::next_url::TokenSigner;
 use crate::ledger::EventKind;
-use crate::next_url::TokenSigner;
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Applied, Move};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
 use crate::refusal::Failure;
 use crate::service::CardSettings;
-use crate::status::Status;
-use crate::transition::{self, Applied, Move};
 
 /// What the journey runs on.
 #[derive(Clone, Copy)]
@@ -34,7 +37,7 @@ pub struct Exchanged {
 
 /// Hash under which a used token is remembered (the token itself is a bearer secret).
 pub(crate) fn token_hash(token: &str) -> String {
-    crate::api_key::hash(token)
+    crate::service::api_key::hash(token)
 }
 
 /// Exchanges a next_url token (reference §3.5): valid only if this instance signed it for an

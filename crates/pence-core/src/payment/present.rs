@@ -5,12 +5,12 @@ use pence_wire::{
     PaymentUrlLink, PostLink, RefundSummary, SelfLink, SettlementSummary, ThreeDSecure,
 };
 
+use crate::journey::next_url::TokenSigner;
 use crate::ledger::LedgerEvent;
-use crate::next_url::TokenSigner;
+use crate::payment::status::ExternalState;
+use crate::payment::status::Status;
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::refund;
-use crate::status::ExternalState;
-use crate::status::Status;
 use crate::timefmt;
 
 /// Where links point: the public API and the card pages share one base URL in Pence.

@@ -6,13 +6,13 @@ use crate::agreement::{self, AgreementFilter, AgreementRecord, AgreementStatus};
 use crate::clock::Clock;
 use crate::ids;
 use crate::ledger::EventKind;
+use crate::payment::transition::TRIES;
 use crate::ports::{AgreementStore, StoreError};
 use crate::refusal::{Failure, Refusal};
 use crate::service::Service;
 use crate::staff::Actor;
-use crate::transition::TRIES;
 
-use super::searches::Found;
+use crate::search::queries::Found;
 
 /// `POST /v1/agreements`: the body's rules first, then whether the service takes recurring
 /// payments (422 P0942), as GOV.UK Pay's API checks before its connector.

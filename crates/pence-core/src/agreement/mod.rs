@@ -1,6 +1,11 @@
 //! Agreements for recurring payments (reference §7): the request's validation, the agreement
 //! as stored, its statuses, and the search's parameters.
 
+pub mod operations;
+pub mod recurring;
+
+pub use operations::{cancel_agreement, create_agreement, find_agreement, search_agreements};
+
 use serde_json::Value;
 
 use crate::payment::CardDetails;

@@ -6,12 +6,12 @@ use crate::agreement::AgreementStatus;
 use crate::clock::Clock;
 use crate::journey::Deps;
 use crate::ledger::EventKind;
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Move};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
 use crate::refusal::Failure;
-use crate::status::Status;
-use crate::transition::{self, Move};
 
 /// Queued payments one round takes on.
 const BATCH: u32 = 200;

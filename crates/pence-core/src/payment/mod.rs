@@ -1,9 +1,25 @@
 //! The payment entity as stored, and its ledger events.
 
+pub mod create;
+pub mod export;
+pub mod idempotency;
+pub mod metadata;
+pub mod moto;
+pub mod moto_api;
+pub mod operations;
+pub mod present;
+pub mod return_url;
+pub mod status;
+pub mod transition;
+
+pub use operations::{
+    cancel_payment, capture_payment, create_payment, find_payment, payment_events, Created,
+};
+
 use serde_json::{Map, Value};
 
-use crate::card::{Address, Brand, CardType};
-use crate::status::Status;
+use crate::journey::card::{Address, Brand, CardType};
+use crate::payment::status::Status;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {

@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::api_key::ApiKeyRecord;
 use crate::ports::{DayTotals, KeyStore, StaffStore, Store, StoreError, WebhookStore};
+use crate::service::api_key::ApiKeyRecord;
 use crate::service::Service;
 use crate::staff::{AuditEntry, Role, User};
 use crate::webhook::{Attempt, Message, Subscription};

@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::create_payment::CreatePaymentRequest;
+use crate::payment::create::CreatePaymentRequest;
 
 /// Keys are forgotten after a day (GOV.UK Pay's `IDEMPOTENCY_KEY_EXPIRY_WINDOW_SECONDS`).
 pub const WINDOW_MS: i64 = 24 * 60 * 60 * 1000;

@@ -13,7 +13,7 @@ use crate::staff::secrets;
 pub use crate::staff::Actor;
 use crate::staff::{Invitation, Role, User};
 
-use super::staff::{valid_email, StaffRefusal, LINK_MS};
+use crate::staff::operations::{valid_email, StaffRefusal, LINK_MS};
 
 /// Saves a service's settings as `service` has them.
 pub async fn save_settings(

@@ -1,9 +1,9 @@
 //! Setting a node up: the instance secrets, services, API keys, the first start.
 
-use crate::api_key::{self, ApiKeyRecord};
 use crate::clock::Clock;
 use crate::ids;
 use crate::ports::{Store, StoreError};
+use crate::service::api_key::{self, ApiKeyRecord};
 use crate::service::Service;
 
 /// The instance's secrets, shared by every node on the database.

@@ -1,7 +1,16 @@
 //! A service (GOV.UK Pay's gateway account): test or live, its payment provider, what it is
 //! allowed to do and its rate limits.
 
-use crate::card::{Brand, CardInfo, CardType, Prepaid};
+pub mod administer;
+pub mod api_key;
+pub mod setup;
+
+pub use setup::{
+    bootstrap, create_api_key, create_service, default_service, note_public_url, public_url,
+    reseal_secrets, secrets, Secrets,
+};
+
+use crate::journey::card::{Brand, CardInfo, CardType, Prepaid};
 
 /// Rate limits per service and fixed one-second window (reference §10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,19 +4,19 @@ use serde_json::Value;
 
 use crate::agreement::AgreementStatus;
 use crate::clock::Clock;
-use crate::create_payment::{check_for_service, parse_request};
-use crate::idempotency::{self, IdempotencyKey};
 use crate::ids;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
+use crate::payment::create::{check_for_service, parse_request};
+use crate::payment::idempotency::{self, IdempotencyKey};
+use crate::payment::status::Status;
+use crate::payment::transition::{self, Move, Target};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::{PaymentStore, Store, StoreError};
 use crate::psp::PaymentProvider;
 use crate::refusal::{Failure, Invalid, Refusal};
 use crate::service::Service;
 use crate::staff::Actor;
-use crate::status::Status;
-use crate::transition::{self, Move, Target};
 
 /// What a create did: a new payment, or the one an `Idempotency-Key` already created.
 #[derive(Debug, Clone)]

@@ -6,6 +6,7 @@ use crate::clock::Clock;
 use crate::ids;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
+use crate::payment::transition::TRIES;
 use crate::payment::PaymentRecord;
 use crate::ports::{Store, StoreError};
 use crate::psp::{PaymentProvider, RefundOutcome};
@@ -13,9 +14,8 @@ use crate::refund::{self, RefundRecord, RefundStatus};
 use crate::refusal::{Failure, Refusal};
 use crate::service::Service;
 use crate::staff::Actor;
-use crate::transition::TRIES;
 
-use super::payments::find_payment;
+use crate::payment::operations::find_payment;
 
 /// `POST /v1/payments/{id}/refunds` (reference §5.2). The refund is stored as submitted by a
 /// conditional update that checks, inside the write, that the payment is still what the

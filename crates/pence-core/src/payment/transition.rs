@@ -10,10 +10,10 @@
 use crate::clock::Clock;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
+use crate::payment::status::Status;
 use crate::payment::PaymentRecord;
 use crate::ports::{PaymentStore, StoreError};
 use crate::refusal::{Failure, Refusal};
-use crate::status::Status;
 
 /// How many times a change that lost a race is judged again. Each loss means another change
 /// of the payment committed, so the payment is moving on; the bound only stops a request
@@ -236,7 +236,7 @@ mod tests {
 
     use super::*;
     use crate::clock::AdjustableClock;
-    use crate::idempotency::IdempotencyKey;
+    use crate::payment::idempotency::IdempotencyKey;
     use crate::payment::{AuthorisationMode, Language, Prefilled};
     use crate::ports::Scope;
 
