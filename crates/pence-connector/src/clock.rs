@@ -31,6 +31,6 @@ impl Clock {
 
     /// Now, as GOV.UK Pay writes dates (`2026-11-30T20:44:51.123Z`).
     pub(crate) fn now_iso(&self) -> String {
-        pence_core::timefmt::date_time(self.now_ms())
+        pence_wire::dates::date_time(self.now_ms())
     }
 }

@@ -4,8 +4,8 @@
 
 use axum_extra::extract::cookie::Cookie;
 use pence_client::CreatePayment;
-use pence_core::StoreError;
-use pence_store::sql::{Row, Stmt, Val};
+use pence_sql::StoreError;
+use pence_sql::{Row, Stmt, Val};
 use pence_wire::{PaymentState, RefundSummary};
 use serde::Serialize;
 

@@ -19,8 +19,7 @@ mod returns;
 mod schema;
 pub mod webhooks;
 
-use pence_store::sql::Database;
-use pence_store::StoreOptions;
+use pence_sql::Database;
 
 pub use clock::Clock;
 pub use journeys::{Journey, StartPayment, Started};
@@ -34,7 +33,7 @@ pub enum Error {
     Pay(#[from] pence_client::Error),
     /// The service's database failed.
     #[error(transparent)]
-    Database(#[from] pence_core::StoreError),
+    Database(#[from] pence_sql::StoreError),
 }
 
 /// The connector: a GOV.UK Pay client and the service's database, with a clock tests can
@@ -50,7 +49,8 @@ impl Connector {
     /// Opens (creating or migrating its tables in) the database at `database_url`:
     /// `postgres://…`, or a SQLite file path.
     pub async fn open(client: pence_client::Client, database_url: &str) -> Result<Self, Error> {
-        let db = Database::open(database_url, StoreOptions::default(), &schema::SCHEMA).await?;
+        let db =
+            Database::open(database_url, pence_sql::Options::default(), &schema::SCHEMA).await?;
         Ok(Connector {
             client,
             db,

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use pence_store::sql::{Stmt, Val};
+use pence_sql::{Stmt, Val};
 use serde::Serialize;
 
 use crate::{Connector, Error};

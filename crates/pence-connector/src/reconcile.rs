@@ -25,7 +25,7 @@ impl From<ReconcileError> for Error {
     fn from(e: ReconcileError) -> Self {
         match e {
             ReconcileError::Pay(e) => Error::Pay(e),
-            ReconcileError::Csv(e) => Error::Database(pence_core::StoreError::driver("csv", e)),
+            ReconcileError::Csv(e) => Error::Database(pence_sql::StoreError::driver("csv", e)),
         }
     }
 }

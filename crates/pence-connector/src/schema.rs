@@ -1,7 +1,7 @@
 //! The connector's tables, kept beside the service's own (their versions are recorded in
 //! `pence_connector_migrations`, so they never mix with the service's migrations).
 
-use pence_store::sql::Schema;
+use pence_sql::Schema;
 
 const COMMON: &[(i64, &str)] = &[(1, include_str!("migrations/0001_connector.sql"))];
 

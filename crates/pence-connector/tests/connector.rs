@@ -520,8 +520,8 @@ async fn reconciliation_lists_each_settled_payment_and_refund_once(engine: Engin
         .await;
     assert_eq!(refund.status, 202, "{}", refund.text);
     let refund_id = refund.json["refund_id"].as_str().unwrap().to_string();
-    let today = pence_core::timefmt::date(
-        pence_core::timefmt::parse(refund.json["created_date"].as_str().unwrap()).unwrap(),
+    let today = pence_wire::dates::date(
+        pence_wire::dates::parse(refund.json["created_date"].as_str().unwrap()).unwrap(),
     );
     // The refund succeeds, then a day later everything captured or refunded is paid out.
     let moved = s

@@ -1,30 +1,20 @@
-//! Opening a database from a URL: `postgres://…` for PostgreSQL, anything else is SQLite
-//! (`sqlite://path`, `sqlite:path` or a plain file path).
+//! Opening Pence's database from a URL (`postgres://…` for PostgreSQL, anything else is a
+//! SQLite file): the engine layer opens it and migrates Pence's schema, then the store
+//! readies what it keeps.
 
-use std::path::Path;
-use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use pence_core::StoreError;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::ConnectOptions;
+use pence_sql::Database;
 
-use crate::db::Db;
-use crate::migrate::{self, Schema};
-use crate::postgres::{err, PgDb, IDLE_BEFORE_PING};
-use crate::sqlite::SqliteDb;
+use crate::schema;
 use crate::store::SqlStore;
 
-/// Tuning knobs; the defaults suit a 2-core machine.
+/// How the store is opened.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Read connections.
-    pub max_connections: u32,
-    /// Most changes one group commit carries.
-    pub max_batch: usize,
-    /// Group-commit writers (PostgreSQL only; SQLite has one writer).
-    pub writers: usize,
+    /// The engine's connections, group size and writers.
+    pub engine: pence_sql::Options,
     /// A search's first full count that takes this long is kept in the database, so the
     /// next node to start does not count it again (`store/frozen.rs`).
     pub keep_counts_slower_than: Duration,
@@ -35,125 +25,21 @@ pub struct StoreOptions {
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            max_connections: 4,
-            max_batch: 512,
-            // Two, not three: each writer's group is one statement run by one PostgreSQL
-            // backend, so two keep both cores of a small machine busy while groups stay
-            // large (PostgreSQL's work per row falls with the group's size). Measured on 2
-            // cores, 64 clients: 3 writers 20,700-21,700 creates/s (groups of 11), 2 writers
-            // 22,700-24,700/s (groups of 16), 5 or 8 writers fewer again.
-            writers: 2,
+            engine: pence_sql::Options::default(),
             keep_counts_slower_than: Duration::from_millis(20),
             sealing: None,
         }
     }
 }
 
-fn is_postgres(url: &str) -> bool {
-    url.starts_with("postgres://") || url.starts_with("postgresql://")
-}
-
-fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
-}
-
-/// The SQLite file `url` names; `None` for PostgreSQL.
-pub fn sqlite_file(url: &str) -> Option<&Path> {
-    (!is_postgres(url)).then(|| Path::new(sqlite_path(url)))
-}
-
 /// Opens (and migrates) Pence's database at `url`.
 pub async fn connect(url: &str, options: StoreOptions) -> Result<SqlStore, StoreError> {
-    let keep = options.keep_counts_slower_than;
-    let sealing = options.sealing.clone();
+    let db = Database::open(url, options.engine, &schema::PENCE).await?;
     let store = SqlStore::new(
-        open(url, options, &migrate::PENCE).await?,
-        keep,
-        sealing.as_ref(),
+        db,
+        options.keep_counts_slower_than,
+        options.sealing.as_ref(),
     );
     store.ready_kept_counts().await?;
     Ok(store)
-}
-
-/// Opens the database at `url` and brings `schema` up to date in it.
-pub(crate) async fn open(
-    url: &str,
-    options: StoreOptions,
-    schema: &'static Schema,
-) -> Result<Arc<dyn Db>, StoreError> {
-    if is_postgres(url) {
-        let connect = PgConnectOptions::from_str(url)
-            .map_err(err)?
-            .disable_statement_logging();
-        // One connection first, so that a server that cannot be reached is reported at once
-        // with its cause ("Connection refused"), not as the pool's timeout ten seconds on.
-        sqlx::Connection::close(
-            <sqlx::PgConnection as sqlx::Connection>::connect_with(&connect)
-                .await
-                .map_err(err)?,
-        )
-        .await
-        .map_err(err)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections * 4 + options.writers as u32)
-            .acquire_timeout(Duration::from_secs(10))
-            // sqlx pings every connection it hands out by default: a second round trip for
-            // each query (a quarter of a get's time in a profile). Only a connection that has
-            // been idle a while is pinged now (a dead one is dropped and another taken); one
-            // that dies under load fails its query, which a read retries once.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    Ok(meta.idle_for < IDLE_BEFORE_PING
-                        || sqlx::Connection::ping(conn).await.is_ok())
-                })
-            })
-            .connect_with(connect)
-            .await
-            .map_err(err)?;
-        migrate::postgres(&pool, schema).await?;
-        Ok(Arc::new(PgDb::new(
-            pool,
-            options.writers,
-            options.max_batch,
-        )))
-    } else {
-        let path = sqlite_path(url).to_string();
-        if let Some(parent) = Path::new(&path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| StoreError::driver(&parent.display().to_string(), e))?;
-            }
-        }
-        let readers = options.max_connections as usize;
-        let max_batch = options.max_batch;
-        let db =
-            tokio::task::spawn_blocking(move || SqliteDb::open(&path, readers, max_batch, schema))
-                .await
-                .map_err(|e| StoreError::driver("opening sqlite", e))??;
-        Ok(Arc::new(db))
-    }
-}
-
-/// Creates an empty schema (tests give each test its own on one PostgreSQL database).
-pub async fn create_postgres_schema(url: &str, schema: &str) -> Result<(), StoreError> {
-    if !schema
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    {
-        return Err(StoreError::database(format!("bad schema name {schema:?}")));
-    }
-    let mut conn = PgConnectOptions::from_str(url)
-        .map_err(err)?
-        .disable_statement_logging()
-        .connect()
-        .await
-        .map_err(err)?;
-    sqlx::query(&format!("CREATE SCHEMA {schema}"))
-        .execute(&mut conn)
-        .await
-        .map_err(err)?;
-    Ok(())
 }

@@ -1,22 +1,18 @@
 //! The Store port on SQLite (embedded default) and PostgreSQL (several nodes on one database).
 //!
-//! Every query is written once (`store`), against a small internal port (`db::Db`) that both
-//! engines implement with the same SQL text (`$1` placeholders). Writes are changes (a list of
-//! statements that commit together) which each engine group-commits: many concurrent changes
-//! share one transaction and one fsync, each still atomic on its own.
+//! Every query is written once (`store`), with the same SQL text on both engines (`$1`
+//! placeholders), through the engine layer (pence-sql: connections, group commit, value
+//! binding, migrations). This crate holds Pence's tables: their migrations (`schema.rs`),
+//! their columns and queries (`store/`), and the sealing of secrets at rest.
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod connect;
-mod db;
-mod migrate;
-mod postgres;
+mod schema;
 mod sealing;
-pub mod sql;
-mod sqlite;
 mod store;
-mod value;
 
-pub use connect::{connect, create_postgres_schema, sqlite_file, StoreOptions};
+pub use connect::{connect, StoreOptions};
+pub use pence_sql::{create_postgres_schema, sqlite_file};
 pub use sealing::{SealingKey, SealingKeys};
 pub use store::SqlStore;

@@ -70,7 +70,7 @@ struct ConnectionLabels {
 }
 
 /// What the database layer records as it commits: handles to the node's metrics, cheap to
-/// clone, given to the engine's writers (`pence_store`).
+/// clone, told of each group commit by the engine (`pence_store`).
 #[derive(Clone, Debug)]
 pub struct DbMetrics {
     /// Changes in each group commit.

@@ -6,6 +6,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod agreement;
+pub mod dates;
 pub mod dispute;
 pub mod error;
 pub mod events;

@@ -14,7 +14,7 @@ use super::cards::card_from;
 use super::clause::Where;
 use super::staff::audited;
 use super::{columns, corrupt, count, set_clause, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 fn card(a: &AgreementRecord) -> Option<&pence_core::payment::CardDetails> {
     a.instrument.as_ref().map(|i| &i.card)

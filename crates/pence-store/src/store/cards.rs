@@ -6,7 +6,7 @@ use pence_core::payment::CardDetails;
 use pence_core::StoreError;
 
 use super::corrupt;
-use crate::value::Row;
+use pence_sql::Row;
 
 /// The card of a row, if it has one.
 pub(super) fn card_from(r: &mut Row) -> Result<Option<CardDetails>, StoreError> {

@@ -4,7 +4,7 @@
 use pence_core::ports::Scope;
 use pence_core::search::Dates;
 
-use crate::value::Val;
+use pence_sql::Val;
 
 /// A WHERE clause built up with `$n` placeholders.
 #[derive(Clone)]

@@ -13,7 +13,7 @@ use super::clause::Where;
 use super::ledger::record_rows;
 use super::payments::{payment_from, PAYMENT_COLUMNS};
 use super::{columns, corrupt, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     DISPUTE_COLUMNS, dispute_values(d: &DisputeRecord) {

@@ -8,7 +8,7 @@ use pence_core::emails::{Email, EmailKind};
 use pence_core::{EmailStore, StoreError};
 
 use super::{columns, corrupt, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     /// An email's columns.
@@ -91,8 +91,8 @@ impl EmailStore for SqlStore {
         limit: u32,
     ) -> Result<Vec<Email>, StoreError> {
         let sql: &'static str = match self.engine_kind() {
-            crate::db::Engine::Sqlite => CLAIM_SQLITE.as_str(),
-            crate::db::Engine::Postgres => CLAIM_POSTGRES.as_str(),
+            pence_sql::Engine::Sqlite => CLAIM_SQLITE.as_str(),
+            pence_sql::Engine::Postgres => CLAIM_POSTGRES.as_str(),
         };
         let claim = Stmt::returning(
             sql,

@@ -6,7 +6,7 @@ use pence_core::sandbox::faults::rule::{FaultAction, FaultRule, ProviderFault};
 use pence_core::{FaultStore, StoreError};
 
 use super::{columns, corrupt, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 /// A fraction is kept in parts per million (the engines share no float type here).
 const PPM: f64 = 1_000_000.0;

@@ -32,8 +32,8 @@ use pence_core::StoreError;
 
 use super::clause::Where;
 use super::SqlStore;
-use crate::db::Engine;
-use crate::value::{vals, Row, Stmt, Val};
+use pence_sql::Engine;
+use pence_sql::{vals, Row, Stmt, Val};
 
 /// Searches a node remembers the frozen count of.
 const REMEMBERED: usize = 4096;

@@ -5,7 +5,7 @@ use pence_core::payment::idempotency::{IdempotencyKey, WINDOW_MS};
 use pence_core::StoreError;
 
 use super::columns;
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     KEY_COLUMNS, key_values(k: &IdempotencyKey) {

@@ -8,7 +8,7 @@ use pence_core::{KeyStore, ServiceStore, StoreError};
 
 use super::staff::audited;
 use super::{columns, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     KEY_COLUMNS, key_values(k: &ApiKeyRecord) {

@@ -9,7 +9,7 @@ use pence_core::webhook::DeliveryStatus;
 use pence_core::{ids, StoreError};
 
 use super::{columns, corrupt};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     EVENT_COLUMNS, event_values(e: &LedgerEvent) {
@@ -57,7 +57,7 @@ pub(crate) const TRIGGERED_INSERT: &str = "INSERT INTO webhook_messages (id, web
     WHERE w.service_id = $7 AND w.active = $8 RETURNING id";
 
 /// The values `OUTBOX_INSERT` and `TRIGGERED_INSERT` write `n` with.
-pub(crate) fn notice_values(n: &Notice) -> Vec<crate::value::Val> {
+pub(crate) fn notice_values(n: &Notice) -> Vec<pence_sql::Val> {
     vals![
         &ids::new_id()[..20],
         &n.payment_id,

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pence_core::{InstanceStore, StoreError};
 
-use crate::db::{Db, Engine};
-use crate::value::{vals, Row, Stmt, Val};
+use pence_sql::{vals, Row, Stmt, Val};
+use pence_sql::{Database, Engine};
 
 mod agreements;
 mod cards;
@@ -43,8 +43,8 @@ macro_rules! columns {
         $(#[$doc])*
         pub(crate) const $cols: &str = concat!(stringify!($first) $(, ", ", stringify!($name))*);
 
-        pub(crate) fn $values($rec: &$ty) -> Vec<crate::value::Val> {
-            crate::value::vals![$first_value $(, $value)*]
+        pub(crate) fn $values($rec: &$ty) -> Vec<pence_sql::Val> {
+            pence_sql::vals![$first_value $(, $value)*]
         }
     };
 }
@@ -69,7 +69,7 @@ pub(crate) fn count(columns: &str) -> usize {
 
 #[derive(Clone)]
 pub struct SqlStore {
-    pub(crate) db: Arc<dyn Db>,
+    pub(crate) db: Database,
     /// Search counts over frozen payments this node has taken (`frozen.rs`).
     frozen: Arc<frozen::FrozenTotals>,
     /// Where committed status changes are counted, once the node gives one.
@@ -84,7 +84,7 @@ impl SqlStore {
     /// A store on `db` keeping search counts that took at least `keep_counts_slower_than`
     /// in the database (`frozen.rs`).
     pub(crate) fn new(
-        db: Arc<dyn Db>,
+        db: Database,
         keep_counts_slower_than: std::time::Duration,
         sealing: Option<&crate::SealingKeys>,
     ) -> Self {
@@ -129,7 +129,8 @@ impl SqlStore {
 
     /// Counts every committed status change of a payment in `telemetry` (`/metrics`).
     pub fn count_in(&self, telemetry: Arc<pence_telemetry::Telemetry>) {
-        let _ = self.db.metrics().set(telemetry.db());
+        self.db
+            .observe_commits(Arc::new(CommitMetrics(telemetry.db())));
         let _ = self.telemetry.set(telemetry);
     }
 
@@ -396,5 +397,15 @@ impl InstanceStore for SqlStore {
             )
             .await
             .map(|_| ())
+    }
+}
+
+/// The node's group-commit histograms, told of each commit by the engine's writers.
+struct CommitMetrics(pence_telemetry::DbMetrics);
+
+impl pence_sql::CommitObserver for CommitMetrics {
+    fn group_committed(&self, changes: usize, took: std::time::Duration) {
+        self.0.group_size.observe(changes as f64);
+        self.0.commit_seconds.observe(took.as_secs_f64());
     }
 }

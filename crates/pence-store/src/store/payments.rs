@@ -20,9 +20,9 @@ use super::clause::Where;
 use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
 use super::search::{search_where, texts, Probes};
 use super::{columns, corrupt, count, set_clause, SqlStore};
-use crate::db::ByKey;
-use crate::db::Engine;
-use crate::value::{vals, Row, Stmt, Val};
+use pence_sql::ByKey;
+use pence_sql::Engine;
+use pence_sql::{vals, Row, Stmt, Val};
 
 columns! {
     /// The columns a payment has from creation.

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use pence_core::StoreError;
 
 use super::SqlStore;
-use crate::db::Engine;
-use crate::value::Val;
+use pence_sql::Engine;
+use pence_sql::Val;
 
 /// Tables smaller than this are searched as they are (a full scan of posting lists is cheap).
 const FROM_ROWS: i64 = 20_000;

@@ -13,7 +13,7 @@ use pence_core::{RefundStore, StoreError};
 use super::clause::Where;
 use super::ledger::record_rows;
 use super::{columns, corrupt, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     REFUND_COLUMNS, refund_values(r: &RefundRecord) {

@@ -6,8 +6,8 @@ use pence_core::StoreError;
 use super::clause::Where;
 use super::frozen::HourCounts;
 use super::SqlStore;
-use crate::db::Engine;
-use crate::value::{Row, Val};
+use pence_sql::Engine;
+use pence_sql::{Row, Val};
 
 impl SqlStore {
     /// How many rows of `table` match `w` (unless the caller knows: `total`), and the page

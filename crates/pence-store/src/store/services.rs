@@ -9,7 +9,7 @@ use pence_core::{ServiceStore, StoreError};
 
 use super::staff::audited;
 use super::{columns, corrupt, count, set_clause, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     SERVICE_COLUMNS, service_values(s: &Service) {

@@ -8,7 +8,7 @@ use pence_core::staff::{AuditEntry, Invitation, Role, StaffSession, User};
 use pence_core::{StaffStore, StoreError};
 
 use super::{columns, corrupt, count, set_clause, SqlStore};
-use crate::value::{vals, Row, Stmt};
+use pence_sql::{vals, Row, Stmt};
 
 columns! {
     /// A user's columns.

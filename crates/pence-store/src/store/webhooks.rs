@@ -12,8 +12,8 @@ use pence_core::{StoreError, WebhookStore};
 
 use super::staff::audited;
 use super::{corrupt, SqlStore};
-use crate::db::Engine;
-use crate::value::{vals, Row, Stmt};
+use pence_sql::Engine;
+use pence_sql::{vals, Row, Stmt};
 
 const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
      secret_version, created_ms, updated_ms";
@@ -145,7 +145,7 @@ impl SqlStore {
     async fn event_types(
         &self,
         filter: &str,
-        params: Vec<crate::value::Val>,
+        params: Vec<pence_sql::Val>,
     ) -> Result<HashMap<String, Vec<EventType>>, StoreError> {
         let sql = format!(
             "SELECT t.webhook_id, t.event_type FROM webhook_event_types t \

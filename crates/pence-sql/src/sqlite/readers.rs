@@ -4,7 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 use rusqlite::Connection;
 
 use super::{run, run_query};

@@ -1,9 +1,8 @@
-//! Group commit through the engine layer (`pence_store::sql`), on both engines: many changes
+//! Group commit through the engine layer (pence-sql), on both engines: many changes
 //! applied at once share transactions, and each is still all or nothing. PostgreSQL applies a
 //! group without savepoints first, so the changes that fail part way in are the ones to watch.
 
-use pence_store::sql::{Database, Schema, Stmt, Val};
-use pence_store::StoreOptions;
+use pence_sql::{Database, Options, Schema, Stmt, Val};
 use pence_testkit::{Engine, TestDb};
 
 static SCHEMA: Schema = Schema {
@@ -58,7 +57,7 @@ pence_testkit::engine_tests!(each_change_of_a_group_is_all_or_nothing);
 /// noted something; one that inserts a key that exists. Only the first kind leaves anything.
 async fn each_change_of_a_group_is_all_or_nothing(engine: Engine) {
     let db = TestDb::new(engine).await;
-    let database = Database::open(&db.url, StoreOptions::default(), &SCHEMA)
+    let database = Database::open(&db.url, Options::default(), &SCHEMA)
         .await
         .unwrap();
     for k in ["a", "b"] {
@@ -86,11 +85,11 @@ async fn each_change_of_a_group_is_all_or_nothing(engine: Engine) {
             match kind {
                 0 => result.unwrap(),
                 1 | 2 => assert!(
-                    matches!(result, Err(pence_core::StoreError::Conflict)),
+                    matches!(result, Err(pence_sql::StoreError::Conflict)),
                     "kind {kind}: {result:?}"
                 ),
                 _ => assert!(
-                    matches!(result, Err(pence_core::StoreError::Duplicate)),
+                    matches!(result, Err(pence_sql::StoreError::Duplicate)),
                     "{result:?}"
                 ),
             }

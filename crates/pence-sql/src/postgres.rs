@@ -5,6 +5,7 @@
 //! writers and grouped readers keep their own connections (`Own`).
 
 mod grouped_reads;
+pub(crate) mod migrate;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 use sqlx::query::Query;
 use sqlx::{Column, ConnectOptions, Connection, PgPool, Postgres, Row as _, TypeInfo};

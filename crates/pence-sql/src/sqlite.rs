@@ -12,16 +12,17 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 use tokio::sync::{oneshot, Semaphore};
 
 use crate::db::{observe_group, Db, Engine, MetricsSlot};
-use crate::migrate;
+use crate::migrate::Schema;
 use crate::value::{insert_sql, Change, Row, Stmt, Val};
 
+mod migrate;
 mod readers;
 
 use readers::{shm_path, Reader, Readers};
@@ -429,10 +430,10 @@ impl SqliteDb {
         path: &str,
         readers: usize,
         max_batch: usize,
-        schema: &migrate::Schema,
+        schema: &Schema,
     ) -> Result<SqliteDb, StoreError> {
         let write = open_connection(path, true)?;
-        migrate::sqlite(&write, schema)?;
+        migrate::run(&write, schema)?;
         let wal: String = write
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .map_err(err)?;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 
 /// The type of a NULL (PostgreSQL wants typed parameters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +64,10 @@ macro_rules! nullable {
 nullable!(i64 => Ty::Int, bool => Ty::Bool, String => Ty::Text, &String => Ty::Text, &str => Ty::Text);
 
 /// `vals![a, b, c]`: a parameter list.
+#[macro_export]
 macro_rules! vals {
-    ($($v:expr),* $(,)?) => { vec![$(crate::value::Val::from($v)),*] };
+    ($($v:expr),* $(,)?) => { vec![$($crate::Val::from($v)),*] };
 }
-pub(crate) use vals;
 
 /// A result row, owned. Columns are looked up by name.
 #[derive(Debug, Clone)]

@@ -1,18 +1,25 @@
 //! The port the store's queries are written against, implemented by `sqlite` and `postgres`.
 
 use async_trait::async_trait;
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 
 use crate::value::{Change, Row, Val};
 
-/// Where the writers record group sizes and commit times, once the node gives its metrics.
-pub(crate) type MetricsSlot = std::sync::Arc<std::sync::OnceLock<pence_telemetry::DbMetrics>>;
+/// What is told of each group commit: a node's metrics, for example. The engine knows no
+/// metrics library; its user gives an observer once the database is open.
+pub trait CommitObserver: Send + Sync {
+    /// One group commit of `changes` changes took `took` (statements and the commit's flush).
+    fn group_committed(&self, changes: usize, took: std::time::Duration);
+}
 
-/// Records one group commit of `changes` changes that took `took`, if metrics are on.
+/// Where the writers find the observer, once given.
+pub(crate) type MetricsSlot =
+    std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn CommitObserver>>>;
+
+/// Tells the observer, if there is one, of a group commit.
 pub(crate) fn observe_group(slot: &MetricsSlot, changes: usize, took: std::time::Duration) {
-    if let Some(m) = slot.get() {
-        m.group_size.observe(changes as f64);
-        m.commit_seconds.observe(took.as_secs_f64());
+    if let Some(o) = slot.get() {
+        o.group_committed(changes, took);
     }
 }
 
@@ -68,7 +75,7 @@ pub(crate) trait Db: Send + Sync {
 }
 
 /// A read of one row by a text key, in both forms.
-pub(crate) struct ByKey {
+pub struct ByKey {
     /// `SELECT … WHERE {key} = $1`
     pub one: String,
     /// `SELECT … WHERE {key} = ANY($1)`
@@ -78,7 +85,7 @@ pub(crate) struct ByKey {
 }
 
 impl ByKey {
-    pub(crate) fn new(columns: &str, table: &str, key: &'static str) -> ByKey {
+    pub fn new(columns: &str, table: &str, key: &'static str) -> ByKey {
         ByKey {
             one: format!("SELECT {columns} FROM {table} WHERE {key} = $1"),
             many: format!("SELECT {columns} FROM {table} WHERE {key} = ANY($1)"),

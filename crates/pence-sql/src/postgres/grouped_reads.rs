@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use pence_core::StoreError;
+use pence_store_error::StoreError;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::{connection_lost, decode_all, err, next_group, Own};
