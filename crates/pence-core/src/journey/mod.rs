@@ -7,6 +7,7 @@
 pub mod card;
 pub mod next_url;
 
+use crate::agreement::AgreementRecord;
 use crate::clock::Clock;
 use crate::journey::card::ValidCard;
 use crate::journey::next_url::TokenSigner;
@@ -17,7 +18,7 @@ use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::Store;
 use crate::psp::{Authorisation, PaymentProvider};
 use crate::refusal::Failure;
-use crate::service::CardSettings;
+use crate::service::{CardSettings, Service};
 
 /// What the journey runs on.
 #[derive(Clone, Copy)]
@@ -87,6 +88,32 @@ pub async fn payment(store: &dyn Store, id: &str) -> Result<Option<PaymentRecord
         return Ok(None);
     }
     Ok(store.journey_payment(id).await?)
+}
+
+/// The payment behind a page and its service (whose card settings the page follows).
+pub async fn payment_and_service(
+    store: &dyn Store,
+    id: &str,
+) -> Result<Option<(PaymentRecord, Service)>, Failure> {
+    let Some(payment) = payment(store, id).await? else {
+        return Ok(None);
+    };
+    Ok(store
+        .service(&payment.service_id)
+        .await?
+        .map(|service| (payment, service)))
+}
+
+/// The agreement a payment sets up, if it sets one up: the card page names it, as the
+/// card will be saved for it.
+pub async fn agreement_of(
+    store: &dyn Store,
+    p: &PaymentRecord,
+) -> Result<Option<AgreementRecord>, Failure> {
+    let Some(id) = p.agreement_id.as_deref() else {
+        return Ok(None);
+    };
+    Ok(store.agreement(&p.service_id, id).await?)
 }
 
 /// Card details the form passed: stored (without the number or CVC) as the payment moves to

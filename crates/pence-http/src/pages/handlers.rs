@@ -1,14 +1,10 @@
 //! The journey's handlers. Each checks the browser's session holds the payment, finds the
 //! page the payment's state calls for, and either renders it or redirects there.
-// The error of these helpers is the page shown instead; it is built once per request, so
-// boxing it would buy nothing.
-#![allow(clippy::result_large_err)]
 
-use askama::Template;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum_extra::extract::cookie::PrivateCookieJar;
 use bytes::Bytes;
 use pence_core::clock::Clock;
@@ -19,70 +15,12 @@ use pence_core::refusal::Failure;
 use pence_core::service::{CardSettings, Service};
 use serde::Deserialize;
 
+use super::answer::{message, render, see_other, Answer, PageError};
 use super::session::Session;
 use super::text::{self, Text};
 use super::views::{CardPage, ConfirmPage, FieldError, MessagePage, ThreeDsPage};
-use super::{html, path_for, protect, stage, Stage};
+use super::{html, path_for, stage, Stage};
 use crate::state::AppState;
-
-fn render(t: impl Template) -> String {
-    t.render().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "template failed");
-        String::from("Internal error")
-    })
-}
-
-fn message(
-    status: StatusCode,
-    t: &'static Text,
-    title: &str,
-    body: &str,
-    return_url: Option<&str>,
-) -> Response {
-    let page = MessagePage {
-        t,
-        title,
-        body,
-        return_url,
-        refresh: false,
-    };
-    html(status, render(page), return_url)
-}
-
-fn not_found() -> Response {
-    let t = &text::EN;
-    message(
-        StatusCode::NOT_FOUND,
-        t,
-        t.not_found_title,
-        t.not_found_body,
-        None,
-    )
-}
-
-fn store_failed(e: Failure) -> Response {
-    tracing::error!(error = %crate::errors::chain(&e), "journey step failed");
-    let t = &text::EN;
-    message(
-        StatusCode::SERVICE_UNAVAILABLE,
-        t,
-        t.error_title,
-        t.error_body,
-        None,
-    )
-}
-
-fn see_other(to: &str, jar: Option<PrivateCookieJar>) -> Response {
-    let mut resp = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(to) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    protect(resp.headers_mut());
-    match jar {
-        Some(jar) => (jar, resp).into_response(),
-        None => resp,
-    }
-}
 
 fn texts(p: &PaymentRecord) -> &'static Text {
     text::for_language(p.language)
@@ -94,32 +32,29 @@ async fn journey_of(
     state: &AppState,
     jar: &PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
-) -> Result<(Session, PaymentRecord, Service), Response> {
+) -> Result<(Session, PaymentRecord, Service), PageError> {
     let Ok(Path(id)) = id else {
-        return Err(not_found());
+        return Err(PageError::NotFound);
     };
     let session = Session::from_jar(jar);
     if !session.has(&id) {
-        let t = &text::EN;
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            t,
-            t.session_title,
-            t.session_body,
-            None,
-        ));
+        return Err(PageError::SessionLost {
+            t: &text::EN,
+            return_url: None,
+        });
     }
-    let payment = journey::payment(state.store.as_ref(), &id)
-        .await
-        .map_err(store_failed)?
-        .ok_or_else(not_found)?;
-    let service = state
-        .store
-        .service(&payment.service_id)
-        .await
-        .map_err(|e| store_failed(e.into()))?
-        .ok_or_else(not_found)?;
+    let (payment, service) = journey::payment_and_service(state.store.as_ref(), &id)
+        .await?
+        .ok_or(PageError::NotFound)?;
     Ok((session, payment, service))
+}
+
+/// The session-lost page in the payment's language, with its way back.
+fn session_lost(p: &PaymentRecord) -> PageError {
+    PageError::SessionLost {
+        t: texts(p),
+        return_url: p.return_url.clone(),
+    }
 }
 
 /// A posted form with its CSRF token checked against the session.
@@ -127,13 +62,13 @@ fn form<T: for<'de> Deserialize<'de> + Default>(
     body: &Bytes,
     session: &Session,
     p: &PaymentRecord,
-) -> Result<T, Response> {
+) -> Result<T, PageError> {
     check_csrf(body, session, p)?;
     Ok(serde_urlencoded::from_bytes(body).unwrap_or_default())
 }
 
 /// The form's `csrfToken` must be this session's.
-fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), Response> {
+fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), PageError> {
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
     struct Csrf {
@@ -141,14 +76,7 @@ fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), 
     }
     let csrf: Csrf = serde_urlencoded::from_bytes(body).unwrap_or_default();
     if !session.csrf_ok(&csrf.csrf_token) {
-        let t = texts(p);
-        return Err(message(
-            StatusCode::FORBIDDEN,
-            t,
-            t.session_title,
-            t.session_body,
-            p.return_url.as_deref(),
-        ));
+        return Err(session_lost(p));
     }
     Ok(())
 }
@@ -159,59 +87,51 @@ fn onward(p: &PaymentRecord) -> Response {
 }
 
 /// After a step: on to the page the payment's new state calls for.
-fn settled(after: Result<Option<PaymentRecord>, Failure>) -> Result<Response, Response> {
-    let after = after.map_err(store_failed)?.ok_or_else(not_found)?;
+fn settled(after: Result<Option<PaymentRecord>, Failure>) -> Answer {
+    let after = after?.ok_or(PageError::NotFound)?;
     Ok(onward(&after))
 }
 
 // --- token exchange ---------------------------------------------------------------------
 
-async fn exchange(state: &AppState, jar: PrivateCookieJar, token: &str) -> Response {
-    let exchanged = match journey::exchange_token(
+async fn exchange(state: &AppState, jar: PrivateCookieJar, token: &str) -> Answer {
+    let exchanged = journey::exchange_token(
         state.store.as_ref(),
         state.clock.as_ref(),
         &state.signer,
         token,
     )
-    .await
-    {
-        Ok(Some(e)) => e,
-        Ok(None) => return not_found(),
-        Err(e) => return store_failed(e),
-    };
+    .await?
+    .ok_or(PageError::NotFound)?;
     let p = exchanged.payment;
     let mut session = Session::from_jar(&jar);
     if !exchanged.first_use && !session.has(&p.id) {
-        let t = texts(&p);
-        return message(
-            StatusCode::FORBIDDEN,
-            t,
-            t.used_title,
-            t.used_body,
-            p.return_url.as_deref(),
-        );
+        return Err(PageError::LinkUsed {
+            t: texts(&p),
+            return_url: p.return_url.clone(),
+        });
     }
     session.add(&p.id);
     let jar = session.store(jar, state.secure_cookies);
-    see_other(&format!("/card_details/{}", p.id), Some(jar))
+    Ok(see_other(&format!("/card_details/{}", p.id), Some(jar)))
 }
 
 pub async fn secure_get(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     token: Result<Path<String>, PathRejection>,
-) -> Response {
-    match token {
-        Ok(Path(token)) => exchange(&state, jar, &token).await,
-        Err(_) => not_found(),
-    }
+) -> Answer {
+    let Ok(Path(token)) = token else {
+        return Err(PageError::NotFound);
+    };
+    exchange(&state, jar, &token).await
 }
 
 pub async fn secure_post(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     body: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
     struct Form {
@@ -254,14 +174,13 @@ fn with_fee(template: &str, pence: i64) -> String {
 
 /// What the card page tells a user whose payment sets up an agreement: the agreement's
 /// description (its card will be saved for it).
-async fn agreement_notice(state: &AppState, p: &PaymentRecord) -> Option<String> {
-    let id = p.agreement_id.as_deref()?;
-    let agreement = state.store.agreement(&p.service_id, id).await.ok()??;
-    Some(
+async fn agreement_notice(state: &AppState, p: &PaymentRecord) -> Result<Option<String>, Failure> {
+    let agreement = journey::agreement_of(state.store.as_ref(), p).await?;
+    Ok(agreement.map(|a| {
         texts(p)
             .agreement_notice
-            .replace("{agreement}", &agreement.description),
-    )
+            .replace("{agreement}", &a.description)
+    }))
 }
 
 fn card_form_page(
@@ -313,24 +232,21 @@ pub async fn card_page(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let (session, p, service) = journey_of(&state, &jar, id).await?;
-        if stage(&p) != Stage::CardDetails {
-            return Ok(state_page(&p));
-        }
-        let form = CardForm::prefilled(&p);
-        let notice = agreement_notice(&state, &p).await;
-        Ok(card_form_page(
-            &session,
-            &p,
-            &service.cards,
-            form,
-            Vec::new(),
-            notice,
-        ))
-    };
-    go.await.unwrap_or_else(|e: Response| e)
+) -> Answer {
+    let (session, p, service) = journey_of(&state, &jar, id).await?;
+    if stage(&p) != Stage::CardDetails {
+        return Ok(state_page(&p));
+    }
+    let form = CardForm::prefilled(&p);
+    let notice = agreement_notice(&state, &p).await?;
+    Ok(card_form_page(
+        &session,
+        &p,
+        &service.cards,
+        form,
+        Vec::new(),
+        notice,
+    ))
 }
 
 pub async fn card_submit(
@@ -338,40 +254,37 @@ pub async fn card_submit(
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
-    let go = async {
-        let (session, p, service) = journey_of(&state, &jar, id).await?;
-        let form: CardForm = form(&body, &session, &p)?;
-        if stage(&p) != Stage::CardDetails {
-            return Ok(onward(&p));
+) -> Answer {
+    let (session, p, service) = journey_of(&state, &jar, id).await?;
+    let form: CardForm = form(&body, &session, &p)?;
+    if stage(&p) != Stage::CardDetails {
+        return Ok(onward(&p));
+    }
+    let clock = service.clock(state.clock.as_ref());
+    let ctx = card::form::Context::at(&service.cards, clock.now_ms());
+    let valid = match card::form::validate(&form, &ctx) {
+        Ok(valid) => valid,
+        Err(problems) => {
+            let errors = problems
+                .into_iter()
+                .map(|(field, problem)| FieldError {
+                    input_id: field.input_id(),
+                    error_id: field.error_id(),
+                    message: text::problem(p.language, problem),
+                })
+                .collect();
+            let notice = agreement_notice(&state, &p).await?;
+            return Ok(card_form_page(
+                &session,
+                &p,
+                &service.cards,
+                form,
+                errors,
+                notice,
+            ));
         }
-        let clock = service.clock(state.clock.as_ref());
-        let ctx = card::form::Context::at(&service.cards, clock.now_ms());
-        let valid = match card::form::validate(&form, &ctx) {
-            Ok(valid) => valid,
-            Err(problems) => {
-                let errors = problems
-                    .into_iter()
-                    .map(|(field, problem)| FieldError {
-                        input_id: field.input_id(),
-                        error_id: field.error_id(),
-                        message: text::problem(p.language, problem),
-                    })
-                    .collect();
-                let notice = agreement_notice(&state, &p).await;
-                return Ok(card_form_page(
-                    &session,
-                    &p,
-                    &service.cards,
-                    form,
-                    errors,
-                    notice,
-                ));
-            }
-        };
-        settled(journey::submit_card(state.journey(&clock), &p.id, &valid, &service.cards).await)
     };
-    go.await.unwrap_or_else(|e: Response| e)
+    settled(journey::submit_card(state.journey(&clock), &p.id, &valid, &service.cards).await)
 }
 
 // --- 3-D Secure --------------------------------------------------------------------------
@@ -384,23 +297,20 @@ pub async fn three_ds_page(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let (session, p, _) = journey_of(&state, &jar, id).await?;
-        if stage(&p) != Stage::ThreeDs {
-            return Ok(onward(&p));
-        }
-        let t = texts(&p);
-        let page = ThreeDsPage {
-            t,
-            title: t.three_ds_title.to_string(),
-            csrf: session.csrf(),
-            payment_id: &p.id,
-            three_ds_token: state.signer.seal(&three_ds_seal_text(&p)),
-        };
-        Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
+) -> Answer {
+    let (session, p, _) = journey_of(&state, &jar, id).await?;
+    if stage(&p) != Stage::ThreeDs {
+        return Ok(onward(&p));
+    }
+    let t = texts(&p);
+    let page = ThreeDsPage {
+        t,
+        title: t.three_ds_title.to_string(),
+        csrf: session.csrf(),
+        payment_id: &p.id,
+        three_ds_token: state.signer.seal(&three_ds_seal_text(&p)),
     };
-    go.await.unwrap_or_else(|e: Response| e)
+    Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
 }
 
 pub async fn three_ds_submit(
@@ -408,37 +318,27 @@ pub async fn three_ds_submit(
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     #[derive(Deserialize, Default)]
     #[serde(default, rename_all = "camelCase")]
     struct Form {
         three_ds_token: String,
         result: String,
     }
-    let go = async {
-        let (session, p, service) = journey_of(&state, &jar, id).await?;
-        let form: Form = form(&body, &session, &p)?;
-        if stage(&p) != Stage::ThreeDs {
-            return Ok(onward(&p));
-        }
-        if !state
-            .signer
-            .check_seal(&three_ds_seal_text(&p), &form.three_ds_token)
-        {
-            let t = texts(&p);
-            return Err(message(
-                StatusCode::FORBIDDEN,
-                t,
-                t.session_title,
-                t.session_body,
-                p.return_url.as_deref(),
-            ));
-        }
-        let passed = form.result == "pass";
-        let clock = service.clock(state.clock.as_ref());
-        settled(journey::three_ds_result(state.journey(&clock), &p.id, passed).await)
-    };
-    go.await.unwrap_or_else(|e: Response| e)
+    let (session, p, service) = journey_of(&state, &jar, id).await?;
+    let form: Form = form(&body, &session, &p)?;
+    if stage(&p) != Stage::ThreeDs {
+        return Ok(onward(&p));
+    }
+    if !state
+        .signer
+        .check_seal(&three_ds_seal_text(&p), &form.three_ds_token)
+    {
+        return Err(session_lost(&p));
+    }
+    let passed = form.result == "pass";
+    let clock = service.clock(state.clock.as_ref());
+    settled(journey::three_ds_result(state.journey(&clock), &p.id, passed).await)
 }
 
 // --- confirm, cancel, return -------------------------------------------------------------
@@ -467,34 +367,31 @@ pub async fn confirm_page(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let (session, p, _) = journey_of(&state, &jar, id).await?;
-        let (Stage::Confirm, Some(card)) = (stage(&p), p.card.as_ref()) else {
-            return Ok(onward(&p));
-        };
-        let t = texts(&p);
-        let page = ConfirmPage {
-            t,
-            title: t.confirm_title.to_string(),
-            csrf: session.csrf(),
-            payment_id: &p.id,
-            description: &p.description,
-            amount: text::money(p.total()),
-            surcharge_note: p
-                .corporate_surcharge
-                .filter(|s| *s > 0)
-                .map(|s| with_fee(t.surcharge_notice, s)),
-            brand: card.brand.label(),
-            last_digits: &card.last_digits,
-            expiry: &card.expiry,
-            cardholder_name: &card.cardholder_name,
-            address: address_line(&p),
-            email: p.email.as_deref(),
-        };
-        Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
+) -> Answer {
+    let (session, p, _) = journey_of(&state, &jar, id).await?;
+    let (Stage::Confirm, Some(card)) = (stage(&p), p.card.as_ref()) else {
+        return Ok(onward(&p));
     };
-    go.await.unwrap_or_else(|e: Response| e)
+    let t = texts(&p);
+    let page = ConfirmPage {
+        t,
+        title: t.confirm_title.to_string(),
+        csrf: session.csrf(),
+        payment_id: &p.id,
+        description: &p.description,
+        amount: text::money(p.total()),
+        surcharge_note: p
+            .corporate_surcharge
+            .filter(|s| *s > 0)
+            .map(|s| with_fee(t.surcharge_notice, s)),
+        brand: card.brand.label(),
+        last_digits: &card.last_digits,
+        expiry: &card.expiry,
+        cardholder_name: &card.cardholder_name,
+        address: address_line(&p),
+        email: p.email.as_deref(),
+    };
+    Ok(html(StatusCode::OK, render(page), p.return_url.as_deref()))
 }
 
 /// The buttons that act on the payment as it stands.
@@ -509,18 +406,15 @@ async fn press(
     id: Result<Path<String>, PathRejection>,
     body: &Bytes,
     button: Button,
-) -> Response {
-    let go = async {
-        let (session, p, service) = journey_of(state, jar, id).await?;
-        check_csrf(body, &session, &p)?;
-        let clock = service.clock(state.clock.as_ref());
-        let after = match button {
-            Button::Confirm => journey::confirm(state.journey(&clock), &p.id).await,
-            Button::Cancel => journey::user_cancel(state.journey(&clock), &p.id).await,
-        };
-        settled(after)
+) -> Answer {
+    let (session, p, service) = journey_of(state, jar, id).await?;
+    check_csrf(body, &session, &p)?;
+    let clock = service.clock(state.clock.as_ref());
+    let after = match button {
+        Button::Confirm => journey::confirm(state.journey(&clock), &p.id).await,
+        Button::Cancel => journey::user_cancel(state.journey(&clock), &p.id).await,
     };
-    go.await.unwrap_or_else(|e: Response| e)
+    settled(after)
 }
 
 pub async fn confirm_submit(
@@ -528,7 +422,7 @@ pub async fn confirm_submit(
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     press(&state, &jar, id, &body, Button::Confirm).await
 }
 
@@ -537,7 +431,7 @@ pub async fn cancel_submit(
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
     body: Bytes,
-) -> Response {
+) -> Answer {
     press(&state, &jar, id, &body, Button::Cancel).await
 }
 
@@ -546,19 +440,16 @@ pub async fn return_to_service(
     State(state): State<AppState>,
     jar: PrivateCookieJar,
     id: Result<Path<String>, PathRejection>,
-) -> Response {
-    let go = async {
-        let (_, p, _) = journey_of(&state, &jar, id).await?;
-        if stage(&p) != Stage::Return {
-            return Ok(onward(&p));
+) -> Answer {
+    let (_, p, _) = journey_of(&state, &jar, id).await?;
+    if stage(&p) != Stage::Return {
+        return Ok(onward(&p));
+    }
+    match p.return_url.as_deref() {
+        Some(url) => Ok(see_other(url, None)),
+        None => {
+            let t = texts(&p);
+            Ok(message(StatusCode::OK, t, t.done_title, t.done_body, None))
         }
-        match p.return_url.as_deref() {
-            Some(url) => Ok(see_other(url, None)),
-            None => {
-                let t = texts(&p);
-                Ok(message(StatusCode::OK, t, t.done_title, t.done_body, None))
-            }
-        }
-    };
-    go.await.unwrap_or_else(|e: Response| e)
+    }
 }
