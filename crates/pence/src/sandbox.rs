@@ -8,6 +8,7 @@ use pence_core::journey::Deps;
 use pence_core::payment::PaymentRecord;
 use pence_core::refusal::sandbox::SandboxRefusal;
 use pence_core::refusal::{Failure, Refusal};
+use pence_core::sandbox::fault_rules;
 use pence_core::sandbox::faults::rule::{AnswerRequest, FaultAction, RuleRequest};
 use pence_core::sandbox::{
     self,
@@ -370,15 +371,16 @@ async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow
                 drop_connection: drop_connection.then_some(true),
                 provider,
             };
-            let rule = request
-                .rule(&service.id, node.now_ms())
-                .map_err(|why| anyhow::anyhow!(why))?;
-            store.insert_fault_rule(&rule).await?;
+            let rule = match fault_rules::add(store, None, node, &service, request).await {
+                Ok(rule) => rule,
+                Err(Failure::Refused(Refusal::Sandbox(r))) => bail!("{r}"),
+                Err(e) => return Err(e.into()),
+            };
             println!("{}", rule.id);
         }
         FaultCommand::List { service } => {
             let service = test_service(store, service).await?;
-            let rules = store.fault_rules(&service.id, node.now_ms()).await?;
+            let rules = fault_rules::list(store, node, &service).await?;
             let mut t = table::new(&["ID", "REQUESTS", "WHAT", "LEFT", "UNTIL"]);
             for r in rules {
                 let when = match (&r.method, &r.path) {
@@ -409,11 +411,13 @@ async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow
         }
         FaultCommand::Remove { id, service } => {
             let service = test_service(store, service).await?;
-            anyhow::ensure!(
-                store.delete_fault_rule(&service.id, &id).await?,
-                "no fault rule {id} in service {}",
-                service.id
-            );
+            match fault_rules::remove(store, None, &service, &id).await {
+                Ok(()) => {}
+                Err(Failure::Refused(Refusal::NotFound)) => {
+                    bail!("no fault rule {id} in service {}", service.id)
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     Ok(())

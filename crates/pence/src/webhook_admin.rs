@@ -6,6 +6,7 @@ use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::ports::prelude::*;
 use pence_core::staff::Actor;
+use pence_core::webhook::queries::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType};
 
@@ -152,7 +153,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
         }
         WebhookCommand::List { service } => {
             // A table per service: the ids keep their width and the URLs get the rest.
-            let subs = store.webhooks(service.as_deref()).await?;
+            let subs = queries::subscriptions(store.as_ref(), service.as_deref()).await?;
             for svc in store.services().await? {
                 let mut t = table::new(&["ID", "STATE", "URL"]);
                 for w in subs.iter().filter(|w| w.service_id == svc.id) {
@@ -213,15 +214,13 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             wrong_secret,
             clear,
         } => {
-            let w = store
-                .webhook(&id)
+            let w = queries::subscription(store.as_ref(), None, &id)
                 .await?
                 .with_context(|| format!("no webhook {id}"))?;
-            let service = store.service(&w.service_id).await?;
-            anyhow::ensure!(
-                service.is_some_and(|s| !s.live),
-                "webhook {id} is a live service's: it has no delivery faults"
-            );
+            let service = store
+                .service(&w.service_id)
+                .await?
+                .with_context(|| format!("no service {}", w.service_id))?;
             let asked = DeliveryFaults {
                 duplicate,
                 out_of_order,
@@ -229,13 +228,13 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 drop_first_attempts,
                 wrong_secret,
             };
-            if clear {
-                store.set_delivery_faults(&id, None).await?;
+            let now = if clear {
+                subscription::set_delivery_faults(store.as_ref(), &service, &w, None).await?
             } else if asked != DeliveryFaults::default() {
-                asked.check().map_err(|why| anyhow::anyhow!(why))?;
-                store.set_delivery_faults(&id, Some(&asked)).await?;
-            }
-            let now = store.delivery_faults_of(&id).await?;
+                subscription::set_delivery_faults(store.as_ref(), &service, &w, Some(asked)).await?
+            } else {
+                subscription::delivery_faults(store.as_ref(), &w).await?
+            };
             println!(
                 "duplicate {}, out of order {}, delay {} ms, first attempts dropped {}, wrong secret {}",
                 now.duplicate, now.out_of_order, now.delay_ms, now.drop_first_attempts, now.wrong_secret
@@ -259,13 +258,17 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             eprintln!("deactivated {id}");
         }
         WebhookCommand::Messages { id, status, limit } => {
-            if store.webhook(&id).await?.is_none() {
+            if queries::subscription(store.as_ref(), None, &id)
+                .await?
+                .is_none()
+            {
                 bail!("no webhook {id}");
             }
-            let messages = store.webhook_messages(&id, status, limit).await?;
+            let of = MessagesOf::Subscription(&id, status);
+            let messages = queries::messages_with_attempts(store.as_ref(), of, limit).await?;
             let mut t = table::new(&["MESSAGE", "EVENT", "STATUS", "TRIES", "PAYMENT"]);
             let mut log = table::new(&["MESSAGE", "AT", "OUTCOME", "MS"]);
-            for m in &messages {
+            for (m, attempts) in &messages {
                 t.add_row(vec![
                     m.id.clone(),
                     m.event_type.trim_start_matches("card_payment_").to_string(),
@@ -273,7 +276,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                     m.attempts.to_string(),
                     m.payment_id.clone(),
                 ]);
-                for a in store.webhook_attempts(&m.id).await? {
+                for a in attempts {
                     let outcome = match (a.status_code, &a.error) {
                         (Some(code), None) => format!("HTTP {code}"),
                         (Some(code), Some(e)) => format!("HTTP {code}, {e}"),

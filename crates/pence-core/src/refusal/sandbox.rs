@@ -22,6 +22,12 @@ pub enum SandboxRefusal {
     ClockTooFar,
     /// No active webhook subscription of the service takes this event type.
     NoSubscription(crate::webhook::EventType),
+    /// A fault rule that cannot be kept as asked (the words say why).
+    BadFaultRule(String),
+    /// Webhook delivery faults out of their bounds (the words say which).
+    BadDeliveryFaults(&'static str),
+    /// A live service's webhooks are delivered as they are: no faults.
+    LiveService,
 }
 
 /// The words for each refusal, as the control API and the CLI give them (card details are
@@ -51,6 +57,11 @@ impl std::fmt::Display for SandboxRefusal {
                 "No active webhook subscription of this service takes {}",
                 t.as_str()
             ),
+            SandboxRefusal::BadFaultRule(why) => f.write_str(why),
+            SandboxRefusal::BadDeliveryFaults(why) => f.write_str(why),
+            SandboxRefusal::LiveService => {
+                f.write_str("A live service's webhooks have no delivery faults")
+            }
         }
     }
 }

@@ -1,15 +1,14 @@
 //! What the admin tool shows staff, read for it: the services a user works on and their role
-//! there, a service's team, API keys, takings by day and audit log, its webhooks and their
-//! messages. The access rule lives here with the reads: a service's things are found only
+//! there, a service's team, API keys, takings by day and audit log (its webhooks are read
+//! through `webhook::queries`, as the control API reads them). The access rule lives here with the reads: a service's things are found only
 //! through that service, and a user sees only the services they have a role on.
 
 use std::collections::HashMap;
 
-use crate::ports::{DayTotals, KeyStore, StaffStore, Store, StoreError, WebhookStore};
+use crate::ports::{DayTotals, KeyStore, StaffStore, Store, StoreError};
 use crate::service::api_key::ApiKeyRecord;
 use crate::service::Service;
 use crate::staff::{AuditEntry, Role, User};
-use crate::webhook::{Attempt, Message, Subscription};
 
 /// The services `user_id` has a role on, with the role, by service id.
 pub async fn services_of(
@@ -95,63 +94,4 @@ pub async fn audit_log(
         log.push(Audited { entry, email });
     }
     Ok(log)
-}
-
-/// The service's webhook subscriptions, oldest first.
-pub async fn webhooks(
-    store: &dyn WebhookStore,
-    service_id: &str,
-) -> Result<Vec<Subscription>, StoreError> {
-    store.webhooks(Some(service_id)).await
-}
-
-/// Subscription `id`, if it is the service's.
-pub async fn webhook(
-    store: &dyn WebhookStore,
-    service_id: &str,
-    id: &str,
-) -> Result<Option<Subscription>, StoreError> {
-    Ok(store
-        .webhook(id)
-        .await?
-        .filter(|w| w.service_id == service_id))
-}
-
-/// Whose webhook messages to list.
-#[derive(Debug, Clone, Copy)]
-pub enum MessagesOf<'a> {
-    /// A subscription's (of the service: see `webhook`).
-    Subscription(&'a str),
-    /// A payment's, to any of its service's subscriptions.
-    Payment(&'a str),
-}
-
-/// Messages with their attempts, newest first, `limit` at most.
-pub async fn messages(
-    store: &dyn WebhookStore,
-    of: MessagesOf<'_>,
-    limit: u32,
-) -> Result<Vec<(Message, Vec<Attempt>)>, StoreError> {
-    let messages = match of {
-        MessagesOf::Subscription(id) => store.webhook_messages(id, None, limit).await?,
-        MessagesOf::Payment(id) => store.payment_webhook_messages(id, limit).await?,
-    };
-    let mut with_attempts = Vec::with_capacity(messages.len());
-    for m in messages {
-        let attempts = store.webhook_attempts(&m.id).await?;
-        with_attempts.push((m, attempts));
-    }
-    Ok(with_attempts)
-}
-
-/// Message `id`, if it is subscription `webhook_id`'s.
-pub async fn message(
-    store: &dyn WebhookStore,
-    webhook_id: &str,
-    id: &str,
-) -> Result<Option<Message>, StoreError> {
-    Ok(store
-        .webhook_message(id)
-        .await?
-        .filter(|m| m.webhook_id == webhook_id))
 }

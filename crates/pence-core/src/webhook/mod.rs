@@ -4,6 +4,7 @@
 //! is `pence-webhooks`' job.
 
 pub mod delivery;
+pub mod queries;
 pub mod subscription;
 
 pub use delivery::{Attempt, DeliveryFaults, DeliveryStatus, Message};

@@ -8,7 +8,7 @@ use crate::ports::{StoreError, WebhookStore};
 use crate::service::Service;
 use crate::staff::Actor;
 
-use super::{EventType, Subscription};
+use super::{DeliveryFaults, EventType, Subscription};
 
 /// What a caller may change; `None` keeps the value.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +31,10 @@ pub enum SubscriptionError {
     NoMessage(String),
     #[error("webhook {0} is not active: activate it first")]
     Inactive(String),
+    #[error("{0}")]
+    BadDeliveryFaults(&'static str),
+    #[error("webhook {0} is a live service's: it has no delivery faults")]
+    LiveService(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -179,4 +183,34 @@ pub async fn resend(
         return Err(SubscriptionError::NoMessage(id.into()));
     }
     Ok(())
+}
+
+/// How subscription `sub` is delivered to (all faults off when none are set).
+pub async fn delivery_faults(
+    store: &dyn WebhookStore,
+    sub: &Subscription,
+) -> Result<DeliveryFaults, SubscriptionError> {
+    Ok(store.delivery_faults_of(&sub.id).await?)
+}
+
+/// Delivers to `sub`, a subscription of the test service `service`, badly on purpose as
+/// `asked` says (none, or all off: as GOV.UK Pay delivers); answers the faults now set.
+pub async fn set_delivery_faults(
+    store: &dyn WebhookStore,
+    service: &Service,
+    sub: &Subscription,
+    asked: Option<DeliveryFaults>,
+) -> Result<DeliveryFaults, SubscriptionError> {
+    if sub.service_id != service.id {
+        return Err(SubscriptionError::NotFound(sub.id.clone()));
+    }
+    if service.live {
+        return Err(SubscriptionError::LiveService(sub.id.clone()));
+    }
+    let asked = asked.filter(|f| *f != DeliveryFaults::default());
+    if let Some(f) = &asked {
+        f.check().map_err(SubscriptionError::BadDeliveryFaults)?;
+    }
+    store.set_delivery_faults(&sub.id, asked.as_ref()).await?;
+    delivery_faults(store, sub).await
 }

@@ -12,7 +12,7 @@ use pence_core::{agreement, search};
 
 use super::access::OnService;
 use super::transactions::ActionForm;
-use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage};
+use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage, Frame};
 use super::{form, page, see_other, Answer};
 use crate::pages::text::money;
 use crate::state::AppState;
@@ -34,11 +34,7 @@ async fn agreements_page(
         Err(e) => return Err(e.into()),
     };
     let view = AgreementsPage {
-        title: "Agreements",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: on.service.id.clone(),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Agreements"),
         total,
         agreements: rows
             .into_iter()
@@ -107,10 +103,7 @@ pub async fn disputes(State(state): State<AppState>, on: OnService) -> Answer {
             Err(e) => return Err(e.into()),
         };
     let view = DisputesPage {
-        title: "Disputes",
-        signed_in: Some(on.staff.signed_in()),
-        service_id: on.service.id.clone(),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Disputes"),
         total,
         disputes: rows
             .into_iter()

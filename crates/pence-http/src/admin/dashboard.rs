@@ -7,7 +7,7 @@ use pence_core::ports::DayTotals;
 use pence_core::staff;
 
 use super::access::OnService;
-use super::views::{Bar, Chart, DashboardPage, Period};
+use super::views::{Bar, Chart, DashboardPage, Frame, Period};
 use super::{page, Answer};
 use crate::pages::text::money;
 use crate::state::AppState;
@@ -95,10 +95,7 @@ pub async fn dashboard(State(state): State<AppState>, on: OnService) -> Answer {
     let from = (today - CHART_DAYS + 1).min(monday) * DAY_MS;
     let days = staff::views::daily_totals(state.store.as_ref(), &service.id, from).await?;
     let view = DashboardPage {
-        title: "Dashboard",
-        signed_in: Some(staff.signed_in()),
-        service_id: service.id.clone(),
-        service_name: service.name.clone(),
+        frame: Frame::on(&staff, &service, "Dashboard"),
         periods: vec![
             period("today", "Today", &days, today),
             period("week", "This week", &days, monday),

@@ -197,8 +197,7 @@ fn message(
     text: &str,
 ) -> Response {
     let view = views::MessagePage {
-        title: title.to_string(),
-        signed_in: signed_in.cloned(),
+        frame: views::Frame::message(signed_in.cloned(), title),
         text: text.to_string(),
     };
     match view.render() {

@@ -13,7 +13,7 @@ use pence_core::service::{AcceptedTypes, EmailCollection, Service};
 use super::access::Admin;
 use super::access::OnService;
 use super::transactions::pence_of;
-use super::views::{BrandChoice, SettingsPage};
+use super::views::{BrandChoice, Frame, SettingsPage};
 use super::{page, see_other, Answer};
 use crate::state::AppState;
 
@@ -30,11 +30,7 @@ fn view(
 ) -> SettingsPage {
     let c = &s.cards;
     SettingsPage {
-        title: "Settings",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: s.id.clone(),
-        service_name: s.name.clone(),
+        frame: Frame::on(&on.staff, s, "Settings"),
         brands: Brand::ALL
             .iter()
             .map(|b| BrandChoice {

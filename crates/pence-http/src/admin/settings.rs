@@ -9,16 +9,17 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use pence_core::service;
 use pence_core::service::administer::{self, Revoked};
+use pence_core::staff;
 use pence_core::staff::Actor;
-use pence_core::staff::{self, views::MessagesOf};
 use pence_core::timefmt;
+use pence_core::webhook::queries::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::Subscription;
 use serde::Deserialize;
 
 use super::access::{Admin, OnService};
 use super::views::{
-    ApiKeysPage, EventChoice, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
+    ApiKeysPage, EventChoice, Frame, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
     WebhooksPage,
 };
 use super::{failed, form, message, not_found, page, see_other, AdminError, Answer};
@@ -68,11 +69,7 @@ async fn keys_page(
         })
         .collect();
     let view = ApiKeysPage {
-        title: "API keys",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: on.service.id.clone(),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "API keys"),
         keys,
         new_key,
         note,
@@ -162,13 +159,9 @@ async fn webhooks_page(
     new_secret: Option<String>,
     errors: Vec<(&'static str, String)>,
 ) -> Answer {
-    let subs = staff::views::webhooks(state.webhooks.as_ref(), &on.service.id).await?;
+    let subs = queries::subscriptions(state.webhooks.as_ref(), Some(&on.service.id)).await?;
     let view = WebhooksPage {
-        title: "Webhooks",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: on.service.id.clone(),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Webhooks"),
         webhooks: subs.iter().map(webhook_row).collect(),
         new_secret,
         errors,
@@ -212,7 +205,7 @@ pub(super) async fn message_rows(
     state: &AppState,
     of: MessagesOf<'_>,
 ) -> Result<Vec<MessageRow>, Response> {
-    let messages = staff::views::messages(state.webhooks.as_ref(), of, 50)
+    let messages = queries::messages_with_attempts(state.webhooks.as_ref(), of, 50)
         .await
         .map_err(failed)?;
     let mut rows = Vec::new();
@@ -262,7 +255,7 @@ async fn subscription_of(
     on: &OnService,
     webhook_id: &str,
 ) -> Result<Subscription, Response> {
-    match staff::views::webhook(state.webhooks.as_ref(), &on.service.id, webhook_id).await {
+    match queries::subscription(state.webhooks.as_ref(), Some(&on.service.id), webhook_id).await {
         Ok(Some(w)) => Ok(w),
         Ok(None) => Err(not_found(Some(&on.staff.signed_in()))),
         Err(e) => Err(failed(e)),
@@ -276,7 +269,7 @@ async fn webhook_page(
     new_secret: Option<String>,
     note: Option<String>,
 ) -> Response {
-    let rows = match message_rows(state, MessagesOf::Subscription(&w.id)).await {
+    let rows = match message_rows(state, MessagesOf::Subscription(&w.id, None)).await {
         Ok(r) => r,
         Err(to) => return to,
     };
@@ -289,10 +282,7 @@ async fn webhook_page(
         .collect();
     let view = WebhookPage {
         events,
-        title: "Webhook",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: on.service.id.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Webhook"),
         w: webhook_row(w),
         messages: rows,
         new_secret,
@@ -408,9 +398,9 @@ pub async fn resend_message(
     let f: SettingsForm = form(&body);
     let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
     let store = state.webhooks.as_ref();
-    match staff::views::message(store, &w.id, &message_id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return Ok(not_found(Some(&on.staff.signed_in()))),
+    match queries::message(store, Some(&on.service.id), &message_id).await {
+        Ok(Some(m)) if m.webhook_id == w.id => {}
+        Ok(_) => return Ok(not_found(Some(&on.staff.signed_in()))),
         Err(e) => return Err(AdminError::fault(e)),
     }
     match subscription::resend(store, state.clock.as_ref(), &message_id).await {
@@ -420,8 +410,7 @@ pub async fn resend_message(
         ))),
         Err(e) => {
             let view = MessagePage {
-                title: "The message cannot be sent again".into(),
-                signed_in: Some(on.staff.signed_in()),
+                frame: Frame::signed_in(&on.staff, "The message cannot be sent again"),
                 text: e.to_string(),
             };
             Ok(page(StatusCode::CONFLICT, view))

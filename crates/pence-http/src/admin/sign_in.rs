@@ -16,7 +16,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 
 use super::session::{self, anonymous_csrf, anonymous_csrf_ok};
-use super::views::{LoginPage, SetPasswordPage, TotpSetup, TwoFactorPage};
+use super::views::{Frame, LoginPage, SetPasswordPage, TotpSetup, TwoFactorPage};
 use super::{message, page, see_other, AdminError, Answer};
 use crate::state::AppState;
 
@@ -28,9 +28,7 @@ pub struct LoginQuery {
 
 fn login_view(csrf: String, email: String, errors: Vec<(&'static str, String)>) -> LoginPage {
     LoginPage {
-        title: "Sign in",
-        signed_in: None,
-        csrf,
+        frame: Frame::signing_in("Sign in", csrf),
         email,
         note: None,
         errors,
@@ -154,9 +152,7 @@ async fn two_factor_view(
         }
     };
     let view = TwoFactorPage {
-        title: "Security code",
-        signed_in: None,
-        csrf,
+        frame: Frame::signing_in("Security code", csrf),
         setup,
         errors,
     };
@@ -251,9 +247,7 @@ pub async fn set_password_page(
         Ok(user) => {
             let (jar, csrf) = anonymous_csrf(&state, jar);
             let view = SetPasswordPage {
-                title: "Create your password",
-                signed_in: None,
-                csrf,
+                frame: Frame::signing_in("Create your password", csrf),
                 email: user.email,
                 errors: Vec::new(),
             };
@@ -309,9 +303,7 @@ pub async fn set_password(
                 "password"
             };
             let view = SetPasswordPage {
-                title: "Create your password",
-                signed_in: None,
-                csrf,
+                frame: Frame::signing_in("Create your password", csrf),
                 email,
                 errors: vec![(field, e.to_string())],
             };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::access::Admin;
 use super::access::OnService;
-use super::views::{AuditPage, AuditRow, MemberRow, TeamPage};
+use super::views::{AuditPage, AuditRow, Frame, MemberRow, TeamPage};
 use super::{form, not_found, page, see_other, Answer};
 use crate::state::AppState;
 
@@ -39,11 +39,7 @@ async fn team_page(
         None => (String::new(), None),
     };
     let view = TeamPage {
-        title: "Team members",
-        signed_in: Some(on.staff.signed_in()),
-        csrf: on.staff.session.csrf.clone(),
-        service_id: on.service.id.clone(),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Team members"),
         members: members
             .into_iter()
             .map(|(u, role)| MemberRow {
@@ -153,9 +149,7 @@ pub async fn audit(State(state): State<AppState>, Admin(on): Admin) -> Answer {
         })
         .collect();
     let view = AuditPage {
-        title: "Audit log",
-        signed_in: Some(on.staff.signed_in()),
-        service_name: on.service.name.clone(),
+        frame: Frame::on(&on.staff, &on.service, "Audit log"),
         entries: rows,
     };
     Ok(page(StatusCode::OK, view))

@@ -9,9 +9,9 @@ use axum_extra::extract::cookie::PrivateCookieJar;
 use pence_core::payment::present::{self, LinkContext};
 use pence_core::refusal::{Failure, Refusal};
 use pence_core::service::Service;
-use pence_core::staff::Actor;
-use pence_core::staff::{self, views::MessagesOf};
+use pence_core::staff::{self, Actor};
 use pence_core::timefmt;
+use pence_core::webhook::queries::MessagesOf;
 use pence_core::{payment, refund, search};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::access::OnService;
 use super::session::require;
 use super::views::{
-    EventRow, Filters, PaymentPage, RefundRow, ServiceRow, ServicesPage, TransactionRow,
+    EventRow, Filters, Frame, PaymentPage, RefundRow, ServiceRow, ServicesPage, TransactionRow,
     TransactionsPage,
 };
 use super::{message, not_found, page, see_other, AdminError, Answer};
@@ -78,8 +78,7 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> A
         })
         .collect();
     let view = ServicesPage {
-        title: "Your services",
-        signed_in: Some(staff.signed_in()),
+        frame: Frame::signed_in(&staff, "Your services"),
         services,
     };
     Ok(page(StatusCode::OK, view))
@@ -141,10 +140,7 @@ pub async fn list(
     };
     let mut view = TransactionsPage {
         download_url: download,
-        title: "Transactions",
-        signed_in: Some(staff.signed_in()),
-        service_id: service.id.clone(),
-        service_name: service.name.clone(),
+        frame: Frame::on(&staff, &service, "Transactions"),
         f,
         states: STATES,
         errors: Vec::new(),
@@ -256,10 +252,11 @@ async fn payment_view(
         })
         .unwrap_or_default();
     let view = PaymentPage {
-        title: format!("Transaction {}", payment.reference),
-        signed_in: Some(staff.signed_in()),
-        csrf: staff.session.csrf.clone(),
-        service_id: service.id.clone(),
+        frame: Frame::on(
+            staff,
+            service,
+            format!("Transaction {}", payment.reference),
+        ),
         amount: money(payment.total()),
         refunded: money(payment.refund_submitted),
         available: money(available),

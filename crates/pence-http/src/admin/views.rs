@@ -1,7 +1,10 @@
 //! The admin pages' templates (askama, auto-escaped).
 
 use askama::Template;
+use pence_core::service::Service;
 use pence_wire::Payment;
+
+use super::session::Staff;
 
 /// Who is signed in, for the header (and the sign-out form's CSRF token).
 #[derive(Debug, Clone)]
@@ -10,12 +13,74 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
+/// What every admin page has around its own content, the same on each: its title, who is
+/// signed in (the header), the CSRF token its forms carry and the service it is about.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub title: String,
+    pub signed_in: Option<SignedIn>,
+    /// The session's token, or before sign-in the sign-in form's own.
+    pub csrf: String,
+    /// The service's id and name, on a service's pages.
+    service: Option<(String, String)>,
+}
+
+impl Frame {
+    /// A page about `service`, for a signed-in member of its staff.
+    pub fn on(staff: &Staff, service: &Service, title: impl Into<String>) -> Frame {
+        Frame {
+            service: Some((service.id.clone(), service.name.clone())),
+            ..Frame::signed_in(staff, title)
+        }
+    }
+
+    /// A page of a signed-in user about no one service.
+    pub fn signed_in(staff: &Staff, title: impl Into<String>) -> Frame {
+        Frame {
+            title: title.into(),
+            signed_in: Some(staff.signed_in()),
+            csrf: staff.session.csrf.clone(),
+            service: None,
+        }
+    }
+
+    /// A page on the way in (sign-in, password, second factor), whose form carries `csrf`.
+    pub fn signing_in(title: impl Into<String>, csrf: String) -> Frame {
+        Frame {
+            title: title.into(),
+            signed_in: None,
+            csrf,
+            service: None,
+        }
+    }
+
+    /// A message page, for whoever is signed in or for nobody.
+    pub fn message(signed_in: Option<SignedIn>, title: impl Into<String>) -> Frame {
+        let csrf = signed_in
+            .as_ref()
+            .map(|s| s.csrf.clone())
+            .unwrap_or_default();
+        Frame {
+            title: title.into(),
+            signed_in,
+            csrf,
+            service: None,
+        }
+    }
+
+    pub fn service_id(&self) -> &str {
+        self.service.as_ref().map_or("", |(id, _)| id)
+    }
+
+    pub fn service_name(&self) -> &str {
+        self.service.as_ref().map_or("", |(_, name)| name)
+    }
+}
+
 #[derive(Template)]
 #[template(path = "admin/login.html")]
 pub struct LoginPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
+    pub frame: Frame,
     pub email: String,
     pub note: Option<String>,
     pub errors: Vec<(&'static str, String)>,
@@ -24,9 +89,7 @@ pub struct LoginPage {
 #[derive(Template)]
 #[template(path = "admin/set_password.html")]
 pub struct SetPasswordPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
+    pub frame: Frame,
     pub email: String,
     pub errors: Vec<(&'static str, String)>,
 }
@@ -40,9 +103,7 @@ pub struct TotpSetup {
 #[derive(Template)]
 #[template(path = "admin/two_factor.html")]
 pub struct TwoFactorPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
+    pub frame: Frame,
     pub setup: Option<TotpSetup>,
     pub errors: Vec<(&'static str, String)>,
 }
@@ -93,10 +154,7 @@ pub struct Chart {
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 pub struct DashboardPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub periods: Vec<Period>,
     pub chart: Chart,
 }
@@ -110,11 +168,7 @@ pub struct BrandChoice {
 #[derive(Template)]
 #[template(path = "admin/settings.html")]
 pub struct SettingsPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub brands: Vec<BrandChoice>,
     pub type_choices: [(&'static str, &'static str); 3],
     pub types: &'static str,
@@ -147,11 +201,7 @@ pub struct AgreementRow {
 #[derive(Template)]
 #[template(path = "admin/agreements.html")]
 pub struct AgreementsPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub total: u64,
     pub agreements: Vec<AgreementRow>,
     pub note: Option<String>,
@@ -170,10 +220,7 @@ pub struct DisputeRow {
 #[derive(Template)]
 #[template(path = "admin/disputes.html")]
 pub struct DisputesPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub total: u64,
     pub disputes: Vec<DisputeRow>,
 }
@@ -188,9 +235,7 @@ pub struct AuditRow {
 #[derive(Template)]
 #[template(path = "admin/audit.html")]
 pub struct AuditPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub service_name: String,
+    pub frame: Frame,
     pub entries: Vec<AuditRow>,
 }
 
@@ -206,11 +251,7 @@ pub struct MemberRow {
 #[derive(Template)]
 #[template(path = "admin/team.html")]
 pub struct TeamPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub members: Vec<MemberRow>,
     pub roles: [&'static str; 3],
     pub invite_link: Option<String>,
@@ -232,11 +273,7 @@ pub struct KeyRow {
 #[derive(Template)]
 #[template(path = "admin/api_keys.html")]
 pub struct ApiKeysPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub keys: Vec<KeyRow>,
     pub new_key: Option<String>,
     pub note: Option<String>,
@@ -255,11 +292,7 @@ pub struct WebhookRow {
 #[derive(Template)]
 #[template(path = "admin/webhooks.html")]
 pub struct WebhooksPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
-    pub service_name: String,
+    pub frame: Frame,
     pub webhooks: Vec<WebhookRow>,
     pub new_secret: Option<String>,
     pub errors: Vec<(&'static str, String)>,
@@ -282,10 +315,7 @@ pub struct MessageRow {
 #[derive(Template)]
 #[template(path = "admin/webhook.html")]
 pub struct WebhookPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
+    pub frame: Frame,
     pub w: WebhookRow,
     pub events: Vec<EventChoice>,
     pub messages: Vec<MessageRow>,
@@ -296,8 +326,7 @@ pub struct WebhookPage {
 #[derive(Template)]
 #[template(path = "admin/services.html")]
 pub struct ServicesPage {
-    pub title: &'static str,
-    pub signed_in: Option<SignedIn>,
+    pub frame: Frame,
     pub services: Vec<ServiceRow>,
 }
 
@@ -328,12 +357,9 @@ pub struct TransactionRow {
 #[derive(Template)]
 #[template(path = "admin/transactions.html")]
 pub struct TransactionsPage {
-    pub title: &'static str,
+    pub frame: Frame,
     /// The same filters' CSV.
     pub download_url: String,
-    pub signed_in: Option<SignedIn>,
-    pub service_id: String,
-    pub service_name: String,
     pub f: Filters,
     pub states: &'static [&'static str],
     pub errors: Vec<(&'static str, String)>,
@@ -360,10 +386,7 @@ pub struct EventRow {
 #[derive(Template)]
 #[template(path = "admin/payment.html")]
 pub struct PaymentPage {
-    pub title: String,
-    pub signed_in: Option<SignedIn>,
-    pub csrf: String,
-    pub service_id: String,
+    pub frame: Frame,
     pub p: Payment,
     pub amount: String,
     pub refunded: String,
@@ -386,7 +409,6 @@ pub struct PaymentPage {
 #[derive(Template)]
 #[template(path = "admin/message.html")]
 pub struct MessagePage {
-    pub title: String,
-    pub signed_in: Option<SignedIn>,
+    pub frame: Frame,
     pub text: String,
 }

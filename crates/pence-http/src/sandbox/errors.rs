@@ -65,6 +65,9 @@ impl SandboxProblem {
                     SandboxRefusal::ClockBackwards
                         | SandboxRefusal::ClockTooFar
                         | SandboxRefusal::NoSubscription(_)
+                        | SandboxRefusal::BadFaultRule(_)
+                        | SandboxRefusal::BadDeliveryFaults(_)
+                        | SandboxRefusal::LiveService
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }

@@ -9,6 +9,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use pence_core::sandbox::fault_rules;
 use pence_core::sandbox::faults::rule::{FaultAction, FaultRule, RuleRequest, Target};
 use pence_core::service::Service;
 use serde_json::{json, Value};
@@ -90,12 +91,15 @@ pub(crate) async fn create(
     Extension(Authed(service)): Extension<Authed>,
     body: Bytes,
 ) -> Result<Response, SandboxProblem> {
-    let body: RuleRequest = SandboxProblem::parse(&body)?;
-    let rule = body
-        .rule(&service.id, state.clock.now_ms())
-        .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
-    state.store.insert_fault_rule(&rule).await?;
-    state.faults.forget(&service.id);
+    let request: RuleRequest = SandboxProblem::parse(&body)?;
+    let rule = fault_rules::add(
+        state.store.as_ref(),
+        Some(&state.faults),
+        state.clock.as_ref(),
+        &service,
+        request,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(rule.shown())).into_response())
 }
 
@@ -103,10 +107,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
 ) -> Result<Response, SandboxProblem> {
-    let rules = state
-        .store
-        .fault_rules(&service.id, state.clock.now_ms())
-        .await?;
+    let rules = fault_rules::list(state.store.as_ref(), state.clock.as_ref(), &service).await?;
     let rules: Vec<Value> = rules.iter().map(FaultRule::shown).collect();
     Ok(Json(json!({"faults": rules})).into_response())
 }
@@ -119,9 +120,6 @@ pub(crate) async fn remove(
     let Ok(Path(id)) = id else {
         return Err(SandboxProblem::not_found());
     };
-    if !state.store.delete_fault_rule(&service.id, &id).await? {
-        return Err(SandboxProblem::not_found());
-    }
-    state.faults.forget(&service.id);
+    fault_rules::remove(state.store.as_ref(), Some(&state.faults), &service, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -11,6 +11,7 @@ use pence_core::payment::Language;
 use pence_core::sandbox;
 use pence_core::staff::Actor;
 use pence_core::timefmt;
+use pence_core::webhook::queries::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes, SubscriptionError};
 use pence_core::webhook::Subscription;
 use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType, Message};
@@ -51,7 +52,10 @@ fn message_shown(m: &Message) -> Value {
 
 fn failed(e: SubscriptionError) -> SandboxProblem {
     match e {
-        SubscriptionError::BadUrl(_) | SubscriptionError::NotHttps(_) => {
+        SubscriptionError::BadUrl(_)
+        | SubscriptionError::NotHttps(_)
+        | SubscriptionError::BadDeliveryFaults(_)
+        | SubscriptionError::LiveService(_) => {
             SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
         }
         SubscriptionError::NotFound(_) | SubscriptionError::NoMessage(_) => {
@@ -93,11 +97,9 @@ async fn own(
     let Ok(Path(id)) = id else {
         return Err(SandboxProblem::not_found());
     };
-    match state.webhooks.webhook(&id).await {
-        Ok(Some(s)) if s.service_id == service_id => Ok(s),
-        Ok(_) => Err(SandboxProblem::not_found()),
-        Err(e) => Err(e.into()),
-    }
+    queries::subscription(state.webhooks.as_ref(), Some(service_id), &id)
+        .await?
+        .ok_or_else(SandboxProblem::not_found)
 }
 
 #[derive(Deserialize)]
@@ -136,7 +138,7 @@ pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,
 ) -> Result<Response, SandboxProblem> {
-    let subs = state.webhooks.webhooks(Some(&service.id)).await?;
+    let subs = queries::subscriptions(state.webhooks.as_ref(), Some(&service.id)).await?;
     Ok(Json(json!({"webhooks": subs.iter().map(shown).collect::<Vec<_>>()})).into_response())
 }
 
@@ -210,10 +212,8 @@ pub(crate) async fn messages(
             })?,
         ),
     };
-    let found = state
-        .webhooks
-        .webhook_messages(&sub.id, status, LOG_LIMIT)
-        .await?;
+    let of = MessagesOf::Subscription(&sub.id, status);
+    let found = queries::messages(state.webhooks.as_ref(), of, LOG_LIMIT).await?;
     let shown: Vec<Value> = found.iter().map(message_shown).collect();
     Ok(Json(json!({"messages": shown})).into_response())
 }
@@ -226,12 +226,9 @@ pub(crate) async fn resend(
     let Ok(Path(id)) = id else {
         return Err(SandboxProblem::not_found());
     };
-    let message = state
-        .webhooks
-        .webhook_message(&id)
+    queries::message(state.webhooks.as_ref(), Some(&service.id), &id)
         .await?
         .ok_or_else(SandboxProblem::not_found)?;
-    own(&state, &service.id, Ok(Path(message.webhook_id.clone()))).await?;
     let clock = service.clock(state.clock.as_ref());
     subscription::resend(state.webhooks.as_ref(), &clock, &id)
         .await
@@ -274,7 +271,9 @@ pub(crate) async fn get_faults(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, SandboxProblem> {
     let sub = own(&state, &service.id, id).await?;
-    let faults = state.webhooks.delivery_faults_of(&sub.id).await?;
+    let faults = subscription::delivery_faults(state.webhooks.as_ref(), &sub)
+        .await
+        .map_err(failed)?;
     Ok(Json(faults).into_response())
 }
 
@@ -285,12 +284,11 @@ pub(crate) async fn set_faults(
     body: Bytes,
 ) -> Result<Response, SandboxProblem> {
     let sub = own(&state, &service.id, id).await?;
-    let faults: DeliveryFaults = json_of(&body)?;
-    faults
-        .check()
-        .map_err(|why| SandboxProblem::new(StatusCode::UNPROCESSABLE_ENTITY, why))?;
-    let set = (faults != DeliveryFaults::default()).then_some(&faults);
-    state.webhooks.set_delivery_faults(&sub.id, set).await?;
+    let asked: DeliveryFaults = json_of(&body)?;
+    let faults =
+        subscription::set_delivery_faults(state.webhooks.as_ref(), &service, &sub, Some(asked))
+            .await
+            .map_err(failed)?;
     Ok(Json(faults).into_response())
 }
 
@@ -300,6 +298,8 @@ pub(crate) async fn clear_faults(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, SandboxProblem> {
     let sub = own(&state, &service.id, id).await?;
-    state.webhooks.set_delivery_faults(&sub.id, None).await?;
+    subscription::set_delivery_faults(state.webhooks.as_ref(), &service, &sub, None)
+        .await
+        .map_err(failed)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
