@@ -9,6 +9,7 @@ mod api;
 mod auth;
 mod errors;
 mod health;
+mod json_refusals;
 mod open_connections;
 mod pages;
 mod rate_limit;

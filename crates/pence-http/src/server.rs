@@ -22,6 +22,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
 
+use crate::json_refusals::{self, JsonRefusals};
 use crate::open_connections::{Counted, Open};
 
 /// How long and how much a client may take.
@@ -123,7 +124,8 @@ pub async fn serve(
                     Head::TooLong(status) => refuse(stream, status).await,
                     Head::Gone => {}
                     Head::Ok => {
-                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        let io = TokioIo::new(JsonRefusals::new(stream));
+                        let connection = builder.serve_connection(io, service);
                         let _ = watcher.watch(connection).await;
                     }
                 }
@@ -216,15 +218,7 @@ async fn first_head(stream: &tokio::net::TcpStream, wait: Duration) -> Head {
 /// error), and closes the connection.
 async fn refuse(mut stream: tokio::net::TcpStream, status: StatusCode) {
     use tokio::io::AsyncWriteExt;
-    let reason = status.canonical_reason().unwrap_or("Bad Request");
-    let code = status.as_u16();
-    let body = format!(r#"{{"code":{code},"message":"HTTP {code} {reason}"}}"#);
-    let answer = format!(
-        "HTTP/1.1 {code} {reason}\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    let _ = stream.write_all(answer.as_bytes()).await;
+    let _ = stream.write_all(&json_refusals::answer(status)).await;
     let _ = stream.shutdown().await;
 }
 

@@ -252,11 +252,7 @@ async fn payment_view(
         })
         .unwrap_or_default();
     let view = PaymentPage {
-        frame: Frame::on(
-            staff,
-            service,
-            format!("Transaction {}", payment.reference),
-        ),
+        frame: Frame::on(staff, service, format!("Transaction {}", payment.reference)),
         amount: money(payment.total()),
         refunded: money(payment.refund_submitted),
         available: money(available),

@@ -309,6 +309,57 @@ async fn heads_longer_than_any_limit_get_json() {
     server.stop().await;
 }
 
+/// The same refusals on a connection that has already been answered once (keep-alive):
+/// the second request's head is hyper's to read, and its refusal is JSON too.
+#[tokio::test]
+async fn a_bad_second_request_on_a_connection_gets_json() {
+    let server = node(Limits::default()).await;
+    let long_headers = format!(
+        "GET /healthcheck HTTP/1.1\r\nHost: pence\r\n{}\r\n",
+        (0..4000)
+            .map(|i| format!("x-h-{i}: {}\r\n", "v".repeat(40)))
+            .collect::<String>()
+    );
+    for (second, status) in [
+        (b"GARBAGE\r\n\r\n".to_vec(), 400),
+        (
+            b"GET /healthcheck HTTP/1.1\r\nBad Header Line\r\n\r\n".to_vec(),
+            400,
+        ),
+        (long_headers.into_bytes(), 431),
+    ] {
+        let mut conn = connect(&server).await;
+        conn.write_all(b"GET /healthcheck HTTP/1.1\r\nHost: pence\r\n\r\n")
+            .await
+            .unwrap();
+        // The first answer, whole, before the second request is sent.
+        let mut first = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&first).contains("\r\n\r\n{") {
+            let n = conn.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed after {:?}", String::from_utf8_lossy(&first));
+            first.extend_from_slice(&buf[..n]);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = conn.write_all(&second).await;
+        let (answer, _) = until_closed(&mut conn, Duration::from_secs(3)).await;
+        let answer = answer.trim_start_matches(|c| c != 'H');
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        assert!(
+            answer.contains(&format!(r#"{{"code":{status},"message":"HTTP {status} "#)),
+            "{answer}"
+        );
+    }
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn the_control_api_answers_an_oversized_body_in_json() {
     let server = node(Limits::default()).await;
