@@ -275,6 +275,22 @@ async fn malformed_heads_get_json() {
     server.stop().await;
 }
 
+/// `answer` is the node's JSON refusal with `status`, as Dropwizard words it.
+fn assert_json_refusal(answer: &str, status: u16) {
+    assert!(
+        answer.starts_with(&format!("HTTP/1.1 {status}")),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("content-type: application/json"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(&format!(r#"{{"code":{status},"message":"HTTP {status} "#)),
+        "{answer}"
+    );
+}
+
 #[tokio::test]
 async fn heads_longer_than_any_limit_get_json() {
     let server = node(Limits::default()).await;
@@ -293,18 +309,7 @@ async fn heads_longer_than_any_limit_get_json() {
         // The node may answer and close before the whole head is written.
         let _ = conn.write_all(head.as_bytes()).await;
         let (answer, _) = until_closed(&mut conn, Duration::from_secs(3)).await;
-        assert!(
-            answer.starts_with(&format!("HTTP/1.1 {status}")),
-            "{answer}"
-        );
-        assert!(
-            answer.contains("content-type: application/json"),
-            "{answer}"
-        );
-        assert!(
-            answer.contains(&format!(r#"{{"code":{status},"message":"HTTP {status} "#)),
-            "{answer}"
-        );
+        assert_json_refusal(&answer, status);
     }
     server.stop().await;
 }
@@ -344,18 +349,7 @@ async fn a_bad_second_request_on_a_connection_gets_json() {
         let _ = conn.write_all(&second).await;
         let (answer, _) = until_closed(&mut conn, Duration::from_secs(3)).await;
         let answer = answer.trim_start_matches(|c| c != 'H');
-        assert!(
-            answer.starts_with(&format!("HTTP/1.1 {status}")),
-            "{answer}"
-        );
-        assert!(
-            answer.contains("content-type: application/json"),
-            "{answer}"
-        );
-        assert!(
-            answer.contains(&format!(r#"{{"code":{status},"message":"HTTP {status} "#)),
-            "{answer}"
-        );
+        assert_json_refusal(answer, status);
     }
     server.stop().await;
 }
