@@ -5,6 +5,7 @@ use anyhow::Context;
 use pence_core::ports::prelude::*;
 use pence_core::service;
 use pence_core::service::Service;
+use pence_core::staff::Actor;
 use pence_http::RateLimitConfig;
 use pence_node::{Node, Settings};
 
@@ -35,9 +36,15 @@ pub(crate) async fn start(database: Option<String>) -> anyhow::Result<BenchNode>
         .context("starting the bench node")?;
     let store = node.store.as_ref() as &dyn Store;
     let service = service::create_service(store, node.clock.as_ref(), "bench", false).await?;
-    let (_, key) =
-        service::create_api_key(store, node.clock.as_ref(), &node.secrets, &service, "bench")
-            .await?;
+    let (_, key) = service::create_api_key(
+        store,
+        node.clock.as_ref(),
+        Actor::Operator,
+        &node.secrets,
+        &service,
+        "bench",
+    )
+    .await?;
     Ok(BenchNode {
         node,
         key,

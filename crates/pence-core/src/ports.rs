@@ -163,7 +163,12 @@ pub enum Scope<'a> {
 /// API keys, kept as hashes.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// Stores a new key, with the audit row of the staff action that created it.
+    async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
     /// Notes that a request came with the key at `at_ms` (a minute after the last note at
     /// the earliest).

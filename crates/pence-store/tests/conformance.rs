@@ -146,7 +146,7 @@ async fn keys_are_found_by_hash_and_revoked_once(engine: Engine) {
         revoked_ms: None,
         last_used_ms: None,
     };
-    store.insert_api_key(&key).await.unwrap();
+    store.insert_api_key(&key, None).await.unwrap();
     let (found, svc) = store
         .api_key_by_hash(&key.token_hash)
         .await

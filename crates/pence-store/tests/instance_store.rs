@@ -61,7 +61,7 @@ async fn a_key_notes_its_use_at_most_each_minute(engine: Engine) {
         revoked_ms: None,
         last_used_ms: None,
     };
-    store.insert_api_key(&key).await.unwrap();
+    store.insert_api_key(&key, None).await.unwrap();
     let last_used = || async { store.api_keys().await.unwrap()[0].last_used_ms };
     store.key_used(&key.id, 100_000).await.unwrap();
     assert_eq!(last_used().await, Some(100_000));

@@ -102,7 +102,7 @@ async fn an_action_whose_audit_row_fails_is_not_applied(engine: Engine) {
         .await
         .unwrap();
     let key = key(&service.id);
-    store.insert_api_key(&key).await.unwrap();
+    store.insert_api_key(&key, None).await.unwrap();
     let clash = taken_audit_id(&store, &admin).await;
 
     let mut changed = service.clone();
@@ -125,6 +125,12 @@ async fn an_action_whose_audit_row_fails_is_not_applied(engine: Engine) {
 
     failed(store.revoke_api_key(&key.id, 9, Some(&clash)).await);
     assert_eq!(store.api_keys().await.unwrap()[0].revoked_ms, None);
+    failed(
+        store
+            .insert_api_key(&self::key(&service.id), Some(&clash))
+            .await,
+    );
+    assert_eq!(store.api_keys().await.unwrap().len(), 1);
 
     let invite = Invitation {
         link_hash: "other link",
@@ -240,8 +246,13 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
         .await
         .unwrap();
 
+    let secrets = pence_core::service::secrets(&store).await.unwrap();
+    let create = pence_core::service::create_api_key;
+    let (created, _) = create(&store, &clock, staff, &secrets, &service, "ops")
+        .await
+        .unwrap();
     let key = key(&service.id);
-    store.insert_api_key(&key).await.unwrap();
+    store.insert_api_key(&key, None).await.unwrap();
     let revoke = || administer::revoke_key(&store, &clock, staff, Some(&service.id), &key.id);
     assert_eq!(revoke().await.unwrap(), Revoked::Now);
     assert_eq!(
@@ -286,6 +297,7 @@ async fn staff_actions_are_audited_with_what_they_did_and_operators_not(engine: 
         .collect();
     log.sort();
     let expected = [
+        ("api key", format!("created API key {} (ops)", created.id)),
         ("api key", format!("revoked API key {}", key.id)),
         ("settings", "saved the service's settings".into()),
         (

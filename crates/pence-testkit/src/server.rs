@@ -5,6 +5,7 @@ use std::sync::Arc;
 use pence_core::clock::AdjustableClock;
 use pence_core::service::Service;
 use pence_core::service::{self, Secrets};
+use pence_core::staff::Actor;
 use pence_core::Store;
 use pence_http::RateLimitConfig;
 use pence_node::{Node, Settings};
@@ -165,10 +166,16 @@ impl TestServer {
         let service = service::create_service(store, self.clock.as_ref(), "Other service", live)
             .await
             .expect("service");
-        let (_, key) =
-            service::create_api_key(store, self.clock.as_ref(), &self.secrets, &service, "test")
-                .await
-                .expect("key");
+        let (_, key) = service::create_api_key(
+            store,
+            self.clock.as_ref(),
+            Actor::Operator,
+            &self.secrets,
+            &service,
+            "test",
+        )
+        .await
+        .expect("key");
         (service, key)
     }
 

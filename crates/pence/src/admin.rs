@@ -390,9 +390,15 @@ pub async fn key(settings: &Settings, cmd: KeyCommand) -> anyhow::Result<()> {
                     .context("no sandbox test service: create one with `pence service create`")?,
             };
             let secrets = service::secrets(store.as_ref()).await?;
-            let (_, key) =
-                service::create_api_key(store.as_ref(), &clock, &secrets, &service, &description)
-                    .await?;
+            let (_, key) = service::create_api_key(
+                store.as_ref(),
+                &clock,
+                Actor::Operator,
+                &secrets,
+                &service,
+                &description,
+            )
+            .await?;
             println!("{key}");
         }
         KeyCommand::List { service } => {

@@ -5,6 +5,7 @@ use crate::ids;
 use crate::ports::{Store, StoreError};
 use crate::service::api_key::{self, ApiKeyRecord};
 use crate::service::Service;
+use crate::staff::Actor;
 
 /// The instance's secrets, shared by every node on the database.
 #[derive(Clone)]
@@ -67,6 +68,7 @@ pub async fn create_service(
 pub async fn create_api_key(
     store: &dyn Store,
     clock: &dyn Clock,
+    actor: Actor<'_>,
     secrets: &Secrets,
     service: &Service,
     description: &str,
@@ -82,7 +84,9 @@ pub async fn create_api_key(
         revoked_ms: None,
         last_used_ms: None,
     };
-    store.insert_api_key(&record).await?;
+    let detail = format!("created API key {} ({description})", record.id);
+    let audit = actor.entry(clock, Some(&service.id), "api key", detail);
+    store.insert_api_key(&record, audit.as_ref()).await?;
     Ok((record, key))
 }
 
@@ -96,8 +100,15 @@ pub async fn bootstrap(
         return Ok(None);
     }
     let service = create_service(store, clock, "Sandbox service", false).await?;
-    let (_, key) =
-        create_api_key(store, clock, secrets, &service, "created at first start").await?;
+    let (_, key) = create_api_key(
+        store,
+        clock,
+        Actor::Operator,
+        secrets,
+        &service,
+        "created at first start",
+    )
+    .await?;
     Ok(Some((service, key)))
 }
 

@@ -15,7 +15,7 @@ use pence_core::staff;
 use pence_core::staff::Role;
 
 use super::session::{require, Staff};
-use super::{failed, message, not_found};
+use super::{failed, message, not_found, AdminError};
 use crate::state::AppState;
 
 /// A member of staff at work on a service, with their role there.
@@ -63,17 +63,19 @@ impl FromRequestParts<AppState> for OnService {
 }
 
 impl OnService {
-    /// A form post's CSRF token checked: the page to answer when it is not the session's.
-    pub(super) fn form_refused(&self, sent: &str) -> Option<Response> {
+    /// A form post's CSRF token checked: refused with the page saying the form has expired
+    /// when it is not the session's.
+    pub(super) fn check_form(&self, sent: &str) -> Result<(), AdminError> {
         if self.staff.csrf_ok(sent) {
-            return None;
+            return Ok(());
         }
-        Some(message(
+        Err(message(
             StatusCode::FORBIDDEN,
             Some(&self.staff.signed_in()),
             "This form has expired",
             "Go back, reload the page and try again.",
-        ))
+        )
+        .into())
     }
 
     /// A money-moving action (refund, capture, cancel): refused unless the role allows it

@@ -1,24 +1,24 @@
-//! A service's recurring-payment agreements (cancelled, by staff who may refund, through the
-//! API's use case) and its disputes, newest first.
+//! A service's recurring-payment agreements, newest first, cancelled by staff who may refund
+//! through the API's use case.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
+use pence_core::agreement;
 use pence_core::agreement::AgreementStatus;
 use pence_core::refusal::Failure;
 use pence_core::staff::Actor;
 use pence_core::timefmt;
-use pence_core::{agreement, search};
 
 use super::access::OnService;
 use super::transactions::ActionForm;
-use super::views::{AgreementRow, AgreementsPage, DisputeRow, DisputesPage, Frame};
+use super::views::{AgreementRow, AgreementsPage, Frame};
 use super::{form, page, see_other, Answer};
-use crate::pages::text::money;
 use crate::state::AppState;
 
 /// Rows a list shows.
-const SHOWN: &str = "500";
+/// How many agreements and disputes a page shows (the newest).
+pub(super) const SHOWN: &str = "500";
 
 async fn agreements_page(
     state: &AppState,
@@ -92,30 +92,4 @@ pub async fn cancel(
         }
         Err(e) => Err(e.into()),
     }
-}
-
-pub async fn disputes(State(state): State<AppState>, on: OnService) -> Answer {
-    let params = vec![("display_size".to_string(), SHOWN.to_string())];
-    let (total, rows) =
-        match search::search_disputes(state.store.as_ref(), &on.service, &params).await {
-            Ok((_, total, rows)) => (total, rows),
-            Err(Failure::Refused(_)) => (0, Vec::new()),
-            Err(e) => return Err(e.into()),
-        };
-    let view = DisputesPage {
-        frame: Frame::on(&on.staff, &on.service, "Disputes"),
-        total,
-        disputes: rows
-            .into_iter()
-            .map(|d| DisputeRow {
-                amount: money(d.amount),
-                fee: money(d.fee),
-                reason: d.reason.clone(),
-                status: d.status.as_str(),
-                due: timefmt::readable(d.evidence_due_ms),
-                payment_id: d.payment_id,
-            })
-            .collect(),
-    };
-    Ok(page(StatusCode::OK, view))
 }

@@ -5,15 +5,17 @@
 
 mod access;
 mod agreements;
+mod api_keys;
 mod dashboard;
+mod disputes;
 mod download;
-mod service_settings;
 mod session;
 mod settings;
 mod sign_in;
 mod team;
 mod transactions;
 mod views;
+mod webhooks;
 
 use askama::Template;
 use axum::http::StatusCode;
@@ -45,11 +47,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/services/{service_id}/api-keys",
-            get(settings::api_keys).post(settings::create_api_key),
+            get(api_keys::api_keys).post(api_keys::create_api_key),
         )
         .route(
             "/admin/services/{service_id}/api-keys/{key_id}/revoke",
-            post(settings::revoke_api_key),
+            post(api_keys::revoke_api_key),
         )
         .route(
             "/admin/services/{service_id}/agreements",
@@ -61,7 +63,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/services/{service_id}/disputes",
-            get(agreements::disputes),
+            get(disputes::disputes),
         )
         .route(
             "/admin/services/{service_id}/dashboard",
@@ -69,7 +71,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/services/{service_id}/settings",
-            get(service_settings::settings).post(service_settings::save),
+            get(settings::settings).post(settings::save),
         )
         .route("/admin/services/{service_id}/audit", get(team::audit))
         .route(
@@ -82,27 +84,27 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/admin/services/{service_id}/webhooks",
-            get(settings::webhooks).post(settings::create_webhook),
+            get(webhooks::webhooks).post(webhooks::create_webhook),
         )
         .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}",
-            get(settings::webhook),
+            get(webhooks::webhook),
         )
         .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}/rotate",
-            post(settings::rotate_webhook_secret),
+            post(webhooks::rotate_webhook_secret),
         )
         .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}/events",
-            post(settings::webhook_events),
+            post(webhooks::webhook_events),
         )
         .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}/toggle",
-            post(settings::toggle_webhook),
+            post(webhooks::toggle_webhook),
         )
         .route(
             "/admin/services/{service_id}/webhooks/{webhook_id}/messages/{message_id}/resend",
-            post(settings::resend_message),
+            post(webhooks::resend_message),
         )
         .route(
             "/admin/services/{service_id}/transactions/download",
@@ -131,7 +133,8 @@ pub fn routes() -> Router<AppState> {
 /// refused form).
 pub(super) enum AdminError {
     Fault(String),
-    Page(Response),
+    // Boxed: a Response is large, and this is the error of every admin handler.
+    Page(Box<Response>),
 }
 
 impl AdminError {
@@ -159,7 +162,7 @@ impl From<pence_core::refusal::Failure> for AdminError {
 
 impl From<Response> for AdminError {
     fn from(page: Response) -> Self {
-        AdminError::Page(page)
+        AdminError::Page(Box::new(page))
     }
 }
 
@@ -167,12 +170,30 @@ impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
         match self {
             AdminError::Fault(e) => failed(e),
-            AdminError::Page(page) => page,
+            AdminError::Page(page) => *page,
         }
     }
 }
 
 /// A page with the card pages' protections.
+/// A form that names a thing: a key's or a webhook's description, a webhook's URL.
+#[derive(serde::Deserialize, Default)]
+pub struct SettingsForm {
+    #[serde(default, rename = "csrfToken")]
+    csrf: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    url: String,
+}
+
+/// A page's `?note=` after a change (what was done, said on the page).
+#[derive(serde::Deserialize, Default)]
+pub struct NoteQuery {
+    #[serde(default)]
+    note: Option<String>,
+}
+
 fn page(status: StatusCode, view: impl Template) -> Response {
     match view.render() {
         Ok(body) => crate::pages::html(status, body, None),

@@ -1,419 +1,151 @@
-//! A service's settings that only its admins change: API keys (created with a description and
-//! shown once, revoked), and webhooks (added with their signing secret shown once, the
-//! delivery log with each attempt, a new secret, deactivation, resending a message). The same
-//! use cases as the CLI and the control API.
+//! A service's settings, for its admins: the card brands and types it takes, prepaid cards,
+//! what the paying user is asked (billing address, email), corporate card surcharges, MOTO and
+//! recurring payments, and the emails paying users get. The same `Service` fields the CLI's
+//! `pence service update` changes, saved the same way.
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use pence_core::service;
-use pence_core::service::administer::{self, Revoked};
-use pence_core::staff;
-use pence_core::staff::Actor;
-use pence_core::timefmt;
-use pence_core::webhook::queries::{self, MessagesOf};
-use pence_core::webhook::subscription::{self, Changes};
-use pence_core::webhook::Subscription;
-use serde::Deserialize;
+use pence_core::journey::card::Brand;
+use pence_core::service::administer::{self, Actor};
+use pence_core::service::{AcceptedTypes, EmailCollection, Service};
 
-use super::access::{Admin, OnService};
-use super::views::{
-    ApiKeysPage, EventChoice, Frame, KeyRow, MessagePage, MessageRow, WebhookPage, WebhookRow,
-    WebhooksPage,
-};
-use super::{failed, form, message, not_found, page, see_other, AdminError, Answer};
+use super::access::Admin;
+use super::access::OnService;
+use super::transactions::pence_of;
+use super::views::{BrandChoice, Frame, SettingsPage};
+use super::{page, see_other, Answer};
 use crate::state::AppState;
-use pence_core::webhook::EventType;
 
-#[derive(Deserialize, Default)]
-pub struct SettingsForm {
-    #[serde(default, rename = "csrfToken")]
-    csrf: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    url: String,
+/// Pounds with two decimals (`0.00` for nothing), as the surcharge inputs show them.
+fn pounds(pence: i64) -> String {
+    format!("{}.{:02}", pence / 100, pence % 100)
 }
 
-#[derive(Deserialize, Default)]
-pub struct NoteQuery {
-    #[serde(default)]
-    note: Option<String>,
-}
-
-async fn keys_page(
-    state: &AppState,
+fn view(
     on: &OnService,
-    new_key: Option<String>,
+    s: &Service,
     note: Option<String>,
     errors: Vec<(&'static str, String)>,
-) -> Answer {
-    let keys = staff::views::api_keys(state.store.as_ref(), &on.service.id).await?;
-    let keys = keys
-        .into_iter()
-        .map(|k| KeyRow {
-            active: k.revoked_ms.is_none(),
-            state: if k.revoked_ms.is_none() {
-                "active"
-            } else {
-                "revoked"
-            },
-            id: k.id,
-            description: k.description,
-            prefix: format!("{}…", k.display_prefix),
-            created: timefmt::readable(k.created_ms),
-            last_used: k
-                .last_used_ms
-                .map_or_else(|| "never".to_string(), timefmt::readable),
-        })
-        .collect();
-    let view = ApiKeysPage {
-        frame: Frame::on(&on.staff, &on.service, "API keys"),
-        keys,
-        new_key,
-        note,
-        errors,
-    };
-    Ok(page(StatusCode::OK, view))
-}
-
-pub async fn api_keys(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
-    let note = (q.note.as_deref() == Some("revoked")).then(|| "The key is revoked.".to_string());
-    keys_page(&state, &on, None, note, Vec::new()).await
-}
-
-pub async fn create_api_key(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    if let Some(to) = on.form_refused(&f.csrf) {
-        return Err(to.into());
-    }
-    let description = f.description.trim();
-    if description.is_empty() || description.len() > 255 {
-        let error = ("api-key-description", "Say what the key is for".to_string());
-        return keys_page(&state, &on, None, None, vec![error]).await;
-    }
-    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    match service::create_api_key(store, clock, &state.secrets, &on.service, description).await {
-        Ok((record, key)) => {
-            let detail = format!("created API key {} ({description})", record.id);
-            on.audit(&state, "api key", &detail).await;
-            keys_page(&state, &on, Some(key), None, Vec::new()).await
-        }
-        Err(e) => Err(AdminError::fault(e)),
-    }
-}
-
-pub async fn revoke_api_key(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, key_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    if let Some(to) = on.form_refused(&f.csrf) {
-        return Err(to.into());
-    }
-    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
-    let actor = Actor::Staff(&on.staff.user);
-    // Only this service's keys; one revoked already is as good as gone.
-    match administer::revoke_key(store, clock, actor, Some(&on.service.id), &key_id).await {
-        Ok(Revoked::Now | Revoked::Already) => {}
-        Ok(Revoked::NoSuchKey) => return Ok(not_found(Some(&on.staff.signed_in()))),
-        Err(e) => return Err(AdminError::fault(e)),
-    }
-    Ok(see_other(&format!(
-        "/admin/services/{}/api-keys?note=revoked",
-        on.service.id
-    )))
-}
-
-fn webhook_row(w: &Subscription) -> WebhookRow {
-    WebhookRow {
-        id: w.id.clone(),
-        url: w.callback_url.clone(),
-        description: w.description.clone(),
-        events: w
-            .event_types
+) -> SettingsPage {
+    let c = &s.cards;
+    SettingsPage {
+        frame: Frame::on(&on.staff, s, "Settings"),
+        brands: Brand::ALL
             .iter()
-            .map(|e| e.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        state: if w.active { "active" } else { "inactive" },
-        active: w.active,
-    }
-}
-
-async fn webhooks_page(
-    state: &AppState,
-    on: &OnService,
-    new_secret: Option<String>,
-    errors: Vec<(&'static str, String)>,
-) -> Answer {
-    let subs = queries::subscriptions(state.webhooks.as_ref(), Some(&on.service.id)).await?;
-    let view = WebhooksPage {
-        frame: Frame::on(&on.staff, &on.service, "Webhooks"),
-        webhooks: subs.iter().map(webhook_row).collect(),
-        new_secret,
-        errors,
-    };
-    Ok(page(StatusCode::OK, view))
-}
-
-pub async fn webhooks(State(state): State<AppState>, Admin(on): Admin) -> Answer {
-    webhooks_page(&state, &on, None, Vec::new()).await
-}
-
-pub async fn create_webhook(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    if let Some(to) = on.form_refused(&f.csrf) {
-        return Err(to.into());
-    }
-    let clock = state.clock.as_ref();
-    let created = subscription::create(
-        state.webhooks.as_ref(),
-        clock,
-        Actor::Staff(&on.staff.user),
-        &on.service,
-        f.url.trim(),
-        f.description.trim(),
-        &[],
-    )
-    .await;
-    match created {
-        Ok((_, secret)) => webhooks_page(&state, &on, Some(secret), Vec::new()).await,
-        Err(subscription::SubscriptionError::Store(e)) => Err(AdminError::fault(e)),
-        Err(e) => webhooks_page(&state, &on, None, vec![("webhook-url", e.to_string())]).await,
-    }
-}
-
-/// Messages with their attempts in words, newest first, 50 at most.
-pub(super) async fn message_rows(
-    state: &AppState,
-    of: MessagesOf<'_>,
-) -> Result<Vec<MessageRow>, Response> {
-    let messages = queries::messages_with_attempts(state.webhooks.as_ref(), of, 50)
-        .await
-        .map_err(failed)?;
-    let mut rows = Vec::new();
-    for (m, attempts) in messages {
-        rows.push(MessageRow {
-            id: m.id.clone(),
-            event: m.event_type.clone(),
-            payment_id: m.payment_id.clone(),
-            status: m.status.as_str().to_string(),
-            attempts: attempts
-                .iter()
-                .map(|a| {
-                    let outcome = match (a.status_code, &a.error) {
-                        (Some(code), _) => format!("HTTP {code}"),
-                        (None, Some(e)) => e.clone(),
-                        (None, None) => "no answer".into(),
-                    };
-                    format!(
-                        "{}: {outcome} in {} ms",
-                        timefmt::readable(a.at_ms),
-                        a.response_ms
-                    )
-                })
-                .collect(),
-        });
-    }
-    Ok(rows)
-}
-
-/// A form post about one of the service's subscriptions, by its admin: both, or the page to
-/// answer instead.
-async fn posted_subscription(
-    state: &AppState,
-    on: &OnService,
-    webhook_id: &str,
-    sent_csrf: &str,
-) -> Result<Subscription, Response> {
-    if let Some(refused) = on.form_refused(sent_csrf) {
-        return Err(refused);
-    }
-    subscription_of(state, on, webhook_id).await
-}
-
-/// The subscription, if it is this service's.
-async fn subscription_of(
-    state: &AppState,
-    on: &OnService,
-    webhook_id: &str,
-) -> Result<Subscription, Response> {
-    match queries::subscription(state.webhooks.as_ref(), Some(&on.service.id), webhook_id).await {
-        Ok(Some(w)) => Ok(w),
-        Ok(None) => Err(not_found(Some(&on.staff.signed_in()))),
-        Err(e) => Err(failed(e)),
-    }
-}
-
-async fn webhook_page(
-    state: &AppState,
-    on: &OnService,
-    w: &Subscription,
-    new_secret: Option<String>,
-    note: Option<String>,
-) -> Response {
-    let rows = match message_rows(state, MessagesOf::Subscription(&w.id, None)).await {
-        Ok(r) => r,
-        Err(to) => return to,
-    };
-    let events = EventType::ALL
-        .iter()
-        .map(|e| EventChoice {
-            id: e.as_str(),
-            on: w.event_types.contains(e),
-        })
-        .collect();
-    let view = WebhookPage {
-        events,
-        frame: Frame::on(&on.staff, &on.service, "Webhook"),
-        w: webhook_row(w),
-        messages: rows,
-        new_secret,
+            .map(|b| BrandChoice {
+                id: b.id(),
+                label: b.label(),
+                on: c.accepted_brands.contains(b),
+            })
+            .collect(),
+        type_choices: [
+            ("all", "Debit and credit cards"),
+            ("debit", "Debit cards only"),
+            ("credit", "Credit cards only"),
+        ],
+        types: c.accepted_types.as_str(),
+        block_prepaid: c.block_prepaid,
+        billing_address: c.collect_billing_address,
+        email_modes: ["mandatory", "optional", "off"],
+        email_collection: c.email_collection.as_str(),
+        surcharge_credit: pounds(c.surcharge_credit),
+        surcharge_debit: pounds(c.surcharge_debit),
+        surcharge_prepaid: pounds(c.surcharge_prepaid_debit),
+        moto: s.moto_enabled,
+        recurring: s.recurring_enabled,
+        email_confirmation: s.emails.payment_confirmed,
+        email_refund: s.emails.refund_issued,
+        custom_paragraph: s.emails.custom_paragraph.clone().unwrap_or_default(),
         note,
-    };
-    page(StatusCode::OK, view)
-}
-
-pub async fn webhook(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, webhook_id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-) -> Answer {
-    let w = subscription_of(&state, &on, &webhook_id).await?;
-    let q: NoteQuery = form(query.unwrap_or_default().as_bytes());
-    let note = match q.note.as_deref() {
-        Some("resent") => Some("The message will be sent again now.".to_string()),
-        Some("changed") => Some("Saved.".to_string()),
-        _ => None,
-    };
-    Ok(webhook_page(&state, &on, &w, None, note).await)
-}
-
-pub async fn rotate_webhook_secret(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, webhook_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
-    let clock = state.clock.as_ref();
-    let actor = Actor::Staff(&on.staff.user);
-    match subscription::rotate_secret(state.webhooks.as_ref(), clock, actor, &w).await {
-        Ok(secret) => Ok(webhook_page(&state, &on, &w, Some(secret), None).await),
-        Err(e) => Err(AdminError::fault(e)),
+        errors,
     }
 }
 
-/// Saves `changes` to a subscription; back to its page.
-async fn change_subscription(
-    state: &AppState,
-    on: &OnService,
-    w: Subscription,
-    changes: Changes,
-) -> Answer {
-    let (clock, actor) = (state.clock.as_ref(), Actor::Staff(&on.staff.user));
-    let webhooks = state.webhooks.as_ref();
-    match subscription::update(webhooks, clock, actor, &on.service, w, changes).await {
-        Ok(w) => Ok(see_other(&format!(
-            "/admin/services/{}/webhooks/{}?note=changed",
-            on.service.id, w.id
-        ))),
-        Err(e) => Err(AdminError::fault(e)),
-    }
+pub async fn settings(Admin(on): Admin, RawQuery(query): RawQuery) -> Answer {
+    let saved = query.as_deref() == Some("note=saved");
+    let note = saved.then(|| "Your settings are saved.".to_string());
+    Ok(page(
+        StatusCode::OK,
+        view(&on, &on.service, note, Vec::new()),
+    ))
 }
 
-pub async fn webhook_events(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, webhook_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
+/// A surcharge in pounds: blank or `0` is none.
+fn surcharge(text: &str) -> Option<i64> {
+    let t = text.trim().trim_start_matches('£');
+    if t.is_empty() || t.chars().all(|c| c == '0' || c == '.') {
+        return Some(0);
+    }
+    pence_of(t)
+}
+
+pub async fn save(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Answer {
     let fields: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-    let csrf = fields
+    let one = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    };
+    on.check_form(one("csrfToken"))?;
+    let mut s = on.service.clone();
+    let mut errors = Vec::new();
+    let brands: Vec<Brand> = fields
         .iter()
-        .find(|(k, _)| k == "csrfToken")
-        .map_or("", |(_, v)| v.as_str());
-    let w = posted_subscription(&state, &on, &webhook_id, csrf).await?;
-    let chosen: Vec<EventType> = fields
-        .iter()
-        .filter(|(k, _)| k == "event")
-        .filter_map(|(_, v)| EventType::parse(v))
+        .filter(|(k, _)| k == "brand")
+        .filter_map(|(_, v)| Brand::parse(v))
         .collect();
-    if chosen.is_empty() {
-        return Ok(message(
+    if brands.is_empty() {
+        errors.push(("brand-visa", "Choose at least one card brand".to_string()));
+    }
+    let checked = |name: &str| one(name) == "true";
+    let mut surcharges = [0i64; 3];
+    for (i, (name, id)) in [
+        ("surchargeCredit", "surcharge-credit"),
+        ("surchargeDebit", "surcharge-debit"),
+        ("surchargePrepaid", "surcharge-prepaid"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        match surcharge(one(name)) {
+            Some(p) => surcharges[i] = p,
+            None => errors.push((
+                id,
+                "Enter a surcharge in pounds and pence, like 2.50".into(),
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(page(
             StatusCode::BAD_REQUEST,
-            Some(&on.staff.signed_in()),
-            "Choose at least one event",
-            "A webhook sends at least one kind of event: go back and choose one, or deactivate it.",
+            view(&on, &on.service, None, errors),
         ));
     }
-    let changes = Changes {
-        event_types: Some(chosen),
-        ..Changes::default()
-    };
-    change_subscription(&state, &on, w, changes).await
-}
-
-pub async fn toggle_webhook(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, webhook_id)): Path<(String, String)>,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
-    let active = !w.active;
-    let changes = Changes {
-        active: Some(active),
-        ..Changes::default()
-    };
-    change_subscription(&state, &on, w, changes).await
-}
-
-pub async fn resend_message(
-    State(state): State<AppState>,
-    Admin(on): Admin,
-    Path((_, webhook_id, message_id)): Path<(String, String, String)>,
-    body: Bytes,
-) -> Answer {
-    let f: SettingsForm = form(&body);
-    let w = posted_subscription(&state, &on, &webhook_id, &f.csrf).await?;
-    let store = state.webhooks.as_ref();
-    match queries::message(store, Some(&on.service.id), &message_id).await {
-        Ok(Some(m)) if m.webhook_id == w.id => {}
-        Ok(_) => return Ok(not_found(Some(&on.staff.signed_in()))),
-        Err(e) => return Err(AdminError::fault(e)),
-    }
-    match subscription::resend(store, state.clock.as_ref(), &message_id).await {
-        Ok(()) => Ok(see_other(&format!(
-            "/admin/services/{}/webhooks/{}?note=resent",
-            on.service.id, w.id
-        ))),
-        Err(e) => {
-            let view = MessagePage {
-                frame: Frame::signed_in(&on.staff, "The message cannot be sent again"),
-                text: e.to_string(),
-            };
-            Ok(page(StatusCode::CONFLICT, view))
-        }
-    }
+    s.cards.accepted_brands = brands;
+    s.cards.accepted_types = AcceptedTypes::parse(one("types")).unwrap_or(s.cards.accepted_types);
+    s.cards.block_prepaid = checked("blockPrepaid");
+    s.cards.collect_billing_address = checked("billingAddress");
+    s.cards.email_collection =
+        EmailCollection::parse(one("emailCollection")).unwrap_or(s.cards.email_collection);
+    [
+        s.cards.surcharge_credit,
+        s.cards.surcharge_debit,
+        s.cards.surcharge_prepaid_debit,
+    ] = surcharges;
+    s.moto_enabled = checked("moto");
+    s.recurring_enabled = checked("recurring");
+    s.emails.payment_confirmed = checked("emailConfirmation");
+    s.emails.refund_issued = checked("emailRefund");
+    let paragraph = one("customParagraph").trim();
+    s.emails.custom_paragraph = (!paragraph.is_empty()).then(|| paragraph.to_string());
+    let (store, clock) = (state.store.as_ref(), state.clock.as_ref());
+    let actor = Actor::Staff(&on.staff.user);
+    administer::save_settings(store, clock, actor, &s).await?;
+    Ok(see_other(&format!(
+        "/admin/services/{}/settings?note=saved",
+        s.id
+    )))
 }

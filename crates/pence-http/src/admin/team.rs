@@ -77,9 +77,7 @@ pub async fn team(
 
 pub async fn invite(State(state): State<AppState>, Admin(on): Admin, body: Bytes) -> Answer {
     let f: TeamForm = form(&body);
-    if let Some(to) = on.form_refused(&f.csrf) {
-        return Err(to.into());
-    }
+    on.check_form(&f.csrf)?;
     let Some(role) = Role::parse(&f.role) else {
         let error = ("invite-role", "Choose a role".to_string());
         return team_page(&state, &on, None, None, vec![error]).await;
@@ -116,9 +114,7 @@ pub async fn change_role(
     body: Bytes,
 ) -> Answer {
     let f: TeamForm = form(&body);
-    if let Some(to) = on.form_refused(&f.csrf) {
-        return Err(to.into());
-    }
+    on.check_form(&f.csrf)?;
     let Some(role) = Role::parse(&f.role) else {
         let error = ("team", "Choose a role".to_string());
         return team_page(&state, &on, None, None, vec![error]).await;

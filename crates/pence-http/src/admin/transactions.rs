@@ -220,11 +220,7 @@ async fn payment_view(
         Ok(r) => r,
         Err(e) => return Err(AdminError::fault(e)),
     };
-    let messages = match super::settings::message_rows(state, MessagesOf::Payment(payment_id)).await
-    {
-        Ok(m) => m,
-        Err(to) => return Ok(to),
-    };
+    let messages = super::webhooks::message_rows(state, MessagesOf::Payment(payment_id)).await?;
     let ctx = LinkContext {
         base_url: &state.public_url,
         signer: &state.signer,

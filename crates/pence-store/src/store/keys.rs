@@ -48,10 +48,13 @@ impl KeyStore for SqlStore {
             .await
     }
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        self.db
-            .apply(vec![Stmt::insert("api_keys", KEY_COLUMNS, key_values(key))])
-            .await
+    async fn insert_api_key(
+        &self,
+        key: &ApiKeyRecord,
+        audit: Option<&AuditEntry>,
+    ) -> Result<(), StoreError> {
+        let change = vec![Stmt::insert("api_keys", KEY_COLUMNS, key_values(key))];
+        self.db.apply(audited(change, audit)).await
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
