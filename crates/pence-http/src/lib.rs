@@ -4,9 +4,11 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod access_log;
 mod admin;
 mod api;
 mod auth;
+mod authed;
 mod errors;
 mod health;
 mod json_refusals;
@@ -19,9 +21,10 @@ mod server;
 mod state;
 mod telemetry;
 
+pub use access_log::{timestamp as log_timestamp, AccessLog, LineWriter};
 pub use pages::text::problem as card_problem_text;
 pub use rate_limit::RateLimitConfig;
-pub use request_log::{request_id, timestamp as log_timestamp, AccessLog, LineWriter};
+pub use request_log::request_id;
 pub use server::{serve, Limits};
 pub use state::{AppState, AppStateParts};
 

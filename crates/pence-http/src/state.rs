@@ -11,9 +11,9 @@ use pence_core::sandbox::faults::Faults;
 use pence_core::service::setup::Secrets;
 use pence_core::{Store, WebhookStore};
 
-use crate::auth::AuthCache;
+use crate::access_log::AccessLog;
+use crate::authed::AuthCache;
 use crate::rate_limit::{RateLimitConfig, RateLimiter};
-use crate::request_log::AccessLog;
 
 pub struct AppStateParts {
     pub store: Arc<dyn Store>,

@@ -213,7 +213,7 @@ fn failed(e: impl std::fmt::Display) -> Response {
 
 fn message(
     status: StatusCode,
-    signed_in: Option<&views::SignedIn>,
+    signed_in: Option<&session::SignedIn>,
     title: &str,
     text: &str,
 ) -> Response {
@@ -227,7 +227,7 @@ fn message(
     }
 }
 
-fn not_found(signed_in: Option<&views::SignedIn>) -> Response {
+fn not_found(signed_in: Option<&session::SignedIn>) -> Response {
     message(
         StatusCode::NOT_FOUND,
         signed_in,

@@ -8,11 +8,17 @@ use pence_core::staff;
 use pence_core::staff::{StaffSession, User};
 use subtle::ConstantTimeEq;
 
-use super::views::SignedIn;
 use crate::state::AppState;
 
 const SESSION: &str = "pence_admin";
 const ANONYMOUS_CSRF: &str = "pence_admin_csrf";
+
+/// Who is signed in, for the header (and the sign-out form's CSRF token).
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub email: String,
+    pub csrf: String,
+}
 
 /// A signed-in member of staff (both factors given).
 pub struct Staff {

@@ -4,14 +4,7 @@ use askama::Template;
 use pence_core::service::Service;
 use pence_wire::Payment;
 
-use super::session::Staff;
-
-/// Who is signed in, for the header (and the sign-out form's CSRF token).
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    pub email: String,
-    pub csrf: String,
-}
+use super::session::{SignedIn, Staff};
 
 /// What every admin page has around its own content, the same on each: its title, who is
 /// signed in (the header), the CSRF token its forms carry and the service it is about.

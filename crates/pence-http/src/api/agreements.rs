@@ -11,7 +11,7 @@ use pence_core::staff::Actor;
 use pence_core::{agreement, payment::present};
 
 use super::payments::{json_body, path_id, query_params, uncached};
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::errors::{
     At, Problem, CANCEL_AGREEMENT, CREATE_AGREEMENT, GET_AGREEMENT, SEARCH_AGREEMENTS,
 };

@@ -6,7 +6,7 @@ use axum::{Extension, Json};
 use pence_core::{payment::present, search};
 
 use super::payments::{query_params, uncached};
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::errors::{At, Problem, SEARCH_DISPUTES};
 use crate::state::AppState;
 

@@ -13,7 +13,7 @@ use pence_core::{payment, search};
 use pence_wire::{ApiError, ErrorCode};
 use serde_json::Value;
 
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::errors::{
     request_denied, At, Endpoint, Problem, CANCEL_PAYMENT, CAPTURE_PAYMENT, CREATE_PAYMENT,
     GET_PAYMENT, PAYMENT_EVENTS, SEARCH_PAYMENTS,

@@ -11,7 +11,7 @@ use pence_core::staff::Actor;
 use pence_core::{payment::present, refund, search};
 
 use super::payments::{json_body, path_id, query_params, uncached};
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::errors::{At, Problem, CREATE_REFUND, GET_REFUND, GET_REFUNDS, SEARCH_REFUNDS};
 use crate::state::AppState;
 

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::SandboxProblem;
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::state::AppState;
 
 fn shown(t: ServiceTime) -> Value {

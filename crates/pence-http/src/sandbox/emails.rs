@@ -8,7 +8,7 @@ use pence_core::timefmt;
 use serde_json::json;
 
 use super::SandboxProblem;
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::state::AppState;
 
 /// Emails one answer lists at most.

@@ -15,7 +15,7 @@ use pence_core::service::Service;
 use serde_json::{json, Value};
 
 use super::SandboxProblem;
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::state::AppState;
 
 /// Applies the service's fault rules to a public-API request (inside authentication, so the

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::SandboxProblem;
 use crate::api::payment_response;
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::state::AppState;
 
 #[derive(Deserialize)]

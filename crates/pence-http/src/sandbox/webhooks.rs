@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::SandboxProblem;
-use crate::auth::Authed;
+use crate::authed::Authed;
 use crate::state::AppState;
 
 /// Messages a delivery log shows at most.
