@@ -272,7 +272,8 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         server.url
     ))
     .await;
-    assert!(b.page().await.contains("Page not found"));
+    let page = b.page().await;
+    assert!(page.contains("Page not found"), "{page}");
 
     b.click("#sign-out").await;
     assert!(b.url().await.ends_with("/admin/login?from=signed-out"));
