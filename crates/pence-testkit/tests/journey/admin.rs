@@ -266,7 +266,8 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
 
     // Another service's payment, and a service the user has no role on: not found.
     b.goto(&format!("{list}/{elsewhere}")).await;
-    assert!(b.page().await.contains("Page not found"));
+    let page = b.page().await;
+    assert!(page.contains("Page not found"), "{page}");
     b.goto(&format!(
         "{}/admin/services/nosuchservice/transactions",
         server.url
