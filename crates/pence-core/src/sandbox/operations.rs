@@ -156,12 +156,7 @@ pub async fn pay(
         clock: &clock,
         ..deps
     };
-    let p = open(deps, web_payment(deps, service, id).await?).await?;
-    if p.status != Status::EnteringCardDetails {
-        return Err(refused(SandboxRefusal::NotAwaitingCard {
-            status: p.status,
-        }));
-    }
+    let p = opened(deps, service, id).await?;
     let form = typed(&p, service, req, deps.clock);
     let ctx = form::Context::at(&service.cards, deps.clock.now_ms());
     let card = form::validate(&form, &ctx).map_err(|e| refused(SandboxRefusal::CardDetails(e)))?;
@@ -190,6 +185,12 @@ pub async fn abandon(
         clock: &clock,
         ..deps
     };
+    opened(deps, service, id).await
+}
+
+/// The card page opened on the service's web payment `id`: started, and refused unless it
+/// now waits for card details.
+async fn opened(deps: Deps<'_>, service: &Service, id: &str) -> Result<PaymentRecord, Failure> {
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     if p.status != Status::EnteringCardDetails {
         return Err(refused(SandboxRefusal::NotAwaitingCard {
