@@ -1,5 +1,5 @@
 //! Pence's domain, no HTTP and no SQL. One folder per aggregate (payment, journey, refund,
-//! dispute, agreement, service, staff, webhook, search, sandbox), each with its entity, its
+//! dispute, agreement, service, staff, webhook, search, sandbox, link), each with its entity, its
 //! rules and its use cases; the payment's one transition gate is `payment::transition`. What
 //! they share sits here at the top: the ports (Store, Clock, PaymentProvider), how storage
 //! fails, the refusals a request can meet, ledger events, ids, dates and text.
@@ -13,6 +13,7 @@ pub mod emails;
 pub mod ids;
 pub mod journey;
 pub mod ledger;
+pub mod link;
 pub mod payment;
 pub mod ports;
 pub mod psp;
@@ -29,6 +30,6 @@ pub mod timefmt;
 pub mod webhook;
 
 pub use ports::{
-    AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, PaymentStore,
-    RefundStore, ServiceStore, StaffStore, Store, StoreError, WebhookStore,
+    AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, LinkStore,
+    PaymentStore, RefundStore, ServiceStore, StaffStore, Store, StoreError, WebhookStore,
 };

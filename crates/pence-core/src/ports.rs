@@ -25,6 +25,7 @@ pub trait Store:
     + FaultStore
     + EmailStore
     + StaffStore
+    + LinkStore
 {
 }
 
@@ -39,7 +40,57 @@ impl<T> Store for T where
         + FaultStore
         + EmailStore
         + StaffStore
+        + LinkStore
 {
+}
+
+/// Payment links and the payments they took (`link`). A link payment's row is written by
+/// its payment's record.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// Stores a new link with the audit row of the staff action that made it. `Duplicate`
+    /// when another link (not deleted) has its address.
+    async fn insert_payment_link(
+        &self,
+        link: &crate::link::PaymentLink,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<(), StoreError>;
+    /// Saves every field of `link` (of its service, not deleted) with the audit row; false
+    /// when there is no such link, `Duplicate` when its new address is taken.
+    async fn update_payment_link(
+        &self,
+        link: &crate::link::PaymentLink,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<bool, StoreError>;
+    /// Deletes the service's link `id` (its payments stay, and still name it), with the audit
+    /// row; false when there is no such link.
+    async fn delete_payment_link(
+        &self,
+        service_id: &str,
+        id: &str,
+        at_ms: i64,
+        audit: Option<&crate::staff::AuditEntry>,
+    ) -> Result<bool, StoreError>;
+    /// Link `id`, unless deleted.
+    async fn payment_link(&self, id: &str) -> Result<Option<crate::link::PaymentLink>, StoreError>;
+    /// The link at an address, unless deleted.
+    async fn payment_link_at(
+        &self,
+        service_path: &str,
+        link_path: &str,
+    ) -> Result<Option<crate::link::PaymentLink>, StoreError>;
+    /// A service's links, newest first.
+    async fn payment_links(
+        &self,
+        service_id: &str,
+    ) -> Result<Vec<crate::link::PaymentLink>, StoreError>;
+    /// The link payment whose completion page is `id`.
+    async fn link_payment(&self, id: &str) -> Result<Option<crate::link::LinkPayment>, StoreError>;
+    /// The link payment of payment `payment_id`, if a link took it.
+    async fn link_payment_of(
+        &self,
+        payment_id: &str,
+    ) -> Result<Option<crate::link::LinkPayment>, StoreError>;
 }
 
 /// The emails paying users were sent (`emails`), written by changes' records.
@@ -529,7 +580,7 @@ pub trait WebhookStore: Send + Sync {
 /// `use pence_core::ports::prelude::*;`.
 pub mod prelude {
     pub use super::{
-        AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore,
+        AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, LinkStore,
         PaymentStore, RefundStore, ServiceStore, StaffStore, Store, WebhookStore,
     };
 }

@@ -99,6 +99,7 @@ const COMMON: &[(i64, &str)] = &[
         35,
         include_str!("migrations/common/0035_instance_settings.sql"),
     ),
+    (36, include_str!("migrations/common/0036_payment_links.sql")),
 ];
 
 /// SQLite's own.

@@ -44,6 +44,8 @@ pub struct Record {
     /// The audit row of the staff action the change is (a refund, capture or cancel from
     /// the admin tool): written with it, so neither stands without the other.
     pub audit: Option<crate::staff::AuditEntry>,
+    /// The payment link a new payment was taken through.
+    pub link: Option<crate::link::LinkPayment>,
 }
 
 impl Record {
@@ -77,6 +79,7 @@ impl Record {
             idempotency_key: None,
             emails: Vec::new(),
             audit: None,
+            link: None,
         }
     }
 

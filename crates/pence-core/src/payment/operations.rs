@@ -35,6 +35,19 @@ pub async fn create_payment(
     body: &Value,
     idempotency_key: Option<&str>,
 ) -> Result<Created, Failure> {
+    create_payment_through(store, clock, service, body, idempotency_key, None).await
+}
+
+/// `create_payment`, for a payment a payment link takes: `link` (its payment id left empty,
+/// filled here) is written in the payment's transaction.
+pub(crate) async fn create_payment_through(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    service: &Service,
+    body: &Value,
+    idempotency_key: Option<&str>,
+    link: Option<crate::link::LinkPayment>,
+) -> Result<Created, Failure> {
     let request = parse_request(body)?;
     check_for_service(&request, service)?;
     let now = clock.now_ms();
@@ -148,6 +161,10 @@ pub async fn create_payment(
         fingerprint,
         payment_id: payment.id.clone(),
         created_ms: now,
+    });
+    record.link = link.map(|mut l| {
+        l.payment_id = payment.id.clone();
+        l
     });
     match store.insert_payment(&payment, &record).await {
         Ok(()) => Ok(Created::New(payment)),

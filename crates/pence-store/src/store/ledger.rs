@@ -92,6 +92,7 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .flat_map(super::idempotency::key_rows);
     let emails = record.emails.iter().map(super::emails::insert);
     let audit = record.audit.iter().map(super::staff::audit_insert);
+    let link = record.link.iter().map(super::links::link_payment_insert);
     events
         .chain(messages)
         .chain(set_up)
@@ -99,4 +100,5 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .chain(key)
         .chain(emails)
         .chain(audit)
+        .chain(link)
 }

@@ -22,6 +22,7 @@ mod frozen;
 mod idempotency;
 mod keys;
 mod ledger;
+mod links;
 mod payments;
 mod probes;
 mod refunds;
