@@ -12,6 +12,8 @@ mod authed;
 mod errors;
 mod health;
 mod json_refusals;
+mod link_pages;
+mod links_api;
 mod open_connections;
 mod pages;
 mod rate_limit;
@@ -64,12 +66,17 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(telemetry::marked(health::routes()))
         .merge(telemetry::marked(pages::routes()))
+        .merge(telemetry::marked(link_pages::routes()))
         .merge(telemetry::marked(admin::routes()))
         .merge(telemetry::marked(api::unauthenticated_routes()))
         .merge(telemetry::marked(api::routes()))
         .nest(
             "/sandbox/v1",
             telemetry::marked(sandbox::routes(state.clone())),
+        )
+        .nest(
+            "/pence/v1",
+            telemetry::marked(links_api::routes(state.clone())),
         )
         .fallback(errors::not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)
@@ -166,7 +173,7 @@ fn nul_in_path(path: &str) -> Option<Response> {
     }
     if path.starts_with("/admin/") {
         Some(admin::no_such_page())
-    } else if path.starts_with("/sandbox/") {
+    } else if path.starts_with("/sandbox/") || path.starts_with("/pence/") {
         Some(sandbox::SandboxProblem::not_found().into_response())
     } else {
         None
@@ -180,14 +187,14 @@ fn nul_in_path(path: &str) -> Option<Response> {
 enum JsonErrors {
     /// Dropwizard's `{"code": 413, "message": "HTTP 413 Payload Too Large"}`.
     Api,
-    /// The control API's `{"code": "S0413", "description": ...}`.
+    /// The control API's and the links API's `{"code": "S0413", "description": ...}`.
     Sandbox,
 }
 
 fn json_answers(path: &str) -> Option<JsonErrors> {
     if path.starts_with("/v1/") || path == "/v1" || path.starts_with("/healthcheck") {
         Some(JsonErrors::Api)
-    } else if path.starts_with("/sandbox/") {
+    } else if path.starts_with("/sandbox/") || path.starts_with("/pence/") {
         Some(JsonErrors::Sandbox)
     } else {
         None

@@ -206,7 +206,10 @@ impl TestServer {
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if path.starts_with("/v1/") || path.starts_with("/sandbox/v1/") {
+        if path.starts_with("/v1/")
+            || path.starts_with("/sandbox/v1/")
+            || path.starts_with("/pence/v1/")
+        {
             if let Err(e) = spec::validate_response(method.as_str(), path, status, &json) {
                 panic!("{method} {path} -> {status} breaks the spec {e}\nbody: {text}");
             }

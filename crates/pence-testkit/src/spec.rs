@@ -9,8 +9,9 @@
 //! key fails, and OpenAPI's `nullable` is honoured.
 //!
 //! Pence's own control API (`/sandbox/v1/...`) is described by `spec/pence-sandbox-openapi.json`,
-//! whose payment responses refer to GOV.UK Pay's schema in the file beside it; its responses
-//! are validated the same way.
+//! whose payment responses refer to GOV.UK Pay's schema in the file beside it, and its links
+//! API (`/pence/v1/...`) by `spec/pence-links-openapi.json`; their responses are validated
+//! the same way.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -54,6 +55,12 @@ pub fn sandbox_spec() -> &'static Value {
     SPEC.get_or_init(|| read_json(&spec_path().with_file_name("pence-sandbox-openapi.json")))
 }
 
+/// The links API's spec, parsed once.
+pub fn links_spec() -> &'static Value {
+    static SPEC: OnceLock<Value> = OnceLock::new();
+    SPEC.get_or_init(|| read_json(&spec_path().with_file_name("pence-links-openapi.json")))
+}
+
 /// A reference to GOV.UK Pay's file from the control API's, as a reference inside the merged
 /// components.
 const GOVUK_FILE: &str = "govuk-pay-openapi-1.0.3.json#";
@@ -65,6 +72,9 @@ fn tighten(schema: &mut Value) {
     if obj.get("nullable") == Some(&Value::Bool(true)) {
         if let Some(Value::String(t)) = obj.get("type").cloned() {
             obj.insert("type".into(), json!([t, "null"]));
+        } else if let Some(all) = obj.remove("allOf") {
+            // A nullable reference (`allOf: [$ref]`, as OpenAPI 3.0 writes one).
+            obj.insert("anyOf".into(), json!([{"allOf": all}, {"type": "null"}]));
         }
     }
     if obj.contains_key("properties") && !obj.contains_key("additionalProperties") {
@@ -84,16 +94,15 @@ fn components() -> &'static Value {
     static COMPONENTS: OnceLock<Value> = OnceLock::new();
     COMPONENTS.get_or_init(|| {
         let mut components = spec()["components"].clone();
-        let ours = sandbox_spec()["components"]["schemas"]
-            .as_object()
-            .expect("the control API's spec has schemas");
         let schemas = components["schemas"].as_object_mut().expect("schemas");
-        for (name, schema) in ours {
-            assert!(
-                !schemas.contains_key(name),
-                "schema {name} is in both specs"
-            );
-            schemas.insert(name.clone(), schema.clone());
+        for doc in [sandbox_spec(), links_spec()] {
+            let ours = doc["components"]["schemas"]
+                .as_object()
+                .expect("Pence's specs have schemas");
+            for (name, schema) in ours {
+                assert!(!schemas.contains_key(name), "schema {name} is in two specs");
+                schemas.insert(name.clone(), schema.clone());
+            }
         }
         tighten(&mut components);
         components
@@ -141,6 +150,8 @@ pub fn response_schema(method: &str, path: &str, status: u16) -> Option<String> 
     let path = path.split('?').next().unwrap_or(path);
     let doc = if path.starts_with("/sandbox/") {
         sandbox_spec()
+    } else if path.starts_with("/pence/") {
+        links_spec()
     } else {
         spec()
     };
@@ -202,6 +213,14 @@ mod tests {
         assert_eq!(
             response_schema("POST", "/sandbox/v1/payments/abc/pay", 422).as_deref(),
             Some("#/components/schemas/SandboxError")
+        );
+        assert_eq!(
+            response_schema("GET", "/pence/v1/payment_links/abc", 200).as_deref(),
+            Some("#/components/schemas/LinkResource")
+        );
+        assert_eq!(
+            response_schema("PUT", "/pence/v1/payment_links/abc", 409).as_deref(),
+            Some("#/components/schemas/LinksError")
         );
     }
 

@@ -4,6 +4,7 @@
 
 mod admin;
 mod config;
+mod links;
 mod log_format;
 mod log_writer;
 mod payments;
@@ -49,6 +50,9 @@ enum Command {
     /// Manage webhook subscriptions and their messages.
     #[command(subcommand)]
     Webhook(webhook_admin::WebhookCommand),
+    /// Payment links: make, list, show, change and delete a service's links.
+    #[command(subcommand)]
+    Link(links::LinkCommand),
     /// Look payments up, and export them as CSV.
     #[command(subcommand)]
     Payment(payments::PaymentCommand),
@@ -89,6 +93,7 @@ fn main() -> std::process::ExitCode {
             Command::Service(cmd) => admin::service(&settings, cmd).await,
             Command::Key(cmd) => admin::key(&settings, cmd).await,
             Command::Webhook(cmd) => webhook_admin::run(&settings, cmd).await,
+            Command::Link(cmd) => links::run(&settings, cmd).await,
             Command::Payment(cmd) => payments::run(&settings, cmd).await,
             Command::Sandbox(cmd) => sandbox::run(&settings, cmd).await,
             Command::User(cmd) => users::run(&settings, cmd).await,

@@ -1656,3 +1656,143 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+pence_testkit::engine_tests!(payment_links_from_the_command_line);
+async fn payment_links_from_the_command_line(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let url = db.url.as_str();
+    ok(url, &["migrate"]);
+    let service = ok(url, &["service", "create", "--name", "Borough Council"]);
+    let service = service.trim_end();
+    let made = ok(
+        url,
+        &[
+            "link",
+            "create",
+            "--service",
+            service,
+            "--title",
+            "Pay for a parking permit",
+            "--details",
+            "Residents only",
+            "--reference-label",
+            "Permit number",
+            "--reference-hint",
+            "On your letter",
+            "--amount-hint",
+            "Up to £50",
+            "--language",
+            "cy",
+            "--column",
+            "cost_centre=AB12",
+            "--column",
+            "team=parking",
+        ],
+    );
+    let lines: Vec<&str> = made.lines().collect();
+    assert_eq!(lines.len(), 2, "id then address: {made:?}");
+    let id = lines[0];
+    assert!(
+        lines[1].ends_with("/payments/borough-council/pay-for-parking-permit"),
+        "{made}"
+    );
+    let shown = ok(url, &["link", "show", "--service", service, id]);
+    for expected in [
+        "payer enters: Permit number",
+        "On your letter",
+        "Up to £50",
+        "cy",
+        "cost_centre=AB12, team=parking",
+    ] {
+        assert!(shown.contains(expected), "{expected}: {shown}");
+    }
+
+    // A second link may not take the address; a bad field is named as its flag.
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "link",
+            "create",
+            "--service",
+            service,
+            "--title",
+            "Pay for parking permit",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("The website address is already taken"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "link",
+            "create",
+            "--service",
+            service,
+            "--title",
+            "x",
+            "--amount",
+            "10",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("--amount: Enter a valid payment amount"),
+        "{stderr}"
+    );
+
+    // Changes keep what they do not name.
+    let moved = ok(
+        url,
+        &[
+            "link",
+            "update",
+            "--service",
+            service,
+            id,
+            "--amount",
+            "2500",
+            "--made-up-reference",
+            "--service-path",
+            "council",
+            "--link-path",
+            "permits",
+        ],
+    );
+    assert!(
+        moved.trim_end().ends_with("/payments/council/permits"),
+        "{moved}"
+    );
+    let shown = ok(url, &["link", "show", "--service", service, id]);
+    assert!(
+        shown.contains("£25.00") && shown.contains("made up"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("Residents only") && shown.contains("cy"),
+        "{shown}"
+    );
+    ok(
+        url,
+        &[
+            "link",
+            "update",
+            "--service",
+            service,
+            id,
+            "--payer-enters-amount",
+        ],
+    );
+    let listed = ok(url, &["link", "list", "--service", service]);
+    assert!(
+        listed.contains(id) && listed.contains("payer enters"),
+        "{listed}"
+    );
+
+    ok(url, &["link", "delete", "--service", service, id]);
+    let (code, _, stderr) = pence(url, &["link", "show", "--service", service, id]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("no payment link"), "{stderr}");
+}

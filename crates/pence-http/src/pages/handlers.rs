@@ -69,13 +69,7 @@ fn form<T: for<'de> Deserialize<'de> + Default>(
 
 /// The form's `csrfToken` must be this session's.
 fn check_csrf(body: &Bytes, session: &Session, p: &PaymentRecord) -> Result<(), PageError> {
-    #[derive(Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct Csrf {
-        csrf_token: String,
-    }
-    let csrf: Csrf = serde_urlencoded::from_bytes(body).unwrap_or_default();
-    if !session.csrf_ok(&csrf.csrf_token) {
+    if !session.csrf_ok(&super::session::posted_csrf(body)) {
         return Err(session_lost(p));
     }
     Ok(())

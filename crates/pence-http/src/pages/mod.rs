@@ -4,9 +4,9 @@
 //! Each page first finds where the payment's state says the user should be, so the back
 //! button, a reload or a second tab always lands on the right page.
 
-mod answer;
+pub(crate) mod answer;
 mod handlers;
-mod session;
+pub(crate) mod session;
 pub(crate) mod text;
 mod views;
 

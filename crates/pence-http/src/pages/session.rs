@@ -3,8 +3,50 @@
 //! oldest dropped) and the CSRF secret its forms carry.
 
 use axum_extra::extract::cookie::{Cookie, PrivateCookieJar, SameSite};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+
+/// A private cookie's JSON value, if the browser sent one this node sealed.
+pub(crate) fn read_cookie<T: DeserializeOwned>(jar: &PrivateCookieJar, name: &str) -> Option<T> {
+    jar.get(name)
+        .and_then(|c| serde_json::from_str(c.value()).ok())
+}
+
+/// The jar with `value` sealed in the cookie `name`: the whole site's, HttpOnly, SameSite=Lax,
+/// Secure when the node is reached over https.
+pub(crate) fn write_cookie<T: Serialize>(
+    jar: PrivateCookieJar,
+    name: &'static str,
+    value: &T,
+    secure: bool,
+) -> PrivateCookieJar {
+    let value = serde_json::to_string(value).unwrap_or_default();
+    let cookie = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .build();
+    jar.add(cookie)
+}
+
+/// The `csrfToken` a posted form carries (empty when none).
+pub(crate) fn posted_csrf(body: &[u8]) -> String {
+    #[derive(Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Csrf {
+        csrf_token: String,
+    }
+    serde_urlencoded::from_bytes::<Csrf>(body)
+        .unwrap_or_default()
+        .csrf_token
+}
+
+/// Whether a form's token is the session's secret, compared in constant time.
+pub(crate) fn same_secret(secret: &str, sent: &str) -> bool {
+    bool::from(secret.as_bytes().ct_eq(sent.as_bytes()))
+}
 
 const COOKIE: &str = "pence_session";
 const MAX_PAYMENTS: usize = 10;
@@ -18,12 +60,10 @@ pub struct Session {
 impl Session {
     /// The browser's session, or a fresh one.
     pub fn from_jar(jar: &PrivateCookieJar) -> Session {
-        jar.get(COOKIE)
-            .and_then(|c| serde_json::from_str(c.value()).ok())
-            .unwrap_or_else(|| Session {
-                csrf: pence_core::ids::random_base32(32),
-                payments: Vec::new(),
-            })
+        read_cookie(jar, COOKIE).unwrap_or_else(|| Session {
+            csrf: pence_core::ids::random_base32(32),
+            payments: Vec::new(),
+        })
     }
 
     pub fn has(&self, payment_id: &str) -> bool {
@@ -43,18 +83,11 @@ impl Session {
     }
 
     pub fn csrf_ok(&self, sent: &str) -> bool {
-        bool::from(self.csrf.as_bytes().ct_eq(sent.as_bytes()))
+        same_secret(&self.csrf, sent)
     }
 
     /// The jar with this session written back.
     pub fn store(&self, jar: PrivateCookieJar, secure: bool) -> PrivateCookieJar {
-        let value = serde_json::to_string(self).unwrap_or_default();
-        let cookie = Cookie::build((COOKIE, value))
-            .path("/")
-            .http_only(true)
-            .secure(secure)
-            .same_site(SameSite::Lax)
-            .build();
-        jar.add(cookie)
+        write_cookie(jar, COOKIE, self, secure)
     }
 }

@@ -26,6 +26,11 @@ impl SandboxProblem {
         }
     }
 
+    /// Field errors beside the description: `[{"field": …, "message": …}]`.
+    pub(crate) fn set_errors(&mut self, errors: Value) {
+        self.errors = Some(errors);
+    }
+
     pub(crate) fn not_found() -> Self {
         SandboxProblem::new(StatusCode::NOT_FOUND, "Not found")
     }

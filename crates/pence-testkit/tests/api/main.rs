@@ -13,6 +13,7 @@ mod get_payment;
 mod hostile;
 mod metrics;
 mod moto_api;
+mod payment_links;
 mod property;
 mod rate_limits;
 mod refund_search;
