@@ -91,6 +91,14 @@ pub trait LinkStore: Send + Sync {
         &self,
         payment_id: &str,
     ) -> Result<Option<crate::link::LinkPayment>, StoreError>;
+    /// The payments link `link_id` took, newest first, `limit` at most.
+    async fn payments_of_link(
+        &self,
+        link_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError>;
+    /// How many payments link `link_id` took, and what those that succeeded came to.
+    async fn link_takings(&self, link_id: &str) -> Result<crate::link::Takings, StoreError>;
 }
 
 /// The emails paying users were sent (`emails`), written by changes' records.

@@ -141,6 +141,18 @@ async fn a_link_payment_is_an_ordinary_payment_of_its_service(engine: Engine) {
     let fixed = links::create(&store, &clock, Actor::Operator, &service, fixed)
         .await
         .unwrap();
+    let (_, of_link, takings) = links::with_payments(&store, &service, &link.id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        of_link.iter().map(|p| &p.id).collect::<Vec<_>>(),
+        vec![&p.id]
+    );
+    // Not paid yet: taken, but nothing succeeded.
+    assert_eq!(
+        (takings.payments, takings.succeeded, takings.total),
+        (1, 0, 0)
+    );
     let made = links::take_payment(
         &store,
         &clock,
@@ -189,6 +201,13 @@ async fn the_link_store_answers_for_what_is_not_there(engine: Engine) {
     assert!(store.payment_links("other").await.unwrap().is_empty());
     assert!(store.link_payment("nothing").await.unwrap().is_none());
     assert!(store.link_payment_of("nothing").await.unwrap().is_none());
+    assert!(store
+        .payments_of_link(&link.id, 5)
+        .await
+        .unwrap()
+        .is_empty());
+    let none = store.link_takings(&link.id).await.unwrap();
+    assert_eq!((none.payments, none.total), (0, 0));
     let renamed = pence_core::link::PaymentLink {
         title: "Parking permits".into(),
         ..link.clone()

@@ -215,6 +215,19 @@ impl Browser {
         el.prop("value").await.expect("value").unwrap_or_default()
     }
 
+    /// The browser's cookies as a `Cookie` header, to fetch as it would (a download).
+    pub async fn cookie_header(&self) -> String {
+        let cookies: Vec<String> = self
+            .client
+            .get_all_cookies()
+            .await
+            .expect("cookies")
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect();
+        cookies.join("; ")
+    }
+
     /// Ends the WebDriver session, which quits Chromium.
     pub async fn close(self) {
         let _ = self.client.clone().close().await;

@@ -54,6 +54,14 @@ pub struct LinkPayment {
     pub created_ms: i64,
 }
 
+/// What a link has taken: its payments, and the sum of those that succeeded, in pence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Takings {
+    pub payments: i64,
+    pub succeeded: i64,
+    pub total: i64,
+}
+
 /// What the payer is asked for when they enter the reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReferenceField {

@@ -12,7 +12,9 @@ use crate::refusal::Failure;
 use crate::service::Service;
 use crate::staff::Actor;
 
-use super::{check, generated_reference, LinkDraft, LinkInvalid, LinkPayment, PaymentLink};
+use super::{
+    check, generated_reference, LinkDraft, LinkInvalid, LinkPayment, PaymentLink, Takings,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LinkError {
@@ -101,6 +103,20 @@ pub async fn find(
     found
         .filter(|l| l.service_id == service.id)
         .ok_or_else(|| LinkError::NotFound(id.into()))
+}
+
+/// The service's link `id` with what it has taken: its newest `limit` payments, and the
+/// count and sum of them all.
+pub async fn with_payments(
+    store: &dyn LinkStore,
+    service: &Service,
+    id: &str,
+    limit: u32,
+) -> Result<(PaymentLink, Vec<PaymentRecord>, Takings), LinkError> {
+    let link = find(store, service, id).await?;
+    let payments = store.payments_of_link(&link.id, limit).await?;
+    let takings = store.link_takings(&link.id).await?;
+    Ok((link, payments, takings))
 }
 
 /// The service's links, newest first.

@@ -9,6 +9,7 @@ mod api_keys;
 mod dashboard;
 mod disputes;
 mod download;
+mod payment_links;
 mod session;
 mod settings;
 mod sign_in;
@@ -64,6 +65,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/disputes",
             get(disputes::disputes),
+        )
+        .route(
+            "/admin/services/{service_id}/payment-links",
+            get(payment_links::list).post(payment_links::create),
+        )
+        .route(
+            "/admin/services/{service_id}/payment-links/{link_id}",
+            get(payment_links::show).post(payment_links::save),
+        )
+        .route(
+            "/admin/services/{service_id}/payment-links/{link_id}/delete",
+            post(payment_links::delete),
         )
         .route(
             "/admin/services/{service_id}/dashboard",

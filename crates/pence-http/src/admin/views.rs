@@ -405,3 +405,68 @@ pub struct MessagePage {
     pub frame: Frame,
     pub text: String,
 }
+
+/// A payment link in a list: its title, amount and the address payers open.
+pub struct LinkRow {
+    pub id: String,
+    pub title: String,
+    pub amount: String,
+    pub url: String,
+}
+
+/// The payment link form's values (what was typed, or the link's), as the form shows them.
+#[derive(Default)]
+pub struct LinkForm {
+    pub title: String,
+    pub details: String,
+    pub fixed: bool,
+    pub amount: String,
+    pub amount_hint: String,
+    pub custom_reference: bool,
+    pub reference_label: String,
+    pub reference_hint: String,
+    pub welsh: bool,
+    /// One `header: value` a line.
+    pub columns: String,
+    pub link_path: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/payment_links.html")]
+pub struct PaymentLinksPage {
+    pub frame: Frame,
+    pub links: Vec<LinkRow>,
+    /// Admins make and change links; other roles see them.
+    pub can_change: bool,
+    pub test: bool,
+    pub form: LinkForm,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+pub struct LinkPaymentRow {
+    pub id: String,
+    pub date: String,
+    pub reference: String,
+    pub amount: String,
+    pub status: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "admin/payment_link.html")]
+pub struct PaymentLinkPage {
+    pub frame: Frame,
+    pub link: LinkRow,
+    pub details: String,
+    pub reference: String,
+    pub language: &'static str,
+    pub columns: Vec<(String, String)>,
+    pub payments_count: i64,
+    pub succeeded: i64,
+    pub total: String,
+    pub payments: Vec<LinkPaymentRow>,
+    pub can_change: bool,
+    pub test: bool,
+    pub form: LinkForm,
+    pub errors: Vec<(&'static str, String)>,
+    pub note: Option<String>,
+}

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use pence_core::link::{LinkPayment, PaymentLink, ReferenceField};
+use pence_core::link::{LinkPayment, PaymentLink, ReferenceField, Takings};
+use pence_core::payment::status::Status;
 use pence_core::payment::Language;
+use pence_core::payment::PaymentRecord;
 use pence_core::staff::AuditEntry;
 use pence_core::{LinkStore, StoreError};
 use pence_sql::{vals, Row, Stmt};
@@ -61,6 +63,38 @@ pub(crate) fn link_payment_insert(p: &LinkPayment) -> Stmt {
         link_payment_values(p),
     )
 }
+
+/// A link's payments, their columns read from the payments table.
+static PAYMENTS_OF_LINK: LazyLock<String> = LazyLock::new(|| {
+    let columns: Vec<String> = super::payments::PAYMENT_COLUMNS
+        .split(',')
+        .map(|c| format!("p.{}", c.trim()))
+        .collect();
+    format!(
+        "SELECT {} FROM link_payments lp JOIN payments p ON p.id = lp.payment_id \
+         WHERE lp.link_id = $1 ORDER BY lp.created_ms DESC, lp.id DESC LIMIT $2",
+        columns.join(", ")
+    )
+});
+
+/// A link's payments counted, and those that succeeded summed (the statuses GOV.UK Pay
+/// shows as `success`, written into the query: they are the gate's own names).
+static TAKINGS: LazyLock<String> = LazyLock::new(|| {
+    let succeeded: Vec<String> = Status::ALL
+        .iter()
+        .filter(|s| s.external().status == "success")
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    let succeeded = succeeded.join(", ");
+    format!(
+        "SELECT COUNT(*) AS payments, \
+         CAST(COALESCE(SUM(CASE WHEN p.status IN ({succeeded}) THEN 1 ELSE 0 END), 0) AS BIGINT) \
+         AS succeeded, \
+         CAST(COALESCE(SUM(CASE WHEN p.status IN ({succeeded}) THEN p.amount ELSE 0 END), 0) \
+         AS BIGINT) AS total \
+         FROM link_payments lp JOIN payments p ON p.id = lp.payment_id WHERE lp.link_id = $1"
+    )
+});
 
 fn link_from(mut r: Row) -> Result<PaymentLink, StoreError> {
     let language = r.text("language")?;
@@ -174,6 +208,32 @@ impl LinkStore for SqlStore {
     async fn link_payment(&self, id: &str) -> Result<Option<LinkPayment>, StoreError> {
         let sql = format!("SELECT {LINK_PAYMENT_COLUMNS} FROM link_payments WHERE id = $1");
         self.read_one(&sql, vals![id], link_payment_from).await
+    }
+
+    async fn payments_of_link(
+        &self,
+        link_id: &str,
+        limit: u32,
+    ) -> Result<Vec<PaymentRecord>, StoreError> {
+        self.read(
+            &PAYMENTS_OF_LINK,
+            vals![link_id, i64::from(limit)],
+            super::payments::payment_from,
+        )
+        .await
+    }
+
+    async fn link_takings(&self, link_id: &str) -> Result<Takings, StoreError> {
+        let found = self
+            .read_one(&TAKINGS, vals![link_id], |mut r| {
+                Ok(Takings {
+                    payments: r.i64("payments")?,
+                    succeeded: r.i64("succeeded")?,
+                    total: r.i64("total")?,
+                })
+            })
+            .await?;
+        Ok(found.unwrap_or_default())
     }
 
     async fn link_payment_of(&self, payment_id: &str) -> Result<Option<LinkPayment>, StoreError> {

@@ -65,6 +65,14 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         .await;
     assert_eq!(hook.status, 201, "{}", hook.text);
     let hook = hook.json["id"].as_str().unwrap().to_string();
+    let link = server
+        .post(
+            "/pence/v1/payment_links",
+            &json!({"title": "Parking permit", "reference": {"label": "Permit number"}}),
+        )
+        .await;
+    assert_eq!(link.status, 201, "{}", link.text);
+    let link = link.json["id"].as_str().unwrap().to_string();
     let email = "a11y@council.example";
     let (_, token) = administer::invite_user(
         server.store.as_ref(),
@@ -136,6 +144,14 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         ),
         ("disputes", format!("/admin/services/{service}/disputes")),
         (
+            "payment links",
+            format!("/admin/services/{service}/payment-links"),
+        ),
+        (
+            "a payment link",
+            format!("/admin/services/{service}/payment-links/{link}"),
+        ),
+        (
             "not found",
             format!("/admin/services/{service}/transactions/nosuchpayment"),
         ),
@@ -143,6 +159,72 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         b.goto(&format!("{base}{path}")).await;
         check(name.into(), violations(&b, &axe).await);
     }
+    // The link form with an error.
+    b.goto(&format!("{base}/admin/services/{service}/payment-links"))
+        .await;
+    b.click("#create-payment-link").await;
+    check(
+        "payment links, with an error".into(),
+        violations(&b, &axe).await,
+    );
+    b.close().await;
+    assert!(report.is_empty(), "axe-core found:\n{}", report.join("\n"));
+    server.stop().await;
+}
+
+/// A payment link's own pages, signed out, in English and Welsh, with and without errors.
+#[tokio::test]
+#[ignore = "needs axe-core from npm: run by scripts/compat"]
+async fn payment_link_pages_have_no_wcag_a_or_aa_violations() {
+    let path = std::env::var("PENCE_AXE").expect("PENCE_AXE: the path of axe-core's axe.min.js");
+    let axe = std::fs::read_to_string(&path).expect("axe.min.js");
+    let server = TestServer::start(Engine::Sqlite).await;
+    let b = Browser::start().await;
+    let mut report = Vec::new();
+    for language in ["en", "cy"] {
+        let made = server
+            .post(
+                "/pence/v1/payment_links",
+                &json!({"title": format!("Parking permit {language}"), "language": language,
+                    "details": "Residents only.\n\nOne a household.",
+                    "reference": {"label": "permit number", "hint": "On your letter"},
+                    "amount_hint": "Up to £50"}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let url = made.json["url"].as_str().unwrap().to_string();
+        let mut check = |page: &str, found: Vec<String>| {
+            for v in found {
+                report.push(format!("{language} {page}: {v}"));
+            }
+        };
+        b.goto(&url).await;
+        check("start", violations(&b, &axe).await);
+        b.click("#continue").await;
+        check("reference", violations(&b, &axe).await);
+        b.click("#continue").await;
+        check("reference, with an error", violations(&b, &axe).await);
+        b.fill("payment-reference", "4242 4242 4242 4242").await;
+        b.click("#continue").await;
+        check("reference, a card number", violations(&b, &axe).await);
+        b.fill("payment-reference", "PN-1").await;
+        b.click("#continue").await;
+        check("amount", violations(&b, &axe).await);
+        b.click("#continue").await;
+        check("amount, with an error", violations(&b, &axe).await);
+        b.fill("payment-amount", "10").await;
+        b.click("#continue").await;
+        check("confirm", violations(&b, &axe).await);
+        b.goto(&format!("{url}?amount=nonsense")).await;
+        check("a bad prefilled link", violations(&b, &axe).await);
+    }
+    b.goto(&format!("{}/pay/nosuchlink", server.url)).await;
+    report.extend(
+        violations(&b, &axe)
+            .await
+            .into_iter()
+            .map(|v| format!("not found: {v}")),
+    );
     b.close().await;
     assert!(report.is_empty(), "axe-core found:\n{}", report.join("\n"));
     server.stop().await;

@@ -135,17 +135,9 @@ async fn staff_find_and_refund_a_payment(engine: Engine) {
         href.ends_with("/transactions/download?reference=PERMIT-7"),
         "{href}"
     );
-    let cookies: Vec<String> = b
-        .client
-        .get_all_cookies()
-        .await
-        .unwrap()
-        .iter()
-        .map(|c| format!("{}={}", c.name(), c.value()))
-        .collect();
     let csv = reqwest::Client::new()
         .get(format!("{}{href}", server.url))
-        .header("Cookie", cookies.join("; "))
+        .header("Cookie", b.cookie_header().await)
         .send()
         .await
         .unwrap();

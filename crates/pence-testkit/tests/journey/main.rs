@@ -11,6 +11,7 @@ mod agreements;
 mod browser;
 mod disputes;
 mod http;
+mod payment_links;
 mod property;
 mod sign_in;
 mod webhooks;
