@@ -110,10 +110,12 @@ impl Browser {
 
     pub async fn goto(&self, url: &str) {
         self.client.goto(url).await.expect("goto");
-        // A navigation now and then ends on an empty document in full test runs (not when
-        // a suite runs alone): most likely the browser reused a kept-alive connection just as
-        // the node closed it for idling (10 s). A person would reload; so does the test, once.
-        if self.page().await.is_empty() {
+        // A navigation now and then ends on an empty document, or Chromium's own error page,
+        // in full test runs (not when a suite runs alone): most likely the browser reused a
+        // kept-alive connection just as the node closed it for idling (10 s). A person would
+        // reload; so does the test, once.
+        let page = self.page().await;
+        if page.is_empty() || page.contains("id=\"main-frame-error\"") {
             self.client.goto(url).await.expect("goto");
         }
     }

@@ -212,7 +212,8 @@ async fn view_only_staff_see_links_but_cannot_change_them(engine: Engine) {
         server.url, server.service.id
     );
     b.goto(&list).await;
-    assert!(b.page().await.contains("Skip hire"));
+    let page = b.page().await;
+    assert!(page.contains("Skip hire"), "{page}");
     assert!(b.text("#create-payment-link").await.is_none());
     b.goto(&format!("{list}/{id}")).await;
     assert!(b
