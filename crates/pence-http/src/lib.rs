@@ -12,7 +12,7 @@ mod authed;
 mod errors;
 mod health;
 mod json_refusals;
-mod link_pages;
+pub(crate) mod link_pages;
 mod links_api;
 mod open_connections;
 mod pages;
@@ -25,6 +25,15 @@ mod telemetry;
 
 pub use access_log::{timestamp as log_timestamp, AccessLog, LineWriter};
 pub use pages::text::problem as card_problem_text;
+
+/// A payment link answer's refusal in its page's words: the field, and what it says.
+pub fn link_answer_text(
+    link: &pence_core::link::PaymentLink,
+    problem: pence_core::link::payer::AnswerProblem,
+) -> (&'static str, String) {
+    let label = link.reference.as_ref().map_or("", |r| r.label.as_str());
+    link_pages::text::for_language(link.language).answer_problem(problem, label)
+}
 pub use rate_limit::RateLimitConfig;
 pub use request_log::request_id;
 pub use server::{serve, Limits};

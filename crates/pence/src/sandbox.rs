@@ -51,6 +51,21 @@ pub enum SandboxCommand {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Pay through a test service's payment link as its payer would: its questions answered,
+    /// its payment created, then paid as `pay` pays one.
+    PayLink {
+        /// The link's address (`…/payments/{service}/{link}`) or its id.
+        address: String,
+        /// The amount in pence, when the payer enters it.
+        #[arg(long)]
+        amount: Option<i64>,
+        /// The reference, when the link asks for one.
+        #[arg(long)]
+        reference: Option<String>,
+        /// The card number (a test card: see the README).
+        #[arg(long)]
+        card: String,
+    },
     /// Open a payment's card page and leave (it expires in 90 minutes).
     Abandon { payment_id: String },
     /// Press "Cancel payment" on a payment's card page.
@@ -250,6 +265,45 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             let done = sandbox::operations::pay(deps, &service, &payment_id, &request).await;
             report(store, &payment_id, done).await
         }
+        SandboxCommand::PayLink {
+            address,
+            amount,
+            reference,
+            card,
+        } => {
+            let link = link_at(store, &address).await?;
+            let service = store
+                .service(&link.service_id)
+                .await?
+                .with_context(|| format!("no service {}", link.service_id))?;
+            let request = PayRequest {
+                card_number: card,
+                three_ds_passes: true,
+                confirm: true,
+                ..Default::default()
+            };
+            let completion = format!("{}/payment-complete", settings.public_url);
+            let done = sandbox::operations::pay_link(
+                deps,
+                &service,
+                &link,
+                amount,
+                reference.as_deref(),
+                &completion,
+                &request,
+            )
+            .await;
+            match done {
+                Err(Failure::Refused(Refusal::Sandbox(SandboxRefusal::LinkAnswer(p)))) => {
+                    let (field, message) = pence_http::link_answer_text(&link, p);
+                    bail!("--{field}: {message}")
+                }
+                Err(Failure::Refused(Refusal::NotFound)) => {
+                    bail!("{address} is a live service's link: live services have no sandbox")
+                }
+                done => report(store, &link.id, done).await,
+            }
+        }
         SandboxCommand::Abandon { payment_id } => {
             let service = service_of(store, &payment_id).await?;
             let done = sandbox::operations::abandon(deps, &service, &payment_id).await;
@@ -271,6 +325,23 @@ async fn service_of(store: &dyn Store, id: &str) -> anyhow::Result<Service> {
         None => None,
     };
     service.with_context(|| format!("no payment {id}"))
+}
+
+/// The payment link an address (`…/payments/{service}/{link}`, with or without the node's
+/// URL and a query) or an id names.
+async fn link_at(
+    store: &dyn Store,
+    address: &str,
+) -> anyhow::Result<pence_core::link::PaymentLink> {
+    let path = address.split(['?', '#']).next().unwrap_or(address);
+    let found = match path.split_once("/payments/") {
+        Some((_, rest)) => match rest.trim_end_matches('/').split_once('/') {
+            Some((service, link)) => store.payment_link_at(service, link).await?,
+            None => None,
+        },
+        None => store.payment_link(path).await?,
+    };
+    found.with_context(|| format!("no payment link at {address}"))
 }
 
 /// What the paying user's step did, or why it was refused.

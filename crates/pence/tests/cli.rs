@@ -1791,6 +1791,50 @@ async fn payment_links_from_the_command_line(engine: Engine) {
         "{listed}"
     );
 
+    // Paid as its payer would, by its address; answers its pages would refuse are refused.
+    let address = "http://127.0.0.1:8080/payments/council/permits?x=1";
+    let paid = ok(
+        url,
+        &[
+            "sandbox",
+            "pay-link",
+            address,
+            "--amount",
+            "1234",
+            "--card",
+            "4444333322221111",
+        ],
+    );
+    assert!(paid.contains("success"), "{paid}");
+    let (code, _, stderr) = pence(
+        url,
+        &[
+            "sandbox",
+            "pay-link",
+            id,
+            "--amount",
+            "1234",
+            "--reference",
+            "R1",
+            "--card",
+            "4444333322221111",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("--reference: The link makes up its references"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = pence(
+        url,
+        &["sandbox", "pay-link", id, "--card", "4444333322221111"],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("--amount: Cofnodwch swm o arian i’w dalu"),
+        "in the link's Welsh: {stderr}"
+    );
+
     ok(url, &["link", "delete", "--service", service, id]);
     let (code, _, stderr) = pence(url, &["link", "show", "--service", service, id]);
     assert_ne!(code, 0);

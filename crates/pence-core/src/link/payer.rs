@@ -49,6 +49,44 @@ pub fn parse_amount(typed: &str) -> Result<i64, AmountProblem> {
     Ok(total)
 }
 
+/// Why a payer's answers to a link's questions, given all at once (the control API's and the
+/// CLI's paying user), are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerProblem {
+    Amount(AmountProblem),
+    Reference(ReferenceProblem),
+    /// The link has a fixed amount: the payer gives none.
+    AmountIsFixed,
+    /// The link makes up its references: the payer gives none.
+    NoReferenceAsked,
+}
+
+/// `amount` (in pence) and `reference` checked against what `link` asks, by the pages' rules.
+pub fn check_answers(
+    link: &super::PaymentLink,
+    amount: Option<i64>,
+    reference: Option<&str>,
+) -> Result<super::operations::Choices, AnswerProblem> {
+    let amount = match (link.amount, amount) {
+        (Some(_), Some(_)) => return Err(AnswerProblem::AmountIsFixed),
+        (Some(_), None) => None,
+        (None, None) => return Err(AnswerProblem::Amount(AmountProblem::Empty)),
+        (None, Some(a)) if a <= 0 => return Err(AnswerProblem::Amount(AmountProblem::Zero)),
+        (None, Some(a)) if a > MAX_AMOUNT => {
+            return Err(AnswerProblem::Amount(AmountProblem::OverMaximum))
+        }
+        (None, Some(a)) => Some(a),
+    };
+    let reference = match (&link.reference, reference) {
+        (None, Some(_)) => return Err(AnswerProblem::NoReferenceAsked),
+        (None, None) => None,
+        (Some(_), typed) => {
+            Some(check_reference(typed.unwrap_or("")).map_err(AnswerProblem::Reference)?)
+        }
+    };
+    Ok(super::operations::Choices { amount, reference })
+}
+
 /// "12.50" from 1250: how the amount page shows an amount back to the payer.
 pub fn pounds_and_pence(pence: i64) -> String {
     format!("{}.{:02}", pence / 100, pence % 100)

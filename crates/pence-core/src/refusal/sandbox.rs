@@ -28,6 +28,9 @@ pub enum SandboxRefusal {
     BadDeliveryFaults(&'static str),
     /// A live service's webhooks are delivered as they are: no faults.
     LiveService,
+    /// A payment link's questions answered as its pages would refuse (worded by the pages,
+    /// in the link's language).
+    LinkAnswer(crate::link::payer::AnswerProblem),
 }
 
 /// The words for each refusal, as the control API and the CLI give them (card details are
@@ -44,6 +47,9 @@ impl std::fmt::Display for SandboxRefusal {
                 status.external().status
             ),
             SandboxRefusal::CardDetails(_) => f.write_str("The card page refused the card details"),
+            SandboxRefusal::LinkAnswer(_) => {
+                f.write_str("The payment link's pages refused the answers")
+            }
             SandboxRefusal::ClockBackwards => {
                 f.write_str("The clock only moves forward (DELETE it to go back to real time)")
             }

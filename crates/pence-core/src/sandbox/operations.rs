@@ -174,6 +174,36 @@ pub async fn pay(
     Ok(p)
 }
 
+/// The payer of a test service's payment link without a browser: the link's questions
+/// answered by its pages' rules, its payment taken as the confirm page takes it (returning
+/// to `completion_base/{link payment id}`), then paid as `pay` pays it.
+pub async fn pay_link(
+    deps: Deps<'_>,
+    service: &Service,
+    link: &crate::link::PaymentLink,
+    amount: Option<i64>,
+    reference: Option<&str>,
+    completion_base: &str,
+    req: &PayRequest,
+) -> Result<PaymentRecord, Failure> {
+    if link.service_id != service.id || service.live {
+        return Err(Refusal::NotFound.into());
+    }
+    let choices = crate::link::payer::check_answers(link, amount, reference)
+        .map_err(|p| refused(SandboxRefusal::LinkAnswer(p)))?;
+    let clock = service.clock(deps.clock);
+    let taken = crate::link::operations::take_payment(
+        deps.store,
+        &clock,
+        service,
+        link,
+        choices,
+        completion_base,
+    )
+    .await?;
+    pay(deps, service, &taken.payment.id, req).await
+}
+
 /// The user opens the card page and leaves: the payment is started and left to expire.
 pub async fn abandon(
     deps: Deps<'_>,

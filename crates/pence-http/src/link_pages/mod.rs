@@ -6,7 +6,7 @@
 
 mod handlers;
 mod session;
-mod text;
+pub(crate) mod text;
 mod views;
 
 use axum::routing::get;

@@ -2,7 +2,7 @@
 //! Headings, buttons and error texts are GOV.UK Pay's (pay-products-ui), so tests written
 //! against its pages find them; `{label}` is the link's reference label.
 
-use pence_core::link::payer::{AmountProblem, ReferenceProblem};
+use pence_core::link::payer::{AmountProblem, AnswerProblem, ReferenceProblem};
 use pence_core::payment::Language;
 
 pub struct LinkText {
@@ -134,6 +134,20 @@ impl LinkText {
             AmountProblem::NotPoundsAndPence => self.amount_format,
             AmountProblem::OverMaximum => self.amount_over_max,
             AmountProblem::Zero => self.amount_zero,
+        }
+    }
+
+    /// A refused answer given all at once (the control API's and the CLI's paying user): the
+    /// field it names and the words its page would show (`label`: the link's reference
+    /// label).
+    pub fn answer_problem(&self, p: AnswerProblem, label: &str) -> (&'static str, String) {
+        match p {
+            AnswerProblem::Amount(a) => ("amount", self.amount_problem(a).to_string()),
+            AnswerProblem::Reference(r) => ("reference", self.reference_problem(r, label)),
+            AnswerProblem::AmountIsFixed => ("amount", "The link has a fixed amount".into()),
+            AnswerProblem::NoReferenceAsked => {
+                ("reference", "The link makes up its references".into())
+            }
         }
     }
 

@@ -51,6 +51,14 @@ impl SandboxProblem {
         serde_json::from_value(value).map_err(unreadable)
     }
 
+    /// A part of a body already parsed (and checked by `parse`) as `T`, refused without the
+    /// values it holds.
+    pub(crate) fn from_value<T: serde::de::DeserializeOwned>(
+        value: Value,
+    ) -> Result<T, SandboxProblem> {
+        serde_json::from_value(value).map_err(|e| SandboxProblem::bad_body(without_values(&e)))
+    }
+
     /// A body the operation cannot read.
     pub(crate) fn bad_body(why: impl std::fmt::Display) -> Self {
         SandboxProblem::new(
@@ -73,6 +81,7 @@ impl SandboxProblem {
                         | SandboxRefusal::BadFaultRule(_)
                         | SandboxRefusal::BadDeliveryFaults(_)
                         | SandboxRefusal::LiveService
+                        | SandboxRefusal::LinkAnswer(_)
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }

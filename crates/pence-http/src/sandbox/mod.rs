@@ -54,6 +54,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
                 .delete(webhooks::clear_faults),
         )
         .route("/payments/{payment_id}/pay", post(pay::pay))
+        .route("/payment_links/{link_id}/pay", post(pay::pay_link))
         .route("/payments/{payment_id}/abandon", post(pay::abandon))
         .route("/payments/{payment_id}/cancel", post(pay::cancel))
         .fallback(errors::not_found)

@@ -9,6 +9,8 @@ use axum::response::Response;
 use axum::Extension;
 use pence_core::payment::find_payment;
 use pence_core::payment::Language;
+use pence_core::refusal::sandbox::SandboxRefusal;
+use pence_core::refusal::{Failure, Refusal};
 use pence_core::sandbox;
 use serde::Deserialize;
 
@@ -67,6 +69,68 @@ impl From<PayBody> for sandbox::operations::PayRequest {
             three_ds_passes: b.three_d_secure != Some(ThreeDs::Fail),
             confirm: b.confirm.unwrap_or(true),
         }
+    }
+}
+
+/// A payment link's answers, given beside the card as `pay` takes it: the amount (in pence)
+/// when the payer enters it, the reference when the link asks for one.
+#[derive(Deserialize)]
+struct LinkAnswers {
+    amount: Option<i64>,
+    reference: Option<String>,
+}
+
+/// `POST /sandbox/v1/payment_links/{linkId}/pay`: a test service's payment link paid as a
+/// payer would through its pages and the card pages; answered with the payment.
+pub(crate) async fn pay_link(
+    State(state): State<AppState>,
+    Extension(authed): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+    body: Bytes,
+) -> Result<Response, SandboxProblem> {
+    let Ok(Path(id)) = id else {
+        return Err(SandboxProblem::not_found());
+    };
+    // The answers come out of the body; what is left is the card, as `pay` reads it.
+    let mut card: serde_json::Value = SandboxProblem::parse(&body)?;
+    let mut answers = serde_json::Map::new();
+    if let Some(fields) = card.as_object_mut() {
+        for key in ["amount", "reference"] {
+            if let Some(v) = fields.remove(key) {
+                answers.insert(key.into(), v);
+            }
+        }
+    }
+    let answers: LinkAnswers = SandboxProblem::from_value(serde_json::Value::Object(answers))?;
+    let card: PayBody = SandboxProblem::from_value(card)?;
+    let link = pence_core::link::operations::find(state.store.as_ref(), &authed.0, &id)
+        .await
+        .map_err(|_| SandboxProblem::not_found())?;
+    let (amount, reference) = (answers.amount, answers.reference);
+    let request = sandbox::operations::PayRequest::from(card);
+    let completion = format!("{}/payment-complete", state.public_url);
+    let paid = sandbox::operations::pay_link(
+        state.journey(state.clock.as_ref()),
+        &authed.0,
+        &link,
+        amount,
+        reference.as_deref(),
+        &completion,
+        &request,
+    )
+    .await;
+    match paid {
+        Ok(p) => Ok(payment_response(&state, StatusCode::OK, &p)),
+        Err(Failure::Refused(Refusal::Sandbox(SandboxRefusal::LinkAnswer(problem)))) => {
+            let (field, message) = crate::link_answer_text(&link, problem);
+            let mut p = SandboxProblem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                SandboxRefusal::LinkAnswer(problem).to_string(),
+            );
+            p.set_errors(serde_json::json!([{"field": field, "message": message}]));
+            Err(p)
+        }
+        Err(f) => Err(SandboxProblem::from_failure(f, link.language)),
     }
 }
 

@@ -367,3 +367,74 @@ async fn a_declined_payer_can_try_again_and_bad_prefills_are_refused(engine: Eng
     assert_eq!(status, 404);
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(the_control_api_pays_through_a_link);
+async fn the_control_api_pays_through_a_link(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let fixed = create_link(&server, json!({"title": "Skip hire", "amount": 4000})).await;
+    let asks = create_link(
+        &server,
+        json!({"title": "Fine", "reference": {"label": "penalty notice number"}}),
+    )
+    .await;
+    let pay = |id: &Value| format!("/sandbox/v1/payment_links/{}/pay", id.as_str().unwrap());
+
+    let paid = server
+        .post(&pay(&fixed["id"]), &json!({"card_number": VISA}))
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert_eq!(paid.json["state"]["status"], "success");
+    assert_eq!(paid.json["amount"], 4000);
+    assert_eq!(paid.json["description"], "Skip hire");
+    let paid = server
+        .post(
+            &pay(&asks["id"]),
+            &json!({"amount": 6000, "reference": "PCN-1", "card_number": DECLINED}),
+        )
+        .await;
+    assert_eq!(paid.status, 200, "{}", paid.text);
+    assert_eq!(paid.json["reference"], "PCN-1");
+    assert_eq!(paid.json["state"]["code"], "P0010");
+
+    // Answers the pages would refuse, with their words.
+    for (link, body, field, message) in [
+        (&fixed, json!({"amount": 100, "card_number": VISA}), "amount", "The link has a fixed amount"),
+        (&asks, json!({"reference": "PCN-2", "card_number": VISA}), "amount", "Enter an amount of money to pay"),
+        (&asks, json!({"amount": 10_000_001, "reference": "PCN-2", "card_number": VISA}), "amount", "Enter an amount that is £100,000 or less"),
+        (&asks, json!({"amount": 100, "card_number": VISA}), "reference", "You must enter your penalty notice number"),
+        (&asks, json!({"amount": 100, "reference": "a;b", "card_number": VISA}), "reference", "Penalty notice number must not include any of the following characters < > ; : ` ( ) \" ' = | \",\" ~ [ ]"),
+    ] {
+        let refused = server.post(&pay(&link["id"]), &body).await;
+        assert_eq!(refused.status, 422, "{body}: {}", refused.text);
+        assert_eq!(refused.json["errors"], json!([{"field": field, "message": message}]), "{body}");
+    }
+    // A card number sent as a number is refused without being repeated.
+    let typed = server
+        .post(
+            &pay(&fixed["id"]),
+            &json!({"card_number": 4444333322221111u64}),
+        )
+        .await;
+    assert_eq!(typed.status, 400, "{}", typed.text);
+    assert!(!typed.text.contains("4444333322221111"), "{}", typed.text);
+    let nothing = server
+        .post(
+            "/sandbox/v1/payment_links/nosuchlink/pay",
+            &json!({"card_number": VISA}),
+        )
+        .await;
+    assert_eq!(nothing.status, 404);
+    // Another service's link is not found; nothing refused was taken.
+    let (_, other_key) = server.new_service(false).await;
+    let theirs = server
+        .post_as(
+            &other_key,
+            &pay(&fixed["id"]),
+            &json!({"card_number": VISA}),
+        )
+        .await;
+    assert_eq!(theirs.status, 404);
+    let all = server.get("/v1/payments").await;
+    assert_eq!(all.json["count"], 2, "{}", all.text);
+    server.stop().await;
+}
