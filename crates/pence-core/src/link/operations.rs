@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::clock::Clock;
 use crate::ids;
-use crate::payment::operations::{create_payment_through, Created};
+use crate::payment::operations::{create_payment_through, Created, Extras};
 use crate::payment::{Language, PaymentRecord};
 use crate::ports::{LinkStore, Store, StoreError};
 use crate::refusal::Failure;
@@ -258,8 +258,11 @@ pub async fn take_payment(
             "language": link.language.as_str(),
             "metadata": link.metadata,
         });
-        let through = Some(link_payment.clone());
-        match create_payment_through(store, clock, service, &body, None, through).await {
+        let extras = Extras {
+            link: Some(link_payment.clone()),
+            ..Extras::default()
+        };
+        match create_payment_through(store, clock, service, &body, None, extras).await {
             Ok(Created::New(payment) | Created::Replayed(payment)) => {
                 let mut link_payment = link_payment;
                 link_payment.payment_id = payment.id.clone();

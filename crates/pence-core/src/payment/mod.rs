@@ -7,6 +7,7 @@ pub mod metadata;
 pub mod moto;
 pub mod moto_api;
 pub mod operations;
+pub mod phone;
 pub mod present;
 pub mod return_url;
 pub mod status;

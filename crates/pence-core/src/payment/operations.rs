@@ -35,18 +35,30 @@ pub async fn create_payment(
     body: &Value,
     idempotency_key: Option<&str>,
 ) -> Result<Created, Failure> {
-    create_payment_through(store, clock, service, body, idempotency_key, None).await
+    let extras = Extras::default();
+    create_payment_through(store, clock, service, body, idempotency_key, extras).await
 }
 
-/// `create_payment`, for a payment a payment link takes: `link` (its payment id left empty,
-/// filled here) is written in the payment's transaction.
+/// What a payment made other than by the API brings to its creation.
+#[derive(Debug, Default)]
+pub(crate) struct Extras {
+    /// The payment's id, chosen before (its return URL names it).
+    pub id: Option<String>,
+    /// The payment link taking it (its payment id left empty, filled here), written in the
+    /// payment's transaction.
+    pub link: Option<crate::link::LinkPayment>,
+    /// The audit row of the staff action taking it, written in the payment's transaction.
+    pub audit: Option<crate::staff::AuditEntry>,
+}
+
+/// `create_payment`, with `extras`.
 pub(crate) async fn create_payment_through(
     store: &dyn Store,
     clock: &dyn Clock,
     service: &Service,
     body: &Value,
     idempotency_key: Option<&str>,
-    link: Option<crate::link::LinkPayment>,
+    extras: Extras,
 ) -> Result<Created, Failure> {
     let request = parse_request(body)?;
     check_for_service(&request, service)?;
@@ -106,7 +118,7 @@ pub(crate) async fn create_payment_through(
             .unwrap_or_else(|| "recurring".into())
     });
     let mut payment = PaymentRecord {
-        id: ids::new_id(),
+        id: extras.id.unwrap_or_else(ids::new_id),
         service_id: service.id.clone(),
         amount: request.amount,
         reference: request.reference,
@@ -162,10 +174,11 @@ pub(crate) async fn create_payment_through(
         payment_id: payment.id.clone(),
         created_ms: now,
     });
-    record.link = link.map(|mut l| {
+    record.link = extras.link.map(|mut l| {
         l.payment_id = payment.id.clone();
         l
     });
+    record.audit = extras.audit;
     match store.insert_payment(&payment, &record).await {
         Ok(()) => Ok(Created::New(payment)),
         // Another create with the same key got there first: GOV.UK Pay's connector answers

@@ -10,6 +10,7 @@ mod dashboard;
 mod disputes;
 mod download;
 mod payment_links;
+mod phone_payments;
 mod session;
 mod settings;
 mod sign_in;
@@ -77,6 +78,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/services/{service_id}/payment-links/{link_id}/delete",
             post(payment_links::delete),
+        )
+        .route(
+            "/admin/services/{service_id}/phone-payments",
+            get(phone_payments::start).post(phone_payments::take),
+        )
+        .route(
+            "/admin/services/{service_id}/phone-payments/{payment_id}",
+            get(phone_payments::outcome),
         )
         .route(
             "/admin/services/{service_id}/dashboard",

@@ -75,6 +75,7 @@ pub async fn services(State(state): State<AppState>, jar: PrivateCookieJar) -> A
             live: s.live,
             role: role.as_str(),
             admin: role.can_administer(),
+            phone: role.can_refund() && s.moto_enabled,
         })
         .collect();
     let view = ServicesPage {

@@ -108,6 +108,9 @@ pub struct ServiceRow {
     pub role: &'static str,
     /// Keys, webhooks and settings are theirs to change.
     pub admin: bool,
+    /// They may take payments over the phone here (their role moves money; the service
+    /// takes MOTO payments).
+    pub phone: bool,
 }
 
 pub struct Period {
@@ -469,4 +472,28 @@ pub struct PaymentLinkPage {
     pub form: LinkForm,
     pub errors: Vec<(&'static str, String)>,
     pub note: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/phone_payment.html")]
+pub struct PhonePaymentPage {
+    pub frame: Frame,
+    pub amount: String,
+    pub reference: String,
+    pub description: String,
+    pub errors: Vec<(&'static str, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/phone_payment_done.html")]
+pub struct PhoneOutcomePage {
+    pub frame: Frame,
+    pub paid: bool,
+    pub payment_id: String,
+    pub reference: String,
+    pub description: String,
+    pub amount: String,
+    pub emailed: bool,
+    /// GOV.UK Pay's words for how it ended, when it did not succeed.
+    pub outcome: String,
 }

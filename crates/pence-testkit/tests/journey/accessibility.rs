@@ -4,6 +4,7 @@
 //! which has no npm packages; without `PENCE_AXE` it fails rather than pass unchecked.
 
 use pence_core::clock::Clock;
+use pence_core::ports::prelude::*;
 use pence_core::service::administer::{self, Actor};
 use pence_core::staff::{secrets, Role};
 use pence_testkit::{Browser, Engine, TestServer};
@@ -73,6 +74,9 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         .await;
     assert_eq!(link.status, 201, "{}", link.text);
     let link = link.json["id"].as_str().unwrap().to_string();
+    let mut moto = server.service.clone();
+    moto.moto_enabled = true;
+    server.store.update_service(&moto, None).await.unwrap();
     let email = "a11y@council.example";
     let (_, token) = administer::invite_user(
         server.store.as_ref(),
@@ -152,6 +156,14 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
             format!("/admin/services/{service}/payment-links/{link}"),
         ),
         (
+            "phone payment",
+            format!("/admin/services/{service}/phone-payments"),
+        ),
+        (
+            "a phone payment's outcome",
+            format!("/admin/services/{service}/phone-payments/{id}"),
+        ),
+        (
             "not found",
             format!("/admin/services/{service}/transactions/nosuchpayment"),
         ),
@@ -159,6 +171,14 @@ async fn admin_pages_have_no_wcag_a_or_aa_violations() {
         b.goto(&format!("{base}{path}")).await;
         check(name.into(), violations(&b, &axe).await);
     }
+    // The phone payment form with an error.
+    b.goto(&format!("{base}/admin/services/{service}/phone-payments"))
+        .await;
+    b.click("#take-phone-payment").await;
+    check(
+        "phone payment, with an error".into(),
+        violations(&b, &axe).await,
+    );
     // The link form with an error.
     b.goto(&format!("{base}/admin/services/{service}/payment-links"))
         .await;

@@ -241,3 +241,71 @@ async fn view_only_staff_see_links_but_cannot_change_them(engine: Engine) {
     assert_eq!(still.status, 200);
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(staff_take_a_payment_over_the_phone);
+async fn staff_take_a_payment_over_the_phone(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let b = Browser::start().await;
+    sign_in(&server, &b, "ray@council.example", Role::ViewAndRefund).await;
+    let phone = format!(
+        "{}/admin/services/{}/phone-payments",
+        server.url, server.service.id
+    );
+    // Not until the service takes MOTO payments.
+    assert!(b.text("a[href$='/phone-payments']").await.is_none());
+    b.goto(&phone).await;
+    assert!(b
+        .page()
+        .await
+        .contains("does not take payments over the phone"));
+    let mut service = server.service.clone();
+    service.moto_enabled = true;
+    server.store.update_service(&service, None).await.unwrap();
+
+    b.goto(&format!("{}/admin", server.url)).await;
+    b.click("a[href$='/phone-payments']").await;
+    b.fill("phone-amount", "twelve").await;
+    b.fill("phone-reference", "CALL-7").await;
+    b.fill("phone-description", "Bulky waste collection").await;
+    b.click("#take-phone-payment").await;
+    assert!(b
+        .text(".error-summary")
+        .await
+        .unwrap()
+        .contains("Enter the amount"));
+    b.fill("phone-amount", "35.00").await;
+    b.click("#take-phone-payment").await;
+    pay_on_card_page(&b, "4444333322221111").await;
+    b.click("#confirm").await;
+    assert_eq!(
+        b.text("#phone-outcome").await.as_deref(),
+        Some("The payment was successful"),
+        "{}",
+        b.page().await
+    );
+    assert_eq!(
+        b.text("#phone-reference-shown").await.as_deref(),
+        Some("CALL-7")
+    );
+    b.click("#phone-transaction").await;
+    let id = b.text("#payment-id").await.unwrap();
+    b.close().await;
+
+    let p = server.get(&format!("/v1/payments/{id}")).await;
+    assert_eq!(p.json["moto"], true, "{}", p.text);
+    assert_eq!(p.json["amount"], 3500);
+    assert_eq!(p.json["state"]["status"], "success");
+    assert!(
+        p.json.get("authorisation_summary").is_none(),
+        "no 3-D Secure: {}",
+        p.text
+    );
+    let audit = server.store.audit_log(20).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "phone payment" && a.detail.contains(&id)),
+        "{audit:?}"
+    );
+    server.stop().await;
+}
