@@ -277,6 +277,23 @@ pub async fn take_payment(
     }
 }
 
+/// How staff see where a payment came from: the link payment that took payment `payment_id`
+/// of `service`, if a link did, with its link (`None` once the link is deleted).
+pub async fn source_of(
+    store: &dyn Store,
+    service: &Service,
+    payment_id: &str,
+) -> Result<Option<(LinkPayment, Option<PaymentLink>)>, StoreError> {
+    let Some(lp) = store.link_payment_of(payment_id).await? else {
+        return Ok(None);
+    };
+    if lp.service_id != service.id {
+        return Ok(None);
+    }
+    let link = store.payment_link(&lp.link_id).await?;
+    Ok(Some((lp, link)))
+}
+
 /// The link payment a completion page names, with its link (even if since deleted: the
 /// payer still sees how their payment went) and payment.
 pub async fn completed(

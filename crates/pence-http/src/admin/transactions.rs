@@ -222,6 +222,18 @@ async fn payment_view(
         Err(e) => return Err(AdminError::fault(e)),
     };
     let messages = super::webhooks::message_rows(state, MessagesOf::Payment(payment_id)).await?;
+    let source = pence_core::link::operations::source_of(store, service, payment_id)
+        .await?
+        .map(|(lp, link)| match link {
+            Some(l) => (
+                format!("Payment link: {}", l.title),
+                Some(format!(
+                    "/admin/services/{}/payment-links/{}",
+                    service.id, lp.link_id
+                )),
+            ),
+            None => ("Payment link (since deleted)".to_string(), None),
+        });
     let ctx = LinkContext {
         base_url: &state.public_url,
         signer: &state.signer,
@@ -255,6 +267,7 @@ async fn payment_view(
         available: money(available),
         available_pence: available,
         metadata,
+        source,
         can_refund,
         can_capture,
         can_cancel,

@@ -391,6 +391,9 @@ pub struct PaymentPage {
     /// twice, or after another refund, is refused rather than refunding again.
     pub available_pence: i64,
     pub metadata: Vec<(String, String)>,
+    /// The payment link that took it, if one did: its title (or that it is deleted) and its
+    /// page.
+    pub source: Option<(String, Option<String>)>,
     pub can_refund: bool,
     pub can_capture: bool,
     pub can_cancel: bool,

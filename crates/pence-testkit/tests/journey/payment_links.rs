@@ -127,6 +127,10 @@ async fn a_link_made_in_the_admin_tool_takes_a_payment(engine: Engine) {
     );
     b.click("#payment-link-payments a").await;
     assert_eq!(b.text("#payment-id").await.as_deref(), Some(id.as_str()));
+    assert_eq!(
+        b.text("#payment-source").await.as_deref(),
+        Some("Payment link: Trwydded barcio")
+    );
     let csv_path = format!(
         "/admin/services/{}/transactions/download?reference=PN-42",
         server.service.id
