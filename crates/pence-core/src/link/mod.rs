@@ -11,6 +11,7 @@ pub mod payer;
 use std::collections::BTreeMap;
 
 use crate::payment::Language;
+use crate::text::java_len;
 
 /// The most a link may ask for, as GOV.UK Pay: £100,000.
 pub const MAX_AMOUNT: i64 = 10_000_000;
@@ -121,7 +122,9 @@ fn check_text(
     max: usize,
     too_long: &str,
 ) -> Result<(), LinkInvalid> {
-    if value.chars().count() > max {
+    // Counted as GOV.UK Pay counts (UTF-16 units): the title becomes a payment's description,
+    // which the create use case measures so.
+    if java_len(value) > max {
         return Err(invalid(field, too_long));
     }
     if has_markup(value) {
@@ -216,7 +219,7 @@ pub fn check(draft: &mut LinkDraft) -> Result<(), LinkInvalid> {
         if key.is_empty() {
             return Err(invalid("metadata", "Enter the column header"));
         }
-        if key.chars().count() > 30 {
+        if java_len(key) > 30 {
             return Err(invalid(
                 "metadata",
                 "Column header must be 30 characters or fewer",
@@ -231,7 +234,7 @@ pub fn check(draft: &mut LinkDraft) -> Result<(), LinkInvalid> {
         if value.is_empty() {
             return Err(invalid("metadata", "Enter the cell content"));
         }
-        if value.chars().count() > 100 {
+        if java_len(value) > 100 {
             return Err(invalid(
                 "metadata",
                 "Cell content must be 100 characters or fewer",
@@ -251,7 +254,7 @@ pub fn check(draft: &mut LinkDraft) -> Result<(), LinkInvalid> {
             if slug.is_empty() {
                 return Err(invalid(field, "Enter a payment link address"));
             }
-            if slug.chars().count() > 230 {
+            if slug.len() > 230 {
                 return Err(invalid(
                     field,
                     "a payment link address must be 230 characters or fewer",
@@ -261,6 +264,12 @@ pub fn check(draft: &mut LinkDraft) -> Result<(), LinkInvalid> {
         }
     }
     Ok(())
+}
+
+/// Whether `s` could be a link's address part (what `slugify` makes): anything else names no
+/// link and is not looked up.
+pub fn could_be_path(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 230 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 /// A string as a path segment, as GOV.UK Pay makes a link's address from a name: the
@@ -318,6 +327,8 @@ mod tests {
             "council-s-fees-charges"
         );
         assert_eq!(slugify("  --  "), "");
+        assert!(could_be_path("pay-for-parking-permit"));
+        assert!(!could_be_path("a\0b") && !could_be_path("") && !could_be_path("A B"));
     }
 
     #[test]
@@ -363,6 +374,10 @@ mod tests {
             "Column header must not already exist"
         );
         d.metadata.remove("cost centre");
+        // Measured as GOV.UK Pay measures: an emoji is two.
+        d.title = "😀".repeat(116);
+        assert_eq!(check(&mut d).unwrap_err().field, "title");
+        d.title = "Parking".into();
         d.link_path = Some("My Link!".into());
         check(&mut d).unwrap();
         assert_eq!(d.link_path.as_deref(), Some("my-link"));

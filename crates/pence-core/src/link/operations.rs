@@ -180,9 +180,12 @@ pub async fn open(
     address: Address<'_>,
 ) -> Result<Option<(PaymentLink, Service)>, StoreError> {
     let link = match address {
-        Address::Paths(service_path, link_path) => {
+        Address::Paths(service_path, link_path)
+            if super::could_be_path(service_path) && super::could_be_path(link_path) =>
+        {
             store.payment_link_at(service_path, link_path).await?
         }
+        Address::Paths(..) => None,
         Address::Id(id) if ids::could_be_id(id) => store.payment_link(id).await?,
         Address::Id(_) => None,
     };

@@ -110,7 +110,7 @@ pub fn check_reference(typed: &str) -> Result<String, ReferenceProblem> {
     if typed.is_empty() {
         return Err(ReferenceProblem::Empty);
     }
-    if typed.trim().chars().count() > 255 {
+    if crate::text::java_len(typed.trim()) > 255 {
         return Err(ReferenceProblem::TooLong);
     }
     if typed.contains(NOT_IN_REFERENCES) || typed.chars().any(char::is_control) {

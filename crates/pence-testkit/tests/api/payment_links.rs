@@ -363,6 +363,11 @@ async fn a_declined_payer_can_try_again_and_bad_prefills_are_refused(engine: Eng
     );
     let (status, _) = open(&client, &server, "/pay/nosuchlink").await;
     assert_eq!(status, 404);
+    // Addresses no link can have are not found, on both engines (PostgreSQL text holds no NUL).
+    for path in ["/payments/svc/a%00b", "/payments/x%20y/z", "/redirect/a/%00", "/pay/%00"] {
+        let (status, _) = open(&client, &server, path).await;
+        assert_eq!(status, 404, "{path}");
+    }
     let (status, _) = open(&client, &server, "/payment-complete/nosuchpayment").await;
     assert_eq!(status, 404);
     server.stop().await;
@@ -403,6 +408,7 @@ async fn the_control_api_pays_through_a_link(engine: Engine) {
         (&asks, json!({"amount": 10_000_001, "reference": "PCN-2", "card_number": VISA}), "amount", "Enter an amount that is £100,000 or less"),
         (&asks, json!({"amount": 100, "card_number": VISA}), "reference", "You must enter your penalty notice number"),
         (&asks, json!({"amount": 100, "reference": "a;b", "card_number": VISA}), "reference", "Penalty notice number must not include any of the following characters < > ; : ` ( ) \" ' = | \",\" ~ [ ]"),
+        (&asks, json!({"amount": 100, "reference": "a\u{7}b", "card_number": VISA}), "reference", "Penalty notice number must not include any of the following characters < > ; : ` ( ) \" ' = | \",\" ~ [ ]"),
     ] {
         let refused = server.post(&pay(&link["id"]), &body).await;
         assert_eq!(refused.status, 422, "{body}: {}", refused.text);
