@@ -1,9 +1,10 @@
-//! The `payment_events` table (the ledger) and the webhook outbox rows: what every change
-//! records, written in the change's own transaction. Which events cause which messages is
+//! The `payment_events` table (the ledger), the webhook outbox rows and a payment link's
+//! payment: what every change records, written in the change's own transaction. Which events cause which messages is
 //! pence-core's decision (`ledger::record::Record`); here they are only written.
 
 use pence_core::ledger::record::{Notice, Record};
 use pence_core::ledger::{EventKind, LedgerEvent};
+use pence_core::link::LinkPayment;
 use pence_core::payment::status::Status;
 use pence_core::webhook::DeliveryStatus;
 use pence_core::{ids, StoreError};
@@ -19,6 +20,26 @@ columns! {
         status: e.status.as_str(),
         created_ms: e.created_ms,
     }
+}
+
+columns! {
+    LINK_PAYMENT_COLUMNS, link_payment_values(p: &LinkPayment) {
+        id: &p.id,
+        link_id: &p.link_id,
+        payment_id: &p.payment_id,
+        service_id: &p.service_id,
+        generated_reference: p.generated_reference.as_ref(),
+        created_ms: p.created_ms,
+    }
+}
+
+/// The row a payment taken through a link adds to its payment's transaction.
+fn link_payment_insert(p: &LinkPayment) -> Stmt {
+    Stmt::insert(
+        "link_payments",
+        LINK_PAYMENT_COLUMNS,
+        link_payment_values(p),
+    )
 }
 
 pub(crate) fn event_insert(e: &LedgerEvent) -> Stmt {
@@ -92,7 +113,7 @@ pub(crate) fn record_rows(record: &Record) -> impl Iterator<Item = Stmt> + '_ {
         .flat_map(super::idempotency::key_rows);
     let emails = record.emails.iter().map(super::emails::insert);
     let audit = record.audit.iter().map(super::staff::audit_insert);
-    let link = record.link.iter().map(super::links::link_payment_insert);
+    let link = record.link.iter().map(link_payment_insert);
     events
         .chain(messages)
         .chain(set_up)

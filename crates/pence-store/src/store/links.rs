@@ -1,5 +1,5 @@
 //! The LinkStore port: payment links and the payments they took. (A link payment's row is
-//! written by `ledger`, with its payment.)
+//! written by `ledger`, with its payment, which declares its columns.)
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
@@ -13,6 +13,7 @@ use pence_core::staff::AuditEntry;
 use pence_core::{LinkStore, StoreError};
 use pence_sql::{vals, Row, Stmt};
 
+use super::ledger::LINK_PAYMENT_COLUMNS;
 use super::staff::audited;
 use super::{columns, corrupt, set_clause, SqlStore};
 
@@ -35,17 +36,6 @@ columns! {
     }
 }
 
-columns! {
-    LINK_PAYMENT_COLUMNS, link_payment_values(p: &LinkPayment) {
-        id: &p.id,
-        link_id: &p.link_id,
-        payment_id: &p.payment_id,
-        service_id: &p.service_id,
-        generated_reference: p.generated_reference.as_ref(),
-        created_ms: p.created_ms,
-    }
-}
-
 /// Every column but the id, set by id on a link not deleted.
 static UPDATE_LINK: LazyLock<String> = LazyLock::new(|| {
     let (_, rest) = LINK_COLUMNS.split_once(',').expect("id first");
@@ -54,15 +44,6 @@ static UPDATE_LINK: LazyLock<String> = LazyLock::new(|| {
         set_clause("payment_links", rest, 2)
     )
 });
-
-/// The row a payment taken through a link adds to its payment's transaction.
-pub(crate) fn link_payment_insert(p: &LinkPayment) -> Stmt {
-    Stmt::insert(
-        "link_payments",
-        LINK_PAYMENT_COLUMNS,
-        link_payment_values(p),
-    )
-}
 
 /// A link's payments, their columns read from the payments table.
 static PAYMENTS_OF_LINK: LazyLock<String> = LazyLock::new(|| {

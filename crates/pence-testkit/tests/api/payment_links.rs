@@ -364,7 +364,12 @@ async fn a_declined_payer_can_try_again_and_bad_prefills_are_refused(engine: Eng
     let (status, _) = open(&client, &server, "/pay/nosuchlink").await;
     assert_eq!(status, 404);
     // Addresses no link can have are not found, on both engines (PostgreSQL text holds no NUL).
-    for path in ["/payments/svc/a%00b", "/payments/x%20y/z", "/redirect/a/%00", "/pay/%00"] {
+    for path in [
+        "/payments/svc/a%00b",
+        "/payments/x%20y/z",
+        "/redirect/a/%00",
+        "/pay/%00",
+    ] {
         let (status, _) = open(&client, &server, path).await;
         assert_eq!(status, 404, "{path}");
     }
