@@ -11,4 +11,5 @@ mod send;
 mod worker;
 
 pub use metrics::Metrics;
+pub use send::{send_signed, Answered};
 pub use worker::{Delivered, Deliverer, DeliverySettings, DeliveryStore};

@@ -88,6 +88,65 @@ pub(crate) async fn attempt(
     a
 }
 
+/// What a receiver answered a body sent to it on its own (`send_signed`).
+#[derive(Debug, Clone)]
+pub struct Answered {
+    pub status_code: Option<u16>,
+    pub headers: Vec<(String, String)>,
+    /// The answer's body, its first 64 KiB (lossy UTF-8).
+    pub body: String,
+    pub response_ms: i64,
+    /// Why no answer came (could not connect, timed out…).
+    pub error: Option<String>,
+}
+
+/// POSTs `body` to `url` exactly as a webhook message is sent (the same client, headers and
+/// limits), signed with `secret`: the tool to develop a receiver before any payment exists.
+pub async fn send_signed(url: &str, secret: &str, body: Vec<u8>, timeout: Duration) -> Answered {
+    const KEPT: usize = 64 * 1024;
+    let started = Instant::now();
+    let sent = client(timeout)
+        .post(url)
+        .header("Content-Type", "application/json")
+        .header("Pay-Signature", webhook::signature(secret, &body))
+        .body(body)
+        .send()
+        .await;
+    let mut answered = Answered {
+        status_code: None,
+        headers: Vec::new(),
+        body: String::new(),
+        response_ms: 0,
+        error: None,
+    };
+    match sent {
+        Ok(mut resp) => {
+            answered.status_code = Some(resp.status().as_u16());
+            answered.headers = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into()))
+                .collect();
+            let mut kept = Vec::new();
+            loop {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) if kept.len() < KEPT => kept.extend_from_slice(&chunk),
+                    Ok(Some(_)) | Ok(None) => break,
+                    Err(e) => {
+                        answered.error = Some(describe(&e));
+                        break;
+                    }
+                }
+            }
+            kept.truncate(KEPT);
+            answered.body = String::from_utf8_lossy(&kept).into_owned();
+        }
+        Err(e) => answered.error = Some(describe(&e)),
+    }
+    answered.response_ms = started.elapsed().as_millis() as i64;
+    answered
+}
+
 /// A short reason for the delivery log, with the underlying cause.
 fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {

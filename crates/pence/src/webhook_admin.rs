@@ -110,6 +110,55 @@ pub enum WebhookCommand {
         /// The message's id (from `pence webhook messages`).
         message_id: String,
     },
+    /// POST any body to any URL signed as GOV.UK Pay signs messages (`Pay-Signature`), and
+    /// show the receiver's answer: to develop a receiver before any payment exists.
+    Send {
+        /// Where to POST it.
+        #[arg(long)]
+        url: String,
+        /// The signing secret the receiver checks with.
+        #[arg(long)]
+        secret: String,
+        /// The file whose bytes are sent as they are (`-`: standard input).
+        #[arg(long)]
+        body: std::path::PathBuf,
+        /// Give up after this many milliseconds.
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
+}
+
+/// `pence webhook send`: the receiver's status, time, headers and body; an error when it gave
+/// no answer.
+async fn send(
+    url: &str,
+    secret: &str,
+    file: &std::path::Path,
+    timeout_ms: u64,
+) -> anyhow::Result<()> {
+    use std::io::Read;
+    let mut body = Vec::new();
+    if file.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut body)?;
+    } else {
+        body = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
+    let timeout = std::time::Duration::from_millis(timeout_ms);
+    let answered = pence_webhooks::send_signed(url, secret, body, timeout).await;
+    let Some(status) = answered.status_code else {
+        let why = answered.error.unwrap_or_else(|| "no answer".into());
+        bail!("{url}: {why} (after {} ms)", answered.response_ms);
+    };
+    println!("HTTP {status} in {} ms", answered.response_ms);
+    for (name, value) in &answered.headers {
+        println!("{name}: {value}");
+    }
+    println!();
+    println!("{}", answered.body);
+    if let Some(e) = answered.error {
+        eprintln!("the answer broke off: {e}");
+    }
+    Ok(())
 }
 
 fn parse_event(s: &str) -> Result<EventType, String> {
@@ -124,6 +173,16 @@ fn parse_status(s: &str) -> Result<DeliveryStatus, String> {
 }
 
 pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()> {
+    // Sending a body needs no database.
+    if let WebhookCommand::Send {
+        url,
+        secret,
+        body,
+        timeout_ms,
+    } = cmd
+    {
+        return send(&url, &secret, &body, timeout_ms).await;
+    }
     let store = existing_store(settings).await?;
     let clock = AdjustableClock::default();
     match cmd {
@@ -297,6 +356,12 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 table::print(&log);
             }
         }
+        WebhookCommand::Send {
+            url,
+            secret,
+            body,
+            timeout_ms,
+        } => send(&url, &secret, &body, timeout_ms).await?,
         WebhookCommand::Resend { message_id } => {
             subscription::resend(store.as_ref(), &clock, &message_id).await?;
             eprintln!("{message_id} will be sent again");

@@ -1840,3 +1840,63 @@ async fn payment_links_from_the_command_line(engine: Engine) {
     assert_ne!(code, 0);
     assert!(stderr.contains("no payment link"), "{stderr}");
 }
+
+#[tokio::test]
+async fn a_signed_body_to_any_url_shows_the_answer() {
+    let receiver = pence_testkit::Receiver::start().await;
+    receiver.script([pence_testkit::Answer::Status(401)]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("message.json");
+    let body = r#"{"webhook_message_id":"x","resource":{"amount":1}}"#;
+    std::fs::write(&file, body).unwrap();
+    let secret = "webhook_secret_for_a_receiver_in_development";
+    let url = receiver.url.clone();
+    let file_arg = file.to_str().unwrap().to_string();
+    // No database needed: the command only sends.
+    let out = tokio::task::spawn_blocking(move || {
+        pence_with(
+            "sqlite:///nonexistent/pence.db",
+            &[
+                "webhook",
+                "send",
+                "--url",
+                &url,
+                "--secret",
+                secret,
+                "--body",
+                &file_arg,
+                "--timeout-ms",
+                "5000",
+            ],
+            None,
+        )
+    })
+    .await
+    .unwrap();
+    let (code, stdout, stderr) = out;
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("HTTP 401 in "), "{stdout}");
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body, body.as_bytes(), "sent as it is");
+    assert!(got[0].signed_with(secret), "signed as GOV.UK Pay signs");
+    assert_eq!(got[0].content_type.as_deref(), Some("application/json"));
+
+    // Nobody listening: said, and a failure.
+    let (code, _, stderr) = pence_with(
+        "sqlite:///nonexistent/pence.db",
+        &[
+            "webhook",
+            "send",
+            "--url",
+            "http://127.0.0.1:9/hook",
+            "--secret",
+            "s",
+            "--body",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("could not connect"), "{stderr}");
+}
