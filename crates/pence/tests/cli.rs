@@ -1900,3 +1900,68 @@ async fn a_signed_body_to_any_url_shows_the_answer() {
     assert_ne!(code, 0);
     assert!(stderr.contains("could not connect"), "{stderr}");
 }
+
+pence_testkit::engine_tests!(a_link_made_by_the_cli_is_the_links_apis_link);
+async fn a_link_made_by_the_cli_is_the_links_apis_link(engine: Engine) {
+    let server = pence_testkit::TestServer::start(engine).await;
+    let db = server.db.url.clone();
+    let service = server.service.id.clone();
+    let made = ok(
+        &db,
+        &[
+            "link",
+            "create",
+            "--service",
+            &service,
+            "--title",
+            "Skip hire",
+            "--amount",
+            "4000",
+            "--reference-label",
+            "Booking number",
+            "--language",
+            "cy",
+            "--column",
+            "team=waste",
+            "--link-path",
+            "skips-cli",
+        ],
+    );
+    let cli_id = made.lines().next().unwrap().to_string();
+    let body = serde_json::json!({"title": "Skip hire", "amount": 4000,
+        "reference": {"label": "Booking number"}, "language": "cy",
+        "reporting_columns": {"team": "waste"}, "link_path": "skips-api"});
+    let by_api = server.post("/pence/v1/payment_links", &body).await;
+    assert_eq!(by_api.status, 201, "{}", by_api.text);
+    let by_cli = server
+        .get(&format!("/pence/v1/payment_links/{cli_id}"))
+        .await;
+    assert_eq!(by_cli.status, 200, "{}", by_cli.text);
+    // The same link but for what names it.
+    let same = |v: &serde_json::Value| {
+        let mut v = v.clone();
+        for k in ["id", "link_path", "url", "created_date", "updated_date"] {
+            v.as_object_mut().unwrap().remove(k);
+        }
+        v
+    };
+    assert_eq!(same(&by_cli.json), same(&by_api.json));
+    // And both take the same payment.
+    for id in [cli_id.as_str(), by_api.json["id"].as_str().unwrap()] {
+        let paid = server
+            .post(
+                &format!("/sandbox/v1/payment_links/{id}/pay"),
+                &serde_json::json!({"reference": "B-1", "card_number": "4444333322221111"}),
+            )
+            .await;
+        assert_eq!(paid.status, 200, "{}", paid.text);
+        assert_eq!(
+            (paid.json["amount"].clone(), paid.json["metadata"].clone()),
+            (
+                serde_json::json!(4000),
+                serde_json::json!({"team": "waste"})
+            )
+        );
+    }
+    server.stop().await;
+}
