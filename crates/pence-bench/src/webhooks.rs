@@ -122,6 +122,7 @@ pub async fn run(database: Option<String>, args: WebhookBenchArgs) -> anyhow::Re
                 next_attempt_ms: now,
                 created_ms: now,
                 triggered: false,
+                overrides: None,
             })
             .collect();
         store.load_webhook_messages(&batch).await?;

@@ -576,11 +576,13 @@ pub trait WebhookStore: Send + Sync {
     async fn delivery_faults(
         &self,
     ) -> Result<Vec<(String, crate::webhook::DeliveryFaults)>, StoreError>;
-    /// Writes `notice`'s messages, marked triggered (the control API), for the service's
-    /// active subscriptions that take its event type; their ids.
+    /// Writes `notice`'s messages, marked triggered (the control API) and with the
+    /// `overrides` it was sent with, for the service's active subscriptions that take its
+    /// event type; their ids.
     async fn insert_triggered_messages(
         &self,
         notice: &crate::ledger::record::Notice,
+        overrides: Option<&str>,
     ) -> Result<Vec<String>, StoreError>;
 }
 

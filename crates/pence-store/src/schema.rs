@@ -100,6 +100,10 @@ const COMMON: &[(i64, &str)] = &[
         include_str!("migrations/common/0035_instance_settings.sql"),
     ),
     (36, include_str!("migrations/common/0036_payment_links.sql")),
+    (
+        37,
+        include_str!("migrations/common/0037_message_overrides.sql"),
+    ),
 ];
 
 /// SQLite's own.

@@ -26,18 +26,22 @@ async fn triggered_messages_are_claimed_attempted_and_counted(engine: Engine) {
         resource: "{}".into(),
     };
     let ids = store
-        .insert_triggered_messages(&notice(EventType::Succeeded))
+        .insert_triggered_messages(&notice(EventType::Succeeded), Some("resource.amount=1"))
         .await
         .unwrap();
     assert_eq!(ids.len(), 1);
     let none = store
-        .insert_triggered_messages(&notice(EventType::Refunded))
+        .insert_triggered_messages(&notice(EventType::Refunded), None)
         .await
         .unwrap();
     assert!(none.is_empty(), "no subscription takes it");
     let of_payment = store.payment_webhook_messages("p1", 10).await.unwrap();
     assert_eq!(of_payment.len(), 1);
     assert!(of_payment[0].triggered && of_payment[0].id == ids[0]);
+    assert_eq!(
+        of_payment[0].overrides.as_deref(),
+        Some("resource.amount=1")
+    );
     assert!(store
         .payment_webhook_messages("p2", 10)
         .await

@@ -76,6 +76,11 @@ pub enum SandboxCommand {
         payment_id: String,
         /// card_payment_succeeded, card_payment_captured, card_payment_refunded, ...
         event_type: String,
+        /// Send a field of the resource with this value instead of the payment's own, as
+        /// PATH=VALUE (`resource.state.status=failed`, `resource.amount=1`; a VALUE that is
+        /// not JSON is a string). Repeat for more; the delivery log shows them.
+        #[arg(long = "set", value_parser = parse_override)]
+        overrides: Vec<(String, serde_json::Value)>,
     },
     /// The emails a test service's paying users were sent, newest first.
     Emails {
@@ -162,6 +167,13 @@ pub enum FaultCommand {
     },
 }
 
+/// `path=value`: the value as JSON when it is JSON, else as a string.
+fn parse_override(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (path, value) = s.split_once('=').ok_or("PATH=VALUE")?;
+    let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::json!(value));
+    Ok((path.to_string(), value))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ThreeDs {
     Pass,
@@ -214,6 +226,7 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
         SandboxCommand::Trigger {
             payment_id,
             event_type,
+            overrides,
         } => {
             let service = service_of(store, &payment_id).await?;
             let event = EventType::parse(&event_type)
@@ -225,6 +238,7 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
                 &service,
                 &payment_id,
                 event,
+                &overrides,
             )
             .await
             {

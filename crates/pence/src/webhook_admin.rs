@@ -330,7 +330,15 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             for (m, attempts) in &messages {
                 t.add_row(vec![
                     m.id.clone(),
-                    m.event_type.trim_start_matches("card_payment_").to_string(),
+                    match m.origin() {
+                        Some(origin) => {
+                            format!(
+                                "{} ({origin})",
+                                m.event_type.trim_start_matches("card_payment_")
+                            )
+                        }
+                        None => m.event_type.trim_start_matches("card_payment_").to_string(),
+                    },
                     m.status.as_str().into(),
                     m.attempts.to_string(),
                     m.payment_id.clone(),

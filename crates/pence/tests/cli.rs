@@ -1965,3 +1965,58 @@ async fn a_link_made_by_the_cli_is_the_links_apis_link(engine: Engine) {
     }
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(a_message_triggered_from_the_command_line_with_overrides);
+async fn a_message_triggered_from_the_command_line_with_overrides(engine: Engine) {
+    let server = pence_testkit::TestServer::start(engine).await;
+    let db = server.db.url.clone();
+    let hook = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &serde_json::json!({"callback_url": "http://127.0.0.1:9/hook"}),
+        )
+        .await;
+    let hook = hook.json["id"].as_str().unwrap().to_string();
+    let body = serde_json::json!({"amount": 100, "reference": "r", "description": "d",
+        "return_url": "https://example.org/r"});
+    let created = server.post("/v1/payments", &body).await;
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+    let ids = ok(
+        &db,
+        &[
+            "sandbox",
+            "trigger",
+            &id,
+            "card_payment_succeeded",
+            "--set",
+            "resource.amount=1",
+            "--set",
+            "resource.state.status=failed",
+        ],
+    );
+    assert_eq!(ids.lines().count(), 1, "{ids}");
+    let log = pence_with(&db, &["webhook", "messages", &hook], None).1;
+    assert!(
+        log.contains(
+            r#"succeeded (triggered with overrides: resource.amount=1, resource.state.status="failed")"#
+        ),
+        "{log}"
+    );
+    let (code, _, stderr) = pence(
+        &db,
+        &[
+            "sandbox",
+            "trigger",
+            &id,
+            "card_payment_succeeded",
+            "--set",
+            "amount=1",
+        ],
+    );
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("only the resource's fields can be overridden"),
+        "{stderr}"
+    );
+    server.stop().await;
+}

@@ -28,6 +28,8 @@ pub enum SandboxRefusal {
     BadDeliveryFaults(&'static str),
     /// A live service's webhooks are delivered as they are: no faults.
     LiveService,
+    /// A triggered message's override that cannot be applied (the words say why).
+    BadOverride(String),
     /// A payment link's questions answered as its pages would refuse (worded by the pages,
     /// in the link's language).
     LinkAnswer(crate::link::payer::AnswerProblem),
@@ -64,6 +66,7 @@ impl std::fmt::Display for SandboxRefusal {
                 t.as_str()
             ),
             SandboxRefusal::BadFaultRule(why) => f.write_str(why),
+            SandboxRefusal::BadOverride(why) => f.write_str(why),
             SandboxRefusal::BadDeliveryFaults(why) => f.write_str(why),
             SandboxRefusal::LiveService => {
                 f.write_str("A live service's webhooks have no delivery faults")

@@ -359,22 +359,86 @@ pub async fn trigger_webhook(
     service: &Service,
     payment_id: &str,
     event_type: crate::webhook::EventType,
+    overrides: &[(String, serde_json::Value)],
 ) -> Result<Vec<String>, Failure> {
     if service.live {
         return Err(Refusal::NotFound.into());
     }
     let p = crate::payment::operations::find_payment(store, service, payment_id).await?;
+    let mut resource =
+        serde_json::to_value(crate::payment::present::resource(&p)).expect("a payment serialises");
+    for (path, value) in overrides {
+        set_at(&mut resource, path, value.clone())
+            .map_err(|why| refused(SandboxRefusal::BadOverride(why)))?;
+    }
     let notice = crate::ledger::record::Notice {
         event_type,
         payment_id: p.id.clone(),
         service_id: service.id.clone(),
         at_ms: service.clock(node).now_ms(),
-        resource: serde_json::to_string(&crate::payment::present::resource(&p))
-            .expect("a payment serialises"),
+        resource: resource.to_string(),
     };
-    let ids = webhooks.insert_triggered_messages(&notice).await?;
+    let shown: Vec<String> = overrides.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let shown = (!shown.is_empty()).then(|| shown.join(", "));
+    let ids = webhooks
+        .insert_triggered_messages(&notice, shown.as_deref())
+        .await?;
     if ids.is_empty() {
         return Err(refused(SandboxRefusal::NoSubscription(event_type)));
     }
     Ok(ids)
+}
+
+/// Sets `value` at `path` (`resource.state.status`) in a message's resource, making the
+/// objects on the way; only `resource.…` can be overridden.
+fn set_at(
+    resource: &mut serde_json::Value,
+    path: &str,
+    value: serde_json::Value,
+) -> Result<(), String> {
+    let Some(inner) = path.strip_prefix("resource.") else {
+        return Err(format!(
+            "{path}: only the resource's fields can be overridden (resource.…)"
+        ));
+    };
+    let mut at = resource;
+    let mut parts = inner.split('.').peekable();
+    while let Some(part) = parts.next() {
+        if part.is_empty() {
+            return Err(format!("{path}: an empty field name"));
+        }
+        let serde_json::Value::Object(fields) = at else {
+            return Err(format!(
+                "{path}: {part} is inside a value that is not an object"
+            ));
+        };
+        if parts.peek().is_none() {
+            fields.insert(part.to_string(), value);
+            return Ok(());
+        }
+        at = fields
+            .entry(part.to_string())
+            .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn overrides_set_a_resource_field_making_objects_on_the_way() {
+        let mut r = json!({"amount": 100, "state": {"status": "success"}});
+        super::set_at(&mut r, "resource.state.status", json!("failed")).unwrap();
+        super::set_at(&mut r, "resource.amount", json!(1)).unwrap();
+        super::set_at(&mut r, "resource.metadata.ward", json!("B")).unwrap();
+        assert_eq!(
+            r,
+            json!({"amount": 1, "state": {"status": "failed"}, "metadata": {"ward": "B"}})
+        );
+        assert!(super::set_at(&mut r, "event_type", json!("x")).is_err());
+        assert!(super::set_at(&mut r, "resource.amount.x", json!(1)).is_err());
+        assert!(super::set_at(&mut r, "resource..x", json!(1)).is_err());
+    }
 }

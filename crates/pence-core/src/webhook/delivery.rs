@@ -100,6 +100,9 @@ pub struct Message {
     pub created_ms: i64,
     /// Asked for through the control API rather than caused by a change.
     pub triggered: bool,
+    /// The fields a triggered message was sent with in place of the payment's own
+    /// (`resource.amount=1, …`), for the delivery log.
+    pub overrides: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -148,6 +151,18 @@ impl Attempt {
     }
 }
 
+impl Message {
+    /// How the delivery log marks a message no change caused: `triggered`, or with what it
+    /// overrode; `None` for an ordinary message.
+    pub fn origin(&self) -> Option<String> {
+        match (&self.overrides, self.triggered) {
+            (Some(o), _) => Some(format!("triggered with overrides: {o}")),
+            (None, true) => Some("triggered".into()),
+            (None, false) => None,
+        }
+    }
+}
+
 /// The message after `attempt`: delivered, or rescheduled along the ladder, or failed for good.
 pub fn after(m: &Message, attempt: &Attempt) -> Message {
     let mut next = m.clone();
@@ -187,6 +202,7 @@ mod tests {
             next_attempt_ms: 0,
             created_ms: 0,
             triggered: false,
+            overrides: None,
         }
     }
 

@@ -92,7 +92,10 @@ pub(super) async fn message_rows(
     for (m, attempts) in messages {
         rows.push(MessageRow {
             id: m.id.clone(),
-            event: m.event_type.clone(),
+            event: match m.origin() {
+                Some(origin) => format!("{} ({origin})", m.event_type),
+                None => m.event_type.clone(),
+            },
             payment_id: m.payment_id.clone(),
             status: m.status.as_str().to_string(),
             attempts: attempts

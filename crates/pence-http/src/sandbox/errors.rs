@@ -82,6 +82,7 @@ impl SandboxProblem {
                         | SandboxRefusal::BadDeliveryFaults(_)
                         | SandboxRefusal::LiveService
                         | SandboxRefusal::LinkAnswer(_)
+                        | SandboxRefusal::BadOverride(_)
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }

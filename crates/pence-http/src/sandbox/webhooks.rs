@@ -47,6 +47,7 @@ fn message_shown(m: &Message) -> Value {
         "next_attempt_date": (m.status == DeliveryStatus::Pending)
             .then(|| timefmt::date_time(m.next_attempt_ms)),
         "triggered": m.triggered,
+        "overrides": m.overrides,
     })
 }
 
@@ -241,6 +242,8 @@ pub(crate) async fn resend(
 struct Trigger {
     payment_id: String,
     event_type: String,
+    /// Fields sent in place of the payment's own: `{"resource.amount": 1}`.
+    overrides: Option<serde_json::Map<String, Value>>,
 }
 
 pub(crate) async fn trigger(
@@ -252,6 +255,7 @@ pub(crate) async fn trigger(
     let event_type = event_types(Some(vec![body.event_type]))?
         .and_then(|t| t.into_iter().next())
         .expect("one type asked, one parsed");
+    let overrides: Vec<(String, Value)> = body.overrides.unwrap_or_default().into_iter().collect();
     let ids = sandbox::operations::trigger_webhook(
         state.store.as_ref(),
         state.webhooks.as_ref(),
@@ -259,6 +263,7 @@ pub(crate) async fn trigger(
         &service,
         &body.payment_id,
         event_type,
+        &overrides,
     )
     .await
     .map_err(|f| SandboxProblem::from_failure(f, Language::En))?;

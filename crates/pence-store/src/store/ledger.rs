@@ -72,8 +72,8 @@ const OUTBOX_INSERT: &str = "INSERT INTO webhook_messages (id, webhook_id, payme
 /// triggered, answering the messages' ids.
 pub(crate) const TRIGGERED_INSERT: &str = "INSERT INTO webhook_messages (id, webhook_id, \
     payment_id, event_type, event_ms, resource, secret_version, status, attempts, \
-    next_attempt_ms, created_ms, updated_ms, triggered) \
-    SELECT $1 || w.tag, w.id, $2, $3, $4, $5, w.secret_version, $6, 0, $4, $4, $4, TRUE \
+    next_attempt_ms, created_ms, updated_ms, triggered, overrides) \
+    SELECT $1 || w.tag, w.id, $2, $3, $4, $5, w.secret_version, $6, 0, $4, $4, $4, TRUE, $9 \
     FROM webhooks w JOIN webhook_event_types t ON t.webhook_id = w.id AND t.event_type = $3 \
     WHERE w.service_id = $7 AND w.active = $8 RETURNING id";
 

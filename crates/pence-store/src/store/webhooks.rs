@@ -18,7 +18,7 @@ use pence_sql::{vals, Row, Stmt};
 const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, active, \
      secret_version, created_ms, updated_ms";
 const MESSAGE_COLUMNS: &str = "id, webhook_id, payment_id, event_type, event_ms, resource, \
-     secret_version, status, attempts, next_attempt_ms, created_ms, triggered";
+     secret_version, status, attempts, next_attempt_ms, created_ms, triggered, overrides";
 const ATTEMPT_COLUMNS: &str = "message_id, at_ms, status_code, error, response_ms, response_body";
 
 /// The literal `'pending'` (not a parameter) lets both engines use the partial index.
@@ -27,14 +27,14 @@ const CLAIM_SQLITE: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $
      AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
      ORDER BY next_attempt_ms LIMIT $6) \
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
-     status, attempts, next_attempt_ms, created_ms, triggered";
+     status, attempts, next_attempt_ms, created_ms, triggered, overrides";
 /// On PostgreSQL several nodes claim at once: rows another claim is taking are skipped.
 const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $2 \
      WHERE id IN (SELECT id FROM webhook_messages WHERE webhook_id = $3 \
      AND status = 'pending' AND next_attempt_ms <= $4 AND (lease_ms IS NULL OR lease_ms <= $5) \
      ORDER BY next_attempt_ms LIMIT $6 FOR UPDATE SKIP LOCKED) \
      RETURNING id, webhook_id, payment_id, event_type, event_ms, resource, secret_version, \
-     status, attempts, next_attempt_ms, created_ms, triggered";
+     status, attempts, next_attempt_ms, created_ms, triggered, overrides";
 
 const DELIVERY_FAULT_COLUMNS: &str =
     "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret";
@@ -83,6 +83,7 @@ fn message_from(mut r: Row) -> Result<Message, StoreError> {
         next_attempt_ms: r.i64("next_attempt_ms")?,
         created_ms: r.i64("created_ms")?,
         triggered: r.bool("triggered")?,
+        overrides: r.opt_text("overrides")?,
     })
 }
 
@@ -205,11 +206,14 @@ impl WebhookStore for SqlStore {
         self.read(&sql, Vec::new(), delivery_faults_from).await
     }
 
-    async fn insert_triggered_messages(&self, notice: &Notice) -> Result<Vec<String>, StoreError> {
-        let insert = Stmt::returning(
-            super::ledger::TRIGGERED_INSERT,
-            super::ledger::notice_values(notice),
-        );
+    async fn insert_triggered_messages(
+        &self,
+        notice: &Notice,
+        overrides: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut values = super::ledger::notice_values(notice);
+        values.push(overrides.into());
+        let insert = Stmt::returning(super::ledger::TRIGGERED_INSERT, values);
         self.db
             .apply_returning(vec![insert])
             .await?

@@ -112,3 +112,69 @@ async fn a_scripted_flow_without_a_browser(engine: Engine) {
     );
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(a_message_triggered_with_overrides_says_so);
+async fn a_message_triggered_with_overrides_says_so(engine: Engine) {
+    let server = TestServer::start(engine).await;
+    let receiver = Receiver::start().await;
+    let hook = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url, "event_types": ["card_payment_failed"]}),
+        )
+        .await;
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let (hook_id, secret) = (
+        hook.json["id"].as_str().unwrap().to_string(),
+        hook.json["secret"].as_str().unwrap().to_string(),
+    );
+    let created = server.post("/v1/payments", &with(json!({}))).await;
+    let id = created.json["payment_id"].as_str().unwrap().to_string();
+
+    // A failure the payment never had, to test the receiver's handling of one.
+    let sent = server
+        .post(
+            "/sandbox/v1/webhooks/trigger",
+            &json!({"payment_id": id, "event_type": "card_payment_failed",
+                "overrides": {"resource.state.status": "failed", "resource.state.code": "P0010",
+                    "resource.amount": 1}}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    server.drain_webhooks().await;
+    let got = receiver
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await;
+    assert!(
+        got[0].signed_with(&secret),
+        "signed over the overridden body"
+    );
+    let resource = &got[0].json["resource"];
+    assert_eq!(resource["state"]["status"], "failed");
+    assert_eq!(resource["state"]["code"], "P0010");
+    assert_eq!(resource["amount"], 1);
+    assert_eq!(resource["reference"], "ref-1", "the rest is the payment's");
+    let log = server
+        .get(&format!("/sandbox/v1/webhooks/{hook_id}/messages"))
+        .await;
+    let m = &log.json["messages"][0];
+    assert_eq!(m["triggered"], true);
+    assert_eq!(
+        m["overrides"],
+        "resource.amount=1, resource.state.code=\"P0010\", resource.state.status=\"failed\"",
+        "{}",
+        log.text
+    );
+
+    // Only the resource can be overridden.
+    for overrides in [json!({"event_type": "x"}), json!({"resource.amount.x": 1})] {
+        let refused = server
+            .post(
+                "/sandbox/v1/webhooks/trigger",
+                &json!({"payment_id": id, "event_type": "card_payment_failed", "overrides": overrides}),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{overrides}: {}", refused.text);
+    }
+    server.stop().await;
+}
