@@ -48,7 +48,6 @@ impl IntoResponse for Problem {
         match self {
             Problem::NotFound(lt, t) => problem(
                 StatusCode::NOT_FOUND,
-                lt,
                 t,
                 false,
                 lt.not_found_title,
@@ -60,7 +59,6 @@ impl IntoResponse for Problem {
                 let t = &text::EN;
                 problem(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    &link_text::EN,
                     t,
                     false,
                     t.error_title,
@@ -73,13 +71,11 @@ impl IntoResponse for Problem {
 
 fn problem(
     status: StatusCode,
-    lt: &'static LinkText,
     t: &'static text::Text,
     test: bool,
     heading: &str,
     paragraphs: Vec<String>,
 ) -> Response {
-    let _ = lt;
     let page = ProblemPage {
         t,
         test,
@@ -182,7 +178,7 @@ pub(crate) async fn start(
     }
     let link_problem = |message: &str| {
         let paragraphs = vec![lt.link_problem.to_string(), message.to_string()];
-        problem(StatusCode::OK, lt, t, test, lt.link_error_title, paragraphs)
+        problem(StatusCode::OK, t, test, lt.link_error_title, paragraphs)
     };
     if let (Some(_), Some(r)) = (&link.reference, &prefill.reference) {
         match payer::check_reference(r) {
