@@ -212,6 +212,14 @@ pub trait ServiceStore: Send + Sync {
     /// The services whose clocks are moved, with their offsets: each gets sweep rounds of
     /// its own, on its own clock.
     async fn moved_clocks(&self) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Keeps the nodes' sweeps off test service `service_id` until `until_ms` (the machine's
+    /// clock), or lets them back (`None`): a fixture runs the service's timers itself while it
+    /// loads. False when there is no such test service.
+    async fn hold_sweeps(
+        &self,
+        service_id: &str,
+        until_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
 }
 
 /// Which services' work a sweep round takes: those on the node's clock, or one service

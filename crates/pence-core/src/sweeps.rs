@@ -183,36 +183,57 @@ async fn disputes(
     let now = clock.now_ms();
     let mut done = 0;
     for p in store.dispute_due_payments(scope, now + 1, BATCH).await? {
-        let Some(plan) = psp.dispute(&p) else {
-            continue;
-        };
-        let d = crate::dispute::raise(&p, &plan, clock.now_ms());
-        let event = LedgerEvent::for_payment(&p, EventKind::DisputeCreated, d.created_ms);
-        match store.raise_dispute(&p, &d, &Record::one(event, &p)).await {
-            Ok(()) => done += 1,
-            // Changed meanwhile (a refund, another node): judged again next round.
-            Err(StoreError::Conflict | StoreError::Duplicate) => {}
-            Err(e) => return Err(e.into()),
-        }
+        done += usize::from(raise_dispute(store, clock, psp, &p).await?.is_some());
     }
     for d in store.due_disputes(scope, now + 1, BATCH).await? {
-        let Some((next, kind)) = crate::dispute::advanced(&d, clock.now_ms()) else {
-            continue;
-        };
-        let Some(p) = store.payment(&d.service_id, &d.payment_id).await? else {
-            continue;
-        };
-        let event = LedgerEvent::for_payment(&p, kind, next.updated_ms);
-        match store
-            .advance_dispute(&d, &next, &Record::one(event, &p))
-            .await
-        {
-            Ok(()) => done += 1,
-            Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
-        }
+        done += usize::from(advance_dispute(store, clock, &d).await?.is_some());
     }
     Ok(done)
+}
+
+/// Raises the dispute the provider announced for captured payment `p`, at `clock`'s time;
+/// the dispute, if it was raised.
+pub(crate) async fn raise_dispute(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    p: &PaymentRecord,
+) -> Result<Option<crate::dispute::DisputeRecord>, Failure> {
+    let Some(plan) = psp.dispute(p) else {
+        return Ok(None);
+    };
+    let d = crate::dispute::raise(p, &plan, clock.now_ms());
+    let event = LedgerEvent::for_payment(p, EventKind::DisputeCreated, d.created_ms);
+    match store.raise_dispute(p, &d, &Record::one(event, p)).await {
+        Ok(()) => Ok(Some(d)),
+        // Changed meanwhile (a refund, another node): judged again next round.
+        Err(StoreError::Conflict | StoreError::Duplicate) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Moves dispute `d` on a step if one is due at `clock`'s time; the dispute as it then
+/// is, if it moved.
+pub(crate) async fn advance_dispute(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    d: &crate::dispute::DisputeRecord,
+) -> Result<Option<crate::dispute::DisputeRecord>, Failure> {
+    let Some((next, kind)) = crate::dispute::advanced(d, clock.now_ms()) else {
+        return Ok(None);
+    };
+    let Some(p) = store.payment(&d.service_id, &d.payment_id).await? else {
+        return Ok(None);
+    };
+    let event = LedgerEvent::for_payment(&p, kind, next.updated_ms);
+    match store
+        .advance_dispute(d, &next, &Record::one(event, &p))
+        .await
+    {
+        Ok(()) => Ok(Some(next)),
+        Err(StoreError::Conflict) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The sandbox "pays out" captured payments a day after capture: the payment gets its
@@ -223,16 +244,25 @@ async fn settle(store: &dyn Store, clock: &dyn Clock, scope: Scope<'_>) -> Resul
         .await?;
     let mut done = 0;
     for p in due {
-        let settled = transition::step(store, clock, &p.id, |p, now| {
-            (p.settled_ms.is_none() && p.status == Status::Captured).then(|| {
-                Move::to(p, p.status, EventKind::PaymentSettled, now)
-                    .with(|next| next.settled_ms = Some(now))
-            })
-        })
-        .await?;
-        done += changed(settled);
+        done += usize::from(settle_payment(store, clock, &p.id).await?);
     }
     Ok(done)
+}
+
+/// Pays captured payment `id` out at `clock`'s time; whether it was.
+pub(crate) async fn settle_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id: &str,
+) -> Result<bool, Failure> {
+    let settled = transition::step(store, clock, id, |p, now| {
+        (p.settled_ms.is_none() && p.status == Status::Captured).then(|| {
+            Move::to(p, p.status, EventKind::PaymentSettled, now)
+                .with(|next| next.settled_ms = Some(now))
+        })
+    })
+    .await?;
+    Ok(changed(settled) == 1)
 }
 
 /// Successful refunds are paid out (taken from a payout) a day after they succeeded, as
@@ -313,43 +343,55 @@ async fn capture(
         .await?;
     let mut done = 0;
     for p in due {
-        let ready = transition::step(store, clock, &p.id, |p, now| {
-            matches!(
-                p.status,
-                CaptureApproved | CaptureApprovedRetry | CaptureQueued
-            )
-            .then(|| {
-                Move::to(p, CaptureReady, EventKind::CaptureSubmitted, now)
-                    .with(|next| next.capture_submit_ms = Some(now))
-            })
-        })
-        .await?;
-        let Some(Applied { payment: ready, .. }) = ready else {
-            continue;
-        };
-        if ready.status != CaptureReady {
-            continue;
-        }
-        if let Err(message) = psp.capture(&ready).await {
-            tracing::warn!(payment_id = %ready.id, %message, "capture failed; retried next round");
-            continue;
-        }
-        let captured = transition::step(store, clock, &p.id, |p, now| {
-            (p.status == CaptureReady).then(|| {
-                Move::to(p, Captured, EventKind::CaptureConfirmed, now).with(|next| {
-                    next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
-                    next.captured_ms = Some(now);
-                    // The provider knows now whether the user's bank will dispute it.
-                    next.dispute_due_ms = psp
-                        .dispute(p)
-                        .map(|_| now + crate::dispute::RAISED_AFTER_MS);
-                })
-            })
-        })
-        .await?;
-        done += changed(captured);
+        done += usize::from(capture_payment(store, clock, psp, &p.id).await?);
     }
     Ok(done)
+}
+
+/// Takes approved payment `id` through CAPTURE READY to CAPTURED at `clock`'s time; whether
+/// it was captured now.
+pub(crate) async fn capture_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    id: &str,
+) -> Result<bool, Failure> {
+    use Status::*;
+    let ready = transition::step(store, clock, id, |p, now| {
+        matches!(
+            p.status,
+            CaptureApproved | CaptureApprovedRetry | CaptureQueued
+        )
+        .then(|| {
+            Move::to(p, CaptureReady, EventKind::CaptureSubmitted, now)
+                .with(|next| next.capture_submit_ms = Some(now))
+        })
+    })
+    .await?;
+    let Some(Applied { payment: ready, .. }) = ready else {
+        return Ok(false);
+    };
+    if ready.status != CaptureReady {
+        return Ok(false);
+    }
+    if let Err(message) = psp.capture(&ready).await {
+        tracing::warn!(payment_id = %ready.id, %message, "capture failed; retried next round");
+        return Ok(false);
+    }
+    let captured = transition::step(store, clock, id, |p, now| {
+        (p.status == CaptureReady).then(|| {
+            Move::to(p, Captured, EventKind::CaptureConfirmed, now).with(|next| {
+                next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
+                next.captured_ms = Some(now);
+                // The provider knows now whether the user's bank will dispute it.
+                next.dispute_due_ms = psp
+                    .dispute(p)
+                    .map(|_| now + crate::dispute::RAISED_AFTER_MS);
+            })
+        })
+    })
+    .await?;
+    Ok(changed(captured) == 1)
 }
 
 /// Whether `p` has outlived its window at `now`.
@@ -402,40 +444,52 @@ async fn expire(
     );
     let mut done = 0;
     for p in due {
-        let first = transition::step(store, clock, &p.id, |p, now| {
-            let status = match p.status {
-                Created | EnteringCardDetails | AuthorisationReady if overdue(p, now) => Expired,
-                Authorisation3dsRequired
-                | Authorisation3dsReady
-                | AuthorisationSuccess
-                | AwaitingCaptureRequest
-                    if overdue(p, now) =>
-                {
-                    ExpireCancelReady
-                }
-                _ => return None,
-            };
-            Some(Move::to(p, status, EventKind::PaymentExpired, now))
-        })
-        .await?;
-        let Some(first) = first else { continue };
-        let p = first.payment;
-        if p.status == Expired {
-            done += usize::from(first.changed);
-            continue;
-        }
-        if p.status != ExpireCancelReady {
-            continue;
-        }
-        let _ = psp.cancel(&p).await;
-        let finished = transition::step(store, clock, &p.id, |p, now| {
-            (p.status == ExpireCancelReady)
-                .then(|| Move::to(p, Expired, EventKind::PaymentExpired, now))
-        })
-        .await?;
-        done += changed(finished);
+        done += usize::from(expire_payment(store, clock, psp, &p.id).await?);
     }
     Ok(done)
+}
+
+/// Expires payment `id` if it has outlived its window at `clock`'s time; whether it expired.
+pub(crate) async fn expire_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    id: &str,
+) -> Result<bool, Failure> {
+    use Status::*;
+    let first = transition::step(store, clock, id, |p, now| {
+        let status = match p.status {
+            Created | EnteringCardDetails | AuthorisationReady if overdue(p, now) => Expired,
+            Authorisation3dsRequired
+            | Authorisation3dsReady
+            | AuthorisationSuccess
+            | AwaitingCaptureRequest
+                if overdue(p, now) =>
+            {
+                ExpireCancelReady
+            }
+            _ => return None,
+        };
+        Some(Move::to(p, status, EventKind::PaymentExpired, now))
+    })
+    .await?;
+    let Some(first) = first else {
+        return Ok(false);
+    };
+    let p = first.payment;
+    if p.status == Expired {
+        return Ok(first.changed);
+    }
+    if p.status != ExpireCancelReady {
+        return Ok(false);
+    }
+    let _ = psp.cancel(&p).await;
+    let finished = transition::step(store, clock, &p.id, |p, now| {
+        (p.status == ExpireCancelReady)
+            .then(|| Move::to(p, Expired, EventKind::PaymentExpired, now))
+    })
+    .await?;
+    Ok(changed(finished) == 1)
 }
 
 /// 1 when the step changed the payment, else 0.

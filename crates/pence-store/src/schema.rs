@@ -104,6 +104,7 @@ const COMMON: &[(i64, &str)] = &[
         37,
         include_str!("migrations/common/0037_message_overrides.sql"),
     ),
+    (38, include_str!("migrations/common/0038_sweeps_held.sql")),
 ];
 
 /// SQLite's own.

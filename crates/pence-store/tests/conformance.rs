@@ -468,6 +468,45 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
             .clock_offset_ms,
         60_000
     );
+
+    // While a fixture holds a service's sweeps, no round takes its work: neither the node's
+    // (for a service on the node's clock) nor its own (a moved clock); after, both do.
+    let held = service(false);
+    store.insert_service(&held).await.unwrap();
+    let mut waiting = payment(&held.id);
+    waiting.created_ms = old.created_ms - 2;
+    store
+        .insert_payment(&waiting, &created(&waiting))
+        .await
+        .unwrap();
+    assert_eq!(due(i64::MAX, i64::MAX).await.len(), 3);
+    let far = pence_core::clock::system_now_ms() + 60_000;
+    assert!(store.hold_sweeps(&held.id, Some(far)).await.unwrap());
+    assert!(store.hold_sweeps(&moved.id, Some(far)).await.unwrap());
+    assert_eq!(due(i64::MAX, i64::MAX).await.len(), 2, "held");
+    assert!(store.moved_clocks().await.unwrap().is_empty(), "held");
+    // The fixture's own steps still find its work.
+    let own = store
+        .due_payments(
+            Scope::Service(&held.id),
+            &[Status::Created],
+            i64::MAX,
+            i64::MAX,
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(own.len(), 1);
+    // A hold that has run out holds nothing.
+    let past = pence_core::clock::system_now_ms() - 1;
+    assert!(store.hold_sweeps(&held.id, Some(past)).await.unwrap());
+    assert_eq!(due(i64::MAX, i64::MAX).await.len(), 3);
+    assert!(store.hold_sweeps(&moved.id, None).await.unwrap());
+    assert_eq!(store.moved_clocks().await.unwrap().len(), 1);
+    assert!(
+        !store.hold_sweeps(&live.id, Some(far)).await.unwrap(),
+        "live"
+    );
     store.close().await;
 }
 

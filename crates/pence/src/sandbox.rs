@@ -66,6 +66,15 @@ pub enum SandboxCommand {
         #[arg(long)]
         card: String,
     },
+    /// Make a test service's payments and agreements in the states a fixture file asks for
+    /// (JSON or TOML, as the control API's `POST /sandbox/v1/fixtures` takes it; `-` reads
+    /// standard input), each by its journey; prints each one's id and state.
+    Fixture {
+        file: String,
+        /// The test service (default: the first sandbox test service).
+        #[arg(long)]
+        service: Option<String>,
+    },
     /// Open a payment's card page and leave (it expires in 90 minutes).
     Abandon { payment_id: String },
     /// Press "Cancel payment" on a payment's card page.
@@ -318,6 +327,53 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
                 done => report(store, &link.id, done).await,
             }
         }
+        SandboxCommand::Fixture { file, service } => {
+            let service = test_service(store, service).await?;
+            let request = read_fixture(&file)?;
+            let started = std::time::Instant::now();
+            let made = match sandbox::fixtures::load(deps, &service, &request).await {
+                Ok(made) => made,
+                Err(Failure::Refused(Refusal::Sandbox(r))) => bail!("{file}: {r}"),
+                Err(e) => return Err(e.into()),
+            };
+            let mut t = table::new(&["ENTRY", "ID", "STATE", "MADE WITH IT"]);
+            for p in &made.payments {
+                let mut with: Vec<String> =
+                    p.refund_ids.iter().map(|r| format!("refund {r}")).collect();
+                with.extend(p.dispute_id.iter().map(|d| format!("dispute {d}")));
+                t.add_row(vec![
+                    format!("payments[{}]", p.entry),
+                    p.payment_id.clone(),
+                    p.state.to_string(),
+                    with.join(", "),
+                ]);
+            }
+            for a in &made.agreements {
+                t.add_row(vec![
+                    format!("agreements[{}]", a.entry),
+                    a.agreement_id.clone(),
+                    a.status.to_string(),
+                    match a.payment_ids.len() {
+                        0 => String::new(),
+                        n => format!("{n} payments"),
+                    },
+                ]);
+            }
+            table::print(&t);
+            eprintln!(
+                "made {} payments and {} agreements for {} in {} ms",
+                made.payments.len()
+                    + made
+                        .agreements
+                        .iter()
+                        .map(|a| a.payment_ids.len())
+                        .sum::<usize>(),
+                made.agreements.len(),
+                service.id,
+                started.elapsed().as_millis()
+            );
+            Ok(())
+        }
         SandboxCommand::Abandon { payment_id } => {
             let service = service_of(store, &payment_id).await?;
             let done = sandbox::operations::abandon(deps, &service, &payment_id).await;
@@ -332,6 +388,23 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
 }
 
 /// The service a payment belongs to.
+/// A fixture file: TOML when it names itself `.toml`, else JSON (`-`: standard input,
+/// JSON or TOML by its first character).
+fn read_fixture(file: &str) -> anyhow::Result<sandbox::fixtures::FixtureRequest> {
+    let text = if file == "-" {
+        std::io::read_to_string(std::io::stdin())
+            .context("reading the fixture from standard input")?
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?
+    };
+    let toml = file.ends_with(".toml") || (file == "-" && !text.trim_start().starts_with('{'));
+    if toml {
+        toml::from_str(&text).with_context(|| format!("{file} is not a fixture in TOML"))
+    } else {
+        serde_json::from_str(&text).with_context(|| format!("{file} is not a fixture in JSON"))
+    }
+}
+
 async fn service_of(store: &dyn Store, id: &str) -> anyhow::Result<Service> {
     let found = pence_core::journey::payment(store, id).await?;
     let service = match found {

@@ -2020,3 +2020,67 @@ async fn a_message_triggered_from_the_command_line_with_overrides(engine: Engine
     );
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(a_fixture_file_in_toml_or_json_from_the_command_line);
+/// A team keeps its fixtures in version control and loads them with the CLI: the same file
+/// in TOML or JSON makes the same payments as the control API would.
+async fn a_fixture_file_in_toml_or_json_from_the_command_line(engine: Engine) {
+    let server = pence_testkit::TestServer::start(engine).await;
+    let db = server.db.url.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("payments.toml");
+    std::fs::write(
+        &toml,
+        "[[payments]]\ncount = 2\nstate = \"success\"\namount = 2500\nrefunds = [500]\n\n\
+         [[payments]]\nstate = \"expired\"\n",
+    )
+    .unwrap();
+    let json = dir.path().join("payments.json");
+    std::fs::write(
+        &json,
+        r#"{"payments": [{"count": 2, "state": "success", "amount": 2500, "refunds": [500]},
+            {"state": "expired"}]}"#,
+    )
+    .unwrap();
+    let mut states = Vec::new();
+    for file in [&toml, &json] {
+        let (code, out, err) = pence(
+            &db,
+            &[
+                "sandbox",
+                "fixture",
+                file.to_str().unwrap(),
+                "--service",
+                &server.service.id,
+            ],
+        );
+        assert_eq!(code, 0, "{err}");
+        assert!(err.contains("made 3 payments and 0 agreements"), "{err}");
+        let rows: Vec<&str> = out.lines().filter(|l| l.contains("payments[")).collect();
+        assert_eq!(rows.len(), 3, "{out}");
+        states.push(
+            rows.iter()
+                .map(|r| r.split_whitespace().nth(2).unwrap().to_string())
+                .collect::<Vec<_>>(),
+        );
+        assert!(rows[0].contains("refund "), "{out}");
+    }
+    assert_eq!(states[0], ["success", "success", "failed"]);
+    assert_eq!(states[0], states[1], "the same fixture either way");
+    let all = server.get("/v1/payments?state=success").await;
+    assert_eq!(all.json["total"], 4, "{}", all.text);
+    // A file that asks for what no journey reaches is refused, naming the file and the entry.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        r#"{"payments": [{"state": "created", "refunds": [1]}]}"#,
+    )
+    .unwrap();
+    let (code, _, err) = pence(&db, &["sandbox", "fixture", bad.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("bad.json: payments[0]: only a successful payment has refunds"),
+        "{err}"
+    );
+    server.stop().await;
+}

@@ -30,6 +30,8 @@ pub enum SandboxRefusal {
     LiveService,
     /// A triggered message's override that cannot be applied (the words say why).
     BadOverride(String),
+    /// A fixture asking for what no journey reaches (the words say what and where).
+    BadFixture(String),
     /// A payment link's questions answered as its pages would refuse (worded by the pages,
     /// in the link's language).
     LinkAnswer(crate::link::payer::AnswerProblem),
@@ -66,7 +68,7 @@ impl std::fmt::Display for SandboxRefusal {
                 t.as_str()
             ),
             SandboxRefusal::BadFaultRule(why) => f.write_str(why),
-            SandboxRefusal::BadOverride(why) => f.write_str(why),
+            SandboxRefusal::BadOverride(why) | SandboxRefusal::BadFixture(why) => f.write_str(why),
             SandboxRefusal::BadDeliveryFaults(why) => f.write_str(why),
             SandboxRefusal::LiveService => {
                 f.write_str("A live service's webhooks have no delivery faults")

@@ -1,6 +1,7 @@
 //! The sandbox: what a test service controls that GOV.UK Pay's own sandbox does not — faults
-//! injected into the API, the clock, and a paying user driven without a browser.
+//! injected into the API, the clock, a paying user driven without a browser, and fixtures.
 
 pub mod fault_rules;
 pub mod faults;
+pub mod fixtures;
 pub mod operations;

@@ -156,6 +156,17 @@ pub async fn pay(
         clock: &clock,
         ..deps
     };
+    pay_on(deps, service, id, req).await
+}
+
+/// `pay`, with `deps.clock` already the time it happens at (the service's clock, or a
+/// fixture's moment on it).
+pub(crate) async fn pay_on(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+    req: &PayRequest,
+) -> Result<PaymentRecord, Failure> {
     let p = opened(deps, service, id).await?;
     let form = typed(&p, service, req, deps.clock);
     let ctx = form::Context::at(&service.cards, deps.clock.now_ms());
@@ -220,7 +231,11 @@ pub async fn abandon(
 
 /// The card page opened on the service's web payment `id`: started, and refused unless it
 /// now waits for card details.
-async fn opened(deps: Deps<'_>, service: &Service, id: &str) -> Result<PaymentRecord, Failure> {
+pub(crate) async fn opened(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+) -> Result<PaymentRecord, Failure> {
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     if p.status != Status::EnteringCardDetails {
         return Err(refused(SandboxRefusal::NotAwaitingCard {
@@ -237,6 +252,15 @@ pub async fn cancel(deps: Deps<'_>, service: &Service, id: &str) -> Result<Payme
         clock: &clock,
         ..deps
     };
+    cancel_on(deps, service, id).await
+}
+
+/// `cancel`, with `deps.clock` already the time it happens at.
+pub(crate) async fn cancel_on(
+    deps: Deps<'_>,
+    service: &Service,
+    id: &str,
+) -> Result<PaymentRecord, Failure> {
     let p = open(deps, web_payment(deps, service, id).await?).await?;
     use Status::*;
     if !matches!(

@@ -83,6 +83,7 @@ impl SandboxProblem {
                         | SandboxRefusal::LiveService
                         | SandboxRefusal::LinkAnswer(_)
                         | SandboxRefusal::BadOverride(_)
+                        | SandboxRefusal::BadFixture(_)
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }

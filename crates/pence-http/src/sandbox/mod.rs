@@ -8,6 +8,7 @@ mod clock;
 mod emails;
 mod errors;
 pub(crate) mod faults;
+mod fixtures;
 mod pay;
 mod webhooks;
 
@@ -32,6 +33,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/emails", get(emails::list))
         .route("/faults", post(faults::create).get(faults::list))
         .route("/faults/{fault_id}", delete(faults::remove))
+        .route("/fixtures", post(fixtures::create))
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
         .route("/webhooks/trigger", post(webhooks::trigger))
         .route(

@@ -51,8 +51,10 @@ impl Where {
     /// A sweep round's services: those on the node's clock, or the one whose clock is moved.
     pub(crate) fn add_scope(&mut self, scope: Scope<'_>) {
         match scope {
-            Scope::NodeClock => self.sql.push_str(
-                " AND service_id NOT IN (SELECT id FROM services WHERE clock_offset_ms <> 0)",
+            Scope::NodeClock => self.add(
+                "service_id NOT IN (SELECT id FROM services WHERE clock_offset_ms <> 0 \
+                 OR sweeps_held_until_ms > ?)",
+                pence_core::clock::system_now_ms().into(),
             ),
             Scope::Service(id) => self.add("service_id = ?", id.into()),
         }

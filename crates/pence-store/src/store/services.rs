@@ -142,12 +142,25 @@ impl ServiceStore for SqlStore {
         let rows = self
             .db
             .query(
-                "SELECT id, clock_offset_ms FROM services WHERE clock_offset_ms <> 0 ORDER BY id",
-                Vec::new(),
+                "SELECT id, clock_offset_ms FROM services WHERE clock_offset_ms <> 0 \
+                 AND (sweeps_held_until_ms IS NULL OR sweeps_held_until_ms <= $1) ORDER BY id",
+                vals![pence_core::clock::system_now_ms()],
             )
             .await?;
         rows.into_iter()
             .map(|mut r| Ok((r.text("id")?, r.i64("clock_offset_ms")?)))
             .collect()
+    }
+
+    async fn hold_sweeps(
+        &self,
+        service_id: &str,
+        until_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let set = Stmt::returning(
+            "UPDATE services SET sweeps_held_until_ms = $1 WHERE id = $2 AND NOT live RETURNING id",
+            vals![until_ms, service_id],
+        );
+        Ok(!self.db.apply_returning(vec![set]).await?.is_empty())
     }
 }

@@ -23,6 +23,7 @@ mod sandbox;
 mod sandbox_clock;
 mod sandbox_emails;
 mod sandbox_faults;
+mod sandbox_fixtures;
 mod sandbox_flow;
 mod search;
 mod transport;
