@@ -105,6 +105,7 @@ const COMMON: &[(i64, &str)] = &[
         include_str!("migrations/common/0037_message_overrides.sql"),
     ),
     (38, include_str!("migrations/common/0038_sweeps_held.sql")),
+    (39, include_str!("migrations/common/0039_webhook_chaos.sql")),
 ];
 
 /// SQLite's own.

@@ -152,6 +152,13 @@ async fn delivery_faults_are_set_read_and_cleared(engine: Engine) {
         delay_ms: 20,
         drop_first_attempts: 2,
         wrong_secret: true,
+        chaos: Some(pence_core::webhook::chaos::Chaos {
+            seed: u64::MAX,
+            duplicate_percent: 30,
+            drop_percent: 10,
+            drop_attempts: 1,
+            ..Default::default()
+        }),
     };
     store
         .set_delivery_faults(&sub.id, Some(&faults))

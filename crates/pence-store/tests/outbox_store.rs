@@ -60,6 +60,7 @@ async fn triggered_messages_are_claimed_attempted_and_counted(engine: Engine) {
         error: None,
         response_ms: 12,
         response_body: Some("ok".into()),
+        fault: Some("duplicate".into()),
     };
     let delivered = Message {
         status: DeliveryStatus::Successful,
@@ -78,6 +79,35 @@ async fn triggered_messages_are_claimed_attempted_and_counted(engine: Engine) {
     );
     let counts = store.webhook_message_counts().await.unwrap();
     assert_eq!(counts, [("successful".to_string(), 1)]);
+
+    // A message's place in its subscription's log: by creation time (then event type, then
+    // id).
+    let later = |event_type, at_ms| Notice {
+        at_ms,
+        ..notice(event_type)
+    };
+    let mut placed = Vec::new();
+    for (event_type, at_ms) in [
+        (EventType::Succeeded, 300),
+        (EventType::Succeeded, 200),
+        (EventType::Succeeded, 200),
+    ] {
+        let id = store
+            .insert_triggered_messages(&later(event_type, at_ms), None)
+            .await
+            .unwrap()
+            .remove(0);
+        placed.push(store.webhook_message(&id).await.unwrap().unwrap());
+    }
+    let mut ordinals = Vec::new();
+    for m in &placed {
+        ordinals.push(store.webhook_message_ordinal(m).await.unwrap());
+    }
+    // The first message (at 100) comes before all three; the two at 200 by their ids.
+    assert_eq!(ordinals[0], 3);
+    let (a, b) = (&placed[1], &placed[2]);
+    let expected = if a.id < b.id { [1, 2] } else { [2, 1] };
+    assert_eq!(ordinals[1..], expected);
     store.close().await;
 }
 

@@ -40,6 +40,7 @@ pub(crate) async fn attempt(
         error: None,
         response_ms: 0,
         response_body: None,
+        fault: None,
     };
     let body = match (secret, delivery::body(m)) {
         (Some(secret), Ok(body)) => Some((webhook::signature(secret, body.as_bytes()), body)),

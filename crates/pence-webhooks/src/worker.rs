@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use pence_core::clock::{system_now_ms, Clock};
 use pence_core::ids;
+use pence_core::webhook::chaos::{Plan, Signature};
 use pence_core::webhook::{delivery, DeliveryFaults, DeliveryStatus, Message};
 use pence_core::{ServiceStore, WebhookStore};
 
@@ -286,16 +287,24 @@ async fn one_batch(
         return Ok(0);
     }
     let faults = shared.faults_of(id);
-    let (batch, concurrency) = if faults.out_of_order {
+    let mut planned = Vec::with_capacity(batch.len());
+    for m in batch {
+        let plan = plan(shared, &faults, &m).await?;
+        planned.push((m, plan));
+    }
+    let concurrency = if faults.out_of_order {
         // Newest first, one at a time, so the receiver sees them out of order for sure.
-        let mut batch = batch;
-        batch.sort_by(|a, b| (b.event_ms, &b.id).cmp(&(a.event_ms, &a.id)));
-        (batch, 1)
+        planned.sort_by(|(a, _), (b, _)| (b.event_ms, &b.id).cmp(&(a.event_ms, &a.id)));
+        1
+    } else if planned.iter().any(|(_, p)| p.reorder) {
+        // Chaos's reordered messages after the rest, one at a time.
+        planned.sort_by_key(|(_, p)| p.reorder);
+        1
     } else {
-        (batch, s.concurrency.max(1))
+        s.concurrency.max(1)
     };
-    let outcomes: Vec<_> = stream::iter(batch)
-        .map(|m| deliver(shared, url, service_id, faults, m))
+    let outcomes: Vec<_> = stream::iter(planned)
+        .map(|(m, plan)| deliver(shared, url, service_id, plan, m))
         .buffer_unordered(concurrency)
         .collect()
         .await;
@@ -310,25 +319,68 @@ async fn one_batch(
     Ok(outcomes.len())
 }
 
-/// Sends one message, as its subscription's delivery faults say; its attempt, and so its
-/// next try, is dated by the service's clock.
+/// What the subscription's delivery faults do to message `m`: the fixed faults for every
+/// message, and the seeded chaos's for its share (by the message's place in the log).
+async fn plan(
+    shared: &Deliverer,
+    faults: &DeliveryFaults,
+    m: &Message,
+) -> Result<Plan, pence_core::StoreError> {
+    let fixed = Plan {
+        duplicate: faults.duplicate,
+        reorder: false,
+        delay_ms: faults.delay_ms,
+        drop_attempts: faults.drop_first_attempts,
+        signature: if faults.wrong_secret {
+            Signature::Wrong
+        } else {
+            Signature::Right
+        },
+    };
+    let Some(chaos) = faults.chaos else {
+        return Ok(fixed);
+    };
+    let drawn = chaos.plan(shared.store.webhook_message_ordinal(m).await?);
+    Ok(Plan {
+        duplicate: fixed.duplicate || drawn.duplicate,
+        reorder: drawn.reorder,
+        delay_ms: fixed.delay_ms.max(drawn.delay_ms),
+        drop_attempts: fixed.drop_attempts.max(drawn.drop_attempts),
+        signature: match (fixed.signature, drawn.signature) {
+            (Signature::Wrong, _) => Signature::Wrong,
+            (_, drawn) => drawn,
+        },
+    })
+}
+
+/// Sends one message, as its plan says; its attempt, and so its next try, is dated by the
+/// service's clock.
 async fn deliver(
     shared: &Deliverer,
     url: &str,
     service_id: &str,
-    faults: DeliveryFaults,
+    plan: Plan,
     m: Message,
 ) -> (Message, pence_core::webhook::Attempt) {
-    let mut secret = secret(shared, &m.webhook_id, m.secret_version).await;
-    if faults.wrong_secret {
-        secret = secret.map(|s| format!("{s}-not-this-one"));
-    }
-    if faults.delay_ms > 0 {
-        let ms = faults.delay_ms.min(DeliveryFaults::LONGEST_DELAY_MS);
+    let secret = match plan.signature {
+        Signature::Right => secret(shared, &m.webhook_id, m.secret_version).await,
+        Signature::Wrong => secret(shared, &m.webhook_id, m.secret_version)
+            .await
+            .map(|s| format!("{s}-not-this-one")),
+        // The secret before the last rotation; before any rotation, one that never was.
+        Signature::OldSecret if m.secret_version > 1 => {
+            secret(shared, &m.webhook_id, m.secret_version - 1).await
+        }
+        Signature::OldSecret => secret(shared, &m.webhook_id, m.secret_version)
+            .await
+            .map(|s| format!("{s}-before-this-one")),
+    };
+    if plan.delay_ms > 0 {
+        let ms = plan.delay_ms.min(DeliveryFaults::LONGEST_DELAY_MS);
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
     let at_ms = shared.now_for(service_id);
-    let attempt = if m.attempts < faults.drop_first_attempts {
+    let mut attempt = if m.attempts < plan.drop_attempts {
         pence_core::webhook::Attempt {
             message_id: m.id.clone(),
             at_ms,
@@ -336,14 +388,16 @@ async fn deliver(
             error: Some("sandbox fault: the attempt was dropped".into()),
             response_ms: 0,
             response_body: None,
+            fault: None,
         }
     } else {
         let first = send::attempt(&shared.http, url, secret.as_deref(), &m, at_ms).await;
-        if faults.duplicate {
+        if plan.duplicate {
             send::attempt(&shared.http, url, secret.as_deref(), &m, at_ms).await;
         }
         first
     };
+    attempt.fault = plan.applied(m.attempts);
     let next = delivery::after(&m, &attempt);
     let metrics = &shared.metrics;
     metrics.attempt(attempt.response_ms);

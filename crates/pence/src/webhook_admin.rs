@@ -6,6 +6,7 @@ use clap::Subcommand;
 use pence_core::clock::{AdjustableClock, Clock};
 use pence_core::ports::prelude::*;
 use pence_core::staff::Actor;
+use pence_core::webhook::chaos::Chaos;
 use pence_core::webhook::queries::{self, MessagesOf};
 use pence_core::webhook::subscription::{self, Changes};
 use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType};
@@ -13,6 +14,42 @@ use pence_core::webhook::{DeliveryFaults, DeliveryStatus, EventType};
 use crate::config::Settings;
 use crate::serve::existing_store;
 use crate::table;
+
+/// `seed=42,duplicate=30,...`: a chaos profile, shares in percent.
+fn parse_chaos(s: &str) -> Result<Chaos, String> {
+    let mut c = Chaos::default();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| format!("{part}: give KEY=VALUE"))?;
+        let number = |v: &str| {
+            v.parse::<u64>()
+                .map_err(|_| format!("{key}: {v} is not a whole number"))
+        };
+        let share = |v: &str| -> Result<u8, String> {
+            u8::try_from(number(v)?).map_err(|_| format!("{key}: a percentage, 0 to 100"))
+        };
+        match key {
+            "seed" => c.seed = number(value)?,
+            "duplicate" => c.duplicate_percent = share(value)?,
+            "reorder" => c.reorder_percent = share(value)?,
+            "delay" => c.delay_percent = share(value)?,
+            "delay_ms" => c.delay_ms = number(value)?,
+            "drop" => c.drop_percent = share(value)?,
+            "drop_attempts" => c.drop_attempts = number(value)? as i64,
+            "wrong_signature" => c.wrong_signature_percent = share(value)?,
+            "old_secret" => c.old_secret_percent = share(value)?,
+            other => {
+                return Err(format!(
+                    "{other}: not a chaos key (seed, duplicate, reorder, delay, delay_ms, drop, \
+                     drop_attempts, wrong_signature, old_secret)"
+                ))
+            }
+        }
+    }
+    c.check().map_err(str::to_string)?;
+    Ok(c)
+}
 
 #[derive(Subcommand)]
 pub enum WebhookCommand {
@@ -80,8 +117,13 @@ pub enum WebhookCommand {
         /// Sign with another secret.
         #[arg(long)]
         wrong_secret: bool,
+        /// Seeded chaos: each fault for a share of the messages, the same ones for the same
+        /// seed, e.g. `seed=42,duplicate=30,reorder=20,drop=10,drop_attempts=1,
+        /// wrong_signature=5,old_secret=5,delay=10,delay_ms=2000` (shares in percent).
+        #[arg(long, value_parser = parse_chaos)]
+        chaos: Option<Chaos>,
         /// Deliver properly again.
-        #[arg(long, conflicts_with_all = ["duplicate", "out_of_order", "delay_ms", "drop_first_attempts", "wrong_secret"])]
+        #[arg(long, conflicts_with_all = ["duplicate", "out_of_order", "delay_ms", "drop_first_attempts", "wrong_secret", "chaos"])]
         clear: bool,
     },
     /// A new signing secret for messages created from now on; prints it.
@@ -271,6 +313,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
             delay_ms,
             drop_first_attempts,
             wrong_secret,
+            chaos,
             clear,
         } => {
             let w = queries::subscription(store.as_ref(), None, &id)
@@ -286,6 +329,7 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 delay_ms,
                 drop_first_attempts,
                 wrong_secret,
+                chaos,
             };
             let now = if clear {
                 subscription::set_delivery_faults(store.as_ref(), &service, &w, None).await?
@@ -298,6 +342,21 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                 "duplicate {}, out of order {}, delay {} ms, first attempts dropped {}, wrong secret {}",
                 now.duplicate, now.out_of_order, now.delay_ms, now.drop_first_attempts, now.wrong_secret
             );
+            if let Some(c) = now.chaos {
+                println!(
+                    "chaos with seed {}: duplicate {}%, reorder {}%, delay {}% by {} ms, \
+                     drop {}% for {} attempts, wrong signature {}%, old secret {}%",
+                    c.seed,
+                    c.duplicate_percent,
+                    c.reorder_percent,
+                    c.delay_percent,
+                    c.delay_ms,
+                    c.drop_percent,
+                    c.drop_attempts,
+                    c.wrong_signature_percent,
+                    c.old_secret_percent
+                );
+            }
         }
         WebhookCommand::RotateSecret { id } => {
             let sub = store
@@ -344,12 +403,15 @@ pub async fn run(settings: &Settings, cmd: WebhookCommand) -> anyhow::Result<()>
                     m.payment_id.clone(),
                 ]);
                 for a in attempts {
-                    let outcome = match (a.status_code, &a.error) {
+                    let mut outcome = match (a.status_code, &a.error) {
                         (Some(code), None) => format!("HTTP {code}"),
                         (Some(code), Some(e)) => format!("HTTP {code}, {e}"),
                         (None, Some(e)) => e.clone(),
                         (None, None) => "no answer".into(),
                     };
+                    if let Some(fault) = &a.fault {
+                        outcome = format!("{outcome} (sandbox: {fault})");
+                    }
                     log.add_row(vec![
                         m.id.clone(),
                         table::minute(a.at_ms),

@@ -707,6 +707,34 @@ async fn webhook_subscriptions_from_the_command_line(engine: Engine) {
     let (code, _, stderr) = pence(url, &["webhook", "faults", id, "--delay-ms", "20000"]);
     assert_ne!(code, 0);
     assert!(stderr.contains("delay_ms"), "{stderr}");
+    // Seeded chaos, as the control API takes it.
+    let chaos = ok(
+        url,
+        &[
+            "webhook",
+            "faults",
+            id,
+            "--chaos",
+            "seed=42,duplicate=30,reorder=20,drop=10,drop_attempts=1,wrong_signature=5,old_secret=5",
+        ],
+    );
+    assert!(
+        chaos.contains("chaos with seed 42: duplicate 30%, reorder 20%")
+            && chaos.contains("drop 10% for 1 attempts, wrong signature 5%, old secret 5%"),
+        "{chaos}"
+    );
+    let (code, _, stderr) = pence(
+        url,
+        &["webhook", "faults", id, "--chaos", "seed=1,duplicate=101"],
+    );
+    assert_ne!(code, 0);
+    assert!(stderr.contains("a percentage, 0 to 100"), "{stderr}");
+    let (code, _, stderr) = pence(url, &["webhook", "faults", id, "--chaos", "drop=10"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("drop_percent needs drop_attempts"),
+        "{stderr}"
+    );
     let cleared = ok(url, &["webhook", "faults", id, "--clear"]);
     assert!(
         cleared.contains("duplicate false") && cleared.contains("dropped 0"),

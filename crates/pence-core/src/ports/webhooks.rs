@@ -77,6 +77,13 @@ pub trait WebhookStore: Send + Sync {
         payment_id: &str,
         limit: u32,
     ) -> Result<Vec<crate::webhook::Message>, StoreError>;
+    /// Where `message` stands in its subscription's log: how many of the subscription's
+    /// messages came before it (by creation time, then event type, then id). Seeded chaos
+    /// plans each message by it, so a run made again is delivered alike.
+    async fn webhook_message_ordinal(
+        &self,
+        message: &crate::webhook::Message,
+    ) -> Result<u64, StoreError>;
     /// A message's attempts, oldest first.
     async fn webhook_attempts(
         &self,

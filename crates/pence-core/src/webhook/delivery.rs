@@ -30,6 +30,9 @@ pub struct DeliveryFaults {
     pub drop_first_attempts: i64,
     /// Messages are signed with a secret that is not the subscription's.
     pub wrong_secret: bool,
+    /// Faults for a share of the messages each, drawn from a seed (`chaos`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos: Option<super::chaos::Chaos>,
 }
 
 impl DeliveryFaults {
@@ -43,7 +46,9 @@ impl DeliveryFaults {
         if self.drop_first_attempts < 0 {
             return Err("drop_first_attempts must be 0 or more");
         }
-        Ok(())
+        self.chaos
+            .as_ref()
+            .map_or(Ok(()), super::chaos::Chaos::check)
     }
 }
 
@@ -142,6 +147,9 @@ pub struct Attempt {
     pub response_ms: i64,
     /// The first 1 KiB of what the receiver answered.
     pub response_body: Option<String>,
+    /// What a test subscription's delivery faults did to this attempt (`dropped`,
+    /// `duplicate, wrong signature`...).
+    pub fault: Option<String>,
 }
 
 impl Attempt {
@@ -214,6 +222,7 @@ mod tests {
             error: status.is_none().then(|| "timed out".into()),
             response_ms: 3,
             response_body: None,
+            fault: None,
         }
     }
 

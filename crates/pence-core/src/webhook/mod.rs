@@ -3,6 +3,7 @@
 //! delivery ladder. The outbox rows are written by the Store with each change; sending them
 //! is `pence-webhooks`' job.
 
+pub mod chaos;
 pub mod delivery;
 pub mod queries;
 pub mod subscription;

@@ -81,3 +81,48 @@ pub async fn message(
     }
     Ok(Some(m))
 }
+
+/// One message in a subscription's delivery report: where it stands in the log, what each
+/// attempt was sent as and how the receiver answered, and what the receiver got wrong.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    pub message: Message,
+    pub ordinal: u64,
+    pub attempts: Vec<Attempt>,
+    /// `accepted_bad_signature`: the receiver answered 2xx to a message signed with a wrong
+    /// or old secret, which it should have refused.
+    pub flags: Vec<&'static str>,
+}
+
+/// Subscription `id`'s messages, oldest first (`limit` at most, the newest ones), each with
+/// its place in the log, its attempts and what they show of the receiver: the report a team
+/// reads after a chaos run.
+pub async fn delivery_report(
+    store: &dyn WebhookStore,
+    id: &str,
+    limit: u32,
+) -> Result<Vec<Reported>, StoreError> {
+    let mut found =
+        messages_with_attempts(store, MessagesOf::Subscription(id, None), limit).await?;
+    found.reverse();
+    let mut report = Vec::with_capacity(found.len());
+    for (message, attempts) in found {
+        let ordinal = store.webhook_message_ordinal(&message).await?;
+        let badly_signed = |a: &Attempt| {
+            a.fault
+                .as_deref()
+                .is_some_and(|f| f.contains("wrong signature") || f.contains("old secret"))
+        };
+        let mut flags = Vec::new();
+        if attempts.iter().any(|a| badly_signed(a) && a.delivered()) {
+            flags.push("accepted_bad_signature");
+        }
+        report.push(Reported {
+            message,
+            ordinal,
+            attempts,
+            flags,
+        });
+    }
+    Ok(report)
+}

@@ -106,8 +106,13 @@ pub(super) async fn message_rows(
                         (None, Some(e)) => e.clone(),
                         (None, None) => "no answer".into(),
                     };
+                    let fault = a
+                        .fault
+                        .as_ref()
+                        .map(|f| format!(" (sandbox: {f})"))
+                        .unwrap_or_default();
                     format!(
-                        "{}: {outcome} in {} ms",
+                        "{}: {outcome} in {} ms{fault}",
                         timefmt::readable(a.at_ms),
                         a.response_ms
                     )

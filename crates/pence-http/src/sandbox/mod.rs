@@ -49,6 +49,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             post(webhooks::rotate_secret),
         )
         .route("/webhooks/{webhook_id}/messages", get(webhooks::messages))
+        .route("/webhooks/{webhook_id}/report", get(webhooks::report))
         .route(
             "/webhooks/{webhook_id}/faults",
             get(webhooks::get_faults)

@@ -219,6 +219,42 @@ pub(crate) async fn messages(
     Ok(Json(json!({"messages": shown})).into_response())
 }
 
+/// `GET /sandbox/v1/webhooks/{id}/report`: every message oldest first, with its place in the
+/// log, each attempt (what the delivery faults did to it, how the receiver answered) and
+/// what the receiver got wrong.
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Extension(Authed(service)): Extension<Authed>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, SandboxProblem> {
+    let sub = own(&state, &service.id, id).await?;
+    let report = queries::delivery_report(state.webhooks.as_ref(), &sub.id, LOG_LIMIT).await?;
+    let shown: Vec<Value> = report
+        .iter()
+        .map(|r| {
+            let attempts: Vec<Value> = r
+                .attempts
+                .iter()
+                .map(|a| {
+                    json!({
+                        "date": timefmt::date_time(a.at_ms),
+                        "status_code": a.status_code,
+                        "error": a.error,
+                        "fault": a.fault,
+                    })
+                })
+                .collect();
+            let mut m = message_shown(&r.message);
+            m["ordinal"] = json!(r.ordinal);
+            m["delivery"] = json!(attempts);
+            m["flags"] = json!(r.flags);
+            m
+        })
+        .collect();
+    let flagged = report.iter().filter(|r| !r.flags.is_empty()).count();
+    Ok(Json(json!({"messages": shown, "flagged": flagged})).into_response())
+}
+
 pub(crate) async fn resend(
     State(state): State<AppState>,
     Extension(Authed(service)): Extension<Authed>,

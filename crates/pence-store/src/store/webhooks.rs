@@ -19,7 +19,8 @@ const WEBHOOK_COLUMNS: &str = "id, service_id, tag, callback_url, description, a
      secret_version, created_ms, updated_ms";
 const MESSAGE_COLUMNS: &str = "id, webhook_id, payment_id, event_type, event_ms, resource, \
      secret_version, status, attempts, next_attempt_ms, created_ms, triggered, overrides";
-const ATTEMPT_COLUMNS: &str = "message_id, at_ms, status_code, error, response_ms, response_body";
+const ATTEMPT_COLUMNS: &str =
+    "message_id, at_ms, status_code, error, response_ms, response_body, fault";
 
 /// The literal `'pending'` (not a parameter) lets both engines use the partial index.
 const CLAIM_SQLITE: &str = "UPDATE webhook_messages SET claim = $1, lease_ms = $2 \
@@ -37,7 +38,7 @@ const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms =
      status, attempts, next_attempt_ms, created_ms, triggered, overrides";
 
 const DELIVERY_FAULT_COLUMNS: &str =
-    "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret";
+    "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret, chaos";
 
 fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreError> {
     Ok((
@@ -48,6 +49,11 @@ fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreErr
             delay_ms: r.i64("delay_ms")?.max(0) as u64,
             drop_first_attempts: r.i64("drop_first_attempts")?,
             wrong_secret: r.bool("wrong_secret")?,
+            chaos: r
+                .opt_text("chaos")?
+                .map(|json| serde_json::from_str(&json))
+                .transpose()
+                .map_err(|e| StoreError::database(format!("a stored webhook chaos: {e}")))?,
         },
     ))
 }
@@ -97,6 +103,7 @@ fn attempt_from(mut r: Row) -> Result<Attempt, StoreError> {
         error: r.opt_text("error")?,
         response_ms: r.i64("response_ms")?,
         response_body: r.opt_text("response_body")?,
+        fault: r.opt_text("fault")?,
     })
 }
 
@@ -184,7 +191,9 @@ impl WebhookStore for SqlStore {
                     f.out_of_order,
                     f.delay_ms as i64,
                     f.drop_first_attempts,
-                    f.wrong_secret
+                    f.wrong_secret,
+                    f.chaos
+                        .map(|c| serde_json::to_string(&c).expect("chaos serialises"))
                 ],
             ));
         }
@@ -431,7 +440,8 @@ impl WebhookStore for SqlStore {
                         a.status_code.map(i64::from),
                         a.error.as_ref(),
                         a.response_ms,
-                        a.response_body.as_ref()
+                        a.response_body.as_ref(),
+                        a.fault.as_ref()
                     ],
                 )
             })
@@ -521,6 +531,23 @@ impl WebhookStore for SqlStore {
             .next()
             .map(message_from)
             .transpose()
+    }
+
+    async fn webhook_message_ordinal(&self, m: &Message) -> Result<u64, StoreError> {
+        let rows = self
+            .db
+            .query(
+                "SELECT COUNT(*) AS n FROM webhook_messages WHERE webhook_id = $1 \
+                 AND (created_ms < $2 OR (created_ms = $2 AND (event_type < $3 \
+                 OR (event_type = $3 AND id < $4))))",
+                vals![&m.webhook_id, m.created_ms, &m.event_type, &m.id],
+            )
+            .await?;
+        let n = match rows.into_iter().next() {
+            Some(mut r) => r.i64("n")?,
+            None => 0,
+        };
+        Ok(n.max(0) as u64)
     }
 
     async fn webhook_attempts(&self, message_id: &str) -> Result<Vec<Attempt>, StoreError> {

@@ -854,3 +854,120 @@ async fn delivery_faults_test_the_receiver(engine: Engine) {
         json!({"duplicate": false, "out_of_order": false, "delay_ms": 0, "drop_first_attempts": 0, "wrong_secret": false})
     );
 }
+
+pence_testkit::engine_tests!(one_chaos_seed_gives_one_delivery_log);
+/// Seeded chaos (issue 31): two subscriptions with the same seed, sent the same messages in the
+/// same order, are delivered to alike, attempt for attempt; the report flags a receiver that
+/// took a message it should have refused.
+async fn one_chaos_seed_gives_one_delivery_log(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let (_, other_key) = server.new_service(false).await;
+    let chaos = json!({"chaos": {"seed": 42, "duplicate_percent": 30, "reorder_percent": 20,
+        "drop_percent": 20, "drop_attempts": 1, "wrong_signature_percent": 15,
+        "old_secret_percent": 10}});
+    let mut runs = Vec::new();
+    for key in [server.key.clone(), other_key] {
+        let made = server
+            .post_as(
+                &key,
+                "/sandbox/v1/fixtures",
+                &json!({"payments": [{"state": "success"}]}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let payment_id = made.json["payments"][0]["payment_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let receiver = Receiver::start().await;
+        let hook = server
+            .post_as(
+                &key,
+                "/sandbox/v1/webhooks",
+                &json!({"callback_url": receiver.url, "event_types": ["card_payment_succeeded"]}),
+            )
+            .await;
+        let id = hook.json["id"].as_str().unwrap().to_string();
+        let set = server
+            .send(
+                reqwest::Method::PUT,
+                &format!("/sandbox/v1/webhooks/{id}/faults"),
+                Some(&key),
+                &[("Content-Type", "application/json")],
+                Some(chaos.to_string().into_bytes()),
+            )
+            .await;
+        assert_eq!(set.status, 200, "{}", set.text);
+        assert_eq!(set.json["chaos"]["seed"], 42, "{}", set.text);
+        runs.push((key, payment_id, receiver, id));
+    }
+    // The same 30 messages to each, a second apart, then delivered, retries included.
+    for _ in 0..30 {
+        for (key, payment_id, _, _) in &runs {
+            let body = json!({"payment_id": payment_id, "event_type": "card_payment_succeeded"});
+            let sent = server
+                .post_as(key, "/sandbox/v1/webhooks/trigger", &body)
+                .await;
+            assert_eq!(sent.status, 202, "{}", sent.text);
+        }
+        server.clock.advance(1_000);
+    }
+    server.drain_webhooks().await;
+    server.clock.advance(MINUTE + 1_000);
+    server.drain_webhooks().await;
+
+    let mut logs = Vec::new();
+    for (key, _, receiver, id) in &runs {
+        let report = server
+            .get_as(key, &format!("/sandbox/v1/webhooks/{id}/report"))
+            .await;
+        assert_eq!(report.status, 200, "{}", report.text);
+        let messages = report.json["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 30);
+        let log: Vec<(u64, Vec<(Value, Value)>)> = messages
+            .iter()
+            .map(|m| {
+                let attempts = m["delivery"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| (a["status_code"].clone(), a["fault"].clone()))
+                    .collect();
+                (m["ordinal"].as_u64().unwrap(), attempts)
+            })
+            .collect();
+        assert_eq!(
+            log.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            (0..30).collect::<Vec<_>>()
+        );
+        // Every message arrived in the end; each duplicate twice.
+        assert!(messages.iter().all(|m| m["status"] == "successful"));
+        let faults: Vec<String> = log
+            .iter()
+            .flat_map(|(_, a)| a.iter().filter_map(|(_, f)| f.as_str().map(str::to_string)))
+            .collect();
+        for kind in [
+            "duplicate",
+            "reordered",
+            "dropped",
+            "wrong signature",
+            "old secret",
+        ] {
+            assert!(
+                faults.iter().any(|f| f.contains(kind)),
+                "{kind} in {faults:?}"
+            );
+        }
+        let duplicates = faults.iter().filter(|f| f.contains("duplicate")).count();
+        assert_eq!(receiver.received().len(), 30 + duplicates);
+        // This receiver takes everything: each badly signed message is flagged.
+        let badly_signed = faults
+            .iter()
+            .filter(|f| f.contains("wrong signature") || f.contains("old secret"))
+            .count();
+        assert!(badly_signed > 0);
+        assert_eq!(report.json["flagged"], badly_signed, "{}", report.text);
+        logs.push(log);
+    }
+    assert_eq!(logs[0], logs[1], "one seed, one delivery log");
+}
