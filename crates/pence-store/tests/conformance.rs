@@ -443,17 +443,26 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
         60_000
     );
     assert_eq!(due(i64::MAX, i64::MAX).await.len(), 2, "the node's round");
-    let own = store
-        .due_payments(
-            Scope::Service(&moved.id),
-            &[Status::Created],
-            i64::MAX,
-            i64::MAX,
-            10,
-        )
-        .await
-        .unwrap();
-    assert_eq!(own.iter().map(|p| &p.id).collect::<Vec<_>>(), [&theirs.id]);
+    // A service's own round: its due payments' ids.
+    let own_due = |service_id: String| {
+        let store = &store;
+        async move {
+            store
+                .due_payments(
+                    Scope::Service(&service_id),
+                    &[Status::Created],
+                    i64::MAX,
+                    i64::MAX,
+                    10,
+                )
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(own_due(moved.id.clone()).await, [theirs.id.clone()]);
     let live = service(true);
     store.insert_service(&live).await.unwrap();
     assert!(!store.set_clock_offset(&live.id, 60_000).await.unwrap());
@@ -486,17 +495,7 @@ async fn tokens_are_claimed_once_and_sweeps_find_due_payments(engine: Engine) {
     assert_eq!(due(i64::MAX, i64::MAX).await.len(), 2, "held");
     assert!(store.moved_clocks().await.unwrap().is_empty(), "held");
     // The fixture's own steps still find its work.
-    let own = store
-        .due_payments(
-            Scope::Service(&held.id),
-            &[Status::Created],
-            i64::MAX,
-            i64::MAX,
-            10,
-        )
-        .await
-        .unwrap();
-    assert_eq!(own.len(), 1);
+    assert_eq!(own_due(held.id.clone()).await, [waiting.id.clone()]);
     // A hold that has run out holds nothing.
     let past = pence_core::clock::system_now_ms() - 1;
     assert!(store.hold_sweeps(&held.id, Some(past)).await.unwrap());

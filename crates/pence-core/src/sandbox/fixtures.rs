@@ -224,6 +224,14 @@ fn refused_at(at: &str, refusal: Refusal) -> Failure {
     bad(why)
 }
 
+/// A use case's failure for the fixture's entry at `at`: a refusal in words naming it.
+fn at_entry(at: &str) -> impl Fn(Failure) -> Failure + '_ {
+    move |e| match e {
+        Failure::Refused(r) => refused_at(at, r),
+        e => e,
+    }
+}
+
 /// The create-payment body of fixture payment `n` of entry `entry`.
 fn payment_body(f: &PaymentFixture, entry: usize, n: u32) -> Value {
     let mut body = json!({
@@ -385,10 +393,11 @@ impl<'a> Run<'a> {
         clock: &dyn Clock,
         at: &str,
     ) -> Result<PaymentRecord, Failure> {
-        match create_payment(self.deps.store, clock, self.service, body, None).await {
-            Ok(Created::New(p) | Created::Replayed(p)) => Ok(p),
-            Err(Failure::Refused(r)) => Err(refused_at(at, r)),
-            Err(e) => Err(e),
+        match create_payment(self.deps.store, clock, self.service, body, None)
+            .await
+            .map_err(at_entry(at))?
+        {
+            Created::New(p) | Created::Replayed(p) => Ok(p),
         }
     }
 
@@ -501,12 +510,7 @@ impl<'a> Run<'a> {
                 &body,
             )
             .await
-            .map_err(|e| match e {
-                Failure::Refused(r) => {
-                    refused_at(&format!("payments[{}].refunds[{k}]", made.entry), r)
-                }
-                e => e,
-            })?;
+            .map_err(at_entry(&format!("payments[{}].refunds[{k}]", made.entry)))?;
             made.refund_ids.push(refund.id);
         }
         let Some(stage) = f.dispute else {
@@ -566,10 +570,7 @@ impl<'a> Run<'a> {
         }
         let agreement = create_agreement(store, &begin, self.service, &body)
             .await
-            .map_err(|e| match e {
-                Failure::Refused(r) => refused_at(&at, r),
-                e => e,
-            })?;
+            .map_err(at_entry(&at))?;
         let mut made = MadeAgreement {
             agreement_id: agreement.id.clone(),
             entry,
