@@ -35,6 +35,15 @@ impl Database {
         self.0.query(sql, params).await
     }
 
+    /// Several reads that see one snapshot of the database, as one read transaction: rows
+    /// copied from many tables that must agree with each other.
+    pub async fn query_together(
+        &self,
+        queries: Vec<(String, Vec<Val>)>,
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        self.0.query_together(queries).await
+    }
+
     /// Applies a change durably: all its statements or none.
     pub async fn apply(&self, change: Change) -> Result<(), StoreError> {
         self.0.apply(change).await

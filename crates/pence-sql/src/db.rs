@@ -55,6 +55,13 @@ pub(crate) trait Db: Send + Sync {
         Ok(rows.into_iter().next())
     }
 
+    /// Several reads that see one snapshot of the database (one read transaction), run off
+    /// the async workers: a copy of many rows that must agree with each other.
+    async fn query_together(
+        &self,
+        queries: Vec<(String, Vec<Val>)>,
+    ) -> Result<Vec<Vec<Row>>, StoreError>;
+
     /// Applies a change durably (group-committed with whatever else is queued), answering
     /// the rows of its `Returning` statements.
     async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError>;

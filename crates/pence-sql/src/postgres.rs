@@ -623,6 +623,27 @@ impl Db for PgDb {
         query(&self.pool, sql, &params).await
     }
 
+    async fn query_together(
+        &self,
+        queries: Vec<(String, Vec<Val>)>,
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(err)?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await
+            .map_err(err)?;
+        let mut out = Vec::with_capacity(queries.len());
+        for (sql, params) in &queries {
+            let rows = bind(sqlx::query(sql), params)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(err)?;
+            out.push(decode_all(&rows)?);
+        }
+        tx.rollback().await.map_err(err)?;
+        Ok(out)
+    }
+
     async fn read_by_key(&self, by: &'static ByKey, key: &str) -> Result<Option<Row>, StoreError> {
         if self.closed.load(Ordering::Acquire) {
             return Err(gone());

@@ -493,6 +493,26 @@ impl Db for SqliteDb {
         result
     }
 
+    async fn query_together(
+        &self,
+        queries: Vec<(String, Vec<Val>)>,
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        let _permit = self.permits.acquire().await.map_err(|_| Self::gone())?;
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Self::gone());
+        }
+        let mut reader = self.readers.take().ok_or_else(Self::gone)?;
+        let readers = self.readers.clone();
+        let (reader, result) = tokio::task::spawn_blocking(move || {
+            let result = readers.read_together(&mut reader, &queries);
+            (reader, result)
+        })
+        .await
+        .map_err(|e| StoreError::database(format!("a read stopped: {e}")))?;
+        self.readers.give_back(reader);
+        result
+    }
+
     async fn apply_returning(&self, change: Change) -> Result<Vec<Row>, StoreError> {
         let (reply, answer) = oneshot::channel();
         {

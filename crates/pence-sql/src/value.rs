@@ -84,7 +84,9 @@ fn bad(name: &str, want: &str, got: &Val) -> StoreError {
 }
 
 impl Row {
-    pub(crate) fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
+    /// A row of `vals` under `names` (one per value): what a query answers, or a row made
+    /// to be decoded as if read (a snapshot's rows checked before they are written).
+    pub fn new(names: Arc<[String]>, vals: Vec<Val>) -> Row {
         Row {
             names,
             vals,
@@ -96,6 +98,11 @@ impl Row {
     pub(crate) fn get(&self, name: &str) -> Option<&Val> {
         let i = self.names.iter().position(|n| n == name)?;
         self.vals.get(i)
+    }
+
+    /// The row's values, in its columns' order.
+    pub fn into_values(self) -> Vec<Val> {
+        self.vals
     }
 
     /// Moves a column's value out (a row is decoded once, so nothing needs copying).

@@ -130,6 +130,22 @@ impl Readers {
         result
     }
 
+    /// `queries` in one read transaction of their own, begun and ended here.
+    pub(super) fn read_together(
+        &self,
+        reader: &mut Reader,
+        queries: &[(String, Vec<Val>)],
+    ) -> Result<Vec<Vec<Row>>, StoreError> {
+        end_snapshot(reader);
+        run(&reader.conn, "BEGIN").map_err(super::err)?;
+        let result = queries
+            .iter()
+            .map(|(sql, params)| run_query(&reader.conn, sql, params))
+            .collect();
+        let _ = run(&reader.conn, "ROLLBACK");
+        result
+    }
+
     /// Ends the outdated snapshots of the readers not in use.
     fn tidy(&self) {
         let now = self.header();
