@@ -11,8 +11,10 @@ use crate::service::api_key::ApiKeyRecord;
 use crate::service::Service;
 
 pub use crate::store_error::StoreError;
+pub use snapshots::SnapshotStore;
 pub use webhooks::WebhookStore;
 
+mod snapshots;
 mod webhooks;
 
 /// The whole store: every aggregate's storage, as one object the use cases are given.
@@ -29,6 +31,7 @@ pub trait Store:
     + EmailStore
     + StaffStore
     + LinkStore
+    + SnapshotStore
 {
 }
 
@@ -44,6 +47,7 @@ impl<T> Store for T where
         + EmailStore
         + StaffStore
         + LinkStore
+        + SnapshotStore
 {
 }
 
@@ -494,7 +498,7 @@ pub trait AgreementStore: Send + Sync {
 pub mod prelude {
     pub use super::{
         AgreementStore, DisputeStore, EmailStore, FaultStore, InstanceStore, KeyStore, LinkStore,
-        PaymentStore, RefundStore, ServiceStore, StaffStore, Store, WebhookStore,
+        PaymentStore, RefundStore, ServiceStore, SnapshotStore, StaffStore, Store, WebhookStore,
     };
 }
 

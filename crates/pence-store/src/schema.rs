@@ -106,6 +106,7 @@ const COMMON: &[(i64, &str)] = &[
     ),
     (38, include_str!("migrations/common/0038_sweeps_held.sql")),
     (39, include_str!("migrations/common/0039_webhook_chaos.sql")),
+    (40, include_str!("migrations/common/0040_snapshots.sql")),
 ];
 
 /// SQLite's own.

@@ -8,7 +8,11 @@ const NOT_YET: &[&str] = &[];
 #[test]
 fn every_store_method_is_called_by_a_conformance_test() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let ports = std::fs::read_to_string(root.join("../pence-core/src/ports.rs")).unwrap();
+    // The port's own file and the files of the parts kept apart for their size.
+    let mut ports = std::fs::read_to_string(root.join("../pence-core/src/ports.rs")).unwrap();
+    for entry in std::fs::read_dir(root.join("../pence-core/src/ports")).unwrap() {
+        ports.push_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap());
+    }
     let mut methods = Vec::new();
     let mut in_store = false;
     for line in ports.lines() {

@@ -11,6 +11,7 @@ mod payments;
 mod sandbox;
 mod sealing_keys;
 mod serve;
+mod snapshots;
 mod table;
 mod users;
 mod webhook_admin;

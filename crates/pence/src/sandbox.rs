@@ -102,6 +102,15 @@ pub enum SandboxCommand {
         #[arg(long)]
         full: bool,
     },
+    /// Save, restore, export and import a test service's whole state.
+    #[command(subcommand)]
+    Snapshot(crate::snapshots::SnapshotCommand),
+    /// Empty a test service: no payments, agreements, webhooks, emails, fault rules or links,
+    /// its clock back on real time. Its settings, keys and snapshots stay.
+    Reset {
+        #[arg(long)]
+        service: Option<String>,
+    },
     /// A test service's fault rules (a running node applies changes within a second).
     #[command(subcommand)]
     Fault(FaultCommand),
@@ -206,6 +215,13 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             reset,
         } => clock(store, service, advance, to, reset).await,
         SandboxCommand::Fault(cmd) => fault(store, &node, cmd).await,
+        SandboxCommand::Snapshot(cmd) => {
+            let service = test_service(store, cmd.service()).await?;
+            crate::snapshots::run(store, &node, service, cmd).await
+        }
+        SandboxCommand::Reset { service } => {
+            crate::snapshots::reset(store, test_service(store, service).await?).await
+        }
         SandboxCommand::Emails { service, to, full } => {
             let service = test_service(store, service).await?;
             let emails = store.emails(&service.id, to.as_deref(), 100).await?;

@@ -2112,3 +2112,143 @@ async fn a_fixture_file_in_toml_or_json_from_the_command_line(engine: Engine) {
     );
     server.stop().await;
 }
+
+pence_testkit::engine_tests!(snapshots_from_the_command_line_move_between_databases);
+/// A team's CI script: save a service's state, export it to a file, restore it between
+/// tests, empty the service, and import the file into another database (SQLite here).
+async fn snapshots_from_the_command_line_move_between_databases(engine: Engine) {
+    let server = pence_testkit::TestServer::start(engine).await;
+    let db = server.db.url.clone();
+    let id = server.service.id.clone();
+    let made = server
+        .post(
+            "/v1/payments",
+            &serde_json::json!({"amount": 1500, "reference": "kept",
+            "description": "d", "return_url": "https://example.org/r"}),
+        )
+        .await;
+    let kept = made.json["payment_id"].as_str().unwrap().to_string();
+    let run = |db: &str, args: &[&str]| {
+        let (code, out, err) = pence(db, args);
+        assert_eq!(code, 0, "pence {args:?}: {err}");
+        out
+    };
+    let out = run(
+        &db,
+        &["sandbox", "snapshot", "save", "base", "--service", &id],
+    );
+    assert!(out.contains("base"), "{out}");
+    let listed = run(&db, &["sandbox", "snapshot", "list", "--service", &id]);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.trim_start().starts_with("base ") && l.contains(" 1 ")),
+        "{listed}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("base.json");
+    let file = file.to_str().unwrap();
+    run(
+        &db,
+        &[
+            "sandbox",
+            "snapshot",
+            "export",
+            "base",
+            "--out",
+            file,
+            "--service",
+            &id,
+        ],
+    );
+
+    let later = server
+        .post(
+            "/v1/payments",
+            &serde_json::json!({"amount": 99, "reference": "later",
+            "description": "d", "return_url": "https://example.org/r"}),
+        )
+        .await;
+    let later = later.json["payment_id"].as_str().unwrap().to_string();
+    run(&db, &["sandbox", "snapshot", "restore", "base"]);
+    assert_eq!(
+        server.get(&format!("/v1/payments/{later}")).await.status,
+        404
+    );
+    assert_eq!(
+        server.get(&format!("/v1/payments/{kept}")).await.status,
+        200
+    );
+    run(&db, &["sandbox", "reset", "--service", &id]);
+    assert_eq!(server.get("/v1/payments").await.json["total"], 0);
+
+    // Another database: the file is imported under a name of its own and restored there.
+    let other = pence_testkit::TestServer::start(Engine::Sqlite).await;
+    let other_db = other.db.url.clone();
+    run(
+        &other_db,
+        &["sandbox", "snapshot", "import", file, "--name", "from-ci"],
+    );
+    run(&other_db, &["sandbox", "snapshot", "restore", "from-ci"]);
+    let there = other.get(&format!("/v1/payments/{kept}")).await;
+    assert_eq!(there.status, 200, "{}", there.text);
+    assert_eq!(there.json["reference"], "kept");
+
+    run(
+        &db,
+        &["sandbox", "snapshot", "delete", "base", "--service", &id],
+    );
+    let (code, _, err) = pence(&db, &["sandbox", "snapshot", "restore", "base"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("no snapshot base"), "{err}");
+    let (code, _, err) = pence(&other_db, &["sandbox", "snapshot", "save", "a/b"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("A snapshot's name is 1 to 64"), "{err}");
+    other.stop().await;
+    server.stop().await;
+}
+
+pence_testkit::engine_tests!(the_ci_script_in_the_docs_runs_as_written);
+/// docs/testing.md shows a team's CI script; it runs here as written, with `pence` on the
+/// PATH and the database of a node that serves the sandbox service.
+async fn the_ci_script_in_the_docs_runs_as_written(engine: Engine) {
+    let server = pence_testkit::TestServer::start(engine).await;
+    let docs = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/testing.md"),
+    )
+    .unwrap();
+    let after = docs
+        .split("<!-- ci-script:")
+        .nth(1)
+        .expect("the marked script");
+    let script = after
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .expect("a sh block after the mark");
+    let dir = tempfile::tempdir().unwrap();
+    let bin = std::path::Path::new(PENCE).parent().unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .current_dir(dir.path())
+        .env("PATH", path)
+        .env("PENCE_DATABASE_URL", &server.db.url)
+        .env_remove("PENCE_CONFIG")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("run the month-end tests here"), "{stdout}");
+    let file = std::fs::read_to_string(dir.path().join("seeded.json")).unwrap();
+    assert!(file.contains("\"format\":\"pence-snapshot/1\""));
+    // The service after the script: the fixture's payments, a month on.
+    let all = server.get("/v1/payments").await;
+    assert_eq!(all.json["total"], 4, "{}", all.text);
+    let clock = server.get("/sandbox/v1/clock").await;
+    assert!(clock.json["offset_ms"].as_i64().unwrap() >= 2_592_000_000 - 60_000);
+    server.stop().await;
+}

@@ -32,6 +32,11 @@ pub enum SandboxRefusal {
     BadOverride(String),
     /// A fixture asking for what no journey reaches (the words say what and where).
     BadFixture(String),
+    /// A snapshot (or its file) the service cannot keep (the words say why).
+    BadSnapshot(String),
+    /// A snapshot's rows belong to another service of this node (imported where it was
+    /// exported from).
+    SnapshotClash,
     /// A payment link's questions answered as its pages would refuse (worded by the pages,
     /// in the link's language).
     LinkAnswer(crate::link::payer::AnswerProblem),
@@ -68,7 +73,13 @@ impl std::fmt::Display for SandboxRefusal {
                 t.as_str()
             ),
             SandboxRefusal::BadFaultRule(why) => f.write_str(why),
-            SandboxRefusal::BadOverride(why) | SandboxRefusal::BadFixture(why) => f.write_str(why),
+            SandboxRefusal::BadOverride(why)
+            | SandboxRefusal::BadFixture(why)
+            | SandboxRefusal::BadSnapshot(why) => f.write_str(why),
+            SandboxRefusal::SnapshotClash => f.write_str(
+                "The snapshot's payments belong to another service of this node: restore it \
+                 in that service, or on another node",
+            ),
             SandboxRefusal::BadDeliveryFaults(why) => f.write_str(why),
             SandboxRefusal::LiveService => {
                 f.write_str("A live service's webhooks have no delivery faults")

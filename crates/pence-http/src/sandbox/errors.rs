@@ -84,6 +84,7 @@ impl SandboxProblem {
                         | SandboxRefusal::LinkAnswer(_)
                         | SandboxRefusal::BadOverride(_)
                         | SandboxRefusal::BadFixture(_)
+                        | SandboxRefusal::BadSnapshot(_)
                 ) {
                     problem.status = StatusCode::UNPROCESSABLE_ENTITY;
                 }

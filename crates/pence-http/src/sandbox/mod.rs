@@ -10,9 +10,10 @@ mod errors;
 pub(crate) mod faults;
 mod fixtures;
 mod pay;
+mod snapshots;
 mod webhooks;
 
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{delete, get, post};
@@ -34,6 +35,16 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/faults", post(faults::create).get(faults::list))
         .route("/faults/{fault_id}", delete(faults::remove))
         .route("/fixtures", post(fixtures::create))
+        .route("/reset", post(snapshots::reset))
+        .route("/snapshots", get(snapshots::list).post(snapshots::save))
+        .route(
+            "/snapshots/{name}",
+            get(snapshots::export)
+                .put(snapshots::import)
+                .delete(snapshots::remove)
+                .layer(DefaultBodyLimit::max(snapshots::IMPORT_LIMIT)),
+        )
+        .route("/snapshots/{name}/restore", post(snapshots::restore))
         .route("/webhooks", post(webhooks::create).get(webhooks::list))
         .route("/webhooks/trigger", post(webhooks::trigger))
         .route(

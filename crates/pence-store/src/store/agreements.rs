@@ -50,7 +50,7 @@ columns! {
     }
 }
 
-fn agreement_from(mut r: Row) -> Result<AgreementRecord, StoreError> {
+pub(crate) fn agreement_from(mut r: Row) -> Result<AgreementRecord, StoreError> {
     let status = r.text("status")?;
     let instrument_ms = r.opt_i64("instrument_created_ms")?;
     let card = card_from(&mut r)?;

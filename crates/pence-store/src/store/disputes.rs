@@ -34,7 +34,7 @@ columns! {
     }
 }
 
-fn dispute_from(mut r: Row) -> Result<DisputeRecord, StoreError> {
+pub(crate) fn dispute_from(mut r: Row) -> Result<DisputeRecord, StoreError> {
     let status = r.text("status")?;
     Ok(DisputeRecord {
         id: r.text("id")?,

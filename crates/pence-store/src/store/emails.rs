@@ -41,7 +41,7 @@ pub(crate) fn insert(e: &Email) -> Stmt {
     Stmt::insert("emails", EMAIL_COLUMNS, email_values(e))
 }
 
-fn email_from(mut r: Row) -> Result<Email, StoreError> {
+pub(crate) fn email_from(mut r: Row) -> Result<Email, StoreError> {
     let kind = r.text("kind")?;
     Ok(Email {
         id: r.text("id")?,

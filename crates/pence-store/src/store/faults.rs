@@ -78,7 +78,7 @@ columns! {
     }
 }
 
-fn fault_from(mut r: Row) -> Result<FaultRule, StoreError> {
+pub(crate) fn fault_from(mut r: Row) -> Result<FaultRule, StoreError> {
     let kind = r.text("action")?;
     let action = match kind.as_str() {
         "answer" => FaultAction::Answer {

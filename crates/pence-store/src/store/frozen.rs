@@ -35,6 +35,10 @@ use super::SqlStore;
 use pence_sql::Engine;
 use pence_sql::{vals, Row, Stmt, Val};
 
+/// The service's state generation, read in a count's statement: a search's `$1` is its
+/// service (`search::search_where`).
+const GENERATION: &str = "(SELECT state_generation FROM services WHERE id = $1) AS generation";
+
 /// Searches a node remembers the frozen count of.
 const REMEMBERED: usize = 4096;
 
@@ -52,6 +56,8 @@ const KEPT_VERSION: &str = "1|";
 struct Frozen {
     count: u64,
     seq: i64,
+    /// The service's state generation counted (`services.state_generation`).
+    generation: i64,
     kept: Option<(i64, Instant)>,
 }
 
@@ -161,49 +167,13 @@ impl SqlStore {
             None => self.kept_count(&search).await?,
         };
         let started = Instant::now();
-        let (total, mut frozen) = match known {
-            Some(before) => {
-                let sql = format!(
-                    "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, \
-                     COUNT(*) AS total, COUNT(frozen_seq) AS frozen FROM payments \
-                     WHERE {} AND (frozen_seq IS NULL OR frozen_seq > ${})",
-                    w.sql,
-                    w.params.len() + 1
-                );
-                let mut params = w.params.clone();
-                params.push(Val::Int(before.seq));
-                let mut row = self.one_row(&sql, params).await?;
-                (
-                    before.count + count(&mut row, "total")?,
-                    Frozen {
-                        count: before.count + count(&mut row, "frozen")?,
-                        seq: row.i64("seq")?,
-                        kept: before.kept,
-                    },
-                )
-            }
-            None => {
-                // Everything (as fast as the filter's own index allows) and what is not
-                // frozen (few) in one statement: frozen = total - live. The hint's
-                // placeholder comes last, so `w`'s numbers hold in both.
-                let all = hinted.unwrap_or(w);
-                let sql = format!(
-                    "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, \
-                     (SELECT COUNT(*) FROM payments WHERE {}) AS total, \
-                     (SELECT COUNT(*) FROM payments WHERE {} AND frozen_seq IS NULL) AS live",
-                    all.sql, w.sql,
-                );
-                let mut row = self.one_row(&sql, all.params.clone()).await?;
-                let total = count(&mut row, "total")?;
-                (
-                    total,
-                    Frozen {
-                        count: total.saturating_sub(count(&mut row, "live")?),
-                        seq: row.i64("seq")?,
-                        kept: None,
-                    },
-                )
-            }
+        let since = match known {
+            Some(before) => self.count_since(w, before).await?,
+            None => None,
+        };
+        let (total, mut frozen) = match since {
+            Some(counted) => counted,
+            None => self.count_all(w, hinted).await?,
         };
         let costly = started.elapsed() >= self.frozen.keep_slower_than;
         let stale = frozen
@@ -219,6 +189,67 @@ impl SqlStore {
             .expect("not poisoned")
             .put(search, frozen);
         Ok(total)
+    }
+
+    /// The total from a count `before` of the frozen batches: it plus what is not frozen
+    /// or was frozen since, and the frozen count now. `None` when the service was restored
+    /// or reset since (another generation): the count is of rows that are gone.
+    async fn count_since(
+        &self,
+        w: &Where,
+        before: Frozen,
+    ) -> Result<Option<(u64, Frozen)>, StoreError> {
+        let sql = format!(
+            "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, {GENERATION}, \
+             COUNT(*) AS total, COUNT(frozen_seq) AS frozen FROM payments \
+             WHERE {} AND (frozen_seq IS NULL OR frozen_seq > ${})",
+            w.sql,
+            w.params.len() + 1
+        );
+        let mut params = w.params.clone();
+        params.push(Val::Int(before.seq));
+        let mut row = self.one_row(&sql, params).await?;
+        if row.i64("generation")? != before.generation {
+            return Ok(None);
+        }
+        Ok(Some((
+            before.count + count(&mut row, "total")?,
+            Frozen {
+                count: before.count + count(&mut row, "frozen")?,
+                seq: row.i64("seq")?,
+                generation: before.generation,
+                kept: before.kept,
+            },
+        )))
+    }
+
+    /// The total counted in full, and the frozen part of it: everything (as fast as the
+    /// filter's own index allows, or `hinted`) and what is not frozen (few) in one
+    /// statement, frozen = total - live. The hint's placeholder comes last, so `w`'s numbers
+    /// hold in both.
+    async fn count_all(
+        &self,
+        w: &Where,
+        hinted: Option<&Where>,
+    ) -> Result<(u64, Frozen), StoreError> {
+        let all = hinted.unwrap_or(w);
+        let sql = format!(
+            "SELECT (SELECT seq FROM freeze_state WHERE id = 1) AS seq, {GENERATION}, \
+             (SELECT COUNT(*) FROM payments WHERE {}) AS total, \
+             (SELECT COUNT(*) FROM payments WHERE {} AND frozen_seq IS NULL) AS live",
+            all.sql, w.sql,
+        );
+        let mut row = self.one_row(&sql, all.params.clone()).await?;
+        let total = count(&mut row, "total")?;
+        Ok((
+            total,
+            Frozen {
+                count: total.saturating_sub(count(&mut row, "live")?),
+                seq: row.i64("seq")?,
+                generation: row.i64("generation")?,
+                kept: None,
+            },
+        ))
     }
 
     /// Reads (or, the first time, makes) the secret naming kept counts: at start, so that
@@ -256,7 +287,7 @@ impl SqlStore {
         let rows = self
             .db
             .query(
-                "SELECT n, seq FROM search_counts WHERE key = $1",
+                "SELECT n, seq, generation FROM search_counts WHERE key = $1",
                 vals![name],
             )
             .await?;
@@ -267,6 +298,7 @@ impl SqlStore {
         Ok(Some(Frozen {
             count: count(&mut row, "n")?,
             seq,
+            generation: row.i64("generation")?,
             kept: Some((seq, Instant::now())),
         }))
     }
@@ -285,10 +317,20 @@ impl SqlStore {
             .map_or(0, |d| d.as_millis() as i64);
         let change = vec![
             Stmt::exec(
-                "INSERT INTO search_counts (key, n, seq, kept_ms) VALUES ($1, $2, $3, $4) \
+                "INSERT INTO search_counts (key, n, seq, kept_ms, generation) \
+                 VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (key) DO UPDATE SET n = EXCLUDED.n, seq = EXCLUDED.seq, \
-                 kept_ms = EXCLUDED.kept_ms WHERE search_counts.seq < EXCLUDED.seq",
-                vals![name, frozen.count as i64, frozen.seq, now_ms],
+                 kept_ms = EXCLUDED.kept_ms, generation = EXCLUDED.generation \
+                 WHERE search_counts.generation < EXCLUDED.generation \
+                 OR (search_counts.generation = EXCLUDED.generation \
+                 AND search_counts.seq < EXCLUDED.seq)",
+                vals![
+                    name,
+                    frozen.count as i64,
+                    frozen.seq,
+                    now_ms,
+                    frozen.generation
+                ],
             ),
             Stmt::exec(
                 "DELETE FROM search_counts WHERE kept_ms < $1",

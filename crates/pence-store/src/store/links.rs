@@ -77,7 +77,7 @@ static TAKINGS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-fn link_from(mut r: Row) -> Result<PaymentLink, StoreError> {
+pub(crate) fn link_from(mut r: Row) -> Result<PaymentLink, StoreError> {
     let language = r.text("language")?;
     let metadata = r.text("metadata")?;
     let label = r.opt_text("reference_label")?;
@@ -100,7 +100,7 @@ fn link_from(mut r: Row) -> Result<PaymentLink, StoreError> {
     })
 }
 
-fn link_payment_from(mut r: Row) -> Result<LinkPayment, StoreError> {
+pub(crate) fn link_payment_from(mut r: Row) -> Result<LinkPayment, StoreError> {
     Ok(LinkPayment {
         id: r.text("id")?,
         link_id: r.text("link_id")?,

@@ -28,6 +28,7 @@ mod probes;
 mod refunds;
 mod search;
 mod services;
+mod snapshots;
 mod staff;
 mod webhooks;
 

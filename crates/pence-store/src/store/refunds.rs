@@ -32,7 +32,7 @@ pub(crate) fn insert(r: &RefundRecord) -> Stmt {
     Stmt::insert("refunds", REFUND_COLUMNS, refund_values(r))
 }
 
-fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
+pub(crate) fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
     let status = r.text("status")?;
     Ok(RefundRecord {
         id: r.text("id")?,

@@ -40,7 +40,7 @@ const CLAIM_POSTGRES: &str = "UPDATE webhook_messages SET claim = $1, lease_ms =
 const DELIVERY_FAULT_COLUMNS: &str =
     "webhook_id, duplicate, out_of_order, delay_ms, drop_first_attempts, wrong_secret, chaos";
 
-fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreError> {
+pub(crate) fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreError> {
     Ok((
         r.text("webhook_id")?,
         DeliveryFaults {
@@ -58,7 +58,10 @@ fn delivery_faults_from(mut r: Row) -> Result<(String, DeliveryFaults), StoreErr
     ))
 }
 
-fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription, StoreError> {
+pub(crate) fn webhook_from(
+    mut r: Row,
+    event_types: Vec<EventType>,
+) -> Result<Subscription, StoreError> {
     Ok(Subscription {
         id: r.text("id")?,
         service_id: r.text("service_id")?,
@@ -73,7 +76,7 @@ fn webhook_from(mut r: Row, event_types: Vec<EventType>) -> Result<Subscription,
     })
 }
 
-fn message_from(mut r: Row) -> Result<Message, StoreError> {
+pub(crate) fn message_from(mut r: Row) -> Result<Message, StoreError> {
     let status = r.text("status")?;
     Ok(Message {
         id: r.text("id")?,
@@ -93,7 +96,7 @@ fn message_from(mut r: Row) -> Result<Message, StoreError> {
     })
 }
 
-fn attempt_from(mut r: Row) -> Result<Attempt, StoreError> {
+pub(crate) fn attempt_from(mut r: Row) -> Result<Attempt, StoreError> {
     Ok(Attempt {
         message_id: r.text("message_id")?,
         at_ms: r.i64("at_ms")?,

@@ -25,6 +25,7 @@ mod sandbox_emails;
 mod sandbox_faults;
 mod sandbox_fixtures;
 mod sandbox_flow;
+mod sandbox_snapshots;
 mod search;
 mod transport;
 
