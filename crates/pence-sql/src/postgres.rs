@@ -33,6 +33,24 @@ pub(crate) fn err(e: sqlx::Error) -> StoreError {
     }
 }
 
+/// How many times a change that lost a deadlock goes again.
+const DEADLOCK_RETRIES: usize = 3;
+
+/// Whether PostgreSQL ended a deadlock by failing this change (SQLSTATE 40P01).
+fn deadlocked(e: &StoreError) -> bool {
+    let StoreError::Database {
+        source: Some(source),
+        ..
+    } = e
+    else {
+        return false;
+    };
+    matches!(
+        source.downcast_ref::<sqlx::Error>(),
+        Some(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01")
+    )
+}
+
 fn bind<'q>(
     mut q: Query<'q, Postgres, PgArguments>,
     params: &'q [Val],
@@ -248,7 +266,20 @@ async fn writer(
             own.check().await;
         }
         let outcomes = match own.get().await {
-            Ok(conn) => write_group(conn, &group).await,
+            Ok(conn) => {
+                let mut outcomes = write_group(conn, &group).await;
+                // A change PostgreSQL chose to end a deadlock with was undone whole; the
+                // other side has since committed or is committing, so it goes again alone.
+                for (job, outcome) in group.iter().zip(outcomes.iter_mut()) {
+                    for _ in 0..DEADLOCK_RETRIES {
+                        if !matches!(outcome, Err(e) if deadlocked(e)) {
+                            break;
+                        }
+                        *outcome = one_by_one(conn, std::slice::from_ref(job)).await.remove(0);
+                    }
+                }
+                outcomes
+            }
             Err(e) => shared_failure(&group, "postgres: connect", e),
         };
         doubt = outcomes

@@ -1680,3 +1680,63 @@ async fn a_lookup_no_row_can_match_fails_no_other_lookup(engine: Engine) {
     assert_eq!(nul.unwrap(), None);
     store.close().await;
 }
+
+pence_testkit::engine_tests!(multi_thread: freezing_never_deadlocks_with_changes_to_payments);
+/// The freezing sweep marks many final payments in one statement while the writers change
+/// those payments in group transactions (a refund's update, on PostgreSQL several writer
+/// connections at once). It takes only rows no one else holds, so neither side waits for
+/// the other in a cycle: every change commits, and every payment is frozen in the end.
+async fn freezing_never_deadlocks_with_changes_to_payments(engine: Engine) {
+    let (db, store) = open(engine).await;
+    let other_node = pence_store::connect(&db.url, StoreOptions::default())
+        .await
+        .unwrap();
+    let svc = service(false);
+    store.insert_service(&svc).await.unwrap();
+    let history: Vec<PaymentRecord> = (0..1500)
+        .map(|i| {
+            let mut p = payment(&svc.id);
+            p.created_ms += i;
+            p.status = Status::Captured;
+            p
+        })
+        .collect();
+    store.load(&history, &[], &[]).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let freezing = {
+        let (store, stop) = (other_node.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                store.freeze_final_payments(200).await.unwrap();
+            }
+        })
+    };
+    let mut changing = Vec::new();
+    for chunk in history.chunks(10) {
+        let (store, chunk, svc) = (store.clone(), chunk.to_vec(), svc.id.clone());
+        changing.push(tokio::spawn(async move {
+            for p in chunk {
+                let stored = store.payment(&svc, &p.id).await.unwrap().unwrap();
+                let changed = PaymentRecord {
+                    refund_submitted: 100,
+                    ..stored.clone()
+                };
+                store
+                    .update_payment(&stored, &changed, &Record::default())
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in changing {
+        task.await.unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    freezing.await.unwrap();
+    while store.freeze_final_payments(500).await.unwrap() > 0 {}
+    let (total, _) = store
+        .search_payments(&svc.id, &Default::default(), 1, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, 1500);
+}

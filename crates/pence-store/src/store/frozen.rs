@@ -98,14 +98,18 @@ pub(crate) static FINAL_STATUSES: LazyLock<String> = LazyLock::new(|| {
 /// On PostgreSQL the same statement adds the batch to the hour counts (migration 0029);
 /// SQLite's trigger does it there.
 fn freeze_sql(engine: Engine) -> String {
-    let indexed_by = match engine {
-        Engine::Sqlite => " INDEXED BY payments_to_freeze",
-        Engine::Postgres => "",
+    // PostgreSQL's writers change payments in group transactions on several connections:
+    // a batch that waited for a row one of them holds, while that group waits for a row the
+    // batch took, would deadlock. The batch takes only rows no one holds (the rest are
+    // frozen by a later batch), so it never waits.
+    let (indexed_by, unheld) = match engine {
+        Engine::Sqlite => (" INDEXED BY payments_to_freeze", ""),
+        Engine::Postgres => ("", " FOR UPDATE SKIP LOCKED"),
     };
     let freeze = format!(
         "UPDATE payments SET frozen_seq = (SELECT seq FROM freeze_state WHERE id = 1) \
          WHERE id IN (SELECT id FROM payments{indexed_by} WHERE frozen_seq IS NULL \
-         AND status IN ({}) LIMIT $1)",
+         AND status IN ({}) LIMIT $1{unheld})",
         *FINAL_STATUSES
     );
     match engine {
