@@ -11,6 +11,7 @@ mod client;
 mod consumer;
 mod journey;
 mod mem;
+mod month;
 mod node;
 mod search;
 mod webhooks;
@@ -44,6 +45,8 @@ enum Command {
     Consumer(consumer::ConsumerBenchArgs),
     /// Complete card payments through the pages over HTTP, N paying users at once.
     Journey(journey::JourneyBenchArgs),
+    /// A test service's clock moved 30 days over 100,000 payments and 1,000 agreements.
+    Month(month::MonthBenchArgs),
     /// Store a month of payments (a million by default) in --database, and stop.
     Load(search::LoadArgs),
     /// Load a million payments and time typical searches (p50/p99).
@@ -67,6 +70,7 @@ fn main() -> std::process::ExitCode {
             Command::Consumer(args) => consumer::run(database, args).await,
             Command::Journey(args) => journey::run(database, args).await,
             Command::Load(args) => search::run_load(database, args).await,
+            Command::Month(args) => month::run(database, args).await,
             Command::Search(args) => search::run(database, args).await,
             Command::Webhooks(args) => webhooks::run(database, args).await,
         }

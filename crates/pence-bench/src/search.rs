@@ -332,6 +332,7 @@ pub(crate) fn history(
                     amount: 500,
                     status: RefundStatus::Success,
                     created_ms: at + 2 * DAY_MS,
+                    updated_ms: at + 2 * DAY_MS,
                     settled_ms: Some(at + 3 * DAY_MS),
                 });
                 event(

@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::ledger::record::Record;
 use crate::ledger::{EventKind, LedgerEvent};
 use crate::payment::status::Status;
-use crate::payment::transition::{self, Applied, Move};
+use crate::payment::transition::{self, Applied, Move, Target};
 use crate::payment::{AuthorisationMode, PaymentRecord};
 use crate::ports::{Scope, Store, StoreError};
 use crate::psp::PaymentProvider;
@@ -142,34 +142,45 @@ async fn resume_authorisations(
     psp: &dyn PaymentProvider,
     scope: Scope<'_>,
 ) -> Result<usize, Failure> {
-    use Status::*;
     let stuck = store
         .due_payments(
             scope,
-            &[AuthorisationReady, Authorisation3dsReady],
+            STUCK,
             i64::MAX,
             clock.now_ms() - STUCK_AFTER_MS + 1,
             BATCH,
         )
         .await?;
-    let deps = crate::journey::Deps { store, clock, psp };
     let mut done = 0;
     for p in stuck {
-        let before = p.status;
-        // Each way of authorising finishes its own payments (the user's journey, an
-        // agreement's saved card, the MOTO API).
-        let after = match p.authorisation_mode {
-            AuthorisationMode::Web => Some(crate::journey::resume_authorisation(deps, p).await?),
-            AuthorisationMode::Agreement => crate::agreement::recurring::authorise(deps, p).await?,
-            AuthorisationMode::MotoApi => crate::payment::moto::resume(deps, p).await?,
-        };
-        let Some(after) = after else { continue };
-        if after.status != before {
-            tracing::info!(payment_id = %after.id, from = %before, to = %after.status, "authorisation resumed");
-            done += 1;
-        }
+        done += usize::from(resume_payment(store, clock, psp, p).await?);
     }
     Ok(done)
+}
+
+/// Asks the provider again about payment `p`'s lost authorisation answer, at `clock`'s time;
+/// whether its status moved.
+pub(crate) async fn resume_payment(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    p: PaymentRecord,
+) -> Result<bool, Failure> {
+    let deps = crate::journey::Deps { store, clock, psp };
+    let before = p.status;
+    // Each way of authorising finishes its own payments (the user's journey, an
+    // agreement's saved card, the MOTO API).
+    let after = match p.authorisation_mode {
+        AuthorisationMode::Web => Some(crate::journey::resume_authorisation(deps, p).await?),
+        AuthorisationMode::Agreement => crate::agreement::recurring::authorise(deps, p).await?,
+        AuthorisationMode::MotoApi => crate::payment::moto::resume(deps, p).await?,
+    };
+    let Some(after) = after else { return Ok(false) };
+    if after.status == before {
+        return Ok(false);
+    }
+    tracing::info!(payment_id = %after.id, from = %before, to = %after.status, "authorisation resumed");
+    Ok(true)
 }
 
 /// Raises the disputes the provider announced at capture once they are due, then moves
@@ -244,18 +255,18 @@ async fn settle(store: &dyn Store, clock: &dyn Clock, scope: Scope<'_>) -> Resul
         .await?;
     let mut done = 0;
     for p in due {
-        done += usize::from(settle_payment(store, clock, &p.id).await?);
+        done += usize::from(settle_payment(store, clock, Target::Read(&p)).await?);
     }
     Ok(done)
 }
 
-/// Pays captured payment `id` out at `clock`'s time; whether it was.
+/// Pays captured payment `target` out at `clock`'s time; whether it was.
 pub(crate) async fn settle_payment(
     store: &dyn Store,
     clock: &dyn Clock,
-    id: &str,
+    target: Target<'_>,
 ) -> Result<bool, Failure> {
-    let settled = transition::step(store, clock, id, |p, now| {
+    let settled = transition::step_on(store, clock, target, |p, now| {
         (p.settled_ms.is_none() && p.status == Status::Captured).then(|| {
             Move::to(p, p.status, EventKind::PaymentSettled, now)
                 .with(|next| next.settled_ms = Some(now))
@@ -277,14 +288,23 @@ async fn settle_refunds(
         .await?;
     let mut done = 0;
     for refund in due {
-        match store.settle_refund(&refund, clock.now_ms()).await {
-            Ok(()) => done += 1,
-            // Another node's sweep paid it out first.
-            Err(StoreError::Conflict) => {}
-            Err(e) => return Err(e.into()),
-        }
+        done += usize::from(settle_refund(store, clock, &refund).await?);
     }
     Ok(done)
+}
+
+/// Pays successful refund `refund` out at `clock`'s time; whether it was.
+pub(crate) async fn settle_refund(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    refund: &crate::refund::RefundRecord,
+) -> Result<bool, Failure> {
+    match store.settle_refund(refund, clock.now_ms()).await {
+        Ok(()) => Ok(true),
+        // Another node's sweep paid it out first.
+        Err(StoreError::Conflict) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Records the provider's result of refunds it left pending.
@@ -299,21 +319,31 @@ async fn refunds(
         .await?;
     let mut done = 0;
     for refund in due {
-        let Some(payment) = store
-            .payment(&refund.service_id, &refund.payment_id)
-            .await?
-        else {
-            continue;
-        };
-        let outcome = psp.refund_result(&payment, refund.amount).await;
-        if crate::refund::operations::finish(store, clock, &payment, &refund, outcome)
-            .await?
-            .is_some()
-        {
-            done += 1;
-        }
+        done += usize::from(refund_result(store, clock, psp, &refund).await?);
     }
     Ok(done)
+}
+
+/// Records the provider's result of pending refund `refund`, at `clock`'s time; whether
+/// there was one.
+pub(crate) async fn refund_result(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    psp: &dyn PaymentProvider,
+    refund: &crate::refund::RefundRecord,
+) -> Result<bool, Failure> {
+    let Some(payment) = store
+        .payment(&refund.service_id, &refund.payment_id)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let outcome = psp.refund_result(&payment, refund.amount).await;
+    Ok(
+        crate::refund::operations::finish(store, clock, &payment, refund, outcome)
+            .await?
+            .is_some(),
+    )
 }
 
 /// Captures approved payments (and agreement payments queued for capture): CAPTURE APPROVED
@@ -326,38 +356,26 @@ async fn capture(
     psp: &dyn PaymentProvider,
     scope: Scope<'_>,
 ) -> Result<usize, Failure> {
-    use Status::*;
     let due = store
-        .due_payments(
-            scope,
-            &[
-                CaptureApproved,
-                CaptureApprovedRetry,
-                CaptureQueued,
-                CaptureReady,
-            ],
-            i64::MAX,
-            i64::MAX,
-            BATCH,
-        )
+        .due_payments(scope, CAPTURING, i64::MAX, i64::MAX, BATCH)
         .await?;
     let mut done = 0;
     for p in due {
-        done += usize::from(capture_payment(store, clock, psp, &p.id).await?);
+        done += usize::from(capture_payment(store, clock, psp, Target::Read(&p)).await?);
     }
     Ok(done)
 }
 
-/// Takes approved payment `id` through CAPTURE READY to CAPTURED at `clock`'s time; whether
-/// it was captured now.
+/// Takes approved payment `target` through CAPTURE READY to CAPTURED at `clock`'s time;
+/// whether it was captured now.
 pub(crate) async fn capture_payment(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-    id: &str,
+    target: Target<'_>,
 ) -> Result<bool, Failure> {
     use Status::*;
-    let ready = transition::step(store, clock, id, |p, now| {
+    let ready = transition::step_on(store, clock, target, |p, now| {
         matches!(
             p.status,
             CaptureApproved | CaptureApprovedRetry | CaptureQueued
@@ -378,7 +396,7 @@ pub(crate) async fn capture_payment(
         tracing::warn!(payment_id = %ready.id, %message, "capture failed; retried next round");
         return Ok(false);
     }
-    let captured = transition::step(store, clock, id, |p, now| {
+    let captured = transition::step_on(store, clock, Target::Read(&ready), |p, now| {
         (p.status == CaptureReady).then(|| {
             Move::to(p, Captured, EventKind::CaptureConfirmed, now).with(|next| {
                 next.capture_submit_ms = p.capture_submit_ms.or(Some(now));
@@ -394,15 +412,41 @@ pub(crate) async fn capture_payment(
     Ok(changed(captured) == 1)
 }
 
-/// Whether `p` has outlived its window at `now`.
-fn overdue(p: &PaymentRecord, now: i64) -> bool {
+/// When `p` outlives its window: its expiry (or the capture request's wait) after creation,
+/// and never within `RECENT_MS` of its last change.
+pub(crate) fn expiry_due_ms(p: &PaymentRecord) -> i64 {
     let window = if p.status == Status::AwaitingCaptureRequest {
         CAPTURE_WAIT_MS
     } else {
         EXPIRY_MS
     };
-    p.created_ms <= now - window && p.updated_ms <= now - RECENT_MS
+    (p.created_ms + window).max(p.updated_ms + RECENT_MS)
 }
+
+/// Whether `p` has outlived its window at `now`.
+fn overdue(p: &PaymentRecord, now: i64) -> bool {
+    expiry_due_ms(p) <= now
+}
+
+/// Unfinished payments that expire `EXPIRY_MS` after creation.
+pub(crate) const EXPIRING: &[Status] = &[
+    Status::Created,
+    Status::EnteringCardDetails,
+    Status::AuthorisationReady,
+    Status::Authorisation3dsRequired,
+    Status::Authorisation3dsReady,
+    Status::AuthorisationSuccess,
+    Status::ExpireCancelReady,
+];
+/// Payments stuck waiting for the provider's authorisation answer.
+pub(crate) const STUCK: &[Status] = &[Status::AuthorisationReady, Status::Authorisation3dsReady];
+/// Payments waiting to be captured (or finished capturing after a crash).
+pub(crate) const CAPTURING: &[Status] = &[
+    Status::CaptureApproved,
+    Status::CaptureApprovedRetry,
+    Status::CaptureQueued,
+    Status::CaptureReady,
+];
 
 /// Expires unfinished payments (failed, P0020): before authorisation straight to EXPIRED;
 /// after it through EXPIRE CANCEL READY and the provider's void.
@@ -417,15 +461,7 @@ async fn expire(
     let mut due = store
         .due_payments(
             scope,
-            &[
-                Created,
-                EnteringCardDetails,
-                AuthorisationReady,
-                Authorisation3dsRequired,
-                Authorisation3dsReady,
-                AuthorisationSuccess,
-                ExpireCancelReady,
-            ],
+            EXPIRING,
             now - EXPIRY_MS + 1,
             now - RECENT_MS + 1,
             BATCH,
@@ -444,20 +480,21 @@ async fn expire(
     );
     let mut done = 0;
     for p in due {
-        done += usize::from(expire_payment(store, clock, psp, &p.id).await?);
+        done += usize::from(expire_payment(store, clock, psp, Target::Read(&p)).await?);
     }
     Ok(done)
 }
 
-/// Expires payment `id` if it has outlived its window at `clock`'s time; whether it expired.
+/// Expires payment `target` if it has outlived its window at `clock`'s time; whether it
+/// expired.
 pub(crate) async fn expire_payment(
     store: &dyn Store,
     clock: &dyn Clock,
     psp: &dyn PaymentProvider,
-    id: &str,
+    target: Target<'_>,
 ) -> Result<bool, Failure> {
     use Status::*;
-    let first = transition::step(store, clock, id, |p, now| {
+    let first = transition::step_on(store, clock, target, |p, now| {
         let status = match p.status {
             Created | EnteringCardDetails | AuthorisationReady if overdue(p, now) => Expired,
             Authorisation3dsRequired
@@ -484,7 +521,7 @@ pub(crate) async fn expire_payment(
         return Ok(false);
     }
     let _ = psp.cancel(&p).await;
-    let finished = transition::step(store, clock, &p.id, |p, now| {
+    let finished = transition::step_on(store, clock, Target::Read(&p), |p, now| {
         (p.status == ExpireCancelReady)
             .then(|| Move::to(p, Expired, EventKind::PaymentExpired, now))
     })

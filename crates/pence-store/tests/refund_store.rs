@@ -47,6 +47,7 @@ fn refund(p: &PaymentRecord, amount: i64, created_ms: i64) -> RefundRecord {
         amount,
         status: RefundStatus::Submitted,
         created_ms,
+        updated_ms: created_ms,
         settled_ms: None,
     }
 }

@@ -27,17 +27,23 @@ pub enum Target<'a> {
     Of { service_id: &'a str, id: &'a str },
     /// A payment by id alone (the pages, whose signed token names it, and the sweeps).
     Any(&'a str),
+    /// A payment the caller has just read (a sweep's listing): the first try decides on it
+    /// as it is, sparing a read; a conflict reads it afresh, by id alone.
+    Read(&'a PaymentRecord),
 }
 
 impl Target<'_> {
     async fn read(self, store: &dyn PaymentStore) -> Result<Option<PaymentRecord>, StoreError> {
-        let (Target::Of { id, .. } | Target::Any(id)) = self;
+        let id = match self {
+            Target::Of { id, .. } | Target::Any(id) => id,
+            Target::Read(p) => &p.id,
+        };
         if !crate::ids::could_be_id(id) {
             return Ok(None);
         }
         match self {
             Target::Of { service_id, id } => store.payment(service_id, id).await,
-            Target::Any(id) => store.journey_payment(id).await,
+            Target::Any(_) | Target::Read(_) => store.journey_payment(id).await,
         }
     }
 }
@@ -139,9 +145,17 @@ pub async fn apply(
     target: Target<'_>,
     decide: impl Fn(&PaymentRecord, i64) -> Result<Option<Move>, Refusal>,
 ) -> Result<Applied, Failure> {
+    let mut known = match target {
+        Target::Read(p) => Some(p.clone()),
+        Target::Of { .. } | Target::Any(_) => None,
+    };
     for _ in 0..TRIES {
-        let Some(current) = target.read(store).await? else {
-            return Err(Refusal::NotFound.into());
+        let current = match known.take() {
+            Some(p) => p,
+            None => match target.read(store).await? {
+                Some(p) => p,
+                None => return Err(Refusal::NotFound.into()),
+            },
         };
         let now = clock.now_ms();
         let Some(Move {
@@ -216,7 +230,17 @@ pub async fn step(
     id: &str,
     decide: impl Fn(&PaymentRecord, i64) -> Option<Move>,
 ) -> Result<Option<Applied>, Failure> {
-    match apply(store, clock, Target::Any(id), |p, now| Ok(decide(p, now))).await {
+    step_on(store, clock, Target::Any(id), decide).await
+}
+
+/// `step` on any target (a payment just read, for one).
+pub async fn step_on(
+    store: &dyn PaymentStore,
+    clock: &dyn Clock,
+    target: Target<'_>,
+    decide: impl Fn(&PaymentRecord, i64) -> Option<Move>,
+) -> Result<Option<Applied>, Failure> {
+    match apply(store, clock, target, |p, now| Ok(decide(p, now))).await {
         Ok(applied) => Ok(Some(applied)),
         Err(Failure::Refused(Refusal::NotFound)) => Ok(None),
         Err(e) => Err(e),

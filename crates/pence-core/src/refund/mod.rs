@@ -46,6 +46,8 @@ pub struct RefundRecord {
     pub amount: i64,
     pub status: RefundStatus,
     pub created_ms: i64,
+    /// When its status last changed (its result, for a refund the provider left pending).
+    pub updated_ms: i64,
     /// When the sandbox paid it out (deducted from a payout), a day after it succeeded.
     pub settled_ms: Option<i64>,
 }

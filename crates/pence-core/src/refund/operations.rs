@@ -52,6 +52,7 @@ pub async fn create_refund(
             amount: request.amount,
             status: RefundStatus::Submitted,
             created_ms: now,
+            updated_ms: now,
             settled_ms: None,
         };
         let created = LedgerEvent::for_payment(&payment, EventKind::RefundCreatedByService, now);

@@ -17,6 +17,7 @@ use crate::dispute::{DECIDED_AFTER_MS, RAISED_AFTER_MS, REVIEWED_AFTER_MS};
 use crate::journey::Deps;
 use crate::payment::operations::{cancel_payment, capture_payment, create_payment, Created};
 use crate::payment::status::Status;
+use crate::payment::transition::Target;
 use crate::payment::PaymentRecord;
 use crate::psp::PaymentProvider;
 use crate::refusal::sandbox::SandboxRefusal;
@@ -31,9 +32,6 @@ use super::operations::{cancel_on, opened, pay_on, PayRequest};
 pub const MOST_PAYMENTS: u32 = 20_000;
 /// Fixtures' journeys run this many at a time, so their changes share commits.
 const AT_ONCE: usize = 48;
-/// How long the nodes' sweeps leave a service alone while its fixture loads, at most (a
-/// fixture that stops half way lets them back after this).
-const HOLD_MS: i64 = 15 * 60 * 1000;
 const MINUTE_MS: i64 = 60 * 1000;
 /// A fixture's journeys that take time end this long before the service's present (a
 /// sweep takes a captured payment's next step within a second; the margin keeps every
@@ -468,8 +466,13 @@ impl<'a> Run<'a> {
                 .await?;
             }
             PaymentState::Expired => {
-                sweeps::expire_payment(self.deps.store, &self.at(-MARGIN_MS), self.psp(), &id)
-                    .await?;
+                sweeps::expire_payment(
+                    self.deps.store,
+                    &self.at(-MARGIN_MS),
+                    self.psp(),
+                    Target::Any(&id),
+                )
+                .await?;
             }
             PaymentState::Success => {
                 self.success(f, &id, start, card, &mut made).await?;
@@ -496,7 +499,7 @@ impl<'a> Run<'a> {
             now += MINUTE_MS;
             capture_payment(store, &self.at(now), Actor::Service, self.service, id).await?;
         }
-        sweeps::capture_payment(store, &self.at(now), self.psp(), id).await?;
+        sweeps::capture_payment(store, &self.at(now), self.psp(), Target::Any(id)).await?;
         for (k, amount) in f.refunds.iter().enumerate() {
             let clock = self.at(-MARGIN_MS + k as i64 * 1000);
             let body = json!({"amount": amount});
@@ -528,7 +531,12 @@ impl<'a> Run<'a> {
         }
         // The sandbox pays the payment out a day after capture, before the bank decides.
         if matches!(stage, DisputeStage::Won | DisputeStage::Lost) {
-            sweeps::settle_payment(store, &self.at(now + sweeps::SETTLE_AFTER_MS), id).await?;
+            sweeps::settle_payment(
+                store,
+                &self.at(now + sweeps::SETTLE_AFTER_MS),
+                Target::Any(id),
+            )
+            .await?;
         }
         let reviewed_at = dispute.due_ms.unwrap_or(present) - present;
         let under_review = sweeps::advance_dispute(store, &self.at(reviewed_at), &dispute)
@@ -587,7 +595,7 @@ impl<'a> Run<'a> {
             });
             let p = self.create(&set_up, &begin, &at).await?;
             self.pay(&p.id, "4444333322221111", true, &begin).await?;
-            sweeps::capture_payment(store, &begin, self.psp(), &p.id).await?;
+            sweeps::capture_payment(store, &begin, self.psp(), Target::Any(&p.id)).await?;
             made.payment_ids.push(p.id);
             for k in 0..a.payments {
                 let clock = self.at(start + MINUTE_MS + i64::from(k) * 1000);
@@ -600,7 +608,7 @@ impl<'a> Run<'a> {
                 });
                 let p = self.create(&body, &clock, &at).await?;
                 crate::agreement::recurring::authorise(self.deps_at(&clock), p.clone()).await?;
-                sweeps::capture_payment(store, &clock, self.psp(), &p.id).await?;
+                sweeps::capture_payment(store, &clock, self.psp(), Target::Any(&p.id)).await?;
                 made.payment_ids.push(p.id);
             }
         }
@@ -631,7 +639,7 @@ pub async fn load(
 ) -> Result<Made, Failure> {
     check(req, service)?;
     let store = deps.store;
-    let until = crate::clock::system_now_ms() + HOLD_MS;
+    let until = crate::clock::system_now_ms() + super::HOLD_SWEEPS_MS;
     if !store.hold_sweeps(&service.id, Some(until)).await? {
         return Err(Refusal::NotFound.into());
     }

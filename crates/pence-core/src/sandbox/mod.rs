@@ -6,3 +6,8 @@ pub mod faults;
 pub mod fixtures;
 pub mod operations;
 pub mod snapshots;
+pub mod timeline;
+
+/// How long the nodes' sweeps leave a service alone while a fixture loads or its clock's
+/// timers fire, at most (one that stops half way lets them back after this).
+pub(crate) const HOLD_SWEEPS_MS: i64 = 15 * 60 * 1000;

@@ -341,8 +341,10 @@ pub async fn clock(
     })
 }
 
-/// Moves a test service's clock (stored, so every node agrees), then runs its sweeps on the
-/// new time until they have nothing left to do; answers the new time and what they did.
+/// Moves a test service's clock. What is due now happens now; then every timer that falls
+/// due before the new time fires in order, dated when it was due (`timeline`), while every
+/// node's sweeps keep off the service; then the new time is stored and its sweeps run on it.
+/// The service's time after, and what the timers and sweeps did.
 pub async fn move_clock(
     store: &dyn crate::ports::Store,
     node: &dyn Clock,
@@ -363,6 +365,16 @@ pub async fn move_clock(
     let Some(to_ms) = to_ms.filter(|t| *t <= LATEST_CLOCK_MS) else {
         return Err(refused(SandboxRefusal::ClockTooFar));
     };
+    if to_ms > before.now_ms {
+        let lease = crate::clock::system_now_ms() + super::HOLD_SWEEPS_MS;
+        if !store.hold_sweeps(service_id, Some(lease)).await? {
+            return Err(Refusal::NotFound.into());
+        }
+        let timers =
+            super::timeline::fire_until(store, psp, service_id, before.now_ms, to_ms).await;
+        store.hold_sweeps(service_id, None).await?;
+        swept += timers?;
+    }
     let offset_ms = before.offset_ms + (to_ms - before.now_ms);
     if !store.set_clock_offset(service_id, offset_ms).await? {
         return Err(Refusal::NotFound.into());

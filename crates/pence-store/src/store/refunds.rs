@@ -23,7 +23,7 @@ columns! {
         amount: r.amount,
         status: r.status.as_str(),
         created_ms: r.created_ms,
-        updated_ms: r.created_ms,
+        updated_ms: r.updated_ms,
         settled_ms: r.settled_ms,
     }
 }
@@ -41,6 +41,7 @@ pub(crate) fn refund_from(mut r: Row) -> Result<RefundRecord, StoreError> {
         amount: r.i64("amount")?,
         status: RefundStatus::parse(&status).ok_or_else(|| corrupt("refund status", &status))?,
         created_ms: r.i64("created_ms")?,
+        updated_ms: r.i64("updated_ms")?,
         settled_ms: r.opt_i64("settled_ms")?,
     })
 }

@@ -25,6 +25,7 @@ mod sandbox_emails;
 mod sandbox_faults;
 mod sandbox_fixtures;
 mod sandbox_flow;
+mod sandbox_month;
 mod sandbox_snapshots;
 mod search;
 mod transport;
@@ -43,6 +44,17 @@ pub fn base() -> Value {
         "description": "A test payment",
         "return_url": "https://example.org/return"
     })
+}
+
+/// A payment as the API shows it without its next_url's token, which is minted afresh at
+/// every read.
+pub fn without_token(mut payment: Value) -> Value {
+    let links = &mut payment["_links"];
+    if links.get("next_url").is_some() {
+        links["next_url"]["href"] = json!("(minted at each read)");
+        links["next_url_post"]["params"] = json!("(minted at each read)");
+    }
+    payment
 }
 
 /// `base()` with `changes` applied; a change to `"__remove__"` removes the key.

@@ -7,7 +7,7 @@ use pence_testkit::{Engine, Reply, ServerOptions, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::base;
+use super::{base, without_token};
 
 /// Everything the service's API and control API show, read call by call: the payment
 /// search, every payment with its events and refunds, the refund, dispute and agreement
@@ -78,16 +78,6 @@ async fn view(server: &TestServer) -> Value {
         "emails": ok(server.get("/sandbox/v1/emails").await, "emails"),
         "faults": ok(server.get("/sandbox/v1/faults").await, "faults"),
     })
-}
-
-/// A payment without its next_url's token, which is minted afresh at every read.
-fn without_token(mut payment: Value) -> Value {
-    let links = &mut payment["_links"];
-    if links.get("next_url").is_some() {
-        links["next_url"]["href"] = json!("(minted at each read)");
-        links["next_url_post"]["params"] = json!("(minted at each read)");
-    }
-    payment
 }
 
 /// Where two views first differ, and how: a failure names the field rather than print both.
