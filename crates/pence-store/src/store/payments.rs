@@ -19,7 +19,7 @@ use super::cards::card_from;
 use super::clause::Where;
 use super::ledger::{event_from, record_rows, EVENT_COLUMNS};
 use super::search::{search_where, texts, Probes};
-use super::{columns, corrupt, count, set_clause, SqlStore};
+use super::{columns, corrupt, SqlStore};
 use pence_sql::ByKey;
 use pence_sql::Engine;
 use pence_sql::{vals, Row, Stmt, Val};
@@ -97,19 +97,52 @@ pub(crate) static PAYMENT_COLUMNS: LazyLock<&'static str> =
 static PAYMENT_BY_ID: LazyLock<ByKey> =
     LazyLock::new(|| ByKey::new(&PAYMENT_COLUMNS, "payments", "id"));
 
-/// The gate's conditional update: status, time, email, then the journey columns in
-/// `journey_values` order, matched by id, service and the version that was read.
-static UPDATE_PAYMENT: LazyLock<String> = LazyLock::new(|| {
-    let columns = format!("status, updated_ms, email, {JOURNEY_COLUMNS}");
-    let n = count(&columns);
-    format!(
-        "{}, version = version + 1 WHERE id = ${} AND service_id = ${} AND version = ${}",
-        set_clause("payments", &columns, 1),
-        n + 1,
-        n + 2,
-        n + 3
-    )
+/// The columns the gate's update may write, in `update_values` order: status, time, email,
+/// then the journey's.
+static UPDATABLE: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+    let columns: Vec<&'static str> = ["status", "updated_ms", "email"]
+        .into_iter()
+        .chain(JOURNEY_COLUMNS.split(',').map(str::trim))
+        .collect();
+    assert!(columns.len() <= 64, "a column set is a 64-bit mask");
+    columns
 });
+
+fn update_values(p: &PaymentRecord) -> Vec<Val> {
+    let mut values = vals![p.status.as_str(), p.updated_ms, p.email.as_ref()];
+    values.extend(journey_values(p));
+    values
+}
+
+/// The gate's conditional update writing the columns in `written` (a mask over
+/// `UPDATABLE`) and the version, matched by id, service and the version that was read. Only
+/// the columns a move changes are written, so only the indexes holding them are rewritten:
+/// a pay-out rewrites one of the payments' ten indexes rather than all of them. Each set of
+/// columns' statement is made once (a handful: one per kind of move).
+fn update_sql(written: u64) -> &'static str {
+    static MADE: LazyLock<std::sync::Mutex<std::collections::HashMap<u64, &'static str>>> =
+        LazyLock::new(Default::default);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    made.entry(written).or_insert_with(|| {
+        let mut sets: Vec<String> = UPDATABLE
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| written & (1 << i) != 0)
+            .enumerate()
+            .map(|(n, (_, c))| format!("{c} = ${}", n + 1))
+            .collect();
+        let n = sets.len();
+        sets.push("version = version + 1".into());
+        format!(
+            "UPDATE payments SET {} WHERE id = ${} AND service_id = ${} AND version = ${}",
+            sets.join(", "),
+            n + 1,
+            n + 2,
+            n + 3
+        )
+        .leak()
+    })
+}
 
 /// Whether the journey has filled in any of its columns.
 fn has_journey(p: &PaymentRecord) -> bool {
@@ -209,10 +242,18 @@ impl PaymentStore for SqlStore {
         next: &PaymentRecord,
         record: &Record,
     ) -> Result<(), StoreError> {
-        let mut params = vals![next.status.as_str(), next.updated_ms, next.email.as_ref()];
-        params.extend(journey_values(next));
+        // The row is `current` (its version says so), so writing what differs makes it `next`.
+        let before = update_values(current);
+        let mut written = 0u64;
+        let mut params = Vec::new();
+        for (i, (old, new)) in before.into_iter().zip(update_values(next)).enumerate() {
+            if old != new {
+                written |= 1 << i;
+                params.push(new);
+            }
+        }
         params.extend(vals![&current.id, &current.service_id, current.version]);
-        let mut change = vec![Stmt::exec_one(&UPDATE_PAYMENT, params)];
+        let mut change = vec![Stmt::exec_one(update_sql(written), params)];
         change.extend(record_rows(record));
         self.db.apply(change).await?;
         self.committed(record);
