@@ -4,6 +4,7 @@
 //! group with conditional statements runs change by change, each in its own SAVEPOINT. The
 //! writers and grouped readers keep their own connections (`Own`).
 
+mod deadlocks;
 mod grouped_reads;
 pub(crate) mod migrate;
 
@@ -31,24 +32,6 @@ pub(crate) fn err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Duplicate,
         _ => StoreError::driver("postgres", e),
     }
-}
-
-/// How many times a change that lost a deadlock goes again.
-const DEADLOCK_RETRIES: usize = 3;
-
-/// Whether PostgreSQL ended a deadlock by failing this change (SQLSTATE 40P01).
-fn deadlocked(e: &StoreError) -> bool {
-    let StoreError::Database {
-        source: Some(source),
-        ..
-    } = e
-    else {
-        return false;
-    };
-    matches!(
-        source.downcast_ref::<sqlx::Error>(),
-        Some(sqlx::Error::Database(d)) if d.code().as_deref() == Some("40P01")
-    )
 }
 
 fn bind<'q>(
@@ -268,16 +251,7 @@ async fn writer(
         let outcomes = match own.get().await {
             Ok(conn) => {
                 let mut outcomes = write_group(conn, &group).await;
-                // A change PostgreSQL chose to end a deadlock with was undone whole; the
-                // other side has since committed or is committing, so it goes again alone.
-                for (job, outcome) in group.iter().zip(outcomes.iter_mut()) {
-                    for _ in 0..DEADLOCK_RETRIES {
-                        if !matches!(outcome, Err(e) if deadlocked(e)) {
-                            break;
-                        }
-                        *outcome = one_by_one(conn, std::slice::from_ref(job)).await.remove(0);
-                    }
-                }
+                deadlocks::again(conn, &group, &mut outcomes).await;
                 outcomes
             }
             Err(e) => shared_failure(&group, "postgres: connect", e),
