@@ -7,7 +7,7 @@
 //! present. While a fixture loads, the nodes' sweeps leave the service alone
 //! (`ServiceStore::hold_sweeps`), so none of its steps is taken at another time.
 
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -650,34 +650,43 @@ pub async fn load(
 }
 
 async fn make(run: &Run<'_>, req: &FixtureRequest) -> Result<Made, Failure> {
-    // The futures are listed first: a stream mapping borrowed items through a closure is
-    // not `Send` to the compiler (rust-lang/rust#102211).
-    let mut payments = Vec::new();
-    for (i, f) in req.payments.iter().enumerate() {
-        for n in 0..f.count {
-            payments.push(run.payment(f, i, n));
-        }
-    }
-    let payments = stream::iter(payments)
-        .buffered(AT_ONCE)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut agreements = Vec::new();
-    for (i, a) in req.agreements.iter().enumerate() {
-        for n in 0..a.count {
-            agreements.push(run.agreement(a, i, n));
-        }
-    }
-    let agreements = stream::iter(agreements)
-        .buffered(AT_ONCE)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
+    let payments = req
+        .payments
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| (0..f.count).map(move |n| (i, f, n)))
+        .map(|(i, f, n)| run.payment(f, i, n));
+    let payments = at_once(payments).await?;
+    let agreements = req
+        .agreements
+        .iter()
+        .enumerate()
+        .flat_map(|(i, a)| (0..a.count).map(move |n| (i, a, n)))
+        .map(|(i, a, n)| run.agreement(a, i, n));
+    let agreements = at_once(agreements).await?;
     Ok(Made {
         payments,
         agreements,
     })
+}
+
+/// Runs `journeys` `AT_ONCE` at a time, in order, each made only when it starts: a journey's
+/// future is large, and 10,000 of them made up front held some 300 MB.
+async fn at_once<T>(
+    mut journeys: impl Iterator<Item = impl std::future::Future<Output = Result<T, Failure>>>,
+) -> Result<Vec<T>, Failure> {
+    let mut running = futures_util::stream::FuturesOrdered::new();
+    let mut done = Vec::new();
+    loop {
+        while running.len() < AT_ONCE {
+            match journeys.next() {
+                Some(journey) => running.push_back(journey),
+                None => break,
+            }
+        }
+        match running.next().await {
+            Some(made) => done.push(made?),
+            None => return Ok(done),
+        }
+    }
 }
