@@ -1,6 +1,7 @@
 //! `/sandbox/v1/clock`: the test service's own time. Reading it reads the database (another
 //! node may have moved it); moving it fires every timer due on the way, each when it was due,
-//! and runs the service's sweeps on the new time before answering. Other nodes see a move within their API-key cache time (`auth_cache_ms`).
+//! and runs the service's sweeps on the new time before answering. Other nodes see a move
+//! within their API-key cache time (`auth_cache_ms`).
 
 use axum::body::Bytes;
 use axum::extract::State;

@@ -471,6 +471,10 @@ async fn bad_files_and_names_are_refused_whole(engine: Engine) {
             reply.text
         );
     }
+    // Over the limit a node holds in memory for an import: refused before it is read.
+    let too_big = put(vec![b' '; 33 * 1024 * 1024]).await;
+    assert_eq!(too_big.status, 413, "{}", too_big.text);
+    assert_eq!(too_big.json["code"], "S0413", "{}", too_big.text);
     let listed = server.get("/sandbox/v1/snapshots").await;
     assert_eq!(
         listed.json["snapshots"].as_array().unwrap().len(),
