@@ -47,6 +47,8 @@ pub struct Swept {
     pub keys_forgotten: usize,
     /// Payments whose public state became final, frozen for the search totals.
     pub frozen: usize,
+    /// Webhook attempts made on the way (a clock move only), retries included.
+    pub webhook_attempts: usize,
 }
 
 /// One round of every sweep: one for the services on the node's clock, then one for each
@@ -95,6 +97,7 @@ pub async fn round(
             )
             .await? as usize,
         frozen: 0,
+        webhook_attempts: 0,
     })
 }
 
@@ -109,6 +112,7 @@ impl std::ops::AddAssign for Swept {
         self.disputes += o.disputes;
         self.keys_forgotten += o.keys_forgotten;
         self.frozen += o.frozen;
+        self.webhook_attempts += o.webhook_attempts;
     }
 }
 

@@ -33,6 +33,8 @@ pub struct AppStateParts {
     pub telemetry: Arc<pence_telemetry::Telemetry>,
     /// Where the access log's lines go; `None`: as tracing events.
     pub access_log: Option<AccessLog>,
+    /// The node's webhook delivery, which a test service's clock move drives on the way.
+    pub delivery: Arc<dyn pence_core::webhook::DueDelivery>,
 }
 
 #[derive(Clone)]
@@ -52,6 +54,7 @@ pub struct Inner {
     pub(crate) faults: Arc<Faults>,
     pub(crate) telemetry: Arc<pence_telemetry::Telemetry>,
     pub(crate) access_log: Option<AccessLog>,
+    pub(crate) delivery: Arc<dyn pence_core::webhook::DueDelivery>,
     pub(crate) cookie_key: Key,
     /// Session cookies are marked Secure when the node is reached over https.
     pub(crate) secure_cookies: bool,
@@ -73,6 +76,7 @@ impl AppState {
             faults: parts.faults,
             telemetry: parts.telemetry,
             access_log: parts.access_log,
+            delivery: parts.delivery,
             store: parts.store,
             webhooks: parts.webhooks,
             clock: parts.clock,

@@ -100,6 +100,18 @@ pub enum NodeError {
     Mailer(#[from] MailerError),
 }
 
+/// Webhook delivery without a running node: what a command that moves a test service's
+/// clock from its own process drives on the way (it delivers nothing in the background).
+pub fn delivery(store: Arc<SqlStore>, settings: DeliverySettings) -> Arc<Deliverer> {
+    Deliverer::new(
+        store,
+        Arc::new(AdjustableClock::default()),
+        settings,
+        Arc::new(Metrics::default()),
+        Arc::new(Telemetry::new()),
+    )
+}
+
 /// A running node.
 pub struct Node {
     /// The URL clients reach it at, without a trailing slash.
@@ -171,6 +183,14 @@ impl Node {
         } else {
             None
         };
+        let metrics = Arc::new(Metrics::default());
+        let deliverer = Deliverer::new(
+            store.clone(),
+            clock.clone(),
+            settings.webhooks.clone(),
+            metrics.clone(),
+            telemetry.clone(),
+        );
         let state = AppState::new(AppStateParts {
             store: store.clone() as Arc<dyn Store>,
             webhooks: store.clone(),
@@ -183,15 +203,8 @@ impl Node {
             faults,
             telemetry: telemetry.clone(),
             access_log: settings.access_log.clone(),
+            delivery: deliverer.clone(),
         });
-        let metrics = Arc::new(Metrics::default());
-        let deliverer = Deliverer::new(
-            store.clone(),
-            clock.clone(),
-            settings.webhooks.clone(),
-            metrics.clone(),
-            telemetry.clone(),
-        );
         let mut background = Vec::new();
         if let Some(every) = settings.sweep_every {
             background.push(spawn_sweeps(

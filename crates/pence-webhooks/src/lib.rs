@@ -7,6 +7,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod metrics;
+mod on_move;
 mod send;
 mod worker;
 

@@ -48,7 +48,7 @@ impl Default for DeliverySettings {
 impl DeliverySettings {
     /// How long a claim holds its batch: every round of the batch timing out, and a margin
     /// for recording. Past it, another worker may take the messages again (at-least-once).
-    fn lease_ms(&self) -> i64 {
+    pub(crate) fn lease_ms(&self) -> i64 {
         let rounds = (self.batch as usize).div_ceil(self.concurrency.max(1)) as i64;
         rounds * self.timeout.as_millis() as i64 + 10_000
     }
@@ -69,10 +69,10 @@ impl<T: WebhookStore + ServiceStore> DeliveryStore for T {}
 /// A node's webhook delivery: what its workers share. `spawn` runs it in the background;
 /// `deliver_once` is one round, for tests and tools that drive delivery step by step.
 pub struct Deliverer {
-    store: Arc<dyn DeliveryStore>,
+    pub(crate) store: Arc<dyn DeliveryStore>,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
-    settings: DeliverySettings,
+    pub(crate) settings: DeliverySettings,
     metrics: Arc<Metrics>,
     /// The node's `/metrics`.
     telemetry: Arc<pence_telemetry::Telemetry>,
@@ -113,7 +113,7 @@ impl Deliverer {
     }
 
     /// Reads the moved services' clocks and the subscriptions' delivery faults again.
-    async fn refresh(&self) {
+    pub(crate) async fn refresh(&self) {
         match self.store.moved_clocks().await {
             Ok(moved) => {
                 *self.offsets.write().unwrap_or_else(|e| e.into_inner()) =
@@ -130,7 +130,7 @@ impl Deliverer {
         }
     }
 
-    fn faults_of(&self, webhook_id: &str) -> DeliveryFaults {
+    pub(crate) fn faults_of(&self, webhook_id: &str) -> DeliveryFaults {
         let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
         faults.get(webhook_id).copied().unwrap_or_default()
     }
@@ -283,6 +283,31 @@ async fn one_batch(
             s.batch,
         )
         .await?;
+    send_claimed(shared, id, service_id, url, &claim, batch, When::Now).await
+}
+
+/// When a claimed message's attempt is dated.
+#[derive(Clone, Copy)]
+pub(crate) enum When {
+    /// On the service's clock as the attempt is made: the node's own delivery.
+    Now,
+    /// When the message fell due: a clock move's delivery, as if delivery had kept up
+    /// with the service's time all along (so it reads the same however the clock moved).
+    Due,
+}
+
+/// Sends a claimed batch to `url` with bounded concurrency and records every attempt under
+/// `claim`; how many it attempted.
+pub(crate) async fn send_claimed(
+    shared: &Deliverer,
+    id: &str,
+    service_id: &str,
+    url: &str,
+    claim: &str,
+    batch: Vec<Message>,
+    when: When,
+) -> Result<usize, pence_core::StoreError> {
+    let s = &shared.settings;
     if batch.is_empty() {
         return Ok(0);
     }
@@ -304,15 +329,11 @@ async fn one_batch(
         s.concurrency.max(1)
     };
     let outcomes: Vec<_> = stream::iter(planned)
-        .map(|(m, plan)| deliver(shared, url, service_id, plan, m))
+        .map(|(m, plan)| deliver(shared, url, service_id, plan, m, when))
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    if let Err(e) = shared
-        .store
-        .record_webhook_attempts(&claim, &outcomes)
-        .await
-    {
+    if let Err(e) = shared.store.record_webhook_attempts(claim, &outcomes).await {
         // The messages come back when the lease runs out: sent again, never lost.
         tracing::warn!(webhook = %id, error = %e, "recording webhook attempts failed");
     }
@@ -361,6 +382,7 @@ async fn deliver(
     service_id: &str,
     plan: Plan,
     m: Message,
+    when: When,
 ) -> (Message, pence_core::webhook::Attempt) {
     let secret = match plan.signature {
         Signature::Right => secret(shared, &m.webhook_id, m.secret_version).await,
@@ -379,7 +401,10 @@ async fn deliver(
         let ms = plan.delay_ms.min(DeliveryFaults::LONGEST_DELAY_MS);
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    let at_ms = shared.now_for(service_id);
+    let at_ms = match when {
+        When::Now => shared.now_for(service_id),
+        When::Due => m.next_attempt_ms,
+    };
     let mut attempt = if m.attempts < plan.drop_attempts {
         pence_core::webhook::Attempt {
             message_id: m.id.clone(),

@@ -213,7 +213,13 @@ pub async fn run(settings: &Settings, cmd: SandboxCommand) -> anyhow::Result<()>
             advance,
             to,
             reset,
-        } => clock(store, service, advance, to, reset).await,
+        } => {
+            // A move delivers the messages due on the way, as this node's settings say.
+            let delivery = settings.webhooks.clone().unwrap_or_default();
+            let delivery = pence_node::delivery(sql.clone(), delivery);
+            let moved = Move { advance, to, reset };
+            clock(store, delivery.as_ref(), service, moved).await
+        }
         SandboxCommand::Fault(cmd) => fault(store, &node, cmd).await,
         SandboxCommand::Snapshot(cmd) => {
             let service = test_service(store, cmd.service()).await?;
@@ -598,12 +604,18 @@ async fn fault(store: &dyn Store, node: &dyn Clock, cmd: FaultCommand) -> anyhow
 }
 
 /// `pence sandbox clock`: shows the service's time, or moves it and says what its sweeps did.
-async fn clock(
-    store: &dyn Store,
-    service: Option<String>,
+/// How `pence sandbox clock` was asked to move the clock, if at all.
+struct Move {
     advance: Option<i64>,
     to: Option<String>,
     reset: bool,
+}
+
+async fn clock(
+    store: &dyn Store,
+    delivery: &dyn pence_core::webhook::DueDelivery,
+    service: Option<String>,
+    Move { advance, to, reset }: Move,
 ) -> anyhow::Result<()> {
     let service = match service {
         Some(id) => id,
@@ -627,7 +639,8 @@ async fn clock(
             .await
             .map(|t| (t, None)),
         Some(how) => {
-            sandbox::operations::move_clock(store, &node, &pence_psp::Sandbox, &service, how)
+            let psp = &pence_psp::Sandbox;
+            sandbox::operations::move_clock(store, &node, psp, delivery, &service, how)
                 .await
                 .map(|(t, swept)| (t, Some(swept)))
         }
@@ -645,8 +658,15 @@ async fn clock(
     );
     if let Some(s) = swept {
         println!(
-            "swept: {} captured, {} expired, {} paid out, {} refunds, {} disputes, {} agreement payments",
-            s.captured, s.expired, s.settled, s.refunds, s.disputes, s.recurring
+            "swept: {} captured, {} expired, {} paid out, {} refunds, {} disputes, \
+             {} agreement payments, {} webhook attempts",
+            s.captured,
+            s.expired,
+            s.settled,
+            s.refunds,
+            s.disputes,
+            s.recurring,
+            s.webhook_attempts
         );
     }
     Ok(())

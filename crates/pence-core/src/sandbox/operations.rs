@@ -343,12 +343,14 @@ pub async fn clock(
 
 /// Moves a test service's clock. What is due now happens now; then every timer that falls
 /// due before the new time fires in order, dated when it was due (`timeline`), while every
-/// node's sweeps keep off the service; then the new time is stored and its sweeps run on it.
-/// The service's time after, and what the timers and sweeps did.
+/// node's sweeps keep off the service, and the webhook messages due on the way are attempted
+/// at their times (`DueDelivery`); then the new time is stored and its sweeps run on it.
+/// The service's time after, and what the timers, deliveries and sweeps did.
 pub async fn move_clock(
     store: &dyn crate::ports::Store,
     node: &dyn Clock,
     psp: &dyn crate::psp::PaymentProvider,
+    delivery: &dyn crate::webhook::DueDelivery,
     service_id: &str,
     how: ClockMove,
 ) -> Result<(ServiceTime, crate::sweeps::Swept), Failure> {
@@ -372,8 +374,18 @@ pub async fn move_clock(
         }
         let timers =
             super::timeline::fire_until(store, psp, service_id, before.now_ms, to_ms).await;
+        // The messages those timers made, and any already waiting, on their retry ladder.
+        // Delivery changes no payment, so it can follow the timers rather than interleave.
+        let delivered = match &timers {
+            Ok(_) => delivery
+                .deliver_due(service_id, to_ms)
+                .await
+                .map_err(Failure::from),
+            Err(_) => Ok(0),
+        };
         store.hold_sweeps(service_id, None).await?;
         swept += timers?;
+        swept.webhook_attempts = delivered?;
     }
     let offset_ms = before.offset_ms + (to_ms - before.now_ms);
     if !store.set_clock_offset(service_id, offset_ms).await? {

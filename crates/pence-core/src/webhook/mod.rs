@@ -10,6 +10,22 @@ pub mod subscription;
 
 pub use delivery::{Attempt, DeliveryFaults, DeliveryStatus, Message};
 
+/// The node's webhook delivery as a test service's clock move drives it (issue 31): the
+/// messages that fall due on the way are attempted dated when each was due, and a failed
+/// attempt's retry that falls due before the move ends is made too, at its rung. Delivery
+/// lives in `pence-webhooks`; the clock move only needs this much of it.
+#[async_trait::async_trait]
+pub trait DueDelivery: Send + Sync {
+    /// Attempts every pending message of `service_id` due by `until_ms` on its clock, in the
+    /// order they fall due, each dated at that time (one left waiting by a stopped delivery
+    /// too, as if delivery had kept up); how many attempts.
+    async fn deliver_due(
+        &self,
+        service_id: &str,
+        until_ms: i64,
+    ) -> Result<usize, crate::StoreError>;
+}
+
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 

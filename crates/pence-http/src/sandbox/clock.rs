@@ -85,6 +85,7 @@ async fn moved(
         state.store.as_ref(),
         state.clock.as_ref(),
         state.psp.as_ref(),
+        state.delivery.as_ref(),
         service_id,
         how,
     )

@@ -4,7 +4,8 @@
 //! service reads exactly as when its clock is moved an hour at a time, 720 times.
 
 use pence_core::ports::prelude::*;
-use pence_testkit::{Engine, Reply, ServerOptions, TestServer};
+use pence_core::webhook::delivery::RETRY_DELAYS_MS;
+use pence_testkit::{Answer, Engine, Receiver, Reply, ServerOptions, TestServer};
 use serde_json::{json, Value};
 
 use super::{base, with, without_token};
@@ -144,6 +145,11 @@ async fn view(server: &TestServer) -> Value {
             server.get(&format!("/sandbox/v1/webhooks/{hook}/messages")).await,
             "messages"
         ),
+        // Every attempt, with its date: the retry ladder ran inside the moves.
+        "report": ok(
+            server.get(&format!("/sandbox/v1/webhooks/{hook}/report")).await,
+            "report"
+        ),
     }))
 }
 
@@ -233,4 +239,61 @@ async fn a_month_at_once_reads_as_an_hour_at_a_time(engine: Engine) {
         outcomes.contains(&"lost") && outcomes.contains(&"won"),
         "{outcomes:?}"
     );
+}
+
+pence_testkit::engine_tests!(a_failing_receiver_is_retried_at_every_rung_inside_a_move);
+/// A receiver that never accepts: moved five days at once, each message is attempted six
+/// times, each retry one rung of the ladder after the attempt before, all dated inside the
+/// move, and then fails for good; the receiver saw every attempt.
+async fn a_failing_receiver_is_retried_at_every_rung_inside_a_move(engine: Engine) {
+    let server = TestServer::start_with(engine, ServerOptions::driven_delivery()).await;
+    let receiver = Receiver::start().await;
+    receiver.script(std::iter::repeat_n(Answer::Status(500), 1_000));
+    let made = server
+        .post(
+            "/sandbox/v1/webhooks",
+            &json!({"callback_url": receiver.url}),
+        )
+        .await;
+    let hook = ok(made, "subscribe")["id"].as_str().unwrap().to_string();
+    pay(&server, base(), "4444333322221111").await;
+    pay(&server, base(), "4000000000000002").await;
+
+    let moved = ok(
+        server
+            .post("/sandbox/v1/clock", &json!({"advance_seconds": 5 * 86_400}))
+            .await,
+        "five days on",
+    );
+    let report = ok(
+        server
+            .get(&format!("/sandbox/v1/webhooks/{hook}/report"))
+            .await,
+        "report",
+    );
+    let messages = report["messages"].as_array().unwrap();
+    assert!(messages.len() >= 3, "{report}");
+    for m in messages {
+        assert_eq!(m["status"], "failed", "{m}");
+        let dates: Vec<i64> = m["delivery"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                assert_eq!(a["status_code"], 500, "{m}");
+                pence_core::timefmt::parse(a["date"].as_str().unwrap()).unwrap()
+            })
+            .collect();
+        assert_eq!(dates.len(), 6, "{m}");
+        let created = pence_core::timefmt::parse(m["created_date"].as_str().unwrap()).unwrap();
+        assert_eq!(dates[0], created, "{m}");
+        let steps: Vec<i64> = dates.windows(2).map(|w| w[1] - w[0]).collect();
+        assert_eq!(steps, RETRY_DELAYS_MS.to_vec(), "{m}");
+    }
+    let attempts = messages.len() * 6;
+    assert_eq!(moved["swept"]["webhook_attempts"], attempts, "{moved}");
+    assert_eq!(receiver.received().len(), attempts);
+
+    // Nothing is left for the node's own delivery: the move made every attempt due.
+    assert_eq!(server.deliver_once().await, 0);
 }
