@@ -4,8 +4,10 @@
 //! group with conditional statements runs change by change, each in its own SAVEPOINT. The
 //! writers and grouped readers keep their own connections (`Own`).
 
+mod combined;
 mod deadlocks;
 mod grouped_reads;
+mod inserts;
 pub(crate) mod migrate;
 
 use std::collections::HashMap;
@@ -22,10 +24,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::db::ByKey;
 use crate::db::{observe_group, Db, Engine, MetricsSlot};
-use crate::value::{placeholders, Change, Row, Stmt, Ty, Val};
+use crate::value::{insert_run, Change, Row, Stmt, Ty, Val};
 use grouped_reads::Grouped;
-
-const CHUNKS: [usize; 4] = [64, 16, 4, 1];
+use inserts::{insert_rows, merged_inserts};
 
 pub(crate) fn err(e: sqlx::Error) -> StoreError {
     match &e {
@@ -36,7 +37,7 @@ pub(crate) fn err(e: sqlx::Error) -> StoreError {
 
 fn bind<'q>(
     mut q: Query<'q, Postgres, PgArguments>,
-    params: &'q [Val],
+    params: impl IntoIterator<Item = &'q Val>,
 ) -> Query<'q, Postgres, PgArguments> {
     for p in params {
         q = match p {
@@ -302,164 +303,6 @@ fn shared_failure(
         .collect()
 }
 
-/// Every insert of the group, per table, as one statement: each table's rows go as one array
-/// per column (`INSERT … SELECT * FROM UNNEST($1::text[], …)`), the tables joined by WITH, so
-/// a group is one round trip and its own transaction, whatever its size. A column whose values
-/// are of more than one type falls back to multi-row INSERTs in a transaction.
-async fn merged_inserts(conn: &mut PgConnection, group: &[Job]) -> Result<(), StoreError> {
-    let mut tables: Vec<(&'static str, &'static str, usize, Vec<&[Val]>)> = Vec::new();
-    for job in group {
-        for stmt in &job.change {
-            if let Stmt::Insert {
-                table,
-                columns,
-                values,
-            } = stmt
-            {
-                match tables.iter_mut().find(|t| t.0 == *table && t.1 == *columns) {
-                    Some(t) => t.3.push(values),
-                    None => tables.push((table, columns, values.len(), vec![values])),
-                }
-            }
-        }
-    }
-    let mut sql = String::new();
-    let mut arrays = Vec::new();
-    for (i, (table, columns, count, rows)) in tables.iter().enumerate() {
-        let first = arrays.len();
-        for c in 0..*count {
-            match Array::of(rows, c) {
-                Some(column) => arrays.push(column),
-                None => return chunked_inserts(conn, &tables).await,
-            }
-        }
-        let unnest = arrays[first..]
-            .iter()
-            .enumerate()
-            .map(|(k, a)| format!("${}::{}", first + k + 1, a.sql_type()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let insert = format!("INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({unnest})");
-        // WITH t0 AS (INSERT …), t1 AS (INSERT …) INSERT …
-        sql.push_str(&match (i == 0, i + 1 == tables.len()) {
-            (_, true) => insert,
-            (true, false) => format!("WITH t{i} AS ({insert})"),
-            (false, false) => format!(", t{i} AS ({insert})"),
-        });
-        if i + 2 == tables.len() {
-            sql.push(' ');
-        }
-    }
-    let mut q = sqlx::query(&sql);
-    for a in arrays {
-        q = a.bind(q);
-    }
-    q.execute(conn).await.map(|_| ()).map_err(err)
-}
-
-/// One column of a group's rows, as the array its UNNEST takes.
-enum Array<'a> {
-    Int(Vec<Option<i64>>),
-    Text(Vec<Option<&'a str>>),
-    Bool(Vec<Option<bool>>),
-    Bytes(Vec<Option<&'a [u8]>>),
-}
-
-impl<'a> Array<'a> {
-    /// Column `c` of `rows`; `None` when its values are not all of one type.
-    fn of(rows: &[&'a [Val]], c: usize) -> Option<Array<'a>> {
-        // The first value that is not NULL decides; a column of NULLs goes by their type.
-        let decides = rows
-            .iter()
-            .map(|r| &r[c])
-            .find(|v| !matches!(v, Val::Null(_)))
-            .unwrap_or(&rows[0][c]);
-        let n = rows.len();
-        let mut out = match decides {
-            Val::Int(_) | Val::Null(Ty::Int) => Array::Int(Vec::with_capacity(n)),
-            Val::Bool(_) | Val::Null(Ty::Bool) => Array::Bool(Vec::with_capacity(n)),
-            Val::Bytes(_) => Array::Bytes(Vec::with_capacity(n)),
-            Val::Text(_) | Val::Null(Ty::Text) => Array::Text(Vec::with_capacity(n)),
-        };
-        for r in rows {
-            match (&mut out, &r[c]) {
-                (Array::Int(v), Val::Int(x)) => v.push(Some(*x)),
-                (Array::Int(v), Val::Null(_)) => v.push(None),
-                (Array::Text(v), Val::Text(x)) => v.push(Some(x)),
-                (Array::Text(v), Val::Null(_)) => v.push(None),
-                (Array::Bool(v), Val::Bool(x)) => v.push(Some(*x)),
-                (Array::Bool(v), Val::Null(_)) => v.push(None),
-                (Array::Bytes(v), Val::Bytes(x)) => v.push(Some(x)),
-                (Array::Bytes(v), Val::Null(_)) => v.push(None),
-                _ => return None,
-            }
-        }
-        Some(out)
-    }
-
-    fn sql_type(&self) -> &'static str {
-        match self {
-            Array::Int(_) => "int8[]",
-            Array::Text(_) => "text[]",
-            Array::Bool(_) => "bool[]",
-            Array::Bytes(_) => "bytea[]",
-        }
-    }
-
-    fn bind<'q>(self, q: Query<'q, Postgres, PgArguments>) -> Query<'q, Postgres, PgArguments>
-    where
-        'a: 'q,
-    {
-        match self {
-            Array::Int(v) => q.bind(v),
-            Array::Text(v) => q.bind(v),
-            Array::Bool(v) => q.bind(v),
-            Array::Bytes(v) => q.bind(v),
-        }
-    }
-}
-
-/// The group's inserts as multi-row INSERTs in one transaction (for columns of mixed types).
-async fn chunked_inserts(
-    conn: &mut PgConnection,
-    tables: &[(&'static str, &'static str, usize, Vec<&[Val]>)],
-) -> Result<(), StoreError> {
-    let mut tx = conn.begin().await.map_err(err)?;
-    for (table, columns, count, rows) in tables {
-        insert_rows(&mut tx, table, columns, *count, rows)
-            .await
-            .map_err(err)?;
-    }
-    tx.commit().await.map_err(err)
-}
-
-/// Rows of one table as multi-row INSERTs, in the fixed chunk sizes.
-async fn insert_rows(
-    conn: &mut PgConnection,
-    table: &str,
-    columns: &str,
-    count: usize,
-    rows: &[&[Val]],
-) -> Result<(), sqlx::Error> {
-    let mut rest = rows;
-    while !rest.is_empty() {
-        let n = CHUNKS
-            .iter()
-            .copied()
-            .find(|c| *c <= rest.len())
-            .unwrap_or(1);
-        let (chunk, tail) = rest.split_at(n);
-        let sql = format!(
-            "INSERT INTO {table} ({columns}) VALUES {}",
-            placeholders(n, count)
-        );
-        let flat: Vec<Val> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
-        bind(sqlx::query(&sql), &flat).execute(&mut *conn).await?;
-        rest = tail;
-    }
-    Ok(())
-}
-
 /// What applying one change inside a transaction came to.
 enum Applied {
     Done(Vec<Row>),
@@ -470,38 +313,47 @@ enum Applied {
     },
     /// A statement failed, which aborts PostgreSQL's transaction (or its savepoint).
     Failed(StoreError),
+    /// The change as one statement matched or failed somewhere (`combined`): which of its
+    /// statements, and so what the change comes to, only applying them one by one tells.
+    Again,
 }
 
-/// A change's statements, in order, on `conn` (inside a transaction).
-async fn apply_change(conn: &mut PgConnection, change: &Change) -> Applied {
+/// A change's statements, in order, on `conn` (inside a transaction): as one statement
+/// when `combine` and `combined` can, else one by one.
+async fn apply_change(conn: &mut PgConnection, change: &Change, combine: bool) -> Applied {
+    if let Some(one) = combine.then(|| combined::combine(change)).flatten() {
+        let answered = bind(sqlx::query(&one.sql), one.params)
+            .fetch_one(&mut *conn)
+            .await;
+        return match answered {
+            Ok(row) if (0..one.conditions).all(|i| row.try_get::<i64, _>(i).ok() == Some(1)) => {
+                Applied::Done(Vec::new())
+            }
+            // A condition not met (the rest ran all the same) or a statement failed: the
+            // change one statement at a time says which, as it always did.
+            _ => Applied::Again,
+        };
+    }
     let mut returned = Vec::new();
     let mut rest = change.as_slice();
     let mut first = true;
     while let Some((stmt, tail)) = rest.split_first() {
-        rest = tail;
+        // A run of inserts into one table (a batch's log rows) goes as one.
+        let (run, after) = insert_run(stmt, tail);
+        rest = after;
         let result = match stmt {
             Stmt::Insert {
                 table,
                 columns,
                 values,
             } => {
-                // A run of inserts into one table (a batch's log rows) goes as one.
-                let mut rows = vec![values.as_slice()];
-                while let Some((
-                    Stmt::Insert {
-                        table: t,
-                        columns: c,
-                        values: v,
-                    },
-                    tail,
-                )) = rest.split_first()
-                {
-                    if t != table || c != columns {
-                        break;
-                    }
-                    rows.push(v.as_slice());
-                    rest = tail;
-                }
+                let rows: Vec<&[Val]> = run
+                    .iter()
+                    .filter_map(|s| match s {
+                        Stmt::Insert { values, .. } => Some(values.as_slice()),
+                        _ => None,
+                    })
+                    .collect();
                 insert_rows(conn, table, columns, values.len(), &rows)
                     .await
                     .map_err(err)
@@ -543,7 +395,8 @@ async fn one_by_one(conn: &mut PgConnection, group: &[Job]) -> Vec<Result<Vec<Ro
 }
 
 /// The group's changes one after another in one transaction; `None` when one failed part
-/// way in a group of several (the transaction is then rolled back).
+/// way in a group of several, or one applied as a single statement did not go through (the
+/// transaction is then rolled back).
 async fn without_savepoints(
     conn: &mut PgConnection,
     group: &[Job],
@@ -555,8 +408,12 @@ async fn without_savepoints(
     };
     let mut outcomes = Vec::with_capacity(group.len());
     for job in group {
-        let outcome = match apply_change(&mut tx, &job.change).await {
+        let outcome = match apply_change(&mut tx, &job.change, true).await {
             Applied::Done(rows) => Ok(rows),
+            Applied::Again => {
+                let _ = tx.rollback().await;
+                return None;
+            }
             Applied::Conflict { clean: true } => Err(StoreError::Conflict),
             // A group of one: its transaction is the change's.
             Applied::Conflict { clean: false } if group.len() == 1 => Err(StoreError::Conflict),
@@ -593,9 +450,9 @@ async fn with_savepoints(
         if let Err(e) = sqlx::query("SAVEPOINT change").execute(&mut *tx).await {
             return all_fail(err(e));
         }
-        let outcome = match apply_change(&mut tx, &job.change).await {
+        let outcome = match apply_change(&mut tx, &job.change, false).await {
             Applied::Done(rows) => Ok(rows),
-            Applied::Conflict { .. } => Err(StoreError::Conflict),
+            Applied::Conflict { .. } | Applied::Again => Err(StoreError::Conflict),
             Applied::Failed(e) => Err(e),
         };
         let end = if outcome.is_ok() {

@@ -233,6 +233,20 @@ pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
 }
 
 /// The SQL of a single-row insert.
+/// `first` and the inserts right after it into the same table and columns (a change's log
+/// rows), which go to the database as one multi-row insert; and what follows them.
+pub(crate) fn insert_run<'a>(first: &'a Stmt, rest: &'a [Stmt]) -> (Vec<&'a Stmt>, &'a [Stmt]) {
+    let Stmt::Insert { table, columns, .. } = first else {
+        return (vec![first], rest);
+    };
+    let same = rest
+        .iter()
+        .take_while(|s| matches!(s, Stmt::Insert { table: t, columns: c, .. } if t == table && c == columns))
+        .count();
+    let (run, after) = rest.split_at(same);
+    (std::iter::once(first).chain(run).collect(), after)
+}
+
 pub(crate) fn insert_sql(table: &str, columns: &str, count: usize) -> String {
     format!(
         "INSERT INTO {table} ({columns}) VALUES {}",

@@ -13,8 +13,14 @@ static SCHEMA: Schema = Schema {
         "CREATE TABLE counters (k TEXT PRIMARY KEY, n BIGINT NOT NULL);
          CREATE TABLE notes (k TEXT NOT NULL, note TEXT NOT NULL);",
     )],
-    sqlite: &[],
-    postgres: &[],
+    sqlite: &[(
+        2,
+        "CREATE TABLE log (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, n BIGINT NOT NULL);",
+    )],
+    postgres: &[(
+        2,
+        "CREATE TABLE log (id BIGSERIAL PRIMARY KEY, k TEXT NOT NULL, n BIGINT NOT NULL);",
+    )],
     sqlite_idle: &[],
 };
 
@@ -113,5 +119,53 @@ async fn each_change_of_a_group_is_all_or_nothing(engine: Engine) {
         0,
         "a refused change left a note"
     );
+    database.close().await;
+}
+
+pence_testkit::engine_tests!(a_change_writes_its_rows_in_their_order);
+/// A change's log rows take their ids in the order the change lists them, as an event log
+/// needs, however the engine sends the change (PostgreSQL sends it as one statement).
+async fn a_change_writes_its_rows_in_their_order(engine: Engine) {
+    let db = TestDb::new(engine).await;
+    let database = Database::open(&db.url, Options::default(), &SCHEMA)
+        .await
+        .unwrap();
+    database
+        .apply(vec![Stmt::exec(
+            "INSERT INTO counters (k, n) VALUES ($1, 0)",
+            vec![text("a")],
+        )])
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let database = database.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut change = vec![Stmt::exec_one(BUMP, vec![text("a"), Val::Int(0)])];
+            for n in 0..6 {
+                change.push(Stmt::insert(
+                    "log",
+                    "k, n",
+                    vec![text(&format!("change {i}")), Val::Int(n)],
+                ));
+            }
+            database.apply(change).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let rows = database
+        .query("SELECT k, n FROM log ORDER BY id", vec![])
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for mut r in rows {
+        let (k, n) = (r.text("k").unwrap(), r.i64("n").unwrap());
+        let next = seen.entry(k.clone()).or_insert(0);
+        assert_eq!(n, *next, "{k}: rows out of order");
+        *next += 1;
+    }
+    assert_eq!(seen.len(), 64);
     database.close().await;
 }
