@@ -9,11 +9,13 @@
 //! The CTEs of one statement all see the database as it was before the statement, and none
 //! sees another's rows. So a change is combined only when no statement reads or writes a
 //! table another one writes (a run of plain inserts into one table goes as one multi-row
-//! insert); otherwise it runs statement by statement as before. A conditional statement that matched nothing does not stop the others, and a
-//! failing one may hide which statement was the cause (a conditional update that missed,
-//! then an insert it would have prevented): so when the one statement does not go through,
-//! the group is rolled back and applied again with this change one statement at a time, in
-//! a savepoint, which answers exactly as before. That costs more, but only on a conflict.
+//! insert); otherwise it runs statement by statement as before.
+//!
+//! A conditional statement that matched nothing does not stop the others, and a failing one
+//! may hide which statement was the cause (a conditional update that missed, then an insert
+//! it would have prevented): so when the one statement does not go through, the group is
+//! rolled back and applied again with this change one statement at a time, in a savepoint,
+//! which answers exactly as before. That costs more, but only on a conflict.
 
 use crate::value::{insert_run, placeholders, Change, Stmt, Val};
 
